@@ -1,0 +1,25 @@
+/* wk_progress.h — a progress bar on stderr (bytes done, rate, ETA), drawn only
+ * when enabled (tools enable it when stderr is a TTY and not --quiet).
+ * Used by tools; library functions report progress through callbacks of the
+ * form wk_progress_fn so that they never print themselves. */
+#ifndef WK_PROGRESS_H
+#define WK_PROGRESS_H
+
+#include <stdint.h>
+
+/* Library-side callback: `done` units of `total` are complete. */
+typedef void (*wk_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+typedef struct wk_progress wk_progress;
+
+/* enabled=0 gives a bar that never draws (all calls are cheap no-ops). */
+wk_progress *wk_progress_new(const char *label, uint64_t total, int enabled);
+/* Set absolute progress; redraws at most ~10 times per second. */
+void wk_progress_update(wk_progress *p, uint64_t done);
+void wk_progress_set_label(wk_progress *p, const char *label);
+/* Final draw and newline (if it ever drew), then free. Safe on NULL. */
+void wk_progress_finish(wk_progress *p);
+/* Adapter matching wk_progress_fn; ctx is a wk_progress*. */
+void wk_progress_cb(void *ctx, uint64_t done, uint64_t total);
+
+#endif
