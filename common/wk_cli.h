@@ -2,8 +2,8 @@
  * error printing, and exit codes.  Tools only; the library never prints.
  *
  * Standard options, recognised by wk_cli_std():
- *   -h/--help, -V/--version, -j N/--threads N (also -jN, --threads=N),
- *   -q/--quiet, --json, --progress/--no-progress. */
+ *   -h/--help, -V/--version, -j N/--threads N (also -jN, --threads=N;
+ *   N as wk_threads_parse), -q/--quiet, --json, --progress/--no-progress. */
 #ifndef WK_CLI_H
 #define WK_CLI_H
 
@@ -22,20 +22,28 @@ typedef struct {
     int progress;      /* -1 auto (TTY and not quiet), 0 off, 1 on */
 } wk_cli_std_opts;
 
+/* Defaults: threads 0, quiet 0, json 0, progress -1; prog is kept (not copied). */
 void wk_cli_std_init(wk_cli_std_opts *o, const char *prog);
 
 /* Try to consume argv[*i] (and its value) as a standard option.
- * Returns 1 if consumed (*i advanced past any value), 0 if not a standard
- * option, -1 on a bad value (message in err, WK_E_USAGE).
- * --help and --version are reported back via *want_help / *want_version. */
+ * Returns 1 if consumed, 0 if not a standard option (*i unchanged), -1 on a
+ * missing or bad value (message in err, WK_E_USAGE; settings unchanged).
+ * When an option takes its value from the next argument ("-j 4"), *i is moved
+ * onto that value, so a `for (i = 1; i < argc; i++)` loop continues after it.
+ * "-json" reads as "-j" with the value "son" (as getopt would): -1.
+ * --help and --version are reported back via *want_help / *want_version
+ * (set to 1; never cleared). */
 int wk_cli_std(wk_cli_std_opts *o, int argc, char **argv, int *i,
                int *want_help, int *want_version, wk_err *err);
 
-/* Print "<prog> (weightkit) <version>" and library versions to stdout. */
+/* Print "<prog> (weightkit) <version>" and, on a second line, the zlib,
+ * OpenSSL, libzip and xxhash versions in use, to stdout. */
 void wk_cli_print_version(const char *prog);
-/* Print "<prog>: <code name>: <msg>" to stderr once; returns the exit status. */
+/* Print "<prog>: error: <msg>" to stderr once; returns
+ * wk_err_exit_status(err->code) (never 0; an unset err counts as internal). */
 int wk_cli_fail(const char *prog, const wk_err *err);
-/* Whether a progress bar should be drawn for these options. */
+/* Whether a progress bar should be drawn: progress 1/0 as given (an explicit
+ * --progress wins over --quiet); -1 -> stderr is a TTY and not quiet. */
 int wk_cli_want_progress(const wk_cli_std_opts *o);
 
 #endif

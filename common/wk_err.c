@@ -42,11 +42,17 @@ int wk_err_prefix(wk_err *err, const char *fmt, ...)
     char head[WK_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
+    int n = vsnprintf(head, sizeof head - 2, fmt, ap);
     va_end(ap);
-    char old[WK_ERR_MSG_MAX];
-    memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", head, old);
+    if (n < 0) return -1;
+    size_t hl = strlen(head);
+    memcpy(head + hl, ": ", 3);
+    hl += 2;
+    size_t ml = strlen(err->msg);
+    if (hl + ml >= sizeof err->msg) ml = sizeof err->msg - 1 - hl;
+    memmove(err->msg + hl, err->msg, ml);
+    memcpy(err->msg, head, hl);
+    err->msg[hl + ml] = '\0';
     return -1;
 }
 

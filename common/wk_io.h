@@ -3,9 +3,12 @@
  * Inputs are mapped read-only (never modified).  Outputs are written to a
  * temporary name in the destination directory ("<dir>/.<name>.wk-tmp.XXXXXX"),
  * fsynced, and renamed over the final name only by wk_out_commit(); any
- * failure, wk_out_abort(), or SIGINT/SIGTERM (once wk_io_install_signal_cleanup()
- * was called by the tool) removes the temporary file.  The final path never
- * holds a partial file. */
+ * failure, wk_out_abort(), or SIGINT/SIGTERM/SIGHUP (once
+ * wk_io_install_signal_cleanup() was called by the tool) removes the temporary
+ * file.  The final path never holds a partial file.
+ * At most 64 temporaries (files + directories) may be live at once and each
+ * temporary path must be shorter than 4096 bytes (else WK_E_LIMIT): the
+ * signal handler can only use a fixed, preallocated table. */
 #ifndef WK_IO_H
 #define WK_IO_H
 
@@ -20,30 +23,47 @@ typedef struct {
     char *path;          /* owned copy, for messages */
 } wk_map;
 
-/* Map the whole file read-only (MAP_PRIVATE|PROT_READ, sequential advice).
- * Fails with WK_E_IO naming the path. */
+/* Map the whole regular file read-only (MAP_PRIVATE|PROT_READ, sequential
+ * advice); the descriptor is closed again.  An empty file gives data NULL,
+ * size 0.  Fails with WK_E_IO naming the path (missing, a directory, not a
+ * regular file), leaving *m zeroed.  Truncating the file while it is mapped
+ * makes later reads fault (SIGBUS): inputs are assumed not to change. */
 int wk_map_open(wk_map *m, const char *path, wk_err *err);
+/* Unmap and free; *m is zeroed.  Safe on NULL and on a zeroed or failed map. */
 void wk_map_close(wk_map *m);
 
 /* ---- atomic output file ------------------------------------------------ */
 typedef struct wk_out wk_out;
 
-/* Called on every byte range as it is written (e.g. to hash on the fly). */
+/* Called on every byte range as it is written (e.g. to hash on the fly): once
+ * per wk_out_write with the caller's bytes, and on the zero runs of
+ * wk_out_zeros, in file order. */
 typedef void (*wk_out_hook)(void *ctx, const void *p, size_t n);
 
-/* Create a temporary file next to final_path.  Refuses (WK_E_UNSAFE) if
- * final_path exists and is the same file (inode) as one of the paths in
- * `inputs` (NULL-terminated list, may be NULL). */
+/* Create a temporary file next to final_path (mode 0600 while written; the
+ * final file gets the replaced file's permission bits, else 0666 & ~umask).
+ * Refuses (WK_E_UNSAFE) if final_path exists and is the same file (dev and
+ * inode, symlinks followed: a symlink or hard link to an input counts) as one
+ * of the paths in `inputs` (NULL-terminated list, may be NULL).  A symlink at
+ * final_path is replaced by the new file, not written through.  NULL on
+ * failure: WK_E_IO (e.g. missing directory, final_path is a directory),
+ * WK_E_UNSAFE, WK_E_LIMIT, WK_E_NOMEM. */
 wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *err);
+/* Install (or with hook NULL, remove) the write hook. */
 void wk_out_set_hook(wk_out *o, wk_out_hook hook, void *ctx);
-/* Buffered write (1 MiB buffer; large writes go straight through). */
+/* Buffered write (1 MiB buffer; large writes go straight through; EINTR and
+ * short writes are retried).  WK_E_IO naming the final path on failure; after
+ * a failure every later write and the commit fail too (abort is still needed). */
 int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err);
-/* Write n zero bytes. */
+/* Write n zero bytes (through the buffer and the hook).  As wk_out_write. */
 int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err);
-/* Bytes written so far. */
+/* Bytes accepted so far (buffered or written). */
 uint64_t wk_out_tell(const wk_out *o);
+/* The final path given to wk_out_open (owned by o). */
 const char *wk_out_final_path(const wk_out *o);
-/* Flush, fsync, rename to the final name, fsync the directory, free o. */
+/* Flush, fsync, rename to the final name, fsync the directory, free o.
+ * o is freed in every case; on failure the temporary file is removed and -1
+ * returned (if only the directory fsync failed, the file is already in place). */
 int wk_out_commit(wk_out *o, wk_err *err);
 /* Remove the temporary file and free o.  Safe on NULL. */
 void wk_out_abort(wk_out *o);
@@ -51,22 +71,39 @@ void wk_out_abort(wk_out *o);
 /* ---- atomic output directory ------------------------------------------- */
 typedef struct wk_outdir wk_outdir;
 
-/* Create "<parent>/.<name>.wk-tmp.XXXXXX"; files are written inside it (with
- * plain wk_out on wk_outdir_path()/name, or any other way). */
+/* Create "<parent>/.<name>.wk-tmp.XXXXXX" (trailing slashes of final_dir are
+ * ignored; mode 0777 & ~umask); files are written inside it (with plain wk_out
+ * on wk_outdir_path()/name, or any other way).  Fails early (WK_E_IO) if
+ * final_dir exists and is not an empty directory; NULL on failure. */
 wk_outdir *wk_outdir_open(const char *final_dir, wk_err *err);
+/* The temporary directory's path (owned by d). */
 const char *wk_outdir_path(const wk_outdir *d);
 /* Rename the temporary directory to final_dir (which must not exist or be an
- * empty directory), fsync the parent, free d. */
+ * empty directory), fsync the parent, free d.  d is freed in every case; if
+ * the rename fails the temporary directory is removed and -1 returned. */
 int wk_outdir_commit(wk_outdir *d, wk_err *err);
-/* Remove the temporary directory recursively and free d.  Safe on NULL. */
+/* Remove the temporary directory recursively and free d.  Symlinks inside are
+ * unlinked, never followed; best effort (depth limit 32).  Safe on NULL. */
 void wk_outdir_abort(wk_outdir *d);
 
-/* Tools call this once: on SIGINT/SIGTERM every live temporary file and
- * directory is removed and the process exits with 128+signo.  This is the one
- * piece of process-wide state in the library (a signal handler needs it). */
+/* Tools call this once: on SIGINT/SIGTERM/SIGHUP every live temporary file
+ * and directory of this process is removed and the process dies of the same
+ * signal (a shell reports 128+signo; _exit(128+signo) if re-raising fails).
+ * Signals that are ignored when this is called (nohup, background jobs) stay
+ * ignored.  What the handler does, using only async-signal-safe calls: it
+ * unlink()s every registered temporary file, then removes every registered
+ * temporary directory with openat/getdents64/unlinkat (Linux; symlinks are
+ * unlinked, never followed; depth limit 32) — so files committed inside a
+ * wk_outdir go too.  Without getdents64 (non-Linux) it can only rmdir an
+ * empty directory.  A child after fork() does not remove its parent's
+ * temporaries.  Limitation: a signal handled by another thread in the instant
+ * between mkstemp/mkdtemp and registration leaves that one temporary behind.
+ * This is the one piece of process-wide state in the library (a signal
+ * handler needs it). */
 void wk_io_install_signal_cleanup(void);
 
-/* Join dir + "/" + name into a new malloc'd string (NULL on OOM). */
+/* Join dir + "/" + name into a new malloc'd string (no doubled "/" if dir
+ * ends with one; just name if dir is ""). NULL on OOM. */
 char *wk_path_join(const char *dir, const char *name);
 
 #endif

@@ -6,8 +6,15 @@ cmake_policy(SET CMP0009 NEW)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/common/*.c")
 set(OLD_GLOB
   "/work/main/common/wk_buf.c"
+  "/work/main/common/wk_cli.c"
   "/work/main/common/wk_cursor.c"
   "/work/main/common/wk_err.c"
+  "/work/main/common/wk_half.c"
+  "/work/main/common/wk_hash.c"
+  "/work/main/common/wk_io.c"
+  "/work/main/common/wk_json.c"
+  "/work/main/common/wk_progress.c"
+  "/work/main/common/wk_threads.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -17,7 +24,18 @@ endif()
 # WK_LIB_SOURCES at CMakeLists.txt:53 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/formats/*.c")
 set(OLD_GLOB
+  "/work/main/formats/wk_convert.c"
+  "/work/main/formats/wk_gguf.c"
+  "/work/main/formats/wk_hfcfg.c"
+  "/work/main/formats/wk_llama.c"
+  "/work/main/formats/wk_manifest.c"
+  "/work/main/formats/wk_pickle.c"
+  "/work/main/formats/wk_pth.c"
+  "/work/main/formats/wk_pth_write.c"
+  "/work/main/formats/wk_safetensors.c"
+  "/work/main/formats/wk_sink.c"
   "/work/main/formats/wk_tensor.c"
+  "/work/main/formats/wk_xor.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -27,6 +45,7 @@ endif()
 # WK_SCRIPT_TESTS at tests/CMakeLists.txt:16 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/cli/*.sh")
 set(OLD_GLOB
+  "/work/main/tests/cli/xor.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -36,6 +55,7 @@ endif()
 # WK_SCRIPT_TESTS at tests/CMakeLists.txt:16 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/peer/*.sh")
 set(OLD_GLOB
+  "/work/main/tests/peer/setup_llama_cpp.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -45,7 +65,17 @@ endif()
 # WK_UNIT_TESTS at tests/CMakeLists.txt:2 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
+  "/work/main/tests/unit/test_cli.c"
   "/work/main/tests/unit/test_err.c"
+  "/work/main/tests/unit/test_half.c"
+  "/work/main/tests/unit/test_hash.c"
+  "/work/main/tests/unit/test_io.c"
+  "/work/main/tests/unit/test_json.c"
+  "/work/main/tests/unit/test_manifest.c"
+  "/work/main/tests/unit/test_pickle.c"
+  "/work/main/tests/unit/test_pth_read.c"
+  "/work/main/tests/unit/test_pth_write.c"
+  "/work/main/tests/unit/test_xor.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -55,6 +85,11 @@ endif()
 # WK_TOOL_SOURCES at CMakeLists.txt:62 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tools/wk-*.c")
 set(OLD_GLOB
+  "/work/main/tools/wk-bench.c"
+  "/work/main/tools/wk-inspect.c"
+  "/work/main/tools/wk-pack.c"
+  "/work/main/tools/wk-quantize.c"
+  "/work/main/tools/wk-xor.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

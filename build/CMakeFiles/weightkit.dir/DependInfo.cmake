@@ -9,9 +9,27 @@ set(CMAKE_DEPENDS_LANGUAGES
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/common/wk_buf.c" "CMakeFiles/weightkit.dir/common/wk_buf.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_buf.c.o.d"
+  "/work/main/common/wk_cli.c" "CMakeFiles/weightkit.dir/common/wk_cli.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_cli.c.o.d"
   "/work/main/common/wk_cursor.c" "CMakeFiles/weightkit.dir/common/wk_cursor.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_cursor.c.o.d"
   "/work/main/common/wk_err.c" "CMakeFiles/weightkit.dir/common/wk_err.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_err.c.o.d"
+  "/work/main/common/wk_half.c" "CMakeFiles/weightkit.dir/common/wk_half.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_half.c.o.d"
+  "/work/main/common/wk_hash.c" "CMakeFiles/weightkit.dir/common/wk_hash.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_hash.c.o.d"
+  "/work/main/common/wk_io.c" "CMakeFiles/weightkit.dir/common/wk_io.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_io.c.o.d"
+  "/work/main/common/wk_json.c" "CMakeFiles/weightkit.dir/common/wk_json.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_json.c.o.d"
+  "/work/main/common/wk_progress.c" "CMakeFiles/weightkit.dir/common/wk_progress.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_progress.c.o.d"
+  "/work/main/common/wk_threads.c" "CMakeFiles/weightkit.dir/common/wk_threads.c.o" "gcc" "CMakeFiles/weightkit.dir/common/wk_threads.c.o.d"
+  "/work/main/formats/wk_convert.c" "CMakeFiles/weightkit.dir/formats/wk_convert.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_convert.c.o.d"
+  "/work/main/formats/wk_gguf.c" "CMakeFiles/weightkit.dir/formats/wk_gguf.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_gguf.c.o.d"
+  "/work/main/formats/wk_hfcfg.c" "CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o.d"
+  "/work/main/formats/wk_llama.c" "CMakeFiles/weightkit.dir/formats/wk_llama.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_llama.c.o.d"
+  "/work/main/formats/wk_manifest.c" "CMakeFiles/weightkit.dir/formats/wk_manifest.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_manifest.c.o.d"
+  "/work/main/formats/wk_pickle.c" "CMakeFiles/weightkit.dir/formats/wk_pickle.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_pickle.c.o.d"
+  "/work/main/formats/wk_pth.c" "CMakeFiles/weightkit.dir/formats/wk_pth.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_pth.c.o.d"
+  "/work/main/formats/wk_pth_write.c" "CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o.d"
+  "/work/main/formats/wk_safetensors.c" "CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o.d"
+  "/work/main/formats/wk_sink.c" "CMakeFiles/weightkit.dir/formats/wk_sink.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_sink.c.o.d"
   "/work/main/formats/wk_tensor.c" "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o.d"
+  "/work/main/formats/wk_xor.c" "CMakeFiles/weightkit.dir/formats/wk_xor.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_xor.c.o.d"
   )
 
 # Targets to which this target links.

@@ -83,10 +83,24 @@ CMakeFiles/weightkit.dir/common/wk_buf.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_buf.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_buf.c -o CMakeFiles/weightkit.dir/common/wk_buf.c.s
 
+CMakeFiles/weightkit.dir/common/wk_cli.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_cli.c.o: /work/main/common/wk_cli.c
+CMakeFiles/weightkit.dir/common/wk_cli.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/weightkit.dir/common/wk_cli.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_cli.c.o -MF CMakeFiles/weightkit.dir/common/wk_cli.c.o.d -o CMakeFiles/weightkit.dir/common/wk_cli.c.o -c /work/main/common/wk_cli.c
+
+CMakeFiles/weightkit.dir/common/wk_cli.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_cli.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_cli.c > CMakeFiles/weightkit.dir/common/wk_cli.c.i
+
+CMakeFiles/weightkit.dir/common/wk_cli.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_cli.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_cli.c -o CMakeFiles/weightkit.dir/common/wk_cli.c.s
+
 CMakeFiles/weightkit.dir/common/wk_cursor.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/common/wk_cursor.c.o: /work/main/common/wk_cursor.c
 CMakeFiles/weightkit.dir/common/wk_cursor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/weightkit.dir/common/wk_cursor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/weightkit.dir/common/wk_cursor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_cursor.c.o -MF CMakeFiles/weightkit.dir/common/wk_cursor.c.o.d -o CMakeFiles/weightkit.dir/common/wk_cursor.c.o -c /work/main/common/wk_cursor.c
 
 CMakeFiles/weightkit.dir/common/wk_cursor.c.i: cmake_force
@@ -100,7 +114,7 @@ CMakeFiles/weightkit.dir/common/wk_cursor.c.s: cmake_force
 CMakeFiles/weightkit.dir/common/wk_err.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/common/wk_err.c.o: /work/main/common/wk_err.c
 CMakeFiles/weightkit.dir/common/wk_err.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/weightkit.dir/common/wk_err.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/weightkit.dir/common/wk_err.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_err.c.o -MF CMakeFiles/weightkit.dir/common/wk_err.c.o.d -o CMakeFiles/weightkit.dir/common/wk_err.c.o -c /work/main/common/wk_err.c
 
 CMakeFiles/weightkit.dir/common/wk_err.c.i: cmake_force
@@ -111,10 +125,234 @@ CMakeFiles/weightkit.dir/common/wk_err.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_err.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_err.c -o CMakeFiles/weightkit.dir/common/wk_err.c.s
 
+CMakeFiles/weightkit.dir/common/wk_half.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_half.c.o: /work/main/common/wk_half.c
+CMakeFiles/weightkit.dir/common/wk_half.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/weightkit.dir/common/wk_half.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_half.c.o -MF CMakeFiles/weightkit.dir/common/wk_half.c.o.d -o CMakeFiles/weightkit.dir/common/wk_half.c.o -c /work/main/common/wk_half.c
+
+CMakeFiles/weightkit.dir/common/wk_half.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_half.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_half.c > CMakeFiles/weightkit.dir/common/wk_half.c.i
+
+CMakeFiles/weightkit.dir/common/wk_half.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_half.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_half.c -o CMakeFiles/weightkit.dir/common/wk_half.c.s
+
+CMakeFiles/weightkit.dir/common/wk_hash.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_hash.c.o: /work/main/common/wk_hash.c
+CMakeFiles/weightkit.dir/common/wk_hash.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/weightkit.dir/common/wk_hash.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_hash.c.o -MF CMakeFiles/weightkit.dir/common/wk_hash.c.o.d -o CMakeFiles/weightkit.dir/common/wk_hash.c.o -c /work/main/common/wk_hash.c
+
+CMakeFiles/weightkit.dir/common/wk_hash.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_hash.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_hash.c > CMakeFiles/weightkit.dir/common/wk_hash.c.i
+
+CMakeFiles/weightkit.dir/common/wk_hash.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_hash.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_hash.c -o CMakeFiles/weightkit.dir/common/wk_hash.c.s
+
+CMakeFiles/weightkit.dir/common/wk_io.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_io.c.o: /work/main/common/wk_io.c
+CMakeFiles/weightkit.dir/common/wk_io.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/weightkit.dir/common/wk_io.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_io.c.o -MF CMakeFiles/weightkit.dir/common/wk_io.c.o.d -o CMakeFiles/weightkit.dir/common/wk_io.c.o -c /work/main/common/wk_io.c
+
+CMakeFiles/weightkit.dir/common/wk_io.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_io.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_io.c > CMakeFiles/weightkit.dir/common/wk_io.c.i
+
+CMakeFiles/weightkit.dir/common/wk_io.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_io.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_io.c -o CMakeFiles/weightkit.dir/common/wk_io.c.s
+
+CMakeFiles/weightkit.dir/common/wk_json.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_json.c.o: /work/main/common/wk_json.c
+CMakeFiles/weightkit.dir/common/wk_json.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/weightkit.dir/common/wk_json.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_json.c.o -MF CMakeFiles/weightkit.dir/common/wk_json.c.o.d -o CMakeFiles/weightkit.dir/common/wk_json.c.o -c /work/main/common/wk_json.c
+
+CMakeFiles/weightkit.dir/common/wk_json.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_json.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_json.c > CMakeFiles/weightkit.dir/common/wk_json.c.i
+
+CMakeFiles/weightkit.dir/common/wk_json.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_json.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_json.c -o CMakeFiles/weightkit.dir/common/wk_json.c.s
+
+CMakeFiles/weightkit.dir/common/wk_progress.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_progress.c.o: /work/main/common/wk_progress.c
+CMakeFiles/weightkit.dir/common/wk_progress.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/weightkit.dir/common/wk_progress.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_progress.c.o -MF CMakeFiles/weightkit.dir/common/wk_progress.c.o.d -o CMakeFiles/weightkit.dir/common/wk_progress.c.o -c /work/main/common/wk_progress.c
+
+CMakeFiles/weightkit.dir/common/wk_progress.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_progress.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_progress.c > CMakeFiles/weightkit.dir/common/wk_progress.c.i
+
+CMakeFiles/weightkit.dir/common/wk_progress.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_progress.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_progress.c -o CMakeFiles/weightkit.dir/common/wk_progress.c.s
+
+CMakeFiles/weightkit.dir/common/wk_threads.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/common/wk_threads.c.o: /work/main/common/wk_threads.c
+CMakeFiles/weightkit.dir/common/wk_threads.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/weightkit.dir/common/wk_threads.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/common/wk_threads.c.o -MF CMakeFiles/weightkit.dir/common/wk_threads.c.o.d -o CMakeFiles/weightkit.dir/common/wk_threads.c.o -c /work/main/common/wk_threads.c
+
+CMakeFiles/weightkit.dir/common/wk_threads.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/common/wk_threads.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/common/wk_threads.c > CMakeFiles/weightkit.dir/common/wk_threads.c.i
+
+CMakeFiles/weightkit.dir/common/wk_threads.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/common/wk_threads.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/common/wk_threads.c -o CMakeFiles/weightkit.dir/common/wk_threads.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_convert.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_convert.c.o: /work/main/formats/wk_convert.c
+CMakeFiles/weightkit.dir/formats/wk_convert.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/weightkit.dir/formats/wk_convert.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_convert.c.o -MF CMakeFiles/weightkit.dir/formats/wk_convert.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_convert.c.o -c /work/main/formats/wk_convert.c
+
+CMakeFiles/weightkit.dir/formats/wk_convert.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_convert.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_convert.c > CMakeFiles/weightkit.dir/formats/wk_convert.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_convert.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_convert.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_convert.c -o CMakeFiles/weightkit.dir/formats/wk_convert.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_gguf.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_gguf.c.o: /work/main/formats/wk_gguf.c
+CMakeFiles/weightkit.dir/formats/wk_gguf.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/weightkit.dir/formats/wk_gguf.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_gguf.c.o -MF CMakeFiles/weightkit.dir/formats/wk_gguf.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_gguf.c.o -c /work/main/formats/wk_gguf.c
+
+CMakeFiles/weightkit.dir/formats/wk_gguf.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_gguf.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_gguf.c > CMakeFiles/weightkit.dir/formats/wk_gguf.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_gguf.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_gguf.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_gguf.c -o CMakeFiles/weightkit.dir/formats/wk_gguf.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o: /work/main/formats/wk_hfcfg.c
+CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o -MF CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o -c /work/main/formats/wk_hfcfg.c
+
+CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_hfcfg.c > CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_hfcfg.c -o CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_llama.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_llama.c.o: /work/main/formats/wk_llama.c
+CMakeFiles/weightkit.dir/formats/wk_llama.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/weightkit.dir/formats/wk_llama.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_llama.c.o -MF CMakeFiles/weightkit.dir/formats/wk_llama.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_llama.c.o -c /work/main/formats/wk_llama.c
+
+CMakeFiles/weightkit.dir/formats/wk_llama.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_llama.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_llama.c > CMakeFiles/weightkit.dir/formats/wk_llama.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_llama.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_llama.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_llama.c -o CMakeFiles/weightkit.dir/formats/wk_llama.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_manifest.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_manifest.c.o: /work/main/formats/wk_manifest.c
+CMakeFiles/weightkit.dir/formats/wk_manifest.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/weightkit.dir/formats/wk_manifest.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_manifest.c.o -MF CMakeFiles/weightkit.dir/formats/wk_manifest.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_manifest.c.o -c /work/main/formats/wk_manifest.c
+
+CMakeFiles/weightkit.dir/formats/wk_manifest.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_manifest.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_manifest.c > CMakeFiles/weightkit.dir/formats/wk_manifest.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_manifest.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_manifest.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_manifest.c -o CMakeFiles/weightkit.dir/formats/wk_manifest.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_pickle.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_pickle.c.o: /work/main/formats/wk_pickle.c
+CMakeFiles/weightkit.dir/formats/wk_pickle.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/weightkit.dir/formats/wk_pickle.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_pickle.c.o -MF CMakeFiles/weightkit.dir/formats/wk_pickle.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_pickle.c.o -c /work/main/formats/wk_pickle.c
+
+CMakeFiles/weightkit.dir/formats/wk_pickle.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_pickle.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_pickle.c > CMakeFiles/weightkit.dir/formats/wk_pickle.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_pickle.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_pickle.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_pickle.c -o CMakeFiles/weightkit.dir/formats/wk_pickle.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_pth.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_pth.c.o: /work/main/formats/wk_pth.c
+CMakeFiles/weightkit.dir/formats/wk_pth.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/weightkit.dir/formats/wk_pth.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_pth.c.o -MF CMakeFiles/weightkit.dir/formats/wk_pth.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_pth.c.o -c /work/main/formats/wk_pth.c
+
+CMakeFiles/weightkit.dir/formats/wk_pth.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_pth.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_pth.c > CMakeFiles/weightkit.dir/formats/wk_pth.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_pth.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_pth.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_pth.c -o CMakeFiles/weightkit.dir/formats/wk_pth.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o: /work/main/formats/wk_pth_write.c
+CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o -MF CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o -c /work/main/formats/wk_pth_write.c
+
+CMakeFiles/weightkit.dir/formats/wk_pth_write.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_pth_write.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_pth_write.c > CMakeFiles/weightkit.dir/formats/wk_pth_write.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_pth_write.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_pth_write.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_pth_write.c -o CMakeFiles/weightkit.dir/formats/wk_pth_write.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o: /work/main/formats/wk_safetensors.c
+CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o -MF CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o -c /work/main/formats/wk_safetensors.c
+
+CMakeFiles/weightkit.dir/formats/wk_safetensors.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_safetensors.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_safetensors.c > CMakeFiles/weightkit.dir/formats/wk_safetensors.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_safetensors.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_safetensors.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_safetensors.c -o CMakeFiles/weightkit.dir/formats/wk_safetensors.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_sink.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_sink.c.o: /work/main/formats/wk_sink.c
+CMakeFiles/weightkit.dir/formats/wk_sink.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/weightkit.dir/formats/wk_sink.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_sink.c.o -MF CMakeFiles/weightkit.dir/formats/wk_sink.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_sink.c.o -c /work/main/formats/wk_sink.c
+
+CMakeFiles/weightkit.dir/formats/wk_sink.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_sink.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_sink.c > CMakeFiles/weightkit.dir/formats/wk_sink.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_sink.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_sink.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_sink.c -o CMakeFiles/weightkit.dir/formats/wk_sink.c.s
+
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: /work/main/formats/wk_tensor.c
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_tensor.c.o -MF CMakeFiles/weightkit.dir/formats/wk_tensor.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_tensor.c.o -c /work/main/formats/wk_tensor.c
 
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.i: cmake_force
@@ -125,23 +363,73 @@ CMakeFiles/weightkit.dir/formats/wk_tensor.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_tensor.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_tensor.c -o CMakeFiles/weightkit.dir/formats/wk_tensor.c.s
 
+CMakeFiles/weightkit.dir/formats/wk_xor.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_xor.c.o: /work/main/formats/wk_xor.c
+CMakeFiles/weightkit.dir/formats/wk_xor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_xor.c.o -MF CMakeFiles/weightkit.dir/formats/wk_xor.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_xor.c.o -c /work/main/formats/wk_xor.c
+
+CMakeFiles/weightkit.dir/formats/wk_xor.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_xor.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_xor.c > CMakeFiles/weightkit.dir/formats/wk_xor.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_xor.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_xor.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_xor.c -o CMakeFiles/weightkit.dir/formats/wk_xor.c.s
+
 # Object files for target weightkit
 weightkit_OBJECTS = \
 "CMakeFiles/weightkit.dir/common/wk_buf.c.o" \
+"CMakeFiles/weightkit.dir/common/wk_cli.c.o" \
 "CMakeFiles/weightkit.dir/common/wk_cursor.c.o" \
 "CMakeFiles/weightkit.dir/common/wk_err.c.o" \
-"CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
+"CMakeFiles/weightkit.dir/common/wk_half.c.o" \
+"CMakeFiles/weightkit.dir/common/wk_hash.c.o" \
+"CMakeFiles/weightkit.dir/common/wk_io.c.o" \
+"CMakeFiles/weightkit.dir/common/wk_json.c.o" \
+"CMakeFiles/weightkit.dir/common/wk_progress.c.o" \
+"CMakeFiles/weightkit.dir/common/wk_threads.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_convert.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_gguf.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_llama.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_manifest.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_pickle.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_pth.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_sink.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_tensor.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
 
 # External object files for target weightkit
 weightkit_EXTERNAL_OBJECTS =
 
 libweightkit.a: CMakeFiles/weightkit.dir/common/wk_buf.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_cli.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/common/wk_cursor.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/common/wk_err.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_half.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_hash.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_io.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_json.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_progress.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/common/wk_threads.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_convert.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_gguf.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_llama.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_manifest.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_pickle.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_pth.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_sink.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_tensor.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_xor.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/build.make
 libweightkit.a: CMakeFiles/weightkit.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Linking C static library libweightkit.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Linking C static library libweightkit.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/weightkit.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/weightkit.dir/link.txt --verbose=$(VERBOSE)
 

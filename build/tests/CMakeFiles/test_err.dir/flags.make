@@ -6,5 +6,5 @@ C_DEFINES = -DWK_VERSION_STRING=\"0.1.0\"
 
 C_INCLUDES = -I/work/main/tests/unit -I/work/main/common -I/work/main/formats
 
-C_FLAGS = -O2 -g -DNDEBUG -Wall -Wextra -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fopenmp -std=c11
+C_FLAGS = -O2 -g -DNDEBUG -Wall -Wextra -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Werror -fopenmp -std=c11
 

@@ -1,0 +1,303 @@
+/* wk_half.c — fp16 / bf16 <-> fp32, bit-exact with PyTorch (see wk_half.h).
+ *
+ * Scalar reference functions use integer bit manipulation only (no FPU
+ * rounding modes, FTZ/DAZ or x87 involved).  The *_row functions dispatch at
+ * run time to F16C/AVX2 kernels (`target` attribute, so the rest of the
+ * library is built for the baseline ISA).  Dispatch: see wk_half_have_f16c. */
+#include "wk_half.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define WK_HALF_X86 1
+#include <immintrin.h>
+#else
+#define WK_HALF_X86 0
+#endif
+
+/* ---- bit casts ---------------------------------------------------------- */
+static uint32_t f32_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float bits_f32(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* ---- fp16 -> fp32 --------------------------------------------------------- */
+
+/* Bits of the fp32 equal to the fp16 subnormal magnitude man * 2^-24 (man != 0). */
+static uint32_t f16_subnormal_bits(uint32_t man)
+{
+    uint32_t exp = 113; /* fp32 exponent field of 2^-14, the scale of bit 10 */
+    while (!(man & 0x400u)) {
+        man <<= 1;
+        exp--;
+    }
+    return (exp << 23) | ((man & 0x3ffu) << 13);
+}
+
+/* Exact, except that a signalling NaN gets the quiet bit set (as c10::Half and
+ * vcvtph2ps do): NaN h -> sign | 0x7FC00000 | mantissa << 13. */
+float wk_f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t exp = (h >> 10) & 0x1fu;
+    uint32_t man = h & 0x3ffu;
+    if (exp == 0x1f)
+        return bits_f32(sign | 0x7f800000u | (man ? 0x400000u : 0) | (man << 13));
+    if (exp == 0)
+        return bits_f32(sign | (man ? f16_subnormal_bits(man) : 0));
+    return bits_f32(sign | ((exp + 112) << 23) | (man << 13));
+}
+
+/* ---- fp32 -> fp16 --------------------------------------------------------- */
+
+/* Round-nearest-even of the magnitude a (fp32 bits, below 2^-14) to an fp16
+ * subnormal or zero: the result is round(a * 2^24). */
+static uint16_t f16_from_small(uint32_t a)
+{
+    if (a <= 0x33000000u) /* <= 2^-25: zero (2^-25 itself ties to even 0) */
+        return 0;
+    uint32_t e = a >> 23;                       /* 102 .. 112 */
+    uint32_t m = (a & 0x7fffffu) | 0x800000u;   /* value = m * 2^(e-150) */
+    uint32_t shift = 126 - e;                   /* 14 .. 24 */
+    uint32_t r = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1);
+    uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (r & 1)))
+        r++;
+    return (uint16_t)r;
+}
+
+/* Round to nearest even; >= 65520 becomes inf; NaN -> sign | 0x7E00. */
+uint16_t wk_f32_to_f16(float f)
+{
+    uint32_t x = f32_bits(f);
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    uint32_t a = x & 0x7fffffffu;
+    if (a > 0x7f800000u)
+        return sign | 0x7e00u;
+    if (a >= 0x477ff000u) /* 65520 = midpoint of 65504 and 2^16: ties to inf */
+        return sign | 0x7c00u;
+    if (a < 0x38800000u)  /* below 2^-14: subnormal or zero */
+        return sign | f16_from_small(a);
+    uint32_t r = a - (112u << 23);          /* rebias the exponent */
+    r += 0xfffu + ((r >> 13) & 1);          /* ties to even on bit 13 */
+    return sign | (uint16_t)(r >> 13);
+}
+
+/* ---- bf16 ----------------------------------------------------------------- */
+
+/* Exact (bf16 is the top half of an fp32), NaN payloads included. */
+float wk_bf16_to_f32(uint16_t h)
+{
+    return bits_f32((uint32_t)h << 16);
+}
+
+/* Round to nearest even; NaN -> 0xFFFF (what torch's contiguous `.to()`
+ * gives on x86 with AVX2/AVX-512; see wk_half.h). */
+uint16_t wk_f32_to_bf16(float f)
+{
+    uint32_t x = f32_bits(f);
+    if ((x & 0x7fffffffu) > 0x7f800000u)
+        return 0xffffu;
+    return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1)) >> 16);
+}
+
+/* fp16 -> bf16 as torch's direct Half -> BFloat16 copy (c10 scalar path):
+ * through fp32, but any NaN becomes 0x7FC0. */
+static uint16_t f16_to_bf16(uint16_t h)
+{
+    if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu))
+        return 0x7fc0u;
+    return wk_f32_to_bf16(wk_f16_to_f32(h));
+}
+
+/* ---- scalar rows ---------------------------------------------------------- */
+void wk_f16_to_f32_row_ref(const uint16_t *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = wk_f16_to_f32(src[i]);
+}
+
+void wk_f32_to_f16_row_ref(const float *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = wk_f32_to_f16(src[i]);
+}
+
+void wk_bf16_to_f32_row_ref(const uint16_t *src, float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = wk_bf16_to_f32(src[i]);
+}
+
+void wk_f32_to_bf16_row_ref(const float *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = wk_f32_to_bf16(src[i]);
+}
+
+/* ---- F16C / AVX2 kernels -------------------------------------------------- */
+#if WK_HALF_X86
+#define WK_SIMD __attribute__((target("f16c,avx2")))
+
+/* 8 halves -> 8 floats per step; vcvtph2ps quiets sNaNs exactly like the ref. */
+WK_SIMD static void f16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(src + i));
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+    }
+    wk_f16_to_f32_row_ref(src + i, dst + i, n - i);
+}
+
+/* Narrow eight 32-bit lanes (each <= 0xFFFF) to eight 16-bit lanes. */
+WK_SIMD static __m128i narrow_u32(__m256i v)
+{
+    return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+/* vcvtps2ph with RNE (imm 0) keeps NaN payloads; NaN lanes are replaced by
+ * sign | 0x7E00 so that the result equals wk_f32_to_f16 for every input. */
+WK_SIMD static __m128i f32x8_to_f16(__m256 x)
+{
+    __m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT);
+    __m256i bits = _mm256_castps_si256(x);
+    __m256i sign = _mm256_and_si256(_mm256_srli_epi32(bits, 16), _mm256_set1_epi32(0x8000));
+    __m128i qnan = narrow_u32(_mm256_or_si256(sign, _mm256_set1_epi32(0x7e00)));
+    __m256i isnan = _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+    __m128i mask = _mm_packs_epi32(_mm256_castsi256_si128(isnan),
+                                   _mm256_extracti128_si256(isnan, 1));
+    return _mm_blendv_epi8(h, qnan, mask);
+}
+
+WK_SIMD static void f32_to_f16_avx2(const float *src, uint16_t *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), f32x8_to_f16(_mm256_loadu_ps(src + i)));
+    wk_f32_to_f16_row_ref(src + i, dst + i, n - i);
+}
+
+WK_SIMD static void bf16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
+        _mm256_storeu_si256((__m256i *)(dst + i), _mm256_slli_epi32(w, 16));
+    }
+    wk_bf16_to_f32_row_ref(src + i, dst + i, n - i);
+}
+
+/* Integer RNE as in wk_f32_to_bf16: (x + 0x7FFF + lsb) >> 16, NaN -> 0xFFFF. */
+WK_SIMD static __m128i f32x8_to_bf16(__m256i x)
+{
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_add_epi32(x, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+    r = _mm256_srli_epi32(r, 16);
+    __m256i mag = _mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff));
+    __m256i isnan = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32(0x7f800000));
+    r = _mm256_or_si256(r, _mm256_and_si256(isnan, _mm256_set1_epi32(0xffff)));
+    return narrow_u32(r);
+}
+
+WK_SIMD static void f32_to_bf16_avx2(const float *src, uint16_t *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i x = _mm256_loadu_si256((const __m256i *)(src + i));
+        _mm_storeu_si128((__m128i *)(dst + i), f32x8_to_bf16(x));
+    }
+    wk_f32_to_bf16_row_ref(src + i, dst + i, n - i);
+}
+#endif /* WK_HALF_X86 */
+
+/* ---- dispatch ------------------------------------------------------------- */
+#if WK_HALF_X86 && defined(__clang__)
+#include <cpuid.h>
+#include <stdatomic.h>
+
+/* CPUID: F16C, AVX and AVX2, and YMM state enabled by the OS (XGETBV). */
+static int probe_f16c_avx2(void)
+{
+    unsigned a, b, c, d, lo, hi;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!((c >> 29) & 1) || !((c >> 28) & 1) || !((c >> 27) & 1)) return 0;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b >> 5) & 1;
+}
+#endif
+
+/* GCC: __builtin_cpu_supports reads libgcc's CPU model (no state here).
+ * clang (which does not know "f16c" there): CPUID probed once, the result
+ * kept in a function-local atomic flag — the only state in this file;
+ * a race only makes two threads probe. */
+int wk_half_have_f16c(void)
+{
+#if WK_HALF_X86 && defined(__clang__)
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        v = probe_f16c_avx2();
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+#elif WK_HALF_X86
+    return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
+
+void wk_f16_to_f32_row(const uint16_t *src, float *dst, size_t n)
+{
+#if WK_HALF_X86
+    if (wk_half_have_f16c()) { f16_to_f32_avx2(src, dst, n); return; }
+#endif
+    wk_f16_to_f32_row_ref(src, dst, n);
+}
+
+void wk_f32_to_f16_row(const float *src, uint16_t *dst, size_t n)
+{
+#if WK_HALF_X86
+    if (wk_half_have_f16c()) { f32_to_f16_avx2(src, dst, n); return; }
+#endif
+    wk_f32_to_f16_row_ref(src, dst, n);
+}
+
+void wk_bf16_to_f32_row(const uint16_t *src, float *dst, size_t n)
+{
+#if WK_HALF_X86
+    if (wk_half_have_f16c()) { bf16_to_f32_avx2(src, dst, n); return; }
+#endif
+    wk_bf16_to_f32_row_ref(src, dst, n);
+}
+
+void wk_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n)
+{
+#if WK_HALF_X86
+    if (wk_half_have_f16c()) { f32_to_bf16_avx2(src, dst, n); return; }
+#endif
+    wk_f32_to_bf16_row_ref(src, dst, n);
+}
+
+/* ---- 16-bit <-> 16-bit ---------------------------------------------------- */
+
+/* Scalar: both are table-free integer paths, fast enough for the rare
+ * direct 16 -> 16 conversions. */
+void wk_bf16_to_f16_row(const uint16_t *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = wk_f32_to_f16(wk_bf16_to_f32(src[i]));
+}
+
+void wk_f16_to_bf16_row(const uint16_t *src, uint16_t *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++) dst[i] = f16_to_bf16(src[i]);
+}

@@ -1,0 +1,603 @@
+/* wk_io.c — read-only maps, atomic output files and directories, and the
+ * signal-cleanup registry (the library's one piece of process-wide state).
+ *
+ * Registry: a fixed array of slots, each an atomic state plus a path buffer
+ * and the pid that registered it.  A slot is reserved with a compare-and-swap
+ * (FREE -> BUSY), its path written while BUSY, then published (FILE or DIR)
+ * with a release store; the signal handler reads only published slots.  No
+ * locks, no allocation, so the handler stays async-signal-safe.  Paths longer
+ * than the slot buffer, or more than WK_IO_MAX_LIVE live temporaries, are
+ * refused (WK_E_LIMIT) rather than left unprotected. */
+#include "wk_io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define WK_IO_MAX_LIVE 64          /* live temporary files + directories */
+#define WK_IO_PATH_MAX 4096        /* longest temporary path we can protect */
+#define WK_OUT_BUF (1u << 20)      /* wk_out write buffer */
+#define WK_IO_MAX_WRITE (1u << 30) /* largest single write(2) we issue */
+#define WK_RM_MAX_DEPTH 32         /* recursion limit when removing a tree */
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal handler needs lock-free atomic int");
+
+/* ==== signal-cleanup registry ============================================ */
+enum { SLOT_FREE, SLOT_BUSY, SLOT_FILE, SLOT_DIR };
+
+static struct wk_io_slot {
+    atomic_int state;
+    pid_t pid;                   /* registering process (children skip it) */
+    char path[WK_IO_PATH_MAX];
+} g_live[WK_IO_MAX_LIVE];
+
+/* Reserve a free slot (state BUSY); -1 if all are in use. */
+static int reg_reserve(void)
+{
+    for (int i = 0; i < WK_IO_MAX_LIVE; i++) {
+        int expect = SLOT_FREE;
+        if (atomic_compare_exchange_strong(&g_live[i].state, &expect, SLOT_BUSY))
+            return i;
+    }
+    return -1;
+}
+
+/* Fill a reserved slot and make it visible to the handler. */
+static void reg_publish(int slot, const char *path, int kind)
+{
+    struct wk_io_slot *s = &g_live[slot];
+    snprintf(s->path, sizeof s->path, "%s", path);
+    s->pid = getpid();
+    atomic_store_explicit(&s->state, kind, memory_order_release);
+}
+
+static void reg_release(int slot)
+{
+    if (slot >= 0) atomic_store_explicit(&g_live[slot].state, SLOT_FREE, memory_order_release);
+}
+
+/* Block the cleanup signals in this thread (so a temporary is never created
+ * without being registered); restore with sigmask_restore. */
+static void sigmask_block(sigset_t *old)
+{
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    sigaddset(&s, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &s, old);
+}
+
+static void sigmask_restore(const sigset_t *old)
+{
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* ---- async-signal-safe removal (used only by the handler) --------------- */
+#ifdef __linux__
+/* Remove parent/name and, if it is a directory, everything below it, to a
+ * depth of WK_RM_MAX_DEPTH.  Uses only openat/getdents64/unlinkat/close (raw
+ * system calls; getdents64 is not on POSIX's list but is a bare syscall
+ * wrapper in glibc).  Symlinks are unlinked, never followed. */
+static void sig_rm_tree(int parent, const char *name, int depth)
+{
+    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT || depth > WK_RM_MAX_DEPTH)
+        return;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    for (int pass = 0; pass < 3; pass++) {
+        _Alignas(8) char buf[1024];
+        ssize_t n;
+        while ((n = getdents64(fd, buf, sizeof buf)) > 0) {
+            for (ssize_t off = 0; off < n;) {
+                struct dirent64 *e = (struct dirent64 *)(void *)(buf + off);
+                off += e->d_reclen;
+                if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                    sig_rm_tree(fd, e->d_name, depth + 1);
+            }
+        }
+        if (unlinkat(parent, name, AT_REMOVEDIR) == 0) break;
+        lseek(fd, 0, SEEK_SET); /* entries added meanwhile: go round again */
+    }
+    close(fd);
+}
+#else
+/* Without getdents64 the handler can only remove an empty directory. */
+static void sig_rm_tree(int parent, const char *name, int depth)
+{
+    (void)depth;
+    if (unlinkat(parent, name, 0) != 0) unlinkat(parent, name, AT_REMOVEDIR);
+}
+#endif
+
+/* Handler: remove this process's live temporary files, then its temporary
+ * directories (recursively, see sig_rm_tree), then die of the same signal
+ * (SA_RESETHAND restored the default action); _exit(128+sig) if that fails. */
+static void wk_io_on_signal(int sig)
+{
+    pid_t self = getpid();
+    for (int kind = SLOT_FILE; kind <= SLOT_DIR; kind++) {
+        for (int i = 0; i < WK_IO_MAX_LIVE; i++) {
+            struct wk_io_slot *s = &g_live[i];
+            if (atomic_load_explicit(&s->state, memory_order_acquire) != kind || s->pid != self)
+                continue;
+            if (kind == SLOT_FILE) unlink(s->path);
+            else sig_rm_tree(AT_FDCWD, s->path, 0);
+        }
+    }
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, sig);
+    pthread_sigmask(SIG_UNBLOCK, &s, NULL);
+    raise(sig);
+    _exit(128 + sig);
+}
+
+void wk_io_install_signal_cleanup(void)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = wk_io_on_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaddset(&sa.sa_mask, sigs[i]);
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue; /* e.g. SIGHUP under nohup: keep ignoring it */
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+/* ==== paths ============================================================== */
+char *wk_path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    size_t slash = dl > 0 && dir[dl - 1] != '/';
+    char *s = malloc(dl + slash + nl + 1);
+    if (!s) return NULL;
+    memcpy(s, dir, dl);
+    if (slash) s[dl] = '/';
+    memcpy(s + dl + slash, name, nl + 1);
+    return s;
+}
+
+/* Split path (no trailing slash) into a malloc'd directory ("." if none) and
+ * a pointer to its last component.  NULL on OOM. */
+static char *split_dir(const char *path, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    if (!slash) return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (dir) { memcpy(dir, path, n); dir[n] = '\0'; }
+    return dir;
+}
+
+/* "<dir>/.<base>.wk-tmp.XXXXXX" for path; NULL with err set on failure. */
+static char *temp_template(const char *path, wk_err *err)
+{
+    const char *base;
+    char *dir = split_dir(path, &base);
+    char *name = NULL, *tmp = NULL;
+    size_t n = strlen(base) + 16;
+    if (dir && (name = malloc(n))) {
+        snprintf(name, n, ".%s.wk-tmp.XXXXXX", base);
+        tmp = wk_path_join(dir, name);
+    }
+    free(dir);
+    free(name);
+    if (!tmp) { wk_err_set(err, WK_E_NOMEM, "out of memory for path %s", path); return NULL; }
+    if (strlen(tmp) >= WK_IO_PATH_MAX) {
+        wk_err_set(err, WK_E_LIMIT, "%s: path too long (max %d bytes)", path, WK_IO_PATH_MAX - 24);
+        free(tmp);
+        return NULL;
+    }
+    return tmp;
+}
+
+/* The process umask, read without changing it where /proc allows (changing
+ * it would race with other threads creating files). */
+static mode_t current_umask(void)
+{
+    FILE *f = fopen("/proc/self/status", "re");
+    unsigned m = 0;
+    char line[256];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = sscanf(line, "Umask: %o", &m) == 1;
+    if (f) fclose(f);
+    if (!found) {
+        mode_t u = umask(022);
+        umask(u);
+        m = u;
+    }
+    return (mode_t)m;
+}
+
+/* fsync a directory so a rename in it is durable.  Filesystems that cannot
+ * sync directories (EINVAL) are accepted. */
+static int fsync_dir(const char *dir, wk_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return wk_err_errno(err, errno, "open directory %s", dir);
+    int rc = fsync(fd) == 0 || errno == EINVAL ? 0 : -1;
+    int e = errno;
+    close(fd);
+    if (rc != 0) return wk_err_errno(err, e, "fsync directory %s", dir);
+    return 0;
+}
+
+/* fsync the directory holding path. */
+static int fsync_parent(const char *path, wk_err *err)
+{
+    const char *base;
+    char *dir = split_dir(path, &base);
+    if (!dir) return wk_err_set(err, WK_E_NOMEM, "out of memory for path %s", path);
+    int rc = fsync_dir(dir, err);
+    free(dir);
+    return rc;
+}
+
+/* ==== read-only maps ===================================================== */
+
+/* Map the open regular file fd into m (m->path already set). */
+static int map_fd(wk_map *m, int fd, wk_err *err)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0) return wk_err_errno(err, errno, "stat %s", m->path);
+    WK_FAIL_IF(S_ISDIR(st.st_mode), err, WK_E_IO, "%s: is a directory", m->path);
+    WK_FAIL_IF(!S_ISREG(st.st_mode), err, WK_E_IO, "%s: not a regular file", m->path);
+    WK_FAIL_IF((uint64_t)st.st_size > SIZE_MAX, err, WK_E_LIMIT,
+               "%s: too large to map (%lld bytes)", m->path, (long long)st.st_size);
+    if (st.st_size == 0) return 0;
+    size_t size = (size_t)st.st_size;
+    void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) return wk_err_errno(err, errno, "mmap %s", m->path);
+    posix_madvise(p, size, POSIX_MADV_SEQUENTIAL);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    m->data = p;
+    m->size = size;
+    return 0;
+}
+
+int wk_map_open(wk_map *m, const char *path, wk_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->path = strdup(path);
+    if (!m->path) return wk_err_set(err, WK_E_NOMEM, "out of memory mapping %s", path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        wk_map_close(m);
+        return wk_err_errno(err, e, "open %s", path);
+    }
+    int rc = map_fd(m, fd, err);
+    close(fd);
+    if (rc != 0) wk_map_close(m);
+    return rc;
+}
+
+void wk_map_close(wk_map *m)
+{
+    if (!m) return;
+    if (m->data) munmap((void *)m->data, m->size);
+    free(m->path);
+    memset(m, 0, sizeof *m);
+}
+
+/* ==== atomic output file ================================================= */
+struct wk_out {
+    int fd;
+    int slot;            /* registry slot of tmp_path */
+    int failed;          /* a write failed; commit must fail */
+    mode_t mode;         /* permissions for the final file */
+    char *final_path;
+    char *tmp_path;
+    uint8_t *buf;        /* WK_OUT_BUF bytes */
+    size_t len;          /* bytes pending in buf */
+    uint64_t written;    /* bytes accepted from the caller */
+    wk_out_hook hook;
+    void *hook_ctx;
+};
+
+/* WK_E_UNSAFE if final_path exists and is the same file as an input (stat
+ * follows symlinks, so a symlink to an input or a hard link is caught).
+ * Records in *mode the permissions the output should get. */
+static int check_final(const char *final_path, const char *const *inputs,
+                       mode_t *mode, wk_err *err)
+{
+    struct stat fs, is;
+    *mode = 0666 & ~current_umask();
+    if (stat(final_path, &fs) != 0) return 0;
+    WK_FAIL_IF(S_ISDIR(fs.st_mode), err, WK_E_IO, "%s: is a directory", final_path);
+    *mode = fs.st_mode & 07777;
+    for (size_t i = 0; inputs && inputs[i]; i++) {
+        if (stat(inputs[i], &is) == 0 && is.st_dev == fs.st_dev && is.st_ino == fs.st_ino)
+            return wk_err_set(err, WK_E_UNSAFE, "refusing to write %s: it is the input %s",
+                              final_path, inputs[i]);
+    }
+    return 0;
+}
+
+/* mkstemp the temporary file and register it, with the cleanup signals
+ * blocked in between so it is never on disk unregistered (in this thread). */
+static int out_create_temp(wk_out *o, wk_err *err)
+{
+    o->slot = reg_reserve();
+    WK_FAIL_IF(o->slot < 0, err, WK_E_LIMIT, "%s: too many outputs open at once (max %d)",
+               o->final_path, WK_IO_MAX_LIVE);
+    sigset_t old;
+    sigmask_block(&old);
+    o->fd = mkstemp(o->tmp_path);
+    int e = errno;
+    if (o->fd >= 0) reg_publish(o->slot, o->tmp_path, SLOT_FILE);
+    sigmask_restore(&old);
+    if (o->fd < 0) {
+        reg_release(o->slot);
+        o->slot = -1;
+        return wk_err_errno(err, e, "create temporary file for %s", o->final_path);
+    }
+    fcntl(o->fd, F_SETFD, FD_CLOEXEC);
+    if (fchmod(o->fd, o->mode) != 0)
+        return wk_err_errno(err, errno, "chmod temporary file for %s", o->final_path);
+    return 0;
+}
+
+wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *err)
+{
+    mode_t mode;
+    if (check_final(final_path, inputs, &mode, err) != 0) return NULL;
+    wk_out *o = calloc(1, sizeof *o);
+    if (!o) { wk_err_set(err, WK_E_NOMEM, "out of memory opening %s", final_path); return NULL; }
+    o->fd = -1;
+    o->slot = -1;
+    o->mode = mode;
+    o->final_path = strdup(final_path);
+    o->buf = malloc(WK_OUT_BUF);
+    if (!o->final_path || !o->buf) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory opening %s", final_path);
+    } else if ((o->tmp_path = temp_template(final_path, err)) && out_create_temp(o, err) == 0) {
+        return o;
+    }
+    wk_out_abort(o);
+    return NULL;
+}
+
+void wk_out_set_hook(wk_out *o, wk_out_hook hook, void *ctx)
+{
+    o->hook = hook;
+    o->hook_ctx = ctx;
+}
+
+/* write(2) all of p, retrying on EINTR and short writes. */
+static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
+{
+    while (n > 0) {
+        ssize_t w = write(o->fd, p, n < WK_IO_MAX_WRITE ? n : WK_IO_MAX_WRITE);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            o->failed = 1;
+            return wk_err_errno(err, w < 0 ? errno : EIO, "write %s", o->final_path);
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int out_flush(wk_out *o, wk_err *err)
+{
+    size_t n = o->len;
+    o->len = 0;
+    return write_all(o, o->buf, n, err);
+}
+
+int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    if (n == 0) return 0;
+    if (o->hook) o->hook(o->hook_ctx, p, n);
+    o->written += n;
+    if (n <= WK_OUT_BUF - o->len) {
+        memcpy(o->buf + o->len, p, n);
+        o->len += n;
+        return 0;
+    }
+    WK_TRY(out_flush(o, err));
+    if (n >= WK_OUT_BUF) return write_all(o, p, n, err);
+    memcpy(o->buf, p, n);
+    o->len = n;
+    return 0;
+}
+
+int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    while (n > 0) {
+        if (o->len == WK_OUT_BUF) WK_TRY(out_flush(o, err));
+        size_t room = WK_OUT_BUF - o->len;
+        size_t k = n < room ? (size_t)n : room;
+        memset(o->buf + o->len, 0, k);
+        if (o->hook) o->hook(o->hook_ctx, o->buf + o->len, k);
+        o->len += k;
+        o->written += k;
+        n -= k;
+    }
+    return 0;
+}
+
+uint64_t wk_out_tell(const wk_out *o) { return o->written; }
+
+const char *wk_out_final_path(const wk_out *o) { return o->final_path; }
+
+/* Flush, fsync, close, rename, fsync the directory. */
+static int out_finish(wk_out *o, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    WK_TRY(out_flush(o, err));
+    if (fsync(o->fd) != 0) return wk_err_errno(err, errno, "fsync %s", o->final_path);
+    int rc = close(o->fd);
+    o->fd = -1;
+    if (rc != 0) return wk_err_errno(err, errno, "close %s", o->final_path);
+    if (rename(o->tmp_path, o->final_path) != 0)
+        return wk_err_errno(err, errno, "rename %s to %s", o->tmp_path, o->final_path);
+    return fsync_parent(o->final_path, err);
+}
+
+static void out_free(wk_out *o)
+{
+    reg_release(o->slot);
+    free(o->final_path);
+    free(o->tmp_path);
+    free(o->buf);
+    free(o);
+}
+
+int wk_out_commit(wk_out *o, wk_err *err)
+{
+    if (out_finish(o, err) != 0) {
+        wk_out_abort(o);
+        return -1;
+    }
+    out_free(o);
+    return 0;
+}
+
+void wk_out_abort(wk_out *o)
+{
+    if (!o) return;
+    if (o->fd >= 0) close(o->fd);
+    if (o->slot >= 0) unlink(o->tmp_path);
+    out_free(o);
+}
+
+/* ==== atomic output directory ============================================ */
+struct wk_outdir {
+    int slot;
+    char *final_path;    /* without trailing slashes */
+    char *tmp_path;
+};
+
+/* Remove dirfd-relative name and everything below it, never following
+ * symlinks (O_NOFOLLOW, unlinkat).  Best effort; depth-limited. */
+static void rm_tree_at(int parent, const char *name, int depth)
+{
+    if (unlinkat(parent, name, 0) == 0 || errno == ENOENT || depth > WK_RM_MAX_DEPTH)
+        return;
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    DIR *d = fdopendir(fd);
+    if (!d) { close(fd); return; }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rm_tree_at(dirfd(d), e->d_name, depth + 1);
+    }
+    closedir(d);
+    unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+/* 0 if path does not exist or is an empty directory, else -1 with err. */
+static int check_dir_target(const char *path, wk_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) return 0;
+    WK_FAIL_IF(!S_ISDIR(st.st_mode), err, WK_E_IO, "%s: exists and is not a directory", path);
+    DIR *d = opendir(path);
+    if (!d) return wk_err_errno(err, errno, "open directory %s", path);
+    int entries = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        entries += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    WK_FAIL_IF(entries, err, WK_E_IO, "%s: output directory exists and is not empty", path);
+    return 0;
+}
+
+/* mkdtemp the temporary directory and register it (signals blocked between). */
+static int outdir_create_temp(wk_outdir *d, wk_err *err)
+{
+    d->slot = reg_reserve();
+    WK_FAIL_IF(d->slot < 0, err, WK_E_LIMIT, "%s: too many outputs open at once (max %d)",
+               d->final_path, WK_IO_MAX_LIVE);
+    sigset_t old;
+    sigmask_block(&old);
+    char *ok = mkdtemp(d->tmp_path);
+    int e = errno;
+    if (ok) reg_publish(d->slot, d->tmp_path, SLOT_DIR);
+    sigmask_restore(&old);
+    if (!ok) {
+        reg_release(d->slot);
+        d->slot = -1;
+        return wk_err_errno(err, e, "create temporary directory for %s", d->final_path);
+    }
+    if (chmod(d->tmp_path, 0777 & ~current_umask()) != 0)
+        return wk_err_errno(err, errno, "chmod %s", d->tmp_path);
+    return 0;
+}
+
+wk_outdir *wk_outdir_open(const char *final_dir, wk_err *err)
+{
+    wk_outdir *d = calloc(1, sizeof *d);
+    char *name = strdup(final_dir);
+    size_t n = name ? strlen(name) : 0;
+    while (n > 1 && name[n - 1] == '/') name[--n] = '\0';
+    if (!d || !name) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory opening %s", final_dir);
+        free(d);
+        free(name);
+        return NULL;
+    }
+    d->slot = -1;
+    d->final_path = name;
+    if (n == 0 || strcmp(name, "/") == 0) {
+        wk_err_set(err, WK_E_USAGE, "'%s' is not a usable output directory name", final_dir);
+    } else if (check_dir_target(name, err) == 0 && (d->tmp_path = temp_template(name, err))
+               && outdir_create_temp(d, err) == 0) {
+        return d;
+    }
+    wk_outdir_abort(d);
+    return NULL;
+}
+
+const char *wk_outdir_path(const wk_outdir *d) { return d->tmp_path; }
+
+static void outdir_free(wk_outdir *d)
+{
+    reg_release(d->slot);
+    free(d->final_path);
+    free(d->tmp_path);
+    free(d);
+}
+
+int wk_outdir_commit(wk_outdir *d, wk_err *err)
+{
+    if (rename(d->tmp_path, d->final_path) != 0) {
+        wk_err_errno(err, errno, "rename %s to %s", d->tmp_path, d->final_path);
+        wk_outdir_abort(d);
+        return -1;
+    }
+    int rc = fsync_parent(d->final_path, err);
+    outdir_free(d);
+    return rc;
+}
+
+void wk_outdir_abort(wk_outdir *d)
+{
+    if (!d) return;
+    if (d->slot >= 0) rm_tree_at(AT_FDCWD, d->tmp_path, 0);
+    outdir_free(d);
+}

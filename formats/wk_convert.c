@@ -1,0 +1,659 @@
+/* wk_convert.c — Meta → HF conversion engine; see wk_convert.h and docs/convert.md.
+ *
+ * Planning: the HF state dict (wk_llama_hf_plan) is split into shards with
+ * save_pretrained's rule, each shard is laid out by wk_pthw_plan (which gives
+ * its exact size), and the JSON files are built in memory.
+ * Producing a shard: wk_pthw_begin, then for each storage in torch's record
+ * order the tensor's rows are produced into a chunk buffer (merge ranks,
+ * permute q/k rows, cast to fp16) or written straight from the map, then
+ * wk_pthw_finish. */
+#include "wk_convert.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "wk_half.h"
+#include "wk_io.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "wk_convert assumes a little-endian host (tensor bytes are copied as they are)"
+#endif
+
+struct wk_convert {
+    const wk_llama_ckpt *ck;     /* NULL: planned from a geometry, no data */
+    wk_llama_geom geom;
+    wk_convert_opts opts;
+    char *tokenizer;             /* owned copy of opts.tokenizer */
+    uint64_t tokenizer_size;
+    wk_llama_hf_tensor *tensors; /* state-dict order */
+    size_t n_tensors;
+    size_t *tensor_file;         /* file index of each tensor */
+    wk_convert_file *files;
+    size_t n_files;
+    wk_buf *json;                /* per file: the bytes of a JSON file */
+    uint64_t tensor_bytes, total_bytes;
+};
+
+void wk_convert_opts_init(wk_convert_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->hf = wk_hf_profile_default();
+    o->torch = WK_PTH_TORCH_1_13;
+    o->max_shard_size = WK_CONVERT_DEFAULT_SHARD;
+    o->model = 1;
+}
+
+static uint64_t tensor_nbytes(const wk_llama_hf_tensor *t)
+{
+    uint64_t n = wk_dtype_get(t->dtype)->size;
+    for (int d = 0; d < t->ndim; d++) n *= (uint64_t)t->shape[d];
+    return n;
+}
+
+/* ---- planning ---------------------------------------------------------------- */
+
+void wk_convert_free(wk_convert *c)
+{
+    if (!c) return;
+    for (size_t i = 0; i < c->n_files; i++) {
+        free((char *)c->files[i].name);
+        wk_buf_free(&c->json[i]);
+    }
+    free(c->files);
+    free(c->json);
+    free(c->tensor_file);
+    free(c->tensors);
+    free(c->tokenizer);
+    free(c);
+}
+
+/* Append a file entry (name copied); its JSON buffer starts empty. */
+static wk_convert_file *add_file(wk_convert *c, const char *name, wk_conv_kind kind, wk_err *err)
+{
+    wk_convert_file *f = &c->files[c->n_files];
+    memset(f, 0, sizeof *f);
+    wk_buf_init(&c->json[c->n_files]);
+    if (!(f->name = strdup(name))) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    f->kind = kind;
+    c->n_files++;
+    return f;
+}
+
+/* Describe shard file f to the torch writer (one storage per tensor, as
+ * torch.save of a dict of fresh tensors) and plan it.  NULL on failure. */
+static wk_pthw *plan_shard(const wk_convert *c, const wk_convert_file *f, wk_err *err)
+{
+    size_t n = f->n_tensors;
+    wk_pthw_storage *st = calloc(n ? n : 1, sizeof *st);
+    wk_pthw_tensor *tt = calloc(n ? n : 1, sizeof *tt);
+    wk_pthw *w = NULL;
+    if (!st || !tt) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory planning %s", f->name);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            const wk_llama_hf_tensor *t = &c->tensors[f->first_tensor + i];
+            st[i].dtype = t->dtype;
+            st[i].nbytes = tensor_nbytes(t);
+            wk_pthw_tensor_contiguous(&tt[i], t->name, i, t->ndim, t->shape);
+        }
+        w = wk_pthw_plan(f->name, st, n, tt, n, c->opts.torch, err);
+        if (!w) wk_err_prefix(err, "%s", f->name);
+    }
+    free(st);
+    free(tt);
+    return w;
+}
+
+/* save_pretrained's shard rule (spec §2.9): blocks of consecutive tensors;
+ * a new block starts when the next tensor would push the current one past
+ * max_shard_size (even when the current block is empty, with the E1 quirk). */
+static int plan_shards(wk_convert *c, wk_err *err)
+{
+    size_t nblocks = 1, *first = calloc(c->n_tensors + 2, sizeof *first);
+    if (!first) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    uint64_t cur = 0;
+    size_t in_cur = 0;
+    int quirk = (c->opts.hf.flags & WK_HF_EMPTY_FIRST) != 0;
+    first[0] = 0;
+    for (size_t i = 0; i < c->n_tensors; i++) {
+        uint64_t sz = tensor_nbytes(&c->tensors[i]);
+        if (cur + sz > c->opts.max_shard_size && (in_cur > 0 || quirk)) {
+            first[nblocks++] = i;
+            cur = 0;
+            in_cur = 0;
+        }
+        cur += sz;
+        in_cur++;
+        c->tensor_bytes += sz;
+    }
+    first[nblocks] = c->n_tensors;
+    int rc = 0;
+    for (size_t b = 0; b < nblocks && rc == 0; b++) {
+        char name[WK_HF_SHARD_NAME_MAX];
+        wk_hfcfg_shard_name(b + 1, nblocks, name);
+        wk_convert_file *f = add_file(c, name, WK_CONV_SHARD, err);
+        if (!f) rc = -1;
+        else {
+            f->first_tensor = first[b];
+            f->n_tensors = first[b + 1] - first[b];
+            for (size_t i = first[b]; i < first[b + 1]; i++) c->tensor_file[i] = c->n_files - 1;
+            wk_pthw *w = plan_shard(c, f, err);
+            if (!w) rc = -1;
+            else f->size = wk_pthw_total_size(w);
+            wk_pthw_free(w);
+        }
+    }
+    if (rc == 0 && nblocks > 1) { /* the index */
+        const char **keys = malloc(c->n_tensors * sizeof *keys);
+        const char **files = malloc(c->n_tensors * sizeof *files);
+        wk_convert_file *f = keys && files ? add_file(c, WK_HF_INDEX_NAME, WK_CONV_JSON, err) : NULL;
+        if (!keys || !files) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        else if (!f) rc = -1;
+        else {
+            for (size_t i = 0; i < c->n_tensors; i++) {
+                keys[i] = c->tensors[i].name;
+                files[i] = c->files[c->tensor_file[i]].name;
+            }
+            rc = wk_hfcfg_index_json(c->tensor_bytes, keys, files, c->n_tensors,
+                                     &c->json[c->n_files - 1], err);
+        }
+        free(keys);
+        free(files);
+    }
+    free(first);
+    return rc;
+}
+
+/* Add a JSON file produced by fn. */
+static int add_json(wk_convert *c, const char *name,
+                    int (*fn)(const wk_hf_profile *, wk_buf *, wk_err *), wk_err *err)
+{
+    if (!add_file(c, name, WK_CONV_JSON, err)) return -1;
+    return fn(&c->opts.hf, &c->json[c->n_files - 1], err);
+}
+
+static int plan_config(wk_convert *c, wk_err *err)
+{
+    const wk_llama_geom *g = &c->geom;
+    wk_hf_llama_config cfg = {
+        .hidden_size = g->dim, .intermediate_size = g->ffn, .num_attention_heads = g->n_heads,
+        .num_key_value_heads = g->n_kv_heads, .num_hidden_layers = g->n_layers,
+        .vocab_size = g->vocab, .rms_norm_eps = g->norm_eps,
+        .rms_norm_eps_is_int = g->norm_eps_is_int, .rope_theta = g->rope_theta,
+        .torch_dtype = "float16"};
+    if (!add_file(c, "config.json", WK_CONV_JSON, err)) return -1;
+    WK_TRY(wk_hfcfg_config_json(&c->opts.hf, &cfg, &c->json[c->n_files - 1], err));
+    return add_json(c, "generation_config.json", wk_hfcfg_generation_config_json, err);
+}
+
+static int plan_tokenizer(wk_convert *c, wk_err *err)
+{
+    WK_TRY(add_json(c, "tokenizer_config.json", wk_hfcfg_tokenizer_config_json, err));
+    WK_TRY(add_json(c, "special_tokens_map.json", wk_hfcfg_special_tokens_map_json, err));
+    wk_convert_file *f = add_file(c, "tokenizer.model", WK_CONV_COPY, err);
+    if (!f) return -1;
+    f->size = c->tokenizer_size;
+    return 0;
+}
+
+static wk_convert *plan(const wk_llama_ckpt *ck, const wk_llama_geom *g, const wk_convert_opts *o,
+                        uint64_t tokenizer_size, wk_err *err)
+{
+    wk_convert *c = calloc(1, sizeof *c);
+    if (!c) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->ck = ck;
+    c->geom = *g;
+    c->opts = *o;
+    c->tokenizer_size = tokenizer_size;
+    if (o->max_shard_size == 0) {
+        wk_err_set(err, WK_E_USAGE, "max shard size must be positive");
+        goto fail;
+    }
+    if (o->tokenizer && !(c->tokenizer = strdup(o->tokenizer))) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    c->opts.tokenizer = c->tokenizer;
+    if (o->model) {
+        if (g->n_kv_heads != g->n_heads && !(o->hf.flags & WK_HF_GQA_SCRIPT)) {
+            wk_err_set(err, WK_E_UNSUPPORTED, "the model uses grouped-query attention (%lld "
+                       "key/value heads for %lld query heads), which the transformers %s "
+                       "converter cannot convert: use --transformers-version 4.31.0 or later",
+                       (long long)g->n_kv_heads, (long long)g->n_heads, o->hf.version);
+            goto fail;
+        }
+        if (wk_llama_hf_plan(g, (o->hf.flags & WK_HF_INV_FREQ) != 0, &c->tensors, &c->n_tensors,
+                             err))
+            goto fail;
+    }
+    size_t max_files = 2 + c->n_tensors + 2 + 3;
+    c->files = calloc(max_files, sizeof *c->files);
+    c->json = calloc(max_files, sizeof *c->json);
+    c->tensor_file = calloc(c->n_tensors + 1, sizeof *c->tensor_file);
+    if (!c->files || !c->json || !c->tensor_file) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (o->model && (plan_config(c, err) || plan_shards(c, err))) goto fail;
+    if (c->tokenizer && plan_tokenizer(c, err)) goto fail;
+    for (size_t i = 0; i < c->n_files; i++) {
+        if (c->files[i].kind == WK_CONV_JSON) c->files[i].size = c->json[i].len;
+        c->total_bytes += c->files[i].size;
+    }
+    return c;
+fail:
+    wk_convert_free(c);
+    return NULL;
+}
+
+wk_convert *wk_convert_new(const wk_llama_ckpt *ck, const wk_convert_opts *o, wk_err *err)
+{
+    uint64_t tok_size = 0;
+    if (o->tokenizer) {
+        struct stat st;
+        if (stat(o->tokenizer, &st) != 0) {
+            wk_err_errno(err, errno, "%s", o->tokenizer);
+            return NULL;
+        }
+        tok_size = (uint64_t)st.st_size;
+    }
+    return plan(ck, wk_llama_ckpt_geom(ck), o, tok_size, err);
+}
+
+wk_convert *wk_convert_new_geom(const wk_llama_geom *g, const wk_convert_opts *o,
+                                uint64_t tokenizer_size, wk_err *err)
+{
+    if (wk_llama_geom_check(g, err) != 0) return NULL;
+    return plan(NULL, g, o, tokenizer_size, err);
+}
+
+size_t wk_convert_file_count(const wk_convert *c) { return c->n_files; }
+const wk_convert_file *wk_convert_file_get(const wk_convert *c, size_t i) { return &c->files[i]; }
+uint64_t wk_convert_total_bytes(const wk_convert *c) { return c->total_bytes; }
+uint64_t wk_convert_tensor_bytes(const wk_convert *c) { return c->tensor_bytes; }
+size_t wk_convert_tensor_count(const wk_convert *c) { return c->n_tensors; }
+const wk_llama_hf_tensor *wk_convert_tensor(const wk_convert *c, size_t t) { return &c->tensors[t]; }
+size_t wk_convert_tensor_file(const wk_convert *c, size_t t) { return c->tensor_file[t]; }
+const wk_llama_geom *wk_convert_geom(const wk_convert *c) { return &c->geom; }
+const wk_convert_opts *wk_convert_opts_of(const wk_convert *c) { return &c->opts; }
+
+long wk_convert_find_file(const wk_convert *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_files; i++)
+        if (strcmp(c->files[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+/* ---- a sink that passes on at most `left` bytes ------------------------------------ */
+
+typedef struct {
+    wk_sink inner;
+    uint64_t left;
+    int full; /* the limit was reached: the producer may stop */
+} limit_sink;
+
+static int limit_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    limit_sink *l = ctx;
+    size_t k = n < l->left ? n : (size_t)l->left;
+    if (k && wk_sink_write(&l->inner, p, k, err) != 0) return -1;
+    l->left -= k;
+    if (l->left == 0) l->full = 1;
+    return 0;
+}
+
+/* ---- producing one tensor ------------------------------------------------------------ */
+
+/* Where the rows of one output tensor come from. */
+typedef struct {
+    const wk_tensor_info *src[WK_LL_MAX_RANKS];
+    int n_src;             /* ranks read (1 for a replicated tensor) */
+    wk_ll_split split;
+    int64_t rows, cols;    /* output shape (1-D: 1 x n) */
+    int64_t src_rows, src_cols; /* shape of each rank's slice (1-D: 1 x n) */
+    int64_t perm_hd;       /* > 0: head size of the q/k row permutation */
+    uint64_t released[WK_LL_MAX_RANKS]; /* bytes of each source already given back */
+} prod;
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+/* First byte of source row r of t, and the element strides. */
+static const uint8_t *src_row(const wk_tensor_info *t, int64_t r, int64_t *col_stride)
+{
+    size_t es = wk_dtype_get(t->dtype)->size;
+    int64_t off = t->storage_offset;
+    if (t->ndim == 2) {
+        off += r * t->stride[0];
+        *col_stride = t->stride[1];
+    } else {
+        *col_stride = t->stride[0];
+    }
+    return t->storage + (size_t)off * es;
+}
+
+/* Byte extent [lo, hi) of t's elements inside its storage. */
+static void src_extent(const wk_tensor_info *t, const uint8_t **lo, const uint8_t **hi)
+{
+    size_t es = wk_dtype_get(t->dtype)->size;
+    int64_t last = t->storage_offset;
+    for (int d = 0; d < t->ndim; d++) last += (t->shape[d] - 1) * t->stride[d];
+    *lo = t->storage + (size_t)t->storage_offset * es;
+    *hi = t->storage + (size_t)(last + 1) * es;
+}
+
+static int is_rowmajor(const wk_tensor_info *t) { return wk_tensor_is_contiguous(t); }
+
+static void advise(const uint8_t *lo, const uint8_t *hi, int how, int outward)
+{
+    size_t ps = page_size();
+    uintptr_t a = (uintptr_t)lo, b = (uintptr_t)hi;
+    a = outward ? a & ~(uintptr_t)(ps - 1) : (a + ps - 1) & ~(uintptr_t)(ps - 1);
+    b = outward ? (b + ps - 1) & ~(uintptr_t)(ps - 1) : b & ~(uintptr_t)(ps - 1);
+    if (b > a) (void)madvise((void *)a, b - a, how);
+}
+
+/* Ask the kernel to read tensor t's sources ahead. */
+static void prefetch(const prod *p)
+{
+    for (int r = 0; r < p->n_src; r++) {
+        const uint8_t *lo, *hi;
+        src_extent(p->src[r], &lo, &hi);
+        advise(lo, hi, MADV_WILLNEED, 1);
+    }
+}
+
+/* Give back the mapped pages of source r up to byte `upto` of its extent
+ * (whole pages only; the pages stay in the page cache). */
+static void release_to(prod *p, int r, uint64_t upto)
+{
+    if (upto <= p->released[r]) return;
+    const uint8_t *lo, *hi;
+    src_extent(p->src[r], &lo, &hi);
+    advise(lo + p->released[r], lo + upto, MADV_DONTNEED, 0);
+    p->released[r] = upto;
+}
+
+/* After output rows [0, r_done) are written: release what no later row reads. */
+static void release_rows(prod *p, int64_t r_done)
+{
+    int64_t m = r_done; /* merged source rows fully consumed */
+    if (p->perm_hd) m = r_done / p->perm_hd * p->perm_hd;
+    for (int r = 0; r < p->n_src; r++) {
+        const wk_tensor_info *t = p->src[r];
+        if (!is_rowmajor(t)) continue;
+        int64_t rows = m;
+        if (p->split == WK_LL_SPLIT_ROWS) {
+            rows = m - (int64_t)r * p->src_rows;
+            if (rows < 0) rows = 0;
+            if (rows > p->src_rows) rows = p->src_rows;
+        }
+        release_to(p, r, (uint64_t)rows * (uint64_t)p->src_cols * wk_dtype_get(t->dtype)->size);
+    }
+}
+
+/* Release every source completely (end of the tensor). */
+static void release_all(prod *p)
+{
+    for (int r = 0; r < p->n_src; r++) {
+        const uint8_t *lo, *hi;
+        src_extent(p->src[r], &lo, &hi);
+        advise(lo + p->released[r], hi, MADV_DONTNEED, 1);
+        p->released[r] = (uint64_t)(hi - lo);
+    }
+}
+
+static void prod_init(prod *p, const wk_llama_ckpt *ck, const wk_llama_hf_tensor *t)
+{
+    memset(p, 0, sizeof *p);
+    const wk_llama_geom *g = wk_llama_ckpt_geom(ck);
+    p->split = wk_llama_kind_split(t->kind);
+    p->n_src = p->split == WK_LL_REPLICATED ? 1 : g->n_ranks;
+    for (int r = 0; r < p->n_src; r++) p->src[r] = wk_llama_ckpt_tensor(ck, r, t->kind, t->layer);
+    const wk_tensor_info *s = p->src[0];
+    p->rows = t->ndim == 2 ? t->shape[0] : 1;
+    p->cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
+    p->src_rows = s->ndim == 2 ? s->shape[0] : 1;
+    p->src_cols = s->ndim == 2 ? s->shape[1] : s->shape[0];
+    if (t->permute_heads > 0) p->perm_hd = p->rows / t->permute_heads;
+}
+
+/* n elements from src (dtype dt, element stride cs) as fp16 at dst. */
+static void cast_seg(const uint8_t *src, wk_dtype dt, int64_t cs, int64_t n, uint16_t *dst)
+{
+    if (cs == 1) {
+        if (dt == WK_DT_F16) memcpy(dst, src, (size_t)n * 2);
+        else if (dt == WK_DT_BF16) wk_bf16_to_f16_row((const uint16_t *)src, dst, (size_t)n);
+        else wk_f32_to_f16_row((const float *)src, dst, (size_t)n);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *e = src + (size_t)(i * cs) * wk_dtype_get(dt)->size;
+        uint16_t h;
+        float f;
+        if (dt == WK_DT_F16) memcpy(&h, e, 2);
+        else if (dt == WK_DT_BF16) {
+            memcpy(&h, e, 2);
+            h = wk_f32_to_f16(wk_bf16_to_f32(h));
+        } else {
+            memcpy(&f, e, 4);
+            h = wk_f32_to_f16(f);
+        }
+        dst[i] = h;
+    }
+}
+
+/* Output row r (fp16) into dst. */
+static void fill_row(const prod *p, int64_t r, uint16_t *dst)
+{
+    int64_t m = r, cs;
+    if (p->perm_hd) { /* new row p*(hd/2)+i of a head <- merged row 2i+p */
+        int64_t hd = p->perm_hd, h = r / hd, o = r % hd, half = hd / 2;
+        m = h * hd + 2 * (o % half) + o / half;
+    }
+    if (p->split == WK_LL_SPLIT_COLS) {
+        for (int k = 0; k < p->n_src; k++) {
+            const uint8_t *s = src_row(p->src[k], m, &cs);
+            cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst + k * p->src_cols);
+        }
+        return;
+    }
+    int k = 0;
+    if (p->split == WK_LL_SPLIT_ROWS) { /* merged row m lives in rank m / src_rows */
+        k = (int)(m / p->src_rows);
+        m -= (int64_t)k * p->src_rows;
+    }
+    const uint8_t *s = src_row(p->src[k], m, &cs);
+    cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst);
+}
+
+/* Rows [r0, r1) into buf, in parallel when worth it (same bytes for any -j). */
+static void fill_rows(const prod *p, int64_t r0, int64_t r1, uint8_t *buf, int threads)
+{
+    size_t row_bytes = (size_t)p->cols * 2;
+    int par = (size_t)(r1 - r0) * row_bytes >= (256u << 10) && r1 - r0 > 1;
+    int nt = threads > 0 ? threads : 1;
+#ifdef _OPENMP
+    if (threads <= 0) nt = omp_get_max_threads();
+#endif
+    (void)nt;
+#pragma omp parallel for schedule(static) if (par) num_threads(nt)
+    for (int64_t r = r0; r < r1; r++) fill_row(p, r, (uint16_t *)(buf + (size_t)(r - r0) * row_bytes));
+}
+
+/* 1 if the tensor's bytes are the sources' bytes, concatenated. */
+static int is_passthrough(const prod *p)
+{
+    if (p->perm_hd || (p->split == WK_LL_SPLIT_COLS && p->n_src > 1)) return 0;
+    for (int r = 0; r < p->n_src; r++)
+        if (p->src[r]->dtype != WK_DT_F16 || !is_rowmajor(p->src[r])) return 0;
+    return 1;
+}
+
+typedef struct {
+    wk_convert *c;
+    wk_pthw *w;
+    limit_sink *lim;
+    uint8_t *buf;
+    size_t cap;
+} stream_state;
+
+/* The inv_freq buffer (fp32 little-endian). */
+static int write_inv_freq(stream_state *s, const wk_llama_hf_tensor *t, wk_err *err)
+{
+    int64_t n = t->shape[0];
+    float *v = malloc((size_t)n * sizeof *v);
+    if (!v) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    wk_llama_inv_freq(s->c->geom.head_dim, s->c->geom.rope_theta, v);
+    int rc = wk_pthw_write(s->w, v, (size_t)n * sizeof *v, err);
+    free(v);
+    return rc;
+}
+
+/* Write the data of state-dict tensor `ti` (its storage record is open). */
+static int write_tensor(stream_state *s, size_t ti, const prod *next, wk_err *err)
+{
+    const wk_llama_hf_tensor *t = &s->c->tensors[ti];
+    if (t->kind == WK_LL_INV_FREQ) return write_inv_freq(s, t, err);
+    prod p;
+    prod_init(&p, s->c->ck, t);
+    if (next) prefetch(next);
+    if (is_passthrough(&p)) {
+        for (int r = 0; r < p.n_src && !s->lim->full; r++) {
+            const uint8_t *lo, *hi;
+            src_extent(p.src[r], &lo, &hi);
+            for (const uint8_t *q = lo; q < hi && !s->lim->full;) {
+                size_t n = (size_t)(hi - q) < WK_CONVERT_CHUNK ? (size_t)(hi - q) : WK_CONVERT_CHUNK;
+                WK_TRY(wk_pthw_write(s->w, q, n, err));
+                q += n;
+                release_to(&p, r, (uint64_t)(q - lo));
+            }
+        }
+        release_all(&p);
+        return 0;
+    }
+    size_t row_bytes = (size_t)p.cols * 2;
+    int64_t per = (int64_t)(s->cap / row_bytes);
+    for (int64_t r0 = 0; r0 < p.rows && !s->lim->full; r0 += per) {
+        int64_t r1 = r0 + per < p.rows ? r0 + per : p.rows;
+        fill_rows(&p, r0, r1, s->buf, s->c->opts.threads);
+        WK_TRY(wk_pthw_write(s->w, s->buf, (size_t)(r1 - r0) * row_bytes, err));
+        release_rows(&p, r1);
+    }
+    release_all(&p);
+    return 0;
+}
+
+/* Chunk buffer size for shard f: enough for one row of its widest tensor,
+ * at most WK_CONVERT_CHUNK otherwise. */
+static size_t chunk_cap(const wk_convert *c, const wk_convert_file *f)
+{
+    size_t cap = 0;
+    for (size_t i = 0; i < f->n_tensors; i++) {
+        const wk_llama_hf_tensor *t = &c->tensors[f->first_tensor + i];
+        uint64_t total = tensor_nbytes(t);
+        uint64_t row = t->ndim == 2 ? (uint64_t)t->shape[1] * 2 : total;
+        uint64_t want = total < WK_CONVERT_CHUNK ? total : WK_CONVERT_CHUNK;
+        if (want < row) want = row;
+        if (want > cap) cap = (size_t)want;
+    }
+    return cap ? cap : 1;
+}
+
+static int stream_shard(wk_convert *c, const wk_convert_file *f, limit_sink *lim, wk_err *err)
+{
+    wk_sink sink = {limit_write, lim};
+    stream_state s = {c, NULL, lim, NULL, 0};
+    int rc = -1;
+    s.w = plan_shard(c, f, err);
+    if (!s.w) return -1;
+    if (wk_pthw_total_size(s.w) != f->size) {
+        wk_err_set(err, WK_E_INTERNAL, "%s: size changed since planning", f->name);
+        goto done;
+    }
+    if (wk_pthw_begin(s.w, sink, err) != 0) goto done;
+    if (lim->full) {
+        rc = 0;
+        goto done;
+    }
+    if (!c->ck) {
+        wk_err_set(err, WK_E_USAGE, "%s: the conversion was planned without tensor data", f->name);
+        goto done;
+    }
+    s.cap = chunk_cap(c, f);
+    if (!(s.buf = malloc(s.cap))) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory (%zu-byte buffer)", s.cap);
+        goto done;
+    }
+    size_t ns = wk_pthw_storage_count(s.w);
+    for (size_t k = 0; k < ns && !lim->full; k++) {
+        size_t st = wk_pthw_record_storage(s.w, k);
+        prod next, *pn = NULL;
+        if (k + 1 < ns) {
+            const wk_llama_hf_tensor *tn = &c->tensors[f->first_tensor + wk_pthw_record_storage(s.w, k + 1)];
+            if (tn->kind != WK_LL_INV_FREQ) {
+                prod_init(&next, c->ck, tn);
+                pn = &next;
+            }
+        }
+        if (wk_pthw_storage_begin(s.w, st, err) || write_tensor(&s, f->first_tensor + st, pn, err))
+            goto done;
+        if (!lim->full && wk_pthw_storage_end(s.w, err)) goto done;
+    }
+    if (!lim->full && wk_pthw_finish(s.w, err)) goto done;
+    rc = 0;
+done:
+    if (rc != 0) wk_err_prefix(err, "%s", f->name);
+    free(s.buf);
+    wk_pthw_free(s.w);
+    return rc;
+}
+
+static int stream_copy(const wk_convert *c, const wk_convert_file *f, limit_sink *lim, wk_err *err)
+{
+    wk_map m;
+    WK_TRY(wk_map_open(&m, c->tokenizer, err));
+    int rc = 0;
+    if (m.size != f->size)
+        rc = wk_err_set(err, WK_E_MISMATCH, "%s: size changed since planning (%zu, was %llu)",
+                        c->tokenizer, m.size, (unsigned long long)f->size);
+    else if (m.size)
+        rc = limit_write(lim, m.data, m.size, err);
+    wk_map_close(&m);
+    return rc;
+}
+
+int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink sink, wk_err *err)
+{
+    if (i >= c->n_files) return wk_err_set(err, WK_E_USAGE, "no output file %zu", i);
+    const wk_convert_file *f = &c->files[i];
+    limit_sink lim = {sink, limit, limit == 0};
+    if (lim.full) return 0;
+    switch (f->kind) {
+    case WK_CONV_JSON: return limit_write(&lim, c->json[i].data, c->json[i].len, err);
+    case WK_CONV_COPY: return stream_copy(c, f, &lim, err);
+    default: return stream_shard(c, f, &lim, err);
+    }
+}
+
+int wk_convert_stream_file(wk_convert *c, size_t i, wk_sink sink, wk_err *err)
+{
+    return wk_convert_stream_prefix(c, i, UINT64_MAX, sink, err);
+}

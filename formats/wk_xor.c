@@ -1,0 +1,1066 @@
+/* wk_xor.c — XOR-diff decode/encode: payload reader, gzip writer, directory runner. */
+#include "wk_xor.h"
+
+#include "wk_hash.h"
+#include "wk_threads.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define SLOT_BYTES (4u << 20)   /* decode: bytes handed from inflate to writer at once */
+#define NSLOTS 4                /* decode pipeline depth */
+#define CHUNK_IN_DEFAULT (1u << 30)
+
+/* ---- the XOR kernel ----------------------------------------------------- */
+
+/* dst[i] = src[i] ^ b[i]; dst may equal src.  Word-wise through memcpy so the
+ * compiler can vectorise without alignment assumptions. */
+static void xor_bytes(uint8_t *dst, const uint8_t *src, const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        uint64_t x[4], y[4];
+        memcpy(x, src + i, 32);
+        memcpy(y, b + i, 32);
+        for (int k = 0; k < 4; k++) x[k] ^= y[k];
+        memcpy(dst + i, x, 32);
+    }
+    for (; i < n; i++) dst[i] = src[i] ^ b[i];
+}
+
+void wk_xor_apply(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *base,
+                  uint64_t base_len, uint64_t off)
+{
+    size_t m = 0;
+    if (off < base_len) m = base_len - off < n ? (size_t)(base_len - off) : n;
+    if (m) xor_bytes(dst, src, base + off, m);
+    if (dst != src && n > m) memcpy(dst + m, src + m, n - m);
+}
+
+/* ---- payload reader ----------------------------------------------------- */
+
+struct wk_payload {
+    wk_map map;         /* when opened from a file */
+    int mapped;
+    const uint8_t *in;  /* payload bytes */
+    size_t in_len;
+    size_t in_pos;      /* next byte not yet handed to zlib / copied */
+    char *label;
+    int gzip;
+    int z_live;         /* z is initialised */
+    int done;           /* end of payload reached */
+    unsigned members;
+    uint64_t out_pos;   /* decoded bytes so far */
+    size_t chunk;       /* max avail_in */
+    z_stream z;
+};
+
+static int has_gzip_magic(const uint8_t *p, size_t n)
+{
+    return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
+
+/* Common part of both open functions: decide raw/gzip and set up zlib. */
+static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
+{
+    r->chunk = CHUNK_IN_DEFAULT;
+    int magic = has_gzip_magic(r->in, r->in_len);
+    if (kind == WK_PAYLOAD_GZIP && !magic) {
+        if (r->in_len >= 2)
+            return wk_err_set(err, WK_E_FORMAT, "%s: not a gzip file (starts with %02x %02x, "
+                              "not 1f 8b); decode it as a raw payload", r->label,
+                              r->in[0], r->in[1]);
+        return wk_err_set(err, WK_E_FORMAT, "%s: not a gzip file (%zu bytes); decode it as a "
+                          "raw payload", r->label, r->in_len);
+    }
+    r->gzip = kind == WK_PAYLOAD_RAW ? 0 : magic;
+    if (!r->gzip) return 0;
+    memset(&r->z, 0, sizeof r->z);
+    if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+        return wk_err_set(err, WK_E_NOMEM, "%s: inflateInit2 failed", r->label);
+    r->z_live = 1;
+    return 0;
+}
+
+wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
+                                wk_payload_kind kind, wk_err *err)
+{
+    wk_payload *r = calloc(1, sizeof *r);
+    if (!r || !(r->label = strdup(label ? label : "payload"))) {
+        free(r);
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    r->in = p;
+    r->in_len = n;
+    if (payload_init(r, kind, err)) {
+        wk_payload_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+wk_payload *wk_payload_open(const char *path, wk_payload_kind kind, wk_err *err)
+{
+    wk_payload *r = calloc(1, sizeof *r);
+    if (!r || !(r->label = strdup(path))) {
+        free(r);
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (wk_map_open(&r->map, path, err)) {
+        free(r->label);
+        free(r);
+        return NULL;
+    }
+    r->mapped = 1;
+    r->in = r->map.data;
+    r->in_len = r->map.size;
+    if (payload_init(r, kind, err)) {
+        wk_payload_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+void wk_payload_close(wk_payload *r)
+{
+    if (!r) return;
+    if (r->z_live) inflateEnd(&r->z);
+    if (r->mapped) wk_map_close(&r->map);
+    free(r->label);
+    free(r);
+}
+
+int wk_payload_is_gzip(const wk_payload *r) { return r->gzip; }
+unsigned wk_payload_members(const wk_payload *r) { return r->members; }
+uint64_t wk_payload_in_size(const wk_payload *r) { return r->in_len; }
+uint64_t wk_payload_in_pos(const wk_payload *r) { return r->in_pos; }
+
+void wk_payload_set_chunk(wk_payload *r, size_t max_in)
+{
+    if (max_in == 0) max_in = 1;
+    if (max_in > CHUNK_IN_DEFAULT) max_in = CHUNK_IN_DEFAULT;
+    r->chunk = max_in;
+}
+
+/* After a member ended: accept zero padding, start the next member, or fail
+ * on anything else.  Sets r->done at the end of input. */
+static int next_member(wk_payload *r, wk_err *err)
+{
+    r->members++;
+    size_t end = r->in_pos;
+    while (r->in_pos < r->in_len && r->in[r->in_pos] == 0) r->in_pos++;
+    if (r->in_pos == r->in_len) {
+        r->done = 1;
+        return 0;
+    }
+    if (r->in_pos != end || !has_gzip_magic(r->in + r->in_pos, r->in_len - r->in_pos))
+        return wk_err_set(err, WK_E_FORMAT, "%s: trailing data at byte offset %zu after gzip "
+                          "member %u (not another gzip member)", r->label, r->in_pos,
+                          r->members);
+    if (inflateReset(&r->z) != Z_OK)
+        return wk_err_set(err, WK_E_INTERNAL, "%s: inflateReset failed", r->label);
+    return 0;
+}
+
+/* Inflate into buf[0..cap) until it is full, the payload ends, or an error. */
+static int read_gzip(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err *err)
+{
+    size_t have = 0;
+    while (have < cap && !r->done) {
+        size_t in_left = r->in_len - r->in_pos;
+        size_t out_left = cap - have;
+        r->z.next_in = (Bytef *)(r->in + r->in_pos);
+        r->z.avail_in = (uInt)(in_left < r->chunk ? in_left : r->chunk);
+        r->z.next_out = buf + have;
+        r->z.avail_out = (uInt)(out_left < CHUNK_IN_DEFAULT ? out_left : CHUNK_IN_DEFAULT);
+        uInt in0 = r->z.avail_in, out0 = r->z.avail_out;
+        int zr = inflate(&r->z, Z_NO_FLUSH);
+        size_t used = in0 - r->z.avail_in, made = out0 - r->z.avail_out;
+        r->in_pos += used;
+        have += made;
+        r->out_pos += made;
+        if (zr == Z_STREAM_END) {
+            WK_TRY(next_member(r, err));
+            continue;
+        }
+        if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT)
+            return wk_err_set(err, WK_E_FORMAT, "%s: corrupt gzip data in member %u near byte "
+                              "offset %zu: %s", r->label, r->members + 1, r->in_pos,
+                              r->z.msg ? r->z.msg : "invalid deflate data");
+        if (zr == Z_MEM_ERROR)
+            return wk_err_set(err, WK_E_NOMEM, "%s: out of memory inflating", r->label);
+        if (zr != Z_OK && zr != Z_BUF_ERROR)
+            return wk_err_set(err, WK_E_INTERNAL, "%s: inflate returned %d", r->label, zr);
+        if (used == 0 && made == 0 && r->in_pos == r->in_len)
+            return wk_err_set(err, WK_E_FORMAT, "%s: truncated gzip stream: input ends at byte "
+                              "offset %zu inside member %u (%llu bytes decoded)", r->label,
+                              r->in_pos, r->members + 1, (unsigned long long)r->out_pos);
+    }
+    *got = have;
+    return 0;
+}
+
+int wk_payload_read(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err *err)
+{
+    *got = 0;
+    if (r->gzip) return read_gzip(r, buf, cap, got, err);
+    size_t n = r->in_len - r->in_pos;
+    if (n > cap) n = cap;
+    if (n) memcpy(buf, r->in + r->in_pos, n);
+    r->in_pos += n;
+    r->out_pos += n;
+    *got = n;
+    return 0;
+}
+
+/* ---- deterministic parallel gzip writer -------------------------------- */
+
+typedef struct {
+    uint8_t *in;     /* dictionary + block input */
+    uint8_t *out;
+    size_t out_cap, out_len;
+    uint32_t crc;
+    int failed;      /* 1 OOM, 2 deflate error */
+} gz_block;
+
+/* Compress block [off, off+n) (last = final block) into b->out. */
+static void gz_compress_block(gz_block *b, uint64_t off, size_t n, int last, int level,
+                              wk_gz_fill_fn fill, void *fill_ctx)
+{
+    size_t dict = off < WK_GZ_DICT ? (size_t)off : WK_GZ_DICT;
+    fill(fill_ctx, off - dict, b->in, dict + n);
+    b->crc = (uint32_t)crc32(0L, b->in + dict, (uInt)n);
+    b->failed = 0;
+    b->out_len = 0;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (deflateInit2(&z, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        b->failed = 1;
+        return;
+    }
+    if (dict && deflateSetDictionary(&z, b->in, (uInt)dict) != Z_OK) b->failed = 2;
+    z.next_in = b->in + dict;
+    z.avail_in = (uInt)n;
+    int flush = last ? Z_FINISH : Z_SYNC_FLUSH;
+    while (!b->failed) {
+        z.next_out = b->out + b->out_len;
+        z.avail_out = (uInt)(b->out_cap - b->out_len);
+        int zr = deflate(&z, flush);
+        b->out_len = b->out_cap - z.avail_out;
+        if (zr == Z_STREAM_END || (flush == Z_SYNC_FLUSH && z.avail_in == 0 && z.avail_out > 0))
+            break;
+        if (zr != Z_OK && zr != Z_BUF_ERROR) { b->failed = 2; break; }
+        if (z.avail_out == 0) {
+            uint8_t *p = realloc(b->out, b->out_cap * 2);
+            if (!p) { b->failed = 1; break; }
+            b->out = p;
+            b->out_cap *= 2;
+        }
+    }
+    deflateEnd(&z);
+}
+
+static void gz_blocks_free(gz_block *b, int n)
+{
+    for (int i = 0; b && i < n; i++) {
+        free(b[i].in);
+        free(b[i].out);
+    }
+    free(b);
+}
+
+static gz_block *gz_blocks_new(int n)
+{
+    gz_block *b = calloc((size_t)n, sizeof *b);
+    if (!b) return NULL;
+    size_t cap = compressBound(WK_GZ_BLOCK) + 64;
+    for (int i = 0; i < n; i++) {
+        b[i].in = malloc(WK_GZ_DICT + WK_GZ_BLOCK);
+        b[i].out = malloc(cap);
+        b[i].out_cap = cap;
+        if (!b[i].in || !b[i].out) {
+            gz_blocks_free(b, n);
+            return NULL;
+        }
+    }
+    return b;
+}
+
+/* The fixed 10-byte member header: no name, mtime 0, OS 255 (unknown). */
+static int gz_write_header(wk_out *o, int level, wk_err *err)
+{
+    uint8_t h[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
+    h[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
+    return wk_out_write(o, h, sizeof h, err);
+}
+
+static int gz_trailer(wk_out *o, uint32_t crc, uint64_t n, wk_err *err)
+{
+    uint8_t t[8];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (uint8_t)(crc >> (8 * i));
+        t[4 + i] = (uint8_t)(n >> (8 * i));
+    }
+    return wk_out_write(o, t, sizeof t, err);
+}
+
+int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
+                const wk_gz_opts *opts, wk_err *err)
+{
+    int level = opts && opts->level ? opts->level : 6;
+    if (level < 1 || level > 9) return wk_err_set(err, WK_E_USAGE, "gzip level %d not in 1..9", level);
+    int nth = opts && opts->threads > 0 ? opts->threads : wk_threads_ncores();
+    uint64_t nblocks = n ? (n + WK_GZ_BLOCK - 1) / WK_GZ_BLOCK : 1;
+    int batch = nth * 2;
+    if ((uint64_t)batch > nblocks) batch = (int)nblocks;
+    gz_block *b = gz_blocks_new(batch);
+    if (!b) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory for gzip blocks",
+                              wk_out_final_path(o));
+    WK_TRY(gz_write_header(o, level, err));
+    uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
+    int rc = 0;
+    for (uint64_t first = 0; first < nblocks && rc == 0; first += (uint64_t)batch) {
+        int k = nblocks - first < (uint64_t)batch ? (int)(nblocks - first) : batch;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static, 1) num_threads(nth) if (k > 1)
+#endif
+        for (int i = 0; i < k; i++) {
+            uint64_t bi = first + (uint64_t)i, off = bi * WK_GZ_BLOCK;
+            size_t len = n - off < WK_GZ_BLOCK ? (size_t)(n - off) : WK_GZ_BLOCK;
+            gz_compress_block(&b[i], off, len, bi + 1 == nblocks, level, fill, fill_ctx);
+        }
+        for (int i = 0; i < k && rc == 0; i++) {
+            uint64_t off = (first + (uint64_t)i) * WK_GZ_BLOCK;
+            size_t len = n - off < WK_GZ_BLOCK ? (size_t)(n - off) : WK_GZ_BLOCK;
+            if (b[i].failed)
+                rc = wk_err_set(err, b[i].failed == 1 ? WK_E_NOMEM : WK_E_INTERNAL,
+                                "%s: deflate failed on the block at byte %llu",
+                                wk_out_final_path(o), (unsigned long long)off);
+            else
+                rc = wk_out_write(o, b[i].out, b[i].out_len, err);
+            crc = (uint32_t)crc32_combine(crc, b[i].crc, (z_off_t)len);
+            if (rc == 0 && opts && opts->block_done) opts->block_done(opts->ctx, off, len);
+        }
+    }
+    gz_blocks_free(b, batch);
+    WK_TRY(rc);
+    return gz_trailer(o, crc, n, err);
+}
+
+/* ---- decode one file ---------------------------------------------------- */
+
+/* What the decode loop needs besides the payload reader. */
+typedef struct {
+    const uint8_t *base;
+    uint64_t base_len;
+    wk_out *o;
+    wk_progress_fn progress;
+    void *progress_ctx;
+} decode_ctx;
+
+/* Fill buf with the next decoded and XOR'd bytes; *got 0 at the end. */
+static int decode_step(wk_payload *pl, const decode_ctx *d, uint8_t *buf, uint64_t *pos,
+                       size_t *got, wk_err *err)
+{
+    WK_TRY(wk_payload_read(pl, buf, SLOT_BYTES, got, err));
+    wk_xor_apply(buf, buf, *got, d->base, d->base_len, *pos);
+    *pos += *got;
+    if (d->progress) d->progress(d->progress_ctx, wk_payload_in_pos(pl), wk_payload_in_size(pl));
+    return 0;
+}
+
+static int decode_serial(wk_payload *pl, const decode_ctx *d, wk_err *err)
+{
+    uint8_t *buf = malloc(SLOT_BYTES);
+    if (!buf) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    uint64_t pos = 0;
+    int rc = 0;
+    for (;;) {
+        size_t got;
+        rc = decode_step(pl, d, buf, &pos, &got, err);
+        if (rc || got == 0) break;
+        rc = wk_out_write(d->o, buf, got, err);
+        if (rc) break;
+    }
+    free(buf);
+    return rc;
+}
+
+/* Two-stage pipeline: the caller inflates and XORs into a ring of slots, a
+ * writer thread hashes (via the wk_out hook) and writes them in order. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint8_t *slot[NSLOTS];
+    size_t len[NSLOTS];
+    uint64_t head, tail;  /* slots filled / slots written */
+    int eof;              /* producer is done (or failed) */
+    int wfail;            /* writer failed: werr holds why */
+    wk_out *o;
+    wk_err werr;
+} ring;
+
+static void *ring_writer(void *arg)
+{
+    ring *g = arg;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (g->tail == g->head && !g->eof) pthread_cond_wait(&g->cv, &g->mu);
+        if (g->tail == g->head) {
+            pthread_mutex_unlock(&g->mu);
+            return NULL;
+        }
+        size_t i = (size_t)(g->tail % NSLOTS), n = g->len[i];
+        pthread_mutex_unlock(&g->mu);
+        int rc = wk_out_write(g->o, g->slot[i], n, &g->werr);
+        pthread_mutex_lock(&g->mu);
+        if (rc) g->wfail = 1;
+        else g->tail++;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (rc) return NULL;
+    }
+}
+
+/* Producer side; returns -1 with err on its own failure or the writer's. */
+static int ring_produce(ring *g, wk_payload *pl, const decode_ctx *d, wk_err *err)
+{
+    uint64_t pos = 0;
+    int rc = 0;
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (g->head - g->tail == NSLOTS && !g->wfail) pthread_cond_wait(&g->cv, &g->mu);
+        int wfail = g->wfail;
+        pthread_mutex_unlock(&g->mu);
+        if (wfail) break;
+        size_t i = (size_t)(g->head % NSLOTS), got = 0;
+        rc = decode_step(pl, d, g->slot[i], &pos, &got, err);
+        pthread_mutex_lock(&g->mu);
+        if (rc == 0 && got) {
+            g->len[i] = got;
+            g->head++;
+        }
+        if (rc || got == 0) g->eof = 1;
+        pthread_cond_broadcast(&g->cv);
+        pthread_mutex_unlock(&g->mu);
+        if (rc || got == 0) break;
+    }
+    pthread_mutex_lock(&g->mu);
+    g->eof = 1;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return rc;
+}
+
+static int decode_pipelined(wk_payload *pl, const decode_ctx *d, wk_err *err)
+{
+    ring g;
+    memset(&g, 0, sizeof g);
+    g.o = d->o;
+    for (int i = 0; i < NSLOTS; i++) {
+        g.slot[i] = malloc(SLOT_BYTES);
+        if (!g.slot[i]) {
+            for (int k = 0; k < i; k++) free(g.slot[k]);
+            return decode_serial(pl, d, err);
+        }
+    }
+    pthread_mutex_init(&g.mu, NULL);
+    pthread_cond_init(&g.cv, NULL);
+    pthread_t th;
+    int rc;
+    if (pthread_create(&th, NULL, ring_writer, &g) != 0) {
+        rc = decode_serial(pl, d, err);
+    } else {
+        rc = ring_produce(&g, pl, d, err);
+        pthread_join(th, NULL);
+        if (rc == 0 && g.wfail) {
+            *err = g.werr;
+            rc = -1;
+        }
+    }
+    pthread_cond_destroy(&g.cv);
+    pthread_mutex_destroy(&g.mu);
+    for (int i = 0; i < NSLOTS; i++) free(g.slot[i]);
+    return rc;
+}
+
+/* Compare the digest, then commit or abort *o (always consumed). */
+static int decode_finish(const wk_xor_decode_args *a, wk_out **o, wk_hash *h,
+                         wk_xor_result *res, wk_err *err)
+{
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    res->out_bytes = wk_out_tell(*o);
+    if (wk_hash_digest(h, d, err)) return -1;
+    memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
+    res->verified = a->expect ? memcmp(d, a->expect, WK_MANIFEST_DIGEST) == 0 : -1;
+    if (res->verified != 0 || a->keep_bad) {
+        wk_out *t = *o;
+        *o = NULL;
+        WK_TRY(wk_out_commit(t, err));
+        res->committed = 1;
+    }
+    if (res->verified != 0) return 0;
+    char want[65], got[65];
+    wk_hex(a->expect, WK_MANIFEST_DIGEST, want);
+    wk_hex(res->sha256, WK_MANIFEST_DIGEST, got);
+    return wk_err_set(err, WK_E_MISMATCH, "%s: SHA-256 mismatch: expected %s, got %s (%s)",
+                      a->out, want, got, a->keep_bad ? "kept because of --keep-bad"
+                                                     : "output removed");
+}
+
+int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->verified = -1;
+    wk_map base = {0};
+    int have_base = 0;
+    wk_payload *pl = NULL;
+    wk_out *o = NULL;
+    wk_hash *h = NULL;
+    int rc = -1;
+    if (a->base) {
+        if (wk_map_open(&base, a->base, err)) return wk_err_prefix(err, "base file");
+        have_base = 1;
+    }
+    res->base_bytes = base.size;
+    if (!(pl = wk_payload_open(a->payload, a->kind, err))) goto out;
+    res->in_bytes = wk_payload_in_size(pl);
+    res->gzip = wk_payload_is_gzip(pl);
+    const char *inputs[] = {a->payload, a->base, NULL};
+    if (!(o = wk_out_open(a->out, inputs, err))) goto out;
+    if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
+    wk_out_set_hook(o, wk_hash_hook, h);
+    decode_ctx d = {base.data, base.size, o, a->progress, a->progress_ctx};
+    rc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
+    res->members = wk_payload_members(pl);
+    if (rc == 0) rc = decode_finish(a, &o, h, res, err);
+out:
+    wk_out_abort(o);
+    wk_hash_free(h);
+    wk_payload_close(pl);
+    if (have_base) wk_map_close(&base);
+    return rc;
+}
+
+/* ---- encode one file ---------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *target, *base;
+    uint64_t target_len, base_len;
+    wk_hash *h;
+    wk_progress_fn progress;
+    void *progress_ctx;
+} encode_ctx;
+
+static void encode_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n)
+{
+    const encode_ctx *e = ctx;
+    wk_xor_apply(buf, e->target + off, n, e->base, e->base_len, off);
+}
+
+/* After each block: hash the target range (in order) and report progress. */
+static void encode_block_done(void *ctx, uint64_t off, size_t n)
+{
+    encode_ctx *e = ctx;
+    wk_hash_update(e->h, e->target + off, n, NULL);
+    if (e->progress) e->progress(e->progress_ctx, off + n, e->target_len);
+}
+
+static int encode_raw(wk_out *o, encode_ctx *e, wk_err *err)
+{
+    uint8_t *buf = malloc(SLOT_BYTES);
+    if (!buf) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    int rc = 0;
+    for (uint64_t off = 0; off < e->target_len && rc == 0; off += SLOT_BYTES) {
+        size_t n = e->target_len - off < SLOT_BYTES ? (size_t)(e->target_len - off) : SLOT_BYTES;
+        encode_fill(e, off, buf, n);
+        rc = wk_out_write(o, buf, n, err);
+        if (rc == 0) encode_block_done(e, off, n);
+    }
+    free(buf);
+    return rc;
+}
+
+int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *err)
+{
+    memset(res, 0, sizeof *res);
+    res->verified = -1;
+    wk_map tgt = {0}, base = {0};
+    int have_base = 0;
+    wk_out *o = NULL;
+    wk_hash *h = NULL;
+    int rc = -1;
+    if (wk_map_open(&tgt, a->target, err)) return -1;
+    if (a->base) {
+        if (wk_map_open(&base, a->base, err)) {
+            wk_err_prefix(err, "base file");
+            goto out;
+        }
+        have_base = 1;
+    }
+    res->in_bytes = tgt.size;
+    res->base_bytes = base.size;
+    const char *inputs[] = {a->target, a->base, NULL};
+    if (!(o = wk_out_open(a->out, inputs, err))) goto out;
+    if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
+    encode_ctx e = {tgt.data, base.data, tgt.size, base.size, h, a->progress, a->progress_ctx};
+    res->gzip = a->gzip && a->base;
+    if (res->gzip) {
+        wk_gz_opts g = {a->level, a->threads, encode_block_done, &e};
+        rc = wk_gz_write(o, tgt.size, encode_fill, &e, &g, err);
+    } else {
+        rc = encode_raw(o, &e, err);
+    }
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    if (rc == 0) rc = wk_hash_digest(h, d, err);
+    if (rc == 0) {
+        memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
+        res->out_bytes = wk_out_tell(o);
+        rc = wk_out_commit(o, err);
+        o = NULL;
+        res->committed = rc == 0;
+    }
+out:
+    wk_out_abort(o);
+    wk_hash_free(h);
+    if (have_base) wk_map_close(&base);
+    wk_map_close(&tgt);
+    return rc;
+}
+
+/* ---- directories: listing, planning, manifests -------------------------- */
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Documentation that XOR releases ship next to the payloads, never XOR'd. */
+static int is_doc(const char *name)
+{
+    size_t n = strlen(name);
+    return (n >= 3 && strcasecmp(name + n - 3, ".md") == 0) || strncasecmp(name, "LICENSE", 7) == 0;
+}
+
+static int is_aux(const char *name)
+{
+    return strcmp(name, "added_tokens.json") == 0 || strcmp(name, "special_tokens_map.json") == 0;
+}
+
+void wk_xor_free_names(char **names, size_t n)
+{
+    for (size_t i = 0; names && i < n; i++) free(names[i]);
+    free(names);
+}
+
+/* Kinds of directory entries, for listing and planning. */
+typedef enum { ENT_FILE, ENT_DOC, ENT_OTHER } ent_kind;
+
+/* Visible entries of dir with their kinds; names sorted. */
+static int scan_dir(const char *dir, char ***names, ent_kind **kinds, size_t *n, wk_err *err)
+{
+    *names = NULL;
+    *kinds = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d) return wk_err_errno(err, errno, "open directory %s", dir);
+    size_t cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.') continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 32;
+            char **v = realloc(*names, cap * sizeof *v);
+            if (!v) { rc = wk_err_set(err, WK_E_NOMEM, "out of memory"); break; }
+            *names = v;
+        }
+        if (!((*names)[*n] = strdup(de->d_name))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        else (*n)++;
+    }
+    closedir(d);
+    if (rc == 0 && *n) {
+        qsort(*names, *n, sizeof **names, cmp_str_ptr);
+        if (!(*kinds = malloc(*n * sizeof **kinds))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < *n; i++) {
+        char *p = wk_path_join(dir, (*names)[i]);
+        struct stat st;
+        int reg = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        free(p);
+        (*kinds)[i] = !reg ? ENT_OTHER : is_doc((*names)[i]) ? ENT_DOC : ENT_FILE;
+    }
+    if (rc) {
+        wk_xor_free_names(*names, *n);
+        free(*kinds);
+        *names = NULL;
+        *kinds = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int wk_xor_list_dir(const char *dir, char ***names, size_t *n, wk_err *err)
+{
+    ent_kind *kinds;
+    char **all;
+    size_t nall;
+    WK_TRY(scan_dir(dir, &all, &kinds, &nall, err));
+    size_t k = 0;
+    for (size_t i = 0; i < nall; i++) {
+        if (kinds[i] == ENT_FILE) all[k++] = all[i];
+        else free(all[i]);
+    }
+    free(kinds);
+    *names = all;
+    *n = k;
+    return 0;
+}
+
+void wk_xor_plan_free(wk_xor_plan *p)
+{
+    for (size_t i = 0; p->items && i < p->n; i++) {
+        free(p->items[i].name);
+        free(p->items[i].src);
+        free(p->items[i].base);
+        free(p->items[i].out);
+    }
+    free(p->items);
+    memset(p, 0, sizeof *p);
+}
+
+/* Decide what to do with src_dir/<name> (kind k) and fill it. */
+static int plan_item(wk_xor_item *it, const char *dst, const char *src_dir, const char *base_dir,
+                     const char *name, ent_kind k, wk_err *err)
+{
+    memset(it, 0, sizeof *it);
+    it->name = strdup(name);
+    it->src = wk_path_join(src_dir, name);
+    it->out = wk_path_join(dst, name);
+    char *base = wk_path_join(base_dir, name);
+    if (!it->name || !it->src || !it->out || !base) {
+        free(base);
+        return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
+    struct stat st;
+    if (stat(it->src, &st) == 0) it->src_bytes = (uint64_t)st.st_size;
+    if (k != ENT_FILE) {
+        it->action = WK_XOR_DO_SKIP;
+        free(base);
+        return 0;
+    }
+    it->action = WK_XOR_DO_XOR;
+    if (stat(base, &st) == 0 && S_ISREG(st.st_mode)) {
+        it->base = base;
+        return 0;
+    }
+    int e = errno;
+    if (e == ENOENT && strcmp(name, "added_tokens.json") == 0) {
+        it->action = WK_XOR_DO_COPY;
+    } else if (e == ENOENT) {
+        it->status = -1;
+        wk_err_set(&it->err, WK_E_IO, "base file missing: %s (needed for %s); is the base "
+                   "directory the right model, converted to the same file layout?", base, it->src);
+    } else {
+        it->status = -1;
+        if (stat(base, &st) == 0) wk_err_set(&it->err, WK_E_IO, "base %s is not a regular file", base);
+        else wk_err_errno(&it->err, e, "base file %s", base);
+    }
+    free(base);
+    return 0;
+}
+
+int wk_xor_plan_make(wk_xor_plan *p, const char *dst, const char *src_dir,
+                     const char *base_dir, int encode, wk_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->encode = encode;
+    char **names;
+    ent_kind *kinds;
+    size_t n;
+    WK_TRY(scan_dir(src_dir, &names, &kinds, &n, err));
+    int rc = 0;
+    if (n && !(p->items = calloc(n, sizeof *p->items))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = plan_item(&p->items[i], dst, src_dir, base_dir, names[i], kinds[i], err);
+        p->n = i + 1;
+    }
+    wk_xor_free_names(names, n);
+    free(kinds);
+    if (rc) wk_xor_plan_free(p);
+    return rc;
+}
+
+static int cmp_item_name_items(const void *a, const void *b)
+{
+    return strcmp(((const wk_xor_item *)a)->name, ((const wk_xor_item *)b)->name);
+}
+
+static int cmp_item_name(const void *key, const void *item)
+{
+    return strcmp((const char *)key, ((const wk_xor_item *)item)->name);
+}
+
+int wk_xor_plan_expect(wk_xor_plan *p, const wk_manifest *m, wk_err *err)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const wk_manifest_entry *e = &m->entries[i];
+        wk_xor_item *it = p->n ? bsearch(e->name, p->items, p->n, sizeof *it, cmp_item_name) : NULL;
+        if (it && it->action != WK_XOR_DO_SKIP) {
+            it->has_expect = 1;
+            memcpy(it->expect, e->digest, WK_MANIFEST_DIGEST);
+            continue;
+        }
+        if (it) {
+            it->status = -1;
+            wk_err_set(&it->err, WK_E_USAGE, "%s lists %s, but documentation files and "
+                       "directories are not decoded", m->label ? m->label : "the manifest", e->name);
+            continue;
+        }
+        wk_xor_item *v = realloc(p->items, (p->n + 1) * sizeof *v);
+        if (!v) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        p->items = v;
+        it = &v[p->n];
+        memset(it, 0, sizeof *it);
+        if (!(it->name = strdup(e->name))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        p->n++;
+        it->action = WK_XOR_DO_MISSING;
+        it->status = -1;
+        it->has_expect = 1;
+        memcpy(it->expect, e->digest, WK_MANIFEST_DIGEST);
+        wk_err_set(&it->err, WK_E_MISMATCH, "%s lists %s, but the source directory has no such "
+                   "file", m->label ? m->label : "the manifest", e->name);
+        qsort(p->items, p->n, sizeof *p->items, cmp_item_name_items);
+    }
+    return 0;
+}
+
+long wk_xor_manifest_fit(const wk_manifest *m, char *const *names, size_t n)
+{
+    size_t covered = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const char *key = m->entries[i].name;
+        if (!n || !bsearch(&key, names, n, sizeof *names, cmp_str_ptr)) return -1;
+        covered++;
+    }
+    if (covered == 0) return -1;
+    long aux = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (wk_manifest_find(m, names[i])) continue;
+        if (!is_aux(names[i])) return -1;
+        aux++;
+    }
+    return aux;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t n = strlen(s), k = strlen(suf);
+    return n > k && strcmp(s + n - k, suf) == 0;
+}
+
+/* Best candidate so far, for wk_xor_find_manifest. */
+typedef struct {
+    char *path, *real;
+    long fit;
+    char *tie;  /* another manifest with the same fit */
+} best_manifest;
+
+/* Consider one candidate file. */
+static int consider_manifest(best_manifest *b, const char *path, char *const *names, size_t n,
+                             wk_err *err)
+{
+    wk_manifest m;
+    wk_manifest_init(&m);
+    if (wk_manifest_load(&m, path, err)) {
+        wk_manifest_free(&m);
+        return -1;
+    }
+    long fit = wk_xor_manifest_fit(&m, names, n);
+    wk_manifest_free(&m);
+    if (fit < 0) return 0;
+    char *real = realpath(path, NULL);
+    if (b->real && real && strcmp(real, b->real) == 0) {
+        free(real);
+        return 0;
+    }
+    if (b->path && fit == b->fit) {
+        free(real);
+        if (!b->tie && !(b->tie = strdup(path))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return 0;
+    }
+    if (b->path && fit > b->fit) {
+        free(real);
+        return 0;
+    }
+    free(b->path);
+    free(b->real);
+    free(b->tie);
+    b->tie = NULL;
+    b->real = real;
+    b->fit = fit;
+    if (!(b->path = strdup(path))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    return 0;
+}
+
+int wk_xor_find_manifest(const char *const *dirs, size_t ndirs, char *const *names, size_t n,
+                         char **path, wk_err *err)
+{
+    *path = NULL;
+    best_manifest b = {NULL, NULL, 0, NULL};
+    int rc = 0;
+    for (size_t d = 0; d < ndirs && rc == 0; d++) {
+        char **ents;
+        ent_kind *kinds;
+        size_t ne;
+        if (!dirs[d]) continue;
+        wk_err ignored;
+        if (scan_dir(dirs[d], &ents, &kinds, &ne, &ignored)) continue;
+        for (size_t i = 0; i < ne && rc == 0; i++) {
+            if (kinds[i] == ENT_OTHER || !has_suffix(ents[i], ".sha256")) continue;
+            char *p = wk_path_join(dirs[d], ents[i]);
+            rc = p ? consider_manifest(&b, p, names, n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
+            free(p);
+        }
+        wk_xor_free_names(ents, ne);
+        free(kinds);
+    }
+    if (rc == 0 && b.tie)
+        rc = wk_err_set(err, WK_E_USAGE, "both %s and %s match these file names; choose one "
+                        "with --manifest", b.path, b.tie);
+    if (rc == 0 && b.path) {  /* report the resolved path when there is one */
+        *path = b.real ? b.real : b.path;
+        if (b.real) b.real = NULL;
+        else b.path = NULL;
+    }
+    free(b.path);
+    free(b.real);
+    free(b.tie);
+    return rc;
+}
+
+/* ---- running a plan ------------------------------------------------------ */
+
+/* mkdir -p. */
+static int make_dirs(const char *dir, wk_err *err)
+{
+    char *p = strdup(dir);
+    if (!p) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    int rc = 0;
+    for (char *s = p + 1; rc == 0; s++) {
+        if (*s != '/' && *s != '\0') continue;
+        char c = *s;
+        *s = '\0';
+        struct stat st;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            rc = wk_err_errno(err, errno, "create directory %s", p);
+        else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
+            rc = wk_err_set(err, WK_E_IO, "%s exists and is not a directory", p);
+        *s = c;
+        if (c == '\0') break;
+    }
+    free(p);
+    return rc;
+}
+
+/* Progress of all files together; callbacks arrive from several threads. */
+typedef struct {
+    pthread_mutex_t mu;
+    uint64_t done, total;
+    uint64_t *live;       /* per item: bytes done */
+    wk_progress_fn fn;
+    void *ctx;
+} run_progress;
+
+typedef struct {
+    run_progress *rp;
+    size_t idx;
+} item_progress;
+
+static void item_progress_cb(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)total;
+    item_progress *ip = ctx;
+    run_progress *rp = ip->rp;
+    pthread_mutex_lock(&rp->mu);
+    rp->done += done - rp->live[ip->idx];
+    rp->live[ip->idx] = done;
+    rp->fn(rp->ctx, rp->done, rp->total);
+    pthread_mutex_unlock(&rp->mu);
+}
+
+/* Decode or encode one item; records the outcome in it. */
+static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, item_progress *ip)
+{
+    wk_progress_fn fn = ip->rp->fn ? item_progress_cb : NULL;
+    if (encode) {
+        wk_xor_encode_args a = {it->src, it->base, it->out, o->gzip, o->level, o->jobs, fn, ip};
+        it->status = wk_xor_encode_file(&a, &it->res, &it->err);
+        return;
+    }
+    /* xor_codec.py copies added_tokens.json verbatim even with --compress */
+    wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
+    wk_xor_decode_args a = {it->src, it->base, it->out, kind,
+                            it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, fn, ip};
+    it->status = wk_xor_decode_file(&a, &it->res, &it->err);
+    if (it->status == 0 && o->done) it->status = o->done(o->done_ctx, it, &it->err);
+}
+
+int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err *err)
+{
+    WK_TRY(make_dirs(dst, err));
+    size_t *todo = malloc((p->n ? p->n : 1) * sizeof *todo);
+    run_progress rp = {.fn = o->progress, .ctx = o->progress_ctx};
+    rp.live = calloc(p->n ? p->n : 1, sizeof *rp.live);
+    if (!todo || !rp.live) {
+        free(todo);
+        free(rp.live);
+        return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
+    size_t ntodo = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        wk_xor_item *it = &p->items[i];
+        if (it->status == 0 && (it->action == WK_XOR_DO_XOR || it->action == WK_XOR_DO_COPY)) {
+            todo[ntodo++] = i;
+            rp.total += it->src_bytes;
+        }
+    }
+    pthread_mutex_init(&rp.mu, NULL);
+    int jobs = o->jobs > 0 ? o->jobs : wk_threads_ncores();
+    int files_at_once = p->encode ? 1 : jobs;
+    if ((size_t)files_at_once > ntodo) files_at_once = ntodo ? (int)ntodo : 1;
+    long nt = (long)ntodo;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(files_at_once) if (files_at_once > 1)
+#endif
+    for (long k = 0; k < nt; k++) {
+        item_progress ip = {&rp, todo[k]};
+        run_item(&p->items[todo[k]], o, p->encode, &ip);
+    }
+    pthread_mutex_destroy(&rp.mu);
+    free(rp.live);
+    free(todo);
+    size_t bad = 0;
+    const wk_xor_item *first = NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->items[i].status == 0) continue;
+        if (!bad++) first = &p->items[i];
+    }
+    if (!bad) return 0;
+    return wk_err_set(err, first->err.code, "%zu of %zu files failed", bad, p->n);
+}

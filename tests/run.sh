@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# weightkit test suite: installs missing Debian packages, then builds and runs
+# ctest twice — a normal build (build/) and an ASan+UBSan build (build-asan/).
+#   bash tests/run.sh            both builds
+#   WK_TEST_BUILDS=normal bash tests/run.sh   only the normal build
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash tools/install-deps.sh --test
+jobs=$(nproc)
+builds=${WK_TEST_BUILDS:-"normal asan"}
+status=0
+for b in $builds; do
+  case $b in
+    normal) dir=build;      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    asan)   dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DWK_SANITIZE=ON) ;;
+    *) echo "unknown build $b" >&2; exit 2 ;;
+  esac
+  echo "=== $b build ($dir) ==="
+  cmake -S . -B "$dir" -DWK_WERROR=ON "${flags[@]}" >/dev/null
+  if ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
+    cat "$dir/build.log"; echo "tests/run.sh: $b build failed" >&2; exit 1
+  fi
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  (cd "$dir" && ctest --output-on-failure -j"$jobs") || status=1
+done
+exit $status

@@ -1,0 +1,342 @@
+/* Unit tests: wk_io — maps, atomic output files and directories, refusal to
+ * overwrite inputs, and the signal-cleanup registry (a forked child killed
+ * with SIGTERM/SIGINT must leave neither temporary nor final files). */
+#include "wk_hash.h"
+#include "wk_io.h"
+#include "wk_test.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A fresh subdirectory of the test scratch dir; static buffer. */
+static const char *scratch(const char *name)
+{
+    static char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s", wk_test_tmpdir(), name) >= (int)sizeof path) abort();
+    mkdir(path, 0777);
+    return path;
+}
+
+/* dir/name in a static rotating buffer (up to 4 live at once). */
+static const char *at(const char *dir, const char *name)
+{
+    static char bufs[4][4096];
+    static int k;
+    char *p = bufs[k++ & 3];
+    if (snprintf(p, 4096, "%s/%s", dir, name) >= 4096) abort();
+    return p;
+}
+
+/* Number of entries in dir other than . and ..; -1 if it cannot be opened. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Whole file into a malloc'd buffer (NUL-terminated); NULL if missing. */
+static char *read_file(const char *path, size_t *n)
+{
+    wk_map m;
+    wk_err err;
+    if (wk_map_open(&m, path, &err) != 0) return NULL;
+    char *s = malloc(m.size + 1);
+    if (s) { if (m.size) memcpy(s, m.data, m.size); s[m.size] = '\0'; }
+    *n = m.size;
+    wk_map_close(&m);
+    return s;
+}
+
+static mode_t get_umask(void) { mode_t u = umask(022); umask(u); return u; }
+
+static void test_map(void)
+{
+    const char *dir = scratch("map");
+    wk_map m;
+    wk_err err;
+    write_file(at(dir, "a"), "hello map");
+    CHECK_OK(wk_map_open(&m, at(dir, "a"), &err), &err);
+    CHECK(m.size == 9 && m.data && memcmp(m.data, "hello map", 9) == 0);
+    CHECK_EQ_STR(m.path, at(dir, "a"));
+    wk_map_close(&m);
+    CHECK(m.data == NULL && m.path == NULL);
+    write_file(at(dir, "empty"), "");
+    CHECK_OK(wk_map_open(&m, at(dir, "empty"), &err), &err);
+    CHECK(m.size == 0 && m.data == NULL);
+    wk_map_close(&m);
+    CHECK(wk_map_open(&m, at(dir, "missing"), &err) == -1);
+    CHECK(err.code == WK_E_IO && strstr(err.msg, "missing") && strstr(err.msg, "No such file"));
+    CHECK(wk_map_open(&m, dir, &err) == -1 && strstr(err.msg, "directory"));
+    wk_map_close(&m);
+}
+
+static void test_path_join(void)
+{
+    char *s = wk_path_join("a/b", "c");
+    CHECK_EQ_STR(s, "a/b/c");
+    free(s);
+    s = wk_path_join("a/", "c");
+    CHECK_EQ_STR(s, "a/c");
+    free(s);
+    s = wk_path_join("", "c");
+    CHECK_EQ_STR(s, "c");
+    free(s);
+}
+
+/* Write a recognisable pattern through o: small writes, a write larger
+ * than the buffer, and zero runs crossing buffer boundaries. */
+static uint64_t write_pattern(wk_out *o, wk_err *err)
+{
+    static uint8_t big[3 << 20];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 31 + 7);
+    CHECK_OK(wk_out_write(o, "head", 4, err), err);
+    CHECK_OK(wk_out_zeros(o, 1000, err), err);
+    CHECK_OK(wk_out_write(o, big, sizeof big, err), err);       /* straight through */
+    CHECK_OK(wk_out_write(o, big, (1 << 20) - 3, err), err);    /* fills the buffer */
+    CHECK_OK(wk_out_zeros(o, (5u << 20) + 17, err), err);       /* crosses flushes */
+    CHECK_OK(wk_out_write(o, "tail", 4, err), err);
+    return 4 + 1000 + sizeof big + (1 << 20) - 3 + (5u << 20) + 17 + 4;
+}
+
+static void test_out_commit(void)
+{
+    const char *dir = scratch("commit");
+    wk_err err;
+    wk_out *o = wk_out_open(at(dir, "out.bin"), NULL, &err);
+    CHECK_MSG(o != NULL, "open: %s", err.msg);
+    if (!o) return;
+    wk_hash *h = wk_hash_create(WK_HASH_SHA256, &err);
+    wk_out_set_hook(o, wk_hash_hook, h);
+    uint64_t n = write_pattern(o, &err);
+    CHECK_EQ_U64(wk_out_tell(o), n);
+    CHECK_EQ_STR(wk_out_final_path(o), at(dir, "out.bin"));
+    CHECK(access(at(dir, "out.bin"), F_OK) != 0);  /* nothing at the final name yet */
+    CHECK(count_entries(dir) == 1);                /* just the temporary */
+    CHECK_OK(wk_out_commit(o, &err), &err);
+    CHECK(count_entries(dir) == 1);                /* temporary renamed away */
+    size_t size = 0;
+    char *data = read_file(at(dir, "out.bin"), &size);
+    CHECK(data && size == n && memcmp(data, "head", 4) == 0 && memcmp(data + n - 4, "tail", 4) == 0);
+    CHECK(data && data[4] == 0 && data[1003] == 0 && (uint8_t)data[1004] == 7);
+    uint8_t d1[WK_HASH_MAX_DIGEST], d2[WK_HASH_MAX_DIGEST];
+    CHECK_OK(wk_hash_digest(h, d1, &err), &err);
+    CHECK_OK(wk_hash_oneshot(WK_HASH_SHA256, data, size, d2, &err), &err);
+    CHECK(memcmp(d1, d2, 32) == 0);                /* hook saw exactly the bytes written */
+    struct stat st;
+    CHECK(stat(at(dir, "out.bin"), &st) == 0 && (st.st_mode & 0777) == (0666 & ~get_umask()));
+    free(data);
+    wk_hash_free(h);
+}
+
+static void test_out_abort(void)
+{
+    const char *dir = scratch("abort");
+    wk_err err;
+    wk_out *o = wk_out_open(at(dir, "out.bin"), NULL, &err);
+    CHECK(o != NULL);
+    if (o) write_pattern(o, &err);
+    CHECK(count_entries(dir) == 1);
+    wk_out_abort(o);
+    CHECK(count_entries(dir) == 0);
+    wk_out_abort(NULL);
+    o = wk_out_open(at(dir, "nodir/out.bin"), NULL, &err);
+    CHECK(o == NULL && err.code == WK_E_IO && strstr(err.msg, "nodir/out.bin"));
+    o = wk_out_open(dir, NULL, &err);
+    CHECK(o == NULL && strstr(err.msg, "is a directory"));
+}
+
+/* Replacing an existing (non-input) file keeps its permission bits. */
+static void test_out_replace(void)
+{
+    const char *dir = scratch("replace");
+    wk_err err;
+    write_file(at(dir, "old"), "old contents");
+    chmod(at(dir, "old"), 0640);
+    wk_out *o = wk_out_open(at(dir, "old"), NULL, &err);
+    CHECK(o != NULL);
+    if (!o) return;
+    CHECK_OK(wk_out_write(o, "new", 3, &err), &err);
+    CHECK_OK(wk_out_commit(o, &err), &err);
+    size_t n;
+    char *s = read_file(at(dir, "old"), &n);
+    CHECK_EQ_STR(s, "new");
+    free(s);
+    struct stat st;
+    CHECK(stat(at(dir, "old"), &st) == 0 && (st.st_mode & 0777) == 0640);
+}
+
+static void expect_refused(const char *final_path, const char *const *inputs)
+{
+    wk_err err;
+    wk_err_clear(&err);
+    wk_out *o = wk_out_open(final_path, inputs, &err);
+    CHECK_MSG(o == NULL && err.code == WK_E_UNSAFE, "%s not refused (%s)", final_path, err.msg);
+    wk_out_abort(o);
+}
+
+static void test_out_refuses_input(void)
+{
+    const char *dir = scratch("unsafe");
+    wk_err err;
+    write_file(at(dir, "in.bin"), "precious");
+    CHECK(symlink("in.bin", at(dir, "link")) == 0);
+    CHECK(link(at(dir, "in.bin"), at(dir, "hard")) == 0);
+    const char *inputs[] = {at(dir, "other"), at(dir, "in.bin"), NULL};
+    expect_refused(at(dir, "in.bin"), inputs);
+    expect_refused(at(dir, "link"), inputs);     /* symlink to the input */
+    expect_refused(at(dir, "hard"), inputs);     /* hard link to the input */
+    const char *via_link[] = {at(dir, "link"), NULL};
+    expect_refused(at(dir, "in.bin"), via_link); /* input named through a symlink */
+    size_t n;
+    char *s = read_file(at(dir, "in.bin"), &n);
+    CHECK_EQ_STR(s, "precious");
+    free(s);
+    CHECK(count_entries(dir) == 3);              /* no temporaries left behind */
+    wk_out *o = wk_out_open(at(dir, "fresh"), inputs, &err); /* other names are fine */
+    CHECK(o != NULL);
+    wk_out_abort(o);
+}
+
+/* Fill an output directory: two files via wk_out, a subdirectory, and a
+ * symlink to `outside` (which removal must not follow). */
+static void fill_outdir(wk_outdir *d, const char *outside)
+{
+    wk_err err;
+    const char *names[] = {"a.bin", "b.bin"};
+    for (int i = 0; i < 2; i++) {
+        char *p = wk_path_join(wk_outdir_path(d), names[i]);
+        wk_out *o = wk_out_open(p, NULL, &err);
+        CHECK(o != NULL);
+        if (o) { wk_out_write(o, names[i], 5, &err); CHECK_OK(wk_out_commit(o, &err), &err); }
+        free(p);
+    }
+    const char *tmp = wk_outdir_path(d);
+    CHECK(mkdir(at(tmp, "sub"), 0777) == 0);
+    write_file(at(tmp, "sub/c"), "c");
+    CHECK(symlink(outside, at(tmp, "sub/escape")) == 0);
+    CHECK(symlink("..", at(tmp, "sub/up")) == 0);
+}
+
+static void test_outdir(void)
+{
+    const char *dir = scratch("outdir");
+    wk_err err;
+    write_file(at(dir, "keep"), "keep me");
+    wk_outdir *d = wk_outdir_open(at(dir, "model"), &err);
+    CHECK_MSG(d != NULL, "open: %s", err.msg);
+    if (!d) return;
+    CHECK(strstr(wk_outdir_path(d), "/.model.wk-tmp.") != NULL);
+    fill_outdir(d, at(dir, "keep"));
+    wk_outdir_abort(d);
+    CHECK(count_entries(dir) == 1);               /* only "keep" */
+    CHECK(access(at(dir, "keep"), F_OK) == 0);
+    wk_outdir_abort(NULL);
+
+    CHECK(mkdir(at(dir, "model"), 0777) == 0);    /* an empty final dir is replaced */
+    d = wk_outdir_open(at(dir, "model/"), &err);
+    CHECK(d != NULL);
+    if (!d) return;
+    fill_outdir(d, at(dir, "keep"));
+    CHECK(access(at(dir, "model/a.bin"), F_OK) != 0);
+    CHECK_OK(wk_outdir_commit(d, &err), &err);
+    CHECK(count_entries(dir) == 2);
+    CHECK(count_entries(at(dir, "model")) == 3);  /* a.bin b.bin sub */
+    size_t n;
+    char *s = read_file(at(dir, "model/b.bin"), &n);
+    CHECK_EQ_STR(s, "b.bin");
+    free(s);
+    d = wk_outdir_open(at(dir, "model"), &err);   /* now not empty: refused */
+    CHECK(d == NULL && strstr(err.msg, "not empty"));
+    d = wk_outdir_open(at(dir, "keep"), &err);
+    CHECK(d == NULL && strstr(err.msg, "not a directory"));
+}
+
+/* Child: outputs in dir, then tell the parent (one byte on fd) and wait. */
+static void child_writes_and_waits(const char *dir, int fd)
+{
+    wk_err err;
+    wk_io_install_signal_cleanup();
+    wk_out *o = wk_out_open(at(dir, "final.bin"), NULL, &err);
+    wk_outdir *d = wk_outdir_open(at(dir, "final.dir"), &err);
+    if (!o || !d) _exit(3);
+    static uint8_t chunk[1 << 16];
+    for (int i = 0; i < 40; i++) wk_out_write(o, chunk, sizeof chunk, &err);
+    char *p = wk_path_join(wk_outdir_path(d), "inside.bin");
+    wk_out *in = wk_out_open(p, NULL, &err);
+    if (!in || wk_out_write(in, "x", 1, &err) || wk_out_commit(in, &err)) _exit(4);
+    wk_out *pending = wk_out_open(p, NULL, &err); /* an uncommitted file inside */
+    if (!pending || write(fd, "r", 1) != 1) _exit(5);
+    for (;;) pause();
+}
+
+static void signal_case(int sig)
+{
+    char name[32];
+    snprintf(name, sizeof name, "signal%d", sig);
+    const char *dir = scratch(name);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) { close(fds[0]); child_writes_and_waits(dir, fds[1]); }
+    close(fds[1]);
+    char c;
+    CHECK(read(fds[0], &c, 1) == 1);
+    close(fds[0]);
+    CHECK(count_entries(dir) == 2);               /* temp file + temp dir exist */
+    kill(pid, sig);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == sig, "child status 0x%x", status);
+    CHECK_MSG(count_entries(dir) == 0, "%d entries left in %s", count_entries(dir), dir);
+}
+
+static void test_signal_cleanup(void)
+{
+    signal_case(SIGTERM);
+    signal_case(SIGINT);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    remove(path);
+    return 0;
+}
+
+int main(void)
+{
+    WK_RUN(test_map);
+    WK_RUN(test_path_join);
+    WK_RUN(test_out_commit);
+    WK_RUN(test_out_abort);
+    WK_RUN(test_out_replace);
+    WK_RUN(test_out_refuses_input);
+    WK_RUN(test_outdir);
+    WK_RUN(test_signal_cleanup);
+    int rc = wk_test_summary();
+    if (rc == 0) nftw(wk_test_tmpdir(), rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}

@@ -1,0 +1,680 @@
+/* Unit tests: wk_xor (XOR kernel, payload reader, gzip writer, files, plans). */
+#include "wk_xor.h"
+#include "wk_buf.h"
+#include "wk_hash.h"
+#include "wk_io.h"
+#include "wk_test.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Deterministic pseudo-random bytes, half of them small (compressible). */
+static void fill_bytes(uint8_t *p, size_t n, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 17; x ^= x << 5;
+        p[i] = (uint8_t)(i & 1 ? x : x & 3);
+    }
+}
+
+/* Append one gzip member of p[0..n) to b (zlib's gzip wrapper). */
+static void gz_member(wk_buf *b, const uint8_t *p, size_t n, int level)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    CHECK(deflateInit2(&z, level, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    size_t cap = deflateBound(&z, n) + 64;
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)p;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    CHECK(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    wk_buf_put(b, out, cap - z.avail_out);
+    deflateEnd(&z);
+    free(out);
+}
+
+/* Read a whole payload through a reader with reads of `step` bytes. */
+static int read_all(wk_payload *r, wk_buf *out, size_t step, wk_err *err)
+{
+    uint8_t *buf = malloc(step);
+    int rc = 0;
+    for (;;) {
+        size_t got;
+        rc = wk_payload_read(r, buf, step, &got, err);
+        if (rc || got == 0) break;
+        wk_buf_put(out, buf, got);
+    }
+    free(buf);
+    return rc;
+}
+
+static char *tmp_path(const char *name) { return wk_path_join(wk_test_tmpdir(), name); }
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    CHECK(n == 0 || fwrite(p, 1, n, f) == n);
+    fclose(f);
+}
+
+/* Whole file into b (b reset first); -1 if unreadable. */
+static int slurp(const char *path, wk_buf *b)
+{
+    b->len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    uint8_t tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) wk_buf_put(b, tmp, n);
+    fclose(f);
+    return 0;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Number of leftover temporary files (".*.wk-tmp.*") in dir. */
+static int temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (strstr(de->d_name, ".wk-tmp.")) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+/* Reference of the length rule: payload XOR zero-extended/cut base. */
+static void xor_ref(uint8_t *out, const uint8_t *p, size_t n, const uint8_t *b, size_t bn)
+{
+    for (size_t i = 0; i < n; i++) out[i] = p[i] ^ (i < bn ? b[i] : 0);
+}
+
+/* ---- the kernel --------------------------------------------------------- */
+
+static void test_apply_length_rule(void)
+{
+    uint8_t p[300], b[300], out[300], ref[300];
+    fill_bytes(p, sizeof p, 1);
+    fill_bytes(b, sizeof b, 2);
+    static const size_t base_lens[] = {0, 1, 31, 32, 33, 100, 299, 300};
+    for (size_t k = 0; k < sizeof base_lens / sizeof base_lens[0]; k++) {
+        size_t bn = base_lens[k];
+        xor_ref(ref, p, 300, b, bn);
+        /* whole range at once, then in odd pieces, then in place */
+        wk_xor_apply(out, p, 300, b, bn, 0);
+        CHECK_MSG(memcmp(out, ref, 300) == 0, "base_len %zu: one piece", bn);
+        memset(out, 0xaa, sizeof out);
+        for (size_t off = 0; off < 300; off += 37) {
+            size_t n = 300 - off < 37 ? 300 - off : 37;
+            wk_xor_apply(out + off, p + off, n, b, bn, off);
+        }
+        CHECK_MSG(memcmp(out, ref, 300) == 0, "base_len %zu: pieces", bn);
+        memcpy(out, p, 300);
+        wk_xor_apply(out, out, 300, b, bn, 0);
+        CHECK_MSG(memcmp(out, ref, 300) == 0, "base_len %zu: in place", bn);
+    }
+    /* a base longer than the payload is cut: only n bytes are produced */
+    memset(out, 0x55, sizeof out);
+    wk_xor_apply(out, p, 10, b, 300, 0);
+    CHECK(out[10] == 0x55);
+    xor_ref(ref, p, 10, b, 10);
+    CHECK(memcmp(out, ref, 10) == 0);
+    wk_xor_apply(out, p, 0, NULL, 0, 0);  /* empty, no base */
+}
+
+/* ---- the payload reader ------------------------------------------------- */
+
+static void test_reader_raw_and_gzip(void)
+{
+    size_t n = 200000;
+    uint8_t *data = malloc(n);
+    fill_bytes(data, n, 3);
+    wk_buf gz, out;
+    wk_buf_init(&gz);
+    wk_buf_init(&out);
+    gz_member(&gz, data, n, 6);
+    wk_err err;
+    static const size_t steps[] = {1, 7, 4096, 1 << 20};
+    for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
+        /* auto-detected gzip, with tiny avail_in chunks too */
+        wk_payload *r = wk_payload_open_mem(gz.data, gz.len, "p.gz", WK_PAYLOAD_AUTO, &err);
+        CHECK(r && wk_payload_is_gzip(r));
+        if (!r) continue;
+        if (steps[s] < 100) wk_payload_set_chunk(r, steps[s] + 2);
+        out.len = 0;
+        CHECK_OK(read_all(r, &out, steps[s], &err), &err);
+        CHECK(out.len == n && memcmp(out.data, data, n) == 0);
+        CHECK(wk_payload_members(r) == 1);
+        CHECK(wk_payload_in_pos(r) == gz.len);
+        wk_payload_close(r);
+    }
+    /* raw: auto on non-gzip bytes, and RAW forced on gzip bytes */
+    wk_payload *r = wk_payload_open_mem(data, n, "p.raw", WK_PAYLOAD_AUTO, &err);
+    CHECK(r && !wk_payload_is_gzip(r));
+    out.len = 0;
+    if (r) CHECK_OK(read_all(r, &out, 999, &err), &err);
+    CHECK(out.len == n && memcmp(out.data, data, n) == 0);
+    wk_payload_close(r);
+    r = wk_payload_open_mem(gz.data, gz.len, "p.gz", WK_PAYLOAD_RAW, &err);
+    out.len = 0;
+    if (r) CHECK_OK(read_all(r, &out, 999, &err), &err);
+    CHECK(out.len == gz.len && memcmp(out.data, gz.data, gz.len) == 0);
+    wk_payload_close(r);
+    /* empty and one-byte payloads are raw */
+    r = wk_payload_open_mem("", 0, "e", WK_PAYLOAD_AUTO, &err);
+    out.len = 0;
+    CHECK(r && read_all(r, &out, 10, &err) == 0 && out.len == 0);
+    wk_payload_close(r);
+    r = wk_payload_open_mem("\x1f", 1, "one", WK_PAYLOAD_AUTO, &err);
+    CHECK(r && !wk_payload_is_gzip(r));
+    wk_payload_close(r);
+    /* GZIP demanded from a raw payload */
+    r = wk_payload_open_mem("{\"a\":1}", 7, "cfg.json", WK_PAYLOAD_GZIP, &err);
+    CHECK(r == NULL && err.code == WK_E_FORMAT);
+    CHECK(strstr(err.msg, "cfg.json: not a gzip file (starts with 7b 22") != NULL);
+    wk_buf_free(&gz);
+    wk_buf_free(&out);
+    free(data);
+}
+
+static void test_reader_multi_member(void)
+{
+    size_t n = 100000;
+    uint8_t *data = malloc(n);
+    fill_bytes(data, n, 4);
+    wk_buf gz, out;
+    wk_buf_init(&gz);
+    wk_buf_init(&out);
+    gz_member(&gz, data, 30000, 1);
+    gz_member(&gz, data + 30000, 0, 6);           /* an empty member */
+    gz_member(&gz, data + 30000, n - 30000, 9);
+    size_t len_no_pad = gz.len;
+    wk_buf_put(&gz, "\0\0\0\0", 4);               /* zero padding, as tar/dd leave */
+    wk_err err;
+    wk_payload *r = wk_payload_open_mem(gz.data, gz.len, "multi.gz", WK_PAYLOAD_GZIP, &err);
+    CHECK(r != NULL);
+    if (r) {
+        wk_payload_set_chunk(r, 333);
+        CHECK_OK(read_all(r, &out, 5000, &err), &err);
+        CHECK(out.len == n && memcmp(out.data, data, n) == 0);
+        CHECK_EQ_U64(wk_payload_members(r), 3);
+        wk_payload_close(r);
+    }
+    /* garbage after a member is an error naming the offset */
+    gz.len = len_no_pad;
+    wk_buf_put(&gz, "junk", 4);
+    r = wk_payload_open_mem(gz.data, gz.len, "junk.gz", WK_PAYLOAD_AUTO, &err);
+    out.len = 0;
+    CHECK(r && read_all(r, &out, 5000, &err) == -1);
+    char want[128];
+    snprintf(want, sizeof want, "junk.gz: trailing data at byte offset %zu after gzip member 3",
+             len_no_pad);
+    CHECK_MSG(strstr(err.msg, want) != NULL, "got \"%s\"", err.msg);
+    wk_payload_close(r);
+    wk_buf_free(&gz);
+    wk_buf_free(&out);
+    free(data);
+}
+
+static void test_reader_corrupt(void)
+{
+    size_t n = 50000;
+    uint8_t *data = malloc(n);
+    fill_bytes(data, n, 5);
+    wk_buf gz, out;
+    wk_buf_init(&gz);
+    wk_buf_init(&out);
+    gz_member(&gz, data, n, 6);
+    wk_err err;
+    /* truncated at several points: always an error naming the offset */
+    size_t cuts[] = {3, 10, gz.len / 2, gz.len - 8, gz.len - 1};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        wk_payload *r = wk_payload_open_mem(gz.data, cuts[i], "cut.gz", WK_PAYLOAD_AUTO, &err);
+        CHECK(r != NULL);
+        if (!r) continue;
+        out.len = 0;
+        int rc = read_all(r, &out, 4096, &err);
+        CHECK_MSG(rc == -1, "cut at %zu accepted", cuts[i]);
+        char want[96];
+        snprintf(want, sizeof want, "cut.gz: truncated gzip stream: input ends at byte offset %zu",
+                 cuts[i]);
+        CHECK_MSG(strstr(err.msg, want) != NULL, "cut %zu: \"%s\"", cuts[i], err.msg);
+        wk_payload_close(r);
+    }
+    /* a flipped CRC byte */
+    gz.data[gz.len - 6] ^= 1;
+    wk_payload *r = wk_payload_open_mem(gz.data, gz.len, "crc.gz", WK_PAYLOAD_AUTO, &err);
+    out.len = 0;
+    CHECK(r && read_all(r, &out, 4096, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "crc.gz: corrupt gzip data in member 1") != NULL &&
+              strstr(err.msg, "incorrect data check") != NULL, "got \"%s\"", err.msg);
+    wk_payload_close(r);
+    gz.data[gz.len - 6] ^= 1;
+    /* a damaged deflate stream */
+    gz.data[20] ^= 0xff;
+    gz.data[21] ^= 0xff;
+    r = wk_payload_open_mem(gz.data, gz.len, "bad.gz", WK_PAYLOAD_AUTO, &err);
+    out.len = 0;
+    CHECK(r && read_all(r, &out, 4096, &err) == -1 && err.code == WK_E_FORMAT);
+    CHECK_MSG(strstr(err.msg, "bad.gz:") != NULL && strstr(err.msg, "byte offset") != NULL,
+              "got \"%s\"", err.msg);
+    wk_payload_close(r);
+    wk_buf_free(&gz);
+    wk_buf_free(&out);
+    free(data);
+}
+
+/* ---- the gzip writer ---------------------------------------------------- */
+
+typedef struct {
+    const uint8_t *p;
+} mem_src;
+
+static void mem_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n)
+{
+    memcpy(buf, ((const mem_src *)ctx)->p + off, n);
+}
+
+/* Compress with wk_gz_write at some thread count; returns the file bytes. */
+static void gz_write_file(const uint8_t *p, size_t n, int threads, int level, wk_buf *out)
+{
+    char *path = tmp_path("gzw.gz");
+    wk_err err;
+    wk_out *o = wk_out_open(path, NULL, &err);
+    CHECK(o != NULL);
+    mem_src src = {p};
+    wk_gz_opts opts = {level, threads, NULL, NULL};
+    CHECK_OK(wk_gz_write(o, n, mem_fill, &src, &opts, &err), &err);
+    CHECK_OK(wk_out_commit(o, &err), &err);
+    CHECK(slurp(path, out) == 0);
+    free(path);
+}
+
+static void test_gz_write_deterministic(void)
+{
+    static const size_t sizes[] = {0, 1, WK_GZ_BLOCK, WK_GZ_BLOCK + 1, 3 * WK_GZ_BLOCK + 12345};
+    uint8_t *data = malloc(3 * WK_GZ_BLOCK + 12345);
+    fill_bytes(data, 3 * WK_GZ_BLOCK + 12345, 6);
+    wk_buf a, b, dec;
+    wk_buf_init(&a);
+    wk_buf_init(&b);
+    wk_buf_init(&dec);
+    wk_err err;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        size_t n = sizes[k];
+        gz_write_file(data, n, 1, 6, &a);
+        static const int threads[] = {2, 3, 8};
+        for (size_t t = 0; t < 3; t++) {
+            gz_write_file(data, n, threads[t], 6, &b);
+            CHECK_MSG(a.len == b.len && memcmp(a.data, b.data, a.len) == 0,
+                      "size %zu: -j1 and -j%d differ", n, threads[t]);
+        }
+        /* fixed header: magic, deflate, no flags, mtime 0, OS 255 */
+        CHECK(a.len >= 18 && memcmp(a.data, "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10) == 0);
+        /* it is one member that decodes to the input (CRC and ISIZE checked) */
+        wk_payload *r = wk_payload_open_mem(a.data, a.len, "w.gz", WK_PAYLOAD_GZIP, &err);
+        dec.len = 0;
+        CHECK(r && read_all(r, &dec, 1 << 20, &err) == 0);
+        CHECK_MSG(dec.len == n && (n == 0 || memcmp(dec.data, data, n) == 0), "size %zu", n);
+        CHECK(r && wk_payload_members(r) == 1);
+        wk_payload_close(r);
+        /* and zlib's own one-shot decoder agrees */
+        uLongf dn = (uLongf)n + 1;
+        uint8_t *d2 = malloc(n + 1);
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        inflateInit2(&z, 16 + 15);
+        z.next_in = a.data;
+        z.avail_in = (uInt)a.len;
+        z.next_out = d2;
+        z.avail_out = (uInt)dn;
+        CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out == n);
+        inflateEnd(&z);
+        free(d2);
+    }
+    /* level 9 sets XFL 2, level 1 sets 4 */
+    gz_write_file(data, 1000, 1, 9, &a);
+    CHECK(a.data[8] == 2);
+    gz_write_file(data, 1000, 1, 1, &a);
+    CHECK(a.data[8] == 4);
+    wk_buf_free(&a);
+    wk_buf_free(&b);
+    wk_buf_free(&dec);
+    free(data);
+}
+
+/* ---- one file ----------------------------------------------------------- */
+
+typedef struct {
+    char *target, *base, *payload, *out;
+} files4;
+
+static files4 make_files(const char *tag, const uint8_t *t, size_t tn, const uint8_t *b,
+                         size_t bn)
+{
+    char name[64];
+    files4 f;
+    snprintf(name, sizeof name, "%s.target", tag);
+    f.target = tmp_path(name);
+    snprintf(name, sizeof name, "%s.base", tag);
+    f.base = tmp_path(name);
+    snprintf(name, sizeof name, "%s.payload", tag);
+    f.payload = tmp_path(name);
+    snprintf(name, sizeof name, "%s.out", tag);
+    f.out = tmp_path(name);
+    write_file(f.target, t, tn);
+    write_file(f.base, b, bn);
+    return f;
+}
+
+static void free_files(files4 *f)
+{
+    free(f->target);
+    free(f->base);
+    free(f->payload);
+    free(f->out);
+}
+
+/* Encode then decode for a target/base length pair; check bytes and hashes. */
+static void roundtrip(size_t tn, size_t bn, int gzip, int pipeline)
+{
+    uint8_t *t = malloc(tn + 1), *b = malloc(bn + 1);
+    fill_bytes(t, tn, 7);
+    fill_bytes(b, bn, 8);
+    for (size_t i = 0; i < tn && i < bn; i += 3) b[i] = t[i];  /* some equal bytes */
+    files4 f = make_files("rt", t, tn, b, bn);
+    wk_err err;
+    wk_xor_result res;
+    wk_xor_encode_args ea = {f.target, f.base, f.payload, gzip, 1, 2, NULL, NULL};
+    CHECK_OK(wk_xor_encode_file(&ea, &res, &err), &err);
+    uint8_t want[32];
+    CHECK_OK(wk_hash_oneshot(WK_HASH_SHA256, t, tn, want, &err), &err);
+    CHECK(memcmp(res.sha256, want, 32) == 0 && res.committed && res.in_bytes == tn);
+    /* the payload is target XOR base, exactly tn bytes, before compression */
+    wk_buf pay, raw;
+    wk_buf_init(&pay);
+    wk_buf_init(&raw);
+    CHECK(slurp(f.payload, &pay) == 0);
+    wk_payload *r = wk_payload_open_mem(pay.data, pay.len, "p", WK_PAYLOAD_AUTO, &err);
+    CHECK(r && read_all(r, &raw, 65536, &err) == 0);
+    wk_payload_close(r);
+    uint8_t *ref = malloc(tn + 1);
+    xor_ref(ref, t, tn, b, bn);
+    CHECK_MSG(raw.len == tn && (tn == 0 || memcmp(raw.data, ref, tn) == 0),
+              "payload bytes tn=%zu bn=%zu gzip=%d", tn, bn, gzip);
+    wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, want, 0, pipeline,
+                             NULL, NULL};
+    CHECK_OK(wk_xor_decode_file(&da, &res, &err), &err);
+    CHECK(res.verified == 1 && res.committed && res.out_bytes == tn && res.gzip == gzip);
+    CHECK(slurp(f.out, &raw) == 0);
+    CHECK_MSG(raw.len == tn && (tn == 0 || memcmp(raw.data, t, tn) == 0),
+              "decoded bytes tn=%zu bn=%zu gzip=%d", tn, bn, gzip);
+    wk_buf_free(&pay);
+    wk_buf_free(&raw);
+    free_files(&f);
+    free(ref);
+    free(t);
+    free(b);
+}
+
+static void test_file_roundtrips(void)
+{
+    static const size_t pairs[][2] = {
+        {0, 0}, {0, 100}, {100, 0}, {4096, 4096}, {5000, 100}, {100, 5000},
+        {(9u << 20) + 7, (5u << 20) + 3}, {(5u << 20) + 3, (9u << 20) + 7},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        for (int gzip = 0; gzip <= 1; gzip++)
+            roundtrip(pairs[i][0], pairs[i][1], gzip, (int)(i & 1));
+}
+
+static void test_decode_failures(void)
+{
+    uint8_t t[5000], b[3000];
+    fill_bytes(t, sizeof t, 9);
+    fill_bytes(b, sizeof b, 10);
+    files4 f = make_files("bad", t, sizeof t, b, sizeof b);
+    wk_err err;
+    wk_xor_result res;
+    wk_xor_encode_args ea = {f.target, f.base, f.payload, 1, 6, 1, NULL, NULL};
+    CHECK_OK(wk_xor_encode_file(&ea, &res, &err), &err);
+    uint8_t wrong[32] = {1};
+    char *dir = wk_path_join(wk_test_tmpdir(), "");
+    /* digest mismatch: no final file, message with both digests */
+    wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, wrong, 0, 1, NULL, NULL};
+    CHECK(wk_xor_decode_file(&da, &res, &err) == -1 && err.code == WK_E_MISMATCH);
+    CHECK(strstr(err.msg, "expected 0100000000") != NULL && strstr(err.msg, "output removed"));
+    CHECK(!exists(f.out) && res.verified == 0 && !res.committed);
+    /* --keep-bad keeps it */
+    da.keep_bad = 1;
+    CHECK(wk_xor_decode_file(&da, &res, &err) == -1 && err.code == WK_E_MISMATCH);
+    CHECK(exists(f.out) && res.committed);
+    unlink(f.out);
+    /* missing base */
+    char *nobase = tmp_path("no-such-base");
+    wk_xor_decode_args db = {f.payload, nobase, f.out, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL};
+    CHECK(wk_xor_decode_file(&db, &res, &err) == -1 && err.code == WK_E_IO);
+    CHECK(strstr(err.msg, "base file") && strstr(err.msg, "no-such-base"));
+    CHECK(!exists(f.out));
+    /* truncated payload: error names file and offset, nothing left behind */
+    wk_buf pay;
+    wk_buf_init(&pay);
+    CHECK(slurp(f.payload, &pay) == 0);
+    write_file(f.payload, pay.data, pay.len - 10);
+    for (int pipe = 0; pipe <= 1; pipe++) {
+        da.keep_bad = 0;
+        da.expect = NULL;
+        da.pipeline = pipe;
+        CHECK(wk_xor_decode_file(&da, &res, &err) == -1 && err.code == WK_E_FORMAT);
+        CHECK_MSG(strstr(err.msg, f.payload) && strstr(err.msg, "truncated gzip stream") &&
+                  strstr(err.msg, "byte offset"), "got \"%s\"", err.msg);
+        CHECK(!exists(f.out));
+    }
+    CHECK(temp_files(wk_test_tmpdir()) == 0);
+    /* refusing to overwrite an input */
+    write_file(f.payload, pay.data, pay.len);
+    wk_xor_decode_args dc = {f.payload, f.base, f.base, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL};
+    CHECK(wk_xor_decode_file(&dc, &res, &err) == -1 && err.code == WK_E_UNSAFE);
+    wk_buf_free(&pay);
+    free(nobase);
+    free(dir);
+    free_files(&f);
+}
+
+/* ---- directories -------------------------------------------------------- */
+
+static char *mkdir_tmp(const char *name)
+{
+    char *p = tmp_path(name);
+    mkdir(p, 0755);
+    return p;
+}
+
+static void put(const char *dir, const char *name, const void *p, size_t n)
+{
+    char *path = wk_path_join(dir, name);
+    write_file(path, p, n);
+    free(path);
+}
+
+static int done_calls;
+
+static int count_done(void *ctx, wk_xor_item *it, wk_err *err)
+{
+    (void)ctx;
+    (void)err;
+    __atomic_add_fetch(&done_calls, 1, __ATOMIC_SEQ_CST);
+    return it->res.committed ? 0 : -1;
+}
+
+static void test_plan_and_run(void)
+{
+    char *ft = mkdir_tmp("ft"), *base = mkdir_tmp("base"), *pay = tmp_path("pay");
+    char *out = tmp_path("out/nested");
+    uint8_t t[70000], b[60000];
+    fill_bytes(t, sizeof t, 11);
+    fill_bytes(b, sizeof b, 12);
+    put(ft, "a.bin", t, sizeof t);
+    put(base, "a.bin", b, sizeof b);
+    put(ft, "b.json", "{\"x\": 2}", 8);
+    put(base, "b.json", "{\"x\": 1, \"more\": true}", 22);
+    put(ft, "added_tokens.json", "{\"<x>\": 1}", 10);
+    put(ft, "README.md", "docs", 4);
+    put(ft, ".hidden", "h", 1);
+    char *sub = wk_path_join(ft, "subdir");
+    mkdir(sub, 0755);
+    wk_xor_plan p;
+    wk_err err;
+    CHECK_OK(wk_xor_plan_make(&p, pay, ft, base, 1, &err), &err);
+    CHECK_EQ_U64(p.n, 5);  /* README.md, a.bin, added_tokens.json, b.json, subdir */
+    static const char *const names[] = {"README.md", "a.bin", "added_tokens.json", "b.json",
+                                        "subdir"};
+    static const wk_xor_action acts[] = {WK_XOR_DO_SKIP, WK_XOR_DO_XOR, WK_XOR_DO_COPY,
+                                         WK_XOR_DO_XOR, WK_XOR_DO_SKIP};
+    for (size_t i = 0; i < p.n && i < 5; i++) {
+        CHECK_EQ_STR(p.items[i].name, names[i]);
+        CHECK_MSG(p.items[i].action == acts[i], "%s: action %d", names[i], (int)p.items[i].action);
+    }
+    wk_xor_run_opts ro = {WK_PAYLOAD_AUTO, 1, 6, 2, 0, 1, NULL, NULL, NULL, NULL};
+    CHECK_OK(wk_xor_run(&p, pay, &ro, &err), &err);
+    wk_manifest m;
+    wk_manifest_init(&m);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.items[i].action != WK_XOR_DO_SKIP)
+            CHECK_OK(wk_manifest_add(&m, p.items[i].name, p.items[i].res.sha256, &err), &err);
+    wk_xor_plan_free(&p);
+
+    /* decode it back with the manifest, files in parallel, hook after each */
+    CHECK_OK(wk_xor_plan_make(&p, out, pay, base, 0, &err), &err);
+    CHECK_OK(wk_xor_plan_expect(&p, &m, &err), &err);
+    ro.done = count_done;
+    done_calls = 0;
+    CHECK_OK(wk_xor_run(&p, out, &ro, &err), &err);
+    CHECK(done_calls == 3);
+    for (size_t i = 0; i < p.n; i++) CHECK(p.items[i].res.verified == 1);
+    wk_xor_plan_free(&p);
+    wk_buf got;
+    wk_buf_init(&got);
+    char *o1 = wk_path_join(out, "a.bin"), *o2 = wk_path_join(out, "added_tokens.json");
+    CHECK(slurp(o1, &got) == 0 && got.len == sizeof t && memcmp(got.data, t, sizeof t) == 0);
+    CHECK(slurp(o2, &got) == 0 && got.len == 10 && memcmp(got.data, "{\"<x>\": 1}", 10) == 0);
+
+    /* a manifest naming a file the payload dir lacks, and a missing base */
+    uint8_t d[32] = {0};
+    CHECK_OK(wk_manifest_add(&m, "ghost.bin", d, &err), &err);
+    char *base2 = mkdir_tmp("base2");
+    put(base2, "b.json", "{}", 2);
+    CHECK_OK(wk_xor_plan_make(&p, out, pay, base2, 0, &err), &err);
+    CHECK_OK(wk_xor_plan_expect(&p, &m, &err), &err);
+    CHECK(wk_xor_run(&p, out, &ro, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "3 of 4 files failed") != NULL, "got \"%s\"", err.msg);
+    for (size_t i = 0; i < p.n; i++) {
+        const wk_xor_item *it = &p.items[i];
+        if (!strcmp(it->name, "a.bin"))
+            CHECK(it->status == -1 && strstr(it->err.msg, "base file missing"));
+        else if (!strcmp(it->name, "ghost.bin"))
+            CHECK(it->action == WK_XOR_DO_MISSING && it->status == -1);
+        else if (!strcmp(it->name, "b.json"))  /* wrong base: decoded bytes differ */
+            CHECK(it->status == -1 && it->err.code == WK_E_MISMATCH);
+    }
+    wk_xor_plan_free(&p);
+    wk_buf_free(&got);
+    wk_manifest_free(&m);
+    free(o1);
+    free(o2);
+    free(sub);
+    free(base2);
+    free(ft);
+    free(base);
+    free(pay);
+    free(out);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_manifest_fit_and_find(void)
+{
+    wk_manifest m;
+    wk_err err;
+    wk_manifest_init(&m);
+    CHECK_OK(wk_manifest_load(&m, wk_test_src("checksums/metharme-13b.sha256"), &err), &err);
+    char *names[12];
+    for (size_t i = 0; i < m.n; i++) names[i] = m.entries[i].name;
+    size_t n = m.n;
+    CHECK(wk_xor_manifest_fit(&m, names, n) == 0);
+    CHECK(wk_xor_manifest_fit(&m, names, n - 1) == -1);       /* a manifest name absent */
+    char aux[] = "added_tokens.json", other[] = "zzz-other.bin", stm[] = "special_tokens_map.json";
+    char *sorted[12], *more[12];
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) sorted[k++] = names[i];
+    sorted[k++] = aux;
+    sorted[k++] = stm;
+    qsort(sorted, k, sizeof *sorted, cmp_names);
+    CHECK(wk_xor_manifest_fit(&m, sorted, k) == 2);            /* two auxiliary extras */
+    memcpy(more, names, n * sizeof *names);
+    more[n] = aux;
+    qsort(more, n + 1, sizeof *more, cmp_names);
+    CHECK(wk_xor_manifest_fit(&m, more, n + 1) == 1);
+    memcpy(more, names, n * sizeof *names);
+    more[n] = other;
+    qsort(more, n + 1, sizeof *more, cmp_names);
+    CHECK(wk_xor_manifest_fit(&m, more, n + 1) == -1);        /* a non-auxiliary extra */
+
+    /* discovery over the shipped checksums/ (twice: the same file counts once) */
+    const char *dirs[] = {wk_test_src("checksums"), NULL, "/nonexistent"};
+    char *copy = strdup(dirs[0]);
+    dirs[1] = copy;
+    char *path = NULL;
+    CHECK_OK(wk_xor_find_manifest(dirs, 3, sorted, k, &path, &err), &err);
+    CHECK_MSG(path && strstr(path, "checksums/metharme-13b.sha256"), "got %s", path ? path : "-");
+    free(path);
+    CHECK_OK(wk_xor_find_manifest(dirs, 3, more, n + 1, &path, &err), &err);
+    CHECK(path == NULL);
+    /* two equally good candidates: ambiguous */
+    char *amb = mkdir_tmp("amb");
+    char *m1 = wk_path_join(amb, "one.sha256"), *m2 = wk_path_join(amb, "two.sha256");
+    wk_manifest_write(&m, m1, &err);
+    wk_manifest_write(&m, m2, &err);
+    const char *adirs[] = {amb};
+    CHECK(wk_xor_find_manifest(adirs, 1, names, n, &path, &err) == -1 && err.code == WK_E_USAGE);
+    CHECK(strstr(err.msg, "one.sha256") && strstr(err.msg, "two.sha256"));
+    free(m1);
+    free(m2);
+    free(amb);
+    free(copy);
+    wk_manifest_free(&m);
+}
+
+int main(void)
+{
+    WK_RUN(test_apply_length_rule);
+    WK_RUN(test_reader_raw_and_gzip);
+    WK_RUN(test_reader_multi_member);
+    WK_RUN(test_reader_corrupt);
+    WK_RUN(test_gz_write_deterministic);
+    WK_RUN(test_file_roundtrips);
+    WK_RUN(test_decode_failures);
+    WK_RUN(test_plan_and_run);
+    WK_RUN(test_manifest_fit_and_find);
+    return wk_test_summary();
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install weightkit's Debian packages if any is missing (root, Debian 12).
+#   tools/install-deps.sh          build deps only
+#   tools/install-deps.sh --test   build + test deps (PyTorch, sentencepiece, clang for fuzzing)
+set -euo pipefail
+build_pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libzip-dev libxxhash-dev)
+test_pkgs=(python3 python3-torch python3-numpy python3-sentencepiece sentencepiece xxhash
+           clang libclang-rt-14-dev libopenblas0-pthread)
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
