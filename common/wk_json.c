@@ -178,7 +178,11 @@ static int insert_check(wk_json *c, wk_json_type t, wk_json *val, wk_err *err)
     if (val->parent) return wk_err_set(err, WK_E_USAGE, "JSON: value already belongs to a container");
     for (const wk_json *p = c; p; p = p->parent)
         if (p == val) return wk_err_set(err, WK_E_USAGE, "JSON: inserting a container into itself");
-    if (!c || c->type != t) {
+    if (!c) {   /* the container's own builder failed */
+        wk_json_free(val);
+        return wk_err_set(err, WK_E_NOMEM, "JSON: out of memory building a value");
+    }
+    if (c->type != t) {
         wk_json_free(val);
         return wk_err_set(err, WK_E_USAGE, "JSON: insert into a %s, expected %s",
                           wk_json_type_name(wk_json_type_of(c)), t == WK_JSON_ARRAY ? "an array" : "an object");
@@ -933,47 +937,38 @@ static wk_json *read_nonfinite(wk_json_reader *r)
     return v ? v : nomem(r);
 }
 
-static wk_json *read_number(wk_json_reader *r)
+/* Consume a number literal per RFC 8259 (cursor on '-' or a digit); *is_float
+ * tells whether it has a fraction or an exponent.  0 / -1. */
+static int scan_number(wk_json_reader *r, int *is_float)
 {
     wk_cur *c = r->c;
-    size_t start = c->pos;
-    if (peek(c) == '-') {
-        wk_cur_skip(c, 1);
-        if (peek(c) == 'I') { c->pos = start; return read_nonfinite(r); }
-    }
+    if (peek(c) == '-') wk_cur_skip(c, 1);
     if (peek(c) == '0') {
         wk_cur_skip(c, 1);
         if (peek(c) >= '0' && peek(c) <= '9')
             return wk_err_set(r->err, WK_E_FORMAT, "JSON: byte %" PRIu64 ": leading zeros are not allowed in a number",
-                              wk_cur_pos(c) - 1), NULL;
+                              wk_cur_pos(c) - 1);
     } else if (!skip_digits(c)) {
-        return expected(r, "a digit after '-'"), NULL;
+        return expected(r, "a digit after '-'");
     }
-    int is_float = 0;
+    *is_float = 0;
     if (peek(c) == '.') {
         wk_cur_skip(c, 1);
-        if (!skip_digits(c)) return expected(r, "a digit after '.'"), NULL;
-        is_float = 1;
+        if (!skip_digits(c)) return expected(r, "a digit after '.'");
+        *is_float = 1;
     }
     if (peek(c) == 'e' || peek(c) == 'E') {
         wk_cur_skip(c, 1);
         if (peek(c) == '+' || peek(c) == '-') wk_cur_skip(c, 1);
-        if (!skip_digits(c)) return expected(r, "a digit in the exponent"), NULL;
-        is_float = 1;
+        if (!skip_digits(c)) return expected(r, "a digit in the exponent");
+        *is_float = 1;
     }
-    const char *lit = (const char *)c->p + start;
-    size_t n = c->pos - start;
-    uint64_t at = c->base + start;
-    if (n > WK_JSON_MAX_INT_DIGITS + 1)
-        return wk_err_set(r->err, WK_E_LIMIT, "JSON: byte %" PRIu64 ": number longer than %d characters",
-                          at, WK_JSON_MAX_INT_DIGITS + 1), NULL;
-    if (!is_float) {
-        if (n - (lit[0] == '-') > WK_JSON_MAX_INT_DIGITS)
-            return wk_err_set(r->err, WK_E_LIMIT, "JSON: byte %" PRIu64 ": integer longer than %d digits",
-                              at, WK_JSON_MAX_INT_DIGITS), NULL;
-        wk_json *v = int_node(lit, n);
-        return v ? v : nomem(r);
-    }
+    return 0;
+}
+
+/* A DOUBLE node for the literal lit[0..n) found at byte `at`. */
+static wk_json *float_node(wk_json_reader *r, const char *lit, size_t n, uint64_t at)
+{
     /* strtod needs a terminated copy; short literals stay on the stack. */
     char small[64], *tmp = n < sizeof small ? small : malloc(n + 1);
     if (!tmp) return nomem(r);
@@ -985,6 +980,28 @@ static wk_json *read_number(wk_json_reader *r)
         return wk_err_set(r->err, WK_E_FORMAT, "JSON: byte %" PRIu64 ": number %.*s%s overflows a double",
                           at, (int)(n > 40 ? 40 : n), lit, n > 40 ? "..." : ""), NULL;
     wk_json *v = wk_json_new_double(d);
+    return v ? v : nomem(r);
+}
+
+/* An INT, BIGINT or DOUBLE (or -Infinity with allow_nan). */
+static wk_json *read_number(wk_json_reader *r)
+{
+    wk_cur *c = r->c;
+    size_t start = c->pos;
+    if (peek(c) == '-' && wk_cur_left(c) > 1 && c->p[c->pos + 1] == 'I') return read_nonfinite(r);
+    int is_float = 0;
+    if (scan_number(r, &is_float) != 0) return NULL;
+    const char *lit = (const char *)c->p + start;
+    size_t n = c->pos - start;
+    uint64_t at = c->base + start;
+    if (n > WK_JSON_MAX_INT_DIGITS + 1)
+        return wk_err_set(r->err, WK_E_LIMIT, "JSON: byte %" PRIu64 ": number longer than %d characters",
+                          at, WK_JSON_MAX_INT_DIGITS + 1), NULL;
+    if (is_float) return float_node(r, lit, n, at);
+    if (n - (lit[0] == '-') > WK_JSON_MAX_INT_DIGITS)
+        return wk_err_set(r->err, WK_E_LIMIT, "JSON: byte %" PRIu64 ": integer longer than %d digits",
+                          at, WK_JSON_MAX_INT_DIGITS), NULL;
+    wk_json *v = int_node(lit, n);
     return v ? v : nomem(r);
 }
 

@@ -115,10 +115,12 @@ wk_json_dump_opts wk_json_opts_hf(void);
  * (the shape of a safetensors header). */
 wk_json_dump_opts wk_json_opts_compact(void);
 
-/* Append the serialization of v to out (no trailing newline).  opts NULL =
- * wk_json_opts_python().  Fails (nothing useful in out) with WK_E_FORMAT if a
- * string or key is not valid UTF-8 or a NaN/Inf is met with allow_nan 0,
- * WK_E_LIMIT if nesting exceeds WK_JSON_MAX_DEPTH_CAP, WK_E_NOMEM. */
+/* Append the serialization of v to out (no trailing newline: HF files add
+ * "\n" themselves).  opts NULL = wk_json_opts_python().  Fails with
+ * WK_E_FORMAT if a string or key is not valid UTF-8 or a NaN/Inf is met with
+ * allow_nan 0, WK_E_LIMIT if nesting exceeds WK_JSON_MAX_DEPTH_CAP, WK_E_NOMEM
+ * (out->failed set); except after WK_E_NOMEM, out is cut back to its
+ * previous length. */
 int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
 
 /* Python's repr(x) for a finite double (shortest digits that round-trip,
@@ -151,8 +153,8 @@ wk_json *wk_json_new_raw_number(const char *lit, wk_err *err);
 
 /* Append val to array arr.  Takes ownership of val: on failure val is freed,
  * except when val already belongs to a container or is arr itself or one of
- * its ancestors (WK_E_USAGE, val untouched).  NULL val = WK_E_NOMEM.
- * Fails with WK_E_USAGE if arr is not an array. */
+ * its ancestors (WK_E_USAGE, val untouched).  A NULL val or a NULL arr (a
+ * failed builder) = WK_E_NOMEM.  Fails with WK_E_USAGE if arr is not an array. */
 int wk_json_array_push(wk_json *arr, wk_json *val, wk_err *err);
 
 /* obj[key] = val with Python dict semantics: an existing key keeps its

@@ -541,9 +541,9 @@ int wk_pth_tensor_nbytes(const wk_tensor_info *t, uint64_t *nbytes, wk_err *err)
 const uint8_t *wk_pth_tensor_view(const wk_tensor_info *t, uint64_t *nbytes)
 {
     uint64_t n;
-    if (!t->storage || !wk_tensor_is_contiguous(t) || wk_pth_check_extent(t, NULL) ||
-        wk_pth_tensor_nbytes(t, &n, NULL))
+    if (!t->storage || wk_pth_check_extent(t, NULL) || wk_pth_tensor_nbytes(t, &n, NULL))
         return NULL;
+    if (n != 0 && !wk_tensor_is_contiguous(t)) return NULL; /* empty views are contiguous */
     if (nbytes) *nbytes = n;
     return t->storage + (uint64_t)t->storage_offset * wk_dtype_get(t->dtype)->size;
 }

@@ -81,9 +81,10 @@ int wk_pth_tensor_nbytes(const wk_tensor_info *t, uint64_t *nbytes, wk_err *err)
  * (overflow), naming the tensor. */
 int wk_pth_check_extent(const wk_tensor_info *t, wk_err *err);
 
-/* Zero-copy view: if t is contiguous, a pointer to its first element in the
- * storage and *nbytes = its size; NULL if it is not contiguous (copy it with
- * wk_pth_copy_out) or the storage is not resolved. */
+/* Zero-copy view: if t is contiguous (or empty), a pointer to its first
+ * element in the storage and *nbytes = its size; NULL if it is not
+ * contiguous (copy it with wk_pth_copy_out), fails the extent check, or the
+ * storage is not resolved. */
 const uint8_t *wk_pth_tensor_view(const wk_tensor_info *t, uint64_t *nbytes);
 
 /* Copy the elements of t in row-major order into dst (cap bytes), handling

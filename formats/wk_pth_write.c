@@ -320,8 +320,9 @@ static void pk_item(pk *p, const wk_pthw *w, const wk_pthw_tensor *ts, size_t i)
 {
     const wk_pthw_tensor *t = &ts[i];
     pk_str(p, t->name, strlen(t->name));
-    if (t->same_as) {
-        pk_get(p, p->m_tensor[t->same_as - 1]);
+    if (t->same_as) { /* the same object again: a memo reference */
+        p->m_tensor[i] = p->m_tensor[t->same_as - 1];
+        pk_get(p, p->m_tensor[i]);
         return;
     }
     const wk_pthw_storage *s = &w->st[t->storage];
@@ -1080,12 +1081,12 @@ static void build_end(const wk_pthw *w, wk_buf *b)
 
 int wk_pthw_finish(wk_pthw *w, wk_err *err)
 {
-    if (w->state != ST_BETWEEN || w->recs[w->next_rec].kind == REC_DATA) {
-        if (w->state == ST_BETWEEN)
-            return wk_err_set(err, WK_E_USAGE, "wk_pthw_finish: %s was not written yet",
-                              w->recs[w->next_rec].name);
-        return fail_state(w, err, "wk_pthw_finish");
+    if (w->state == ST_BETWEEN && w->recs[w->next_rec].kind == REC_DATA) {
+        w->state = ST_FAILED;
+        return wk_err_set(err, WK_E_USAGE, "wk_pthw_finish: %s was not written yet",
+                          w->recs[w->next_rec].name);
     }
+    if (w->state != ST_BETWEEN) return fail_state(w, err, "wk_pthw_finish");
     WK_TRY(emit_fixed(w, &w->recs[w->next_rec], k_version, err));
     if (w->flags & WK_PTH_F_SERIAL_ID) {
         if (make_serialization_id(w, w->next_rec, err) != 0) {

@@ -233,7 +233,7 @@ static int st_parse(wk_st *s, wk_err *err)
         s->n_t++;
     }
     qsort(s->t, s->n_t, sizeof *s->t, cmp_offsets);
-    uint64_t end;
+    uint64_t end = 0;
     WK_TRY(validate(s, &end, err));
     if (end != s->size - 8 - n)
         return wk_err_set(err, WK_E_FORMAT, "%s: tensors cover %" PRIu64 " data bytes but the file "
@@ -772,7 +772,7 @@ static int json_to_bytes(const wk_json *v, wk_gguf_type t, wk_buf *b, wk_err *er
     return 0;
 }
 
-static int apply_entry(const wk_json *e, wk_ggufw *w, wk_err *err)
+static int apply_entry(const wk_json *e, wk_ggufw *w, const uint32_t *file_type, wk_err *err)
 {
     const char *key, *tn;
     if (wk_json_type_of(e) != WK_JSON_ARRAY || wk_json_len(e) != 3 ||
@@ -780,6 +780,7 @@ static int apply_entry(const wk_json *e, wk_ggufw *w, wk_err *err)
         wk_json_as_string(wk_json_at(e, 1), &tn, NULL, NULL))
         return wk_err_set(err, WK_E_FORMAT, "entry is not [key, type, value]");
     const wk_json *v = wk_json_at(e, 2);
+    if (file_type && strcmp(key, "general.file_type") == 0) return wk_ggufw_kv_u32(w, key, *file_type, err);
     wk_buf b;
     wk_buf_init(&b);
     int rc = 0;
@@ -821,7 +822,8 @@ static int apply_entry(const wk_json *e, wk_ggufw *w, wk_err *err)
     return rc;
 }
 
-int wk_st_gguf_kv_apply(const char *json, size_t len, wk_ggufw *w, wk_err *err)
+int wk_st_gguf_kv_apply(const char *json, size_t len, wk_ggufw *w, const uint32_t *file_type,
+                        wk_err *err)
 {
     wk_json_read_opts o = wk_json_read_defaults();
     o.allow_nan = 1;
@@ -832,7 +834,7 @@ int wk_st_gguf_kv_apply(const char *json, size_t len, wk_ggufw *w, wk_err *err)
     int rc = 0;
     if (wk_json_type_of(arr) != WK_JSON_ARRAY) rc = wk_err_set(err, WK_E_FORMAT, "%s: not an array", WK_ST_GGUF_KV);
     for (size_t i = 0; !rc && i < wk_json_len(arr); i++)
-        if (apply_entry(wk_json_at(arr, i), w, err)) rc = wk_err_prefix(err, "%s entry %zu", WK_ST_GGUF_KV, i);
+        if (apply_entry(wk_json_at(arr, i), w, file_type, err)) rc = wk_err_prefix(err, "%s entry %zu", WK_ST_GGUF_KV, i);
     wk_json_free(arr);
     return rc;
 }

@@ -167,7 +167,10 @@ void wk_st_index_free(wk_st_index *ix);
  * "array[<elem>]"; floats as Python repr of the exact value). */
 int wk_st_gguf_kv_to_json(const wk_gguf *g, wk_buf *out, wk_err *err);
 /* The reverse: add every [key, type, value] of such a JSON text (len bytes)
- * to a GGUF writer, in order.  WK_E_FORMAT naming the entry if malformed. */
-int wk_st_gguf_kv_apply(const char *json, size_t len, wk_ggufw *w, wk_err *err);
+ * to a GGUF writer, in order.  file_type non-NULL: write this value for
+ * general.file_type instead of the stored one (same position).  WK_E_FORMAT
+ * naming the entry if malformed. */
+int wk_st_gguf_kv_apply(const char *json, size_t len, wk_ggufw *w, const uint32_t *file_type,
+                        wk_err *err);
 
 #endif

@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef WK_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -52,20 +55,29 @@ void wk_xor_apply(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *bas
 
 /* ---- payload reader ----------------------------------------------------- */
 
+/* One inflate call's outcome, whichever engine made it. */
+typedef enum { STEP_OK, STEP_MEMBER_END, STEP_CORRUPT, STEP_NOMEM } step_status;
+
 struct wk_payload {
     wk_map map;         /* when opened from a file */
     int mapped;
     const uint8_t *in;  /* payload bytes */
     size_t in_len;
-    size_t in_pos;      /* next byte not yet handed to zlib / copied */
+    size_t in_pos;      /* next byte not yet handed to the inflater / copied */
     char *label;
     int gzip;
+    int started;        /* a read happened (the engine is fixed from then on) */
+    int use_isal;
     int z_live;         /* z is initialised */
     int done;           /* end of payload reached */
     unsigned members;
     uint64_t out_pos;   /* decoded bytes so far */
     size_t chunk;       /* max avail_in */
+    const char *zmsg;   /* engine's message for the last STEP_CORRUPT */
     z_stream z;
+#ifdef WK_HAVE_ISAL
+    struct inflate_state *isal;
+#endif
 };
 
 static int has_gzip_magic(const uint8_t *p, size_t n)
@@ -73,10 +85,22 @@ static int has_gzip_magic(const uint8_t *p, size_t n)
     return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
 }
 
-/* Common part of both open functions: decide raw/gzip and set up zlib. */
+const char *wk_inflate_engines(void)
+{
+#ifdef WK_HAVE_ISAL
+    return "isa-l (default), zlib";
+#else
+    return "zlib";
+#endif
+}
+
+/* Common part of both open functions: decide raw/gzip. */
 static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
 {
     r->chunk = CHUNK_IN_DEFAULT;
+#ifdef WK_HAVE_ISAL
+    r->use_isal = 1;
+#endif
     int magic = has_gzip_magic(r->in, r->in_len);
     if (kind == WK_PAYLOAD_GZIP && !magic) {
         if (r->in_len >= 2)
@@ -87,11 +111,6 @@ static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
                           "raw payload", r->label, r->in_len);
     }
     r->gzip = kind == WK_PAYLOAD_RAW ? 0 : magic;
-    if (!r->gzip) return 0;
-    memset(&r->z, 0, sizeof r->z);
-    if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
-        return wk_err_set(err, WK_E_NOMEM, "%s: inflateInit2 failed", r->label);
-    r->z_live = 1;
     return 0;
 }
 
@@ -136,10 +155,26 @@ wk_payload *wk_payload_open(const char *path, wk_payload_kind kind, wk_err *err)
     return r;
 }
 
+int wk_payload_set_engine(wk_payload *r, wk_inflate_engine e, wk_err *err)
+{
+    if (r->started) return wk_err_set(err, WK_E_USAGE, "%s: engine set after reading", r->label);
+#ifdef WK_HAVE_ISAL
+    r->use_isal = e != WK_INFLATE_ZLIB;
+#else
+    if (e == WK_INFLATE_ISAL)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "this weightkit was built without ISA-L "
+                          "(libisal-dev); only zlib inflate is available");
+#endif
+    return 0;
+}
+
 void wk_payload_close(wk_payload *r)
 {
     if (!r) return;
     if (r->z_live) inflateEnd(&r->z);
+#ifdef WK_HAVE_ISAL
+    free(r->isal);
+#endif
     if (r->mapped) wk_map_close(&r->map);
     free(r->label);
     free(r);
@@ -157,6 +192,68 @@ void wk_payload_set_chunk(wk_payload *r, size_t max_in)
     r->chunk = max_in;
 }
 
+/* Set up the engine for a new member (first, or after a reset). */
+static int engine_start(wk_payload *r, wk_err *err)
+{
+#ifdef WK_HAVE_ISAL
+    if (r->use_isal) {
+        if (!r->isal && !(r->isal = malloc(sizeof *r->isal)))
+            return wk_err_set(err, WK_E_NOMEM, "%s: out of memory for inflate", r->label);
+        isal_inflate_init(r->isal);
+        r->isal->crc_flag = ISAL_GZIP;
+        return 0;
+    }
+#endif
+    if (r->z_live) {
+        if (inflateReset(&r->z) != Z_OK)
+            return wk_err_set(err, WK_E_INTERNAL, "%s: inflateReset failed", r->label);
+        return 0;
+    }
+    memset(&r->z, 0, sizeof r->z);
+    if (inflateInit2(&r->z, 16 + MAX_WBITS) != Z_OK)
+        return wk_err_set(err, WK_E_NOMEM, "%s: inflateInit2 failed", r->label);
+    r->z_live = 1;
+    return 0;
+}
+
+/* One inflate call over in[0..in_n) into out[0..out_n) (both < 4 GiB). */
+static step_status engine_step(wk_payload *r, const uint8_t *in, uint32_t in_n, uint8_t *out,
+                               uint32_t out_n, size_t *used, size_t *made)
+{
+#ifdef WK_HAVE_ISAL
+    if (r->use_isal) {
+        struct inflate_state *s = r->isal;
+        s->next_in = (uint8_t *)in;
+        s->avail_in = in_n;
+        s->next_out = out;
+        s->avail_out = out_n;
+        int rc = isal_inflate(s);
+        *used = in_n - s->avail_in;
+        *made = out_n - s->avail_out;
+        if (rc < 0) {
+            r->zmsg = rc == ISAL_INCORRECT_CHECKSUM ? "incorrect data check or length"
+                    : rc == ISAL_INVALID_WRAPPER ? "invalid gzip header"
+                    : rc == ISAL_UNSUPPORTED_METHOD ? "unknown compression method"
+                    : "invalid deflate data";
+            return STEP_CORRUPT;
+        }
+        return s->block_state == ISAL_BLOCK_FINISH ? STEP_MEMBER_END : STEP_OK;
+    }
+#endif
+    r->z.next_in = (Bytef *)in;
+    r->z.avail_in = in_n;
+    r->z.next_out = out;
+    r->z.avail_out = out_n;
+    int zr = inflate(&r->z, Z_NO_FLUSH);
+    *used = in_n - r->z.avail_in;
+    *made = out_n - r->z.avail_out;
+    if (zr == Z_STREAM_END) return STEP_MEMBER_END;
+    if (zr == Z_MEM_ERROR) return STEP_NOMEM;
+    if (zr == Z_OK || zr == Z_BUF_ERROR) return STEP_OK;
+    r->zmsg = r->z.msg ? r->z.msg : "invalid deflate data";
+    return STEP_CORRUPT;
+}
+
 /* After a member ended: accept zero padding, start the next member, or fail
  * on anything else.  Sets r->done at the end of input. */
 static int next_member(wk_payload *r, wk_err *err)
@@ -172,40 +269,37 @@ static int next_member(wk_payload *r, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s: trailing data at byte offset %zu after gzip "
                           "member %u (not another gzip member)", r->label, r->in_pos,
                           r->members);
-    if (inflateReset(&r->z) != Z_OK)
-        return wk_err_set(err, WK_E_INTERNAL, "%s: inflateReset failed", r->label);
-    return 0;
+    return engine_start(r, err);
 }
 
 /* Inflate into buf[0..cap) until it is full, the payload ends, or an error. */
 static int read_gzip(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err *err)
 {
     size_t have = 0;
+    if (!r->started) {
+        r->started = 1;
+        WK_TRY(engine_start(r, err));
+    }
     while (have < cap && !r->done) {
-        size_t in_left = r->in_len - r->in_pos;
-        size_t out_left = cap - have;
-        r->z.next_in = (Bytef *)(r->in + r->in_pos);
-        r->z.avail_in = (uInt)(in_left < r->chunk ? in_left : r->chunk);
-        r->z.next_out = buf + have;
-        r->z.avail_out = (uInt)(out_left < CHUNK_IN_DEFAULT ? out_left : CHUNK_IN_DEFAULT);
-        uInt in0 = r->z.avail_in, out0 = r->z.avail_out;
-        int zr = inflate(&r->z, Z_NO_FLUSH);
-        size_t used = in0 - r->z.avail_in, made = out0 - r->z.avail_out;
+        size_t in_left = r->in_len - r->in_pos, out_left = cap - have, used, made;
+        step_status st = engine_step(r, r->in + r->in_pos,
+                                     (uint32_t)(in_left < r->chunk ? in_left : r->chunk),
+                                     buf + have,
+                                     (uint32_t)(out_left < CHUNK_IN_DEFAULT ? out_left
+                                                                            : CHUNK_IN_DEFAULT),
+                                     &used, &made);
         r->in_pos += used;
         have += made;
         r->out_pos += made;
-        if (zr == Z_STREAM_END) {
+        if (st == STEP_MEMBER_END) {
             WK_TRY(next_member(r, err));
             continue;
         }
-        if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT)
+        if (st == STEP_CORRUPT)
             return wk_err_set(err, WK_E_FORMAT, "%s: corrupt gzip data in member %u near byte "
-                              "offset %zu: %s", r->label, r->members + 1, r->in_pos,
-                              r->z.msg ? r->z.msg : "invalid deflate data");
-        if (zr == Z_MEM_ERROR)
+                              "offset %zu: %s", r->label, r->members + 1, r->in_pos, r->zmsg);
+        if (st == STEP_NOMEM)
             return wk_err_set(err, WK_E_NOMEM, "%s: out of memory inflating", r->label);
-        if (zr != Z_OK && zr != Z_BUF_ERROR)
-            return wk_err_set(err, WK_E_INTERNAL, "%s: inflate returned %d", r->label, zr);
         if (used == 0 && made == 0 && r->in_pos == r->in_len)
             return wk_err_set(err, WK_E_FORMAT, "%s: truncated gzip stream: input ends at byte "
                               "offset %zu inside member %u (%llu bytes decoded)", r->label,
@@ -219,6 +313,7 @@ int wk_payload_read(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err
 {
     *got = 0;
     if (r->gzip) return read_gzip(r, buf, cap, got, err);
+    r->started = 1;
     size_t n = r->in_len - r->in_pos;
     if (n > cap) n = cap;
     if (n) memcpy(buf, r->in + r->in_pos, n);
@@ -539,6 +634,7 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
     }
     res->base_bytes = base.size;
     if (!(pl = wk_payload_open(a->payload, a->kind, err))) goto out;
+    if (wk_payload_set_engine(pl, a->engine, err)) goto out;
     res->in_bytes = wk_payload_in_size(pl);
     res->gzip = wk_payload_is_gzip(pl);
     const char *inputs[] = {a->payload, a->base, NULL};
@@ -1016,7 +1112,8 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, item
     /* xor_codec.py copies added_tokens.json verbatim even with --compress */
     wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
     wk_xor_decode_args a = {it->src, it->base, it->out, kind,
-                            it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, fn, ip};
+                            it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, fn, ip,
+                            o->engine};
     it->status = wk_xor_decode_file(&a, &it->res, &it->err);
     if (it->status == 0 && o->done) it->status = o->done(o->done_ctx, it, &it->err);
 }

@@ -134,7 +134,7 @@ static void facts(const wk_tensor_info *t, tensor_facts *tf)
     if (wk_tensor_numel(t, &tf->numel, NULL)) tf->numel = 0; /* validated by the reader */
     tf->bytes = (uint64_t)tf->numel * es;
     tf->data_offset = t->file_offset + (uint64_t)t->storage_offset * es;
-    tf->contiguous = wk_tensor_is_contiguous(t);
+    tf->contiguous = tf->numel == 0 || wk_tensor_is_contiguous(t); /* as torch: empty = contiguous */
 }
 
 static void shape_str(const wk_tensor_info *t, char *out, size_t cap)
@@ -147,13 +147,31 @@ static void shape_str(const wk_tensor_info *t, char *out, size_t cap)
 
 /* ---- text output -------------------------------------------------------------- */
 
+/* A tensor name made safe for a terminal: control bytes and backslash escaped
+ * (names come from the file and may hold anything but NUL), cut with "...". */
+static const char *disp_name(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 8 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\\') o += (size_t)snprintf(out + o, cap - o, "\\\\");
+        else if (c == '\n') o += (size_t)snprintf(out + o, cap - o, "\\n");
+        else if (c < 0x20 || c == 0x7f) o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+        else out[o++] = (char)c;
+    }
+    if (*s) o += (size_t)snprintf(out + o, cap - o, "...");
+    out[o] = '\0';
+    return out;
+}
+
 static void print_text(const char *path, const insp_file *f, insp_totals *tot)
 {
     if (f->listing) fputs(f->listing, stdout);
     printf("%s: %s, %s\n", path, f->format, f->detail);
     int w = 4;
+    char name[512];
     for (size_t i = 0; i < f->n; i++) {
-        int l = (int)strlen(f->at(f->h, i)->name);
+        int l = (int)strlen(disp_name(f->at(f->h, i)->name, name, sizeof name));
         if (l > w) w = l;
     }
     if (w > 60) w = 60;
@@ -166,7 +184,8 @@ static void print_text(const char *path, const insp_file *f, insp_totals *tot)
         facts(t, &tf);
         char shape[256];
         shape_str(t, shape, sizeof shape);
-        printf("  %-*s  %-8s  %-16s  %12" PRIu64 "  %12" PRIu64 "  %s\n", w, t->name,
+        printf("  %-*s  %-8s  %-16s  %12" PRIu64 "  %12" PRIu64 "  %s\n", w,
+               disp_name(t->name, name, sizeof name),
                wk_dtype_get(t->dtype)->torch_name, shape, tf.bytes, tf.data_offset,
                tf.contiguous ? "yes" : "no");
         params += (uint64_t)tf.numel;

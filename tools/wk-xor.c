@@ -39,6 +39,7 @@ typedef struct {
     int level;
     int pipeline;
     int legacy;               /* positional xor_codec.py form */
+    wk_inflate_engine engine; /* --inflate */
 } xor_opts;
 
 static void usage(void)
@@ -64,6 +65,7 @@ static void usage(void)
 "  --base-manifest FILE  check the base files against FILE before decoding\n"
 "  --keep-bad            keep outputs whose hash does not match\n"
 "  --raw | --gzip        payload kind (default: gzip if it starts with 1f 8b)\n"
+"  --inflate ENGINE      auto (default), zlib or isal (ISA-L, when built in)\n"
 "  --no-pipeline         inflate and hash on one thread (diagnostics)\n"
 "encode options:\n"
 "  --raw                 uncompressed payloads (default: gzip)\n"
@@ -112,6 +114,15 @@ static int parse_own(xor_opts *o, int argc, char **argv, int *i, wk_err *err)
         if (strlen(v) != 1 || v[0] < '1' || v[0] > '9')
             return wk_err_set(err, WK_E_USAGE, "--level must be 1..9, not '%s'", v);
         o->level = v[0] - '0';
+        return 1;
+    }
+    if (!strcmp(a, "--inflate")) {
+        const char *v = opt_value(argc, argv, i, err);
+        if (!v) return -1;
+        if (!strcmp(v, "zlib")) o->engine = WK_INFLATE_ZLIB;
+        else if (!strcmp(v, "isal") || !strcmp(v, "isa-l")) o->engine = WK_INFLATE_ISAL;
+        else if (!strcmp(v, "auto")) o->engine = WK_INFLATE_AUTO;
+        else return wk_err_set(err, WK_E_USAGE, "--inflate must be auto, zlib or isal, not '%s'", v);
         return 1;
     }
     if (!strcmp(a, "--keep-bad")) o->keep_bad = 1;
@@ -171,7 +182,11 @@ static int parse_args(xor_opts *o, int argc, char **argv, wk_err *err)
             int r = wk_cli_std(&o->std, argc, argv, &i, &help, &version, err);
             if (r < 0) return -1;
             if (help) { usage(); return 0; }
-            if (version) { wk_cli_print_version(o->std.prog); return 0; }
+            if (version) {
+                wk_cli_print_version(o->std.prog);
+                printf("inflate: %s\n", wk_inflate_engines());
+                return 0;
+            }
             if (r == 0) r = parse_own(o, argc, argv, &i, err);
             if (r < 0) return -1;
             if (r == 0) return wk_err_set(err, WK_E_USAGE, "unknown option %s (see --help)", a);
@@ -438,7 +453,7 @@ static int cmd_xor(const xor_opts *o)
     wk_progress *bar = wk_progress_new(encode ? "encode" : "decode", total,
                                        wk_cli_want_progress(&o->std));
     wk_xor_run_opts ro = {o->kind, o->gzip, o->level, o->std.threads, o->keep_bad, o->pipeline,
-                          wk_progress_cb, bar, NULL, NULL};
+                          wk_progress_cb, bar, NULL, NULL, o->engine};
     rc = wk_xor_run(&p, dst, &ro, &err);
     wk_progress_finish(bar);
     report_plan(o, &p, m.n ? m.label : NULL, rc == 0);

@@ -281,6 +281,7 @@ static void test_build_errors_and_ownership(void)
     CHECK(wk_json_array_push(a, o, &e) == -1 && e.code == WK_E_USAGE);       /* already owned */
     CHECK(wk_json_array_push(o, x, &e) == -1 && e.code == WK_E_USAGE);       /* not an array; x freed */
     wk_json_free(o);                                                          /* owned: ignored */
+    CHECK(wk_json_object_set(NULL, "k", wk_json_new_int(1), &e) == -1 && e.code == WK_E_NOMEM); /* freed */
     CHECK_EQ_U64(wk_json_len(a), 1);
     CHECK(wk_json_at(a, 0) == o && wk_json_at(a, 1) == NULL);
     wk_json_free(a);

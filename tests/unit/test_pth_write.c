@@ -7,7 +7,9 @@
  * printed.  Regenerate the goldens with
  *     /usr/bin/python3 tests/fixtures/gen/make_torch_golden.py
  * With WK_PEER_OUT=<dir> set, the written files are also saved there (the
- * 2.1-profile variants under <dir>/torch-2.1/) for tests/peer/torch_load.sh. */
+ * 2.1-profile variants under <dir>/torch-2.1/) for tests/peer/torch_load.sh.
+ * With WK_PTH_ZIP64_OUT=<path> set, it only writes the > 4 GiB file of
+ * tests/peer/torch_zip64.sh to <path> and exits. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -741,8 +743,55 @@ static void test_key_assignment(void)
     wk_pthw_free(w);
 }
 
+/* ---- zip64 peer file (tests/peer/torch_zip64.sh) -------------------------------------- */
+
+/* {"small": fp16 arange(10) as 2x5, "big": fp16 zeros of ZIP64_BIG_NUMEL
+ * elements (> 4 GiB, streamed, never in memory), "after": int64 [7, -7]}
+ * written atomically to path; torch_zip64.py builds the same dict. */
+#define ZIP64_BIG_NUMEL 2150000000ll
+static int write_zip64_file(const char *path, wk_err *err)
+{
+    static const uint16_t small[10] = {0x0000, 0x3C00, 0x4000, 0x4200, 0x4400,
+                                       0x4500, 0x4600, 0x4700, 0x4800, 0x4880}; /* 0..9 */
+    static const int64_t after[2] = {7, -7};
+    wk_pthw_storage st[3] = {{WK_DT_F16, sizeof small},
+                             {WK_DT_F16, 2 * (uint64_t)ZIP64_BIG_NUMEL},
+                             {WK_DT_I64, sizeof after}};
+    wk_pthw_tensor t[3];
+    wk_pthw_tensor_contiguous(&t[0], "small", 0, 2, (int64_t[]){2, 5});
+    wk_pthw_tensor_contiguous(&t[1], "big", 1, 1, (int64_t[]){ZIP64_BIG_NUMEL});
+    wk_pthw_tensor_contiguous(&t[2], "after", 2, 1, (int64_t[]){2});
+    wk_pthw *w = wk_pthw_plan(path, st, 3, t, 3, WK_PTH_TORCH_1_13, err);
+    if (!w) return -1;
+    wk_out *o = wk_out_open(path, NULL, err);
+    int rc = o ? wk_pthw_begin(w, wk_sink_out(o), err) : -1;
+    for (size_t k = 0; rc == 0 && k < 3; k++) {
+        size_t s = wk_pthw_record_storage(w, k);
+        rc = wk_pthw_storage_begin(w, s, err);
+        if (rc == 0 && s == 1) rc = wk_pthw_write_zeros(w, st[1].nbytes, err);
+        if (rc == 0 && s != 1) rc = wk_pthw_write(w, s ? (const void *)after : small, st[s].nbytes, err);
+        if (rc == 0) rc = wk_pthw_storage_end(w, err);
+    }
+    if (rc == 0) rc = wk_pthw_finish(w, err);
+    if (rc == 0) {
+        rc = wk_out_commit(o, err);
+        o = NULL;
+    }
+    wk_out_abort(o);
+    if (rc == 0) printf("wrote %s: %llu bytes\n", path, (unsigned long long)wk_pthw_total_size(w));
+    wk_pthw_free(w);
+    return rc;
+}
+
 int main(void)
 {
+    const char *zip64_out = getenv("WK_PTH_ZIP64_OUT");
+    if (zip64_out) { /* generator mode for the opt-in zip64 peer test */
+        wk_err err;
+        if (write_zip64_file(zip64_out, &err) == 0) return 0;
+        fprintf(stderr, "test_pth_write: %s\n", err.msg);
+        return 1;
+    }
     WK_RUN(test_golden_files);
     WK_RUN(test_save_sink_from_infos);
     WK_RUN(test_save_file);

@@ -141,6 +141,29 @@ static void test_apply_length_rule(void)
 
 /* ---- the payload reader ------------------------------------------------- */
 
+/* Engine the reader tests run with (they run once per available engine). */
+static wk_inflate_engine engine = WK_INFLATE_ZLIB;
+
+static wk_payload *open_mem(const void *p, size_t n, const char *label, wk_payload_kind kind,
+                            wk_err *err)
+{
+    wk_payload *r = wk_payload_open_mem(p, n, label, kind, err);
+    if (r && wk_payload_set_engine(r, engine, err)) {
+        wk_payload_close(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int have_isal(void)
+{
+    wk_err err;
+    wk_payload *r = wk_payload_open_mem("", 0, "probe", WK_PAYLOAD_AUTO, &err);
+    int ok = r && wk_payload_set_engine(r, WK_INFLATE_ISAL, &err) == 0;
+    wk_payload_close(r);
+    return ok;
+}
+
 static void test_reader_raw_and_gzip(void)
 {
     size_t n = 200000;
@@ -154,7 +177,7 @@ static void test_reader_raw_and_gzip(void)
     static const size_t steps[] = {1, 7, 4096, 1 << 20};
     for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
         /* auto-detected gzip, with tiny avail_in chunks too */
-        wk_payload *r = wk_payload_open_mem(gz.data, gz.len, "p.gz", WK_PAYLOAD_AUTO, &err);
+        wk_payload *r = open_mem(gz.data, gz.len, "p.gz", WK_PAYLOAD_AUTO, &err);
         CHECK(r && wk_payload_is_gzip(r));
         if (!r) continue;
         if (steps[s] < 100) wk_payload_set_chunk(r, steps[s] + 2);
@@ -166,27 +189,27 @@ static void test_reader_raw_and_gzip(void)
         wk_payload_close(r);
     }
     /* raw: auto on non-gzip bytes, and RAW forced on gzip bytes */
-    wk_payload *r = wk_payload_open_mem(data, n, "p.raw", WK_PAYLOAD_AUTO, &err);
+    wk_payload *r = open_mem(data, n, "p.raw", WK_PAYLOAD_AUTO, &err);
     CHECK(r && !wk_payload_is_gzip(r));
     out.len = 0;
     if (r) CHECK_OK(read_all(r, &out, 999, &err), &err);
     CHECK(out.len == n && memcmp(out.data, data, n) == 0);
     wk_payload_close(r);
-    r = wk_payload_open_mem(gz.data, gz.len, "p.gz", WK_PAYLOAD_RAW, &err);
+    r = open_mem(gz.data, gz.len, "p.gz", WK_PAYLOAD_RAW, &err);
     out.len = 0;
     if (r) CHECK_OK(read_all(r, &out, 999, &err), &err);
     CHECK(out.len == gz.len && memcmp(out.data, gz.data, gz.len) == 0);
     wk_payload_close(r);
     /* empty and one-byte payloads are raw */
-    r = wk_payload_open_mem("", 0, "e", WK_PAYLOAD_AUTO, &err);
+    r = open_mem("", 0, "e", WK_PAYLOAD_AUTO, &err);
     out.len = 0;
     CHECK(r && read_all(r, &out, 10, &err) == 0 && out.len == 0);
     wk_payload_close(r);
-    r = wk_payload_open_mem("\x1f", 1, "one", WK_PAYLOAD_AUTO, &err);
+    r = open_mem("\x1f", 1, "one", WK_PAYLOAD_AUTO, &err);
     CHECK(r && !wk_payload_is_gzip(r));
     wk_payload_close(r);
     /* GZIP demanded from a raw payload */
-    r = wk_payload_open_mem("{\"a\":1}", 7, "cfg.json", WK_PAYLOAD_GZIP, &err);
+    r = open_mem("{\"a\":1}", 7, "cfg.json", WK_PAYLOAD_GZIP, &err);
     CHECK(r == NULL && err.code == WK_E_FORMAT);
     CHECK(strstr(err.msg, "cfg.json: not a gzip file (starts with 7b 22") != NULL);
     wk_buf_free(&gz);
@@ -208,7 +231,7 @@ static void test_reader_multi_member(void)
     size_t len_no_pad = gz.len;
     wk_buf_put(&gz, "\0\0\0\0", 4);               /* zero padding, as tar/dd leave */
     wk_err err;
-    wk_payload *r = wk_payload_open_mem(gz.data, gz.len, "multi.gz", WK_PAYLOAD_GZIP, &err);
+    wk_payload *r = open_mem(gz.data, gz.len, "multi.gz", WK_PAYLOAD_GZIP, &err);
     CHECK(r != NULL);
     if (r) {
         wk_payload_set_chunk(r, 333);
@@ -220,7 +243,7 @@ static void test_reader_multi_member(void)
     /* garbage after a member is an error naming the offset */
     gz.len = len_no_pad;
     wk_buf_put(&gz, "junk", 4);
-    r = wk_payload_open_mem(gz.data, gz.len, "junk.gz", WK_PAYLOAD_AUTO, &err);
+    r = open_mem(gz.data, gz.len, "junk.gz", WK_PAYLOAD_AUTO, &err);
     out.len = 0;
     CHECK(r && read_all(r, &out, 5000, &err) == -1);
     char want[128];
@@ -246,7 +269,7 @@ static void test_reader_corrupt(void)
     /* truncated at several points: always an error naming the offset */
     size_t cuts[] = {3, 10, gz.len / 2, gz.len - 8, gz.len - 1};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        wk_payload *r = wk_payload_open_mem(gz.data, cuts[i], "cut.gz", WK_PAYLOAD_AUTO, &err);
+        wk_payload *r = open_mem(gz.data, cuts[i], "cut.gz", WK_PAYLOAD_AUTO, &err);
         CHECK(r != NULL);
         if (!r) continue;
         out.len = 0;
@@ -260,17 +283,25 @@ static void test_reader_corrupt(void)
     }
     /* a flipped CRC byte */
     gz.data[gz.len - 6] ^= 1;
-    wk_payload *r = wk_payload_open_mem(gz.data, gz.len, "crc.gz", WK_PAYLOAD_AUTO, &err);
+    wk_payload *r = open_mem(gz.data, gz.len, "crc.gz", WK_PAYLOAD_AUTO, &err);
     out.len = 0;
     CHECK(r && read_all(r, &out, 4096, &err) == -1);
     CHECK_MSG(strstr(err.msg, "crc.gz: corrupt gzip data in member 1") != NULL &&
               strstr(err.msg, "incorrect data check") != NULL, "got \"%s\"", err.msg);
     wk_payload_close(r);
     gz.data[gz.len - 6] ^= 1;
+    /* a wrong ISIZE (length) in the trailer */
+    gz.data[gz.len - 3] ^= 1;
+    r = open_mem(gz.data, gz.len, "len.gz", WK_PAYLOAD_AUTO, &err);
+    out.len = 0;
+    CHECK(r && read_all(r, &out, 4096, &err) == -1 && err.code == WK_E_FORMAT);
+    CHECK_MSG(strstr(err.msg, "len.gz: corrupt gzip data in member 1") != NULL, "got \"%s\"", err.msg);
+    wk_payload_close(r);
+    gz.data[gz.len - 3] ^= 1;
     /* a damaged deflate stream */
     gz.data[20] ^= 0xff;
     gz.data[21] ^= 0xff;
-    r = wk_payload_open_mem(gz.data, gz.len, "bad.gz", WK_PAYLOAD_AUTO, &err);
+    r = open_mem(gz.data, gz.len, "bad.gz", WK_PAYLOAD_AUTO, &err);
     out.len = 0;
     CHECK(r && read_all(r, &out, 4096, &err) == -1 && err.code == WK_E_FORMAT);
     CHECK_MSG(strstr(err.msg, "bad.gz:") != NULL && strstr(err.msg, "byte offset") != NULL,
@@ -420,7 +451,7 @@ static void roundtrip(size_t tn, size_t bn, int gzip, int pipeline)
     CHECK_MSG(raw.len == tn && (tn == 0 || memcmp(raw.data, ref, tn) == 0),
               "payload bytes tn=%zu bn=%zu gzip=%d", tn, bn, gzip);
     wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, want, 0, pipeline,
-                             NULL, NULL};
+                             NULL, NULL, WK_INFLATE_AUTO};
     CHECK_OK(wk_xor_decode_file(&da, &res, &err), &err);
     CHECK(res.verified == 1 && res.committed && res.out_bytes == tn && res.gzip == gzip);
     CHECK(slurp(f.out, &raw) == 0);
@@ -458,7 +489,8 @@ static void test_decode_failures(void)
     uint8_t wrong[32] = {1};
     char *dir = wk_path_join(wk_test_tmpdir(), "");
     /* digest mismatch: no final file, message with both digests */
-    wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, wrong, 0, 1, NULL, NULL};
+    wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, wrong, 0, 1, NULL, NULL,
+                             WK_INFLATE_AUTO};
     CHECK(wk_xor_decode_file(&da, &res, &err) == -1 && err.code == WK_E_MISMATCH);
     CHECK(strstr(err.msg, "expected 0100000000") != NULL && strstr(err.msg, "output removed"));
     CHECK(!exists(f.out) && res.verified == 0 && !res.committed);
@@ -469,7 +501,8 @@ static void test_decode_failures(void)
     unlink(f.out);
     /* missing base */
     char *nobase = tmp_path("no-such-base");
-    wk_xor_decode_args db = {f.payload, nobase, f.out, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL};
+    wk_xor_decode_args db = {f.payload, nobase, f.out, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
+                             WK_INFLATE_AUTO};
     CHECK(wk_xor_decode_file(&db, &res, &err) == -1 && err.code == WK_E_IO);
     CHECK(strstr(err.msg, "base file") && strstr(err.msg, "no-such-base"));
     CHECK(!exists(f.out));
@@ -490,7 +523,8 @@ static void test_decode_failures(void)
     CHECK(temp_files(wk_test_tmpdir()) == 0);
     /* refusing to overwrite an input */
     write_file(f.payload, pay.data, pay.len);
-    wk_xor_decode_args dc = {f.payload, f.base, f.base, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL};
+    wk_xor_decode_args dc = {f.payload, f.base, f.base, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
+                             WK_INFLATE_AUTO};
     CHECK(wk_xor_decode_file(&dc, &res, &err) == -1 && err.code == WK_E_UNSAFE);
     wk_buf_free(&pay);
     free(nobase);
@@ -552,7 +586,7 @@ static void test_plan_and_run(void)
         CHECK_EQ_STR(p.items[i].name, names[i]);
         CHECK_MSG(p.items[i].action == acts[i], "%s: action %d", names[i], (int)p.items[i].action);
     }
-    wk_xor_run_opts ro = {WK_PAYLOAD_AUTO, 1, 6, 2, 0, 1, NULL, NULL, NULL, NULL};
+    wk_xor_run_opts ro = {WK_PAYLOAD_AUTO, 1, 6, 2, 0, 1, NULL, NULL, NULL, NULL, WK_INFLATE_AUTO};
     CHECK_OK(wk_xor_run(&p, pay, &ro, &err), &err);
     wk_manifest m;
     wk_manifest_init(&m);
@@ -671,6 +705,13 @@ int main(void)
     WK_RUN(test_reader_raw_and_gzip);
     WK_RUN(test_reader_multi_member);
     WK_RUN(test_reader_corrupt);
+    if (have_isal()) {  /* the same reader tests with ISA-L's inflate */
+        printf("# again with the ISA-L inflate engine\n");
+        engine = WK_INFLATE_ISAL;
+        WK_RUN(test_reader_raw_and_gzip);
+        WK_RUN(test_reader_multi_member);
+        WK_RUN(test_reader_corrupt);
+    }
     WK_RUN(test_gz_write_deterministic);
     WK_RUN(test_file_roundtrips);
     WK_RUN(test_decode_failures);

@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# xor_bench.sh — wk-xor against the xor_codec.py algorithm and plain inflaters,
+# on the same synthetic payload set, in the same run.
+#
+#   bench/xor_bench.sh [BIN_DIR]        (default: build/bin)
+# Environment: XOR_BENCH_DIR (scratch, default /tmp/wk-xor-bench), XOR_BENCH_RUNS
+# (default 3), XOR_BENCH_SHARD_MB (default 96; three shards plus small files).
+#
+# The set mimics an fp16 XOR release: base = N(0, 0.02) fp16 weights, fine-tuned =
+# base + N(0, 1e-3) noise, so payload bytes are XORs of nearby fp16 values; the
+# gzip payloads are made by bench/xor_codec_ref.py --encode --compress (Python's
+# gzip module, level 9), as real releases are.  Every timing is the median of
+# XOR_BENCH_RUNS runs with warm page cache; output goes to the same disk.
+# Prints a Markdown table for docs/benchmarks.md.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${1:-$SRC/build/bin}
+W=$BIN/wk-xor
+PY=/usr/bin/python3
+REF=$SRC/bench/xor_codec_ref.py
+D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}
+RUNS=${XOR_BENCH_RUNS:-3}
+SHARD_MB=${XOR_BENCH_SHARD_MB:-96}
+[ -x "$W" ] || { echo "xor_bench: no $W (build first)" >&2; exit 1; }
+"$PY" -c 'import numpy' 2>/dev/null || { echo "xor_bench: needs $PY with numpy" >&2; exit 1; }
+mkdir -p "$D" && cd "$D"
+
+# ---- data set (made once, reused while its parameters match) ---------------
+stamp="shard_mb=$SHARD_MB v1"
+if [ "$(cat stamp 2>/dev/null)" != "$stamp" ]; then
+  rm -rf ft base pay stamp
+  mkdir -p ft base
+  SHARD_MB=$SHARD_MB "$PY" - <<'EOF'
+import numpy as np, os, json
+n = int(os.environ["SHARD_MB"]) * (1 << 20) // 2
+for k in range(3):
+    rng = np.random.default_rng(100 + k)
+    b = (rng.standard_normal(n, dtype=np.float32) * 0.02).astype(np.float16)
+    f = (b.astype(np.float32) + rng.standard_normal(n, dtype=np.float32) * 1e-3).astype(np.float16)
+    name = f"pytorch_model-0000{k + 1}-of-00003.bin"
+    b.tofile(f"base/{name}"); f.tofile(f"ft/{name}")
+for name, ft, base in [("config.json", {"hidden_size": 5120, "torch_dtype": "float16"},
+                        {"hidden_size": 5120, "torch_dtype": "float16", "model_type": "llama"}),
+                       ("tokenizer_config.json", {"model_max_length": 2048}, {"model_max_length": 1e30})]:
+    json.dump(ft, open(f"ft/{name}", "w")); json.dump(base, open(f"base/{name}", "w"))
+open("ft/added_tokens.json", "w").write('{"<pad>": 32000}')
+EOF
+  echo "xor_bench: making payloads with the Python algorithm (gzip level 9)..." >&2
+  t0=$(date +%s.%N)
+  "$PY" "$REF" pay ft base --encode --compress > /dev/null
+  t1=$(date +%s.%N)
+  echo "py_encode_s=$(echo "$t1 - $t0" | bc)" > py_encode
+  (cd ft && sha256sum -- * > ../ft.sha256)
+  echo "$stamp" > stamp
+fi
+raw_mb=$(du -sb ft | awk '{printf "%.1f", $1 / 1048576}')
+pay_mb=$(du -sb pay | awk '{printf "%.1f", $1 / 1048576}')
+big=pytorch_model-00001-of-00003.bin
+big_mb=$(stat -c %s "ft/$big" | awk '{printf "%.1f", $1 / 1048576}')
+mkdir -p single-pay single-base && ln -sf "$D/pay/$big" single-pay/ && ln -sf "$D/base/$big" single-base/
+grep " $big\$" ft.sha256 > single.sha256
+
+# ---- timing ------------------------------------------------------------------
+# median wall seconds and median CPU (user+sys) seconds of RUNS runs of "$@"
+declare -A WALL CPU
+timeit() {
+  local key=$1; shift
+  local walls=() cpus=() i
+  for ((i = 0; i < RUNS; i++)); do
+    rm -rf out
+    /usr/bin/time -f "%e %U %S" -o t.txt "$@" > /dev/null 2> err.txt || { cat err.txt >&2; echo "xor_bench: $key failed" >&2; exit 1; }
+    read -r e u s < <(tail -1 t.txt)
+    walls+=("$e"); cpus+=("$(echo "$u + $s" | bc)")
+  done
+  WALL[$key]=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  CPU[$key]=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "  $key: wall ${WALL[$key]} s (runs: ${walls[*]}), cpu ${CPU[$key]} s" >&2
+}
+inflate_all() { local tool=$1 f; for f in pay/*; do $tool -dc < "$f" > /dev/null 2>&1 || true; done; }
+export -f inflate_all
+
+echo "xor_bench: $RUNS runs each; set: $raw_mb MiB decoded, $pay_mb MiB of gzip payloads" >&2
+timeit py      "$PY" "$REF" out pay base --compress
+timeit py_sum  bash -c "'$PY' '$REF' out pay base --compress && cd out && sha256sum -c ../ft.sha256"
+timeit wk_j1   "$W" decode out pay base --manifest ft.sha256 -j1 -q
+timeit wk      "$W" decode out pay base --manifest ft.sha256 -q
+timeit wk_np   "$W" decode out pay base --manifest ft.sha256 -q --no-pipeline
+timeit gzip    bash -c "inflate_all gzip"
+have_pigz=0; command -v pigz > /dev/null && have_pigz=1
+have_igzip=0; command -v igzip > /dev/null && have_igzip=1
+[ $have_pigz = 1 ] && timeit pigz bash -c "inflate_all pigz"
+[ $have_igzip = 1 ] && timeit igzip bash -c "inflate_all igzip"
+echo "single file ($big_mb MiB):" >&2
+timeit s_wk    "$W" decode out single-pay single-base --manifest single.sha256 -q
+timeit s_wk_np "$W" decode out single-pay single-base --manifest single.sha256 -q --no-pipeline
+timeit s_gzip  bash -c "gzip -dc < pay/$big > /dev/null"
+[ $have_pigz = 1 ] && timeit s_pigz bash -c "pigz -dc < pay/$big > /dev/null"
+[ $have_igzip = 1 ] && timeit s_igzip bash -c "igzip -dc < pay/$big > /dev/null"
+timeit s_py    bash -c "mkdir -p out && '$PY' '$REF' out single-pay single-base --compress"
+timeit enc     "$W" encode out ft base -q
+timeit enc1    "$W" encode out ft base -q --level 1
+
+# ---- report --------------------------------------------------------------------
+row() {  # key, label, MiB decoded
+  local k=$1 label=$2 mb=$3
+  local w=${WALL[$k]} c=${CPU[$k]}
+  printf '| %s | %s | %s | %.0f | %s |\n' "$label" "$w" "$c" "$(echo "$mb / $w" | bc -l)" \
+    "$(echo "$w / ${WALL[$4]}" | bc -l | xargs printf '%.2f')"
+}
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+cat <<EOF
+
+Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average at the end: $load.
+$(zlib_v=$("$PY" -c 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)'); echo "zlib $zlib_v"), $("$PY" -c 'import numpy, sys; print(f"numpy {numpy.__version__}, Python {sys.version.split()[0]}")').
+Set: 3 fp16 shards of $big_mb MiB + 3 small JSON files = $raw_mb MiB decoded, $pay_mb MiB gzip payloads
+(made by the Python algorithm at gzip level 9 in $(sed 's/py_encode_s=//' py_encode) s).  Median of $RUNS runs, warm cache.
+
+Multi-file decode (wall s, CPU s = user+sys, MiB/s of decoded output, time relative to wk-xor):
+
+| command | wall s | CPU s | MiB/s | × wk-xor |
+|---|---|---|---|---|
+$(row wk "wk-xor decode (verifies SHA-256; default -j)" "$raw_mb" wk)
+$(row wk_j1 "wk-xor decode -j1" "$raw_mb" wk)
+$(row wk_np "wk-xor decode --no-pipeline" "$raw_mb" wk)
+$(row py "xor_codec.py algorithm (numpy, 4 KiB blocks), no verification" "$raw_mb" wk)
+$(row py_sum "xor_codec.py algorithm + sha256sum -c" "$raw_mb" wk)
+$(row gzip "gzip -dc > /dev/null, each payload (inflate only)" "$raw_mb" wk)
+$([ $have_pigz = 1 ] && row pigz "pigz -dc > /dev/null, each payload (zlib inflate only)" "$raw_mb" wk)
+$([ $have_igzip = 1 ] && row igzip "igzip -dc > /dev/null, each payload (ISA-L inflate only)" "$raw_mb" wk)
+
+Single file ($big_mb MiB):
+
+| command | wall s | CPU s | MiB/s | × wk-xor |
+|---|---|---|---|---|
+$(row s_wk "wk-xor decode (inflate, XOR, SHA-256, write)" "$big_mb" s_wk)
+$(row s_wk_np "wk-xor decode --no-pipeline" "$big_mb" s_wk)
+$(row s_py "xor_codec.py algorithm" "$big_mb" s_wk)
+$(row s_gzip "gzip -dc > /dev/null" "$big_mb" s_wk)
+$([ $have_pigz = 1 ] && row s_pigz "pigz -dc > /dev/null (zlib single-stream inflate)" "$big_mb" s_wk)
+$([ $have_igzip = 1 ] && row s_igzip "igzip -dc > /dev/null (ISA-L inflate)" "$big_mb" s_wk)
+
+Encode ($raw_mb MiB, default -j = $(nproc)):
+
+| command | wall s | CPU s | MiB/s | × level 6 |
+|---|---|---|---|---|
+$(row enc "wk-xor encode (gzip level 6)" "$raw_mb" enc)
+$(row enc1 "wk-xor encode --level 1" "$raw_mb" enc)
+EOF

@@ -1,0 +1,917 @@
+/* wk_gguf_llama.c — LLaMA checkpoints as llama.cpp GGUF files (see wk_gguf_llama.h). */
+#include "wk_gguf_llama.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wk_hash.h"
+#include "wk_io.h"
+#include "wk_json.h"
+#include "wk_llama.h"
+#include "wk_safetensors.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+#endif
+
+/* ---- small tables ---------------------------------------------------------- */
+
+int wk_outtype_parse(const char *s)
+{
+    static const char *const n[] = {"auto", "f32", "f16", "bf16"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, n[i]) == 0) return i;
+    return -1;
+}
+
+const char *wk_outtype_name(wk_outtype t)
+{
+    static const char *const n[] = {"auto", "f32", "f16", "bf16"};
+    return (unsigned)t < 4 ? n[t] : "?";
+}
+
+static wk_dtype outtype_dtype(wk_outtype t)
+{
+    return t == WK_OUTTYPE_F32 ? WK_DT_F32 : t == WK_OUTTYPE_F16 ? WK_DT_F16 : WK_DT_BF16;
+}
+
+/* llama_ftype for "mostly <dtype>" (ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32). */
+static uint32_t ftype_of(wk_dtype d)
+{
+    return d == WK_DT_F16 ? 1 : d == WK_DT_BF16 ? 32 : 0;
+}
+
+const char *wk_gl_chat_template_metharme(void)
+{
+    /* Pygmalion/Metharme prompt format: roles are marked by <|system|>, <|user|>
+     * and <|model|>; the system prompt comes first whatever its position in
+     * the message list; the generation prompt is <|model|>. */
+    return "{% for message in messages %}"
+           "{% if message['role'] == 'system' %}{{ '<|system|>' + message['content'] }}{% endif %}"
+           "{% endfor %}"
+           "{% for message in messages %}"
+           "{% if message['role'] == 'user' %}{{ '<|user|>' + message['content'] }}"
+           "{% elif message['role'] == 'assistant' %}{{ '<|model|>' + message['content'] }}"
+           "{% endif %}"
+           "{% endfor %}"
+           "{% if add_generation_prompt %}{{ '<|model|>' }}{% endif %}";
+}
+
+void wk_gl_opts_init(wk_gl_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->outtype = WK_OUTTYPE_AUTO;
+    o->digests = 1;
+}
+
+/* ---- names ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *from, *to;
+    int permute;
+} name_pair;
+
+static const name_pair k_hf_layer[] = {
+    {"self_attn.q_proj.weight", "attn_q.weight", 1},   {"self_attn.k_proj.weight", "attn_k.weight", 2},
+    {"self_attn.v_proj.weight", "attn_v.weight", 0},   {"self_attn.o_proj.weight", "attn_output.weight", 0},
+    {"self_attn.q_proj.bias", "attn_q.bias", 1},       {"self_attn.k_proj.bias", "attn_k.bias", 2},
+    {"self_attn.v_proj.bias", "attn_v.bias", 0},       {"self_attn.o_proj.bias", "attn_output.bias", 0},
+    {"mlp.gate_proj.weight", "ffn_gate.weight", 0},    {"mlp.up_proj.weight", "ffn_up.weight", 0},
+    {"mlp.down_proj.weight", "ffn_down.weight", 0},    {"input_layernorm.weight", "attn_norm.weight", 0},
+    {"post_attention_layernorm.weight", "ffn_norm.weight", 0},
+};
+static const name_pair k_meta_layer[] = {
+    {"attention.wq.weight", "attn_q.weight", 0},       {"attention.wk.weight", "attn_k.weight", 0},
+    {"attention.wv.weight", "attn_v.weight", 0},       {"attention.wo.weight", "attn_output.weight", 0},
+    {"feed_forward.w1.weight", "ffn_gate.weight", 0},  {"feed_forward.w3.weight", "ffn_up.weight", 0},
+    {"feed_forward.w2.weight", "ffn_down.weight", 0},  {"attention_norm.weight", "attn_norm.weight", 0},
+    {"ffn_norm.weight", "ffn_norm.weight", 0},
+};
+static const name_pair k_hf_global[] = {
+    {"model.embed_tokens.weight", "token_embd.weight", 0}, {"model.norm.weight", "output_norm.weight", 0},
+    {"lm_head.weight", "output.weight", 0},
+};
+static const name_pair k_meta_global[] = {
+    {"tok_embeddings.weight", "token_embd.weight", 0}, {"norm.weight", "output_norm.weight", 0},
+    {"output.weight", "output.weight", 0},
+};
+
+/* "<prefix><N>.<rest>" -> N and rest; -1 if name does not have that form. */
+static long layer_of(const char *name, const char *prefix, const char **rest)
+{
+    size_t pl = strlen(prefix);
+    if (strncmp(name, prefix, pl) != 0) return -1;
+    const char *p = name + pl;
+    if (*p < '0' || *p > '9' || (*p == '0' && p[1] != '.')) return -1;
+    long n = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (n > 100000000) return -1;
+        n = n * 10 + (*p - '0');
+    }
+    if (*p != '.') return -1;
+    *rest = p + 1;
+    return n;
+}
+
+int wk_gl_map_name(const char *name, int hf, char *out, size_t cap, int *permute)
+{
+    *permute = 0;
+    const name_pair *g = hf ? k_hf_global : k_meta_global;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, g[i].from) == 0) {
+            snprintf(out, cap, "%s", g[i].to);
+            return 0;
+        }
+    if (!hf && strcmp(name, "rope.freqs") == 0) return 1;
+    const char *rest;
+    long n = layer_of(name, hf ? "model.layers." : "layers.", &rest);
+    if (n < 0) return -1;
+    if (hf && strcmp(rest, "self_attn.rotary_emb.inv_freq") == 0) return 1;
+    if (!hf && strcmp(rest, "attention.inner_attention.rope.freqs") == 0) return 1;
+    const name_pair *l = hf ? k_hf_layer : k_meta_layer;
+    size_t nl = hf ? sizeof k_hf_layer / sizeof *k_hf_layer : sizeof k_meta_layer / sizeof *k_meta_layer;
+    for (size_t i = 0; i < nl; i++)
+        if (strcmp(rest, l[i].from) == 0) {
+            snprintf(out, cap, "blk.%ld.%s", n, l[i].to);
+            *permute = l[i].permute;
+            return 0;
+        }
+    return -1;
+}
+
+static long blk_of(const char *name)
+{
+    const char *rest;
+    return layer_of(name, "blk.", &rest);
+}
+
+int wk_gl_name_cmp(const char *a, const char *b)
+{
+    long ba = blk_of(a), bb = blk_of(b);
+    if (ba != bb) return ba < bb ? -1 : 1;
+    return strcmp(a, b);
+}
+
+/* ---- the plan -------------------------------------------------------------- */
+
+typedef struct {
+    char name[64];
+    size_t src;
+    int type;                 /* ggml type written */
+    wk_src_xform x;
+    uint64_t nbytes;
+    char digest[17];
+} gl_tensor;
+
+struct wk_gl {
+    const wk_source *src;
+    wk_gl_opts o;
+    wk_ggufw *w;
+    gl_tensor *t;
+    size_t n_t;
+    int have_hparams;
+    wk_gl_hparams hp;
+    uint32_t file_type;
+    int threads;
+};
+
+static int cmp_tensors(const void *a, const void *b)
+{
+    return wk_gl_name_cmp(((const gl_tensor *)a)->name, ((const gl_tensor *)b)->name);
+}
+
+static int read_small(const char *path, wk_map *m, wk_err *err)
+{
+    if (wk_map_open(m, path, err)) return -1;
+    if (m->size > (64u << 20)) {
+        wk_map_close(m);
+        return wk_err_set(err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
+    }
+    return 0;
+}
+
+/* Parse a JSON file from dir (NULL if absent: *root NULL, returns 0). */
+static int load_json(const char *dir, const char *name, wk_json **root, char **path_out, wk_err *err)
+{
+    *root = NULL;
+    char *path = wk_path_join(dir, name);
+    if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    wk_map m;
+    wk_err e2;
+    if (wk_map_open(&m, path, &e2)) {
+        free(path);
+        return 0;
+    }
+    int rc = 0;
+    if (m.size > (64u << 20)) rc = wk_err_set(err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
+    if (!rc && !(*root = wk_json_parse(m.data, m.size, NULL, err))) rc = wk_err_prefix(err, "%s", path);
+    wk_map_close(&m);
+    if (path_out && !rc) *path_out = path;
+    else free(path);
+    return rc;
+}
+
+/* ---- hyperparameters ------------------------------------------------------------ */
+
+static int opt_int(const wk_json *o, const char *key, int64_t *v, const char *path, wk_err *err)
+{
+    const wk_json *x = wk_json_get(o, key);
+    if (!x || wk_json_type_of(x) == WK_JSON_NULL) return 0;
+    if (wk_json_as_int(x, v, err)) return wk_err_prefix(err, "%s: key \"%s\"", path, key);
+    return 1;
+}
+
+static int opt_num(const wk_json *o, const char *key, double *v, const char *path, wk_err *err)
+{
+    const wk_json *x = wk_json_get(o, key);
+    if (!x || wk_json_type_of(x) == WK_JSON_NULL) return 0;
+    if (wk_json_as_double(x, v, err)) return wk_err_prefix(err, "%s: key \"%s\"", path, key);
+    return 1;
+}
+
+static int u32_of(int64_t v, uint32_t *out, const char *what, const char *path, wk_err *err)
+{
+    if (v <= 0 || v > UINT32_MAX)
+        return wk_err_set(err, WK_E_FORMAT, "%s: %s = %lld is out of range", path, what, (long long)v);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* From an HF config.json. */
+static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
+{
+    int64_t v = 0;
+    double d;
+    const char *mt;
+    if (!wk_json_get_string(cfg, "model_type", &mt, NULL, NULL) && strcmp(mt, "llama") != 0)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: model_type \"%s\" (only \"llama\" is supported)", path, mt);
+    static const char *const req[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                      "intermediate_size"};
+    uint32_t *dst[] = {&p->hp.n_embd, &p->hp.n_layer, &p->hp.n_head, &p->hp.n_ff};
+    for (int i = 0; i < 4; i++) {
+        int r = opt_int(cfg, req[i], &v, path, err);
+        if (r < 0) return -1;
+        if (r == 0) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"%s\"", path, req[i]);
+        WK_TRY(u32_of(v, dst[i], req[i], path, err));
+    }
+    int r = opt_int(cfg, "num_key_value_heads", &v, path, err);
+    if (r < 0) return -1;
+    p->hp.n_head_kv = p->hp.n_head;
+    if (r) WK_TRY(u32_of(v, &p->hp.n_head_kv, "num_key_value_heads", path, err));
+    if ((r = opt_num(cfg, "rms_norm_eps", &d, path, err)) < 0) return -1;
+    if (!r) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"rms_norm_eps\"", path);
+    p->hp.norm_eps = (float)d;
+    p->hp.rope_theta = 10000.0f;
+    if ((r = opt_num(cfg, "rope_theta", &d, path, err)) < 0) return -1;
+    if (r) p->hp.rope_theta = (float)d;
+    if ((r = opt_int(cfg, "max_position_embeddings", &v, path, err)) < 0) return -1;
+    if (r) WK_TRY(u32_of(v, &p->hp.n_ctx, "max_position_embeddings", path, err));
+    const wk_json *rs = wk_json_get(cfg, "rope_scaling");
+    if (wk_json_type_of(rs) == WK_JSON_OBJECT) {
+        const char *type = NULL;
+        if (wk_json_get_string(rs, "type", &type, NULL, NULL) && wk_json_get_string(rs, "rope_type", &type, NULL, NULL))
+            return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling without a type", path);
+        if (strcmp(type, "linear") != 0)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: rope_scaling type \"%s\" (only linear)", path, type);
+        if (wk_json_get_double(rs, "factor", &d, err)) return wk_err_prefix(err, "%s: rope_scaling", path);
+        p->hp.has_rope_scaling = 1;
+        p->hp.rope_scaling_factor = (float)d;
+    }
+    return 0;
+}
+
+/* From Meta params.json values. */
+static void hparams_meta(wk_gl *p, const wk_llama_params *mp)
+{
+    p->hp.n_embd = (uint32_t)mp->dim;
+    p->hp.n_layer = (uint32_t)mp->n_layers;
+    p->hp.n_head = (uint32_t)mp->n_heads;
+    p->hp.n_head_kv = (uint32_t)mp->n_kv_heads;
+    p->hp.norm_eps = (float)mp->norm_eps;
+    p->hp.rope_theta = (float)mp->rope_theta;
+    /* Meta's files do not say; llama.cpp's original converter guessed from
+     * the generation: LLaMA-1 (eps 1e-6) 2048, LLaMA-2 (eps 1e-5) 4096, Code
+     * Llama (theta 1e6) 16384. */
+    p->hp.n_ctx = mp->rope_theta == 1000000.0 ? 16384 : mp->norm_eps >= 1e-5 ? 4096 : 2048;
+}
+
+static int load_hparams(wk_gl *p, int hf, wk_err *err)
+{
+    const wk_source *src = p->src;
+    const char *dir = wk_source_dir(src);
+    if (hf) {
+        wk_json *cfg;
+        char *path = NULL;
+        WK_TRY(load_json(dir, "config.json", &cfg, &path, err));
+        if (!cfg) return wk_err_set(err, WK_E_USAGE, "%s: no config.json (needed for an HF model)", dir);
+        int rc = hparams_hf(p, cfg, path, err);
+        wk_json_free(cfg);
+        free(path);
+        return rc;
+    }
+    if (wk_source_meta(src)) {
+        hparams_meta(p, wk_llama_ckpt_params(wk_source_meta(src)));
+        return 0;
+    }
+    char *path = wk_path_join(dir, "params.json");
+    if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    wk_map m;
+    int rc = read_small(path, &m, err);
+    if (rc) {
+        free(path);
+        return wk_err_prefix(err, "Meta-layout tensors need params.json");
+    }
+    wk_llama_params mp;
+    rc = wk_llama_params_parse(m.data, m.size, path, &mp, err);
+    if (!rc) hparams_meta(p, &mp);
+    wk_map_close(&m);
+    free(path);
+    return rc;
+}
+
+/* ---- tensor mapping (model mode) --------------------------------------------------- */
+
+static const wk_src_tensor *need(const wk_source *src, const char *name, int ndim, wk_err *err)
+{
+    long i = wk_source_find(src, name);
+    if (i < 0) {
+        wk_err_set(err, WK_E_FORMAT, "%s: missing tensor \"%s\"", wk_source_path(src), name);
+        return NULL;
+    }
+    const wk_src_tensor *t = wk_source_tensor(src, (size_t)i);
+    if (t->ndim != ndim) {
+        wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %d dims, expected %d", wk_source_path(src), name,
+                   t->ndim, ndim);
+        return NULL;
+    }
+    return t;
+}
+
+/* Check tensor shapes against the hyperparameters; fill n_vocab / n_ff. */
+static int check_shapes(wk_gl *p, int hf, wk_err *err)
+{
+    const wk_source *src = p->src;
+    const char *f = wk_source_path(src);
+    const wk_src_tensor *emb = need(src, hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", 2, err);
+    if (!emb) return -1;
+    if (emb->shape[1] != p->hp.n_embd)
+        return wk_err_set(err, WK_E_FORMAT, "%s: embedding width %lld, config says %u", f,
+                          (long long)emb->shape[1], p->hp.n_embd);
+    WK_TRY(u32_of(emb->shape[0], &p->hp.n_vocab, "vocabulary size", f, err));
+    char name[96];
+    snprintf(name, sizeof name, hf ? "model.layers.0.mlp.gate_proj.weight" : "layers.0.feed_forward.w1.weight");
+    const wk_src_tensor *ffn = need(src, name, 2, err);
+    if (!ffn) return -1;
+    if (p->hp.n_ff && p->hp.n_ff != ffn->shape[0])
+        return wk_err_set(err, WK_E_FORMAT, "%s: FFN size %lld, config says %u", f, (long long)ffn->shape[0], p->hp.n_ff);
+    p->hp.n_ff = (uint32_t)ffn->shape[0];
+    if (!p->hp.n_head || p->hp.n_embd % p->hp.n_head || !p->hp.n_head_kv || p->hp.n_head % p->hp.n_head_kv)
+        return wk_err_set(err, WK_E_FORMAT, "%s: %u heads / %u kv heads do not fit width %u", f,
+                          p->hp.n_head, p->hp.n_head_kv, p->hp.n_embd);
+    p->hp.n_rot = p->hp.n_embd / p->hp.n_head;
+    /* layer count: blocks present must be exactly 0 .. n_layer-1 */
+    for (uint32_t l = 0; l <= p->hp.n_layer; l++) {
+        snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.q_proj.weight" : "layers.%u.attention.wq.weight", l);
+        long i = wk_source_find(src, name);
+        if (l < p->hp.n_layer && i < 0)
+            return wk_err_set(err, WK_E_FORMAT, "%s: missing tensor \"%s\" (%u layers expected)", f, name, p->hp.n_layer);
+        if (l == p->hp.n_layer && i >= 0)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" beyond the %u layers of the config", f, name, p->hp.n_layer);
+        if (i < 0) continue;
+        const wk_src_tensor *q = wk_source_tensor(src, (size_t)i);
+        if (q->ndim != 2 || q->shape[0] != p->hp.n_embd || q->shape[1] != p->hp.n_embd)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u", f, name, p->hp.n_embd);
+        snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.k_proj.weight" : "layers.%u.attention.wk.weight", l);
+        const wk_src_tensor *k = need(src, name, 2, err);
+        if (!k) return -1;
+        if (k->shape[0] != (int64_t)p->hp.n_head_kv * p->hp.n_rot)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %lld rows, expected %u kv heads x %u",
+                              f, name, (long long)k->shape[0], p->hp.n_head_kv, p->hp.n_rot);
+    }
+    return 0;
+}
+
+static int map_tensors(wk_gl *p, int hf, wk_err *err)
+{
+    const wk_source *src = p->src;
+    size_t n = wk_source_count(src);
+    p->t = calloc(n ? n : 1, sizeof *p->t);
+    if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    wk_dtype main_dt = WK_DT_F32;
+    for (size_t i = 0; i < n; i++) {
+        const wk_src_tensor *st = wk_source_tensor(src, i);
+        gl_tensor *t = &p->t[p->n_t];
+        int perm;
+        int r = wk_gl_map_name(st->name, hf, t->name, sizeof t->name, &perm);
+        if (r == 1) continue;
+        if (r < 0)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has no llama.cpp name", wk_source_path(src), st->name);
+        if (st->dtype != WK_DT_F32 && st->dtype != WK_DT_F16 && st->dtype != WK_DT_BF16)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s (F32, F16 or BF16 expected)",
+                              wk_source_path(src), st->name,
+                              st->dtype < WK_DT_COUNT ? wk_dtype_get(st->dtype)->torch_name : "?");
+        if (st->ndim < 1 || st->ndim > WK_GGUF_MAX_DIMS)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %d dims", wk_source_path(src), st->name, st->ndim);
+        t->src = i;
+        wk_dtype out = st->ndim == 1 ? WK_DT_F32
+                       : p->o.outtype == WK_OUTTYPE_AUTO ? st->dtype : outtype_dtype(p->o.outtype);
+        t->x.out_dtype = out;
+        t->x.unpermute = perm == 1 ? p->hp.n_head : perm == 2 ? p->hp.n_head_kv : 0;
+        t->type = wk_ggml_type_from_dtype(out);
+        if (strcmp(t->name, "token_embd.weight") == 0) main_dt = out;
+        p->n_t++;
+    }
+    p->file_type = ftype_of(main_dt);
+    return 0;
+}
+
+/* ---- vocabulary ------------------------------------------------------------------ */
+
+static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t *type, wk_err *err)
+{
+    wk_json *j;
+    char *path = NULL;
+    WK_TRY(load_json(wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
+    if (!j) return 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < wk_json_len(j); i++) {
+        size_t kl;
+        const char *k = wk_json_key_at(j, i, &kl);
+        int64_t id;
+        if (wk_json_as_int(wk_json_value_at(j, i), &id, err)) {
+            rc = wk_err_prefix(err, "%s: \"%s\"", path, k);
+            break;
+        }
+        if (id < 0 || id >= p->hp.n_vocab) continue;   /* as the converter: ignored */
+        free(tok[id]);
+        if (!(tok[id] = strndup(k, kl))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        len[id] = kl;
+        score[id] = -1000.0f;
+        type[id] = WK_SPM_USER_DEFINED;
+    }
+    wk_json_free(j);
+    free(path);
+    return rc;
+}
+
+/* tokenizer_config.json: add_bos/add_eos/chat_template; config.json: special ids. */
+typedef struct {
+    int add_bos, add_eos;
+    char *chat_template;
+    int64_t bos, eos, unk, pad;
+} special_info;
+
+static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
+{
+    wk_json *tc, *cfg;
+    WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, NULL, err));
+    if (tc) {
+        int b;
+        const char *s;
+        size_t n;
+        if (!wk_json_get_bool(tc, "add_bos_token", &b, NULL)) sp->add_bos = b;
+        if (!wk_json_get_bool(tc, "add_eos_token", &b, NULL)) sp->add_eos = b;
+        if (!wk_json_get_string(tc, "chat_template", &s, &n, NULL)) sp->chat_template = strndup(s, n);
+        wk_json_free(tc);
+    }
+    WK_TRY(load_json(wk_source_dir(p->src), "config.json", &cfg, NULL, err));
+    if (cfg) {
+        int64_t v;
+        if (!wk_json_get_int(cfg, "bos_token_id", &v, NULL) && v >= 0) sp->bos = v;
+        if (!wk_json_get_int(cfg, "eos_token_id", &v, NULL) && v >= 0) sp->eos = v;
+        if (!wk_json_get_int(cfg, "pad_token_id", &v, NULL) && v >= 0) sp->pad = v;
+        wk_json_free(cfg);
+    }
+    return 0;
+}
+
+static int read_template(const char *path, char **out, wk_err *err)
+{
+    wk_map m;
+    WK_TRY(read_small(path, &m, err));
+    *out = strndup((const char *)m.data ? (const char *)m.data : "", m.size);
+    wk_map_close(&m);
+    return *out ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
+}
+
+static int add_vocab(wk_gl *p, int hf, wk_err *err)
+{
+    char *vpath = p->o.vocab ? strdup(p->o.vocab) : wk_llama_find_tokenizer(wk_source_dir(p->src));
+    if (!vpath)
+        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
+                          "(give one with --vocab FILE)", wk_source_dir(p->src));
+    wk_spm m;
+    int rc = wk_spm_load(&m, vpath, err);
+    if (rc) {
+        free(vpath);
+        return -1;
+    }
+    uint32_t nv = p->hp.n_vocab;
+    if (m.n_pieces > nv) {
+        rc = wk_err_set(err, WK_E_FORMAT, "%s: %zu pieces, but the embedding has only %u rows", vpath,
+                        m.n_pieces, nv);
+        wk_spm_free(&m);
+        free(vpath);
+        return rc;
+    }
+    char **tok = calloc(nv, sizeof *tok);
+    size_t *len = calloc(nv, sizeof *len);
+    float *score = calloc(nv, sizeof *score);
+    int32_t *type = calloc(nv, sizeof *type);
+    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id};
+    if (!tok || !len || !score || !type) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (uint32_t i = 0; !rc && i < nv; i++) {
+        char pad[32];
+        if (i < m.n_pieces) {
+            const wk_spm_piece *pc = &m.pieces[i];
+            tok[i] = strndup(pc->text, pc->len);
+            len[i] = pc->len;
+            score[i] = pc->score;
+            /* the converter's mapping: USER_DEFINED pieces become NORMAL */
+            type[i] = pc->type == WK_SPM_UNKNOWN || pc->type == WK_SPM_CONTROL || pc->type == WK_SPM_UNUSED ||
+                              pc->type == WK_SPM_BYTE ? pc->type : WK_SPM_NORMAL;
+        } else {
+            snprintf(pad, sizeof pad, "[PAD%u]", i);
+            tok[i] = strdup(pad);
+            len[i] = strlen(pad);
+            score[i] = -10000.0f;
+            type[i] = WK_SPM_UNUSED;
+        }
+        if (!tok[i]) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
+    if (!rc && hf) rc = added_tokens(p, tok, len, score, type, err);
+    if (!rc && hf) rc = hf_specials(p, &sp, err);
+    wk_ggufw *w = p->w;
+    if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.model", "llama", 5, err);
+    if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.pre", "default", 7, err);
+    if (!rc) rc = wk_ggufw_kv_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, len, nv, err);
+    if (!rc) rc = wk_ggufw_kv_arr(w, "tokenizer.ggml.scores", WK_GGUF_FLOAT32, score, nv, err);
+    if (!rc) rc = wk_ggufw_kv_arr(w, "tokenizer.ggml.token_type", WK_GGUF_INT32, type, nv, err);
+    static const char *const ids[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+                                      "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
+    int64_t idv[] = {sp.bos, sp.eos, sp.unk, sp.pad};
+    for (int k = 0; !rc && k < 4; k++)
+        if (idv[k] >= 0 && idv[k] < nv) rc = wk_ggufw_kv_u32(w, ids[k], (uint32_t)idv[k], err);
+    if (!rc) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_bos_token", sp.add_bos, err);
+    if (!rc) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_eos_token", sp.add_eos, err);
+    if (!rc && !m.add_dummy_prefix) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_space_prefix", 0, err);
+    char *tmpl = NULL;
+    if (!rc && p->o.chat_template) {
+        if (strcmp(p->o.chat_template, "metharme") == 0) tmpl = strdup(wk_gl_chat_template_metharme());
+        else rc = read_template(p->o.chat_template, &tmpl, err);
+        if (!rc && !tmpl) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+    } else if (!rc && sp.chat_template) {
+        tmpl = sp.chat_template;
+        sp.chat_template = NULL;
+    }
+    if (!rc && tmpl) rc = wk_ggufw_kv_str(w, "tokenizer.chat_template", tmpl, strlen(tmpl), err);
+    free(tmpl);
+    free(sp.chat_template);
+    for (uint32_t i = 0; tok && i < nv; i++) free(tok[i]);
+    free(tok);
+    free(len);
+    free(score);
+    free(type);
+    wk_spm_free(&m);
+    free(vpath);
+    return rc;
+}
+
+/* ---- metadata (model mode) ---------------------------------------------------------- */
+
+static const char *base_name(const char *path, char *buf, size_t cap)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') n--;
+    size_t s = n;
+    while (s > 0 && path[s - 1] != '/') s--;
+    snprintf(buf, cap, "%.*s", (int)(n - s), path + s);
+    return buf;
+}
+
+static int add_model_kvs(wk_gl *p, int hf, wk_err *err)
+{
+    wk_ggufw *w = p->w;
+    const wk_gl_hparams *h = &p->hp;
+    char nbuf[256];
+    const char *name = p->o.name;
+    if (!name) {
+        char real[4096];
+        const char *dir = wk_source_dir(p->src);
+        name = base_name(realpath(dir, real) ? real : dir, nbuf, sizeof nbuf);
+    }
+    WK_TRY(wk_ggufw_kv_str(w, "general.architecture", "llama", 5, err));
+    WK_TRY(wk_ggufw_kv_str(w, "general.type", "model", 5, err));
+    WK_TRY(wk_ggufw_kv_str(w, "general.name", name, strlen(name), err));
+    if (p->o.alignment && p->o.alignment != WK_GGUF_DEFAULT_ALIGNMENT)
+        WK_TRY(wk_ggufw_kv_u32(w, "general.alignment", p->o.alignment, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.block_count", h->n_layer, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.context_length", p->o.ctx ? p->o.ctx : h->n_ctx, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.embedding_length", h->n_embd, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.feed_forward_length", h->n_ff, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.attention.head_count", h->n_head, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.attention.head_count_kv", h->n_head_kv, err));
+    WK_TRY(wk_ggufw_kv_f32(w, "llama.rope.freq_base", h->rope_theta, err));
+    WK_TRY(wk_ggufw_kv_f32(w, "llama.attention.layer_norm_rms_epsilon", h->norm_eps, err));
+    if (h->has_rope_scaling) {
+        WK_TRY(wk_ggufw_kv_str(w, "llama.rope.scaling.type", "linear", 6, err));
+        WK_TRY(wk_ggufw_kv_f32(w, "llama.rope.scaling.factor", h->rope_scaling_factor, err));
+    }
+    WK_TRY(wk_ggufw_kv_u32(w, "general.file_type", p->file_type, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.vocab_size", h->n_vocab, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "llama.rope.dimension_count", h->n_rot, err));
+    WK_TRY(wk_ggufw_kv_u32(w, "general.quantization_version", 2, err));
+    return add_vocab(p, hf, err);
+}
+
+/* ---- GGUF and carried inputs ---------------------------------------------------------- */
+
+/* Types for a tensor stored as ggml type `type` with n dims under outtype. */
+static void repack_type(const wk_gl *p, gl_tensor *t, const wk_src_tensor *st)
+{
+    t->type = st->ggml_type >= 0 ? st->ggml_type : wk_ggml_type_from_dtype(st->dtype);
+    t->x.out_dtype = st->dtype;
+    int is_float = st->dtype == WK_DT_F32 || st->dtype == WK_DT_F16 || st->dtype == WK_DT_BF16;
+    if (p->o.outtype != WK_OUTTYPE_AUTO && is_float && st->ndim >= 2) {
+        t->x.out_dtype = outtype_dtype(p->o.outtype);
+        t->type = wk_ggml_type_from_dtype(t->x.out_dtype);
+    }
+}
+
+static int map_repack(wk_gl *p, wk_err *err)
+{
+    const wk_source *src = p->src;
+    size_t n = wk_source_count(src);
+    p->t = calloc(n ? n : 1, sizeof *p->t);
+    if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const wk_src_tensor *st = wk_source_tensor(src, i);
+        gl_tensor *t = &p->t[p->n_t++];
+        if (strlen(st->name) > WK_GGUF_MAX_NAME)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor name \"%s\" is too long for GGUF", wk_source_path(src), st->name);
+        if (st->ndim < 1 || st->ndim > WK_GGUF_MAX_DIMS)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %d dims (GGUF: 1..4)", wk_source_path(src), st->name, st->ndim);
+        snprintf(t->name, sizeof t->name, "%s", st->name);
+        t->src = i;
+        repack_type(p, t, st);
+        if (t->type < 0)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s has no GGUF type",
+                              wk_source_path(src), st->name, wk_dtype_get(st->dtype)->torch_name);
+    }
+    if (p->o.outtype != WK_OUTTYPE_AUTO) p->file_type = ftype_of(outtype_dtype(p->o.outtype));
+    return 0;
+}
+
+static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
+{
+    for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
+        const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
+        if (strncmp(kv->key, "weightkit.digest.", 17) == 0) continue;
+        if (strcmp(kv->key, "general.file_type") == 0 && p->o.outtype != WK_OUTTYPE_AUTO) {
+            WK_TRY(wk_ggufw_kv_u32(p->w, kv->key, p->file_type, err));
+            continue;
+        }
+        if (strcmp(kv->key, "general.alignment") == 0) {
+            WK_TRY(wk_ggufw_kv_u32(p->w, kv->key, p->o.alignment, err));
+            continue;
+        }
+        WK_TRY(wk_ggufw_kv_copy(p->w, g, k, err));
+    }
+    return 0;
+}
+
+/* The carried KV JSON of a safetensors source (NULL if none). */
+static const char *carried_kv(const wk_source *src, size_t *len)
+{
+    if (wk_source_kind(src) != WK_SRC_SAFETENSORS) return NULL;
+    const wk_st *st = wk_source_st(src, 0);
+    return st ? wk_st_meta_get(st, WK_ST_GGUF_KV, len) : NULL;
+}
+
+/* general.alignment stored in carried KVs (0 if absent). */
+static uint32_t carried_alignment(const char *json, size_t len)
+{
+    wk_json_read_opts o = wk_json_read_defaults();
+    o.allow_nan = 1;
+    o.max_input = WK_ST_MAX_HEADER;
+    o.max_string = WK_ST_MAX_HEADER;
+    wk_json *a = wk_json_parse(json, len, &o, NULL);
+    uint32_t r = 0;
+    for (size_t i = 0; i < wk_json_len(a); i++) {
+        const wk_json *e = wk_json_at(a, i);
+        const char *k;
+        int64_t v;
+        if (!wk_json_as_string(wk_json_at(e, 0), &k, NULL, NULL) && strcmp(k, "general.alignment") == 0 &&
+            !wk_json_as_int(wk_json_at(e, 2), &v, NULL) && v > 0 && v <= UINT32_MAX)
+            r = (uint32_t)v;
+    }
+    wk_json_free(a);
+    return r;
+}
+
+/* ---- digests ------------------------------------------------------------------------- */
+
+typedef struct {
+    wk_hash *h;
+} hash_sink_ctx;
+
+static int hash_sink_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    return wk_hash_update(((hash_sink_ctx *)ctx)->h, p, n, err);
+}
+
+static int digest_one(wk_gl *p, gl_tensor *t, wk_src_bufs *bufs, wk_err *err)
+{
+    hash_sink_ctx hc = {wk_hash_create(WK_HASH_XXH3_64, err)};
+    if (!hc.h) return -1;
+    wk_sink s = {hash_sink_write, &hc};
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    int rc = wk_source_emit(p->src, t->src, &t->x, s, bufs, err);
+    if (!rc) rc = wk_hash_digest(hc.h, d, err);
+    if (!rc) wk_hex(d, 8, t->digest);
+    wk_hash_free(hc.h);
+    return rc;
+}
+
+static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
+{
+    uint64_t total = 0, done = 0;
+    for (size_t i = 0; i < p->n_t; i++) total += p->t[i].nbytes;
+    long failed = -1;
+    wk_err first;
+    wk_err_clear(&first);
+#pragma omp parallel num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
+    {
+        wk_src_bufs bufs = {0};
+        wk_err e;
+#pragma omp for schedule(dynamic, 1)
+        for (long i = 0; i < (long)p->n_t; i++) {
+            long f;
+#pragma omp atomic read
+            f = failed;
+            if (f >= 0) continue;
+            if (digest_one(p, &p->t[i], &bufs, &e)) {
+#pragma omp critical(wk_gl_err)
+                if (failed < 0) {
+                    failed = i;
+                    first = e;
+                }
+            }
+#pragma omp critical(wk_gl_progress)
+            {
+                done += p->t[i].nbytes;
+                if (progress) progress(pctx, done, total);
+            }
+        }
+        wk_src_bufs_free(&bufs);
+    }
+    if (failed >= 0) {
+        if (err) *err = first;
+        return -1;
+    }
+    const char **s = malloc((p->n_t ? p->n_t : 1) * sizeof *s);
+    size_t *l = malloc((p->n_t ? p->n_t : 1) * sizeof *l);
+    int rc = s && l ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < p->n_t; i++) {
+        s[i] = p->t[i].digest;
+        l[i] = 16;
+    }
+    if (!rc) rc = wk_ggufw_kv_str(p->w, WK_GGUF_KEY_DIGEST_ALG, "xxh3-64", 7, err);
+    if (!rc) rc = wk_ggufw_kv_arr_str(p->w, WK_GGUF_KEY_DIGESTS, s, l, p->n_t, err);
+    free(s);
+    free(l);
+    return rc;
+}
+
+/* ---- plan ------------------------------------------------------------------------------ */
+
+static int add_tensor_infos(wk_gl *p, wk_err *err)
+{
+    qsort(p->t, p->n_t, sizeof *p->t, cmp_tensors);
+    for (size_t i = 0; i < p->n_t; i++) {
+        gl_tensor *t = &p->t[i];
+        const wk_src_tensor *st = wk_source_tensor(p->src, t->src);
+        int64_t ne[WK_GGUF_MAX_DIMS];
+        for (int d = 0; d < st->ndim; d++) ne[d] = st->shape[st->ndim - 1 - d];
+        if (wk_ggufw_add_tensor(p->w, t->name, t->type, st->ndim, ne, err) < 0)
+            return wk_err_prefix(err, "%s", wk_source_path(p->src));
+        t->nbytes = wk_ggufw_tensor_nbytes(p->w, i);
+        uint64_t nb;
+        WK_TRY(wk_src_out_nbytes(p->src, t->src, &t->x, &nb, err));
+        if (nb != t->nbytes)
+            return wk_err_set(err, WK_E_INTERNAL, "tensor \"%s\": %llu bytes out, %llu planned", t->name,
+                              (unsigned long long)nb, (unsigned long long)t->nbytes);
+    }
+    return 0;
+}
+
+static int plan(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
+{
+    const wk_source *src = p->src;
+    const wk_gguf *g = wk_source_gguf(src);
+    size_t clen = 0;
+    const char *carried = carried_kv(src, &clen);
+    if (g || carried) {
+        if (!p->o.alignment) p->o.alignment = g ? wk_gguf_alignment(g) : carried_alignment(carried, clen);
+        if (!p->o.alignment) p->o.alignment = WK_GGUF_DEFAULT_ALIGNMENT;
+        if (!(p->w = wk_ggufw_new(p->o.alignment, err))) return -1;
+        WK_TRY(map_repack(p, err));
+        if (g) WK_TRY(copy_gguf_kvs(p, g, err));
+        else if (wk_st_gguf_kv_apply(carried, clen, p->w,
+                                     p->o.outtype != WK_OUTTYPE_AUTO ? &p->file_type : NULL, err))
+            return wk_err_prefix(err, "%s", wk_source_path(src));
+    } else {
+        int hf;
+        if (wk_source_find(src, "model.embed_tokens.weight") >= 0) hf = 1;
+        else if (wk_source_find(src, "tok_embeddings.weight") >= 0) hf = 0;
+        else
+            return wk_err_set(err, WK_E_FORMAT, "%s: not a LLaMA model (no model.embed_tokens.weight or "
+                              "tok_embeddings.weight)", wk_source_path(src));
+        if (!(p->w = wk_ggufw_new(p->o.alignment, err))) return -1;
+        p->have_hparams = 1;
+        WK_TRY(load_hparams(p, hf, err));
+        WK_TRY(check_shapes(p, hf, err));
+        WK_TRY(map_tensors(p, hf, err));
+        WK_TRY(add_model_kvs(p, hf, err));
+    }
+    WK_TRY(add_tensor_infos(p, err));
+    if (p->o.digests) WK_TRY(compute_digests(p, progress, pctx, err));
+    return 0;
+}
+
+wk_gl *wk_gl_plan_new(const wk_source *src, const wk_gl_opts *o, wk_progress_fn progress, void *pctx,
+                      wk_err *err)
+{
+    wk_gl *p = calloc(1, sizeof *p);
+    if (!p) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->src = src;
+    if (o) p->o = *o;
+    else wk_gl_opts_init(&p->o);
+    p->threads = p->o.threads;
+    if (plan(p, progress, pctx, err)) {
+        wk_gl_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void wk_gl_free(wk_gl *p)
+{
+    if (!p) return;
+    wk_ggufw_free(p->w);
+    free(p->t);
+    free(p);
+}
+
+uint64_t wk_gl_total_size(const wk_gl *p) { return wk_ggufw_total_size(p->w); }
+const wk_gl_hparams *wk_gl_hparams_of(const wk_gl *p) { return p->have_hparams ? &p->hp : NULL; }
+size_t wk_gl_tensor_count(const wk_gl *p) { return p->n_t; }
+uint32_t wk_gl_file_type(const wk_gl *p) { return p->file_type; }
+
+const char *wk_gl_tensor_name(const wk_gl *p, size_t i, int *type, size_t *src)
+{
+    if (i >= p->n_t) return NULL;
+    if (type) *type = p->t[i].type;
+    if (src) *src = p->t[i].src;
+    return p->t[i].name;
+}
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+typedef struct {
+    wk_ggufw *w;
+    wk_progress_fn progress;
+    void *pctx;
+    uint64_t done, total;
+} write_ctx;
+
+static int writer_sink(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    write_ctx *c = ctx;
+    WK_TRY(wk_ggufw_write(c->w, p, n, err));
+    c->done += n;
+    if (c->progress) c->progress(c->pctx, c->done, c->total);
+    return 0;
+}
+
+int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_err *err)
+{
+    WK_TRY(wk_ggufw_begin(p->w, sink, err));
+    write_ctx c = {p->w, progress, pctx, 0, 0};
+    for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
+    wk_sink ws = {writer_sink, &c};
+    wk_src_bufs bufs = {0};
+    int rc = 0;
+    for (size_t i = 0; !rc && i < p->n_t; i++)
+        rc = wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err);
+    wk_src_bufs_free(&bufs);
+    if (!rc) rc = wk_ggufw_finish(p->w, err);
+    return rc;
+}

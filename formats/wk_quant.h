@@ -1,0 +1,225 @@
+/* wk_quant.h — ggml block quantization: block layouts, one traits table,
+ * reference and SIMD kernels, dequantization, and a parallel row driver.
+ *
+ * Formats (docs/formats/quant-blocks.md has every layout as a byte table):
+ *   legacy, blocks of 32:       Q4_0 Q4_1 Q5_0 Q5_1 Q8_0
+ *   k-quants, super-blocks 256: Q4_K Q5_K Q6_K
+ *
+ * Exactness.  The *_ref quantizers give the same bytes as ggml's
+ * quantize_row_*_ref (= ggml_quantize_chunk without an importance matrix) for
+ * every input, as built on x86-64 (float32 arithmetic in source order, no FMA
+ * contraction; fp16 by RNE, identical to ggml's GGML_FP32_TO_FP16 for all 2^32
+ * inputs; float -> small int conversions as x86's cvttss2si: a NaN or
+ * out-of-range value becomes INT32_MIN, whose low byte is 0).  The SIMD
+ * kernels give the same bytes as *_ref for every input without NaN (checked
+ * by tests/unit/test_quant.c and, against the real libggml, by
+ * tests/peer/ggml_quant.sh).  Dequantizers give ggml's floats exactly.
+ *
+ * NaN / Inf policy.  ggml quantizes NaN/Inf into meaningless blocks (and
+ * llama.cpp's ggml_validate_row_data then rejects the file).  The kernels
+ * themselves never fail; wk_quantize_rows() refuses such input instead, with
+ * an error naming the tensor, row and column of the first non-finite value,
+ * and also refuses finite input so large that a block's fp16 scale overflows
+ * (the block would dequantize to Inf/NaN).
+ *
+ * Layout of this header: block structs (sizes checked at compile time), the
+ * traits table (the one place that maps a type to its kernels), the kernels
+ * by name, the row driver, and a few inline helpers shared by the kernel
+ * files.  Blocks are little-endian on disk; the structs are the in-memory
+ * image on little-endian hosts only (checked below).  Kernels read and write
+ * blocks through memcpy, so buffers need no particular alignment. */
+#ifndef WK_QUANT_H
+#define WK_QUANT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include "wk_err.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "wk_quant: block structs assume a little-endian host"
+#endif
+
+#define WK_QK 32          /* values per legacy block */
+#define WK_QK_K 256       /* values per k-quant super-block */
+#define WK_K_SCALE_SIZE 12
+
+/* ---- block layouts (ggml-common.h); uint16_t fields hold fp16 bits --------- */
+typedef struct { uint16_t d; uint8_t qs[WK_QK / 2]; } wk_block_q4_0;
+typedef struct { uint16_t d, m; uint8_t qs[WK_QK / 2]; } wk_block_q4_1;
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[WK_QK / 2]; } wk_block_q5_0;
+typedef struct { uint16_t d, m; uint8_t qh[4]; uint8_t qs[WK_QK / 2]; } wk_block_q5_1;
+typedef struct { uint16_t d; int8_t qs[WK_QK]; } wk_block_q8_0;
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[WK_K_SCALE_SIZE];
+    uint8_t qs[WK_QK_K / 2];
+} wk_block_q4_K;
+typedef struct {
+    uint16_t d, dmin;
+    uint8_t scales[WK_K_SCALE_SIZE];
+    uint8_t qh[WK_QK_K / 8];
+    uint8_t qs[WK_QK_K / 2];
+} wk_block_q5_K;
+typedef struct {
+    uint8_t ql[WK_QK_K / 2];
+    uint8_t qh[WK_QK_K / 4];
+    int8_t scales[WK_QK_K / 16];
+    uint16_t d;
+} wk_block_q6_K;
+
+_Static_assert(sizeof(wk_block_q4_0) == 18, "block_q4_0 is 18 bytes");
+_Static_assert(sizeof(wk_block_q4_1) == 20, "block_q4_1 is 20 bytes");
+_Static_assert(sizeof(wk_block_q5_0) == 22, "block_q5_0 is 22 bytes");
+_Static_assert(sizeof(wk_block_q5_1) == 24, "block_q5_1 is 24 bytes");
+_Static_assert(sizeof(wk_block_q8_0) == 34, "block_q8_0 is 34 bytes");
+_Static_assert(sizeof(wk_block_q4_K) == 144, "block_q4_K is 144 bytes");
+_Static_assert(sizeof(wk_block_q5_K) == 176, "block_q5_K is 176 bytes");
+_Static_assert(sizeof(wk_block_q6_K) == 210, "block_q6_K is 210 bytes");
+
+/* ---- traits ------------------------------------------------------------------ */
+typedef enum {
+    WK_QT_Q4_0, WK_QT_Q4_1, WK_QT_Q5_0, WK_QT_Q5_1, WK_QT_Q8_0,
+    WK_QT_Q4_K, WK_QT_Q5_K, WK_QT_Q6_K,
+    WK_QT_COUNT
+} wk_qtype;
+
+/* Quantize k floats (k a multiple of the block size) into k/blck blocks. */
+typedef void (*wk_qrow_fn)(const float *x, void *y, int64_t k);
+/* Dequantize k/blck blocks into k floats. */
+typedef void (*wk_dqrow_fn)(const void *x, float *y, int64_t k);
+/* sum_i dequant(x)[i] * y[i] over k values, accumulated in float in order. */
+typedef float (*wk_qdot_fn)(const void *x, const float *y, int64_t k);
+/* Index of the first of nb blocks whose fp16 scale fields (d, m, dmin) are
+ * Inf or NaN — what ggml_validate_row_data rejects — or -1 if none. */
+typedef int64_t (*wk_qcheck_fn)(const void *x, int64_t nb);
+
+typedef struct {
+    wk_qtype type;
+    const char *name;          /* "q4_0" ... "q6_k": the names wk-quantize accepts */
+    const char *ggml_name;     /* ggml_type_name: "q4_0" ... "q4_K" */
+    int ggml_type;             /* ggml / GGUF type id (gguf_spec §1.6) */
+    int blck;                  /* values per block */
+    size_t type_size;          /* bytes per block */
+    wk_qrow_fn quantize_ref;   /* scalar reference, bit-exact with ggml */
+    wk_qrow_fn quantize_simd;  /* AVX2/F16C kernel, NULL if none; only call it
+                                * when wk_quant_have_simd() is 1 */
+    wk_qrow_fn quantize;       /* quantize_simd when usable, else quantize_ref */
+    wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
+    wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
+    wk_qcheck_fn check;
+} wk_qtraits;
+
+/* Traits of a type; NULL if t is out of range. */
+const wk_qtraits *wk_qtraits_get(wk_qtype t);
+/* By name, case-insensitive ("q4_0", "Q4_K", "q6_k"); NULL if unknown. */
+const wk_qtraits *wk_qtraits_by_name(const char *name);
+/* By ggml type id; NULL if not one of ours. */
+const wk_qtraits *wk_qtraits_by_ggml(int ggml_type);
+/* Bytes of one row of n values (n a multiple of blck). */
+size_t wk_quant_row_size(const wk_qtraits *qt, int64_t n);
+/* 1 if the AVX2/F16C kernels can run on this CPU (checked at run time). */
+int wk_quant_have_simd(void);
+
+/* ---- kernels by name (all: k a multiple of the block size) --------------- */
+void wk_quantize_row_q4_0_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q4_1_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q5_0_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q5_1_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q8_0_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q4_K_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q5_K_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q6_K_ref(const float *x, void *y, int64_t k);
+
+/* AVX2 + F16C (wk_quant_avx2.c); defined on x86 only, and may only be called
+ * when wk_quant_have_simd() is 1.  Same bytes as *_ref for NaN-free input. */
+void wk_quantize_row_q4_0_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q4_1_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q5_0_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q5_1_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q8_0_avx2(const float *x, void *y, int64_t k);
+/* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
+int64_t wk_quant_find_nonfinite_avx2(const float *x, int64_t n);
+
+void wk_dequantize_row_q4_0(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q4_1(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q5_0(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q5_1(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q8_0(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q4_K(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q5_K(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q6_K(const void *x, float *y, int64_t k);
+
+/* ---- the row driver (wk_quant_chunk.c) ------------------------------------- */
+typedef enum {
+    WK_QK_AUTO = 0,   /* SIMD when the CPU has it, else reference (same bytes) */
+    WK_QK_REF,        /* scalar reference only */
+    WK_QK_SIMD,       /* SIMD only: WK_E_UNSUPPORTED if the CPU or type lacks it */
+    WK_QK_SEARCH      /* error-minimising search (wk_quant_search.c): same
+                       * layout, different (better) bytes than ggml */
+} wk_qkernel;
+
+typedef struct {
+    int nthreads;            /* OpenMP threads; <= 0: OpenMP's current default */
+    wk_qkernel kernel;
+    const char *name;        /* tensor name for messages (NULL: "tensor") */
+    const float *imatrix;    /* WK_QK_SEARCH only: n_per_row importance
+                              * weights (same for every row), or NULL */
+} wk_qopts;
+
+/* Rows per OpenMP work item: a fixed split, so that the output does not
+ * depend on the thread count (it would not anyway: rows are independent). */
+#define WK_QUANT_CHUNK_ROWS 16
+
+/* Quantize nrows rows of n_per_row floats from src into dst (rows back to
+ * back, wk_quant_row_size() bytes each).  Needs n_per_row > 0 and a multiple
+ * of qt->blck (WK_E_USAGE otherwise), opts may be NULL (defaults).  The
+ * output is identical for every thread count and, for AUTO/REF/SIMD, equal
+ * to ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, NULL).
+ * Fails with WK_E_FORMAT naming the tensor, row and column of the first
+ * NaN/Inf input value, or WK_E_LIMIT naming the first block whose fp16
+ * scale overflows; dst is then partly written and must be discarded. */
+int wk_quantize_rows(const wk_qtraits *qt, const float *src, void *dst, int64_t nrows,
+                     int64_t n_per_row, const wk_qopts *opts, wk_err *err);
+
+/* Index of the first NaN/Inf among x[0..n), or -1 (SIMD when available). */
+int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
+
+/* ---- error-minimising search (wk_quant_search.c) --------------------------- */
+
+/* Quantize one row of n values into qt's layout, choosing each block's
+ * scale (and min) to minimise sum w_i (x_i - dequant_i)^2, where w_i =
+ * imatrix[i] if imatrix is non-NULL, else 1.  Never worse than the reference
+ * quantizer on that measure: it is one of the candidates. */
+void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *y, int64_t n,
+                            const float *imatrix);
+
+/* ---- inline helpers shared by the kernel files (not API) ------------------ */
+
+/* ggml's nearest_int: round to nearest, ties to even, by adding 1.5*2^23 and
+ * reading the mantissa; for |f| > 2^22 (or NaN/Inf) it returns ggml's
+ * deterministic garbage, bit for bit. */
+static inline int wk_q_nearest_int(float f)
+{
+    float v = f + 12582912.f;
+    int32_t i;
+    memcpy(&i, &v, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* float -> int32 truncation as x86's cvttss2si / cvttps2dq: NaN and values
+ * outside [-2^31, 2^31) give INT32_MIN (C leaves them undefined). */
+static inline int32_t wk_q_trunc_i32(float v)
+{
+    if (v >= -2147483648.0f && v < 2147483648.0f) return (int32_t)v;
+    return INT32_MIN;
+}
+
+/* (int8_t)v as ggml's x86 build computes it: the low byte of the truncation. */
+static inline int wk_q_trunc_i8(float v)
+{
+    int b = (int)((uint32_t)wk_q_trunc_i32(v) & 0xffu);
+    return b >= 128 ? b - 256 : b;
+}
+
+#endif

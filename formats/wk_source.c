@@ -1,0 +1,659 @@
+/* wk_source.c — the tensor-source interface (see wk_source.h). */
+#include "wk_source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wk_half.h"
+#include "wk_io.h"
+#include "wk_pth.h"
+
+typedef struct {
+    char *path;
+    wk_pth *pth;
+    wk_st *st;
+    wk_gguf *gguf;
+    uint64_t size;
+} src_file;
+
+typedef struct {
+    wk_src_tensor pub;
+    const wk_tensor_info *pth;    /* torch tensors */
+    const uint8_t *data;          /* safetensors / GGUF bytes */
+    wk_ll_kind kind;              /* Meta */
+    int64_t layer;
+    char *owned_name;
+} src_entry;
+
+struct wk_source {
+    wk_src_kind kind;
+    char *path, *dir;
+    src_file *files;
+    size_t n_files;
+    src_entry *t;
+    size_t n_t, cap_t;
+    long *hash;
+    size_t hash_cap;
+    wk_llama_ckpt *meta;
+    uint64_t max_nbytes;
+};
+
+const char *wk_src_kind_name(wk_src_kind k)
+{
+    static const char *const n[] = {"pth", "safetensors", "gguf", "hf-bin", "hf-safetensors", "meta"};
+    return (unsigned)k <= WK_SRC_META ? n[k] : "?";
+}
+
+static uint64_t fnv(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char *p = wk_path_join(dir, name);
+    int r = p && is_file(p);
+    free(p);
+    return r;
+}
+
+/* ---- table building -------------------------------------------------------- */
+
+static src_entry *add_entry(wk_source *s, wk_err *err)
+{
+    if (s->n_t == s->cap_t) {
+        size_t cap = s->cap_t ? 2 * s->cap_t : 256;
+        src_entry *t = realloc(s->t, cap * sizeof *t);
+        if (!t) {
+            wk_err_set(err, WK_E_NOMEM, "out of memory");
+            return NULL;
+        }
+        s->t = t;
+        s->cap_t = cap;
+    }
+    src_entry *e = &s->t[s->n_t++];
+    memset(e, 0, sizeof *e);
+    e->pub.ggml_type = -1;
+    return e;
+}
+
+static int build_hash(wk_source *s, wk_err *err)
+{
+    s->hash_cap = 16;
+    while (s->hash_cap < 2 * s->n_t) s->hash_cap *= 2;
+    s->hash = malloc(s->hash_cap * sizeof *s->hash);
+    if (!s->hash) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < s->hash_cap; i++) s->hash[i] = -1;
+    for (size_t i = 0; i < s->n_t; i++) {
+        const char *name = s->t[i].pub.name;
+        size_t h = fnv(name) & (s->hash_cap - 1);
+        for (; s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
+            if (strcmp(s->t[s->hash[h]].pub.name, name) == 0)
+                return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" appears twice (in %s and %s)",
+                                  s->path, name, s->files[s->t[s->hash[h]].pub.file].path,
+                                  s->files[s->t[i].pub.file].path);
+        s->hash[h] = (long)i;
+        if (s->t[i].pub.nbytes > s->max_nbytes) s->max_nbytes = s->t[i].pub.nbytes;
+    }
+    return 0;
+}
+
+static src_file *add_file(wk_source *s, const char *path, wk_err *err)
+{
+    src_file *f = realloc(s->files, (s->n_files + 1) * sizeof *f);
+    if (!f) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->files = f;
+    f = &s->files[s->n_files];
+    memset(f, 0, sizeof *f);
+    if (!(f->path = strdup(path))) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->n_files++;
+    struct stat st;
+    if (stat(path, &st) == 0) f->size = (uint64_t)st.st_size;
+    return f;
+}
+
+/* ---- per-format loaders --------------------------------------------------- */
+
+static int load_pth(wk_source *s, const char *path, wk_err *err)
+{
+    src_file *f = add_file(s, path, err);
+    if (!f) return -1;
+    size_t fi = s->n_files - 1;
+    if (!(f->pth = wk_pth_open(path, 0, err))) return -1;
+    for (size_t i = 0; i < wk_pth_count(f->pth); i++) {
+        const wk_tensor_info *ti = wk_pth_tensor(f->pth, i);
+        src_entry *e = add_entry(s, err);
+        if (!e) return -1;
+        e->pth = ti;
+        e->pub.name = ti->name;
+        e->pub.dtype = ti->dtype;
+        e->pub.ndim = ti->ndim;
+        memcpy(e->pub.shape, ti->shape, sizeof ti->shape);
+        e->pub.file = fi;
+        if (wk_pth_tensor_nbytes(ti, &e->pub.nbytes, err)) return wk_err_prefix(err, "%s", path);
+    }
+    return 0;
+}
+
+static int load_st(wk_source *s, const char *path, wk_err *err)
+{
+    src_file *f = add_file(s, path, err);
+    if (!f) return -1;
+    size_t fi = s->n_files - 1;
+    if (!(f->st = wk_st_open(path, err))) return -1;
+    for (size_t i = 0; i < wk_st_count(f->st); i++) {
+        const wk_st_tensor *t = wk_st_tensor_at(f->st, i);
+        if (t->dtype < 0)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s is not supported",
+                              path, t->name, t->st->name);
+        src_entry *e = add_entry(s, err);
+        if (!e) return -1;
+        e->data = t->data;
+        e->pub.name = t->name;
+        e->pub.dtype = (wk_dtype)t->dtype;
+        e->pub.ndim = t->ndim;
+        memcpy(e->pub.shape, t->shape, sizeof t->shape);
+        e->pub.nbytes = t->end - t->begin;
+        e->pub.file = fi;
+    }
+    return 0;
+}
+
+static int load_gguf(wk_source *s, const char *path, wk_err *err)
+{
+    src_file *f = add_file(s, path, err);
+    if (!f) return -1;
+    if (!(f->gguf = wk_gguf_open(path, err))) return -1;
+    for (size_t i = 0; i < wk_gguf_tensor_count(f->gguf); i++) {
+        const wk_gguf_tensor *t = wk_gguf_tensor_at(f->gguf, i);
+        src_entry *e = add_entry(s, err);
+        if (!e) return -1;
+        int dt = wk_ggml_type_to_dtype(t->type);
+        e->data = t->data;
+        e->pub.name = t->name;
+        e->pub.dtype = dt < 0 ? WK_DT_COUNT : (wk_dtype)dt;
+        e->pub.ggml_type = t->type;
+        e->pub.ndim = (int)t->n_dims;
+        for (uint32_t d = 0; d < t->n_dims; d++) e->pub.shape[d] = t->ne[t->n_dims - 1 - d];
+        e->pub.nbytes = t->nbytes;
+        e->pub.file = 0;
+    }
+    return 0;
+}
+
+static int load_meta(wk_source *s, int threads, wk_err *err)
+{
+    if (!(s->meta = wk_llama_open(s->dir, threads, err))) return -1;
+    const wk_llama_geom *g = wk_llama_ckpt_geom(s->meta);
+    for (int r = 0; r < g->n_ranks; r++)
+        if (!add_file(s, wk_llama_ckpt_rank_path(s->meta, r), err)) return -1;
+    for (int64_t layer = -1; layer < g->n_layers; layer++) {
+        int k0 = layer < 0 ? 0 : WK_LL_GLOBAL_KINDS;
+        int k1 = layer < 0 ? WK_LL_GLOBAL_KINDS : WK_LL_KIND_COUNT;
+        for (int k = k0; k < k1; k++) {
+            src_entry *e = add_entry(s, err);
+            if (!e) return -1;
+            char name[96];
+            wk_llama_meta_key((wk_ll_kind)k, layer, name, sizeof name);
+            if (!(e->owned_name = strdup(name))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+            e->kind = (wk_ll_kind)k;
+            e->layer = layer;
+            e->pub.name = e->owned_name;
+            const wk_tensor_info *ti = wk_llama_ckpt_tensor(s->meta, 0, e->kind, layer);
+            e->pub.dtype = ti->dtype;
+            e->pub.ndim = wk_llama_kind_shape(g, e->kind, e->pub.shape);
+            uint64_t n = wk_dtype_get(ti->dtype)->size;
+            for (int d = 0; d < e->pub.ndim; d++) n *= (uint64_t)e->pub.shape[d];
+            e->pub.nbytes = n;
+        }
+    }
+    return 0;
+}
+
+static int load_index(wk_source *s, const char *index, int st, wk_err *err)
+{
+    char *ipath = wk_path_join(s->dir, index);
+    if (!ipath) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    wk_st_index ix;
+    int rc = wk_st_index_load(&ix, ipath, err);
+    for (size_t k = 0; !rc && k < ix.n_shards; k++) {
+        char *p = wk_path_join(s->dir, ix.shards[k]);
+        if (!p) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        else rc = st ? load_st(s, p, err) : load_pth(s, p, err);
+        free(p);
+    }
+    if (!rc) rc = build_hash(s, err);
+    /* every weight_map entry must be in the shard it names */
+    for (size_t i = 0; !rc && i < ix.n; i++) {
+        long t = wk_source_find(s, ix.names[i]);
+        const char *base = t < 0 ? NULL : strrchr(s->files[s->t[t].pub.file].path, '/');
+        base = base ? base + 1 : t < 0 ? NULL : s->files[s->t[t].pub.file].path;
+        if (t < 0 || strcmp(base, ix.files[i]) != 0)
+            rc = wk_err_set(err, WK_E_FORMAT, "%s: weight_map says \"%s\" is in %s, but it is %s", ipath,
+                            ix.names[i], ix.files[i], t < 0 ? "in no shard" : "elsewhere");
+    }
+    if (ix.n_shards || rc) wk_st_index_free(&ix);
+    free(ipath);
+    return rc;
+}
+
+/* Read the first bytes of a file to tell formats apart. */
+static int sniff(const char *path, uint8_t head[8], wk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return wk_err_errno(err, errno, "%s", path);
+    memset(head, 0, 8);
+    size_t n = fread(head, 1, 8, f);
+    fclose(f);
+    (void)n;
+    return 0;
+}
+
+static int open_file(wk_source *s, const char *path, wk_err *err)
+{
+    uint8_t h[8];
+    WK_TRY(sniff(path, h, err));
+    if (memcmp(h, "GGUF", 4) == 0) {
+        s->kind = WK_SRC_GGUF;
+        return load_gguf(s, path, err);
+    }
+    if (memcmp(h, "PK\x03\x04", 4) == 0) {
+        s->kind = WK_SRC_PTH;
+        return load_pth(s, path, err);
+    }
+    s->kind = WK_SRC_SAFETENSORS;
+    return load_st(s, path, err);
+}
+
+/* The one file in dir whose name ends in suffix, if exactly one. */
+static char *only_file_with(const char *dir, const char *suffix, int *count)
+{
+    DIR *d = opendir(dir);
+    char *found = NULL;
+    *count = 0;
+    if (!d) return NULL;
+    struct dirent *de;
+    size_t sl = strlen(suffix);
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (n > sl && strcmp(de->d_name + n - sl, suffix) == 0 && de->d_name[0] != '.') {
+            if (++*count == 1) found = wk_path_join(dir, de->d_name);
+        }
+    }
+    closedir(d);
+    if (*count != 1) {
+        free(found);
+        return NULL;
+    }
+    return found;
+}
+
+static int open_dir(wk_source *s, int threads, wk_err *err)
+{
+    const char *d = s->dir;
+    if (exists_in(d, "model.safetensors.index.json")) {
+        s->kind = WK_SRC_HF_ST;
+        return load_index(s, "model.safetensors.index.json", 1, err);
+    }
+    if (exists_in(d, "params.json") && exists_in(d, "consolidated.00.pth")) {
+        s->kind = WK_SRC_META;
+        return load_meta(s, threads, err);
+    }
+    static const char *const singles[] = {"model.safetensors", "pytorch_model.bin.index.json",
+                                          "pytorch_model.bin"};
+    for (int k = 0; k < 3; k++) {
+        if (!exists_in(d, singles[k])) continue;
+        if (k == 1) {
+            s->kind = WK_SRC_HF_BIN;
+            return load_index(s, singles[k], 0, err);
+        }
+        char *p = wk_path_join(d, singles[k]);
+        if (!p) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        s->kind = k == 0 ? WK_SRC_HF_ST : WK_SRC_HF_BIN;
+        int rc = k == 0 ? load_st(s, p, err) : load_pth(s, p, err);
+        free(p);
+        return rc;
+    }
+    int n_st, n_bin;
+    char *p = only_file_with(d, ".safetensors", &n_st);
+    if (p) {
+        s->kind = WK_SRC_HF_ST;
+        int rc = load_st(s, p, err);
+        free(p);
+        return rc;
+    }
+    p = only_file_with(d, ".bin", &n_bin);
+    if (p) {
+        s->kind = WK_SRC_HF_BIN;
+        int rc = load_pth(s, p, err);
+        free(p);
+        return rc;
+    }
+    return wk_err_set(err, WK_E_USAGE, "%s: no model found (looked for model.safetensors[.index.json], "
+                      "params.json + consolidated.00.pth, pytorch_model.bin[.index.json], or a single "
+                      "*.safetensors / *.bin file%s)", d,
+                      n_st > 1 || n_bin > 1 ? "; several candidates without an index" : "");
+}
+
+wk_source *wk_source_open(const char *path, int threads, wk_err *err)
+{
+    wk_source *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    int rc;
+    if (is_dir(path)) {
+        rc = (s->dir = strdup(path)) ? open_dir(s, threads, err)
+                                      : wk_err_set(err, WK_E_NOMEM, "out of memory");
+    } else if (!is_file(path)) {
+        rc = wk_err_set(err, WK_E_IO, "%s: no such file or directory", path);
+    } else {
+        const char *slash = strrchr(path, '/');
+        s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+        rc = s->dir ? open_file(s, path, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
+    if (!rc && !s->hash) rc = build_hash(s, err);
+    if (rc) {
+        wk_source_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+void wk_source_close(wk_source *s)
+{
+    if (!s) return;
+    for (size_t i = 0; i < s->n_t; i++) free(s->t[i].owned_name);
+    for (size_t i = 0; i < s->n_files; i++) {
+        wk_pth_close(s->files[i].pth);
+        wk_st_close(s->files[i].st);
+        wk_gguf_close(s->files[i].gguf);
+        free(s->files[i].path);
+    }
+    wk_llama_close(s->meta);
+    free(s->files);
+    free(s->t);
+    free(s->hash);
+    free(s->path);
+    free(s->dir);
+    free(s);
+}
+
+wk_src_kind wk_source_kind(const wk_source *s) { return s->kind; }
+const char *wk_source_path(const wk_source *s) { return s->path; }
+const char *wk_source_dir(const wk_source *s) { return s->dir; }
+size_t wk_source_file_count(const wk_source *s) { return s->n_files; }
+const char *wk_source_file(const wk_source *s, size_t i) { return i < s->n_files ? s->files[i].path : NULL; }
+size_t wk_source_count(const wk_source *s) { return s->n_t; }
+uint64_t wk_source_max_nbytes(const wk_source *s) { return s->max_nbytes; }
+
+uint64_t wk_source_bytes(const wk_source *s)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < s->n_files; i++) n += s->files[i].size;
+    return n;
+}
+
+const wk_src_tensor *wk_source_tensor(const wk_source *s, size_t i)
+{
+    return i < s->n_t ? &s->t[i].pub : NULL;
+}
+
+long wk_source_find(const wk_source *s, const char *name)
+{
+    if (!s->hash) return -1;
+    for (size_t h = fnv(name) & (s->hash_cap - 1); s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
+        if (strcmp(s->t[s->hash[h]].pub.name, name) == 0) return s->hash[h];
+    return -1;
+}
+
+const wk_gguf *wk_source_gguf(const wk_source *s)
+{
+    return s->kind == WK_SRC_GGUF ? s->files[0].gguf : NULL;
+}
+
+const wk_st *wk_source_st(const wk_source *s, size_t file)
+{
+    return file < s->n_files ? s->files[file].st : NULL;
+}
+
+const wk_llama_ckpt *wk_source_meta(const wk_source *s) { return s->meta; }
+
+/* ---- data -------------------------------------------------------------------- */
+
+static const uint8_t *meta_view(const wk_source *s, const src_entry *e)
+{
+    const wk_llama_geom *g = wk_llama_ckpt_geom(s->meta);
+    if (g->n_ranks != 1 && wk_llama_kind_split(e->kind) != WK_LL_REPLICATED) return NULL;
+    uint64_t n;
+    return wk_pth_tensor_view(wk_llama_ckpt_tensor(s->meta, 0, e->kind, e->layer), &n);
+}
+
+const uint8_t *wk_source_view(const wk_source *s, size_t i)
+{
+    if (i >= s->n_t) return NULL;
+    const src_entry *e = &s->t[i];
+    if (e->data) return e->data;
+    if (e->pth) {
+        uint64_t n;
+        return wk_pth_tensor_view(e->pth, &n);
+    }
+    if (s->meta) return meta_view(s, e);
+    return NULL;
+}
+
+/* Merge the ranks of a Meta tensor: row splits are appended, column splits
+ * interleaved row by row. */
+static int meta_read(const wk_source *s, const src_entry *e, uint8_t *dst, wk_err *err)
+{
+    const wk_llama_geom *g = wk_llama_ckpt_geom(s->meta);
+    wk_ll_split sp = wk_llama_kind_split(e->kind);
+    int nr = sp == WK_LL_REPLICATED ? 1 : g->n_ranks;
+    size_t es = wk_dtype_get(e->pub.dtype)->size;
+    int64_t rows = e->pub.ndim == 2 ? e->pub.shape[0] : 1;
+    int64_t cols = e->pub.ndim == 2 ? e->pub.shape[1] : e->pub.shape[0];
+    for (int r = 0; r < nr; r++) {
+        const wk_tensor_info *ti = wk_llama_ckpt_tensor(s->meta, r, e->kind, e->layer);
+        uint64_t n;
+        const uint8_t *src = wk_pth_tensor_view(ti, &n);
+        uint8_t *tmp = NULL;
+        if (!src) {
+            WK_TRY(wk_pth_tensor_nbytes(ti, &n, err));
+            if (!(tmp = malloc(n ? n : 1))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+            if (wk_pth_copy_out(ti, tmp, (size_t)n, err)) {
+                free(tmp);
+                return -1;
+            }
+            src = tmp;
+        }
+        if (sp == WK_LL_SPLIT_COLS) {
+            size_t part = (size_t)(cols / nr) * es;
+            for (int64_t row = 0; row < rows; row++)
+                memcpy(dst + (size_t)row * (size_t)cols * es + (size_t)r * part, src + (size_t)row * part, part);
+        } else {
+            memcpy(dst + (size_t)r * (size_t)n, src, (size_t)n);
+        }
+        free(tmp);
+    }
+    return 0;
+}
+
+int wk_source_read(const wk_source *s, size_t i, void *dst, size_t cap, wk_err *err)
+{
+    if (i >= s->n_t) return wk_err_set(err, WK_E_USAGE, "%s: tensor index %zu out of range", s->path, i);
+    const src_entry *e = &s->t[i];
+    if (cap < e->pub.nbytes)
+        return wk_err_set(err, WK_E_USAGE, "%s: tensor \"%s\": buffer of %zu bytes for %llu", s->path,
+                          e->pub.name, cap, (unsigned long long)e->pub.nbytes);
+    if (e->data) {
+        memcpy(dst, e->data, (size_t)e->pub.nbytes);
+        return 0;
+    }
+    if (e->pth) {
+        if (wk_pth_copy_out(e->pth, dst, cap, err))
+            return wk_err_prefix(err, "%s", s->files[e->pub.file].path);
+        return 0;
+    }
+    if (s->meta) return meta_read(s, e, dst, err);
+    return wk_err_set(err, WK_E_INTERNAL, "%s: tensor \"%s\" has no data", s->path, e->pub.name);
+}
+
+const uint8_t *wk_source_get(const wk_source *s, size_t i, uint8_t **scratch, size_t *scratch_cap,
+                             wk_err *err)
+{
+    const uint8_t *v = wk_source_view(s, i);
+    if (v || (i < s->n_t && s->t[i].pub.nbytes == 0)) return v ? v : (const uint8_t *)"";
+    if (i >= s->n_t) {
+        wk_err_set(err, WK_E_USAGE, "%s: tensor index %zu out of range", s->path, i);
+        return NULL;
+    }
+    size_t need = (size_t)s->t[i].pub.nbytes;
+    if (*scratch_cap < need) {
+        uint8_t *p = realloc(*scratch, need);
+        if (!p) {
+            wk_err_set(err, WK_E_NOMEM, "out of memory (%zu bytes for tensor \"%s\")", need, s->t[i].pub.name);
+            return NULL;
+        }
+        *scratch = p;
+        *scratch_cap = need;
+    }
+    if (wk_source_read(s, i, *scratch, *scratch_cap, err)) return NULL;
+    return *scratch;
+}
+
+/* ---- emitting ------------------------------------------------------------ */
+
+void wk_src_bufs_free(wk_src_bufs *b)
+{
+    free(b->in);
+    free(b->out);
+    memset(b, 0, sizeof *b);
+}
+
+static int grow(uint8_t **p, size_t *cap, size_t need, wk_err *err)
+{
+    if (*cap >= need) return 0;
+    uint8_t *q = realloc(*p, need ? need : 1);
+    if (!q) return wk_err_set(err, WK_E_NOMEM, "out of memory (%zu bytes)", need);
+    *p = q;
+    *cap = need;
+    return 0;
+}
+
+static int is_float16_32(wk_dtype d) { return d == WK_DT_F32 || d == WK_DT_F16 || d == WK_DT_BF16; }
+
+int wk_src_out_nbytes(const wk_source *s, size_t i, const wk_src_xform *x, uint64_t *nbytes, wk_err *err)
+{
+    const wk_src_tensor *t = wk_source_tensor(s, i);
+    if (!t) return wk_err_set(err, WK_E_USAGE, "tensor index %zu out of range", i);
+    if (!x || x->out_dtype == t->dtype) {
+        *nbytes = t->nbytes;
+        return 0;
+    }
+    if (t->dtype == WK_DT_COUNT || !is_float16_32(t->dtype) || !is_float16_32(x->out_dtype))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "tensor \"%s\": cannot convert %s to %s", t->name,
+                          t->dtype == WK_DT_COUNT ? wk_ggml_type_get(t->ggml_type)->name
+                                                  : wk_dtype_get(t->dtype)->torch_name,
+                          wk_dtype_get(x->out_dtype) ? wk_dtype_get(x->out_dtype)->torch_name : "?");
+    *nbytes = t->nbytes / wk_dtype_get(t->dtype)->size * wk_dtype_get(x->out_dtype)->size;
+    return 0;
+}
+
+/* Convert n elements from `from` to `to` (both F32/F16/BF16). */
+static void convert(wk_dtype from, wk_dtype to, const void *src, void *dst, size_t n)
+{
+    if (from == to) {
+        memcpy(dst, src, n * wk_dtype_get(from)->size);
+    } else if (from == WK_DT_F32) {
+        if (to == WK_DT_F16) wk_f32_to_f16_row(src, dst, n);
+        else wk_f32_to_bf16_row(src, dst, n);
+    } else if (to == WK_DT_F32) {
+        if (from == WK_DT_F16) wk_f16_to_f32_row(src, dst, n);
+        else wk_bf16_to_f32_row(src, dst, n);
+    } else if (from == WK_DT_F16) {
+        wk_f16_to_bf16_row(src, dst, n);
+    } else {
+        wk_bf16_to_f16_row(src, dst, n);
+    }
+}
+
+int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink sink,
+                   wk_src_bufs *bufs, wk_err *err)
+{
+    const wk_src_tensor *t = wk_source_tensor(s, i);
+    uint64_t out_bytes;
+    WK_TRY(wk_src_out_nbytes(s, i, x, &out_bytes, err));
+    if (t->nbytes == 0) return 0;
+    const uint8_t *src = wk_source_view(s, i);
+    if (!src) {
+        WK_TRY(grow(&bufs->in, &bufs->in_cap, (size_t)t->nbytes, err));
+        WK_TRY(wk_source_read(s, i, bufs->in, bufs->in_cap, err));
+        src = bufs->in;
+    }
+    int convert_dt = x && x->out_dtype != t->dtype;
+    int64_t heads = x ? x->unpermute : 0;
+    if (!convert_dt && heads <= 0) {
+        for (uint64_t off = 0; off < t->nbytes;) {     /* plain copy, in chunks */
+            size_t k = t->nbytes - off < WK_SRC_CHUNK ? (size_t)(t->nbytes - off) : WK_SRC_CHUNK;
+            WK_TRY(wk_sink_write(&sink, src + off, k, err));
+            off += k;
+        }
+        return 0;
+    }
+    /* row by row: rows = outermost dimension (1 row for 0-d / 1-d tensors) */
+    int64_t rows = t->ndim >= 2 ? t->shape[0] : 1;
+    size_t es_in = wk_dtype_get(t->dtype)->size;
+    size_t es_out = convert_dt ? wk_dtype_get(x->out_dtype)->size : es_in;
+    size_t row_el = (size_t)(t->nbytes / es_in / (uint64_t)(rows ? rows : 1));
+    int64_t D = 0;
+    if (heads > 0) {
+        if (t->ndim < 1 || rows % heads || (rows / heads) % 2)
+            return wk_err_set(err, WK_E_FORMAT, "tensor \"%s\": %lld rows do not split into %lld heads "
+                              "of even size", t->name, (long long)rows, (long long)heads);
+        D = rows / heads;
+    }
+    size_t row_out = row_el * es_out;
+    size_t per = row_out >= WK_SRC_CHUNK ? 1 : WK_SRC_CHUNK / (row_out ? row_out : 1);
+    WK_TRY(grow(&bufs->out, &bufs->out_cap, per * row_out, err));
+    size_t fill = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t sr = r;
+        if (D) {
+            int64_t h = r / D, j = r % D;           /* j = 2i + p */
+            sr = h * D + (j % 2) * (D / 2) + j / 2;
+        }
+        convert(t->dtype, convert_dt ? x->out_dtype : t->dtype, src + (size_t)sr * row_el * es_in,
+                bufs->out + fill * row_out, row_el);
+        if (++fill == per || r == rows - 1) {
+            WK_TRY(wk_sink_write(&sink, bufs->out, fill * row_out, err));
+            fill = 0;
+        }
+    }
+    return 0;
+}

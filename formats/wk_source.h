@@ -1,0 +1,136 @@
+/* wk_source.h — one tensor-source interface over every input weightkit reads.
+ *
+ * wk_source_open() takes a directory or a single file and recognises:
+ *   - a GGUF file (magic "GGUF");
+ *   - a PyTorch zip checkpoint (.pth / .bin, magic "PK\3\4");
+ *   - a safetensors file (anything else that validates as one);
+ *   - an HF directory: model.safetensors.index.json, model.safetensors,
+ *     pytorch_model.bin.index.json or pytorch_model.bin (first found, in this
+ *     order; every index entry must be in the shard it names, and no name may
+ *     occur in two shards);
+ *   - a Meta directory: params.json + consolidated.NN.pth (one or more
+ *     model-parallel ranks, validated by wk_llama_open and merged on the fly:
+ *     names stay Meta's, rope.freqs is dropped).
+ * Every file is mapped read-only.  The source lists its tensors (name, dtype,
+ * shape in row-major order: outermost dimension first, as torch and
+ * safetensors write it; for GGUF the reverse of ggml's ne[]), gives a
+ * zero-copy pointer where the bytes are stored contiguously, or copies them
+ * contiguously (row-major) into a caller's buffer.  Reads never modify the
+ * source and may run concurrently from several threads. */
+#ifndef WK_SOURCE_H
+#define WK_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wk_err.h"
+#include "wk_gguf.h"
+#include "wk_llama.h"
+#include "wk_safetensors.h"
+#include "wk_sink.h"
+#include "wk_tensor.h"
+
+typedef enum {
+    WK_SRC_PTH = 0,      /* one torch zip file */
+    WK_SRC_SAFETENSORS,  /* one safetensors file */
+    WK_SRC_GGUF,         /* one GGUF file */
+    WK_SRC_HF_BIN,       /* HF directory with pytorch_model*.bin */
+    WK_SRC_HF_ST,        /* HF directory with model*.safetensors */
+    WK_SRC_META          /* Meta directory (params.json + consolidated.NN.pth) */
+} wk_src_kind;
+
+/* "pth", "safetensors", "gguf", "hf-bin", "hf-safetensors", "meta". */
+const char *wk_src_kind_name(wk_src_kind k);
+
+typedef struct {
+    const char *name;
+    wk_dtype dtype;         /* WK_DT_COUNT when not a plain dtype (quantized GGUF tensor) */
+    int ggml_type;          /* GGUF sources: the stored ggml type; -1 otherwise */
+    int ndim;               /* 0..WK_MAX_DIMS */
+    int64_t shape[WK_MAX_DIMS];
+    uint64_t nbytes;        /* bytes of the contiguous data */
+    size_t file;            /* index into the source's files (rank 0 for Meta) */
+} wk_src_tensor;
+
+typedef struct wk_source wk_source;
+
+/* Open path (file or directory) as described above.  threads: for opening
+ * Meta ranks in parallel (<= 0 = default).  NULL with *err on failure: the
+ * reader's error (naming file, tensor, offset), WK_E_USAGE if a directory
+ * holds nothing recognisable (the message lists what was looked for). */
+wk_source *wk_source_open(const char *path, int threads, wk_err *err);
+void wk_source_close(wk_source *s);   /* safe on NULL */
+
+wk_src_kind wk_source_kind(const wk_source *s);
+/* The path given to open, and the directory holding it (the path itself for
+ * a directory input): where config.json / params.json / tokenizer.model are
+ * looked for. */
+const char *wk_source_path(const wk_source *s);
+const char *wk_source_dir(const wk_source *s);
+/* The files read (shards / ranks), for messages, the "refuse to overwrite an
+ * input" check and the benchmark.  Total input bytes too. */
+size_t wk_source_file_count(const wk_source *s);
+const char *wk_source_file(const wk_source *s, size_t i);
+uint64_t wk_source_bytes(const wk_source *s);
+
+size_t wk_source_count(const wk_source *s);
+const wk_src_tensor *wk_source_tensor(const wk_source *s, size_t i);
+/* Index of the tensor called name, or -1 (hash lookup). */
+long wk_source_find(const wk_source *s, const char *name);
+/* The largest nbytes of any tensor (buffer size for wk_source_read). */
+uint64_t wk_source_max_nbytes(const wk_source *s);
+
+/* Zero-copy: a pointer to tensor i's bytes in the map when they are stored
+ * contiguously in one place (always for GGUF and safetensors; for torch
+ * files unless the tensor is a strided view; for Meta only with one rank or
+ * replicated tensors), else NULL. */
+const uint8_t *wk_source_view(const wk_source *s, size_t i);
+/* Copy tensor i's bytes, row-major and contiguous, to dst (cap bytes >=
+ * nbytes).  WK_E_USAGE if cap is too small; reader errors otherwise. */
+int wk_source_read(const wk_source *s, size_t i, void *dst, size_t cap, wk_err *err);
+/* Like wk_source_view when possible, else read into *scratch (grown with
+ * realloc as needed; free it when done).  NULL with *err on failure. */
+const uint8_t *wk_source_get(const wk_source *s, size_t i, uint8_t **scratch, size_t *scratch_cap,
+                             wk_err *err);
+
+/* ---- emitting tensors (the byte producer of wk-pack) ------------------------ */
+
+/* What to do to a tensor's bytes on the way out. */
+typedef struct {
+    wk_dtype out_dtype;   /* F32 / F16 / BF16 from any of these (rounding to nearest even,
+                             as wk_half.h); any dtype to itself = copy */
+    int64_t unpermute;    /* > 0: undo HF's q/k row permutation with this many heads:
+                             output row h*D + 2i + p = input row h*D + p*D/2 + i
+                             (D = rows / heads; rows = outermost dimension) */
+} wk_src_xform;
+
+/* Reusable buffers for wk_source_emit (zero-initialise; free with
+ * wk_src_bufs_free). */
+typedef struct {
+    uint8_t *in, *out;
+    size_t in_cap, out_cap;
+} wk_src_bufs;
+void wk_src_bufs_free(wk_src_bufs *b);
+
+/* Output bytes of tensor i under x. */
+int wk_src_out_nbytes(const wk_source *s, size_t i, const wk_src_xform *x, uint64_t *nbytes,
+                      wk_err *err);
+
+/* Send tensor i's bytes, transformed by x (NULL = unchanged), to sink in
+ * order, in pieces of at most WK_SRC_CHUNK bytes (plus one row).  The input is
+ * read in place when it is stored contiguously (else copied once into
+ * bufs->in); conversions go through bufs->out.  Fails with WK_E_UNSUPPORTED
+ * for a conversion between other dtypes (or of a quantized tensor), WK_E_FORMAT
+ * if the rows do not split into `unpermute` heads of even size, and sink or
+ * reader errors. */
+#define WK_SRC_CHUNK (4u << 20)
+int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink sink,
+                   wk_src_bufs *bufs, wk_err *err);
+
+/* Format handles for metadata beyond tensors (NULL when not that kind):
+ * the GGUF file; the safetensors file (single-file sources); the Meta
+ * checkpoint (params, geometry). */
+const wk_gguf *wk_source_gguf(const wk_source *s);
+const wk_st *wk_source_st(const wk_source *s, size_t file);
+const wk_llama_ckpt *wk_source_meta(const wk_source *s);
+
+#endif

@@ -1,0 +1,83 @@
+/* wk_spm.h — SentencePiece `tokenizer.model` (a protobuf ModelProto) parsed
+ * without libprotobuf.
+ *
+ * Reads what llama.cpp's converter uses: the pieces (text, score, type) and
+ * the TrainerSpec / NormalizerSpec fields listed below; every other field,
+ * including extensions, is skipped by wire type.  Scalars repeated in the
+ * input keep the last value (protobuf semantics); absent fields have the
+ * proto2 defaults.  Bounded: at most WK_SPM_MAX_BYTES of input, every length
+ * checked against the bytes left, varints at most 10 bytes, groups (wire
+ * types 3/4) and unknown wire types refused, no allocation from an unchecked
+ * length.  Errors (WK_E_FORMAT / WK_E_LIMIT) name the file and byte offset.
+ * Format notes: docs/formats/sentencepiece.md. */
+#ifndef WK_SPM_H
+#define WK_SPM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wk_err.h"
+
+#define WK_SPM_MAX_BYTES (256u << 20)
+
+/* SentencePiece.Type (same numbers as llama.cpp's token types). */
+enum {
+    WK_SPM_NORMAL = 1,
+    WK_SPM_UNKNOWN = 2,
+    WK_SPM_CONTROL = 3,
+    WK_SPM_USER_DEFINED = 4,
+    WK_SPM_UNUSED = 5,
+    WK_SPM_BYTE = 6
+};
+
+/* TrainerSpec.ModelType */
+enum { WK_SPM_UNIGRAM = 1, WK_SPM_BPE = 2, WK_SPM_WORD = 3, WK_SPM_CHAR = 4 };
+
+typedef struct {
+    char *text;       /* UTF-8 as stored, NUL-terminated (len bytes) */
+    size_t len;
+    float score;      /* default 0 */
+    int type;         /* default WK_SPM_NORMAL */
+} wk_spm_piece;
+
+typedef struct {
+    wk_spm_piece *pieces;   /* index = token id */
+    size_t n_pieces;
+
+    /* TrainerSpec (field 2) */
+    int has_trainer;
+    int model_type;                 /* 3, default UNIGRAM */
+    int32_t vocab_size;             /* 4, default 8000 */
+    int treat_whitespace_as_suffix; /* 24 */
+    int split_digits;               /* 25 */
+    int allow_whitespace_only_pieces; /* 26 */
+    int byte_fallback;              /* 35 */
+    int32_t unk_id, bos_id, eos_id, pad_id;  /* 40..43: 0, 1, 2, -1 */
+    char *unk_surface;              /* 44, default " \xE2\x81\x87 " */
+    char *unk_piece, *bos_piece, *eos_piece, *pad_piece;  /* 45..48 */
+    size_t n_control_symbols;       /* 30 (count only) */
+    size_t n_user_defined_symbols;  /* 31 (count only) */
+
+    /* NormalizerSpec (field 3) */
+    int has_normalizer;
+    char *norm_name;                /* 1, NULL if absent */
+    uint8_t *precompiled_charsmap;  /* 2, may be NULL */
+    size_t charsmap_len;
+    int add_dummy_prefix;           /* 3, default 1 */
+    int remove_extra_whitespaces;   /* 4, default 1 */
+    int escape_whitespaces;         /* 5, default 1 */
+} wk_spm;
+
+/* Parse len bytes of a serialized ModelProto into *m (everything copied;
+ * data may be freed afterwards).  label names the source in messages.
+ * On failure *m is left empty (nothing to free, but wk_spm_free is safe). */
+int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err);
+/* Map the file at path and parse it. */
+int wk_spm_load(wk_spm *m, const char *path, wk_err *err);
+void wk_spm_free(wk_spm *m);
+
+/* Name of a piece type ("normal", "unknown", ...; "?" for others) and of a
+ * model type ("unigram", "bpe", ...). */
+const char *wk_spm_type_name(int type);
+const char *wk_spm_model_type_name(int model_type);
+
+#endif
