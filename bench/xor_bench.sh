@@ -2,7 +2,9 @@
 # xor_bench.sh — wk-xor against the xor_codec.py algorithm and plain inflaters,
 # on the same synthetic payload set, in the same run.
 #
-#   bench/xor_bench.sh [BIN_DIR]        (default: build/bin)
+#   bench/xor_bench.sh [BIN_DIR [ALT_BIN_DIR]]   (default: build/bin)
+# ALT_BIN_DIR: a second wk-xor build to time as well (e.g. one built with ISA-L:
+#   cmake -B build-isal -DCMAKE_C_FLAGS=-DWK_HAVE_ISAL -DCMAKE_C_STANDARD_LIBRARIES=-lisal).
 # Environment: XOR_BENCH_DIR (scratch, default /tmp/wk-xor-bench), XOR_BENCH_RUNS
 # (default 3), XOR_BENCH_SHARD_MB (default 96; three shards plus small files).
 #
@@ -14,8 +16,10 @@
 # Prints a Markdown table for docs/benchmarks.md.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-BIN=${1:-$SRC/build/bin}
+BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
 W=$BIN/wk-xor
+ALT=${2:+$(cd "$2" && pwd)}
+WA=${ALT:+$ALT/wk-xor}
 PY=/usr/bin/python3
 REF=$SRC/bench/xor_codec_ref.py
 D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}
@@ -85,6 +89,8 @@ timeit py_sum  bash -c "'$PY' '$REF' out pay base --compress && cd out && sha256
 timeit wk_j1   "$W" decode out pay base --manifest ft.sha256 -j1 -q
 timeit wk      "$W" decode out pay base --manifest ft.sha256 -q
 timeit wk_np   "$W" decode out pay base --manifest ft.sha256 -q --no-pipeline
+[ -n "$WA" ] && timeit wk_alt "$WA" decode out pay base --manifest ft.sha256 -q
+[ -n "$WA" ] && timeit wk_alt_j1 "$WA" decode out pay base --manifest ft.sha256 -q -j1
 timeit gzip    bash -c "inflate_all gzip"
 have_pigz=0; command -v pigz > /dev/null && have_pigz=1
 have_igzip=0; command -v igzip > /dev/null && have_igzip=1
@@ -93,6 +99,7 @@ have_igzip=0; command -v igzip > /dev/null && have_igzip=1
 echo "single file ($big_mb MiB):" >&2
 timeit s_wk    "$W" decode out single-pay single-base --manifest single.sha256 -q
 timeit s_wk_np "$W" decode out single-pay single-base --manifest single.sha256 -q --no-pipeline
+[ -n "$WA" ] && timeit s_alt "$WA" decode out single-pay single-base --manifest single.sha256 -q
 timeit s_gzip  bash -c "gzip -dc < pay/$big > /dev/null"
 [ $have_pigz = 1 ] && timeit s_pigz bash -c "pigz -dc < pay/$big > /dev/null"
 [ $have_igzip = 1 ] && timeit s_igzip bash -c "igzip -dc < pay/$big > /dev/null"
@@ -110,6 +117,7 @@ row() {  # key, label, MiB decoded
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat <<EOF
 
+wk-xor: $("$W" --version | sed -n 's/^inflate: /inflate engines: /p').
 Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average at the end: $load.
 $(zlib_v=$("$PY" -c 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)'); echo "zlib $zlib_v"), $("$PY" -c 'import numpy, sys; print(f"numpy {numpy.__version__}, Python {sys.version.split()[0]}")').
 Set: 3 fp16 shards of $big_mb MiB + 3 small JSON files = $raw_mb MiB decoded, $pay_mb MiB gzip payloads
@@ -122,6 +130,8 @@ Multi-file decode (wall s, CPU s = user+sys, MiB/s of decoded output, time relat
 $(row wk "wk-xor decode (verifies SHA-256; default -j)" "$raw_mb" wk)
 $(row wk_j1 "wk-xor decode -j1" "$raw_mb" wk)
 $(row wk_np "wk-xor decode --no-pipeline" "$raw_mb" wk)
+$([ -n "$WA" ] && row wk_alt "wk-xor decode, second build ($("$WA" --version | sed -n 's/^inflate: //p'))" "$raw_mb" wk)
+$([ -n "$WA" ] && row wk_alt_j1 "wk-xor decode -j1, second build" "$raw_mb" wk)
 $(row py "xor_codec.py algorithm (numpy, 4 KiB blocks), no verification" "$raw_mb" wk)
 $(row py_sum "xor_codec.py algorithm + sha256sum -c" "$raw_mb" wk)
 $(row gzip "gzip -dc > /dev/null, each payload (inflate only)" "$raw_mb" wk)
@@ -134,6 +144,7 @@ Single file ($big_mb MiB):
 |---|---|---|---|---|
 $(row s_wk "wk-xor decode (inflate, XOR, SHA-256, write)" "$big_mb" s_wk)
 $(row s_wk_np "wk-xor decode --no-pipeline" "$big_mb" s_wk)
+$([ -n "$WA" ] && row s_alt "wk-xor decode, second build ($("$WA" --version | sed -n 's/^inflate: //p'))" "$big_mb" s_wk)
 $(row s_py "xor_codec.py algorithm" "$big_mb" s_wk)
 $(row s_gzip "gzip -dc > /dev/null" "$big_mb" s_wk)
 $([ $have_pigz = 1 ] && row s_pigz "pigz -dc > /dev/null (zlib single-stream inflate)" "$big_mb" s_wk)

@@ -10,6 +10,7 @@
 #include "wk_convert.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -92,7 +93,7 @@ static wk_convert_file *add_file(wk_convert *c, const char *name, wk_conv_kind k
 
 /* Describe shard file f to the torch writer (one storage per tensor, as
  * torch.save of a dict of fresh tensors) and plan it.  NULL on failure. */
-static wk_pthw *plan_shard(const wk_convert *c, const wk_convert_file *f, wk_err *err)
+static wk_pthw *plan_pth(const wk_convert *c, const wk_convert_file *f, wk_err *err)
 {
     size_t n = f->n_tensors;
     wk_pthw_storage *st = calloc(n ? n : 1, sizeof *st);
@@ -113,6 +114,47 @@ static wk_pthw *plan_shard(const wk_convert *c, const wk_convert_file *f, wk_err
     free(st);
     free(tt);
     return w;
+}
+
+/* The same for a safetensors shard (safe_save_file(shard, path,
+ * metadata={"format": "pt"})). */
+static wk_stw *plan_st(const wk_convert *c, const wk_convert_file *f, wk_err *err)
+{
+    static const char *const meta[] = {"format", "pt"};
+    size_t n = f->n_tensors;
+    wk_stw_tensor *tt = calloc(n ? n : 1, sizeof *tt);
+    if (!tt) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory planning %s", f->name);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const wk_llama_hf_tensor *t = &c->tensors[f->first_tensor + i];
+        tt[i].name = t->name;
+        tt[i].dtype = t->dtype;
+        tt[i].ndim = t->ndim;
+        memcpy(tt[i].shape, t->shape, sizeof t->shape);
+    }
+    wk_stw *w = wk_stw_plan(tt, n, meta, 1, err);
+    if (!w) wk_err_prefix(err, "%s", f->name);
+    free(tt);
+    return w;
+}
+
+/* Exact size of shard file f. */
+static int shard_size(const wk_convert *c, wk_convert_file *f, wk_err *err)
+{
+    if (f->kind == WK_CONV_SAFETENSORS) {
+        wk_stw *w = plan_st(c, f, err);
+        if (!w) return -1;
+        f->size = wk_stw_total_size(w);
+        wk_stw_free(w);
+        return 0;
+    }
+    wk_pthw *w = plan_pth(c, f, err);
+    if (!w) return -1;
+    f->size = wk_pthw_total_size(w);
+    wk_pthw_free(w);
+    return 0;
 }
 
 /* save_pretrained's shard rule (spec §2.9): blocks of consecutive tensors;
@@ -141,23 +183,22 @@ static int plan_shards(wk_convert *c, wk_err *err)
     int rc = 0;
     for (size_t b = 0; b < nblocks && rc == 0; b++) {
         char name[WK_HF_SHARD_NAME_MAX];
-        wk_hfcfg_shard_name(b + 1, nblocks, name);
-        wk_convert_file *f = add_file(c, name, WK_CONV_SHARD, err);
+        wk_hfcfg_shard_name(b + 1, nblocks, c->opts.safetensors, name);
+        wk_convert_file *f = add_file(c, name, c->opts.safetensors ? WK_CONV_SAFETENSORS
+                                                                   : WK_CONV_SHARD, err);
         if (!f) rc = -1;
         else {
             f->first_tensor = first[b];
             f->n_tensors = first[b + 1] - first[b];
             for (size_t i = first[b]; i < first[b + 1]; i++) c->tensor_file[i] = c->n_files - 1;
-            wk_pthw *w = plan_shard(c, f, err);
-            if (!w) rc = -1;
-            else f->size = wk_pthw_total_size(w);
-            wk_pthw_free(w);
+            rc = shard_size(c, f, err);
         }
     }
     if (rc == 0 && nblocks > 1) { /* the index */
         const char **keys = malloc(c->n_tensors * sizeof *keys);
         const char **files = malloc(c->n_tensors * sizeof *files);
-        wk_convert_file *f = keys && files ? add_file(c, WK_HF_INDEX_NAME, WK_CONV_JSON, err) : NULL;
+        const char *ix = c->opts.safetensors ? WK_HF_ST_INDEX_NAME : WK_HF_INDEX_NAME;
+        wk_convert_file *f = keys && files ? add_file(c, ix, WK_CONV_JSON, err) : NULL;
         if (!keys || !files) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
         else if (!f) rc = -1;
         else {
@@ -507,13 +548,22 @@ static int is_passthrough(const prod *p)
     return 1;
 }
 
+/* One shard being written: either writer, the chunk buffer, the limit. */
 typedef struct {
     wk_convert *c;
-    wk_pthw *w;
+    const wk_convert_file *f;
+    wk_pthw *pw;     /* torch.save layout, or */
+    wk_stw *sw;      /* safetensors */
     limit_sink *lim;
     uint8_t *buf;
     size_t cap;
 } stream_state;
+
+/* Append n bytes of the current tensor to whichever writer is in use. */
+static int put(stream_state *s, const void *p, size_t n, wk_err *err)
+{
+    return s->pw ? wk_pthw_write(s->pw, p, n, err) : wk_stw_write(s->sw, p, n, err);
+}
 
 /* The inv_freq buffer (fp32 little-endian). */
 static int write_inv_freq(stream_state *s, const wk_llama_hf_tensor *t, wk_err *err)
@@ -522,26 +572,30 @@ static int write_inv_freq(stream_state *s, const wk_llama_hf_tensor *t, wk_err *
     float *v = malloc((size_t)n * sizeof *v);
     if (!v) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_llama_inv_freq(s->c->geom.head_dim, s->c->geom.rope_theta, v);
-    int rc = wk_pthw_write(s->w, v, (size_t)n * sizeof *v, err);
+    int rc = put(s, v, (size_t)n * sizeof *v, err);
     free(v);
     return rc;
 }
 
-/* Write the data of state-dict tensor `ti` (its storage record is open). */
-static int write_tensor(stream_state *s, size_t ti, const prod *next, wk_err *err)
+/* Write the data of state-dict tensor `ti`; prefetch `next`'s sources (may be NULL). */
+static int write_tensor(stream_state *s, size_t ti, size_t next, wk_err *err)
 {
     const wk_llama_hf_tensor *t = &s->c->tensors[ti];
+    if (next != SIZE_MAX && s->c->tensors[next].kind != WK_LL_INV_FREQ) {
+        prod pn;
+        prod_init(&pn, s->c->ck, &s->c->tensors[next]);
+        prefetch(&pn);
+    }
     if (t->kind == WK_LL_INV_FREQ) return write_inv_freq(s, t, err);
     prod p;
     prod_init(&p, s->c->ck, t);
-    if (next) prefetch(next);
     if (is_passthrough(&p)) {
         for (int r = 0; r < p.n_src && !s->lim->full; r++) {
             const uint8_t *lo, *hi;
             src_extent(p.src[r], &lo, &hi);
             for (const uint8_t *q = lo; q < hi && !s->lim->full;) {
                 size_t n = (size_t)(hi - q) < WK_CONVERT_CHUNK ? (size_t)(hi - q) : WK_CONVERT_CHUNK;
-                WK_TRY(wk_pthw_write(s->w, q, n, err));
+                WK_TRY(put(s, q, n, err));
                 q += n;
                 release_to(&p, r, (uint64_t)(q - lo));
             }
@@ -554,7 +608,7 @@ static int write_tensor(stream_state *s, size_t ti, const prod *next, wk_err *er
     for (int64_t r0 = 0; r0 < p.rows && !s->lim->full; r0 += per) {
         int64_t r1 = r0 + per < p.rows ? r0 + per : p.rows;
         fill_rows(&p, r0, r1, s->buf, s->c->opts.threads);
-        WK_TRY(wk_pthw_write(s->w, s->buf, (size_t)(r1 - r0) * row_bytes, err));
+        WK_TRY(put(s, s->buf, (size_t)(r1 - r0) * row_bytes, err));
         release_rows(&p, r1);
     }
     release_all(&p);
@@ -577,52 +631,49 @@ static size_t chunk_cap(const wk_convert *c, const wk_convert_file *f)
     return cap ? cap : 1;
 }
 
+/* Writer-side bookkeeping around the tensors: begin, per-tensor records in
+ * the writer's order, finish.  Tensor data comes from write_tensor. */
+static int stream_tensors(stream_state *s, wk_sink sink, wk_err *err)
+{
+    const wk_convert_file *f = s->f;
+    size_t n = s->pw ? wk_pthw_storage_count(s->pw) : f->n_tensors;
+    WK_TRY(s->pw ? wk_pthw_begin(s->pw, sink, err) : wk_stw_begin(s->sw, sink, err));
+    if (s->lim->full || n == 0) goto finish;
+    if (!s->c->ck)
+        return wk_err_set(err, WK_E_USAGE, "the conversion was planned without tensor data");
+    s->cap = chunk_cap(s->c, f);
+    if (!(s->buf = malloc(s->cap)))
+        return wk_err_set(err, WK_E_NOMEM, "out of memory (%zu-byte buffer)", s->cap);
+    for (size_t k = 0; k < n && !s->lim->full; k++) {
+        size_t i = s->pw ? wk_pthw_record_storage(s->pw, k) : wk_stw_order(s->sw, k);
+        size_t next = SIZE_MAX;
+        if (k + 1 < n)
+            next = f->first_tensor + (s->pw ? wk_pthw_record_storage(s->pw, k + 1)
+                                            : wk_stw_order(s->sw, k + 1));
+        if (s->pw) WK_TRY(wk_pthw_storage_begin(s->pw, i, err));
+        WK_TRY(write_tensor(s, f->first_tensor + i, next, err));
+        if (s->pw && !s->lim->full) WK_TRY(wk_pthw_storage_end(s->pw, err));
+    }
+finish:
+    if (s->lim->full) return 0;
+    return s->pw ? wk_pthw_finish(s->pw, err) : wk_stw_finish(s->sw, err);
+}
+
 static int stream_shard(wk_convert *c, const wk_convert_file *f, limit_sink *lim, wk_err *err)
 {
     wk_sink sink = {limit_write, lim};
-    stream_state s = {c, NULL, lim, NULL, 0};
+    stream_state s = {c, f, NULL, NULL, lim, NULL, 0};
     int rc = -1;
-    s.w = plan_shard(c, f, err);
-    if (!s.w) return -1;
-    if (wk_pthw_total_size(s.w) != f->size) {
-        wk_err_set(err, WK_E_INTERNAL, "%s: size changed since planning", f->name);
-        goto done;
-    }
-    if (wk_pthw_begin(s.w, sink, err) != 0) goto done;
-    if (lim->full) {
-        rc = 0;
-        goto done;
-    }
-    if (!c->ck) {
-        wk_err_set(err, WK_E_USAGE, "%s: the conversion was planned without tensor data", f->name);
-        goto done;
-    }
-    s.cap = chunk_cap(c, f);
-    if (!(s.buf = malloc(s.cap))) {
-        wk_err_set(err, WK_E_NOMEM, "out of memory (%zu-byte buffer)", s.cap);
-        goto done;
-    }
-    size_t ns = wk_pthw_storage_count(s.w);
-    for (size_t k = 0; k < ns && !lim->full; k++) {
-        size_t st = wk_pthw_record_storage(s.w, k);
-        prod next, *pn = NULL;
-        if (k + 1 < ns) {
-            const wk_llama_hf_tensor *tn = &c->tensors[f->first_tensor + wk_pthw_record_storage(s.w, k + 1)];
-            if (tn->kind != WK_LL_INV_FREQ) {
-                prod_init(&next, c->ck, tn);
-                pn = &next;
-            }
-        }
-        if (wk_pthw_storage_begin(s.w, st, err) || write_tensor(&s, f->first_tensor + st, pn, err))
-            goto done;
-        if (!lim->full && wk_pthw_storage_end(s.w, err)) goto done;
-    }
-    if (!lim->full && wk_pthw_finish(s.w, err)) goto done;
-    rc = 0;
-done:
+    if (f->kind == WK_CONV_SAFETENSORS) s.sw = plan_st(c, f, err);
+    else s.pw = plan_pth(c, f, err);
+    if (!s.pw && !s.sw) return -1;
+    uint64_t size = s.pw ? wk_pthw_total_size(s.pw) : wk_stw_total_size(s.sw);
+    if (size != f->size) wk_err_set(err, WK_E_INTERNAL, "size changed since planning");
+    else rc = stream_tensors(&s, sink, err);
     if (rc != 0) wk_err_prefix(err, "%s", f->name);
     free(s.buf);
-    wk_pthw_free(s.w);
+    wk_pthw_free(s.pw);
+    wk_stw_free(s.sw);
     return rc;
 }
 

@@ -31,6 +31,7 @@
 #include "wk_hfcfg.h"
 #include "wk_llama.h"
 #include "wk_pth_write.h"
+#include "wk_safetensors.h"
 #include "wk_sink.h"
 
 #define WK_CONVERT_CHUNK (8u << 20)
@@ -40,6 +41,8 @@ typedef struct {
     wk_hf_profile hf;          /* transformers profile (default 4.28.0.dev0) */
     wk_pth_profile torch;      /* torch.save layout (default torch 1.13/2.0) */
     uint64_t max_shard_size;   /* save_pretrained's max_shard_size in bytes (default 10^10) */
+    int safetensors;           /* 1: model-*.safetensors (save_pretrained(safe_serialization=
+                                  True), __metadata__ {"format": "pt"}) instead of .bin */
     int model;                 /* 1: model files (config, weights); 0: tokenizer only */
     const char *tokenizer;     /* tokenizer.model to copy, or NULL: no tokenizer files */
     int threads;               /* OpenMP threads for casting/permuting, <= 0 = default */
@@ -51,6 +54,7 @@ void wk_convert_opts_init(wk_convert_opts *o);
 typedef enum {
     WK_CONV_JSON,  /* a small JSON file built in memory */
     WK_CONV_SHARD, /* a torch.save'd weights shard */
+    WK_CONV_SAFETENSORS, /* a safetensors weights shard */
     WK_CONV_COPY   /* a byte copy of an input file (tokenizer.model) */
 } wk_conv_kind;
 
@@ -80,7 +84,8 @@ wk_convert *wk_convert_new_geom(const wk_llama_geom *g, const wk_convert_opts *o
 void wk_convert_free(wk_convert *c); /* safe on NULL */
 
 /* Output files, in the order the Python script writes them: config.json,
- * generation_config.json, the shards, the index (if more than one shard),
+ * generation_config.json, the shards, the index (if more than one shard;
+ * pytorch_model.bin.index.json or model.safetensors.index.json),
  * tokenizer_config.json, special_tokens_map.json, tokenizer.model. */
 size_t wk_convert_file_count(const wk_convert *c);
 const wk_convert_file *wk_convert_file_get(const wk_convert *c, size_t i);

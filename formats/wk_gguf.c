@@ -248,8 +248,8 @@ static int read_value(wk_gguf *g, wk_cur *c, wk_gguf_kv *kv, uint64_t **offs, wk
 
 static int parse_kvs(wk_gguf *g, wk_cur *c, uint64_t n_kv, wk_err *err)
 {
-    /* a KV takes at least 8 (key len) + 1 (key) + 4 (type) + 1 bytes */
-    if (n_kv > wk_cur_left(c) / 14)
+    /* a KV takes at least 8 (key length) + 4 (type) + 1 (value) bytes */
+    if (n_kv > wk_cur_left(c) / 13)
         FAIL_AT(err, g, c, WK_E_FORMAT, "kv count %llu is impossible for the file size",
                 (unsigned long long)n_kv);
     g->kv = calloc(n_kv ? n_kv : 1, sizeof *g->kv);
@@ -399,7 +399,7 @@ static int parse(wk_gguf *g, wk_err *err)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: GGUF version 0x%08x looks byte-swapped "
                           "(big-endian file?)", g->name, g->version);
     if (g->version == 1)
-        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: GGUF v1 is no longer supported", g->name);
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: GGUF version 1 (v1) is no longer supported", g->name);
     if (g->version > WK_GGUF_VERSION)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: GGUF version %u is newer than %d", g->name,
                           g->version, WK_GGUF_VERSION);

@@ -715,28 +715,6 @@ static uint32_t carried_alignment(const char *json, size_t len)
 
 /* ---- digests ------------------------------------------------------------------------- */
 
-typedef struct {
-    wk_hash *h;
-} hash_sink_ctx;
-
-static int hash_sink_write(void *ctx, const void *p, size_t n, wk_err *err)
-{
-    return wk_hash_update(((hash_sink_ctx *)ctx)->h, p, n, err);
-}
-
-static int digest_one(wk_gl *p, gl_tensor *t, wk_src_bufs *bufs, wk_err *err)
-{
-    hash_sink_ctx hc = {wk_hash_create(WK_HASH_XXH3_64, err)};
-    if (!hc.h) return -1;
-    wk_sink s = {hash_sink_write, &hc};
-    uint8_t d[WK_HASH_MAX_DIGEST];
-    int rc = wk_source_emit(p->src, t->src, &t->x, s, bufs, err);
-    if (!rc) rc = wk_hash_digest(hc.h, d, err);
-    if (!rc) wk_hex(d, 8, t->digest);
-    wk_hash_free(hc.h);
-    return rc;
-}
-
 static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     uint64_t total = 0, done = 0;
@@ -754,11 +732,12 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
 #pragma omp atomic read
             f = failed;
             if (f >= 0) continue;
-            if (digest_one(p, &p->t[i], &bufs, &e)) {
+            if (wk_source_digest(p->src, p->t[i].src, &p->t[i].x, &bufs, p->t[i].digest, &e)) {
 #pragma omp critical(wk_gl_err)
                 if (failed < 0) {
-                    failed = i;
                     first = e;
+#pragma omp atomic write
+                    failed = i;
                 }
             }
 #pragma omp critical(wk_gl_progress)

@@ -304,8 +304,10 @@ int wk_hfcfg_parse_size(const char *s, uint64_t *out, wk_err *err)
                       s ? s : "");
 }
 
-void wk_hfcfg_shard_name(size_t k, size_t n, char *buf)
+void wk_hfcfg_shard_name(size_t k, size_t n, int safetensors, char *buf)
 {
-    if (n <= 1) snprintf(buf, WK_HF_SHARD_NAME_MAX, "pytorch_model.bin");
-    else snprintf(buf, WK_HF_SHARD_NAME_MAX, "pytorch_model-%05zu-of-%05zu.bin", k, n);
+    const char *stem = safetensors ? "model" : "pytorch_model";
+    const char *ext = safetensors ? "safetensors" : "bin";
+    if (n <= 1) snprintf(buf, WK_HF_SHARD_NAME_MAX, "%s.%s", stem, ext);
+    else snprintf(buf, WK_HF_SHARD_NAME_MAX, "%s-%05zu-of-%05zu.%s", stem, k, n, ext);
 }

@@ -97,10 +97,12 @@ int wk_hfcfg_special_tokens_map_json(const wk_hf_profile *p, wk_buf *out, wk_err
 int wk_hfcfg_parse_size(const char *s, uint64_t *out, wk_err *err);
 
 /* "pytorch_model.bin" for n == 1, else "pytorch_model-%05d-of-%05d.bin" (k from
- * 1) into buf (at least WK_HF_SHARD_NAME_MAX bytes). */
+ * 1); with safetensors "model.safetensors" / "model-%05d-of-%05d.safetensors".
+ * Into buf (at least WK_HF_SHARD_NAME_MAX bytes). */
 #define WK_HF_SHARD_NAME_MAX 64
-void wk_hfcfg_shard_name(size_t k, size_t n, char *buf);
+void wk_hfcfg_shard_name(size_t k, size_t n, int safetensors, char *buf);
 
 #define WK_HF_INDEX_NAME "pytorch_model.bin.index.json"
+#define WK_HF_ST_INDEX_NAME "model.safetensors.index.json"
 
 #endif

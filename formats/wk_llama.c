@@ -488,6 +488,22 @@ static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s: dim %lld is not n_heads %lld times an even head "
                           "size", pp, (long long)p->dim, (long long)p->n_heads);
     g->head_dim = g->dim / g->n_heads;
+    /* The rank count first: tok_embeddings' columns and wq's rows add up to dim. */
+    static const wk_ll_kind by_dim[] = {WK_LL_TOK_EMB, WK_LL_WQ};
+    for (int i = 0; i < 2; i++) {
+        wk_ll_kind k = by_dim[i];
+        int d = k == WK_LL_TOK_EMB ? 1 : 0;
+        int64_t got = merged(ck, k, d);
+        if (got == g->dim) continue;
+        char key[96];
+        wk_llama_meta_key(k, 0, key, sizeof key);
+        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" has %lld %s per rank; %d rank file%s "
+                          "(consolidated.00..%02d.pth) give %lld, but dim is %lld: a missing or "
+                          "extra rank file?", ck->dir, key,
+                          (long long)ck->table[k < WK_LL_GLOBAL_KINDS ? (size_t)k : slot_of(k, 0)]->shape[d],
+                          d ? "columns" : "rows", ck->n_ranks, ck->n_ranks == 1 ? "" : "s",
+                          ck->n_ranks - 1, (long long)got, (long long)g->dim);
+    }
     /* Every 2-D weight's merged shape must follow from dim, vocab, ffn, kv heads. */
     int64_t kv_rows = merged(ck, WK_LL_WK, 0);
     if (kv_rows % g->head_dim != 0)

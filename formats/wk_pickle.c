@@ -549,6 +549,8 @@ static int memo_get(wk_pickle *pk, uint64_t idx)
     return push(pk, pk->memo[idx]);
 }
 
+static int check_key(wk_pickle *pk, const wk_pv *k);
+
 /* ---- REDUCE of the allow-listed callables -------------------------------- */
 
 static int is_hooks(const wk_pv *v)
@@ -658,7 +660,8 @@ static wk_pv *reduce_odict(wk_pickle *pk, const wk_pv *args)
             perr(pk, WK_E_FORMAT, "OrderedDict item %zu is not a (key, value) pair", i);
             return NULL;
         }
-        if (seq_add(pk, d, pair->u.seq.items[0]) || seq_add(pk, d, pair->u.seq.items[1]))
+        if (check_key(pk, pair->u.seq.items[0]) || seq_add(pk, d, pair->u.seq.items[0]) ||
+            seq_add(pk, d, pair->u.seq.items[1]))
             return NULL;
     }
     return d;
@@ -1262,97 +1265,122 @@ static void dis_arg(wk_buf *out, const op *o, const shadow *sg)
     if (o->n > 60) wk_buf_printf(out, " (%zu bytes)", o->n);
 }
 
+/* Listing state: MARK positions for indentation, and a shadow of the
+ * strings on the stack / in the memo, so that STACK_GLOBAL can be shown with
+ * the names it takes (the memo shadow is bounded by the input length). */
+typedef struct {
+    uint64_t marks[DIS_MAX_INDENT];
+    size_t level, memo_count;
+    shadow last[2];   /* the two most recent pushes (strings or unknown) */
+    shadow *memo;
+    size_t memo_cap, len;
+    wk_buf arg;       /* scratch for one line's argument */
+} dis_state;
+
+static int pops_mark(uint8_t code)
+{
+    return code == OP_TUPLE || code == OP_APPENDS || code == OP_SETITEMS || code == OP_DICT ||
+           code == OP_LIST || code == OP_POP_MARK || code == OP_ADDITEMS || code == OP_FROZENSET ||
+           code == OP_OBJ || code == OP_INST;
+}
+
+/* Print one line: "offset: code <indent>NAME<pad> argument notes". */
+static int dis_line(dis_state *ds, const op *o, wk_buf *out, wk_err *err)
+{
+    /* indentation as pickletools: the MARK-closing opcode is still inside */
+    size_t ind = (ds->level < DIS_MAX_INDENT ? ds->level : DIS_MAX_INDENT) * 4;
+    int popped = pops_mark(o->code) && ds->level;
+    if (popped) ds->level--;
+    char code[8];
+    if (o->code >= 0x20 && o->code < 0x7f) snprintf(code, sizeof code, "%c", o->code);
+    else snprintf(code, sizeof code, "\\x%02x", o->code);
+    wk_buf_printf(out, "%5" PRIu64 ": %-4s %*s%s", o->pos, code, (int)ind, "", o->info->name);
+    int sg_known = o->code == OP_STACK_GLOBAL && ds->last[0].is_str && ds->last[1].is_str;
+    ds->arg.len = 0;
+    dis_arg(&ds->arg, o, sg_known ? ds->last : NULL);
+    if (popped && ds->level < DIS_MAX_INDENT)
+        wk_buf_printf(&ds->arg, "%s(MARK at %" PRIu64 ")", ds->arg.len ? " " : "", ds->marks[ds->level]);
+    if (o->code == OP_MEMOIZE) wk_buf_printf(&ds->arg, "(as %zu)", ds->memo_count);
+    if (wk_buf_check(&ds->arg, err)) return -1;
+    if (ds->arg.len) {
+        size_t nl = strlen(o->info->name);
+        wk_buf_printf(out, "%*s %.*s", nl < 10 ? (int)(10 - nl) : 0, "", (int)ds->arg.len,
+                      (const char *)ds->arg.data);
+    }
+    wk_pglobal wg;
+    wk_dtype wd;
+    if ((o->code == OP_GLOBAL && global_lookup(o->p, o->n, o->p2, o->n2, &wg, &wd)) ||
+        (o->code == OP_STACK_GLOBAL &&
+         (!sg_known || global_lookup(ds->last[0].p, ds->last[0].n, ds->last[1].p, ds->last[1].n, &wg, &wd))))
+        wk_buf_puts(out, "  <-- REFUSED");
+    if (o->info->policy != P_OK) wk_buf_puts(out, "  <-- not accepted");
+    wk_buf_putc(out, '\n');
+    if (o->code == OP_MARK) {
+        if (ds->level < DIS_MAX_INDENT) ds->marks[ds->level] = o->pos;
+        ds->level++;
+    }
+    return 0;
+}
+
+/* Update the string shadow after o. */
+static int dis_track(dis_state *ds, const op *o, wk_err *err)
+{
+    shadow pushed = {0};
+    switch (o->code) {
+    case OP_BINUNICODE: case OP_SHORT_BINUNICODE: case OP_BINUNICODE8:
+    case OP_BINSTRING: case OP_SHORT_BINSTRING:
+        pushed = (shadow){o->p, o->n, 1};
+        break;
+    case OP_BINGET: case OP_LONG_BINGET:
+        if (o->u < ds->memo_cap) pushed = ds->memo[o->u];
+        break;
+    case OP_BINPUT: case OP_LONG_BINPUT: case OP_MEMOIZE: {
+        uint64_t idx = o->code == OP_MEMOIZE ? ds->memo_count : o->u;
+        if (idx < ds->len) {
+            if (idx >= ds->memo_cap) {
+                size_t cap = ds->memo_cap ? ds->memo_cap : 64;
+                while (cap <= idx) cap *= 2;
+                if (cap > ds->len) cap = ds->len;
+                shadow *m = realloc(ds->memo, cap * sizeof *m);
+                if (!m) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+                memset(m + ds->memo_cap, 0, (cap - ds->memo_cap) * sizeof *m);
+                ds->memo = m;
+                ds->memo_cap = cap;
+            }
+            ds->memo[idx] = ds->last[1];
+        }
+        if (idx == ds->memo_count) ds->memo_count++;
+        return 0; /* PUTs push nothing */
+    }
+    case OP_FRAME:
+    case OP_PROTO:
+        return 0;
+    default:
+        break;
+    }
+    ds->last[0] = ds->last[1];
+    ds->last[1] = pushed;
+    return 0;
+}
+
 int wk_pickle_disasm(const uint8_t *data, size_t len, const char *name, wk_buf *out, wk_err *err)
 {
     if (!name) name = "pickle";
     wk_cur c = wk_cur_make(data, data ? len : 0, 0);
-    uint64_t marks[DIS_MAX_INDENT];
-    size_t level = 0, memo_count = 0;
-    /* Strings last pushed, to show the names STACK_GLOBAL takes; memo shadow
-     * (bounded by the input length like the interpreter's memo). */
-    shadow last[2] = {{0}}, pushed = {0};
-    shadow *memo = NULL;
-    size_t memo_cap = 0;
-    wk_buf arg = {0};
+    dis_state ds;
+    memset(&ds, 0, sizeof ds);
+    ds.len = c.len;
     int rc = 0;
     for (;;) {
         op o;
-        if (read_op(&c, &o, name, err)) { rc = -1; break; }
-        int pops_mark = o.code == OP_TUPLE || o.code == OP_APPENDS || o.code == OP_SETITEMS ||
-                        o.code == OP_DICT || o.code == OP_LIST || o.code == OP_POP_MARK ||
-                        o.code == OP_ADDITEMS || o.code == OP_FROZENSET || o.code == OP_OBJ ||
-                        o.code == OP_INST;
-        /* indentation as pickletools: the MARK-closing opcode is still inside */
-        size_t ind = (level < DIS_MAX_INDENT ? level : DIS_MAX_INDENT) * 4;
-        int popped = pops_mark && level;
-        if (popped) level--;
-        char code[8];
-        if (o.code >= 0x20 && o.code < 0x7f) snprintf(code, sizeof code, "%c", o.code);
-        else snprintf(code, sizeof code, "\\x%02x", o.code);
-        wk_buf_printf(out, "%5" PRIu64 ": %-4s %*s%s", o.pos, code, (int)ind, "", o.info->name);
-        /* argument and notes, after the name padded to 10 as pickletools does */
-        arg.len = 0;
-        dis_arg(&arg, &o, o.code == OP_STACK_GLOBAL && last[0].is_str && last[1].is_str ? last : NULL);
-        if (popped && level < DIS_MAX_INDENT)
-            wk_buf_printf(&arg, "%s(MARK at %" PRIu64 ")", arg.len ? " " : "", marks[level]);
-        if (o.code == OP_MEMOIZE) wk_buf_printf(&arg, "(as %zu)", memo_count);
-        if (arg.failed) { rc = wk_buf_check(&arg, err); break; }
-        if (arg.len) {
-            size_t nl = strlen(o.info->name);
-            wk_buf_printf(out, "%*s %.*s", nl < 10 ? (int)(10 - nl) : 0, "", (int)arg.len,
-                          (const char *)arg.data);
+        if (read_op(&c, &o, name, err) || dis_line(&ds, &o, out, err) || dis_track(&ds, &o, err)) {
+            rc = -1;
+            break;
         }
-        /* mark refused globals */
-        wk_pglobal wg;
-        wk_dtype wd;
-        if (o.code == OP_GLOBAL && global_lookup(o.p, o.n, o.p2, o.n2, &wg, &wd))
-            wk_buf_puts(out, "  <-- REFUSED");
-        if (o.code == OP_STACK_GLOBAL &&
-            !(last[0].is_str && last[1].is_str &&
-              !global_lookup(last[0].p, last[0].n, last[1].p, last[1].n, &wg, &wd)))
-            wk_buf_puts(out, "  <-- REFUSED");
-        if (o.info->policy != P_OK) wk_buf_puts(out, "  <-- not accepted");
-        wk_buf_putc(out, '\n');
-        if (o.code == OP_MARK) {
-            if (level < DIS_MAX_INDENT) marks[level] = o.pos;
-            level++;
-        }
-        /* shadow bookkeeping */
-        int is_str_push = o.code == OP_BINUNICODE || o.code == OP_SHORT_BINUNICODE ||
-                          o.code == OP_BINUNICODE8 || o.code == OP_BINSTRING ||
-                          o.code == OP_SHORT_BINSTRING;
-        if (is_str_push) {
-            pushed = (shadow){o.p, o.n, 1};
-        } else if (o.code == OP_BINGET || o.code == OP_LONG_BINGET) {
-            pushed = o.u < memo_cap ? memo[o.u] : (shadow){0};
-        } else if (o.code == OP_BINPUT || o.code == OP_LONG_BINPUT || o.code == OP_MEMOIZE) {
-            uint64_t idx = o.code == OP_MEMOIZE ? memo_count : o.u;
-            if (idx < len) {
-                if (idx >= memo_cap) {
-                    size_t cap = memo_cap ? memo_cap : 64;
-                    while (cap <= idx) cap *= 2;
-                    if (cap > len) cap = len;
-                    shadow *m = realloc(memo, cap * sizeof *m);
-                    if (!m) { rc = wk_err_set(err, WK_E_NOMEM, "out of memory"); break; }
-                    memset(m + memo_cap, 0, (cap - memo_cap) * sizeof *m);
-                    memo = m;
-                    memo_cap = cap;
-                }
-                memo[idx] = last[1];
-            }
-            if (idx == memo_count) memo_count++;
-            continue;
-        } else if (o.code == OP_FRAME || o.code == OP_PROTO) {
-            continue;
-        } else {
-            pushed = (shadow){0};
-        }
-        last[0] = last[1];
-        last[1] = pushed;
         if (o.code == OP_STOP) break;
     }
-    free(memo);
-    wk_buf_free(&arg);
+    free(ds.memo);
+    wk_buf_free(&ds.arg);
     if (rc == 0 && wk_cur_left(&c))
         wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
     if (rc == 0) rc = wk_buf_check(out, err);

@@ -444,7 +444,10 @@ static rec *find_rec(const wk_pth *p, const char *rest, size_t rlen)
         rec *r = &p->recs[p->by_name[mid]];
         int c;
         /* compare r->name with prefix "/" rest without building the string */
-        if (r->nlen < p->plen + 1) c = name_cmp(r->name, r->nlen, p->prefix, p->plen);
+        if (r->nlen < p->plen + 1) {
+            c = name_cmp(r->name, r->nlen, p->prefix, p->plen);
+            if (c == 0) c = -1; /* r is "prefix", shorter than "prefix/rest" */
+        }
         else if ((c = memcmp(r->name, p->prefix, p->plen)) == 0) {
             c = (unsigned char)r->name[p->plen] - '/';
             if (!c) c = name_cmp(r->name + p->plen + 1, r->nlen - p->plen - 1, rest, rlen);

@@ -40,7 +40,7 @@
 
 typedef enum {
     WK_PTH_TORCH_1_13 = 0, /* torch 1.13 and 2.0 (default) */
-    WK_PTH_TORCH_2_1,      /* torch 2.1 .. 2.5: adds byteorder and .data/serialization_id */
+    WK_PTH_TORCH_2_1,      /* torch 2.1 .. 2.6: adds byteorder and .data/serialization_id */
     WK_PTH_PROFILE_COUNT
 } wk_pth_profile;
 
@@ -62,7 +62,7 @@ typedef struct {
 
 /* Row for a profile (NULL if out of range). */
 const wk_pth_profile_info *wk_pth_profile_get(wk_pth_profile p);
-/* Profile from "torch-1.13", "1.13", "2.0", "torch-2.1", "2.1" ... "2.5";
+/* Profile from "torch-1.13", "1.13", "2.0", "torch-2.0", "torch-2.1", "2.1" ... "2.6";
  * -1 if unknown. */
 int wk_pth_profile_from_name(const char *name);
 

@@ -194,7 +194,16 @@ int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
 void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *y, int64_t n,
                             const float *imatrix);
 
-/* ---- inline helpers shared by the kernel files (not API) ------------------ */
+/* ---- shared by the kernel files (not API) ------------------------------------ */
+
+/* Q4_K (nmax 15) / Q5_K (nmax 31) after the per-sub-block search: given the 8
+ * sub-block scales, mins and L[256] (0..nmax), quantize the scales to 6 bits,
+ * requantize x with the fp16 d/dmin and write the block (wk_quant_ref.c). */
+void wk_q_k_finish(const float *x, int nmax, const float *scales, const float *mins,
+                   uint8_t *L, void *block);
+/* Q6_K after the 16 sub-block searches (scales[16], L[256] in 0..63). */
+void wk_q6_K_finish(const float *x, const float *scales, int8_t *L, void *block);
+
 
 /* ggml's nearest_int: round to nearest, ties to even, by adding 1.5*2^23 and
  * reading the mantissa; for |f| > 2^22 (or NaN/Inf) it returns ggml's

@@ -339,25 +339,18 @@ static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
     }
 }
 
-/* Shared by Q4_K and Q5_K: per sub-block of 32, weights av_x + |x| and
- * make_qkx2_quants; the 8 scales and mins as 6-bit multiples of d and dmin;
- * then requantization with the fp16-rounded d, dmin.  L gets 0..nmax.
- * A sub-block whose effective scale is 0 keeps its make_qkx2_quants L. */
-static void quantize_k_scales(const float *x, int nmax, float rmin, int nstep,
-                              uint8_t *scales12, uint16_t *d16, uint16_t *dmin16,
-                              uint8_t *L)
+/* The part of Q4_K/Q5_K after the sub-block search, given each sub-block's
+ * scale and min (make_qkx2_quants) and its L (0..nmax): the 8 scales and
+ * mins as 6-bit multiples of d = max_scale/63 and dmin = max_min/63, then
+ * requantization with the fp16-rounded d and dmin (a sub-block whose
+ * effective scale is 0 keeps its L), then packing.  nmax 15 writes a
+ * wk_block_q4_K, 31 a wk_block_q5_K, to `block` (any alignment). */
+void wk_q_k_finish(const float *x, int nmax, const float *scales, const float *mins,
+                   uint8_t *L, void *block)
 {
-    float mins[WK_QK_K / 32], scales[WK_QK_K / 32], weights[32];
-    uint8_t Laux[32];
+    uint8_t sc12[WK_K_SCALE_SIZE];
     float max_scale = 0, max_min = 0;
     for (int j = 0; j < WK_QK_K / 32; ++j) {
-        const float *xs = x + 32 * j;
-        float sum_x2 = 0;
-        for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
-        float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(xs[l]);
-        scales[j] = make_qkx2_quants(32, nmax, xs, weights, L + 32 * j, &mins[j], Laux,
-                                     rmin, 0.1f, nstep, 0);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }
@@ -366,57 +359,122 @@ static void quantize_k_scales(const float *x, int nmax, float rmin, int nstep,
     for (int j = 0; j < WK_QK_K / 32; ++j) {
         uint8_t ls = (uint8_t)wk_q_nearest_int(inv_scale * scales[j]);
         uint8_t lm = (uint8_t)wk_q_nearest_int(inv_min * mins[j]);
-        put_scale_min_k4(j, scales12, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
+        put_scale_min_k4(j, sc12, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
     }
-    *d16 = wk_f32_to_f16(max_scale / 63.f);
-    *dmin16 = wk_f32_to_f16(max_min / 63.f);
+    const uint16_t d16 = wk_f32_to_f16(max_scale / 63.f);
+    const uint16_t dmin16 = wk_f32_to_f16(max_min / 63.f);
     for (int j = 0; j < WK_QK_K / 32; ++j) {
         uint8_t sc, m;
-        get_scale_min_k4(j, scales12, &sc, &m);
-        const float d = wk_f16_to_f32(*d16) * sc;
+        get_scale_min_k4(j, sc12, &sc, &m);
+        const float d = wk_f16_to_f32(d16) * sc;
         if (!d) continue;
-        const float dm = wk_f16_to_f32(*dmin16) * m;
+        const float dm = wk_f16_to_f32(dmin16) * m;
         for (int ii = 0; ii < 32; ++ii) {
             int l = wk_q_nearest_int((x[32 * j + ii] + dm) / d);
             L[32 * j + ii] = (uint8_t)imax(0, imin(nmax, l));
         }
     }
-}
-
-/* ---- Q4_K, Q5_K, Q6_K ------------------------------------------------------------ */
-
-void wk_quantize_row_q4_K_ref(const float *x, void *vy, int64_t k)
-{
-    uint8_t *y = vy;
-    uint8_t L[WK_QK_K];
-    for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
+    if (nmax == 15) {
         wk_block_q4_K b;
-        quantize_k_scales(x, 15, -1.f, 20, b.scales, &b.d, &b.dmin, L);
+        b.d = d16;
+        b.dmin = dmin16;
+        memcpy(b.scales, sc12, sizeof sc12);
         for (int c = 0; c < 4; c++)          /* 64 values -> 32 bytes, low then high */
             for (int l = 0; l < 32; ++l)
                 b.qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
-        memcpy(y + i * sizeof b, &b, sizeof b);
+        memcpy(block, &b, sizeof b);
+        return;
+    }
+    wk_block_q5_K b;
+    b.d = d16;
+    b.dmin = dmin16;
+    memcpy(b.scales, sc12, sizeof sc12);
+    memset(b.qh, 0, sizeof b.qh);
+    for (int c = 0; c < 4; c++) {            /* bit 4 of chunk c -> qh bits 2c, 2c+1 */
+        for (int j = 0; j < 32; ++j) {
+            int l1 = L[64 * c + j], l2 = L[64 * c + j + 32];
+            if (l1 > 15) { l1 -= 16; b.qh[j] |= (uint8_t)(1u << (2 * c)); }
+            if (l2 > 15) { l2 -= 16; b.qh[j] |= (uint8_t)(2u << (2 * c)); }
+            b.qs[32 * c + j] = (uint8_t)(l1 | (l2 << 4));
+        }
+    }
+    memcpy(block, &b, sizeof b);
+}
+
+/* Q4_K / Q5_K reference: per sub-block of 32, weights av_x + |x| (av_x the
+ * sub-block's RMS) and make_qkx2_quants; then wk_q_k_finish. */
+static void quantize_row_k_ref(const float *x, uint8_t *y, int64_t k, int nmax, float rmin,
+                               int nstep, size_t bsize)
+{
+    uint8_t L[WK_QK_K], Laux[32];
+    float mins[WK_QK_K / 32], scales[WK_QK_K / 32], weights[32];
+    for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
+        for (int j = 0; j < WK_QK_K / 32; ++j) {
+            const float *xs = x + 32 * j;
+            float sum_x2 = 0;
+            for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
+            float av_x = sqrtf(sum_x2 / 32);
+            for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(xs[l]);
+            scales[j] = make_qkx2_quants(32, nmax, xs, weights, L + 32 * j, &mins[j], Laux,
+                                         rmin, 0.1f, nstep, 0);
+        }
+        wk_q_k_finish(x, nmax, scales, mins, L, y + i * bsize);
     }
 }
 
-void wk_quantize_row_q5_K_ref(const float *x, void *vy, int64_t k)
+void wk_quantize_row_q4_K_ref(const float *x, void *y, int64_t k)
 {
-    uint8_t *y = vy;
-    uint8_t L[WK_QK_K];
-    for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
-        wk_block_q5_K b;
-        quantize_k_scales(x, 31, -0.5f, 15, b.scales, &b.d, &b.dmin, L);
-        memset(b.qh, 0, sizeof b.qh);
-        for (int c = 0; c < 4; c++) {        /* bit 4 of chunk c -> qh bits 2c, 2c+1 */
-            for (int j = 0; j < 32; ++j) {
-                int l1 = L[64 * c + j], l2 = L[64 * c + j + 32];
-                if (l1 > 15) { l1 -= 16; b.qh[j] |= (uint8_t)(1u << (2 * c)); }
-                if (l2 > 15) { l2 -= 16; b.qh[j] |= (uint8_t)(2u << (2 * c)); }
-                b.qs[32 * c + j] = (uint8_t)(l1 | (l2 << 4));
-            }
+    quantize_row_k_ref(x, y, k, 15, -1.f, 20, sizeof(wk_block_q4_K));
+}
+
+void wk_quantize_row_q5_K_ref(const float *x, void *y, int64_t k)
+{
+    quantize_row_k_ref(x, y, k, 31, -0.5f, 15, sizeof(wk_block_q5_K));
+}
+
+/* The part of Q6_K after the 16 make_qx_quants searches (scales[ib], L in
+ * 0..63): an all-zero block if every |scale| < GROUP_MAX_EPS; else int8
+ * scales as multiples of d = max_scale/-128 (signed max), requantization
+ * with the fp16 d (a sub-block with scale 0 keeps its L), and packing. */
+void wk_q6_K_finish(const float *x, const float *scales, int8_t *L, void *block)
+{
+    wk_block_q6_K b;
+    float max_scale = 0, max_abs_scale = 0;
+    for (int ib = 0; ib < WK_QK_K / 16; ++ib) {
+        if (fabsf(scales[ib]) > max_abs_scale) {
+            max_abs_scale = fabsf(scales[ib]);
+            max_scale = scales[ib];
         }
-        memcpy(y + i * sizeof b, &b, sizeof b);
     }
+    if (max_abs_scale < GROUP_MAX_EPS) {   /* all (near) zero: an all-zero block */
+        memset(&b, 0, sizeof b);
+        b.d = wk_f32_to_f16(0.f);
+        memcpy(block, &b, sizeof b);
+        return;
+    }
+    float iscale = -128.f / max_scale;
+    b.d = wk_f32_to_f16(1 / iscale);
+    for (int ib = 0; ib < WK_QK_K / 16; ++ib)
+        b.scales[ib] = wrap_i8(imin(127, wk_q_nearest_int(iscale * scales[ib])));
+    for (int j = 0; j < WK_QK_K / 16; ++j) {
+        float d = wk_f16_to_f32(b.d) * b.scales[j];
+        if (!d) continue;
+        for (int ii = 0; ii < 16; ++ii) {
+            int l = wk_q_nearest_int(x[16 * j + ii] / d);
+            L[16 * j + ii] = (int8_t)(imax(-32, imin(31, l)) + 32);
+        }
+    }
+    for (int h = 0; h < 2; h++) {             /* two halves of 128 values */
+        const int8_t *Lh = L + 128 * h;
+        uint8_t *ql = b.ql + 64 * h, *qh = b.qh + 32 * h;
+        for (int l = 0; l < 32; ++l) {
+            ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
+            ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
+            qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2)
+                              | ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
+        }
+    }
+    memcpy(block, &b, sizeof b);
 }
 
 void wk_quantize_row_q6_K_ref(const float *x, void *vy, int64_t k)
@@ -425,44 +483,8 @@ void wk_quantize_row_q6_K_ref(const float *x, void *vy, int64_t k)
     int8_t L[WK_QK_K];
     float scales[WK_QK_K / 16];
     for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
-        wk_block_q6_K b;
-        float max_scale = 0, max_abs_scale = 0;
-        for (int ib = 0; ib < WK_QK_K / 16; ++ib) {
-            const float scale = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, NULL);
-            scales[ib] = scale;
-            if (fabsf(scale) > max_abs_scale) {
-                max_abs_scale = fabsf(scale);
-                max_scale = scale;
-            }
-        }
-        if (max_abs_scale < GROUP_MAX_EPS) {   /* all (near) zero: an all-zero block */
-            memset(&b, 0, sizeof b);
-            b.d = wk_f32_to_f16(0.f);
-            memcpy(y + i * sizeof b, &b, sizeof b);
-            continue;
-        }
-        float iscale = -128.f / max_scale;
-        b.d = wk_f32_to_f16(1 / iscale);
         for (int ib = 0; ib < WK_QK_K / 16; ++ib)
-            b.scales[ib] = wrap_i8(imin(127, wk_q_nearest_int(iscale * scales[ib])));
-        for (int j = 0; j < WK_QK_K / 16; ++j) {
-            float d = wk_f16_to_f32(b.d) * b.scales[j];
-            if (!d) continue;
-            for (int ii = 0; ii < 16; ++ii) {
-                int l = wk_q_nearest_int(x[16 * j + ii] / d);
-                L[16 * j + ii] = (int8_t)(imax(-32, imin(31, l)) + 32);
-            }
-        }
-        for (int h = 0; h < 2; h++) {         /* two halves of 128 values */
-            const int8_t *Lh = L + 128 * h;
-            uint8_t *ql = b.ql + 64 * h, *qh = b.qh + 32 * h;
-            for (int l = 0; l < 32; ++l) {
-                ql[l] = (uint8_t)((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
-                ql[l + 32] = (uint8_t)((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
-                qh[l] = (uint8_t)((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2)
-                                  | ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
-            }
-        }
-        memcpy(y + i * sizeof b, &b, sizeof b);
+            scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, NULL);
+        wk_q6_K_finish(x, scales, L, y + i * sizeof(wk_block_q6_K));
     }
 }

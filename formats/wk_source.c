@@ -8,7 +8,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#else
+static int omp_get_max_threads(void) { return 1; }
+#endif
+
 #include "wk_half.h"
+#include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_pth.h"
 
@@ -656,4 +663,328 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink 
         }
     }
     return 0;
+}
+
+typedef struct {
+    wk_hash *h;
+} hash_ctx;
+
+static int hash_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    return wk_hash_update(((hash_ctx *)ctx)->h, p, n, err);
+}
+
+int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src_bufs *bufs,
+                     char hex[17], wk_err *err)
+{
+    hash_ctx hc = {wk_hash_create(WK_HASH_XXH3_64, err)};
+    if (!hc.h) return -1;
+    wk_sink sink = {hash_write, &hc};
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    int rc = wk_source_emit(s, i, x, sink, bufs, err);
+    if (!rc) rc = wk_hash_digest(hc.h, d, err);
+    if (!rc) wk_hex(d, 8, hex);
+    wk_hash_free(hc.h);
+    return rc;
+}
+
+/* ---- safetensors output ------------------------------------------------------------ */
+
+void wk_src_st_opts_init(wk_src_st_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->out_dtype = -1;
+    o->digests = 1;
+}
+
+typedef struct {
+    char name[80];
+    size_t first, n;        /* range in the plan's tensor order */
+    wk_stw *w;
+} st_shard;
+
+struct wk_src_stplan {
+    const wk_source *src;
+    wk_src_st_opts o;
+    wk_src_xform *x;        /* per source tensor */
+    uint64_t *nbytes;
+    char (*digest)[17];
+    st_shard *shards;
+    size_t n_shards;
+    uint64_t total;
+};
+
+static int st_digests(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
+{
+    size_t n = wk_source_count(p->src);
+    uint64_t done = 0;
+    long failed = -1;
+    wk_err first;
+    wk_err_clear(&first);
+#pragma omp parallel num_threads(p->o.threads > 0 ? p->o.threads : omp_get_max_threads())
+    {
+        wk_src_bufs bufs = {0};
+        wk_err e;
+#pragma omp for schedule(dynamic, 1)
+        for (long i = 0; i < (long)n; i++) {
+            long f;
+#pragma omp atomic read
+            f = failed;
+            if (f >= 0) continue;
+            if (wk_source_digest(p->src, (size_t)i, &p->x[i], &bufs, p->digest[i], &e)) {
+#pragma omp critical(wk_src_err)
+                if (failed < 0) {
+                    first = e;
+#pragma omp atomic write
+                    failed = i;
+                }
+            }
+#pragma omp critical(wk_src_progress)
+            {
+                done += p->nbytes[i];
+                if (progress) progress(pctx, done, p->total);
+            }
+        }
+        wk_src_bufs_free(&bufs);
+    }
+    if (failed >= 0) {
+        if (err) *err = first;
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_names_idx(const void *a, const void *b, void *ctx)
+{
+    const wk_source *s = ctx;
+    return strcmp(wk_source_tensor(s, *(const size_t *)a)->name, wk_source_tensor(s, *(const size_t *)b)->name);
+}
+
+/* Metadata pairs for a shard holding tensors [first, first+n). */
+static int shard_meta(wk_src_stplan *p, size_t first, size_t n, const char ***out, size_t *n_out,
+                      char **kv_json, char ***owned, size_t *n_owned, wk_err *err)
+{
+    const wk_st *sst = wk_source_kind(p->src) == WK_SRC_SAFETENSORS ? wk_source_st(p->src, 0) : NULL;
+    size_t extra = sst ? wk_st_meta_count(sst) : 0;
+    size_t cap = 2 * (2 + extra + n);
+    const char **m = calloc(cap, sizeof *m);
+    char **own = calloc(n + 1, sizeof *own);
+    if (!m || !own) {
+        free(m);
+        free(own);
+        return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
+    size_t k = 0, o = 0;
+    m[k++] = "format";
+    m[k++] = "pt";
+    for (size_t i = 0; i < extra; i++) {
+        const char *key = wk_st_meta_key(sst, i);
+        size_t vl;
+        const char *v = wk_st_meta_value(sst, i, &vl);
+        if (!strcmp(key, "format") || !strncmp(key, WK_ST_DIGEST_PREFIX, strlen(WK_ST_DIGEST_PREFIX)) ||
+            strlen(v) != vl)
+            continue;
+        m[k++] = key;
+        m[k++] = v;
+    }
+    if (*kv_json) {
+        m[k++] = WK_ST_GGUF_KV;
+        m[k++] = *kv_json;
+    }
+    if (p->o.digests) {
+        size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+        if (!idx) {
+            free(m);
+            free(own);
+            return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        }
+        for (size_t i = 0; i < n; i++) idx[i] = first + i;
+        qsort_r(idx, n, sizeof *idx, cmp_names_idx, (void *)p->src);
+        for (size_t i = 0; i < n; i++) {
+            const char *name = wk_source_tensor(p->src, idx[i])->name;
+            size_t l = strlen(WK_ST_DIGEST_PREFIX) + strlen(name) + 1;
+            if (!(own[o] = malloc(l))) break;
+            snprintf(own[o], l, "%s%s", WK_ST_DIGEST_PREFIX, name);
+            m[k++] = own[o++];
+            m[k++] = p->digest[idx[i]];
+        }
+        free(idx);
+        if (o < n) {
+            for (size_t i = 0; i < o; i++) free(own[i]);
+            free(own);
+            free(m);
+            return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        }
+    }
+    *out = m;
+    *n_out = k / 2;
+    *owned = own;
+    *n_owned = o;
+    return 0;
+}
+
+static int st_plan_shard(wk_src_stplan *p, st_shard *sh, char **kv_json, wk_err *err)
+{
+    wk_stw_tensor *t = calloc(sh->n ? sh->n : 1, sizeof *t);
+    if (!t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < sh->n; i++) {
+        const wk_src_tensor *st = wk_source_tensor(p->src, sh->first + i);
+        t[i].name = st->name;
+        t[i].dtype = p->x[sh->first + i].out_dtype;
+        t[i].ndim = st->ndim;
+        memcpy(t[i].shape, st->shape, sizeof st->shape);
+    }
+    const char **meta = NULL;
+    char **own = NULL;
+    size_t n_meta = 0, n_own = 0;
+    int rc = shard_meta(p, sh->first, sh->n, &meta, &n_meta, kv_json, &own, &n_own, err);
+    if (!rc && !(sh->w = wk_stw_plan(t, sh->n, meta, n_meta, err))) rc = -1;
+    for (size_t i = 0; i < n_own; i++) free(own[i]);
+    free(own);
+    free(meta);
+    free(t);
+    return rc;
+}
+
+static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
+{
+    const wk_source *s = p->src;
+    size_t n = wk_source_count(s);
+    p->x = calloc(n ? n : 1, sizeof *p->x);
+    p->nbytes = calloc(n ? n : 1, sizeof *p->nbytes);
+    p->digest = calloc(n ? n : 1, sizeof *p->digest);
+    p->shards = calloc(n ? n : 1, sizeof *p->shards);
+    if (!p->x || !p->nbytes || !p->digest || !p->shards) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const wk_src_tensor *t = wk_source_tensor(s, i);
+        if (t->dtype == WK_DT_COUNT)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\" is %s-quantized; safetensors cannot "
+                              "hold it", wk_source_path(s), t->name, wk_ggml_type_get(t->ggml_type)->name);
+        p->x[i].out_dtype = t->dtype;
+        if (p->o.out_dtype >= 0 && is_float16_32(t->dtype)) p->x[i].out_dtype = (wk_dtype)p->o.out_dtype;
+        WK_TRY(wk_src_out_nbytes(s, i, &p->x[i], &p->nbytes[i], err));
+        p->total += p->nbytes[i];
+    }
+    /* shards: transformers' rule, in source order */
+    uint64_t cur = 0;
+    for (size_t i = 0; i < n; i++) {
+        st_shard *sh = &p->shards[p->n_shards ? p->n_shards - 1 : 0];
+        if (!p->n_shards || (p->o.shard_size && cur + p->nbytes[i] > p->o.shard_size && sh->n)) {
+            sh = &p->shards[p->n_shards++];
+            sh->first = i;
+            cur = 0;
+        }
+        sh->n++;
+        cur += p->nbytes[i];
+    }
+    if (!p->n_shards) p->n_shards = 1;
+    for (size_t k = 0; k < p->n_shards; k++) {
+        if (p->n_shards == 1) snprintf(p->shards[k].name, sizeof p->shards[k].name, "model.safetensors");
+        else snprintf(p->shards[k].name, sizeof p->shards[k].name, "model-%05zu-of-%05zu.safetensors", k + 1,
+                      p->n_shards);
+    }
+    if (p->o.digests) WK_TRY(st_digests(p, progress, pctx, err));
+    char *kv_json = NULL;
+    if (wk_source_gguf(s)) {
+        wk_buf b;
+        wk_buf_init(&b);
+        if (wk_st_gguf_kv_to_json(wk_source_gguf(s), &b, err)) {
+            wk_buf_free(&b);
+            return -1;
+        }
+        wk_buf_putc(&b, 0);
+        if (wk_buf_check(&b, err)) {
+            wk_buf_free(&b);
+            return -1;
+        }
+        kv_json = (char *)b.data;
+    }
+    int rc = 0;
+    for (size_t k = 0; !rc && k < p->n_shards; k++) rc = st_plan_shard(p, &p->shards[k], &kv_json, err);
+    free(kv_json);
+    return rc;
+}
+
+wk_src_stplan *wk_src_st_plan(const wk_source *s, const wk_src_st_opts *o, wk_progress_fn progress,
+                              void *pctx, wk_err *err)
+{
+    wk_src_stplan *p = calloc(1, sizeof *p);
+    if (!p) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    p->src = s;
+    if (o) p->o = *o;
+    else wk_src_st_opts_init(&p->o);
+    if (st_plan(p, progress, pctx, err)) {
+        wk_src_st_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void wk_src_st_free(wk_src_stplan *p)
+{
+    if (!p) return;
+    for (size_t k = 0; k < p->n_shards && p->shards; k++) wk_stw_free(p->shards[k].w);
+    free(p->shards);
+    free(p->x);
+    free(p->nbytes);
+    free(p->digest);
+    free(p);
+}
+
+size_t wk_src_st_shard_count(const wk_src_stplan *p) { return p->n_shards; }
+const char *wk_src_st_shard_name(const wk_src_stplan *p, size_t k) { return k < p->n_shards ? p->shards[k].name : NULL; }
+uint64_t wk_src_st_shard_size(const wk_src_stplan *p, size_t k) { return k < p->n_shards ? wk_stw_total_size(p->shards[k].w) : 0; }
+
+typedef struct {
+    wk_stw *w;
+    wk_progress_fn progress;
+    void *pctx;
+    uint64_t done, total;
+} stw_ctx;
+
+static int stw_sink(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    stw_ctx *c = ctx;
+    WK_TRY(wk_stw_write(c->w, p, n, err));
+    c->done += n;
+    if (c->progress) c->progress(c->pctx, c->done, c->total);
+    return 0;
+}
+
+int wk_src_st_write(wk_src_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
+                    wk_err *err)
+{
+    if (k >= p->n_shards) return wk_err_set(err, WK_E_USAGE, "shard %zu out of range", k);
+    st_shard *sh = &p->shards[k];
+    WK_TRY(wk_stw_begin(sh->w, sink, err));
+    stw_ctx c = {sh->w, progress, pctx, 0, wk_stw_total_size(sh->w)};
+    wk_sink ws = {stw_sink, &c};
+    wk_src_bufs bufs = {0};
+    int rc = 0;
+    for (size_t j = 0; !rc && j < sh->n; j++) {
+        size_t i = sh->first + wk_stw_order(sh->w, j);
+        rc = wk_source_emit(p->src, i, &p->x[i], ws, &bufs, err);
+    }
+    wk_src_bufs_free(&bufs);
+    if (!rc) rc = wk_stw_finish(sh->w, err);
+    return rc;
+}
+
+int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err)
+{
+    size_t n = wk_source_count(p->src);
+    const char **names = malloc((n ? n : 1) * sizeof *names), **files = malloc((n ? n : 1) * sizeof *files);
+    int rc = names && files ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (size_t k = 0; !rc && k < p->n_shards; k++)
+        for (size_t j = 0; j < p->shards[k].n; j++) {
+            names[p->shards[k].first + j] = wk_source_tensor(p->src, p->shards[k].first + j)->name;
+            files[p->shards[k].first + j] = p->shards[k].name;
+        }
+    if (!rc) rc = wk_st_index_json(p->total, names, files, n, out, err);
+    free(names);
+    free(files);
+    return rc;
 }

@@ -25,6 +25,7 @@
 #include "wk_err.h"
 #include "wk_gguf.h"
 #include "wk_llama.h"
+#include "wk_progress.h"
 #include "wk_safetensors.h"
 #include "wk_sink.h"
 #include "wk_tensor.h"
@@ -125,6 +126,44 @@ int wk_src_out_nbytes(const wk_source *s, size_t i, const wk_src_xform *x, uint6
 #define WK_SRC_CHUNK (4u << 20)
 int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink sink,
                    wk_src_bufs *bufs, wk_err *err);
+
+/* XXH3-64 of the bytes wk_source_emit would produce, as 16 lowercase hex
+ * digits (canonical order, as xxhsum prints) + NUL into hex. */
+int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src_bufs *bufs,
+                     char hex[17], wk_err *err);
+
+/* ---- safetensors output ----------------------------------------------------- */
+
+typedef struct {
+    int out_dtype;          /* -1 keep; else F32/F16/BF16: every float tensor converted */
+    int digests;            /* add weightkit.xxh3-64.<name> keys (default 1) */
+    int threads;            /* digest pass (<= 0 = default) */
+    uint64_t shard_size;    /* 0 = one file; else transformers' max_shard_size rule */
+} wk_src_st_opts;
+
+void wk_src_st_opts_init(wk_src_st_opts *o);
+
+typedef struct wk_src_stplan wk_src_stplan;
+
+/* Plan safetensors output of every tensor of s (names kept).  __metadata__:
+ * {"format": "pt"}, then the source's own metadata if it is a safetensors
+ * file (its digests dropped), then weightkit.gguf.kv for a GGUF source (its
+ * KVs, so that packing back gives the same GGUF), then the digests sorted by
+ * tensor name.  Runs the digest pass.  Fails for quantized GGUF tensors
+ * (WK_E_UNSUPPORTED) and the writer's errors. */
+wk_src_stplan *wk_src_st_plan(const wk_source *s, const wk_src_st_opts *o, wk_progress_fn progress,
+                              void *pctx, wk_err *err);
+void wk_src_st_free(wk_src_stplan *p);
+/* Shards: 1 = a single file.  Names are "model.safetensors" (1 shard) or
+ * "model-%05d-of-%05d.safetensors". */
+size_t wk_src_st_shard_count(const wk_src_stplan *p);
+const char *wk_src_st_shard_name(const wk_src_stplan *p, size_t k);
+uint64_t wk_src_st_shard_size(const wk_src_stplan *p, size_t k);
+/* Write shard k to sink; progress gets the bytes of this shard. */
+int wk_src_st_write(wk_src_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
+                    wk_err *err);
+/* model.safetensors.index.json text (for more than one shard). */
+int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err);
 
 /* Format handles for metadata beyond tensors (NULL when not that kind):
  * the GGUF file; the safetensors file (single-file sources); the Meta

@@ -532,7 +532,8 @@ static void *ring_writer(void *arg)
     }
 }
 
-/* Producer side; returns -1 with err on its own failure or the writer's. */
+/* Producer side: returns -1 with err on its own failure; a writer failure
+ * stops it early and is left in g->werr for the caller. */
 static int ring_produce(ring *g, wk_payload *pl, const decode_ctx *d, wk_err *err)
 {
     uint64_t pos = 0;

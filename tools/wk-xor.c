@@ -490,13 +490,16 @@ static int cmd_verify(const xor_opts *o)
     wk_err err;
     wk_err_clear(&err);
     wk_manifest m;
+    wk_manifest_init(&m);
     const char *dir = o->pos[0];
     char **names = NULL;
     size_t nn = 0;
     int rc = o->manifest ? 0 : wk_xor_list_dir(dir, &names, &nn, &err);
     if (rc == 0) rc = pick_manifest(o, names, nn, &m, &err);
     wk_xor_free_names(names, nn);
-    if (rc == 0 && !m.n)
+    if (rc == 0 && !m.n && o->manifest)
+        rc = wk_err_set(&err, WK_E_USAGE, "%s lists no files", o->manifest);
+    else if (rc == 0 && !m.n)
         rc = wk_err_set(&err, WK_E_USAGE, "no manifest given and none in checksums/ matches the "
                         "files of %s (use --manifest FILE)", dir);
     wk_check_result *res = rc ? NULL : calloc(m.n, sizeof *res);

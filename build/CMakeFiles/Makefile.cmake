@@ -53,12 +53,15 @@ set(CMAKE_MAKEFILE_PRODUCTS
 set(CMAKE_DEPEND_INFO_FILES
   "CMakeFiles/weightkit.dir/DependInfo.cmake"
   "CMakeFiles/wk-bench.dir/DependInfo.cmake"
+  "CMakeFiles/wk-convert.dir/DependInfo.cmake"
   "CMakeFiles/wk-inspect.dir/DependInfo.cmake"
   "CMakeFiles/wk-pack.dir/DependInfo.cmake"
   "CMakeFiles/wk-quantize.dir/DependInfo.cmake"
   "CMakeFiles/wk-xor.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_cli.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_convert.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_err.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_gguf.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_half.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_hash.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_io.dir/DependInfo.cmake"
@@ -67,5 +70,7 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/CMakeFiles/test_pickle.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_pth_read.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_pth_write.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_quant.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_safetensors.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_xor.dir/DependInfo.cmake"
   )

@@ -26,14 +26,22 @@ file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/formats/*.c")
 set(OLD_GLOB
   "/work/main/formats/wk_convert.c"
   "/work/main/formats/wk_gguf.c"
+  "/work/main/formats/wk_gguf_llama.c"
   "/work/main/formats/wk_hfcfg.c"
   "/work/main/formats/wk_llama.c"
   "/work/main/formats/wk_manifest.c"
   "/work/main/formats/wk_pickle.c"
   "/work/main/formats/wk_pth.c"
   "/work/main/formats/wk_pth_write.c"
+  "/work/main/formats/wk_quant_avx2.c"
+  "/work/main/formats/wk_quant_chunk.c"
+  "/work/main/formats/wk_quant_dequant.c"
+  "/work/main/formats/wk_quant_ref.c"
+  "/work/main/formats/wk_quant_search.c"
   "/work/main/formats/wk_safetensors.c"
   "/work/main/formats/wk_sink.c"
+  "/work/main/formats/wk_source.c"
+  "/work/main/formats/wk_spm.c"
   "/work/main/formats/wk_tensor.c"
   "/work/main/formats/wk_xor.c"
   )
@@ -45,6 +53,7 @@ endif()
 # WK_SCRIPT_TESTS at tests/CMakeLists.txt:16 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/cli/*.sh")
 set(OLD_GLOB
+  "/work/main/tests/cli/inspect.sh"
   "/work/main/tests/cli/xor.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -55,7 +64,10 @@ endif()
 # WK_SCRIPT_TESTS at tests/CMakeLists.txt:16 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/peer/*.sh")
 set(OLD_GLOB
+  "/work/main/tests/peer/ggml_quant.sh"
   "/work/main/tests/peer/setup_llama_cpp.sh"
+  "/work/main/tests/peer/torch_load.sh"
+  "/work/main/tests/peer/torch_zip64.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
@@ -66,7 +78,9 @@ endif()
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/unit/test_*.c")
 set(OLD_GLOB
   "/work/main/tests/unit/test_cli.c"
+  "/work/main/tests/unit/test_convert.c"
   "/work/main/tests/unit/test_err.c"
+  "/work/main/tests/unit/test_gguf.c"
   "/work/main/tests/unit/test_half.c"
   "/work/main/tests/unit/test_hash.c"
   "/work/main/tests/unit/test_io.c"
@@ -75,6 +89,8 @@ set(OLD_GLOB
   "/work/main/tests/unit/test_pickle.c"
   "/work/main/tests/unit/test_pth_read.c"
   "/work/main/tests/unit/test_pth_write.c"
+  "/work/main/tests/unit/test_quant.c"
+  "/work/main/tests/unit/test_safetensors.c"
   "/work/main/tests/unit/test_xor.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -86,6 +102,7 @@ endif()
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tools/wk-*.c")
 set(OLD_GLOB
   "/work/main/tools/wk-bench.c"
+  "/work/main/tools/wk-convert.c"
   "/work/main/tools/wk-inspect.c"
   "/work/main/tools/wk-pack.c"
   "/work/main/tools/wk-quantize.c"

@@ -96,10 +96,16 @@ while IFS=$'\t' read -r name code want; do
     grep -qF -- "wk-inspect: error: $f: " "$tmp/h.err" || fail "$name: error line does not name the file: $(cat "$tmp/h.err")"
     grep -qF -- "$want" "$tmp/h.err" || fail "$name: error lacks '$want': $(cat "$tmp/h.err")"
     [ -s "$tmp/h.out" ] && fail "$name: printed on stdout: $(head -3 "$tmp/h.out")"
-    "$insp" --json "$f" >"$tmp/h.json" 2>/dev/null && fail "$name: --json exit 0"
-    "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["files"] == [] and len(d["errors"]) == 1' \
-        "$tmp/h.json" || fail "$name: --json report"
+    "$insp" --json "$f" >"$tmp/h$n.json" 2>/dev/null && fail "$name: --json exit 0"
 done <"$hostile/expected.tsv"
+# every --json report of a refused file: valid JSON, no files, one error naming the file
+"$py" - "$tmp"/h[0-9]*.json <<'EOF' || fail "hostile --json reports"
+import json, sys
+for p in sys.argv[1:]:
+    d = json.load(open(p, encoding="utf-8"))
+    assert d["files"] == [] and len(d["errors"]) == 1, p
+    assert d["errors"][0]["error"].startswith(d["errors"][0]["path"] + ": "), p
+EOF
 [ "$n" -ge 30 ] || fail "only $n hostile files"
 grep -qF "rce_os_system/data.pkl: byte 2: refusing global 'posix.system'" < <("$insp" "$hostile/rce_os_system.pth" 2>&1) ||
     fail "rce_os_system: message"

@@ -100,6 +100,18 @@ def main():
             check_against(label, got, want, entry)
             n += 1
         print("ok - %s (%d tensors)" % (fname, len(entry["tensors"])))
+    # a non-ASCII file name: torch.save of the same dict under the same name
+    name = "\u0175eight.\u03bb.pt"
+    ours = os.path.join(out_dir, "nonascii", name)
+    if not os.path.exists(ours):
+        fail("%s: not written" % ours)
+    ref_dir = os.path.join(out_dir, "torch-ref")
+    os.makedirs(ref_dir, exist_ok=True)
+    ref = os.path.join(ref_dir, name)
+    torch.save(torch.load(os.path.join(golden_dir, "unicode.pt"), weights_only=True), ref)
+    if open(ours, "rb").read() != open(ref, "rb").read():
+        fail("%s: differs from torch.save under the same name" % name)
+    print("ok - %s (torch.save of the same dict under the same name: identical)" % name)
     print("torch_load: %d files loaded by torch %s and matched" % (n, torch.__version__))
 
 

@@ -51,7 +51,7 @@ def main():
             fail("%s: %s %s differs" % (k, a.dtype, tuple(a.shape)))
     if not torch.equal(got["small"], want["small"]) or not torch.equal(got["after"], want["after"]):
         fail("small tensors differ")
-    if got["big"].any():
+    if torch.count_nonzero(got["big"].view(torch.int64)):  # fast; BIG * 2 is a multiple of 8
         fail("big tensor is not all zeros")
     del got
     print("torch_zip64: torch.load(weights_only=True) ok in %.1f s" % (time.time() - t))

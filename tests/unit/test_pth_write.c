@@ -7,7 +7,8 @@
  * printed.  Regenerate the goldens with
  *     /usr/bin/python3 tests/fixtures/gen/make_torch_golden.py
  * With WK_PEER_OUT=<dir> set, the written files are also saved there (the
- * 2.1-profile variants under <dir>/torch-2.1/) for tests/peer/torch_load.sh.
+ * 2.1-profile variants under <dir>/torch-2.1/, unicode.pt's dict under a
+ * non-ASCII name in <dir>/nonascii/) for tests/peer/torch_load.sh.
  * With WK_PTH_ZIP64_OUT=<path> set, it only writes the > 4 GiB file of
  * tests/peer/torch_zip64.sh to <path> and exits. */
 #include <stdlib.h>
@@ -258,6 +259,8 @@ static void check_plan_matches_manifest(const wk_pthw *w, const dict_desc *d, co
     CHECK_EQ_STR(wk_pthw_archive(w), archive);
 }
 
+#define NONASCII_NAME "\xC5\xB5" "eight.\xCE\xBB" ".pt" /* "ŵeight.λ.pt" */
+
 static void test_golden_files(void)
 {
     const wk_json *files = manifest_files();
@@ -281,6 +284,14 @@ static void test_golden_files(void)
                           "%s%s: not byte-identical to torch.save", d.file,
                           reverse ? " (storages numbered in reverse)" : "");
                 if (!reverse) peer_save(NULL, d.file, &out);
+            }
+            if (!reverse && rc == 0 && getenv("WK_PEER_OUT") && strcmp(d.file, "unicode.pt") == 0) {
+                /* a non-ASCII file name: the archive name is its UTF-8 basename (1.13) */
+                wk_buf o = {0};
+                rc = write_desc(&d, NONASCII_NAME, WK_PTH_TORCH_1_13, &o, NULL, &err);
+                CHECK_MSG(rc == 0, "%s: %s", NONASCII_NAME, err.msg);
+                if (rc == 0) peer_save("nonascii", NONASCII_NAME, &o);
+                wk_buf_free(&o);
             }
             if (!reverse && rc == 0) {
                 /* the same dict in the 2.1 profile, for the peer test */
@@ -783,6 +794,32 @@ static int write_zip64_file(const char *path, wk_err *err)
     return rc;
 }
 
+/* same_as may point at a tensor that is itself an alias. */
+static void test_alias_chain(void)
+{
+    wk_pthw_storage st[1] = {{WK_DT_F32, 8}};
+    wk_pthw_tensor a[3], b[3];
+    for (int v = 0; v < 2; v++) {
+        wk_pthw_tensor *t = v ? b : a;
+        wk_pthw_tensor_contiguous(&t[0], "x", 0, 1, (int64_t[]){2});
+        wk_pthw_tensor_contiguous(&t[1], "y", 0, 1, (int64_t[]){2});
+        wk_pthw_tensor_contiguous(&t[2], "z", 0, 1, (int64_t[]){2});
+        t[1].same_as = 1;
+        t[2].same_as = v ? 2 : 1; /* z = y (which is x) vs z = x */
+    }
+    wk_err err;
+    wk_pthw *wa = wk_pthw_plan("a.pt", st, 1, a, 3, WK_PTH_TORCH_1_13, &err);
+    wk_pthw *wb = wk_pthw_plan("a.pt", st, 1, b, 3, WK_PTH_TORCH_1_13, &err);
+    CHECK(wa && wb);
+    if (wa && wb) {
+        size_t la, lb;
+        const uint8_t *pa = wk_pthw_pickle(wa, &la), *pb = wk_pthw_pickle(wb, &lb);
+        CHECK(same_bytes("alias chain pickle", pb, lb, pa, la));
+    }
+    wk_pthw_free(wa);
+    wk_pthw_free(wb);
+}
+
 int main(void)
 {
     const char *zip64_out = getenv("WK_PTH_ZIP64_OUT");
@@ -802,6 +839,7 @@ int main(void)
     WK_RUN(test_plan_errors);
     WK_RUN(test_stream_errors);
     WK_RUN(test_key_assignment);
+    WK_RUN(test_alias_chain);
     wk_json_free(g_manifest);
     return wk_test_summary();
 }

@@ -237,10 +237,24 @@ CMakeFiles/weightkit.dir/formats/wk_gguf.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_gguf.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_gguf.c -o CMakeFiles/weightkit.dir/formats/wk_gguf.c.s
 
+CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o: /work/main/formats/wk_gguf_llama.c
+CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o -MF CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o -c /work/main/formats/wk_gguf_llama.c
+
+CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_gguf_llama.c > CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_gguf_llama.c -o CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.s
+
 CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o: /work/main/formats/wk_hfcfg.c
 CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o -MF CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o -c /work/main/formats/wk_hfcfg.c
 
 CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.i: cmake_force
@@ -254,7 +268,7 @@ CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_llama.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_llama.c.o: /work/main/formats/wk_llama.c
 CMakeFiles/weightkit.dir/formats/wk_llama.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/weightkit.dir/formats/wk_llama.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/weightkit.dir/formats/wk_llama.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_llama.c.o -MF CMakeFiles/weightkit.dir/formats/wk_llama.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_llama.c.o -c /work/main/formats/wk_llama.c
 
 CMakeFiles/weightkit.dir/formats/wk_llama.c.i: cmake_force
@@ -268,7 +282,7 @@ CMakeFiles/weightkit.dir/formats/wk_llama.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_manifest.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_manifest.c.o: /work/main/formats/wk_manifest.c
 CMakeFiles/weightkit.dir/formats/wk_manifest.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/weightkit.dir/formats/wk_manifest.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/weightkit.dir/formats/wk_manifest.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_manifest.c.o -MF CMakeFiles/weightkit.dir/formats/wk_manifest.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_manifest.c.o -c /work/main/formats/wk_manifest.c
 
 CMakeFiles/weightkit.dir/formats/wk_manifest.c.i: cmake_force
@@ -282,7 +296,7 @@ CMakeFiles/weightkit.dir/formats/wk_manifest.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_pickle.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_pickle.c.o: /work/main/formats/wk_pickle.c
 CMakeFiles/weightkit.dir/formats/wk_pickle.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/weightkit.dir/formats/wk_pickle.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/weightkit.dir/formats/wk_pickle.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_pickle.c.o -MF CMakeFiles/weightkit.dir/formats/wk_pickle.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_pickle.c.o -c /work/main/formats/wk_pickle.c
 
 CMakeFiles/weightkit.dir/formats/wk_pickle.c.i: cmake_force
@@ -296,7 +310,7 @@ CMakeFiles/weightkit.dir/formats/wk_pickle.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_pth.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_pth.c.o: /work/main/formats/wk_pth.c
 CMakeFiles/weightkit.dir/formats/wk_pth.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/weightkit.dir/formats/wk_pth.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/weightkit.dir/formats/wk_pth.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_pth.c.o -MF CMakeFiles/weightkit.dir/formats/wk_pth.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_pth.c.o -c /work/main/formats/wk_pth.c
 
 CMakeFiles/weightkit.dir/formats/wk_pth.c.i: cmake_force
@@ -310,7 +324,7 @@ CMakeFiles/weightkit.dir/formats/wk_pth.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o: /work/main/formats/wk_pth_write.c
 CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o -MF CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o -c /work/main/formats/wk_pth_write.c
 
 CMakeFiles/weightkit.dir/formats/wk_pth_write.c.i: cmake_force
@@ -321,10 +335,80 @@ CMakeFiles/weightkit.dir/formats/wk_pth_write.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_pth_write.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_pth_write.c -o CMakeFiles/weightkit.dir/formats/wk_pth_write.c.s
 
+CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o: /work/main/formats/wk_quant_avx2.c
+CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o -MF CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o -c /work/main/formats/wk_quant_avx2.c
+
+CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_quant_avx2.c > CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_quant_avx2.c -o CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o: /work/main/formats/wk_quant_chunk.c
+CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o -MF CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o -c /work/main/formats/wk_quant_chunk.c
+
+CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_quant_chunk.c > CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_quant_chunk.c -o CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o: /work/main/formats/wk_quant_dequant.c
+CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o -MF CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o -c /work/main/formats/wk_quant_dequant.c
+
+CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_quant_dequant.c > CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_quant_dequant.c -o CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o: /work/main/formats/wk_quant_ref.c
+CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o -MF CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o -c /work/main/formats/wk_quant_ref.c
+
+CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_quant_ref.c > CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_quant_ref.c -o CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o: /work/main/formats/wk_quant_search.c
+CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building C object CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o -MF CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o -c /work/main/formats/wk_quant_search.c
+
+CMakeFiles/weightkit.dir/formats/wk_quant_search.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_quant_search.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_quant_search.c > CMakeFiles/weightkit.dir/formats/wk_quant_search.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_quant_search.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_quant_search.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_quant_search.c -o CMakeFiles/weightkit.dir/formats/wk_quant_search.c.s
+
 CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o: /work/main/formats/wk_safetensors.c
 CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Building C object CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o -MF CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o -c /work/main/formats/wk_safetensors.c
 
 CMakeFiles/weightkit.dir/formats/wk_safetensors.c.i: cmake_force
@@ -338,7 +422,7 @@ CMakeFiles/weightkit.dir/formats/wk_safetensors.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_sink.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_sink.c.o: /work/main/formats/wk_sink.c
 CMakeFiles/weightkit.dir/formats/wk_sink.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/weightkit.dir/formats/wk_sink.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_26) "Building C object CMakeFiles/weightkit.dir/formats/wk_sink.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_sink.c.o -MF CMakeFiles/weightkit.dir/formats/wk_sink.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_sink.c.o -c /work/main/formats/wk_sink.c
 
 CMakeFiles/weightkit.dir/formats/wk_sink.c.i: cmake_force
@@ -349,10 +433,38 @@ CMakeFiles/weightkit.dir/formats/wk_sink.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_sink.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_sink.c -o CMakeFiles/weightkit.dir/formats/wk_sink.c.s
 
+CMakeFiles/weightkit.dir/formats/wk_source.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_source.c.o: /work/main/formats/wk_source.c
+CMakeFiles/weightkit.dir/formats/wk_source.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_27) "Building C object CMakeFiles/weightkit.dir/formats/wk_source.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_source.c.o -MF CMakeFiles/weightkit.dir/formats/wk_source.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_source.c.o -c /work/main/formats/wk_source.c
+
+CMakeFiles/weightkit.dir/formats/wk_source.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_source.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_source.c > CMakeFiles/weightkit.dir/formats/wk_source.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_source.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_source.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_source.c -o CMakeFiles/weightkit.dir/formats/wk_source.c.s
+
+CMakeFiles/weightkit.dir/formats/wk_spm.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_spm.c.o: /work/main/formats/wk_spm.c
+CMakeFiles/weightkit.dir/formats/wk_spm.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_28) "Building C object CMakeFiles/weightkit.dir/formats/wk_spm.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_spm.c.o -MF CMakeFiles/weightkit.dir/formats/wk_spm.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_spm.c.o -c /work/main/formats/wk_spm.c
+
+CMakeFiles/weightkit.dir/formats/wk_spm.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_spm.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_spm.c > CMakeFiles/weightkit.dir/formats/wk_spm.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_spm.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_spm.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_spm.c -o CMakeFiles/weightkit.dir/formats/wk_spm.c.s
+
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: /work/main/formats/wk_tensor.c
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building C object CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_tensor.c.o -MF CMakeFiles/weightkit.dir/formats/wk_tensor.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_tensor.c.o -c /work/main/formats/wk_tensor.c
 
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.i: cmake_force
@@ -366,7 +478,7 @@ CMakeFiles/weightkit.dir/formats/wk_tensor.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_xor.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_xor.c.o: /work/main/formats/wk_xor.c
 CMakeFiles/weightkit.dir/formats/wk_xor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building C object CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_xor.c.o -MF CMakeFiles/weightkit.dir/formats/wk_xor.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_xor.c.o -c /work/main/formats/wk_xor.c
 
 CMakeFiles/weightkit.dir/formats/wk_xor.c.i: cmake_force
@@ -391,14 +503,22 @@ weightkit_OBJECTS = \
 "CMakeFiles/weightkit.dir/common/wk_threads.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_convert.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_gguf.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_llama.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_manifest.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_pickle.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_pth.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_sink.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_source.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_spm.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
 
@@ -417,19 +537,27 @@ libweightkit.a: CMakeFiles/weightkit.dir/common/wk_progress.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/common/wk_threads.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_convert.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_gguf.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_gguf_llama.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_hfcfg.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_llama.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_manifest.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_pickle.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_pth.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_pth_write.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_quant_avx2.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_quant_chunk.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_quant_dequant.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_quant_ref.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_quant_search.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_sink.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_source.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_spm.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_tensor.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_xor.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/build.make
 libweightkit.a: CMakeFiles/weightkit.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Linking C static library libweightkit.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Linking C static library libweightkit.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/weightkit.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/weightkit.dir/link.txt --verbose=$(VERBOSE)
 

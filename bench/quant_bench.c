@@ -1,0 +1,133 @@
+/* quant_bench.c — quantization throughput: weightkit vs ggml_quantize_chunk,
+ * in the same process, on the same input, 1 thread and N threads.
+ *
+ * Built and run by bench/quant_bench.sh (links libggml-base.so of the npm
+ * package and libweightkit.a).  Input: ROWS x COLS float32 N(0, 0.02)-like
+ * weights with a few outliers, as real projection matrices.  For each type
+ * and thread count, the median of RUNS timings of:
+ *   wk      wk_quantize_rows (AUTO kernel = SIMD where available; includes its
+ *           NaN/Inf scan and scale check)
+ *   wk-ref  wk_quantize_rows with the scalar reference kernel
+ *   ggml    ggml_quantize_chunk over the same fixed chunks of rows, the chunks
+ *           spread over the threads by OpenMP (ggml itself is single-threaded
+ *           per call; llama-quantize splits rows across threads the same way).
+ * Every timed output is checked byte-identical to ggml's before timing counts.
+ * Prints a Markdown table: rows/s and GB/s of float32 input, and ratios.
+ *
+ * usage: quant_bench ROWS COLS RUNS THREADS */
+#include "ggml.h"
+#include "wk_quant.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static float gauss(void)
+{
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    float u = ((rng >> 40) + 0.5f) / 16777216.0f;
+    rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
+    float v = (rng >> 40) / 16777216.0f;
+    return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
+}
+
+enum { IMPL_WK, IMPL_WK_REF, IMPL_GGML, NIMPL };
+static const char *IMPL[NIMPL] = { "wk", "wk-ref", "ggml" };
+
+/* One timed run of implementation `impl`; returns seconds (or -1 on error). */
+static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, int64_t rows,
+                  int64_t cols, int threads)
+{
+    double t0 = now();
+    if (impl == IMPL_GGML) {
+        const int64_t chunk = WK_QUANT_CHUNK_ROWS;
+        const int64_t nchunks = (rows + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int64_t c = 0; c < nchunks; c++) {
+            int64_t r0 = c * chunk, nr = rows - r0 < chunk ? rows - r0 : chunk;
+            ggml_quantize_chunk((enum ggml_type)qt->ggml_type, x, y, r0 * cols, nr, cols, NULL);
+        }
+    } else {
+        wk_qopts o = { .nthreads = threads, .kernel = impl == IMPL_WK ? WK_QK_AUTO : WK_QK_REF };
+        wk_err err;
+        if (wk_quantize_rows(qt, x, y, rows, cols, &o, &err) != 0) {
+            fprintf(stderr, "quant_bench: %s\n", err.msg);
+            return -1;
+        }
+    }
+    return now() - t0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: quant_bench ROWS COLS RUNS THREADS\n");
+        return 2;
+    }
+    const int64_t rows = atoll(argv[1]), cols = atoll(argv[2]);
+    const int runs = atoi(argv[3]), maxt = atoi(argv[4]);
+    if (rows <= 0 || cols <= 0 || cols % WK_QK_K || runs <= 0 || runs > 99 || maxt <= 0) {
+        fprintf(stderr, "quant_bench: bad arguments\n");
+        return 2;
+    }
+    float *x = malloc(sizeof(float) * (size_t)(rows * cols));
+    /* quantized rows are at most 34/32 bytes per value (Q8_0) */
+    uint8_t *ref = malloc((size_t)(rows * cols) * 2), *y = malloc((size_t)(rows * cols) * 2);
+    if (!x || !ref || !y) { fprintf(stderr, "quant_bench: out of memory\n"); return 1; }
+    for (int64_t i = 0; i < rows * cols; i++) x[i] = gauss() * 0.02f * (i % 997 == 0 ? 8 : 1);
+    const double gb = (double)rows * cols * sizeof(float) / 1e9;
+
+    printf("Input: %lld x %lld float32 (%.0f MB), median of %d runs; SIMD kernels: %s.\n\n",
+           (long long)rows, (long long)cols, gb * 1e3, runs,
+           wk_quant_have_simd() ? "AVX2/F16C" : "none (reference only)");
+    printf("| type | threads | wk GB/s | wk Mrows/s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
+    int bad = 0;
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        size_t bytes = wk_quant_row_size(qt, cols) * (size_t)rows;
+        run(IMPL_GGML, qt, x, ref, rows, cols, maxt);
+        for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
+            double med[NIMPL];
+            for (int impl = 0; impl < NIMPL; impl++) {
+                double s[99];
+                for (int r = 0; r < runs; r++) {
+                    memset(y, 0, bytes);
+                    s[r] = run(impl, qt, x, y, rows, cols, th);
+                    if (s[r] < 0 || memcmp(y, ref, bytes)) {
+                        fprintf(stderr, "quant_bench: %s %s output differs from ggml\n",
+                                IMPL[impl], qt->name);
+                        bad = 1;
+                    }
+                }
+                qsort(s, (size_t)runs, sizeof s[0], cmp_double);
+                med[impl] = s[runs / 2];
+            }
+            printf("| %s | %d | %.3f | %.2f | %.3f | %.3f | %.2fx | %.2fx |\n", qt->name, th,
+                   gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / med[IMPL_WK_REF],
+                   gb / med[IMPL_GGML], med[IMPL_GGML] / med[IMPL_WK],
+                   med[IMPL_WK_REF] / med[IMPL_WK]);
+            fflush(stdout);
+            if (th == maxt) break;
+        }
+    }
+    free(x); free(ref); free(y);
+    return bad;
+}

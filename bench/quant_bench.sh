@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# quant_bench.sh — quantization throughput of weightkit vs ggml_quantize_chunk (the
+# real libggml-base of @node-llama-cpp/linux-x64@3.22.1), same process, same input,
+# 1 thread and all threads; medians of several runs.  Prints a Markdown table for the
+# "wk-quantize kernels" section of docs/benchmarks.md.
+#
+#   bench/quant_bench.sh [BUILD_DIR]       (default: build; needs BUILD_DIR/libweightkit.a)
+# Environment: QB_ROWS (default 2048), QB_COLS (default 4096: a 32 MB float32 matrix),
+# QB_RUNS (default 5), QB_THREADS (default: nproc), CC, WK_PEERS_DIR.
+# Build weightkit in Release or RelWithDebInfo (not a sanitizer build) for numbers.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$SRC/build}
+LIB=$BUILD/libweightkit.a
+[ -f "$LIB" ] || { echo "quant_bench: no $LIB (build weightkit first)" >&2; exit 1; }
+if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then
+  echo "quant_bench: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
+fi
+out=$(bash "$SRC/tests/peer/setup_llama_cpp.sh") || { echo "quant_bench: llama.cpp peer unavailable" >&2; exit 1; }
+LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
+GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+
+exe=${TMPDIR:-/tmp}/wk-quant-bench.$$
+trap 'rm -f "$exe"' EXIT
+"${CC:-cc}" -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
+  "$SRC/bench/quant_bench.c" "$LIB" -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" -lm -o "$exe"
+
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg); $(${CC:-cc} --version | head -1)."
+"$exe" "${QB_ROWS:-2048}" "${QB_COLS:-4096}" "${QB_RUNS:-5}" "${QB_THREADS:-$(nproc)}"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Peer test: weightkit's quantizers and dequantizers against the real ggml.
+#
+# Installs (once) the prebuilt llama.cpp of @node-llama-cpp/linux-x64@3.22.1 via
+# tests/peer/setup_llama_cpp.sh, compiles tests/peer/ggml_quant_peer.c against its
+# libggml-base.so, the matching ggml.h (from the package's gitRelease.bundle) and our
+# libweightkit.a, and runs it: for every quant type, rows from random and adversarial
+# families quantized by ggml_quantize_chunk (no imatrix) and by our reference kernel,
+# SIMD kernel and OpenMP driver (1 and 2 threads) must be byte-identical, and our
+# dequantizer must give ggml's floats bit for bit.  Prints the counts.
+#
+# Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (set by ctest); WK_PEER_ROWS = rows per family
+# (default 200); WK_PEERS_DIR (see setup_llama_cpp.sh); CC.
+# Exit 0 all equal, 77 skipped (npm/registry unavailable), 1 anything else (loudly).
+set -u
+: "${WK_SOURCE_DIR:?}" "${WK_BIN_DIR:?}" "${WK_TMP:=${TMPDIR:-/tmp}/wk-ggml-quant}"
+die() { echo "ggml_quant.sh: FAIL: $*" >&2; exit 1; }
+
+out=$(bash "$WK_SOURCE_DIR/tests/peer/setup_llama_cpp.sh")
+rc=$?
+if [ $rc -eq 77 ]; then
+  echo "ggml_quant.sh: skipped: the llama.cpp npm package cannot be installed (see above)" >&2
+  exit 77
+fi
+[ $rc -eq 0 ] || die "setup_llama_cpp.sh failed (exit $rc)"
+LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
+GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+[ -f "$LIBDIR/libggml-base.so" ] || die "no libggml-base.so in '$LIBDIR'"
+[ -f "$GGML_INCDIR/ggml.h" ] || die "no ggml.h in '$GGML_INCDIR'"
+
+LIB="$WK_BIN_DIR/../libweightkit.a"
+[ -f "$LIB" ] || die "no $LIB (build weightkit first)"
+CC=${CC:-cc}
+command -v "$CC" >/dev/null || die "no C compiler ($CC)"
+# A sanitizer build of the library needs the same flags on the harness.
+san=()
+if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then san=(-fsanitize=address,undefined); fi
+
+rm -rf "$WK_TMP" && mkdir -p "$WK_TMP" || die "cannot create $WK_TMP"
+exe="$WK_TMP/ggml_quant_peer"
+"$CC" -std=c11 -O2 -Wall -Wextra -fopenmp "${san[@]}" \
+  -I"$WK_SOURCE_DIR/common" -I"$WK_SOURCE_DIR/formats" -I"$GGML_INCDIR" \
+  "$WK_SOURCE_DIR/tests/peer/ggml_quant_peer.c" "$LIB" \
+  -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" -lm -o "$exe" \
+  || die "cannot compile the harness against $LIBDIR/libggml-base.so"
+
+"$exe" "${WK_PEER_ROWS:-200}" 512 | tee "$WK_TMP/report.txt"
+rc=${PIPESTATUS[0]}
+[ $rc -eq 0 ] || die "weightkit and ggml differ (details above; report in $WK_TMP/report.txt)"
+grep -q '^all equal$' "$WK_TMP/report.txt" || die "harness did not finish"
+echo "ggml_quant.sh: ok: byte-identical with libggml-base ($LIBDIR)"

@@ -1,0 +1,175 @@
+/* llama_harness.c — drive the real llama.cpp (prebuilt libllama from the npm
+ * package @node-llama-cpp/linux-x64) for weightkit's peer tests.  Compiled by
+ * tests/peer/llama_cpp_logits.sh against the llama.h/ggml.h of the exact
+ * llama.cpp release the binaries were built from; never built by CMake.
+ *
+ *   llama_harness logits MODEL.gguf OUT.bin TOKEN...
+ *       load MODEL (mmap), context with flash attention OFF and an F32 KV
+ *       cache, one batch of the tokens at positions 0..n-1, logits of every
+ *       position; writes n x n_vocab float32 (little-endian) to OUT.bin.
+ *   llama_harness tokenize MODEL.gguf TEXTFILE
+ *       print llama_tokenize(text, add_special = true, parse_special = false)
+ *       as space-separated ids on one line.
+ *   llama_harness meta MODEL.gguf KEY
+ *       print a metadata value (llama_model_meta_val_str).
+ *   llama_harness template MODEL.gguf
+ *       print llama_model_chat_template(model, NULL).
+ * Exit 0 on success, 1 on any failure (message on stderr).  llama.cpp's own
+ * log goes to stderr only with WK_LLAMA_LOG=1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ggml-backend.h"
+#include "llama.h"
+
+static void quiet_log(enum ggml_log_level level, const char *text, void *ud)
+{
+    (void)ud;
+    if (level >= GGML_LOG_LEVEL_ERROR || getenv("WK_LLAMA_LOG")) fputs(text, stderr);
+}
+
+static bool no_progress(float progress, void *ud)
+{
+    (void)progress;
+    (void)ud;
+    return true;
+}
+
+static struct llama_model *load(const char *path)
+{
+    struct llama_model_params mp = llama_model_default_params();
+    mp.progress_callback = no_progress;
+    mp.load_mode = LLAMA_LOAD_MODE_MMAP;
+    mp.n_gpu_layers = 0;
+    struct llama_model *m = llama_model_load_from_file(path, mp);
+    if (!m) fprintf(stderr, "llama_harness: llama.cpp could not load %s\n", path);
+    return m;
+}
+
+static int cmd_logits(const char *model, const char *out, int n, char **tok)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    int nv = llama_vocab_n_tokens(v);
+    struct llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = 256;
+    cp.n_batch = 256;
+    cp.n_ubatch = 256;
+    cp.n_threads = 1;
+    cp.n_threads_batch = 1;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.type_k = GGML_TYPE_F32;
+    cp.type_v = GGML_TYPE_F32;
+    cp.no_perf = true;
+    struct llama_context *ctx = llama_init_from_model(m, cp);
+    if (!ctx) {
+        fprintf(stderr, "llama_harness: cannot create a context\n");
+        llama_model_free(m);
+        return 1;
+    }
+    struct llama_batch b = llama_batch_init(n, 0, 1);
+    for (int i = 0; i < n; i++) {
+        b.token[i] = atoi(tok[i]);
+        b.pos[i] = i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = 0;
+        b.logits[i] = 1;
+    }
+    b.n_tokens = n;
+    int rc = 0;
+    if (llama_decode(ctx, b) != 0) {
+        fprintf(stderr, "llama_harness: llama_decode failed\n");
+        rc = 1;
+    }
+    FILE *f = rc ? NULL : fopen(out, "wb");
+    if (!rc && !f) {
+        perror(out);
+        rc = 1;
+    }
+    for (int i = 0; !rc && i < n; i++) {
+        const float *l = llama_get_logits_ith(ctx, i);
+        if (!l || fwrite(l, sizeof(float), (size_t)nv, f) != (size_t)nv) rc = 1;
+    }
+    if (f && fclose(f)) rc = 1;
+    if (!rc) printf("n_vocab %d n_tokens %d\n", nv, n);
+    llama_batch_free(b);
+    llama_free(ctx);
+    llama_model_free(m);
+    return rc;
+}
+
+static int cmd_tokenize(const char *model, const char *textfile)
+{
+    FILE *f = fopen(textfile, "rb");
+    if (!f) {
+        perror(textfile);
+        return 1;
+    }
+    static char text[1 << 20];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    int cap = (int)len + 8;
+    llama_token *ids = malloc(sizeof *ids * (size_t)cap);
+    int n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, false);
+    if (n < 0) {
+        fprintf(stderr, "llama_harness: tokenize failed (%d)\n", n);
+        llama_model_free(m);
+        free(ids);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+    printf("\n");
+    free(ids);
+    llama_model_free(m);
+    return 0;
+}
+
+static int cmd_meta(const char *model, const char *key)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    static char buf[1 << 16];
+    int n = llama_model_meta_val_str(m, key, buf, sizeof buf);
+    if (n >= 0) printf("%s\n", buf);
+    else fprintf(stderr, "llama_harness: no key %s\n", key);
+    llama_model_free(m);
+    return n < 0;
+}
+
+static int cmd_template(const char *model)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const char *t = llama_model_chat_template(m, NULL);
+    if (t) printf("%s\n", t);
+    else fprintf(stderr, "llama_harness: no chat template\n");
+    llama_model_free(m);
+    return t ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: llama_harness logits|tokenize|meta|template MODEL ...\n");
+        return 2;
+    }
+    llama_log_set(quiet_log, NULL);
+    const char *libdir = getenv("WK_LLAMA_LIBDIR");
+    if (libdir) ggml_backend_load_all_from_path(libdir);
+    else ggml_backend_load_all();
+    llama_backend_init();
+    int rc = 2;
+    if (!strcmp(argv[1], "logits") && argc >= 5) rc = cmd_logits(argv[2], argv[3], argc - 4, argv + 4);
+    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], argv[3]);
+    else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
+    else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
+    else fprintf(stderr, "llama_harness: bad arguments\n");
+    llama_backend_free();
+    return rc;
+}

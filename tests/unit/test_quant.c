@@ -1,0 +1,358 @@
+/* Unit tests: wk_quant — the traits table, SIMD == reference bytes over
+ * random and adversarial rows, known-answer checksums of ggml's own output
+ * (so exactness is checked even where the peer test cannot run), the OpenMP
+ * driver (1..4 threads identical, error policy), and round-trip error within
+ * named per-type tolerances.  The real-ggml comparison is
+ * tests/peer/ggml_quant.sh. */
+#include "wk_quant.h"
+#include "wk_half.h"
+#include "wk_test.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* ---- generators (integer-only, so identical on every platform and libm) ---------- */
+static uint64_t rng_state;
+static uint32_t rnd32(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545f4914f6cdd1dULL) >> 32);
+}
+static float bitsf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static uint32_t fbits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+/* Roughly normal: sum of four uniforms, scaled by 2^e (exact). */
+static float normalish(int e)
+{
+    int32_t s = 0;
+    for (int i = 0; i < 4; i++) s += (int32_t)(rnd32() >> 16) - 32768;
+    return ldexpf((float)s, e - 16);
+}
+
+/* A finite float with a random exponent in [lo, hi] (biased) and random sign/mantissa. */
+static float rnd_exp(unsigned lo, unsigned hi)
+{
+    uint32_t e = lo + rnd32() % (hi - lo + 1);
+    return bitsf((rnd32() & 0x807fffffu) | (e << 23));
+}
+
+enum { NFAM = 16 };
+static const char *FAM[NFAM] = {
+    "normal", "normal-tiny-huge", "zeros", "signed-zeros", "constant", "flt-max",
+    "denormals", "single-outlier", "alternating", "random-finite-bits", "ties",
+    "sparse", "block-magnitudes", "small-integers", "with-inf", "fp16-edge",
+};
+
+static void gen_row(int f, float *x, int n)
+{
+    int e = (int)(rnd32() % 40) - 20;
+    float c = normalish(e);
+    for (int i = 0; i < n; i++) {
+        switch (f) {
+        case 0: x[i] = normalish(-6); break;
+        case 1: x[i] = normalish(e * 5); break;
+        case 2: x[i] = 0.0f; break;
+        case 3: x[i] = (rnd32() & 1) ? -0.0f : 0.0f; break;
+        case 4: x[i] = c; break;
+        case 5: x[i] = (rnd32() & 1) ? ((rnd32() & 1) ? FLT_MAX : -FLT_MAX) : normalish(100); break;
+        case 6: x[i] = bitsf(rnd32() & 0x807fffffu); break;
+        case 7: x[i] = i == 37 ? ldexpf(c, 12) : normalish(e); break;
+        case 8: x[i] = (i & 1) ? -c : c; break;
+        case 9: x[i] = rnd_exp(0, 254); break;
+        case 10: x[i] = ldexpf((float)((int)(rnd32() % 129) - 64), e - 2); break;
+        case 11: x[i] = rnd32() % 16 ? 0.0f : normalish(e); break;
+        case 12: x[i] = normalish(((i / 32) * 7) % 80 - 40); break;
+        case 13: x[i] = (float)((int)(rnd32() % 33) - 16); break;
+        case 14: x[i] = rnd32() % 8 ? normalish(e) : (rnd32() & 1 ? INFINITY : -INFINITY); break;
+        default: x[i] = rnd_exp(100, 150); break;   /* d near fp16 subnormal / overflow */
+        }
+    }
+}
+
+static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* ---- traits --------------------------------------------------------------------------- */
+static void test_traits(void)
+{
+    static const struct { const char *name; int ggml; int blck; size_t size; } want[WK_QT_COUNT] = {
+        { "q4_0", 2, 32, 18 }, { "q4_1", 3, 32, 20 }, { "q5_0", 6, 32, 22 },
+        { "q5_1", 7, 32, 24 }, { "q8_0", 8, 32, 34 }, { "q4_k", 12, 256, 144 },
+        { "q5_k", 13, 256, 176 }, { "q6_k", 14, 256, 210 },
+    };
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        CHECK(qt && qt->type == (wk_qtype)t);
+        CHECK_EQ_STR(qt->name, want[t].name);
+        CHECK_EQ_U64(qt->ggml_type, want[t].ggml);
+        CHECK_EQ_U64(qt->blck, want[t].blck);
+        CHECK_EQ_U64(qt->type_size, want[t].size);
+        CHECK(qt->quantize_ref && qt->quantize && qt->dequantize && qt->vec_dot && qt->check);
+        CHECK(wk_qtraits_by_name(want[t].name) == qt);
+        CHECK(wk_qtraits_by_ggml(want[t].ggml) == qt);
+        CHECK_EQ_U64(wk_quant_row_size(qt, 4096), 4096 / want[t].blck * want[t].size);
+    }
+    CHECK(wk_qtraits_by_name("Q4_K") == wk_qtraits_get(WK_QT_Q4_K));
+    CHECK(wk_qtraits_by_name("q4_K") == wk_qtraits_get(WK_QT_Q4_K));
+    CHECK(!wk_qtraits_by_name("q4") && !wk_qtraits_by_name("q4_0x") && !wk_qtraits_by_name(NULL));
+    CHECK(!wk_qtraits_by_ggml(0) && !wk_qtraits_by_ggml(9) && !wk_qtraits_get(WK_QT_COUNT));
+}
+
+/* ---- SIMD == reference ------------------------------------------------------------------ */
+static void test_simd_equals_ref(void)
+{
+    if (!wk_quant_have_simd()) {
+        printf("  (no AVX2/F16C on this CPU: SIMD kernels not tested)\n");
+        return;
+    }
+    enum { N = 1024, ROWS = 120 };
+    static float x[N];
+    static uint8_t a[N * 2], b[N * 2];
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        if (!qt->quantize_simd) continue;
+        int64_t rows = 0, equal = 0;
+        rng_state = 0x1234567 + (uint64_t)t;
+        for (int f = 0; f < NFAM; f++) {
+            for (int r = 0; r < ROWS; r++, rows++) {
+                gen_row(f, x, N);
+                size_t sz = wk_quant_row_size(qt, N);
+                memset(a, 0x11, sz);
+                memset(b, 0x22, sz);
+                qt->quantize_ref(x, a, N);
+                qt->quantize_simd(x, b, N);
+                if (!memcmp(a, b, sz)) { equal++; continue; }
+                size_t off = 0;
+                while (a[off] == b[off]) off++;
+                CHECK_MSG(0, "%s family %s row %d: block %zu byte %zu: simd 0x%02x ref 0x%02x",
+                          qt->name, FAM[f], r, off / qt->type_size, off % qt->type_size,
+                          b[off], a[off]);
+                if (wk_test_failures > 10) return;
+            }
+        }
+        printf("  %s: simd == ref on %lld/%lld rows of %d\n", qt->name, (long long)equal,
+               (long long)rows, N);
+    }
+}
+
+/* ---- known answers: FNV-1a of ggml's output --------------------------------------------- */
+
+/* ggml_quantize_chunk(type, rows of golden_input(), ..., NULL) hashed with
+ * FNV-1a 64.  Computed with libggml-base of @node-llama-cpp/linux-x64@3.22.1
+ * by tests/peer/ggml_quant_peer.c, which prints them ("golden" line). */
+static void golden_input(float *x, int rows, int n)
+{
+    rng_state = 0x5eed5eed5eedULL;
+    for (int r = 0; r < rows; r++) gen_row(r % NFAM, x + (size_t)r * n, n);
+}
+
+static const uint64_t GOLDEN[WK_QT_COUNT] = {
+    0x078b876adbefdb44ULL, 0x729672ed0f569444ULL, 0x3336884196c56396ULL,
+    0x97c73863ffe29273ULL, 0x2b50781f60015c5dULL, 0xd1fffbd05c7cdd07ULL,
+    0xefeb6baf6d6b4500ULL, 0x00616851ec8e923cULL,
+};
+
+static void test_golden(void)
+{
+    enum { N = 512, ROWS = 64 };
+    static float x[N * ROWS];
+    static uint8_t out[ROWS * N * 2];
+    golden_input(x, ROWS, N);
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        size_t sz = wk_quant_row_size(qt, N);
+        for (int r = 0; r < ROWS; r++) qt->quantize_ref(x + r * N, out + r * sz, N);
+        uint64_t h = fnv1a(out, sz * ROWS, 0xcbf29ce484222325ULL);
+        CHECK_MSG(h == GOLDEN[t], "%s: ref output hash 0x%016llx, ggml's is 0x%016llx",
+                  qt->name, (unsigned long long)h, (unsigned long long)GOLDEN[t]);
+    }
+}
+
+/* ---- the driver --------------------------------------------------------------------------- */
+static void test_threads_identical(void)
+{
+    enum { N = 2048, ROWS = 150 };
+    float *x = malloc(sizeof(float) * N * ROWS);
+    uint8_t *o1 = malloc(N * ROWS * 2), *o2 = malloc(N * ROWS * 2);
+    CHECK(x && o1 && o2);
+    if (!x || !o1 || !o2) return;
+    rng_state = 99;
+    for (int r = 0; r < ROWS; r++)
+        for (int i = 0; i < N; i++) x[r * N + i] = normalish(-5 - r % 7);
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        size_t sz = wk_quant_row_size(qt, N) * ROWS;
+        wk_err err;
+        wk_qopts o = { .nthreads = 1, .kernel = WK_QK_REF };
+        CHECK_OK(wk_quantize_rows(qt, x, o1, ROWS, N, &o, &err), &err);
+        for (int nt = 1; nt <= 4; nt++) {
+            wk_qopts p = { .nthreads = nt, .kernel = WK_QK_AUTO };
+            memset(o2, 0x77, sz);
+            CHECK_OK(wk_quantize_rows(qt, x, o2, ROWS, N, &p, &err), &err);
+            CHECK_MSG(!memcmp(o1, o2, sz), "%s: %d threads differ from 1-thread reference",
+                      qt->name, nt);
+        }
+    }
+    free(x); free(o1); free(o2);
+}
+
+static void test_driver_errors(void)
+{
+    enum { N = 256, ROWS = 40 };
+    static float x[N * ROWS];
+    static uint8_t out[N * ROWS * 2];
+    const wk_qtraits *q4 = wk_qtraits_get(WK_QT_Q4_0);
+    wk_err err;
+    rng_state = 7;
+    for (int i = 0; i < N * ROWS; i++) x[i] = normalish(-4);
+
+    /* several bad rows: the lowest is reported, whatever the thread count */
+    x[33 * N + 200] = INFINITY;
+    x[17 * N + 5] = NAN;
+    x[38 * N + 0] = -INFINITY;
+    for (int nt = 1; nt <= 3; nt++) {
+        wk_qopts o = { .nthreads = nt, .name = "blk.0.attn_q.weight" };
+        CHECK(wk_quantize_rows(q4, x, out, ROWS, N, &o, &err) == -1);
+        CHECK(err.code == WK_E_FORMAT);
+        CHECK_MSG(strstr(err.msg, "blk.0.attn_q.weight: row 17, column 5 is NaN") != NULL,
+                  "got: %s", err.msg);
+    }
+    x[17 * N + 5] = 0.5f;
+    CHECK(wk_quantize_rows(q4, x, out, ROWS, N, NULL, &err) == -1);
+    CHECK_MSG(strstr(err.msg, "row 33, column 200 is +Inf") != NULL, "got: %s", err.msg);
+    x[33 * N + 200] = 0.5f;
+    x[38 * N] = 0.5f;
+
+    /* finite but too large: fp16 d overflows (max/8 > 65504) */
+    x[3 * N + 70] = 1e7f;
+    CHECK(wk_quantize_rows(q4, x, out, ROWS, N, NULL, &err) == -1);
+    CHECK(err.code == WK_E_LIMIT);
+    CHECK_MSG(strstr(err.msg, "row 3, block 2 (columns 64..95)") != NULL, "got: %s", err.msg);
+    /* Q8_0 takes 5e6 (5e6/127 < 65504), Q4_0 does not (5e6/8 > 65504) */
+    x[3 * N + 70] = 5e6f;
+    CHECK(wk_quantize_rows(q4, x, out, ROWS, N, NULL, &err) == -1 && err.code == WK_E_LIMIT);
+    CHECK_OK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q8_0), x, out, ROWS, N, NULL, &err), &err);
+    x[3 * N + 70] = 0.5f;
+
+    CHECK_OK(wk_quantize_rows(q4, x, out, ROWS, N, NULL, &err), &err);
+    CHECK(wk_quantize_rows(q4, x, out, ROWS, 48, NULL, &err) == -1 && err.code == WK_E_USAGE);
+    CHECK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q4_K), x, out, 1, 128, NULL, &err) == -1);
+    CHECK(wk_quantize_rows(q4, x, out, 0, N, NULL, &err) == 0);   /* no rows: nothing to do */
+    wk_qopts simd = { .kernel = WK_QK_SIMD };
+    CHECK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q6_K), x, out, 1, N, &simd, &err) == -1
+          && err.code == WK_E_UNSUPPORTED);
+
+    CHECK(wk_quant_find_nonfinite(x, N * ROWS) == -1);
+    for (int at = 0; at < 70; at++) {       /* every position of the SIMD scan and its tail */
+        float y[70];
+        for (int i = 0; i < 70; i++) y[i] = (float)i;
+        y[at] = -INFINITY;
+        CHECK(wk_quant_find_nonfinite(y, 70) == at);
+        y[at] = bitsf(0x7fc00001u);
+        CHECK(wk_quant_find_nonfinite(y, 70) == at);
+    }
+}
+
+/* ---- round trip: dequant(quant(x)) error within named tolerances --------------------- */
+
+/* On normal-like data: nmse = sum (x - y)^2 / sum x^2 (limit about 1.2x what
+ * ggml's reference gives), and max_rel = the largest |x - y| / max|x| of its
+ * block.  Legacy bounds from the algorithm, plus ~2% for the fp16 scale:
+ * Q4_0/Q5_0 one step (1/8, 1/16: the value opposite the max is clipped),
+ * Q8_0 half a step (0.5/127), Q4_1/Q5_1 half a step of a range <= 2 max
+ * (1/15, 1/31).  K-quants: 1.2x measured (scales are per super-block). */
+static const struct { wk_qtype t; double max_nmse, max_rel; } TOL[] = {
+    { WK_QT_Q4_0, 8.0e-3, 0.1275 }, { WK_QT_Q4_1, 6.9e-3, 0.068 },
+    { WK_QT_Q5_0, 2.0e-3, 0.064 },  { WK_QT_Q5_1, 1.6e-3, 0.033 },
+    { WK_QT_Q8_0, 3.1e-5, 0.0045 }, { WK_QT_Q4_K, 5.7e-3, 0.107 },
+    { WK_QT_Q5_K, 1.5e-3, 0.060 },  { WK_QT_Q6_K, 3.5e-4, 0.020 },
+};
+
+static void test_roundtrip_error(void)
+{
+    enum { N = 4096, ROWS = 64 };
+    float *x = malloc(sizeof(float) * N * ROWS), *y = malloc(sizeof(float) * N * ROWS);
+    uint8_t *q = malloc(N * ROWS * 2);
+    CHECK(x && y && q);
+    if (!x || !y || !q) return;
+    rng_state = 2024;
+    for (int i = 0; i < N * ROWS; i++) x[i] = normalish(0) * 0.5f;
+    for (size_t k = 0; k < sizeof TOL / sizeof TOL[0]; k++) {
+        const wk_qtraits *qt = wk_qtraits_get(TOL[k].t);
+        wk_err err;
+        CHECK_OK(wk_quantize_rows(qt, x, q, ROWS, N, NULL, &err), &err);
+        for (int r = 0; r < ROWS; r++)
+            qt->dequantize(q + r * wk_quant_row_size(qt, N), y + r * N, N);
+        double se = 0, sx = 0, rel = 0;
+        for (int b = 0; b < N * ROWS; b += qt->blck) {
+            float amax = 0, emax = 0;
+            for (int i = b; i < b + qt->blck; i++) {
+                se += (double)(x[i] - y[i]) * (x[i] - y[i]);
+                sx += (double)x[i] * x[i];
+                amax = fmaxf(amax, fabsf(x[i]));
+                emax = fmaxf(emax, fabsf(x[i] - y[i]));
+            }
+            if (emax / amax > rel) rel = emax / amax;
+        }
+        double nmse = se / sx;
+        printf("  %s: nmse %.3e (limit %.1e), max |err|/block max %.4f (limit %.4f)\n",
+               qt->name, nmse, TOL[k].max_nmse, rel, TOL[k].max_rel);
+        CHECK_MSG(nmse <= TOL[k].max_nmse, "%s: nmse %.3e above %.1e", qt->name, nmse,
+                  TOL[k].max_nmse);
+        CHECK_MSG(rel <= TOL[k].max_rel, "%s: max relative error %.4f above %.4f", qt->name,
+                  rel, TOL[k].max_rel);
+        /* vec_dot equals the dot of the dequantized row (same order of sums) */
+        float dot = qt->vec_dot(q, x, N), ref = 0;
+        for (int i = 0; i < N; i++) ref += y[i] * x[i];
+        CHECK_MSG(fbits(dot) == fbits(ref), "%s: vec_dot %g, expected %g", qt->name, dot, ref);
+    }
+    free(x); free(y); free(q);
+}
+
+/* Hand-checked blocks: the layouts and rounding rules of docs/formats/quant-blocks.md. */
+static void test_known_blocks(void)
+{
+    float x[256];
+    uint8_t b[256];
+    for (int i = 0; i < 32; i++) x[i] = (float)(i - 16);      /* -16 .. 15 */
+    wk_quantize_row_q4_0_ref(x, b, 32);
+    /* max |x| is -16 -> d = 2; q = (int)(x/2 + 8.5) clipped to 15 */
+    CHECK_EQ_U64(b[0] | b[1] << 8, wk_f32_to_f16(2.0f));
+    CHECK_EQ_U64(b[2], 0x80);          /* x[0] = -16 -> 0, x[16] = 0 -> 8 */
+    CHECK_EQ_U64(b[2 + 15], 0xF8);     /* x[15] = -1 -> (int)8.0 = 8, x[31] = 15 -> 15 (clip) */
+    wk_quantize_row_q8_0_ref(x, b, 32);
+    CHECK_EQ_U64(b[0] | b[1] << 8, wk_f32_to_f16(16.0f / 127));
+    CHECK_EQ_U64((int8_t)b[2], -127);
+    CHECK_EQ_U64((int8_t)b[2 + 31], 119);   /* 15 * 127/16 = 119.06 */
+    wk_quantize_row_q5_0_ref(x, b, 32);
+    /* d = 1: q = x + 16 (0..31); qh bit i = bit 4 of q[i] */
+    CHECK_EQ_U64(b[0] | b[1] << 8, wk_f32_to_f16(1.0f));
+    uint32_t qh = (uint32_t)b[2] | (uint32_t)b[3] << 8 | (uint32_t)b[4] << 16 | (uint32_t)b[5] << 24;
+    CHECK_EQ_U64(qh, 0xFFFF0000u);
+    CHECK_EQ_U64(b[6], 0x00);          /* q[0] = 0, q[16] = 16 -> nibble 0 */
+    /* all-zero k-quant super-blocks are all-zero bytes */
+    memset(x, 0, sizeof x);
+    memset(b, 0xAA, sizeof b);
+    wk_quantize_row_q6_K_ref(x, b, 256);
+    int zeros = 1;
+    for (int i = 0; i < 210; i++) zeros &= b[i] == 0;
+    CHECK(zeros);
+}
+
+int main(void)
+{
+    WK_RUN(test_traits);
+    WK_RUN(test_known_blocks);
+    WK_RUN(test_simd_equals_ref);
+    WK_RUN(test_golden);
+    WK_RUN(test_threads_identical);
+    WK_RUN(test_driver_errors);
+    WK_RUN(test_roundtrip_error);
+    return wk_test_summary();
+}
