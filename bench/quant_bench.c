@@ -14,8 +14,14 @@
  * Every timed output is checked byte-identical to ggml's before timing counts.
  * Prints a Markdown table: rows/s and GB/s of float32 input, and ratios.
  *
- * usage: quant_bench ROWS COLS RUNS THREADS */
+ * usage: quant_bench ROWS COLS RUNS THREADS
+ *        quant_bench --search-eval CHECKPOINT.pth
+ *   The second form reports, per 2-D tensor and overall, the RMSE of ggml's
+ *   reference quantizer and of weightkit's error-minimising search
+ *   (WK_QK_SEARCH, no imatrix) for every type, and the reduction. */
 #include "ggml.h"
+#include "wk_half.h"
+#include "wk_pth.h"
 #include "wk_quant.h"
 
 #include <math.h>
@@ -75,8 +81,79 @@ static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, in
     return now() - t0;
 }
 
+/* Rows of a contiguous 2-D F32/F16/BF16 tensor as float32; NULL if not usable. */
+static float *tensor_floats(const wk_tensor_info *t, int64_t *rows, int64_t *cols)
+{
+    if (t->ndim != 2 || !wk_tensor_is_contiguous(t) || t->shape[1] % WK_QK_K) return NULL;
+    int64_t n = t->shape[0] * t->shape[1];
+    float *x = malloc(sizeof(float) * (size_t)n);
+    if (!x) return NULL;
+    const uint8_t *p = t->storage + (size_t)t->storage_offset * wk_dtype_get(t->dtype)->size;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        if (t->dtype == WK_DT_F32) memcpy(&x[i], p + 4 * i, 4);
+        else if (t->dtype == WK_DT_F16) { memcpy(&h, p + 2 * i, 2); x[i] = wk_f16_to_f32(h); }
+        else if (t->dtype == WK_DT_BF16) { memcpy(&h, p + 2 * i, 2); x[i] = wk_bf16_to_f32(h); }
+        else { free(x); return NULL; }
+    }
+    *rows = t->shape[0];
+    *cols = t->shape[1];
+    return x;
+}
+
+static int search_eval(const char *path)
+{
+    wk_err err;
+    wk_pth *p = wk_pth_open(path, 0, &err);
+    if (!p) { fprintf(stderr, "quant_bench: %s\n", err.msg); return 1; }
+    double se[WK_QT_COUNT][2] = { { 0 } }, n_all = 0;
+    printf("RMSE of ggml's reference quantizer vs weightkit --search (no imatrix) on %s\n\n", path);
+    printf("| tensor | values |");
+    for (int t = 0; t < WK_QT_COUNT; t++) printf(" %s |", wk_qtraits_get((wk_qtype)t)->name);
+    printf("\n|---|---|");
+    for (int t = 0; t < WK_QT_COUNT; t++) printf("---|");
+    printf("\n");
+    for (size_t i = 0; i < wk_pth_count(p); i++) {
+        const wk_tensor_info *ti = wk_pth_tensor(p, i);
+        int64_t rows, cols;
+        float *x = tensor_floats(ti, &rows, &cols);
+        if (!x) continue;
+        uint8_t *q = malloc((size_t)(rows * cols) * 2);
+        if (!q) { free(x); continue; }
+        printf("| %s | %lld |", ti->name, (long long)(rows * cols));
+        for (int t = 0; t < WK_QT_COUNT; t++) {
+            const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+            double e[2];
+            for (int k = 0; k < 2; k++) {
+                wk_qopts o = { .kernel = k ? WK_QK_SEARCH : WK_QK_AUTO };
+                if (wk_quantize_rows(qt, x, q, rows, cols, &o, &err) != 0) {
+                    fprintf(stderr, "quant_bench: %s: %s\n", ti->name, err.msg);
+                    return 1;
+                }
+                e[k] = wk_quant_sq_error(qt, x, q, rows * cols, NULL);
+                se[t][k] += e[k];
+            }
+            printf(" %.2f%% |", 100.0 * (1 - sqrt(e[1] / e[0])));
+        }
+        printf("\n");
+        n_all += (double)(rows * cols);
+        free(x);
+        free(q);
+    }
+    printf("\nOverall (all tensors above): RMSE reference -> search, reduction\n\n");
+    printf("| type | RMSE ref | RMSE search | reduction |\n|---|---|---|---|\n");
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        double a = sqrt(se[t][0] / n_all), b = sqrt(se[t][1] / n_all);
+        printf("| %s | %.4e | %.4e | %.1f%% |\n", wk_qtraits_get((wk_qtype)t)->name, a, b,
+               100.0 * (1 - b / a));
+    }
+    wk_pth_close(p);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && !strcmp(argv[1], "--search-eval")) return search_eval(argv[2]);
     if (argc != 5) {
         fprintf(stderr, "usage: quant_bench ROWS COLS RUNS THREADS\n");
         return 2;

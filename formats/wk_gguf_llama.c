@@ -681,6 +681,9 @@ static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
         }
         WK_TRY(wk_ggufw_kv_copy(p->w, g, k, err));
     }
+    /* a non-default alignment must be declared, or readers assume 32 */
+    if (p->o.alignment != WK_GGUF_DEFAULT_ALIGNMENT && !wk_ggufw_has_key(p->w, "general.alignment"))
+        WK_TRY(wk_ggufw_kv_u32(p->w, "general.alignment", p->o.alignment, err));
     return 0;
 }
 

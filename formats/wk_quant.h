@@ -138,6 +138,9 @@ void wk_quantize_row_q4_1_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_0_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_1_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q8_0_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q4_K_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);
 /* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
 int64_t wk_quant_find_nonfinite_avx2(const float *x, int64_t n);
 
@@ -149,6 +152,11 @@ void wk_dequantize_row_q8_0(const void *x, float *y, int64_t k);
 void wk_dequantize_row_q4_K(const void *x, float *y, int64_t k);
 void wk_dequantize_row_q5_K(const void *x, float *y, int64_t k);
 void wk_dequantize_row_q6_K(const void *x, float *y, int64_t k);
+
+/* Sum of w_i (x_i - dequant(q)_i)^2 over n values (w NULL: all 1), in double:
+ * the quantization error behind the RMSE that tools report. */
+double wk_quant_sq_error(const wk_qtraits *qt, const float *x, const void *q, int64_t n,
+                         const float *w);
 
 /* ---- the row driver (wk_quant_chunk.c) ------------------------------------- */
 typedef enum {

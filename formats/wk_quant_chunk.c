@@ -98,6 +98,9 @@ AUTO_FN(q4_1)
 AUTO_FN(q5_0)
 AUTO_FN(q5_1)
 AUTO_FN(q8_0)
+AUTO_FN(q4_K)
+AUTO_FN(q5_K)
+AUTO_FN(q6_K)
 
 /* ---- the table ----------------------------------------------------------------------- */
 
@@ -118,13 +121,13 @@ static const wk_qtraits TRAITS[WK_QT_COUNT] = {
       wk_quantize_row_q8_0_ref, SIMD_OR_NULL(q8_0), auto_q8_0,
       wk_dequantize_row_q8_0, dot_q8_0, check_q8_0 },
     { WK_QT_Q4_K, "q4_k", "q4_K", 12, WK_QK_K, sizeof(wk_block_q4_K),
-      wk_quantize_row_q4_K_ref, NULL, wk_quantize_row_q4_K_ref,
+      wk_quantize_row_q4_K_ref, SIMD_OR_NULL(q4_K), auto_q4_K,
       wk_dequantize_row_q4_K, dot_q4_K, check_q4_K },
     { WK_QT_Q5_K, "q5_k", "q5_K", 13, WK_QK_K, sizeof(wk_block_q5_K),
-      wk_quantize_row_q5_K_ref, NULL, wk_quantize_row_q5_K_ref,
+      wk_quantize_row_q5_K_ref, SIMD_OR_NULL(q5_K), auto_q5_K,
       wk_dequantize_row_q5_K, dot_q5_K, check_q5_K },
     { WK_QT_Q6_K, "q6_k", "q6_K", 14, WK_QK_K, sizeof(wk_block_q6_K),
-      wk_quantize_row_q6_K_ref, NULL, wk_quantize_row_q6_K_ref,
+      wk_quantize_row_q6_K_ref, SIMD_OR_NULL(q6_K), auto_q6_K,
       wk_dequantize_row_q6_K, dot_q6_K, check_q6_K },
 };
 

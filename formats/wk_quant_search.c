@@ -1,10 +1,357 @@
-/* wk_quant_search.c — error-minimising block quantization (WK_QK_SEARCH).
- * Work in progress: currently the reference quantizer. */
+/* wk_quant_search.c — error-minimising quantization (WK_QK_SEARCH).
+ *
+ * Same block layouts as ggml (llama.cpp loads the result unchanged), but the
+ * scales (and mins) are chosen to minimise the block's weighted squared error
+ * sum w_i (x_i - y_i)^2, with y the exact decode (fp16-rounded scales
+ * included) and w_i the importance weight of column i (1 without imatrix).
+ *
+ * Legacy types: a grid of candidate scales around the reference's (and, for
+ * the symmetric types, both signs: the largest |x| may land on either end of
+ * the integer range), each refined by a weighted least-squares refit of d
+ * (or d and m) for its integers, rounded to fp16 and requantized; the best
+ * decode wins.  K-quants: the reference block, then a coordinate search on
+ * each sub-block's 6-bit scale/min (or int8 scale) with the super-scales
+ * fixed, requantizing the sub-block's values for each trial.  In every case
+ * the reference block is one of the candidates, so the error is never larger
+ * than the reference's. */
 #include "wk_quant.h"
+#include "wk_half.h"
 
-void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *y, int64_t n,
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+static inline int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Nearest integer of v clamped to [lo, hi]; NaN/huge safe. */
+static inline int qround(float v, int lo, int hi)
+{
+    if (!(v > lo)) return lo;        /* also NaN */
+    if (v >= hi) return hi;
+    return clampi((int)lrintf(v), lo, hi);
+}
+
+/* Weighted squared error of decoding blk (one block of qt) against x. */
+static double block_error(const wk_qtraits *qt, const void *blk, const float *x, const float *w)
+{
+    float y[WK_QK_K];
+    qt->dequantize(blk, y, qt->blck);
+    double e = 0;
+    for (int i = 0; i < qt->blck; i++) {
+        double d = (double)x[i] - y[i];
+        e += (w ? w[i] : 1.0) * d * d;
+    }
+    return e;
+}
+
+/* ---- legacy symmetric: Q4_0 [-8,7], Q5_0 [-16,15], Q8_0 [-128,127] ------------- */
+
+/* Best (d16, q) for y = q*d: returns the weighted error. */
+static double sym_search(const float *x, const float *w, int lo, int hi, uint16_t *d_out, int *q_out)
+{
+    float amax = 0;
+    for (int i = 0; i < WK_QK; i++) amax = fmaxf(amax, fabsf(x[i]));
+    double best = INFINITY;
+    *d_out = 0;
+    for (int i = 0; i < WK_QK; i++) q_out[i] = 0;
+    if (amax == 0) return 0;
+    int q[WK_QK];
+    /* t = the integer magnitude the largest |x| maps to: a grid around each end */
+    for (int side = 0; side < 2; side++) {
+        const float end = side ? (float)hi : (float)-lo;
+        for (int k = -24; k <= 4; k++) {
+            float t = end + 0.125f * k;
+            if (t < 1) continue;
+            float d = (side ? amax : -amax) / t;     /* side 1: +max -> +t; side 0: +max -> -t */
+            for (int pass = 0; pass < 2; pass++) {
+                double sxq = 0, sqq = 0;
+                for (int i = 0; i < WK_QK; i++) {
+                    q[i] = qround(x[i] / d, lo, hi);
+                    double wi = w ? w[i] : 1.0;
+                    sxq += wi * x[i] * q[i];
+                    sqq += wi * (double)q[i] * q[i];
+                }
+                if (sqq <= 0) break;
+                d = (float)(sxq / sqq);              /* least-squares d for these q */
+                uint16_t d16 = wk_f32_to_f16(d);
+                float df = wk_f16_to_f32(d16);
+                if (!(df != 0) || !isfinite(df)) break;
+                double e = 0;
+                for (int i = 0; i < WK_QK; i++) {
+                    q[i] = qround(x[i] / df, lo, hi);
+                    double r = x[i] - (double)((float)q[i] * df);
+                    e += (w ? w[i] : 1.0) * r * r;
+                }
+                if (e < best) {
+                    best = e;
+                    *d_out = d16;
+                    memcpy(q_out, q, sizeof q);
+                }
+                d = df;
+            }
+        }
+    }
+    return best;
+}
+
+/* ---- legacy asymmetric: Q4_1 [0,15], Q5_1 [0,31] ---------------------------------- */
+
+/* Best (d16, m16, q) for y = q*d + m; returns the weighted error. */
+static double asym_search(const float *x, const float *w, int nmax, uint16_t *d_out,
+                          uint16_t *m_out, int *q_out)
+{
+    float mn = x[0], mx = x[0];
+    for (int i = 1; i < WK_QK; i++) { mn = fminf(mn, x[i]); mx = fmaxf(mx, x[i]); }
+    double best = INFINITY;
+    int q[WK_QK];
+    *d_out = 0;
+    *m_out = wk_f32_to_f16(mn);
+    for (int i = 0; i < WK_QK; i++) q_out[i] = 0;
+    if (mx == mn) {
+        float m = wk_f16_to_f32(*m_out);
+        double e = 0;
+        for (int i = 0; i < WK_QK; i++) e += (w ? w[i] : 1.0) * ((double)x[i] - m) * ((double)x[i] - m);
+        return e;
+    }
+    for (int k = -20; k <= 6; k++) {
+        float d = (mx - mn) / (nmax + 0.1f * k), m = mn;
+        if (!(d > 0)) continue;
+        for (int pass = 0; pass < 2; pass++) {
+            double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
+            for (int i = 0; i < WK_QK; i++) {
+                q[i] = qround((x[i] - m) / d, 0, nmax);
+                double wi = w ? w[i] : 1.0;
+                sw += wi; sq += wi * q[i]; sqq += wi * (double)q[i] * q[i];
+                sx += wi * x[i]; sxq += wi * x[i] * q[i];
+            }
+            double D = sw * sqq - sq * sq;
+            if (D > 0) {                          /* least squares for (d, m) */
+                double dd = (sw * sxq - sx * sq) / D;
+                if (dd > 0) { d = (float)dd; m = (float)((sx - dd * sq) / sw); }
+            }
+            uint16_t d16 = wk_f32_to_f16(d), m16 = wk_f32_to_f16(m);
+            float df = wk_f16_to_f32(d16), mf = wk_f16_to_f32(m16);
+            if (!(df > 0) || !isfinite(df) || !isfinite(mf)) break;
+            double e = 0;
+            for (int i = 0; i < WK_QK; i++) {
+                q[i] = qround((x[i] - mf) / df, 0, nmax);
+                double r = x[i] - (double)((float)q[i] * df + mf);
+                e += (w ? w[i] : 1.0) * r * r;
+            }
+            if (e < best) {
+                best = e;
+                *d_out = d16;
+                *m_out = m16;
+                memcpy(q_out, q, sizeof q);
+            }
+            d = df;
+            m = mf;
+        }
+    }
+    return best;
+}
+
+/* Write a legacy block from (d, m, q) in qt's layout (q already in range). */
+static void put_legacy(wk_qtype t, uint16_t d16, uint16_t m16, const int *q, void *out)
+{
+    uint32_t qh = 0;
+    uint8_t qs[16];
+    for (int j = 0; j < 16; j++) {
+        int a = q[j], b = q[j + 16];
+        if (t == WK_QT_Q4_0) { a += 8; b += 8; }
+        if (t == WK_QT_Q5_0) { a += 16; b += 16; }
+        qs[j] = (uint8_t)((a & 15) | (b & 15) << 4);
+        qh |= (uint32_t)((a >> 4) & 1) << j | (uint32_t)((b >> 4) & 1) << (j + 16);
+    }
+    switch (t) {
+    case WK_QT_Q4_0: { wk_block_q4_0 b = { d16, { 0 } }; memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_QT_Q4_1: { wk_block_q4_1 b = { d16, m16, { 0 } }; memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_QT_Q5_0: { wk_block_q5_0 b = { d16, { 0 }, { 0 } }; memcpy(b.qh, &qh, 4); memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_QT_Q5_1: { wk_block_q5_1 b = { d16, m16, { 0 }, { 0 } }; memcpy(b.qh, &qh, 4); memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    default: {
+        wk_block_q8_0 b;
+        b.d = d16;
+        for (int i = 0; i < WK_QK; i++) b.qs[i] = (int8_t)q[i];
+        memcpy(out, &b, sizeof b);
+    } break;
+    }
+}
+
+static void search_legacy(const wk_qtraits *qt, const float *x, uint8_t *y, const float *w)
+{
+    uint8_t cand[sizeof(wk_block_q8_0)];
+    uint16_t d16 = 0, m16 = 0;
+    int q[WK_QK];
+    double e;
+    switch (qt->type) {
+    case WK_QT_Q4_0: e = sym_search(x, w, -8, 7, &d16, q); break;
+    case WK_QT_Q5_0: e = sym_search(x, w, -16, 15, &d16, q); break;
+    case WK_QT_Q8_0: e = sym_search(x, w, -128, 127, &d16, q); break;
+    case WK_QT_Q4_1: e = asym_search(x, w, 15, &d16, &m16, q); break;
+    default: e = asym_search(x, w, 31, &d16, &m16, q); break;
+    }
+    qt->quantize_ref(x, y, WK_QK);                 /* the reference block is a candidate */
+    if (!(e < INFINITY)) return;
+    put_legacy(qt->type, d16, m16, q, cand);
+    if (block_error(qt, cand, x, w) < block_error(qt, y, x, w)) memcpy(y, cand, qt->type_size);
+}
+
+/* ---- k-quants: refine the reference block's sub-block scales ----------------------- */
+
+static void get_sm(const uint8_t *q, int j, int *sc, int *m)
+{
+    if (j < 4) { *sc = q[j] & 63; *m = q[j + 4] & 63; }
+    else {
+        *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+static void set_sm(uint8_t *q, int j, int sc, int m)
+{
+    if (j < 4) {
+        q[j] = (uint8_t)((q[j] & 0xC0) | sc);
+        q[j + 4] = (uint8_t)((q[j + 4] & 0xC0) | m);
+    } else {
+        q[j + 4] = (uint8_t)((sc & 0xF) | ((m & 0xF) << 4));
+        q[j - 4] = (uint8_t)((q[j - 4] & 0x3F) | ((sc >> 4) << 6));
+        q[j] = (uint8_t)((q[j] & 0x3F) | ((m >> 4) << 6));
+    }
+}
+
+/* Value l (0..255) of a Q4_K/Q5_K block: get / set its integer. */
+static int k_get(const uint8_t *qs, const uint8_t *qh, int l)
+{
+    int c = l / 64, r = l % 64, v = r < 32 ? qs[32 * c + r] & 15 : qs[32 * c + r - 32] >> 4;
+    if (qh) v |= ((qh[r % 32] >> (2 * c + (r >= 32))) & 1) << 4;
+    return v;
+}
+
+static void k_set(uint8_t *qs, uint8_t *qh, int l, int v)
+{
+    int c = l / 64, r = l % 64, j = r % 32, hi = r >= 32;
+    uint8_t *p = &qs[32 * c + j];
+    *p = hi ? (uint8_t)((*p & 0x0F) | ((v & 15) << 4)) : (uint8_t)((*p & 0xF0) | (v & 15));
+    if (qh) {
+        uint8_t bit = (uint8_t)(1u << (2 * c + hi));
+        qh[j] = (uint8_t)((v & 16) ? (qh[j] | bit) : (qh[j] & ~bit));
+    }
+}
+
+/* Sub-block j of a Q4_K/Q5_K block: its error for (sc, m), requantizing its 32
+ * values into qs/qh when `write`. */
+static double k_sub_try(uint8_t *qs, uint8_t *qh, float d, float dmin, int nmax, int j, int sc,
+                        int m, const float *x, const float *w, int write)
+{
+    const float D = d * sc, M = dmin * m;
+    double e = 0;
+    for (int i = 32 * j; i < 32 * j + 32; i++) {
+        int v = D != 0 ? qround((x[i] + M) / D, 0, nmax) : 0;
+        if (write) k_set(qs, qh, i, v);
+        float y = D * v - M;
+        double r = (double)x[i] - y;
+        e += (w ? w[i] : 1.0) * r * r;
+    }
+    return e;
+}
+
+static void search_k45(const wk_qtraits *qt, const float *x, uint8_t *y, const float *w)
+{
+    qt->quantize_ref(x, y, WK_QK_K);
+    const int q5 = qt->type == WK_QT_Q5_K, nmax = q5 ? 31 : 15;
+    uint8_t *sc12 = y + 4, *qh = q5 ? y + 16 : NULL, *qs = q5 ? y + 48 : y + 16;
+    uint16_t d16, dm16;
+    memcpy(&d16, y, 2);
+    memcpy(&dm16, y + 2, 2);
+    const float d = wk_f16_to_f32(d16), dmin = wk_f16_to_f32(dm16);
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        get_sm(sc12, j, &sc, &m);
+        /* the reference's own integers first: the sub-block keeps them unless beaten */
+        double best = 0;
+        for (int i = 32 * j; i < 32 * j + 32; i++) {
+            float D = d * sc, M = dmin * m, yv = D * k_get(qs, qh, i) - M;
+            best += (w ? w[i] : 1.0) * ((double)x[i] - yv) * ((double)x[i] - yv);
+        }
+        int bs = -1, bm = -1;
+        for (int s = sc - 3; s <= sc + 3; s++)
+            for (int mm = m - 3; mm <= m + 3; mm++) {
+                if (s < 0 || s > 63 || mm < 0 || mm > 63) continue;
+                double e = k_sub_try(qs, qh, d, dmin, nmax, j, s, mm, x, w, 0);
+                if (e < best) { best = e; bs = s; bm = mm; }
+            }
+        if (bs >= 0) {
+            set_sm(sc12, j, bs, bm);
+            k_sub_try(qs, qh, d, dmin, nmax, j, bs, bm, x, w, 1);
+        }
+    }
+}
+
+static int q6_get(const wk_block_q6_K *b, int l)
+{
+    int h = l / 128, r = l % 128, g = r / 32, i = r % 32;
+    const uint8_t *ql = b->ql + 64 * h, *qh = b->qh + 32 * h;
+    int lo = g == 0 ? ql[i] & 15 : g == 1 ? ql[i + 32] & 15 : g == 2 ? ql[i] >> 4 : ql[i + 32] >> 4;
+    return lo | ((qh[i] >> (2 * g)) & 3) << 4;
+}
+
+static void q6_set(wk_block_q6_K *b, int l, int v)
+{
+    int h = l / 128, r = l % 128, g = r / 32, i = r % 32;
+    uint8_t *ql = b->ql + 64 * h + (g & 1 ? i + 32 : i), *qh = b->qh + 32 * h + i;
+    *ql = g < 2 ? (uint8_t)((*ql & 0xF0) | (v & 15)) : (uint8_t)((*ql & 0x0F) | ((v & 15) << 4));
+    *qh = (uint8_t)((*qh & ~(3 << (2 * g))) | ((v >> 4) << (2 * g)));
+}
+
+static void search_q6k(const wk_qtraits *qt, const float *x, uint8_t *y, const float *w)
+{
+    wk_block_q6_K b;
+    qt->quantize_ref(x, y, WK_QK_K);
+    memcpy(&b, y, sizeof b);
+    const float d = wk_f16_to_f32(b.d);
+    if (d == 0) return;
+    for (int j = 0; j < 16; j++) {
+        double best = 0;
+        for (int i = 16 * j; i < 16 * j + 16; i++) {
+            float yv = d * b.scales[j] * (q6_get(&b, i) - 32);
+            best += (w ? w[i] : 1.0) * ((double)x[i] - yv) * ((double)x[i] - yv);
+        }
+        int bs = 1000;
+        for (int s = b.scales[j] - 4; s <= b.scales[j] + 4; s++) {
+            if (s < -128 || s > 127 || s == 0) continue;
+            const float D = d * (int8_t)s;
+            double e = 0;
+            for (int i = 16 * j; i < 16 * j + 16; i++) {
+                int v = qround(x[i] / D, -32, 31);
+                float yv = D * v;
+                e += (w ? w[i] : 1.0) * ((double)x[i] - yv) * ((double)x[i] - yv);
+            }
+            if (e < best) { best = e; bs = s; }
+        }
+        if (bs != 1000) {
+            b.scales[j] = (int8_t)bs;
+            const float D = d * b.scales[j];
+            for (int i = 16 * j; i < 16 * j + 16; i++) q6_set(&b, i, qround(x[i] / D, -32, 31) + 32);
+        }
+    }
+    memcpy(y, &b, sizeof b);
+}
+
+void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *vy, int64_t n,
                             const float *imatrix)
 {
-    (void)imatrix;
-    qt->quantize_ref(x, y, n);
+    uint8_t *y = vy;
+    for (int64_t i = 0; i < n / qt->blck; i++) {
+        const float *xb = x + i * qt->blck, *wb = imatrix ? imatrix + i * qt->blck : NULL;
+        uint8_t *yb = y + i * qt->type_size;
+        switch (qt->type) {
+        case WK_QT_Q4_K: case WK_QT_Q5_K: search_k45(qt, xb, yb, wb); break;
+        case WK_QT_Q6_K: search_q6k(qt, xb, yb, wb); break;
+        default: search_legacy(qt, xb, yb, wb); break;
+        }
+    }
 }

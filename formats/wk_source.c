@@ -269,21 +269,21 @@ static int load_index(wk_source *s, const char *index, int st, wk_err *err)
 }
 
 /* Read the first bytes of a file to tell formats apart. */
-static int sniff(const char *path, uint8_t head[8], wk_err *err)
+static int sniff(const char *path, uint8_t head[9], size_t *n, wk_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return wk_err_errno(err, errno, "%s", path);
-    memset(head, 0, 8);
-    size_t n = fread(head, 1, 8, f);
+    memset(head, 0, 9);
+    *n = fread(head, 1, 9, f);
     fclose(f);
-    (void)n;
     return 0;
 }
 
 static int open_file(wk_source *s, const char *path, wk_err *err)
 {
-    uint8_t h[8];
-    WK_TRY(sniff(path, h, err));
+    uint8_t h[9];
+    size_t n;
+    WK_TRY(sniff(path, h, &n, err));
     if (memcmp(h, "GGUF", 4) == 0) {
         s->kind = WK_SRC_GGUF;
         return load_gguf(s, path, err);
@@ -292,6 +292,10 @@ static int open_file(wk_source *s, const char *path, wk_err *err)
         s->kind = WK_SRC_PTH;
         return load_pth(s, path, err);
     }
+    /* safetensors: a u64 header length, then JSON (whitespace allowed before '{') */
+    if (n == 9 && !strchr("{ \t\r\n", h[8]))
+        return wk_err_set(err, WK_E_FORMAT, "%s: not a GGUF (\"GGUF\"), PyTorch zip (\"PK\\3\\4\") or "
+                          "safetensors file (starts %02x %02x %02x %02x)", path, h[0], h[1], h[2], h[3]);
     s->kind = WK_SRC_SAFETENSORS;
     return load_st(s, path, err);
 }

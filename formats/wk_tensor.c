@@ -59,6 +59,9 @@ int wk_tensor_numel(const wk_tensor_info *t, int64_t *numel, wk_err *err)
 
 int wk_tensor_is_contiguous(const wk_tensor_info *t)
 {
+    /* As torch: a tensor with no elements is contiguous whatever its strides. */
+    for (int i = 0; i < t->ndim; i++)
+        if (t->shape[i] == 0) return 1;
     int64_t expect = 1;
     for (int i = t->ndim - 1; i >= 0; i--) {
         if (t->shape[i] != 1 && t->stride[i] != expect) return 0;

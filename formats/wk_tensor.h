@@ -58,7 +58,8 @@ typedef struct {
 
 /* numel = product of shape; -1 (and error) on overflow past INT64_MAX. */
 int wk_tensor_numel(const wk_tensor_info *t, int64_t *numel, wk_err *err);
-/* 1 if shape/stride describe a row-major contiguous layout. */
+/* 1 if shape/stride describe a row-major contiguous layout (strides of size-1
+ * dimensions ignored; a tensor with no elements is contiguous, as in torch). */
 int wk_tensor_is_contiguous(const wk_tensor_info *t);
 
 #endif

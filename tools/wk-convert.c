@@ -60,7 +60,9 @@ static void usage(void)
 "                             4.31.0 for grouped-query-attention models)\n"
 "  --torch-version T          torch.save layout: 1.13 (= 2.0, default) or 2.1 (.. 2.5)\n"
 "  --tokenizer PATH           tokenizer.model to use; --no-tokenizer: skip tokenizer files\n"
-"  --safe_serialization, --safetensors   safetensors output (not implemented yet)\n"
+"  --safetensors              model-*.safetensors + model.safetensors.index.json, as\n"
+"                             save_pretrained(safe_serialization=True); also accepted\n"
+"                             as the 4.31 script's --safe_serialization [True|False]\n"
 "  -j, --threads N            threads for opening ranks and casting (default: all cores)\n"
 "  -q, --quiet                print errors only\n"
 "  --json                     print a JSON report on stdout\n"
@@ -346,9 +348,6 @@ static int profiles(const conv_opts *o, const wk_llama_geom *g, wk_convert_opts 
 
 static int run(conv_opts *o, wk_err *err)
 {
-    if (o->safetensors)
-        return wk_err_set(err, WK_E_UNSUPPORTED, "--safe_serialization/--safetensors: safetensors "
-                          "output is not implemented yet (the safetensors writer is pending)");
     if (o->model_size && strcmp(o->model_size, "tokenizer_only") && !wk_llama_size_get(o->model_size))
         return wk_err_set(err, WK_E_USAGE, "--model_size %s: expected 7B, 7Bf, 13B, 13Bf, 30B, 34B, "
                           "65B, 70B, 70Bf or tokenizer_only", o->model_size);
@@ -363,6 +362,7 @@ static int run(conv_opts *o, wk_err *err)
     wk_convert_opts_init(&co);
     co.threads = o->std.threads;
     co.model = model;
+    co.safetensors = o->safetensors;
     if (locate(o, &model_dir, &tok, err)) goto done;
     co.tokenizer = tok;
     if (model) {

@@ -54,7 +54,8 @@ static void usage(void)
 "  --alignment N               GGUF data alignment (power of two, default 32)\n"
 "  --chat-template metharme|FILE  write tokenizer.chat_template\n"
 "  --no-digest                 do not store per-tensor XXH3-64 digests\n"
-"  --sha256                    also write OUTPUT.sha256 (sha256sum format)\n"
+"  --sha256                    also write OUTPUT.sha256 (sha256sum format; sharded:\n"
+"                              OUTPUT/SHA256SUMS for the shards)\n"
 "  --shard-size SIZE           safetensors: split into model-0000k-of-0000n.safetensors\n"
 "                              + model.safetensors.index.json in directory OUTPUT\n"
 "                              (SIZE as transformers: 5GB, 500MiB, bytes)\n"
@@ -204,14 +205,19 @@ static int open_out(out_file *f, const char *path, const char **inputs, int sha,
     return 0;
 }
 
-/* Commit f and, with --sha256, write "<path>.sha256". */
-static int close_out(out_file *f, const char *path, wk_err *err)
+/* Commit f and, with --sha256, append its sha256sum line to sums (if not
+ * NULL) or write "<path>.sha256". */
+static int close_out(out_file *f, const char *path, wk_buf *sums, wk_err *err)
 {
     uint8_t d[WK_HASH_MAX_DIGEST];
     int rc = f->sha ? wk_hash_digest(f->sha, d, err) : 0;
     if (rc) wk_out_abort(f->out);
     else rc = wk_out_commit(f->out, err);
-    if (!rc && f->sha) {
+    if (!rc && f->sha && sums) {
+        const char *base = strrchr(path, '/');
+        wk_manifest_format_line(sums, d, base ? base + 1 : path);
+        rc = wk_buf_check(sums, err);
+    } else if (!rc && f->sha) {
         const char *base = strrchr(path, '/');
         wk_buf line;
         wk_buf_init(&line);
@@ -247,7 +253,7 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
             wk_out_abort(f.out);
             wk_hash_free(f.sha);
         } else {
-            rc = close_out(&f, o->output, err);
+            rc = close_out(&f, o->output, NULL, err);
         }
     }
     *size = wk_gl_total_size(p);
@@ -257,7 +263,7 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
 }
 
 static int write_shard(wk_src_stplan *p, size_t k, const char *path, const char **inputs, int sha,
-                       wk_progress *bar, wk_err *err)
+                       wk_buf *sums, wk_progress *bar, wk_err *err)
 {
     out_file f;
     WK_TRY(open_out(&f, path, inputs, sha, err));
@@ -266,7 +272,7 @@ static int write_shard(wk_src_stplan *p, size_t k, const char *path, const char 
         wk_hash_free(f.sha);
         return -1;
     }
-    return close_out(&f, path, err);
+    return close_out(&f, path, sums, err);
 }
 
 static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, uint64_t *size, wk_err *err)
@@ -287,14 +293,16 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
     wk_progress_set_label(bar, "writing");
     *size = 0;
     if (!rc && !o->shard_size) {
-        rc = write_shard(p, 0, o->output, inputs, o->sha256, bar, err);
+        rc = write_shard(p, 0, o->output, inputs, o->sha256, NULL, bar, err);
         *size = wk_src_st_shard_size(p, 0);
     } else if (!rc) {
         wk_outdir *d = wk_outdir_open(o->output, err);
+        wk_buf sums;
+        wk_buf_init(&sums);
         rc = d ? 0 : -1;
         for (size_t k = 0; !rc && k < wk_src_st_shard_count(p); k++) {
             char *path = wk_path_join(wk_outdir_path(d), wk_src_st_shard_name(p, k));
-            rc = path ? write_shard(p, k, path, inputs, o->sha256, bar, err)
+            rc = path ? write_shard(p, k, path, inputs, o->sha256, &sums, bar, err)
                       : wk_err_set(err, WK_E_NOMEM, "out of memory");
             *size += wk_src_st_shard_size(p, k);
             free(path);
@@ -310,6 +318,14 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
             free(path);
             wk_buf_free(&b);
         }
+        if (!rc && o->sha256) {   /* one SHA256SUMS for the shards (sha256sum -c SHA256SUMS) */
+            char *path = wk_path_join(wk_outdir_path(d), "SHA256SUMS");
+            wk_out *so = path ? wk_out_open(path, NULL, err) : NULL;
+            rc = so ? wk_out_write(so, sums.data, sums.len, err) : path ? -1 : wk_err_set(err, WK_E_NOMEM, "out of memory");
+            if (so) rc = rc ? (wk_out_abort(so), -1) : wk_out_commit(so, err);
+            free(path);
+        }
+        wk_buf_free(&sums);
         if (d) rc = rc ? (wk_outdir_abort(d), -1) : wk_outdir_commit(d, err);
     }
     free(inputs);

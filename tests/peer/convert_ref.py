@@ -10,12 +10,19 @@ the k permutation from the actual tensors, rope_theta from params.json).
 
 usage:
   convert_ref.py convert MODEL_DIR OUT_DIR [--transformers-version V] [--max-shard-size S]
-                 [--tokenizer PATH | --no-tokenizer]
+                 [--tokenizer PATH | --no-tokenizer] [--safetensors]
   convert_ref.py synth OUT_DIR --dim D --layers L --heads H [--kv-heads K] --vocab V
                  [--ranks N] [--dtype f16|bf16|f32] [--multiple-of M] [--ffn-mult X]
                  [--rope-theta T] [--seed S] [--share-layer-storage]
-  convert_ref.py compare DIR_A DIR_B      torch.load every .bin in both: same keys, order, dtypes,
-                                          shapes and values (exit 1 otherwise)
+  convert_ref.py compare DIR_A DIR_B      load every .bin (torch.load) or .safetensors (parsed
+                                          here) in both: same keys, order, dtypes, shapes and
+                                          values (exit 1 otherwise)
+
+--safetensors: save_pretrained(safe_serialization=True), i.e. safe_save_file(shard, path,
+metadata={"format": "pt"}).  The safetensors package is not on this machine, so the file is laid
+out here by its reference writer's rule: tensors sorted by dtype (descending enum order: F32
+before BF16 before F16), then by name; header = compact JSON, "__metadata__" first, then each
+tensor {"dtype","shape","data_offsets"} in that order; padded with spaces to a multiple of 8.
 """
 import argparse
 import glob
@@ -74,7 +81,7 @@ def dtype_byte_size(dtype):
     return int(bit_search.groups()[0]) // 8
 
 
-def shard_checkpoint(state_dict, max_shard_size, empty_first):
+def shard_checkpoint(state_dict, max_shard_size, empty_first, weights_name="pytorch_model.bin"):
     """E1 (4.28.0.dev0) modeling_utils.shard_checkpoint."""
     sharded = [{}]
     last_block_size = 0
@@ -88,14 +95,59 @@ def shard_checkpoint(state_dict, max_shard_size, empty_first):
         last_block_size += weight_size
         total_size += weight_size
     if len(sharded) == 1:
-        return {"pytorch_model.bin": sharded[0]}, None
+        return {weights_name: sharded[0]}, None
     weight_map, shards = {}, {}
     for idx, shard in enumerate(sharded):
-        shard_file = "pytorch_model.bin".replace(".bin", f"-{idx + 1:05d}-of-{len(sharded):05d}.bin")
+        shard_file = weights_name.replace(".bin", f"-{idx + 1:05d}-of-{len(sharded):05d}.bin")
+        shard_file = shard_file.replace(".safetensors",
+                                        f"-{idx + 1:05d}-of-{len(sharded):05d}.safetensors")
         shards[shard_file] = shard
         for key in shard.keys():
             weight_map[key] = shard_file
     return shards, {"metadata": {"total_size": total_size}, "weight_map": weight_map}
+
+
+# ---------------------------------------------------------------------------------------------
+# safetensors (reference writer's layout, see the module doc)
+# ---------------------------------------------------------------------------------------------
+ST_DTYPES = {torch.float32: ("F32", 11), torch.bfloat16: ("BF16", 8), torch.float16: ("F16", 7)}
+ST_TORCH = {"F32": torch.float32, "BF16": torch.bfloat16, "F16": torch.float16}
+
+
+def save_safetensors(tensors, path, metadata):
+    items = sorted(tensors.items(), key=lambda kv: (-ST_DTYPES[kv[1].dtype][1], kv[0]))
+    header = {"__metadata__": metadata}
+    off = 0
+    blobs = []
+    for name, t in items:
+        b = t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": ST_DTYPES[t.dtype][0], "shape": list(t.shape),
+                        "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as fh:
+        fh.write(len(h).to_bytes(8, "little"))
+        fh.write(h)
+        for b in blobs:
+            fh.write(b)
+
+
+def load_safetensors(path):
+    with open(path, "rb") as fh:
+        data = fh.read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        buf = bytearray(data[8 + n + b:8 + n + e])
+        t = torch.frombuffer(buf, dtype=torch.uint8) if buf else torch.empty(0, dtype=torch.uint8)
+        out[name] = t.view(ST_TORCH[info["dtype"]]).reshape(info["shape"])
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,12 +288,16 @@ def cmd_convert(a):
     write_text(os.path.join(a.out_dir, "config.json"), dumps(config_dict(params, sd, prof)))
     write_text(os.path.join(a.out_dir, "generation_config.json"),
                dumps(generation_config_dict(prof)))
+    weights_name = "model.safetensors" if a.safetensors else "pytorch_model.bin"
     shards, index = shard_checkpoint(sd, convert_file_size_to_int(a.max_shard_size),
-                                     prof["empty_first"])
+                                     prof["empty_first"], weights_name)
     for name, shard in shards.items():
-        torch.save(shard, os.path.join(a.out_dir, name))
+        if a.safetensors:
+            save_safetensors(shard, os.path.join(a.out_dir, name), {"format": "pt"})
+        else:
+            torch.save(shard, os.path.join(a.out_dir, name))
     if index is not None:
-        write_text(os.path.join(a.out_dir, "pytorch_model.bin.index.json"), dumps(index))
+        write_text(os.path.join(a.out_dir, weights_name + ".index.json"), dumps(index))
     if tok:
         write_text(os.path.join(a.out_dir, "tokenizer_config.json"),
                    dumps(TOKENIZER_CONFIG, ensure_ascii=False))
@@ -322,11 +378,19 @@ def cmd_compare(a):
     def load(d):
         out = {}
         for f in sorted(glob.glob(os.path.join(d, "*.bin"))):
-            sd = torch.load(f, map_location="cpu")
+            out[os.path.basename(f)] = torch.load(f, map_location="cpu")
+        for f in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
+            sd = load_safetensors(f)  # in file order; compare by name order of the .bin twin
             out[os.path.basename(f)] = sd
         return out
     A, B = load(a.dir_a), load(a.dir_b)
     bad = 0
+    # a .safetensors set is compared with a .bin set tensor by tensor (files differ in name)
+    if [f.endswith(".bin") for f in A] != [f.endswith(".bin") for f in B]:
+        A = {"all": {k: v for sd in A.values() for k, v in sd.items()}}
+        B = {"all": {k: v for sd in B.values() for k, v in sd.items()}}
+        for X in (A, B):
+            X["all"] = dict(sorted(X["all"].items()))
     if list(A) != list(B):
         print("files differ: %s vs %s" % (list(A), list(B)))
         return 1
@@ -357,6 +421,7 @@ def main():
     c.add_argument("--max-shard-size", default="10GB")
     c.add_argument("--tokenizer")
     c.add_argument("--no-tokenizer", action="store_true")
+    c.add_argument("--safetensors", action="store_true")
     s = sub.add_parser("synth")
     s.add_argument("out_dir")
     s.add_argument("--dim", type=int, required=True)

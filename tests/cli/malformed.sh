@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# tests/cli/malformed.sh — run every malformed case (tests/malformed/cases.tsv)
+# against the tool(s) it names and check how the tool fails:
+#   - exit status non-zero, not killed by a signal, no hang (60 s);
+#   - no sanitizer report (ASan / UBSan / LeakSanitizer) on stderr;
+#   - exactly one error line ("<tool>: error: ..."; a closing "N of M files
+#     failed" summary is allowed besides), naming the file and containing the
+#     expected substring (the problem);
+#   - nothing left in the output directory (nor in the working directory);
+#   - memory bounded: each run is under `ulimit -v` 2 GiB, except in an ASan
+#     build (ASan reserves terabytes of virtual memory; there a huge
+#     allocation aborts with a report, which fails the case anyway);
+#   - no pickle ever runs code (the marker file of the rce_* cases never appears).
+# Rows whose tool cannot read that format yet (e.g. wk-pack before it is
+# implemented, wk-inspect before it reads GGUF) are counted as "pending".
+# Rows marked "nonzero-xfail" are known gaps (documented in docs/security.md):
+# a crash still fails, a clean acceptance is reported as XFAIL.
+# Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (ctest sets them); WK_MALFORMED_ONLY=regex
+# restricts the rows (matched against "id<TAB>tool").  Exit 0 = all good, 1 = failure.
+set -u
+src=${WK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+bin=${WK_BIN_DIR:-$src/build/bin}
+tmp=${WK_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/wk-malformed.XXXXXX")}
+table=$src/tests/malformed/cases.tsv
+marker=/tmp/PWNED_weightkit
+mkdir -p "$tmp"
+
+if [ ! -f "$table" ]; then echo "malformed.sh: $table missing" >&2; exit 77; fi
+if [ ! -x "$bin/wk-inspect" ] && [ ! -x "$bin/wk-xor" ]; then
+  echo "malformed.sh: no tools in $bin" >&2; exit 77
+fi
+
+asan=0
+if grep -qs '^WK_SANITIZE:BOOL=ON' "$bin/../CMakeCache.txt"; then asan=1; fi
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+limit_kb=$((2 * 1024 * 1024))
+
+# A tiny valid Meta checkpoint for the convert-params / pack-vocab rows.
+meta_base=$tmp/meta-base
+rm -rf "$meta_base"
+/usr/bin/python3 "$src/tests/malformed/gen.py" --meta-base "$meta_base" >/dev/null 2>&1 || meta_base=""
+
+# implemented TOOL: 0 if bin/TOOL exists and is not a "NOT IMPLEMENTED" stub.
+implemented() {
+  [ -x "$bin/$1" ] && ! "$bin/$1" --help 2>&1 | grep -q 'NOT IMPLEMENTED'
+}
+# ready MODE FILE: 0 if the tool behind MODE can read FILE's format today.
+ready() {
+  local mode=$1 file=$2
+  case $mode in
+    inspect)
+      implemented wk-inspect || return 1
+      case $file in
+        *.safetensors) "$bin/wk-inspect" --help 2>&1 | grep -qi safetensors ;;
+        *.gguf) "$bin/wk-inspect" --help 2>&1 | grep -qi gguf ;;
+        *) return 0 ;;
+      esac ;;
+    pack) implemented wk-pack ;;
+    pack-vocab) implemented wk-pack && [ -n "$meta_base" ] ;;
+    convert-params) implemented wk-convert && [ -n "$meta_base" ] ;;
+    xor-*) implemented wk-xor ;;
+    *) return 1 ;;
+  esac
+}
+
+# run_case MODE FILE ID: run the tool for one row in a fresh directory.  Sets
+# $work (the directory), $name (the file name the error must mention), $outdir
+# (must stay empty), and writes $work/stdout, $work/stderr, $work/rc.
+run_case() {
+  local mode=$1 file=$2 id=$3
+  work=$tmp/run/$id.$mode
+  rm -rf "$work"
+  mkdir -p "$work/cwd" "$work/out"
+  outdir=$work/out
+  local in=$work/in
+  mkdir -p "$in"
+  local ext=${file##*/}; ext=${ext#*.}
+  local cmd=()
+  case $mode in
+    inspect)
+      name=${file##*/}; cp "$file" "$in/$name"
+      cmd=("$bin/wk-inspect" "$in/$name") ;;
+    pack)
+      name=${file##*/}; cp "$file" "$in/$name"
+      cmd=("$bin/wk-pack" "$in/$name" "$outdir/out.safetensors") ;;
+    pack-vocab)
+      name=tokenizer.model; cp -r "$meta_base" "$in/model"; cp "$file" "$in/model/$name"
+      cmd=("$bin/wk-pack" "$in/model" "$outdir/out.gguf" --vocab "$in/model/$name") ;;
+    convert-params)
+      name=params.json; cp -r "$meta_base" "$in/model"; cp "$file" "$in/model/$name"
+      rmdir "$outdir"; outdir=$work/out
+      cmd=("$bin/wk-convert" "$in/model" "$outdir" --no-tokenizer) ;;
+    xor-decode|xor-gzip)
+      name=$id.bin
+      mkdir -p "$in/pay" "$in/base"; cp "$file" "$in/pay/$name"
+      head -c 4096 /dev/zero | tr '\0' '\125' >"$in/base/$name"
+      cmd=("$bin/wk-xor" decode "$outdir" "$in/pay" "$in/base" --no-manifest -j 1 --no-progress)
+      [ "$mode" = xor-gzip ] && cmd+=(--gzip) ;;
+    xor-verify)
+      name=${file##*/}
+      mkdir -p "$in/dir"; printf 'x' >"$in/dir/a.bin"; cp "$file" "$in/$name"
+      cmd=("$bin/wk-xor" verify "$in/dir" --manifest "$in/$name") ;;
+    xor-manifest)
+      name=${file##*/}
+      mkdir -p "$in/pay" "$in/base"; cp "$file" "$in/$name"
+      printf 'hello' | gzip -n >"$in/pay/a.bin"; printf 'base' >"$in/base/a.bin"
+      cmd=("$bin/wk-xor" decode "$outdir" "$in/pay" "$in/base" --manifest "$in/$name" -j 1 \
+           --no-progress) ;;
+  esac
+  (
+    cd "$work/cwd" || exit 99
+    [ $asan = 1 ] || ulimit -v $limit_kb
+    exec timeout -k 5 60 "${cmd[@]}"
+  ) >"$work/stdout" 2>"$work/stderr" </dev/null
+  echo $? >"$work/rc"
+}
+
+# check_case ID MODE EXPECT: print nothing and return 0 if the run is a clean
+# failure, else print why and return 1.  Sets $accepted=1 if the tool exited 0.
+check_case() {
+  local id=$1 mode=$2 expect=$3 rc problems=()
+  rc=$(cat "$work/rc")
+  accepted=0
+  if [ "$rc" = 0 ]; then accepted=1; problems+=("exit status 0 (input accepted)"); fi
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then problems+=("timed out (60 s)"); fi
+  if [ "$rc" -gt 128 ] && [ "$rc" != 137 ]; then problems+=("killed by signal $((rc - 128))"); fi
+  if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer' \
+       "$work/stderr"; then
+    problems+=("sanitizer report: $(grep -m1 -E 'SUMMARY|runtime error' "$work/stderr")")
+  fi
+  local errs n
+  errs=$(grep -E '^wk-[a-z]+: error: ' "$work/stderr" | grep -vE ': error: [0-9]+ of [0-9]+ files? failed$')
+  n=$(printf '%s' "$errs" | grep -c '' || true)
+  if [ "$accepted" = 0 ]; then
+    if [ "$n" != 1 ]; then
+      problems+=("$n error lines (want exactly 1)")
+    else
+      case $errs in *"$name"*) ;; *) problems+=("error does not name the file '$name'") ;; esac
+      if [ -n "$expect" ]; then
+        case $errs in *"$expect"*) ;; *) problems+=("error lacks '$expect'") ;; esac
+      fi
+    fi
+  fi
+  local left
+  left=$( { find "$outdir" "$work/cwd" -mindepth 1; find "$work" -name '*.wk-tmp*'; } 2>/dev/null |
+          head -3 | tr '\n' ' ')
+  [ -n "$left" ] && problems+=("left behind: $left")
+  if [ -e "$marker" ]; then problems+=("CODE WAS EXECUTED: $marker exists"); rm -f "$marker"; fi
+  if [ ${#problems[@]} -gt 0 ]; then
+    printf '%s\n' "${problems[@]}" >"$work/problems"
+    return 1
+  fi
+  return 0
+}
+
+rm -f "$marker"
+results=$tmp/results.tsv
+printf 'id\ttool\tresult\terror\n' >"$results"
+declare -A n_ok n_fail n_pend n_xfail
+fail=0
+while IFS=$'\t' read -r id file mode ex expect; do
+  case $id in ''|'#'*) continue ;; esac
+  if [ -n "${WK_MALFORMED_ONLY:-}" ] && ! printf '%s\t%s' "$id" "$mode" | grep -qE "$WK_MALFORMED_ONLY"; then
+    continue
+  fi
+  tool=$mode
+  : "${n_ok[$tool]:=0}" "${n_fail[$tool]:=0}" "${n_pend[$tool]:=0}" "${n_xfail[$tool]:=0}"
+  path=$src/$file
+  if ! ready "$mode" "$path"; then
+    n_pend[$tool]=$((n_pend[$tool] + 1))
+    printf '%s\t%s\tpending\t\n' "$id" "$mode" >>"$results"
+    continue
+  fi
+  run_case "$mode" "$path" "$id"
+  errline=$(grep -m1 -E '^wk-[a-z]+: error: ' "$work/stderr" | tr '\t' ' ')
+  if check_case "$id" "$mode" "$expect"; then
+    n_ok[$tool]=$((n_ok[$tool] + 1))
+    printf '%s\t%s\tok\t%s\n' "$id" "$mode" "$errline" >>"$results"
+    [ "$ex" = nonzero-xfail ] && echo "XPASS $id [$mode]: now refused: $errline"
+  elif [ "$ex" = nonzero-xfail ] && [ "$accepted" = 1 ] && [ "$(wc -l <"$work/problems")" = 1 ]; then
+    n_xfail[$tool]=$((n_xfail[$tool] + 1))
+    printf '%s\t%s\txfail\taccepted (known gap)\n' "$id" "$mode" >>"$results"
+  else
+    n_fail[$tool]=$((n_fail[$tool] + 1))
+    fail=1
+    printf '%s\t%s\tFAIL\t%s\n' "$id" "$mode" "$(tr '\n' ';' <"$work/problems")" >>"$results"
+    echo "FAIL $id [$mode] $file"
+    sed 's/^/    /' "$work/problems"
+    head -c 1500 "$work/stderr" | sed 's/^/    stderr: /'
+  fi
+done <"$table"
+
+echo "malformed cases by tool (ok / FAIL / xfail / pending):"
+for t in $(printf '%s\n' "${!n_ok[@]}" | sort); do
+  printf '  %-15s %4d ok  %3d FAIL  %3d xfail  %3d pending\n' "$t" "${n_ok[$t]}" "${n_fail[$t]}" \
+    "${n_xfail[$t]}" "${n_pend[$t]}"
+done
+echo "results: $results ($( [ $asan = 1 ] && echo 'ASan build, no ulimit' || echo "ulimit -v $limit_kb KiB"))"
+exit $fail
