@@ -282,7 +282,7 @@ static int sniff(const char *path, uint8_t head[9], size_t *n, wk_err *err)
 static int open_file(wk_source *s, const char *path, wk_err *err)
 {
     uint8_t h[9];
-    size_t n;
+    size_t n = 0;
     WK_TRY(sniff(path, h, &n, err));
     if (memcmp(h, "GGUF", 4) == 0) {
         s->kind = WK_SRC_GGUF;

@@ -331,7 +331,7 @@ static int profiles(const conv_opts *o, const wk_llama_geom *g, wk_convert_opts 
     if (o->tf_version) WK_TRY(wk_hf_profile_parse(o->tf_version, &co->hf, err));
     else if (g && g->n_kv_heads != g->n_heads) {
         WK_TRY(wk_hf_profile_parse("4.31.0", &co->hf, err));
-        if (!o->std.quiet && !o->std.json)
+        if (!o->std.quiet && !o->std.json && !o->dry_run)
             fprintf(stderr, "wk-convert: grouped-query attention model: using transformers "
                     "4.31.0 (the first converter that handles it)\n");
     }
