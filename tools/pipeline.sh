@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # weightkit main job: build, then run the whole pipeline on the tiny model
-# shipped in tests/fixtures/models/.  Each stage runs only once its tool exists;
-# stages not yet implemented are listed as such (never faked).
+# shipped in tests/fixtures/models/ — the Metharme story in miniature:
+#   1. wk-convert  Meta checkpoints (base "tiny" and fine-tune "tiny-ft") -> HF layout
+#   2. wk-xor      publisher: encode the fine-tune's HF files against the base's (+ manifest)
+#                  user: decode the payloads onto a fresh base conversion, verified by SHA-256
+#   3. wk-pack     HF directory -> GGUF (f16) for llama.cpp
+#   4. wk-quantize GGUF -> Q4_0 / Q8_0
+#   5. wk-bench    fidelity/speed of the formats
+# A stage whose tool is not implemented yet is reported as such (never faked).
 #   bash tools/pipeline.sh [OUTDIR]      (default OUTDIR: ./pipeline-out)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,11 +15,54 @@ out=${1:-$root/pipeline-out}
 cd "$root"
 bash tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+mkdir -p build
 cmake --build build -j"$(nproc)" >build/build.log 2>&1 || { cat build/build.log; exit 1; }
 bin=$root/build/bin
-echo "== weightkit tools =="
-for t in "$bin"/wk-*; do "$t" --version; done
-rm -rf "$out"; mkdir -p "$out"
 fx=$root/tests/fixtures/models
-echo "== inspect: Meta checkpoint of the tiny model =="
-"$bin/wk-inspect" "$fx/tiny/consolidated.00.pth"
+implemented() { ! "$bin/$1" --help 2>&1 | grep -q "NOT IMPLEMENTED"; }
+stage() { printf '\n== %s ==\n' "$*"; }
+
+stage "weightkit tools"
+for t in "$bin"/wk-*; do "$t" --version | head -1; done
+rm -rf "$out"; mkdir -p "$out"
+
+stage "inspect: Meta checkpoint of the tiny model"
+"$bin/wk-inspect" "$fx/tiny/consolidated.00.pth" | tail -4
+
+stage "1. convert: Meta -> HF (base and fine-tune), with sha256 of every file"
+"$bin/wk-convert" "$fx/tiny" "$out/base-hf" --sha256
+"$bin/wk-convert" "$fx/tiny-ft" "$out/ft-hf" --quiet
+
+stage "2a. xor encode (publisher side): payloads + manifest of the fine-tuned files"
+"$bin/wk-xor" encode "$out/payload" "$out/ft-hf" "$out/base-hf" --manifest-out "$out/ft.sha256" --quiet
+ls -l "$out/payload"
+
+stage "2b. xor decode (user side): a fresh base conversion + payloads -> verified fine-tune"
+"$bin/wk-convert" "$fx/tiny" "$out/user-base-hf" --quiet
+"$bin/wk-xor" decode "$out/decoded" "$out/payload" "$out/user-base-hf" --manifest "$out/ft.sha256"
+"$bin/wk-xor" verify "$out/decoded" --manifest "$out/ft.sha256"
+
+if implemented wk-pack; then
+  stage "3. pack: HF -> GGUF f16 and safetensors"
+  "$bin/wk-pack" "$out/decoded" "$out/tiny-ft-f16.gguf" --outtype f16
+  "$bin/wk-pack" "$out/decoded" "$out/tiny-ft.safetensors"
+  "$bin/wk-inspect" "$out/tiny-ft-f16.gguf" | tail -3 || true
+else
+  stage "3. pack: not implemented yet (skipped)"
+fi
+
+if implemented wk-quantize && [[ -f "$out/tiny-ft-f16.gguf" ]]; then
+  stage "4. quantize: GGUF f16 -> q4_0, q8_0"
+  for q in q4_0 q8_0; do "$bin/wk-quantize" "$out/tiny-ft-f16.gguf" "$out/tiny-ft-$q.gguf" "$q"; done
+else
+  stage "4. quantize: not implemented yet (skipped)"
+fi
+
+if implemented wk-bench; then
+  stage "5. bench"
+  "$bin/wk-bench" --rows 1024 --cols 1024 --types q4_0,q5_1,q8_0 --seed 1
+else
+  stage "5. bench: not implemented yet (skipped)"
+fi
+
+stage "done: outputs in $out"

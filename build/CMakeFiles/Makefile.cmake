@@ -72,5 +72,6 @@ set(CMAKE_DEPEND_INFO_FILES
   "tests/CMakeFiles/test_pth_write.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_quant.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_safetensors.dir/DependInfo.cmake"
+  "tests/CMakeFiles/test_spm.dir/DependInfo.cmake"
   "tests/CMakeFiles/test_xor.dir/DependInfo.cmake"
   )

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# pack_bench.sh — wk-pack throughput against the I/O limit, and open time of its outputs.
+#
+#   bash bench/pack_bench.sh [BUILD_BIN_DIR]        (default build/bin)
+#
+# Makes a synthetic LLaMA-shaped Meta checkpoint (random fp16; dim 2048, 4 layers, FFN 5632,
+# vocab 32000: ~670 MB; BENCH_LAYERS / BENCH_DIM change it) in $BENCH_DIR (default a temporary
+# directory), then times, median of 3 runs with a warm page cache:
+#   cp of the same input bytes (+ sync of the copy: wk-pack fsyncs its output)
+#   wk-pack Meta -> GGUF (types kept), with and without the digest pass
+#   wk-pack Meta -> GGUF F32 (fp16 -> fp32 conversion), Meta -> safetensors, GGUF -> safetensors
+#   open time: `wk-pack --list` on each output (mmap + header parse + listing) vs reading all
+#   bytes (cat > /dev/null)
+# and replaces the "## wk-pack" section of docs/benchmarks.md (created if absent) with a table.
+# Needs Debian's python3-torch (to write the checkpoint) and python3-sentencepiece.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${1:-$ROOT/build/bin}
+PY=/usr/bin/python3
+LAYERS=${BENCH_LAYERS:-4}
+DIM=${BENCH_DIM:-2048}
+WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/wk-pack-bench.XXXXXX")}
+KEEP=${BENCH_DIR:+1}
+trap '[[ -n $KEEP ]] || rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/model"
+[[ -x $BIN/wk-pack ]] || { echo "pack_bench: no $BIN/wk-pack (build first)" >&2; exit 1; }
+
+if [[ ! -f $WORK/model/consolidated.00.pth ]]; then
+    echo "pack_bench: writing a synthetic checkpoint (dim $DIM, $LAYERS layers) to $WORK/model" >&2
+    "$PY" - "$WORK/model" "$DIM" "$LAYERS" "$ROOT" <<'EOF'
+import json, os, sys, torch
+out, dim, layers, root = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+torch.manual_seed(0)
+ffn, vocab = 256 * ((int(2 * 4 * dim / 3) + 255) // 256), 32000
+sd = {"tok_embeddings.weight": (vocab, dim), "norm.weight": (dim,), "output.weight": (vocab, dim)}
+for i in range(layers):
+    for k, s in (("attention.wq", (dim, dim)), ("attention.wk", (dim, dim)), ("attention.wv", (dim, dim)),
+                 ("attention.wo", (dim, dim)), ("feed_forward.w1", (ffn, dim)),
+                 ("feed_forward.w2", (dim, ffn)), ("feed_forward.w3", (ffn, dim)),
+                 ("attention_norm", (dim,)), ("ffn_norm", (dim,))):
+        sd["layers.%d.%s.weight" % (i, k)] = s
+sd = {k: (torch.randn(s) * 0.02).to(torch.float16) for k, s in sd.items()}
+torch.save(sd, os.path.join(out, "consolidated.00.pth"))
+json.dump({"dim": dim, "multiple_of": 256, "n_heads": dim // 128, "n_layers": layers,
+           "norm_eps": 1e-06, "vocab_size": -1}, open(os.path.join(out, "params.json"), "w"))
+tok = os.path.join(root, "tests", "fixtures", "models", "tokenizer.model")
+if os.path.exists(tok):
+    import shutil; shutil.copyfile(tok, os.path.join(out, "tokenizer.model"))
+else:
+    import sentencepiece as spm
+    txt = os.path.join(out, "t.txt")
+    open(txt, "w").write(open(os.path.join(root, "README.md")).read() * 3)
+    spm.SentencePieceTrainer.train(input=txt, model_prefix=os.path.join(out, "tokenizer"), vocab_size=300,
+                                   model_type="bpe", byte_fallback=True, minloglevel=2)
+    os.remove(txt); os.remove(os.path.join(out, "tokenizer.vocab"))
+EOF
+fi
+IN=$WORK/model/consolidated.00.pth
+SIZE=$(stat -c %s "$IN")
+cat "$IN" >/dev/null
+
+now() { date +%s.%N; }
+median3() {  # median3 CMD... -> seconds (median of 3 runs)
+    local t=()
+    for _ in 1 2 3; do
+        local a b
+        a=$(now); "$@" >/dev/null 2>&1 || { echo "pack_bench: failed: $*" >&2; exit 1; }; b=$(now)
+        t+=("$(echo "$b - $a" | bc -l)")
+    done
+    printf '%s\n' "${t[@]}" | sort -g | sed -n 2p
+}
+open10() {  # mean time of 10 runs of CMD, seconds
+    local a b
+    a=$(now)
+    for _ in 1 2 3 4 5 6 7 8 9 10; do "$@" >/dev/null 2>&1; done
+    b=$(now)
+    echo "($b - $a) / 10" | bc -l
+}
+
+cp_sync() { cp "$IN" "$WORK/copy.pth" && sync "$WORK/copy.pth"; }
+cp_plain() { cp "$IN" "$WORK/copy.pth"; }
+p_gguf() { rm -f "$WORK/o.gguf"; "$BIN/wk-pack" -q "$WORK/model" "$WORK/o.gguf"; }
+p_gguf_nd() { rm -f "$WORK/o.gguf"; "$BIN/wk-pack" -q --no-digest "$WORK/model" "$WORK/o.gguf"; }
+p_gguf32() { rm -f "$WORK/o32.gguf"; "$BIN/wk-pack" -q --outtype f32 "$WORK/model" "$WORK/o32.gguf"; }
+p_st() { rm -f "$WORK/o.safetensors"; "$BIN/wk-pack" -q "$WORK/model" "$WORK/o.safetensors"; }
+p_g2st() { rm -f "$WORK/g.safetensors"; "$BIN/wk-pack" -q "$WORK/o.gguf" "$WORK/g.safetensors"; }
+
+echo "pack_bench: input $SIZE bytes; timing (median of 3)..." >&2
+t_cp=$(median3 cp_plain)
+t_cps=$(median3 cp_sync)
+t_g=$(median3 p_gguf)
+t_gnd=$(median3 p_gguf_nd)
+t_g32=$(median3 p_gguf32)
+t_st=$(median3 p_st)
+t_g2st=$(median3 p_g2st)
+o_gguf=$(open10 "$BIN/wk-pack" --list "$WORK/o.gguf")
+o_st=$(open10 "$BIN/wk-pack" --list "$WORK/o.safetensors")
+o_pth=$(open10 "$BIN/wk-pack" --list "$IN")
+r_all=$(open10 cat "$WORK/o.gguf")
+o_ver=$(open10 "$BIN/wk-pack" --version)
+
+mbs() { echo "$SIZE / $1 / 1000000" | bc -l | xargs printf '%.0f'; }
+ms() { echo "$1 * 1000" | bc -l | xargs printf '%.1f'; }
+rel() { echo "$1 / $t_cps" | bc -l | xargs printf '%.2f'; }
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+section=$(cat <<EOF
+## wk-pack
+
+\`bench/pack_bench.sh\` on $(date -u +%Y-%m-%d), $CPU, $(nproc) cores; synthetic LLaMA-shaped
+Meta checkpoint (random fp16, dim $DIM, $LAYERS layers, vocab 32000): $SIZE bytes, warm page
+cache, median of 3 runs.  wk-pack fsyncs and renames its output; compare with "cp + sync".
+
+| operation | seconds | MB/s | vs cp + sync |
+|---|---:|---:|---:|
+| cp (no fsync) | $(printf '%.3f' "$t_cp") | $(mbs "$t_cp") | $(rel "$t_cp") |
+| cp + sync | $(printf '%.3f' "$t_cps") | $(mbs "$t_cps") | 1.00 |
+| Meta -> GGUF (fp16 kept, digests) | $(printf '%.3f' "$t_g") | $(mbs "$t_g") | $(rel "$t_g") |
+| Meta -> GGUF (fp16 kept, --no-digest) | $(printf '%.3f' "$t_gnd") | $(mbs "$t_gnd") | $(rel "$t_gnd") |
+| Meta -> GGUF --outtype f32 (2x bytes out) | $(printf '%.3f' "$t_g32") | $(mbs "$t_g32") | $(rel "$t_g32") |
+| Meta -> safetensors (digests) | $(printf '%.3f' "$t_st") | $(mbs "$t_st") | $(rel "$t_st") |
+| GGUF -> safetensors (digests) | $(printf '%.3f' "$t_g2st") | $(mbs "$t_g2st") | $(rel "$t_g2st") |
+
+Open time (mean of 10 process runs; \`wk-pack --list\` maps the file, parses and validates the
+header and prints the tensor table; a process start alone is \`wk-pack --version\`):
+
+| file | open + list, ms | reading every byte (cat), ms |
+|---|---:|---:|
+| GGUF output | $(ms "$o_gguf") | $(ms "$r_all") |
+| safetensors output | $(ms "$o_st") | |
+| the .pth input (zip + pickle) | $(ms "$o_pth") | |
+| (process start: --version) | $(ms "$o_ver") | |
+
+MB/s counts input bytes ($SIZE).  The digest pass reads every tensor a second time (XXH3-64
+runs at memory speed); tensors whose bytes do not change are written straight from the input
+map (one copy, no conversion buffer).
+EOF
+)
+DOC=$ROOT/docs/benchmarks.md
+[[ -f $DOC ]] || printf '# Benchmarks\n' >"$DOC"
+"$PY" - "$DOC" "$section" <<'EOF'
+import re, sys
+path, section = sys.argv[1], sys.argv[2].rstrip("\n") + "\n"
+text = open(path, encoding="utf-8").read()
+m = re.search(r"^## wk-pack\n.*?(?=^## |\Z)", text, flags=re.S | re.M)
+if m:
+    text = text[:m.start()] + section + ("\n" if m.end() < len(text) else "") + text[m.end():]
+else:
+    text = text.rstrip("\n") + "\n\n" + section
+open(path, "w", encoding="utf-8").write(text)
+EOF
+echo "$section"
