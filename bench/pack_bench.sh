@@ -5,8 +5,9 @@
 #
 # Makes a synthetic LLaMA-shaped Meta checkpoint (random fp16; dim 2048, 4 layers, FFN 5632,
 # vocab 32000: ~670 MB; BENCH_LAYERS / BENCH_DIM change it) in $BENCH_DIR (default a temporary
-# directory), then times, median of 3 runs with a warm page cache:
+# directory), then times, with a warm page cache:
 #   cp of the same input bytes (+ sync of the copy: wk-pack fsyncs its output)
+#   (median of 5 runs, the disk synced before each; a shared VM disk makes single runs noisy)
 #   wk-pack Meta -> GGUF (types kept), with and without the digest pass
 #   wk-pack Meta -> GGUF F32 (fp16 -> fp32 conversion), Meta -> safetensors, GGUF -> safetensors
 #   open time: `wk-pack --list` on each output (mmap + header parse + listing) vs reading all
@@ -61,14 +62,18 @@ SIZE=$(stat -c %s "$IN")
 cat "$IN" >/dev/null
 
 now() { date +%s.%N; }
-median3() {  # median3 CMD... -> seconds (median of 3 runs)
-    local t=()
-    for _ in 1 2 3; do
+median3() {  # median3 OUTPUT CMD... -> seconds: median of 5 runs; OUTPUT removed and the disk
+             # synced before each run (outside the timing), so every run starts alike
+    local out=$1 t=()
+    shift
+    for _ in 1 2 3 4 5; do
         local a b
+        rm -rf "$out"
+        sync
         a=$(now); "$@" >/dev/null 2>&1 || { echo "pack_bench: failed: $*" >&2; exit 1; }; b=$(now)
         t+=("$(echo "$b - $a" | bc -l)")
     done
-    printf '%s\n' "${t[@]}" | sort -g | sed -n 2p
+    printf '%s\n' "${t[@]}" | sort -g | sed -n 3p
 }
 open10() {  # mean time of 10 runs of CMD, seconds
     local a b
@@ -80,20 +85,17 @@ open10() {  # mean time of 10 runs of CMD, seconds
 
 cp_sync() { cp "$IN" "$WORK/copy.pth" && sync "$WORK/copy.pth"; }
 cp_plain() { cp "$IN" "$WORK/copy.pth"; }
-p_gguf() { rm -f "$WORK/o.gguf"; "$BIN/wk-pack" -q "$WORK/model" "$WORK/o.gguf"; }
-p_gguf_nd() { rm -f "$WORK/o.gguf"; "$BIN/wk-pack" -q --no-digest "$WORK/model" "$WORK/o.gguf"; }
-p_gguf32() { rm -f "$WORK/o32.gguf"; "$BIN/wk-pack" -q --outtype f32 "$WORK/model" "$WORK/o32.gguf"; }
-p_st() { rm -f "$WORK/o.safetensors"; "$BIN/wk-pack" -q "$WORK/model" "$WORK/o.safetensors"; }
-p_g2st() { rm -f "$WORK/g.safetensors"; "$BIN/wk-pack" -q "$WORK/o.gguf" "$WORK/g.safetensors"; }
+pk() { "$BIN/wk-pack" -q "$@"; }
 
-echo "pack_bench: input $SIZE bytes; timing (median of 3)..." >&2
-t_cp=$(median3 cp_plain)
-t_cps=$(median3 cp_sync)
-t_g=$(median3 p_gguf)
-t_gnd=$(median3 p_gguf_nd)
-t_g32=$(median3 p_gguf32)
-t_st=$(median3 p_st)
-t_g2st=$(median3 p_g2st)
+echo "pack_bench: input $SIZE bytes; timing (median of 5)..." >&2
+t_cp=$(median3 "$WORK/copy.pth" cp_plain)
+t_cps=$(median3 "$WORK/copy.pth" cp_sync)
+t_g=$(median3 "$WORK/o.gguf" pk "$WORK/model" "$WORK/o.gguf")
+t_gnd=$(median3 "$WORK/o.gguf" pk --no-digest "$WORK/model" "$WORK/o.gguf")
+t_g32=$(median3 "$WORK/o32.gguf" pk --outtype f32 "$WORK/model" "$WORK/o32.gguf")
+t_st=$(median3 "$WORK/o.safetensors" pk "$WORK/model" "$WORK/o.safetensors")
+pk "$WORK/model" "$WORK/o.gguf"
+t_g2st=$(median3 "$WORK/g.safetensors" pk "$WORK/o.gguf" "$WORK/g.safetensors")
 o_gguf=$(open10 "$BIN/wk-pack" --list "$WORK/o.gguf")
 o_st=$(open10 "$BIN/wk-pack" --list "$WORK/o.safetensors")
 o_pth=$(open10 "$BIN/wk-pack" --list "$IN")
@@ -109,7 +111,7 @@ section=$(cat <<EOF
 
 \`bench/pack_bench.sh\` on $(date -u +%Y-%m-%d), $CPU, $(nproc) cores; synthetic LLaMA-shaped
 Meta checkpoint (random fp16, dim $DIM, $LAYERS layers, vocab 32000): $SIZE bytes, warm page
-cache, median of 3 runs.  wk-pack fsyncs and renames its output; compare with "cp + sync".
+cache, median of 5 runs (disk synced before each).  wk-pack fsyncs and renames its output; compare with "cp + sync".
 
 | operation | seconds | MB/s | vs cp + sync |
 |---|---:|---:|---:|

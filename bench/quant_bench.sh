@@ -7,6 +7,8 @@
 #   bench/quant_bench.sh [BUILD_DIR]       (default: build; needs BUILD_DIR/libweightkit.a)
 # Environment: QB_ROWS (default 2048), QB_COLS (default 4096: a 32 MB float32 matrix),
 # QB_RUNS (default 5), QB_THREADS (default: nproc), CC, WK_PEERS_DIR.
+# QB_SEARCH_EVAL=CHECKPOINT.pth: instead, print the RMSE of the reference quantizer vs
+# the error-minimising search (wk-quantize --search) for every type on its 2-D tensors.
 # Build weightkit in Release or RelWithDebInfo (not a sanitizer build) for numbers.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +25,12 @@ GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
 exe=${TMPDIR:-/tmp}/wk-quant-bench.$$
 trap 'rm -f "$exe"' EXIT
 "${CC:-cc}" -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
-  "$SRC/bench/quant_bench.c" "$LIB" -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" -lm -o "$exe"
+  "$SRC/bench/quant_bench.c" "$LIB" -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" \
+  $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
+
+if [ "${QB_SEARCH_EVAL:-}" ]; then    # RMSE of --search vs the reference on a checkpoint
+  exec "$exe" --search-eval "$QB_SEARCH_EVAL"
+fi
 
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
      "load average $(cut -d' ' -f1-3 /proc/loadavg); $(${CC:-cc} --version | head -1)."

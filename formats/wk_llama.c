@@ -513,10 +513,11 @@ static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
     g->n_kv_heads = kv_rows / g->head_dim;
     if (g->n_kv_heads != p->n_kv_heads)
         return wk_err_set(err, WK_E_FORMAT, "%s: %s %lld contradicts the tensors: "
-                          "layers.0.attention.wk.weight holds %lld key/value heads (%d ranks x "
+                          "layers.0.attention.wk.weight holds %lld key/value heads (%d rank%s x "
                           "%lld rows / head size %lld)", pp,
                           p->has_n_kv_heads ? "n_kv_heads" : "n_heads (no n_kv_heads)",
                           (long long)p->n_kv_heads, (long long)g->n_kv_heads, ck->n_ranks,
+                          ck->n_ranks == 1 ? "" : "s",
                           (long long)ck->table[slot_of(WK_LL_WK, 0)]->shape[0],
                           (long long)g->head_dim);
     for (int k = 0; k < WK_LL_KIND_COUNT; k++) {

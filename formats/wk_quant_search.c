@@ -60,13 +60,13 @@ static double sym_search(const float *x, const float *w, int lo, int hi, uint16_
     for (int i = 0; i < WK_QK; i++) q_out[i] = 0;
     if (amax == 0) return 0;
     int q[WK_QK];
-    /* t = the integer magnitude the largest |x| maps to: a grid around each end */
+    /* t = the magnitude the largest |x| maps to, on a grid from half the range
+     * to just past its end (steps of 1/64 of it), with both signs of d */
+    const float span = (float)-lo;
     for (int side = 0; side < 2; side++) {
-        const float end = side ? (float)hi : (float)-lo;
-        for (int k = -24; k <= 4; k++) {
-            float t = end + 0.125f * k;
-            if (t < 1) continue;
-            float d = (side ? amax : -amax) / t;     /* side 1: +max -> +t; side 0: +max -> -t */
+        for (int k = 0; k <= 36; k++) {
+            float t = span * (0.5f + k / 64.0f);
+            float d = (side ? amax : -amax) / t;
             for (int pass = 0; pass < 2; pass++) {
                 double sxq = 0, sqq = 0;
                 for (int i = 0; i < WK_QK; i++) {

@@ -23,7 +23,7 @@
 #include <omp.h>
 #endif
 
-#define SLOT_BYTES (4u << 20)   /* decode: bytes handed from inflate to writer at once */
+#define SLOT_BYTES (1u << 20)   /* decode: bytes handed from inflate to writer at once */
 #define NSLOTS 4                /* decode pipeline depth */
 #define CHUNK_IN_DEFAULT (1u << 30)
 
@@ -1142,13 +1142,16 @@ int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err
     int jobs = o->jobs > 0 ? o->jobs : wk_threads_ncores();
     int files_at_once = p->encode ? 1 : jobs;
     if ((size_t)files_at_once > ntodo) files_at_once = ntodo ? (int)ntodo : 1;
+    /* A file's two-thread pipeline only pays when cores are left over. */
+    wk_xor_run_opts eff = *o;
+    eff.pipeline = o->pipeline && 2 * files_at_once <= wk_threads_ncores();
     long nt = (long)ntodo;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(files_at_once) if (files_at_once > 1)
 #endif
     for (long k = 0; k < nt; k++) {
         item_progress ip = {&rp, todo[k]};
-        run_item(&p->items[todo[k]], o, p->encode, &ip);
+        run_item(&p->items[todo[k]], &eff, p->encode, &ip);
     }
     pthread_mutex_destroy(&rp.mu);
     free(rp.live);

@@ -240,7 +240,8 @@ typedef struct {
     int level;               /* encode: gzip level, 0 = 6 */
     int jobs;                /* decode: files at once; encode: compression threads; <= 0 all cores */
     int keep_bad;
-    int pipeline;            /* decode: two threads per file */
+    int pipeline;            /* decode: two threads per file, used only while
+                                2 x files-at-once <= cores */
     wk_progress_fn progress; /* bytes of all sources done of their total; may be NULL */
     void *progress_ctx;      /* (calls are serialised) */
     wk_xor_done_fn done;     /* may be NULL */

@@ -48,7 +48,8 @@ static void usage(void)
 "\n"
 "options:\n"
 "  --input_dir DIR            as the Python script: with --model_size the model is\n"
-"                             read from DIR/SIZE/ and tokenizer.model from DIR\n"
+"                             read from DIR/SIZE/ (or DIR if there is no such\n"
+"                             directory) and tokenizer.model from there or DIR\n"
 "  --model_size SIZE          7B 7Bf 13B 13Bf 30B 34B 65B 70B 70Bf (checked against\n"
 "                             the checkpoint) or tokenizer_only\n"
 "  --output_dir DIR           output directory (must not exist, or be empty)\n"
@@ -313,8 +314,16 @@ static int locate(const conv_opts *o, char **model_dir, char **tokenizer, wk_err
     *model_dir = NULL;
     *tokenizer = NULL;
     int tok_only = o->model_size && !strcmp(o->model_size, "tokenizer_only");
-    if (o->model_size && !tok_only) *model_dir = wk_path_join(o->input, o->model_size);
-    else *model_dir = strdup(o->input);
+    struct stat st;
+    if (o->model_size && !tok_only) { /* the script's layout: INPUT/SIZE/, if it exists */
+        *model_dir = wk_path_join(o->input, o->model_size);
+        if (*model_dir && (stat(*model_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            free(*model_dir);
+            *model_dir = strdup(o->input);
+        }
+    } else {
+        *model_dir = strdup(o->input);
+    }
     if (!*model_dir) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     if (o->no_tokenizer) return 0;
     if (o->tokenizer) *tokenizer = strdup(o->tokenizer);

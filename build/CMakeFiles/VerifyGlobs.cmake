@@ -53,6 +53,8 @@ endif()
 # WK_SCRIPT_TESTS at tests/CMakeLists.txt:16 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tests/cli/*.sh")
 set(OLD_GLOB
+  "/work/main/tests/cli/convert_errors.sh"
+  "/work/main/tests/cli/faults.sh"
   "/work/main/tests/cli/inspect.sh"
   "/work/main/tests/cli/malformed.sh"
   "/work/main/tests/cli/pack_errors.sh"

@@ -116,85 +116,102 @@ run_case() {
   echo $? >"$work/rc"
 }
 
-# check_case ID MODE EXPECT: print nothing and return 0 if the run is a clean
-# failure, else print why and return 1.  Sets $accepted=1 if the tool exited 0.
+# check_case ID MODE EXPECT: return 0 if the run is a clean failure; else
+# write the problems to $work/problems, one per line, "hard: ..." (crash,
+# hang, sanitizer report, leftover file, code executed) or "soft: ..." (the
+# input was accepted, or the error line is missing or unclear).
 check_case() {
   local id=$1 mode=$2 expect=$3 rc problems=()
   rc=$(cat "$work/rc")
   accepted=0
-  if [ "$rc" = 0 ]; then accepted=1; problems+=("exit status 0 (input accepted)"); fi
-  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then problems+=("timed out (60 s)"); fi
-  if [ "$rc" -gt 128 ] && [ "$rc" != 137 ]; then problems+=("killed by signal $((rc - 128))"); fi
+  if [ "$rc" = 0 ]; then accepted=1; problems+=("soft: exit status 0 (input accepted)"); fi
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then problems+=("hard: timed out (60 s)"); fi
+  if [ "$rc" -gt 128 ] && [ "$rc" != 137 ]; then problems+=("hard: killed by signal $((rc - 128))"); fi
   if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|UndefinedBehaviorSanitizer' \
        "$work/stderr"; then
-    problems+=("sanitizer report: $(grep -m1 -E 'SUMMARY|runtime error' "$work/stderr")")
+    problems+=("hard: sanitizer report: $(grep -m1 -E 'SUMMARY|runtime error' "$work/stderr")")
   fi
   local errs n
   errs=$(grep -E '^wk-[a-z]+: error: ' "$work/stderr" | grep -vE ': error: [0-9]+ of [0-9]+ files? failed$')
-  n=$(printf '%s' "$errs" | grep -c '' || true)
+  n=$(printf '%s' "$errs" | grep -c '')
   if [ "$accepted" = 0 ]; then
     if [ "$n" != 1 ]; then
-      problems+=("$n error lines (want exactly 1)")
+      problems+=("soft: $n error lines (want exactly 1)")
     else
-      case $errs in *"$name"*) ;; *) problems+=("error does not name the file '$name'") ;; esac
+      case $errs in *"$name"*) ;; *) problems+=("soft: error does not name the file '$name'") ;; esac
       if [ -n "$expect" ]; then
-        case $errs in *"$expect"*) ;; *) problems+=("error lacks '$expect'") ;; esac
+        case $errs in *"$expect"*) ;; *) problems+=("soft: error lacks '$expect'") ;; esac
       fi
     fi
   fi
   local left
   left=$( { find "$outdir" "$work/cwd" -mindepth 1; find "$work" -name '*.wk-tmp*'; } 2>/dev/null |
           head -3 | tr '\n' ' ')
-  [ -n "$left" ] && problems+=("left behind: $left")
-  if [ -e "$marker" ]; then problems+=("CODE WAS EXECUTED: $marker exists"); rm -f "$marker"; fi
-  if [ ${#problems[@]} -gt 0 ]; then
-    printf '%s\n' "${problems[@]}" >"$work/problems"
-    return 1
+  [ -n "$left" ] && problems+=("hard: left behind: $left")
+  if [ -e "$marker" ]; then problems+=("hard: CODE WAS EXECUTED: $marker exists"); fi
+  rm -f "$work/problems"
+  [ ${#problems[@]} -eq 0 ] && return 0
+  printf '%s\n' "${problems[@]}" >"$work/problems"
+  return 1
+}
+
+# do_row N ID FILE MODE EXIT EXPECT: run and judge one row; the verdict goes to
+# $tmp/rows/N ("id<TAB>tool<TAB>result<TAB>detail"), a report to $tmp/rows/N.log.
+do_row() {
+  local n=$1 id=$2 file=$3 mode=$4 ex=$5 expect=$6 res detail errline
+  local path=$src/$file
+  if ! ready "$mode" "$path"; then
+    printf '%s\t%s\tpending\t\n' "$id" "$mode" >"$tmp/rows/$n"; return
   fi
-  return 0
+  run_case "$mode" "$path" "$id"
+  errline=$(grep -m1 -E '^wk-[a-z]+: error: ' "$work/stderr" | tr '\t' ' ')
+  if check_case "$id" "$mode" "$expect"; then
+    res=ok; detail=$errline
+    [ "$ex" = nonzero-xfail ] && echo "XPASS $id [$mode]: now refused cleanly: $errline" >"$tmp/rows/$n.log"
+  elif [ "$ex" = nonzero-xfail ] && ! grep -q '^hard:' "$work/problems"; then
+    res=xfail; detail="known gap: $(sed 's/^soft: //' "$work/problems" | tr '\n' ';')"
+  else
+    res=FAIL; detail=$(tr '\n' ';' <"$work/problems")
+    {
+      echo "FAIL $id [$mode] $file"
+      sed 's/^/    /' "$work/problems"
+      head -c 1500 "$work/stderr" | sed 's/^/    stderr: /'
+    } >"$tmp/rows/$n.log"
+  fi
+  printf '%s\t%s\t%s\t%s\n' "$id" "$mode" "$res" "$detail" >"$tmp/rows/$n"
 }
 
 rm -f "$marker"
-results=$tmp/results.tsv
-printf 'id\ttool\tresult\terror\n' >"$results"
-declare -A n_ok n_fail n_pend n_xfail
-fail=0
+rm -rf "$tmp/rows" "$tmp/run"
+mkdir -p "$tmp/rows"
+jobs=${WK_MALFORMED_JOBS:-2}
+n=0
+running=0
 while IFS=$'\t' read -r id file mode ex expect; do
   case $id in ''|'#'*) continue ;; esac
   if [ -n "${WK_MALFORMED_ONLY:-}" ] && ! printf '%s\t%s' "$id" "$mode" | grep -qE "$WK_MALFORMED_ONLY"; then
     continue
   fi
-  tool=$mode
-  : "${n_ok[$tool]:=0}" "${n_fail[$tool]:=0}" "${n_pend[$tool]:=0}" "${n_xfail[$tool]:=0}"
-  path=$src/$file
-  if ! ready "$mode" "$path"; then
-    n_pend[$tool]=$((n_pend[$tool] + 1))
-    printf '%s\t%s\tpending\t\n' "$id" "$mode" >>"$results"
-    continue
-  fi
-  run_case "$mode" "$path" "$id"
-  errline=$(grep -m1 -E '^wk-[a-z]+: error: ' "$work/stderr" | tr '\t' ' ')
-  if check_case "$id" "$mode" "$expect"; then
-    n_ok[$tool]=$((n_ok[$tool] + 1))
-    printf '%s\t%s\tok\t%s\n' "$id" "$mode" "$errline" >>"$results"
-    [ "$ex" = nonzero-xfail ] && echo "XPASS $id [$mode]: now refused: $errline"
-  elif [ "$ex" = nonzero-xfail ] && [ "$accepted" = 1 ] && [ "$(wc -l <"$work/problems")" = 1 ]; then
-    n_xfail[$tool]=$((n_xfail[$tool] + 1))
-    printf '%s\t%s\txfail\taccepted (known gap)\n' "$id" "$mode" >>"$results"
-  else
-    n_fail[$tool]=$((n_fail[$tool] + 1))
-    fail=1
-    printf '%s\t%s\tFAIL\t%s\n' "$id" "$mode" "$(tr '\n' ';' <"$work/problems")" >>"$results"
-    echo "FAIL $id [$mode] $file"
-    sed 's/^/    /' "$work/problems"
-    head -c 1500 "$work/stderr" | sed 's/^/    stderr: /'
-  fi
+  n=$((n + 1))
+  do_row "$n" "$id" "$file" "$mode" "$ex" "$expect" &
+  running=$((running + 1))
+  if [ $running -ge "$jobs" ]; then wait -n; running=$((running - 1)); fi
 done <"$table"
+wait
+
+results=$tmp/results.tsv
+printf 'id\ttool\tresult\tdetail\n' >"$results"
+for i in $(seq 1 $n); do
+  [ -f "$tmp/rows/$i.log" ] && cat "$tmp/rows/$i.log"
+  cat "$tmp/rows/$i" >>"$results"
+done
+fail=0
+if [ -e "$marker" ]; then echo "FAIL: $marker exists: a pickle ran code"; rm -f "$marker"; fail=1; fi
+awk -F'\t' 'NR > 1 && $3 == "FAIL" { bad = 1 } END { exit bad }' "$results" || fail=1
 
 echo "malformed cases by tool (ok / FAIL / xfail / pending):"
-for t in $(printf '%s\n' "${!n_ok[@]}" | sort); do
-  printf '  %-15s %4d ok  %3d FAIL  %3d xfail  %3d pending\n' "$t" "${n_ok[$t]}" "${n_fail[$t]}" \
-    "${n_xfail[$t]}" "${n_pend[$t]}"
-done
+awk -F'\t' 'NR > 1 { t[$2] = 1; c[$2, $3]++ }
+  END { for (k in t) printf "  %-15s %4d ok  %3d FAIL  %3d xfail  %3d pending\n", k,
+        c[k, "ok"], c[k, "FAIL"], c[k, "xfail"], c[k, "pending"] }' "$results" | sort
 echo "results: $results ($( [ $asan = 1 ] && echo 'ASan build, no ulimit' || echo "ulimit -v $limit_kb KiB"))"
 exit $fail

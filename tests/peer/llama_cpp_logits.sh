@@ -7,7 +7,8 @@
 #      matching llama.h/ggml.h; tests/peer/llama_harness.c is compiled against them (here, not
 #      by CMake).
 #   2. wk-pack the committed tiny model (Meta layout, fp16) to F32 and F16 GGUF; tiny-gqa (bf16,
-#      grouped-query attention, rope_theta 1e6) to F32 GGUF; tiny-mp2 (two ranks) to F32 GGUF.
+#      grouped-query attention, rope_theta 1e6) to F32 and BF16 GGUF; tiny-mp2 (two ranks) and
+#      tiny-ft to F32 GGUF.
 #   3. llama.cpp computes the logits of every position of the reference token sequence
 #      (ref_logits.json) with flash attention off and an F32 KV cache.  Relative error =
 #      max |llama - reference| / max |reference|; F32 must be <= 1e-3 (F16 is reported: llama.cpp
@@ -95,6 +96,11 @@ fi
 if [[ -f $MODELS/tiny-mp2/ref_logits.json ]]; then
     "$BIN/wk-pack" -q "$MODELS/tiny-mp2" "$TMP/mp2-f32.gguf" --outtype f32
     logits "$TMP/mp2-f32.gguf" "$MODELS/tiny-mp2" "tiny-mp2 F32" 1e-3
+fi
+
+if [[ -f $MODELS/tiny-ft/ref_logits.json ]]; then
+    "$BIN/wk-pack" -q "$MODELS/tiny-ft" "$TMP/ft-f32.gguf" --outtype f32
+    logits "$TMP/ft-f32.gguf" "$MODELS/tiny-ft" "tiny-ft F32" 1e-3
 fi
 
 echo "== tokenizer: llama.cpp vs sentencepiece"

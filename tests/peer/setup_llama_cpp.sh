@@ -21,6 +21,13 @@ STAMP=$DIR/.wk-installed-$VER
 skip() { echo "setup_llama_cpp: SKIP: $*" >&2; exit 77; }
 die() { echo "setup_llama_cpp: ERROR: $*" >&2; exit 1; }
 
+mkdir -p "$PEERS" 2>/dev/null || die "cannot create $PEERS (set WK_PEERS_DIR to a writable directory)"
+# one installer at a time (ctest runs peer tests in parallel)
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$PEERS/.setup.lock"
+    flock 9
+fi
+
 if [[ ! -f $STAMP ]]; then
     command -v npm >/dev/null 2>&1 || skip "npm not installed (apt-get install npm)"
     mkdir -p "$DIR" || die "cannot create $DIR (set WK_PEERS_DIR to a writable directory)"
