@@ -525,11 +525,21 @@ static void fill_row(const prod *p, int64_t r, uint16_t *dst)
     cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst);
 }
 
-/* Rows [r0, r1) into buf, in parallel when worth it (same bytes for any -j). */
+/* 1 if some source needs a dtype conversion (not just a copy). */
+static int needs_cast(const prod *p)
+{
+    for (int r = 0; r < p->n_src; r++)
+        if (p->src[r]->dtype != WK_DT_F16) return 1;
+    return 0;
+}
+
+/* Rows [r0, r1) into buf (same bytes for any -j).  Threads only for casts: a
+ * plain row copy is memory-bound, and idle OpenMP workers spinning after a
+ * parallel region would take CPU from the write. */
 static void fill_rows(const prod *p, int64_t r0, int64_t r1, uint8_t *buf, int threads)
 {
     size_t row_bytes = (size_t)p->cols * 2;
-    int par = (size_t)(r1 - r0) * row_bytes >= (256u << 10) && r1 - r0 > 1;
+    int par = needs_cast(p) && (size_t)(r1 - r0) * row_bytes >= (256u << 10) && r1 - r0 > 1;
     int nt = threads > 0 ? threads : 1;
 #ifdef _OPENMP
     if (threads <= 0) nt = omp_get_max_threads();

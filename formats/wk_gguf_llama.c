@@ -802,10 +802,18 @@ static int plan(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
         if (!p->o.alignment) p->o.alignment = WK_GGUF_DEFAULT_ALIGNMENT;
         if (!(p->w = wk_ggufw_new(p->o.alignment, err))) return -1;
         WK_TRY(map_repack(p, err));
-        if (g) WK_TRY(copy_gguf_kvs(p, g, err));
-        else if (wk_st_gguf_kv_apply(carried, clen, p->w,
-                                     p->o.outtype != WK_OUTTYPE_AUTO ? &p->file_type : NULL, err))
-            return wk_err_prefix(err, "%s", wk_source_path(src));
+        if (g) {
+            WK_TRY(copy_gguf_kvs(p, g, err));
+        } else {
+            /* the safetensors file may have been converted since: its file type is
+             * that of token_embd (all its tensors are plain F32 / F16 / BF16) */
+            long e = wk_source_find(src, "token_embd.weight");
+            if (p->o.outtype == WK_OUTTYPE_AUTO && e >= 0)
+                p->file_type = ftype_of(wk_source_tensor(src, (size_t)e)->dtype);
+            int override = p->o.outtype != WK_OUTTYPE_AUTO || e >= 0;
+            if (wk_st_gguf_kv_apply(carried, clen, p->w, override ? &p->file_type : NULL, err))
+                return wk_err_prefix(err, "%s", wk_source_path(src));
+        }
     } else {
         int hf;
         if (wk_source_find(src, "model.embed_tokens.weight") >= 0) hf = 1;

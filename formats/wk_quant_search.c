@@ -50,7 +50,30 @@ static double block_error(const wk_qtraits *qt, const void *blk, const float *x,
 
 /* ---- legacy symmetric: Q4_0 [-8,7], Q5_0 [-16,15], Q8_0 [-128,127] ------------- */
 
-/* Best (d16, q) for y = q*d: returns the weighted error. */
+/* round(v) clamped to [lo, hi] (ties to even; NaN -> lo): fast, for the search. */
+static inline int qnear(float v, float lo, float hi)
+{
+    v = fminf(fmaxf(v, lo), hi);
+    return wk_q_nearest_int(v);
+}
+
+/* q = qnear(x/d) for a block and the weighted sums sum w x q, sum w q^2. */
+static inline void sym_pass(const float *x, const float *w, float id, float lo, float hi, int *q,
+                            float *sxq, float *sqq)
+{
+    float a = 0, b = 0;
+    for (int i = 0; i < WK_QK; i++) {
+        q[i] = qnear(x[i] * id, lo, hi);
+        float wq = (w ? w[i] : 1.0f) * (float)q[i];
+        a += wq * x[i];
+        b += wq * (float)q[i];
+    }
+    *sxq = a;
+    *sqq = b;
+}
+
+/* Best (d16, q) for y = q*d: returns the weighted error (relative to the
+ * constant sum w x^2, which is the same for every candidate). */
 static double sym_search(const float *x, const float *w, int lo, int hi, uint16_t *d_out, int *q_out)
 {
     float amax = 0;
@@ -60,32 +83,23 @@ static double sym_search(const float *x, const float *w, int lo, int hi, uint16_
     for (int i = 0; i < WK_QK; i++) q_out[i] = 0;
     if (amax == 0) return 0;
     int q[WK_QK];
+    const float flo = (float)lo, fhi = (float)hi, span = (float)-lo;
     /* t = the magnitude the largest |x| maps to, on a grid from half the range
-     * to just past its end (steps of 1/64 of it), with both signs of d */
-    const float span = (float)-lo;
+     * to just past its end (steps of 1/32 of it), with both signs of d; each
+     * candidate is refined twice: least-squares d for its q, rounded to fp16,
+     * then requantized with that d */
     for (int side = 0; side < 2; side++) {
-        for (int k = 0; k <= 36; k++) {
-            float t = span * (0.5f + k / 64.0f);
-            float d = (side ? amax : -amax) / t;
+        for (int k = 0; k <= 18; k++) {
+            float d = (side ? amax : -amax) / (span * (0.5f + k / 32.0f));
             for (int pass = 0; pass < 2; pass++) {
-                double sxq = 0, sqq = 0;
-                for (int i = 0; i < WK_QK; i++) {
-                    q[i] = qround(x[i] / d, lo, hi);
-                    double wi = w ? w[i] : 1.0;
-                    sxq += wi * x[i] * q[i];
-                    sqq += wi * (double)q[i] * q[i];
-                }
-                if (sqq <= 0) break;
-                d = (float)(sxq / sqq);              /* least-squares d for these q */
-                uint16_t d16 = wk_f32_to_f16(d);
+                float sxq, sqq;
+                sym_pass(x, w, 1.0f / d, flo, fhi, q, &sxq, &sqq);
+                if (!(sqq > 0)) break;
+                uint16_t d16 = wk_f32_to_f16(sxq / sqq);
                 float df = wk_f16_to_f32(d16);
                 if (!(df != 0) || !isfinite(df)) break;
-                double e = 0;
-                for (int i = 0; i < WK_QK; i++) {
-                    q[i] = qround(x[i] / df, lo, hi);
-                    double r = x[i] - (double)((float)q[i] * df);
-                    e += (w ? w[i] : 1.0) * r * r;
-                }
+                sym_pass(x, w, 1.0f / df, flo, fhi, q, &sxq, &sqq);
+                double e = (double)df * df * sqq - 2.0 * df * sxq;   /* + sum w x^2 */
                 if (e < best) {
                     best = e;
                     *d_out = d16;
@@ -100,48 +114,61 @@ static double sym_search(const float *x, const float *w, int lo, int hi, uint16_
 
 /* ---- legacy asymmetric: Q4_1 [0,15], Q5_1 [0,31] ---------------------------------- */
 
-/* Best (d16, m16, q) for y = q*d + m; returns the weighted error. */
+/* q = qnear((x - m)/d) and the sums sum w q, sum w q^2, sum w x q. */
+static inline void asym_pass(const float *x, const float *w, float m, float id, float hi, int *q,
+                             float *sq, float *sqq, float *sxq)
+{
+    float a = 0, b = 0, c = 0;
+    for (int i = 0; i < WK_QK; i++) {
+        q[i] = qnear((x[i] - m) * id, 0.0f, hi);
+        float wq = (w ? w[i] : 1.0f) * (float)q[i];
+        a += wq;
+        b += wq * (float)q[i];
+        c += wq * x[i];
+    }
+    *sq = a;
+    *sqq = b;
+    *sxq = c;
+}
+
+/* Best (d16, m16, q) for y = q*d + m; returns the weighted error (relative
+ * to the constant sum w x^2). */
 static double asym_search(const float *x, const float *w, int nmax, uint16_t *d_out,
                           uint16_t *m_out, int *q_out)
 {
-    float mn = x[0], mx = x[0];
-    for (int i = 1; i < WK_QK; i++) { mn = fminf(mn, x[i]); mx = fmaxf(mx, x[i]); }
+    float mn = x[0], mx = x[0], sw = 0, sx = 0;
+    for (int i = 0; i < WK_QK; i++) {
+        mn = fminf(mn, x[i]);
+        mx = fmaxf(mx, x[i]);
+        sw += w ? w[i] : 1.0f;
+        sx += (w ? w[i] : 1.0f) * x[i];
+    }
     double best = INFINITY;
     int q[WK_QK];
     *d_out = 0;
     *m_out = wk_f32_to_f16(mn);
     for (int i = 0; i < WK_QK; i++) q_out[i] = 0;
-    if (mx == mn) {
-        float m = wk_f16_to_f32(*m_out);
-        double e = 0;
-        for (int i = 0; i < WK_QK; i++) e += (w ? w[i] : 1.0) * ((double)x[i] - m) * ((double)x[i] - m);
-        return e;
-    }
-    for (int k = -20; k <= 6; k++) {
+    if (mx == mn) return 0;
+    const float fhi = (float)nmax;
+    /* candidate steps (max - min)/(nmax + k/10), each refined twice by the
+     * least-squares (d, m) for its q, rounded to fp16, then requantized */
+    for (int k = -20; k <= 6; k += 2) {
         float d = (mx - mn) / (nmax + 0.1f * k), m = mn;
         if (!(d > 0)) continue;
         for (int pass = 0; pass < 2; pass++) {
-            double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
-            for (int i = 0; i < WK_QK; i++) {
-                q[i] = qround((x[i] - m) / d, 0, nmax);
-                double wi = w ? w[i] : 1.0;
-                sw += wi; sq += wi * q[i]; sqq += wi * (double)q[i] * q[i];
-                sx += wi * x[i]; sxq += wi * x[i] * q[i];
-            }
-            double D = sw * sqq - sq * sq;
-            if (D > 0) {                          /* least squares for (d, m) */
-                double dd = (sw * sxq - sx * sq) / D;
+            float sq, sqq, sxq;
+            asym_pass(x, w, m, 1.0f / d, fhi, q, &sq, &sqq, &sxq);
+            double D = (double)sw * sqq - (double)sq * sq;
+            if (D > 0) {
+                double dd = ((double)sw * sxq - (double)sx * sq) / D;
                 if (dd > 0) { d = (float)dd; m = (float)((sx - dd * sq) / sw); }
             }
             uint16_t d16 = wk_f32_to_f16(d), m16 = wk_f32_to_f16(m);
             float df = wk_f16_to_f32(d16), mf = wk_f16_to_f32(m16);
             if (!(df > 0) || !isfinite(df) || !isfinite(mf)) break;
-            double e = 0;
-            for (int i = 0; i < WK_QK; i++) {
-                q[i] = qround((x[i] - mf) / df, 0, nmax);
-                double r = x[i] - (double)((float)q[i] * df + mf);
-                e += (w ? w[i] : 1.0) * r * r;
-            }
+            asym_pass(x, w, mf, 1.0f / df, fhi, q, &sq, &sqq, &sxq);
+            double e = (double)df * df * sqq + (double)mf * mf * sw - 2.0 * df * sxq
+                     - 2.0 * mf * sx + 2.0 * df * mf * sq;
             if (e < best) {
                 best = e;
                 *d_out = d16;

@@ -245,7 +245,7 @@ static int load_index(wk_source *s, const char *index, int st, wk_err *err)
 {
     char *ipath = wk_path_join(s->dir, index);
     if (!ipath) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    wk_st_index ix;
+    wk_st_index ix = {0};
     int rc = wk_st_index_load(&ix, ipath, err);
     for (size_t k = 0; !rc && k < ix.n_shards; k++) {
         char *p = wk_path_join(s->dir, ix.shards[k]);
@@ -263,7 +263,7 @@ static int load_index(wk_source *s, const char *index, int st, wk_err *err)
             rc = wk_err_set(err, WK_E_FORMAT, "%s: weight_map says \"%s\" is in %s, but it is %s", ipath,
                             ix.names[i], ix.files[i], t < 0 ? "in no shard" : "elsewhere");
     }
-    if (ix.n_shards || rc) wk_st_index_free(&ix);
+    wk_st_index_free(&ix);
     free(ipath);
     return rc;
 }
@@ -477,6 +477,24 @@ const uint8_t *wk_source_view(const wk_source *s, size_t i)
     }
     if (s->meta) return meta_view(s, e);
     return NULL;
+}
+
+int wk_source_file_range(const wk_source *s, size_t i, size_t *file, uint64_t *offset)
+{
+    const uint8_t *v = wk_source_view(s, i);
+    if (!v) return -1;
+    const src_entry *e = &s->t[i];
+    const src_file *f = &s->files[e->pub.file];
+    if (f->gguf) {
+        *offset = wk_gguf_tensor_at(f->gguf, (size_t)wk_gguf_find_tensor(f->gguf, e->pub.name))->file_offset;
+    } else if (f->st) {
+        *offset = wk_st_tensor_at(f->st, (size_t)wk_st_find(f->st, e->pub.name))->file_offset;
+    } else {
+        const wk_tensor_info *ti = e->pth ? e->pth : wk_llama_ckpt_tensor(s->meta, 0, e->kind, e->layer);
+        *offset = ti->file_offset + (uint64_t)(v - ti->storage);
+    }
+    *file = e->pub.file;
+    return 0;
 }
 
 /* Merge the ranks of a Meta tensor: row splits are appended, column splits
@@ -859,13 +877,18 @@ static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err
     p->digest = calloc(n ? n : 1, sizeof *p->digest);
     p->shards = calloc(n ? n : 1, sizeof *p->shards);
     if (!p->x || !p->nbytes || !p->digest || !p->shards) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    size_t kvl;
+    const wk_st *sst = wk_source_kind(s) == WK_SRC_SAFETENSORS ? wk_source_st(s, 0) : NULL;
+    int gguf_like = wk_source_gguf(s) || (sst && wk_st_meta_get(sst, WK_ST_GGUF_KV, &kvl));
     for (size_t i = 0; i < n; i++) {
         const wk_src_tensor *t = wk_source_tensor(s, i);
         if (t->dtype == WK_DT_COUNT)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\" is %s-quantized; safetensors cannot "
                               "hold it", wk_source_path(s), t->name, wk_ggml_type_get(t->ggml_type)->name);
         p->x[i].out_dtype = t->dtype;
-        if (p->o.out_dtype >= 0 && is_float16_32(t->dtype)) p->x[i].out_dtype = (wk_dtype)p->o.out_dtype;
+        /* GGUF-made tensors keep GGUF's rule: 1-D tensors (norms) stay as they are */
+        if (p->o.out_dtype >= 0 && is_float16_32(t->dtype) && !(gguf_like && t->ndim < 2))
+            p->x[i].out_dtype = (wk_dtype)p->o.out_dtype;
         WK_TRY(wk_src_out_nbytes(s, i, &p->x[i], &p->nbytes[i], err));
         p->total += p->nbytes[i];
     }
@@ -990,5 +1013,59 @@ int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err)
     if (!rc) rc = wk_st_index_json(p->total, names, files, n, out, err);
     free(names);
     free(files);
+    return rc;
+}
+
+/* ---- verifying ------------------------------------------------------------------ */
+
+static int verify_one(const char *path, wk_digest_cb cb, void *ctx, size_t *n, wk_err *err)
+{
+    uint8_t h[9];
+    size_t got = 0;
+    WK_TRY(sniff(path, h, &got, err));
+    if (got >= 4 && memcmp(h, "GGUF", 4) == 0) {
+        wk_gguf *g = wk_gguf_open(path, err);
+        if (!g) return -1;
+        int rc = wk_gguf_verify_digests(g, cb, ctx, err);
+        *n += wk_gguf_tensor_count(g);
+        wk_gguf_close(g);
+        return rc;
+    }
+    if (got >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: a PyTorch checkpoint stores no weightkit digests", path);
+    wk_st *st = wk_st_open(path, err);
+    if (!st) return -1;
+    int rc = wk_st_verify_digests(st, cb, ctx, err);
+    *n += wk_st_count(st);
+    wk_st_close(st);
+    return rc;
+}
+
+int wk_source_verify_digests(const char *path, wk_digest_cb cb, void *ctx, size_t *n_tensors,
+                             wk_err *err)
+{
+    size_t n = 0;
+    int rc = 0;
+    if (!is_dir(path)) {
+        rc = verify_one(path, cb, ctx, &n, err);
+    } else if (exists_in(path, "model.safetensors.index.json")) {
+        char *ip = wk_path_join(path, "model.safetensors.index.json");
+        wk_st_index ix = {0};
+        rc = ip ? wk_st_index_load(&ix, ip, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
+        for (size_t k = 0; !rc && k < ix.n_shards; k++) {
+            char *sp = wk_path_join(path, ix.shards[k]);
+            rc = sp ? verify_one(sp, cb, ctx, &n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
+            free(sp);
+        }
+        wk_st_index_free(&ix);   /* zeroed when loading failed: a no-op then */
+        free(ip);
+    } else if (exists_in(path, "model.safetensors")) {
+        char *sp = wk_path_join(path, "model.safetensors");
+        rc = sp ? verify_one(sp, cb, ctx, &n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
+        free(sp);
+    } else {
+        rc = wk_err_set(err, WK_E_USAGE, "%s: no model.safetensors[.index.json] to verify", path);
+    }
+    if (n_tensors) *n_tensors = n;
     return rc;
 }

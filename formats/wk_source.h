@@ -85,6 +85,11 @@ uint64_t wk_source_max_nbytes(const wk_source *s);
  * files unless the tensor is a strided view; for Meta only with one rank or
  * replicated tensors), else NULL. */
 const uint8_t *wk_source_view(const wk_source *s, size_t i);
+/* Where wk_source_view's bytes lie in their file: the file index (see
+ * wk_source_file) and byte offset.  0 on success; -1 when the tensor is not
+ * stored contiguously in one file (merged Meta ranks, strided views).  For
+ * an in-kernel copy (copy_file_range) of unchanged tensors. */
+int wk_source_file_range(const wk_source *s, size_t i, size_t *file, uint64_t *offset);
 /* Copy tensor i's bytes, row-major and contiguous, to dst (cap bytes >=
  * nbytes).  WK_E_USAGE if cap is too small; reader errors otherwise. */
 int wk_source_read(const wk_source *s, size_t i, void *dst, size_t cap, wk_err *err);
@@ -135,7 +140,9 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src
 /* ---- safetensors output ----------------------------------------------------- */
 
 typedef struct {
-    int out_dtype;          /* -1 keep; else F32/F16/BF16: every float tensor converted */
+    int out_dtype;          /* -1 keep; else F32/F16/BF16: every float tensor converted
+                               (from a GGUF, or a safetensors made from one: 1-D tensors
+                               keep their type, as in GGUF) */
     int digests;            /* add weightkit.xxh3-64.<name> keys (default 1) */
     int threads;            /* digest pass (<= 0 = default) */
     uint64_t shard_size;    /* 0 = one file; else transformers' max_shard_size rule */
@@ -164,6 +171,19 @@ int wk_src_st_write(wk_src_stplan *p, size_t k, wk_sink sink, wk_progress_fn pro
                     wk_err *err);
 /* model.safetensors.index.json text (for more than one shard). */
 int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err);
+
+/* ---- verifying stored digests (for wk-inspect --verify) ---------------------- */
+
+/* Recompute the per-tensor XXH3-64 digests wk-pack stores and compare them:
+ * path is a GGUF file, a safetensors file, or a directory of safetensors
+ * shards (model.safetensors.index.json or model.safetensors).  cb (may be
+ * NULL) is called once per tensor (status 0 match, 1 differs, 2 no digest).
+ * *n_tensors (may be NULL) gets the number checked.  0 if every tensor has a
+ * matching digest; -1 with WK_E_MISMATCH (a digest differs), WK_E_FORMAT (no
+ * digests / malformed file), WK_E_UNSUPPORTED (another format), or the
+ * reader's error.  Each file is mapped; nothing is written. */
+int wk_source_verify_digests(const char *path, wk_digest_cb cb, void *ctx, size_t *n_tensors,
+                             wk_err *err);
 
 /* Format handles for metadata beyond tensors (NULL when not that kind):
  * the GGUF file; the safetensors file (single-file sources); the Meta

@@ -1,4 +1,8 @@
-/* wk_xor.c — XOR-diff decode/encode: payload reader, gzip writer, directory runner. */
+/* wk_xor.c — XOR-diff decode/encode: payload reader, gzip writer, directory runner.
+ *
+ * Input files are read with pread(), not mapped: a file that shrinks while it
+ * is read (truncated by another process) then gives a clean error instead of
+ * SIGBUS, and nothing is left under the output's final name. */
 #include "wk_xor.h"
 
 #include "wk_hash.h"
@@ -6,6 +10,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +30,7 @@
 
 #define SLOT_BYTES (1u << 20)   /* decode: bytes handed from inflate to writer at once */
 #define NSLOTS 4                /* decode pipeline depth */
+#define WINDOW_BYTES (4u << 20) /* compressed bytes read from a payload file at once */
 #define CHUNK_IN_DEFAULT (1u << 30)
 
 /* ---- the XOR kernel ----------------------------------------------------- */
@@ -53,17 +59,92 @@ void wk_xor_apply(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *bas
     if (dst != src && n > m) memcpy(dst + m, src + m, n - m);
 }
 
+/* ---- reading input files ----------------------------------------------- */
+
+/* An input file read by offset; its size is taken once, at open. */
+typedef struct {
+    int fd;            /* -1: no file (an absent base reads as empty) */
+    uint64_t size;
+    const char *path;  /* for messages (not owned) */
+    const char *role;  /* "payload", "base file", "target" */
+} in_file;
+
+static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
+{
+    f->fd = -1;
+    f->size = 0;
+    f->path = path;
+    f->role = role;
+    if (!path) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return wk_err_errno(err, errno, "%s %s", role, path);
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        close(fd);
+        return S_ISDIR(st.st_mode) || e == 0
+            ? wk_err_set(err, WK_E_IO, "%s %s is not a regular file", role, path)
+            : wk_err_errno(err, e, "%s %s", role, path);
+    }
+#ifdef POSIX_FADV_SEQUENTIAL
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+    f->fd = fd;
+    f->size = (uint64_t)st.st_size;
+    return 0;
+}
+
+static void in_close(in_file *f)
+{
+    if (f->fd >= 0) close(f->fd);
+    f->fd = -1;
+}
+
+/* Read exactly n bytes at off (off + n <= f->size).  A short read means the
+ * file shrank after it was opened: an error naming it and the offset. */
+static int in_read(const in_file *f, uint64_t off, uint8_t *buf, size_t n, wk_err *err)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = pread(f->fd, buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0)
+            return wk_err_errno(err, errno, "read %s %s at byte offset %llu", f->role, f->path,
+                                (unsigned long long)(off + got));
+        if (r == 0)
+            return wk_err_set(err, WK_E_IO, "%s %s changed while being read: it shrank (truncated) "
+                              "to %llu bytes, it had %llu", f->role, f->path,
+                              (unsigned long long)(off + got), (unsigned long long)f->size);
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* buf[0..n) ^= B(off..off+n) of base file f, zero beyond its end.  tmp holds
+ * at least n bytes. */
+static int xor_with_file(const in_file *f, uint64_t off, uint8_t *buf, size_t n, uint8_t *tmp,
+                         wk_err *err)
+{
+    if (off >= f->size || n == 0) return 0;
+    size_t m = f->size - off < n ? (size_t)(f->size - off) : n;
+    WK_TRY(in_read(f, off, tmp, m, err));
+    xor_bytes(buf, buf, tmp, m);
+    return 0;
+}
+
 /* ---- payload reader ----------------------------------------------------- */
 
 /* One inflate call's outcome, whichever engine made it. */
 typedef enum { STEP_OK, STEP_MEMBER_END, STEP_CORRUPT, STEP_NOMEM } step_status;
 
 struct wk_payload {
-    wk_map map;         /* when opened from a file */
-    int mapped;
-    const uint8_t *in;  /* payload bytes */
-    size_t in_len;
-    size_t in_pos;      /* next byte not yet handed to the inflater / copied */
+    in_file file;       /* file source (fd -1 for memory) */
+    uint8_t *wbuf;      /* file window buffer, WINDOW_BYTES */
+    const uint8_t *win; /* bytes [win_off, win_off + win_len) of the payload */
+    size_t win_len;
+    uint64_t win_off;
+    uint64_t in_len;    /* payload size */
+    uint64_t in_pos;    /* next byte not yet handed to the inflater / copied */
     char *label;
     int gzip;
     int started;        /* a read happened (the engine is fixed from then on) */
@@ -94,6 +175,31 @@ const char *wk_inflate_engines(void)
 #endif
 }
 
+/* Bytes available in the window from in_pos on. */
+static size_t win_avail(const wk_payload *r)
+{
+    uint64_t end = r->win_off + r->win_len;
+    return r->in_pos < end ? (size_t)(end - r->in_pos) : 0;
+}
+
+/* Make at least min(want, bytes left) bytes available from in_pos on,
+ * refilling the window from the file when needed. */
+static int win_need(wk_payload *r, size_t want, wk_err *err)
+{
+    uint64_t left = r->in_len - r->in_pos;
+    if (want > left) want = (size_t)left;
+    size_t have = win_avail(r);
+    if (have >= want || r->file.fd < 0) return 0;
+    if (have) memmove(r->wbuf, r->win + (r->in_pos - r->win_off), have);
+    size_t add = WINDOW_BYTES - have;
+    if (add > left - have) add = (size_t)(left - have);
+    WK_TRY(in_read(&r->file, r->in_pos + have, r->wbuf + have, add, err));
+    r->win = r->wbuf;
+    r->win_off = r->in_pos;
+    r->win_len = have + add;
+    return 0;
+}
+
 /* Common part of both open functions: decide raw/gzip. */
 static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
 {
@@ -101,21 +207,23 @@ static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
 #ifdef WK_HAVE_ISAL
     r->use_isal = 1;
 #endif
-    int magic = has_gzip_magic(r->in, r->in_len);
+    WK_TRY(win_need(r, 2, err));
+    const uint8_t *p = r->win;
+    size_t n = win_avail(r);
+    int magic = has_gzip_magic(p, n);
     if (kind == WK_PAYLOAD_GZIP && !magic) {
-        if (r->in_len >= 2)
+        if (n >= 2)
             return wk_err_set(err, WK_E_FORMAT, "%s: not a gzip file (starts with %02x %02x, "
-                              "not 1f 8b); decode it as a raw payload", r->label,
-                              r->in[0], r->in[1]);
+                              "not 1f 8b); decode it as a raw payload", r->label, p[0], p[1]);
         return wk_err_set(err, WK_E_FORMAT, "%s: not a gzip file (%zu bytes); decode it as a "
-                          "raw payload", r->label, r->in_len);
+                          "raw payload", r->label, n);
     }
     r->gzip = kind == WK_PAYLOAD_RAW ? 0 : magic;
     return 0;
 }
 
-wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
-                                wk_payload_kind kind, wk_err *err)
+/* A reader with its label; NULL on OOM. */
+static wk_payload *payload_new(const char *label, wk_err *err)
 {
     wk_payload *r = calloc(1, sizeof *r);
     if (!r || !(r->label = strdup(label ? label : "payload"))) {
@@ -123,7 +231,17 @@ wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
-    r->in = p;
+    r->file.fd = -1;
+    return r;
+}
+
+wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
+                                wk_payload_kind kind, wk_err *err)
+{
+    wk_payload *r = payload_new(label, err);
+    if (!r) return NULL;
+    r->win = p;
+    r->win_len = n;
     r->in_len = n;
     if (payload_init(r, kind, err)) {
         wk_payload_close(r);
@@ -134,20 +252,16 @@ wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
 
 wk_payload *wk_payload_open(const char *path, wk_payload_kind kind, wk_err *err)
 {
-    wk_payload *r = calloc(1, sizeof *r);
-    if (!r || !(r->label = strdup(path))) {
-        free(r);
-        wk_err_set(err, WK_E_NOMEM, "out of memory");
+    wk_payload *r = payload_new(path, err);
+    if (!r) return NULL;
+    if (in_open(&r->file, r->label, "payload", err) ||
+        !(r->wbuf = malloc(WINDOW_BYTES))) {
+        if (r->file.fd >= 0) wk_err_set(err, WK_E_NOMEM, "%s: out of memory", path);
+        wk_payload_close(r);
         return NULL;
     }
-    if (wk_map_open(&r->map, path, err)) {
-        free(r->label);
-        free(r);
-        return NULL;
-    }
-    r->mapped = 1;
-    r->in = r->map.data;
-    r->in_len = r->map.size;
+    r->win = r->wbuf;
+    r->in_len = r->file.size;
     if (payload_init(r, kind, err)) {
         wk_payload_close(r);
         return NULL;
@@ -175,7 +289,8 @@ void wk_payload_close(wk_payload *r)
 #ifdef WK_HAVE_ISAL
     free(r->isal);
 #endif
-    if (r->mapped) wk_map_close(&r->map);
+    in_close(&r->file);
+    free(r->wbuf);
     free(r->label);
     free(r);
 }
@@ -259,16 +374,21 @@ static step_status engine_step(wk_payload *r, const uint8_t *in, uint32_t in_n, 
 static int next_member(wk_payload *r, wk_err *err)
 {
     r->members++;
-    size_t end = r->in_pos;
-    while (r->in_pos < r->in_len && r->in[r->in_pos] == 0) r->in_pos++;
+    uint64_t end = r->in_pos;
+    for (;;) {
+        WK_TRY(win_need(r, 1, err));
+        if (r->in_pos == r->in_len || r->win[r->in_pos - r->win_off] != 0) break;
+        r->in_pos++;
+    }
     if (r->in_pos == r->in_len) {
         r->done = 1;
         return 0;
     }
-    if (r->in_pos != end || !has_gzip_magic(r->in + r->in_pos, r->in_len - r->in_pos))
-        return wk_err_set(err, WK_E_FORMAT, "%s: trailing data at byte offset %zu after gzip "
-                          "member %u (not another gzip member)", r->label, r->in_pos,
-                          r->members);
+    WK_TRY(win_need(r, 2, err));
+    if (r->in_pos != end || !has_gzip_magic(r->win + (r->in_pos - r->win_off), win_avail(r)))
+        return wk_err_set(err, WK_E_FORMAT, "%s: trailing data at byte offset %llu after gzip "
+                          "member %u (not another gzip member)", r->label,
+                          (unsigned long long)r->in_pos, r->members);
     return engine_start(r, err);
 }
 
@@ -281,8 +401,9 @@ static int read_gzip(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_er
         WK_TRY(engine_start(r, err));
     }
     while (have < cap && !r->done) {
-        size_t in_left = r->in_len - r->in_pos, out_left = cap - have, used, made;
-        step_status st = engine_step(r, r->in + r->in_pos,
+        WK_TRY(win_need(r, WINDOW_BYTES, err));
+        size_t in_left = win_avail(r), out_left = cap - have, used, made;
+        step_status st = engine_step(r, r->win + (r->in_pos - r->win_off),
                                      (uint32_t)(in_left < r->chunk ? in_left : r->chunk),
                                      buf + have,
                                      (uint32_t)(out_left < CHUNK_IN_DEFAULT ? out_left
@@ -297,15 +418,31 @@ static int read_gzip(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_er
         }
         if (st == STEP_CORRUPT)
             return wk_err_set(err, WK_E_FORMAT, "%s: corrupt gzip data in member %u near byte "
-                              "offset %zu: %s", r->label, r->members + 1, r->in_pos, r->zmsg);
+                              "offset %llu: %s", r->label, r->members + 1,
+                              (unsigned long long)r->in_pos, r->zmsg);
         if (st == STEP_NOMEM)
             return wk_err_set(err, WK_E_NOMEM, "%s: out of memory inflating", r->label);
         if (used == 0 && made == 0 && r->in_pos == r->in_len)
             return wk_err_set(err, WK_E_FORMAT, "%s: truncated gzip stream: input ends at byte "
-                              "offset %zu inside member %u (%llu bytes decoded)", r->label,
-                              r->in_pos, r->members + 1, (unsigned long long)r->out_pos);
+                              "offset %llu inside member %u (%llu bytes decoded)", r->label,
+                              (unsigned long long)r->in_pos, r->members + 1,
+                              (unsigned long long)r->out_pos);
     }
     *got = have;
+    return 0;
+}
+
+/* Raw payload: the window's bytes first, then straight from the file. */
+static int read_raw(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err *err)
+{
+    uint64_t left = r->in_len - r->in_pos;
+    size_t n = left < cap ? (size_t)left : cap;
+    size_t w = win_avail(r) < n ? win_avail(r) : n;
+    if (w) memcpy(buf, r->win + (r->in_pos - r->win_off), w);
+    if (n > w) WK_TRY(in_read(&r->file, r->in_pos + w, buf + w, n - w, err));
+    r->in_pos += n;
+    r->out_pos += n;
+    *got = n;
     return 0;
 }
 
@@ -314,13 +451,7 @@ int wk_payload_read(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err
     *got = 0;
     if (r->gzip) return read_gzip(r, buf, cap, got, err);
     r->started = 1;
-    size_t n = r->in_len - r->in_pos;
-    if (n > cap) n = cap;
-    if (n) memcpy(buf, r->in + r->in_pos, n);
-    r->in_pos += n;
-    r->out_pos += n;
-    *got = n;
-    return 0;
+    return read_raw(r, buf, cap, got, err);
 }
 
 /* ---- deterministic parallel gzip writer -------------------------------- */
@@ -330,7 +461,8 @@ typedef struct {
     uint8_t *out;
     size_t out_cap, out_len;
     uint32_t crc;
-    int failed;      /* 1 OOM, 2 deflate error */
+    int failed;      /* 1 OOM, 2 deflate error, 3 fill error (in err) */
+    wk_err err;
 } gz_block;
 
 /* Compress block [off, off+n) (last = final block) into b->out. */
@@ -338,10 +470,13 @@ static void gz_compress_block(gz_block *b, uint64_t off, size_t n, int last, int
                               wk_gz_fill_fn fill, void *fill_ctx)
 {
     size_t dict = off < WK_GZ_DICT ? (size_t)off : WK_GZ_DICT;
-    fill(fill_ctx, off - dict, b->in, dict + n);
-    b->crc = (uint32_t)crc32(0L, b->in + dict, (uInt)n);
     b->failed = 0;
     b->out_len = 0;
+    if (fill(fill_ctx, off - dict, b->in, dict + n, &b->err)) {
+        b->failed = 3;
+        return;
+    }
+    b->crc = (uint32_t)crc32(0L, b->in + dict, (uInt)n);
     z_stream z;
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, level, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -442,14 +577,16 @@ int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
         for (int i = 0; i < k && rc == 0; i++) {
             uint64_t off = (first + (uint64_t)i) * WK_GZ_BLOCK;
             size_t len = n - off < WK_GZ_BLOCK ? (size_t)(n - off) : WK_GZ_BLOCK;
-            if (b[i].failed)
+            if (b[i].failed == 3)
+                rc = (*err = b[i].err, -1);
+            else if (b[i].failed)
                 rc = wk_err_set(err, b[i].failed == 1 ? WK_E_NOMEM : WK_E_INTERNAL,
                                 "%s: deflate failed on the block at byte %llu",
                                 wk_out_final_path(o), (unsigned long long)off);
             else
                 rc = wk_out_write(o, b[i].out, b[i].out_len, err);
             crc = (uint32_t)crc32_combine(crc, b[i].crc, (z_off_t)len);
-            if (rc == 0 && opts && opts->block_done) opts->block_done(opts->ctx, off, len);
+            if (rc == 0 && opts && opts->block_done) rc = opts->block_done(opts->ctx, off, len, err);
         }
     }
     gz_blocks_free(b, batch);
@@ -461,8 +598,8 @@ int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
 
 /* What the decode loop needs besides the payload reader. */
 typedef struct {
-    const uint8_t *base;
-    uint64_t base_len;
+    const in_file *base;
+    uint8_t *tmp;           /* SLOT_BYTES of scratch for base bytes */
     wk_out *o;
     wk_progress_fn progress;
     void *progress_ctx;
@@ -473,7 +610,7 @@ static int decode_step(wk_payload *pl, const decode_ctx *d, uint8_t *buf, uint64
                        size_t *got, wk_err *err)
 {
     WK_TRY(wk_payload_read(pl, buf, SLOT_BYTES, got, err));
-    wk_xor_apply(buf, buf, *got, d->base, d->base_len, *pos);
+    WK_TRY(xor_with_file(d->base, *pos, buf, *got, d->tmp, err));
     *pos += *got;
     if (d->progress) d->progress(d->progress_ctx, wk_payload_in_pos(pl), wk_payload_in_size(pl));
     return 0;
@@ -623,26 +760,27 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
 {
     memset(res, 0, sizeof *res);
     res->verified = -1;
-    wk_map base = {0};
-    int have_base = 0;
+    in_file base;
     wk_payload *pl = NULL;
     wk_out *o = NULL;
     wk_hash *h = NULL;
+    uint8_t *tmp = NULL;
     int rc = -1;
-    if (a->base) {
-        if (wk_map_open(&base, a->base, err)) return wk_err_prefix(err, "base file");
-        have_base = 1;
-    }
+    if (in_open(&base, a->base, "base file", err)) return -1;
     res->base_bytes = base.size;
     if (!(pl = wk_payload_open(a->payload, a->kind, err))) goto out;
     if (wk_payload_set_engine(pl, a->engine, err)) goto out;
     res->in_bytes = wk_payload_in_size(pl);
     res->gzip = wk_payload_is_gzip(pl);
+    if (!(tmp = malloc(SLOT_BYTES))) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        goto out;
+    }
     const char *inputs[] = {a->payload, a->base, NULL};
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     wk_out_set_hook(o, wk_hash_hook, h);
-    decode_ctx d = {base.data, base.size, o, a->progress, a->progress_ctx};
+    decode_ctx d = {&base, tmp, o, a->progress, a->progress_ctx};
     rc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
     res->members = wk_payload_members(pl);
     if (rc == 0) rc = decode_finish(a, &o, h, res, err);
@@ -650,32 +788,45 @@ out:
     wk_out_abort(o);
     wk_hash_free(h);
     wk_payload_close(pl);
-    if (have_base) wk_map_close(&base);
+    free(tmp);
+    in_close(&base);
     return rc;
 }
 
 /* ---- encode one file ---------------------------------------------------- */
 
 typedef struct {
-    const uint8_t *target, *base;
-    uint64_t target_len, base_len;
+    in_file target, base;
     wk_hash *h;
+    uint8_t *hbuf;          /* SLOT_BYTES, for hashing the target in order */
     wk_progress_fn progress;
     void *progress_ctx;
 } encode_ctx;
 
-static void encode_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n)
+/* Payload bytes [off, off+n): target XOR base.  Thread-safe (pread only). */
+static int encode_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n, wk_err *err)
 {
     const encode_ctx *e = ctx;
-    wk_xor_apply(buf, e->target + off, n, e->base, e->base_len, off);
+    WK_TRY(in_read(&e->target, off, buf, n, err));
+    uint8_t tmp[16384];
+    for (size_t k = 0; k < n; k += sizeof tmp) {
+        size_t m = n - k < sizeof tmp ? n - k : sizeof tmp;
+        WK_TRY(xor_with_file(&e->base, off + k, buf + k, m, tmp, err));
+    }
+    return 0;
 }
 
-/* After each block: hash the target range (in order) and report progress. */
-static void encode_block_done(void *ctx, uint64_t off, size_t n)
+/* After each block, in order: hash the target's bytes and report progress. */
+static int encode_block_done(void *ctx, uint64_t off, size_t n, wk_err *err)
 {
     encode_ctx *e = ctx;
-    wk_hash_update(e->h, e->target + off, n, NULL);
-    if (e->progress) e->progress(e->progress_ctx, off + n, e->target_len);
+    for (size_t k = 0; k < n; k += SLOT_BYTES) {
+        size_t m = n - k < SLOT_BYTES ? n - k : SLOT_BYTES;
+        WK_TRY(in_read(&e->target, off + k, e->hbuf, m, err));
+        WK_TRY(wk_hash_update(e->h, e->hbuf, m, err));
+    }
+    if (e->progress) e->progress(e->progress_ctx, off + n, e->target.size);
+    return 0;
 }
 
 static int encode_raw(wk_out *o, encode_ctx *e, wk_err *err)
@@ -683,11 +834,11 @@ static int encode_raw(wk_out *o, encode_ctx *e, wk_err *err)
     uint8_t *buf = malloc(SLOT_BYTES);
     if (!buf) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     int rc = 0;
-    for (uint64_t off = 0; off < e->target_len && rc == 0; off += SLOT_BYTES) {
-        size_t n = e->target_len - off < SLOT_BYTES ? (size_t)(e->target_len - off) : SLOT_BYTES;
-        encode_fill(e, off, buf, n);
-        rc = wk_out_write(o, buf, n, err);
-        if (rc == 0) encode_block_done(e, off, n);
+    for (uint64_t off = 0; off < e->target.size && rc == 0; off += SLOT_BYTES) {
+        size_t n = e->target.size - off < SLOT_BYTES ? (size_t)(e->target.size - off) : SLOT_BYTES;
+        rc = encode_fill(e, off, buf, n, err);
+        if (rc == 0) rc = wk_out_write(o, buf, n, err);
+        if (rc == 0) rc = encode_block_done(e, off, n, err);
     }
     free(buf);
     return rc;
@@ -697,34 +848,30 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
 {
     memset(res, 0, sizeof *res);
     res->verified = -1;
-    wk_map tgt = {0}, base = {0};
-    int have_base = 0;
+    encode_ctx e = {.progress = a->progress, .progress_ctx = a->progress_ctx};
+    e.base.fd = -1;
     wk_out *o = NULL;
-    wk_hash *h = NULL;
     int rc = -1;
-    if (wk_map_open(&tgt, a->target, err)) return -1;
-    if (a->base) {
-        if (wk_map_open(&base, a->base, err)) {
-            wk_err_prefix(err, "base file");
-            goto out;
-        }
-        have_base = 1;
+    if (in_open(&e.target, a->target, "target", err)) return -1;
+    if (in_open(&e.base, a->base, "base file", err)) goto out;
+    res->in_bytes = e.target.size;
+    res->base_bytes = e.base.size;
+    if (!(e.hbuf = malloc(SLOT_BYTES))) {
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        goto out;
     }
-    res->in_bytes = tgt.size;
-    res->base_bytes = base.size;
     const char *inputs[] = {a->target, a->base, NULL};
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
-    if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
-    encode_ctx e = {tgt.data, base.data, tgt.size, base.size, h, a->progress, a->progress_ctx};
+    if (!(e.h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     res->gzip = a->gzip && a->base;
     if (res->gzip) {
         wk_gz_opts g = {a->level, a->threads, encode_block_done, &e};
-        rc = wk_gz_write(o, tgt.size, encode_fill, &e, &g, err);
+        rc = wk_gz_write(o, e.target.size, encode_fill, &e, &g, err);
     } else {
         rc = encode_raw(o, &e, err);
     }
     uint8_t d[WK_HASH_MAX_DIGEST];
-    if (rc == 0) rc = wk_hash_digest(h, d, err);
+    if (rc == 0) rc = wk_hash_digest(e.h, d, err);
     if (rc == 0) {
         memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
         res->out_bytes = wk_out_tell(o);
@@ -734,9 +881,10 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     }
 out:
     wk_out_abort(o);
-    wk_hash_free(h);
-    if (have_base) wk_map_close(&base);
-    wk_map_close(&tgt);
+    wk_hash_free(e.h);
+    free(e.hbuf);
+    in_close(&e.base);
+    in_close(&e.target);
     return rc;
 }
 

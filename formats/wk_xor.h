@@ -94,11 +94,13 @@ void wk_payload_close(wk_payload *r);
 #define WK_GZ_BLOCK (1u << 20)
 #define WK_GZ_DICT (32u << 10) /* dictionary: the last 32 KiB of the previous block */
 
-/* Produce input bytes [off, off+n) into buf.  Called from several threads at
- * once, possibly more than once for a range (dictionaries); must be pure. */
-typedef void (*wk_gz_fill_fn)(void *ctx, uint64_t off, uint8_t *buf, size_t n);
-/* Called in order, from one thread, after block [off, off+n) was written. */
-typedef void (*wk_gz_block_fn)(void *ctx, uint64_t off, size_t n);
+/* Produce input bytes [off, off+n) into buf; 0, or -1 with err set.  Called
+ * from several threads at once (each with its own err), possibly more than
+ * once for a range (dictionaries): must give the same bytes every time. */
+typedef int (*wk_gz_fill_fn)(void *ctx, uint64_t off, uint8_t *buf, size_t n, wk_err *err);
+/* Called in order, from one thread, after block [off, off+n) was written;
+ * -1 (err set) stops the write. */
+typedef int (*wk_gz_block_fn)(void *ctx, uint64_t off, size_t n, wk_err *err);
 
 typedef struct {
     int level;                 /* 1..9; 0 = 6 */
@@ -111,7 +113,8 @@ typedef struct {
  * `fill` produces, to o.  The deflate stream is a chain of WK_GZ_BLOCK
  * blocks, each compressed on its own with the previous 32 KiB as preset
  * dictionary and ended by a sync flush (the last by Z_FINISH); CRC-32 parts
- * are joined with crc32_combine.  Fails on a write error or OOM. */
+ * are joined with crc32_combine.  Fails on a fill, block_done or write error,
+ * or OOM. */
 int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
                 const wk_gz_opts *opts, wk_err *err);
 

@@ -161,6 +161,16 @@ static int parse_args(pack_opts *o, int argc, char **argv, int *exit_now, wk_err
 
 /* ---- listing ---------------------------------------------------------------- */
 
+/* A name from a file, control characters and backslashes escaped as \xNN. */
+static void print_name(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\') printf("\\x%02x", c);
+        else putchar(c);
+    }
+}
+
 static void list_tensors(const wk_source *s)
 {
     printf("# %s: %s, %zu file(s), %zu tensors\n", wk_source_path(s), wk_src_kind_name(wk_source_kind(s)),
@@ -169,7 +179,8 @@ static void list_tensors(const wk_source *s)
         const wk_src_tensor *t = wk_source_tensor(s, i);
         const char *dt = t->dtype < WK_DT_COUNT ? wk_dtype_get(t->dtype)->st_name
                                                 : wk_ggml_type_get(t->ggml_type)->name;
-        printf("%s\t%s\t[", t->name, dt);
+        print_name(t->name);
+        printf("\t%s\t[", dt);
         for (int d = 0; d < t->ndim; d++) printf(d ? ", %lld" : "%lld", (long long)t->shape[d]);
         printf("]\t%llu\n", (unsigned long long)t->nbytes);
     }

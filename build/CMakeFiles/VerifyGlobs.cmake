@@ -58,6 +58,7 @@ set(OLD_GLOB
   "/work/main/tests/cli/inspect.sh"
   "/work/main/tests/cli/malformed.sh"
   "/work/main/tests/cli/pack_errors.sh"
+  "/work/main/tests/cli/quantize.sh"
   "/work/main/tests/cli/xor.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -72,6 +73,7 @@ set(OLD_GLOB
   "/work/main/tests/peer/ggml_quant.sh"
   "/work/main/tests/peer/llama_cpp_logits.sh"
   "/work/main/tests/peer/pack.sh"
+  "/work/main/tests/peer/quantize.sh"
   "/work/main/tests/peer/setup_llama_cpp.sh"
   "/work/main/tests/peer/torch_load.sh"
   "/work/main/tests/peer/torch_zip64.sh"

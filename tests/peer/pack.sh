@@ -112,6 +112,23 @@ for k in a:
 print("ok  HF (permuted q/k) -> GGUF tensors = Meta -> GGUF tensors (%d)" % len(a))
 sys.exit(1 if r.ERRORS else 0)
 EOF
+    # grouped-query attention: k_proj is permuted with n_kv_heads (transformers >= 4.31 layout)
+    if [[ -d $MODELS/tiny-gqa ]] &&
+        "$BIN/wk-convert" "$MODELS/tiny-gqa" "$TMP/hfgqa" --transformers-version 4.31.0 >/dev/null 2>&1; then
+        pack "$TMP/hfgqa" "$TMP/hfgqa.gguf" --name g
+        pack "$MODELS/tiny-gqa" "$TMP/gqa16.gguf" --name g --outtype f16
+        $PY - "$TMP/hfgqa.gguf" "$TMP/gqa16.gguf" "$SRC/tests/peer/safetensors_read.py" <<'EOF' || die "HF GQA -> GGUF tensors"
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("r", sys.argv[3]); r = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(r)
+_, _, a = r.read_gguf(sys.argv[1]); _, _, b = r.read_gguf(sys.argv[2])
+assert set(a) == set(b), (set(a) ^ set(b))
+for k in a:
+    assert a[k][0] == b[k][0] and a[k][1].tobytes() == b[k][1].tobytes(), k
+print("ok  HF GQA (k permuted with n_kv_heads) -> GGUF tensors = Meta -> GGUF tensors (%d)" % len(a))
+sys.exit(1 if r.ERRORS else 0)
+EOF
+    fi
 else
     echo "(wk-convert not available: HF checks skipped)"
 fi

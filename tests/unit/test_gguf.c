@@ -10,6 +10,7 @@
 #include "wk_gguf.h"
 #include "wk_gguf_llama.h"
 #include "wk_sink.h"
+#include "wk_source.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -205,7 +206,20 @@ static void test_digests(void)
     CHECK(g && wk_gguf_has_digests(g));
     if (g) CHECK_OK(wk_gguf_verify_digests(g, NULL, NULL, &err), &err);
     wk_gguf_close(g);
+    /* the same through the file-level verifier wk-inspect uses */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/digests.gguf", wk_test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
+    if (f) fclose(f);
+    size_t nt = 0;
+    CHECK_OK(wk_source_verify_digests(path, NULL, NULL, &nt, &err), &err);
+    CHECK_EQ_U64(nt, 2);
     b.data[b.len - 32] ^= 1;  /* a byte of tensor "b" */
+    f = fopen(path, "wb");
+    CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
+    if (f) fclose(f);
+    CHECK(wk_source_verify_digests(path, NULL, NULL, &nt, &err) != 0 && err.code == WK_E_MISMATCH);
     g = wk_gguf_open_buffer(b.data, b.len, "d.gguf", &err);
     CHECK(g != NULL);
     if (g) {

@@ -11,6 +11,7 @@
 #include "wk_hash.h"
 #include "wk_safetensors.h"
 #include "wk_sink.h"
+#include "wk_source.h"
 
 /* Plan -> bytes, with tensor data bytes 0,1,2,... in file order. */
 static int serialize(const wk_stw_tensor *t, size_t n, const char *const *meta, size_t n_meta,
@@ -235,8 +236,61 @@ static void test_index(void)
     wk_buf_free(&b);
 }
 
+/* A safetensors file through the generic source: listing, views, reads,
+ * file ranges, conversion on emit. */
+static void test_source(void)
+{
+    wk_err err;
+    wk_stw_tensor t[] = {{"w", WK_DT_F32, 2, {2, 3}}, {"h", WK_DT_F16, 1, {4}}, {"q", WK_DT_F16, 2, {8, 1}}};
+    wk_buf b = {0};
+    CHECK_OK(serialize(t, 3, NULL, 0, &b, &err), &err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/src.safetensors", wk_test_tmpdir());
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b.data, 1, b.len, f) == b.len);
+    if (f) fclose(f);
+    wk_source *s = wk_source_open(path, 1, &err);
+    CHECK_MSG(s != NULL, "%s", err.msg);
+    if (s) {
+        CHECK(wk_source_kind(s) == WK_SRC_SAFETENSORS && wk_source_count(s) == 3);
+        long w = wk_source_find(s, "w");
+        CHECK(w >= 0);
+        const wk_src_tensor *tw = wk_source_tensor(s, (size_t)w);
+        CHECK(tw->dtype == WK_DT_F32 && tw->ndim == 2 && tw->shape[1] == 3 && tw->nbytes == 24);
+        size_t fi;
+        uint64_t off;
+        CHECK(wk_source_file_range(s, (size_t)w, &fi, &off) == 0);
+        CHECK(fi == 0 && off + 24 <= b.len && memcmp(b.data + off, wk_source_view(s, (size_t)w), 24) == 0);
+        uint8_t buf[24];
+        CHECK_OK(wk_source_read(s, (size_t)w, buf, sizeof buf, &err), &err);
+        CHECK(memcmp(buf, b.data + off, 24) == 0);
+        CHECK(wk_source_read(s, (size_t)w, buf, 8, &err) != 0 && err.code == WK_E_USAGE);
+        wk_src_xform x = {WK_DT_BF16, 0};
+        uint64_t nb;
+        CHECK_OK(wk_src_out_nbytes(s, (size_t)w, &x, &nb, &err), &err);
+        CHECK_EQ_U64(nb, 12);
+        /* HF -> Meta row order: 2 heads of D = 4 rows: out row h*4 + 2i + p = in row h*4 + p*2 + i */
+        long q = wk_source_find(s, "q");
+        wk_src_xform u = {WK_DT_F16, 2};
+        wk_buf o = {0};
+        wk_src_bufs bufs = {0};
+        CHECK_OK(wk_source_emit(s, (size_t)q, &u, wk_sink_buf(&o), &bufs, &err), &err);
+        const uint8_t *in = wk_source_view(s, (size_t)q);
+        static const int perm[8] = {0, 2, 1, 3, 4, 6, 5, 7};
+        CHECK_EQ_U64(o.len, 16);
+        for (int r = 0; r < 8 && o.len == 16; r++) CHECK(memcmp(o.data + 2 * r, in + 2 * perm[r], 2) == 0);
+        wk_src_xform odd = {WK_DT_F16, 3};
+        CHECK(wk_source_emit(s, (size_t)q, &odd, wk_sink_buf(&o), &bufs, &err) != 0 && err.code == WK_E_FORMAT);
+        wk_src_bufs_free(&bufs);
+        wk_buf_free(&o);
+    }
+    wk_source_close(s);
+    wk_buf_free(&b);
+}
+
 int main(void)
 {
+    WK_RUN(test_source);
     WK_RUN(test_reference_bytes);
     WK_RUN(test_order_and_roundtrip);
     WK_RUN(test_malformed);

@@ -318,9 +318,11 @@ typedef struct {
     const uint8_t *p;
 } mem_src;
 
-static void mem_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n)
+static int mem_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n, wk_err *err)
 {
+    (void)err;
     memcpy(buf, ((const mem_src *)ctx)->p + off, n);
+    return 0;
 }
 
 /* Compress with wk_gz_write at some thread count; returns the file bytes. */
