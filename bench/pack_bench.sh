@@ -106,10 +106,12 @@ mbs() { echo "$SIZE / $1 / 1000000" | bc -l | xargs printf '%.0f'; }
 ms() { echo "$1 * 1000" | bc -l | xargs printf '%.1f'; }
 rel() { echo "$1 / $t_cps" | bc -l | xargs printf '%.2f'; }
 CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 section=$(cat <<EOF
 ## wk-pack
 
-\`bench/pack_bench.sh\` on $(date -u +%Y-%m-%d), $CPU, $(nproc) cores; synthetic LLaMA-shaped
+\`bench/pack_bench.sh\` on $(date -u +%Y-%m-%d), $CPU, $(nproc) cores (load average at the end:
+$LOAD — on a shared machine the write-bound rows vary by 2x between runs); synthetic LLaMA-shaped
 Meta checkpoint (random fp16, dim $DIM, $LAYERS layers, vocab 32000): $SIZE bytes, warm page
 cache, median of 5 runs (disk synced before each).  wk-pack fsyncs and renames its output; compare with "cp + sync".
 

@@ -12,7 +12,9 @@
  *           spread over the threads by OpenMP (ggml itself is single-threaded
  *           per call; llama-quantize splits rows across threads the same way).
  * Every timed output is checked byte-identical to ggml's before timing counts.
- * Prints a Markdown table: rows/s and GB/s of float32 input, and ratios.
+ * Prints a Markdown table: rows/s and GB/s of float32 input (wall clock), the
+ * speed ratios, and the ratio of process CPU time (robust on a shared machine:
+ * time spent descheduled does not count), then a best-of-RUNS table.
  *
  * usage: quant_bench ROWS COLS RUNS THREADS
  *        quant_bench --search-eval CHECKPOINT.pth
@@ -31,12 +33,13 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void)
+static double clock_s(clockid_t c)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(c, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -57,11 +60,12 @@ static float gauss(void)
 enum { IMPL_WK, IMPL_WK_REF, IMPL_GGML, NIMPL };
 static const char *IMPL[NIMPL] = { "wk", "wk-ref", "ggml" };
 
-/* One timed run of implementation `impl`; returns seconds (or -1 on error). */
+/* One timed run of implementation `impl`; returns wall seconds (or -1 on
+ * error) and sets *cpu to the process CPU seconds it took (all threads). */
 static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, int64_t rows,
-                  int64_t cols, int threads)
+                  int64_t cols, int threads, double *cpu)
 {
-    double t0 = now();
+    double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now();
     if (impl == IMPL_GGML) {
         const int64_t chunk = WK_QUANT_CHUNK_ROWS;
         const int64_t nchunks = (rows + chunk - 1) / chunk;
@@ -78,7 +82,9 @@ static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, in
             return -1;
         }
     }
-    return now() - t0;
+    double t = now() - t0;
+    *cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    return t;
 }
 
 /* Rows of a contiguous 2-D F32/F16/BF16 tensor as float32; NULL if not usable. */
@@ -174,20 +180,23 @@ int main(int argc, char **argv)
     printf("Input: %lld x %lld float32 (%.0f MB), median of %d runs; SIMD kernels: %s.\n\n",
            (long long)rows, (long long)cols, gb * 1e3, runs,
            wk_quant_have_simd() ? "AVX2/F16C" : "none (reference only)");
-    printf("| type | threads | wk GB/s | wk Mrows/s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref |\n");
-    printf("|---|---|---|---|---|---|---|---|\n");
+    printf("| type | threads | wk GB/s | wk Mrows/s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref | wk / ggml (CPU time) |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
     int bad = 0;
+    char best[WK_QT_COUNT * 4][160];   /* best-of-RUNS lines, printed after the medians */
+    int nbest = 0;
     for (int t = 0; t < WK_QT_COUNT; t++) {
         const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
         size_t bytes = wk_quant_row_size(qt, cols) * (size_t)rows;
-        run(IMPL_GGML, qt, x, ref, rows, cols, maxt);
+        double cpu_unused;
+        run(IMPL_GGML, qt, x, ref, rows, cols, maxt, &cpu_unused);
         for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
-            double med[NIMPL];
+            double med[NIMPL], min[NIMPL], cpu[NIMPL];
             for (int impl = 0; impl < NIMPL; impl++) {
-                double s[99];
+                double s[99], c[99];
                 for (int r = 0; r < runs; r++) {
                     memset(y, 0, bytes);
-                    s[r] = run(impl, qt, x, y, rows, cols, th);
+                    s[r] = run(impl, qt, x, y, rows, cols, th, &c[r]);
                     if (s[r] < 0 || memcmp(y, ref, bytes)) {
                         fprintf(stderr, "quant_bench: %s %s output differs from ggml\n",
                                 IMPL[impl], qt->name);
@@ -196,15 +205,25 @@ int main(int argc, char **argv)
                 }
                 qsort(s, (size_t)runs, sizeof s[0], cmp_double);
                 med[impl] = s[runs / 2];
+                min[impl] = s[0];
+                qsort(c, (size_t)runs, sizeof c[0], cmp_double);
+                cpu[impl] = c[runs / 2];
             }
-            printf("| %s | %d | %.3f | %.2f | %.3f | %.3f | %.2fx | %.2fx |\n", qt->name, th,
+            printf("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n", qt->name, th,
                    gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / med[IMPL_WK_REF],
                    gb / med[IMPL_GGML], med[IMPL_GGML] / med[IMPL_WK],
-                   med[IMPL_WK_REF] / med[IMPL_WK]);
+                   med[IMPL_WK_REF] / med[IMPL_WK], cpu[IMPL_GGML] / cpu[IMPL_WK]);
             fflush(stdout);
+            if (nbest < (int)(sizeof best / sizeof best[0]))
+                snprintf(best[nbest++], sizeof best[0], "| %s | %d | %.3f | %.3f | %.3f | %.2fx |",
+                         qt->name, th, gb / min[IMPL_WK], gb / min[IMPL_WK_REF], gb / min[IMPL_GGML],
+                         min[IMPL_GGML] / min[IMPL_WK]);
             if (th == maxt) break;
         }
     }
+    printf("\nBest of %d runs (the least disturbed run of each; GB/s):\n\n", runs);
+    printf("| type | threads | wk | wk-ref | ggml | wk / ggml |\n|---|---|---|---|---|---|\n");
+    for (int i = 0; i < nbest; i++) printf("%s\n", best[i]);
     free(x); free(ref); free(y);
     return bad;
 }

@@ -10,6 +10,7 @@
 #include "wk_convert.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,6 @@
 
 #include "wk_half.h"
 #include "wk_io.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "wk_convert assumes a little-endian host (tensor bytes are copied as they are)"
@@ -359,7 +356,10 @@ static int limit_write(void *ctx, const void *p, size_t n, wk_err *err)
 
 /* ---- producing one tensor ------------------------------------------------------------ */
 
-/* Where the rows of one output tensor come from. */
+/* Where the rows of one output tensor come from.  Source rows are read with
+ * pread into a staging buffer (cheaper than faulting the map in and giving
+ * it back, and it keeps the resident set small by itself); a source with
+ * unusual strides is read from the map instead. */
 typedef struct {
     const wk_tensor_info *src[WK_LL_MAX_RANKS];
     int n_src;             /* ranks read (1 for a replicated tensor) */
@@ -367,19 +367,22 @@ typedef struct {
     int64_t rows, cols;    /* output shape (1-D: 1 x n) */
     int64_t src_rows, src_cols; /* shape of each rank's slice (1-D: 1 x n) */
     int64_t perm_hd;       /* > 0: head size of the q/k row permutation */
-    uint64_t released[WK_LL_MAX_RANKS]; /* bytes of each source already given back */
+    int staged;            /* sources are read into stage[] (else: from the map) */
+    const uint8_t *stage[WK_LL_MAX_RANKS]; /* staged rows of each source ... */
+    int64_t stage_row0[WK_LL_MAX_RANKS];   /* ... starting at this local row */
 } prod;
 
-static size_t page_size(void)
-{
-    long p = sysconf(_SC_PAGESIZE);
-    return p > 0 ? (size_t)p : 4096;
-}
+static size_t es_of(const wk_tensor_info *t) { return wk_dtype_get(t->dtype)->size; }
 
-/* First byte of source row r of t, and the element strides. */
-static const uint8_t *src_row(const wk_tensor_info *t, int64_t r, int64_t *col_stride)
+/* Source k's local row r, and its element stride. */
+static const uint8_t *src_row(const prod *p, int k, int64_t r, int64_t *col_stride)
 {
-    size_t es = wk_dtype_get(t->dtype)->size;
+    const wk_tensor_info *t = p->src[k];
+    size_t es = es_of(t);
+    if (p->staged) {
+        *col_stride = 1;
+        return p->stage[k] + (size_t)((r - p->stage_row0[k]) * p->src_cols) * es;
+    }
     int64_t off = t->storage_offset;
     if (t->ndim == 2) {
         off += r * t->stride[0];
@@ -390,74 +393,25 @@ static const uint8_t *src_row(const wk_tensor_info *t, int64_t r, int64_t *col_s
     return t->storage + (size_t)off * es;
 }
 
-/* Byte extent [lo, hi) of t's elements inside its storage. */
+/* Byte extent [lo, hi) of t's elements inside its storage (in the map). */
 static void src_extent(const wk_tensor_info *t, const uint8_t **lo, const uint8_t **hi)
 {
-    size_t es = wk_dtype_get(t->dtype)->size;
     int64_t last = t->storage_offset;
     for (int d = 0; d < t->ndim; d++) last += (t->shape[d] - 1) * t->stride[d];
-    *lo = t->storage + (size_t)t->storage_offset * es;
-    *hi = t->storage + (size_t)(last + 1) * es;
+    *lo = t->storage + (size_t)t->storage_offset * es_of(t);
+    *hi = t->storage + (size_t)(last + 1) * es_of(t);
 }
 
-static int is_rowmajor(const wk_tensor_info *t) { return wk_tensor_is_contiguous(t); }
-
-static void advise(const uint8_t *lo, const uint8_t *hi, int how, int outward)
+/* Give the mapped pages of the sources back (fallback path only). */
+static void release_map(const prod *p)
 {
-    size_t ps = page_size();
-    uintptr_t a = (uintptr_t)lo, b = (uintptr_t)hi;
-    a = outward ? a & ~(uintptr_t)(ps - 1) : (a + ps - 1) & ~(uintptr_t)(ps - 1);
-    b = outward ? (b + ps - 1) & ~(uintptr_t)(ps - 1) : b & ~(uintptr_t)(ps - 1);
-    if (b > a) (void)madvise((void *)a, b - a, how);
-}
-
-/* Ask the kernel to read tensor t's sources ahead. */
-static void prefetch(const prod *p)
-{
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = (uintptr_t)(ps > 0 ? ps : 4096) - 1;
     for (int r = 0; r < p->n_src; r++) {
         const uint8_t *lo, *hi;
         src_extent(p->src[r], &lo, &hi);
-        advise(lo, hi, MADV_WILLNEED, 1);
-    }
-}
-
-/* Give back the mapped pages of source r up to byte `upto` of its extent
- * (whole pages only; the pages stay in the page cache). */
-static void release_to(prod *p, int r, uint64_t upto)
-{
-    if (upto <= p->released[r]) return;
-    const uint8_t *lo, *hi;
-    src_extent(p->src[r], &lo, &hi);
-    advise(lo + p->released[r], lo + upto, MADV_DONTNEED, 0);
-    p->released[r] = upto;
-}
-
-/* After output rows [0, r_done) are written: release what no later row reads. */
-static void release_rows(prod *p, int64_t r_done)
-{
-    int64_t m = r_done; /* merged source rows fully consumed */
-    if (p->perm_hd) m = r_done / p->perm_hd * p->perm_hd;
-    for (int r = 0; r < p->n_src; r++) {
-        const wk_tensor_info *t = p->src[r];
-        if (!is_rowmajor(t)) continue;
-        int64_t rows = m;
-        if (p->split == WK_LL_SPLIT_ROWS) {
-            rows = m - (int64_t)r * p->src_rows;
-            if (rows < 0) rows = 0;
-            if (rows > p->src_rows) rows = p->src_rows;
-        }
-        release_to(p, r, (uint64_t)rows * (uint64_t)p->src_cols * wk_dtype_get(t->dtype)->size);
-    }
-}
-
-/* Release every source completely (end of the tensor). */
-static void release_all(prod *p)
-{
-    for (int r = 0; r < p->n_src; r++) {
-        const uint8_t *lo, *hi;
-        src_extent(p->src[r], &lo, &hi);
-        advise(lo + p->released[r], hi, MADV_DONTNEED, 1);
-        p->released[r] = (uint64_t)(hi - lo);
+        uintptr_t a = (uintptr_t)lo & ~mask, b = ((uintptr_t)hi + mask) & ~mask;
+        if (b > a) (void)madvise((void *)a, b - a, MADV_DONTNEED);
     }
 }
 
@@ -474,6 +428,82 @@ static void prod_init(prod *p, const wk_llama_ckpt *ck, const wk_llama_hf_tensor
     p->src_rows = s->ndim == 2 ? s->shape[0] : 1;
     p->src_cols = s->ndim == 2 ? s->shape[1] : s->shape[0];
     if (t->permute_heads > 0) p->perm_hd = p->rows / t->permute_heads;
+    p->staged = 1;
+    for (int r = 0; r < p->n_src; r++) p->staged &= wk_tensor_is_contiguous(p->src[r]);
+}
+
+/* Rows read from the sources at once: about WK_CONVERT_CHUNK bytes, but
+ * whole heads when the rows are permuted (a head's output rows come from the
+ * same head's source rows).  Output is then produced WK_CONVERT_CHUNK at a
+ * time (sub_rows), so the buffers stay in the CPU cache between read, cast,
+ * CRC and write. */
+static int64_t sub_rows(int64_t rows, int64_t cols)
+{
+    int64_t per = (int64_t)(WK_CONVERT_CHUNK / ((uint64_t)cols * 2));
+    if (per < 1) per = 1;
+    return per < rows ? per : rows;
+}
+
+static int64_t chunk_rows(int64_t rows, int64_t cols, int64_t perm_hd)
+{
+    int64_t per = sub_rows(rows, cols);
+    if (perm_hd > 0) per = per < perm_hd ? perm_hd : per / perm_hd * perm_hd;
+    return per < rows ? per : rows;
+}
+
+/* Ask the kernel to read tensor t's sources ahead (fds: the rank files). */
+static void prefetch(const prod *p, const int *fds)
+{
+    for (int r = 0; r < p->n_src; r++) {
+        const wk_tensor_info *t = p->src[r];
+        const uint8_t *lo, *hi;
+        src_extent(t, &lo, &hi);
+        (void)posix_fadvise(fds[r], (off_t)(t->file_offset + (uint64_t)(lo - t->storage)),
+                            (off_t)(hi - lo), POSIX_FADV_WILLNEED);
+    }
+}
+
+/* Read exactly n bytes at off of file fd (path for messages). */
+static int pread_all(int fd, void *buf, size_t n, uint64_t off, const char *path, wk_err *err)
+{
+    uint8_t *b = buf;
+    while (n > 0) {
+        ssize_t got = pread(fd, b, n, (off_t)off);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return wk_err_errno(err, errno, "%s: read at byte %llu", path, (unsigned long long)off);
+        if (got == 0)
+            return wk_err_set(err, WK_E_IO, "%s: file shrank (end of file at byte %llu)", path,
+                              (unsigned long long)off);
+        b += got;
+        n -= (size_t)got;
+        off += (uint64_t)got;
+    }
+    return 0;
+}
+
+/* Stage merged source rows [m0, m1) of every rank involved into st. */
+static int stage_rows(prod *p, int64_t m0, int64_t m1, uint8_t *st, const int *fds,
+                      const wk_llama_ckpt *ck, wk_err *err)
+{
+    size_t used = 0;
+    for (int k = 0; k < p->n_src; k++) {
+        int64_t a = m0, b = m1; /* local rows of source k */
+        if (p->split == WK_LL_SPLIT_ROWS) {
+            a = m0 - k * p->src_rows;
+            b = m1 - k * p->src_rows;
+            if (a < 0) a = 0;
+            if (b > p->src_rows) b = p->src_rows;
+        }
+        p->stage[k] = st + used;
+        p->stage_row0[k] = a;
+        if (b <= a) continue;
+        const wk_tensor_info *t = p->src[k];
+        size_t row = (size_t)p->src_cols * es_of(t), n = (size_t)(b - a) * row;
+        uint64_t off = t->file_offset + ((uint64_t)t->storage_offset + (uint64_t)a * (uint64_t)p->src_cols) * es_of(t);
+        WK_TRY(pread_all(fds[k], st + used, n, off, wk_llama_ckpt_rank_path(ck, k), err));
+        used += n;
+    }
+    return 0;
 }
 
 /* n elements from src (dtype dt, element stride cs) as fp16 at dst. */
@@ -511,7 +541,7 @@ static void fill_row(const prod *p, int64_t r, uint16_t *dst)
     }
     if (p->split == WK_LL_SPLIT_COLS) {
         for (int k = 0; k < p->n_src; k++) {
-            const uint8_t *s = src_row(p->src[k], m, &cs);
+            const uint8_t *s = src_row(p, k, m, &cs);
             cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst + k * p->src_cols);
         }
         return;
@@ -521,7 +551,7 @@ static void fill_row(const prod *p, int64_t r, uint16_t *dst)
         k = (int)(m / p->src_rows);
         m -= (int64_t)k * p->src_rows;
     }
-    const uint8_t *s = src_row(p->src[k], m, &cs);
+    const uint8_t *s = src_row(p, k, m, &cs);
     cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst);
 }
 
@@ -533,40 +563,35 @@ static int needs_cast(const prod *p)
     return 0;
 }
 
-/* Rows [r0, r1) into buf (same bytes for any -j).  Threads only for casts: a
- * plain row copy is memory-bound, and idle OpenMP workers spinning after a
- * parallel region would take CPU from the write. */
-static void fill_rows(const prod *p, int64_t r0, int64_t r1, uint8_t *buf, int threads)
+/* Rows [r0, r1) into buf.  Deliberately one thread: the rows are produced
+ * ~128 KiB at a time so that they are still in the cache when they are
+ * CRC'd and written, and a parallel region per chunk costs more than it saves
+ * (measured: with OpenMP over rows a bf16 conversion took 8x longer on a
+ * loaded 2-core machine, the workers spin-waiting between chunks). */
+static void fill_rows(const prod *p, int64_t r0, int64_t r1, uint8_t *buf)
 {
     size_t row_bytes = (size_t)p->cols * 2;
-    int par = needs_cast(p) && (size_t)(r1 - r0) * row_bytes >= (256u << 10) && r1 - r0 > 1;
-    int nt = threads > 0 ? threads : 1;
-#ifdef _OPENMP
-    if (threads <= 0) nt = omp_get_max_threads();
-#endif
-    (void)nt;
-#pragma omp parallel for schedule(static) if (par) num_threads(nt)
     for (int64_t r = r0; r < r1; r++) fill_row(p, r, (uint16_t *)(buf + (size_t)(r - r0) * row_bytes));
 }
 
-/* 1 if the tensor's bytes are the sources' bytes, concatenated. */
+/* 1 if the staged source bytes, in rank order, are the output bytes. */
 static int is_passthrough(const prod *p)
 {
-    if (p->perm_hd || (p->split == WK_LL_SPLIT_COLS && p->n_src > 1)) return 0;
-    for (int r = 0; r < p->n_src; r++)
-        if (p->src[r]->dtype != WK_DT_F16 || !is_rowmajor(p->src[r])) return 0;
-    return 1;
+    return p->staged && !p->perm_hd && !needs_cast(p) &&
+           (p->split != WK_LL_SPLIT_COLS || p->n_src == 1);
 }
 
-/* One shard being written: either writer, the chunk buffer, the limit. */
+/* One shard being written: either writer, buffers, rank files, the limit. */
 typedef struct {
     wk_convert *c;
     const wk_convert_file *f;
     wk_pthw *pw;     /* torch.save layout, or */
     wk_stw *sw;      /* safetensors */
     limit_sink *lim;
-    uint8_t *buf;
-    size_t cap;
+    uint8_t *buf;    /* output rows */
+    uint8_t *stage;  /* source rows read from the rank files */
+    size_t cap, stage_cap;
+    int fds[WK_LL_MAX_RANKS];
 } stream_state;
 
 /* Append n bytes of the current tensor to whichever writer is in use. */
@@ -587,58 +612,59 @@ static int write_inv_freq(stream_state *s, const wk_llama_hf_tensor *t, wk_err *
     return rc;
 }
 
-/* Write the data of state-dict tensor `ti`; prefetch `next`'s sources (may be NULL). */
+/* Write the data of state-dict tensor `ti`; prefetch tensor `next` (SIZE_MAX: none). */
 static int write_tensor(stream_state *s, size_t ti, size_t next, wk_err *err)
 {
     const wk_llama_hf_tensor *t = &s->c->tensors[ti];
     if (next != SIZE_MAX && s->c->tensors[next].kind != WK_LL_INV_FREQ) {
         prod pn;
         prod_init(&pn, s->c->ck, &s->c->tensors[next]);
-        prefetch(&pn);
+        prefetch(&pn, s->fds);
     }
     if (t->kind == WK_LL_INV_FREQ) return write_inv_freq(s, t, err);
     prod p;
     prod_init(&p, s->c->ck, t);
-    if (is_passthrough(&p)) {
-        for (int r = 0; r < p.n_src && !s->lim->full; r++) {
-            const uint8_t *lo, *hi;
-            src_extent(p.src[r], &lo, &hi);
-            for (const uint8_t *q = lo; q < hi && !s->lim->full;) {
-                size_t n = (size_t)(hi - q) < WK_CONVERT_CHUNK ? (size_t)(hi - q) : WK_CONVERT_CHUNK;
-                WK_TRY(put(s, q, n, err));
-                q += n;
-                release_to(&p, r, (uint64_t)(q - lo));
-            }
-        }
-        release_all(&p);
-        return 0;
-    }
     size_t row_bytes = (size_t)p.cols * 2;
-    int64_t per = (int64_t)(s->cap / row_bytes);
+    int64_t per = chunk_rows(p.rows, p.cols, p.perm_hd), sub = sub_rows(p.rows, p.cols);
     for (int64_t r0 = 0; r0 < p.rows && !s->lim->full; r0 += per) {
         int64_t r1 = r0 + per < p.rows ? r0 + per : p.rows;
-        fill_rows(&p, r0, r1, s->buf, s->c->opts.threads);
-        WK_TRY(put(s, s->buf, (size_t)(r1 - r0) * row_bytes, err));
-        release_rows(&p, r1);
+        if (p.staged) WK_TRY(stage_rows(&p, r0, r1, s->stage, s->fds, s->c->ck, err));
+        if (is_passthrough(&p)) {
+            WK_TRY(put(s, s->stage, (size_t)(r1 - r0) * row_bytes, err));
+            continue;
+        }
+        for (int64_t a = r0; a < r1 && !s->lim->full; a += sub) {
+            int64_t b = a + sub < r1 ? a + sub : r1;
+            fill_rows(&p, a, b, s->buf);
+            WK_TRY(put(s, s->buf, (size_t)(b - a) * row_bytes, err));
+        }
     }
-    release_all(&p);
+    if (!p.staged) release_map(&p);
     return 0;
 }
 
-/* Chunk buffer size for shard f: enough for one row of its widest tensor,
- * at most WK_CONVERT_CHUNK otherwise. */
-static size_t chunk_cap(const wk_convert *c, const wk_convert_file *f)
+/* Buffer sizes for shard f: the largest chunk of output rows, and of source
+ * rows (up to 4 bytes per element for fp32 input). */
+static void chunk_caps(const wk_convert *c, const wk_convert_file *f, size_t *out, size_t *stage)
 {
-    size_t cap = 0;
+    *out = *stage = 1;
     for (size_t i = 0; i < f->n_tensors; i++) {
         const wk_llama_hf_tensor *t = &c->tensors[f->first_tensor + i];
-        uint64_t total = tensor_nbytes(t);
-        uint64_t row = t->ndim == 2 ? (uint64_t)t->shape[1] * 2 : total;
-        uint64_t want = total < WK_CONVERT_CHUNK ? total : WK_CONVERT_CHUNK;
-        if (want < row) want = row;
-        if (want > cap) cap = (size_t)want;
+        if (t->kind == WK_LL_INV_FREQ) continue;
+        int64_t rows = t->ndim == 2 ? t->shape[0] : 1, cols = t->ndim == 2 ? t->shape[1] : t->shape[0];
+        int64_t hd = t->permute_heads > 0 ? rows / t->permute_heads : 0;
+        size_t n = (size_t)chunk_rows(rows, cols, hd) * (size_t)cols;
+        size_t nout = (size_t)sub_rows(rows, cols) * (size_t)cols;
+        size_t es = 2;
+        for (int r = 0; r < c->geom.n_ranks; r++) {
+            wk_ll_split sp = wk_llama_kind_split(t->kind);
+            if (sp == WK_LL_REPLICATED && r > 0) break;
+            size_t e = es_of(wk_llama_ckpt_tensor(c->ck, r, t->kind, t->layer));
+            if (e > es) es = e;
+        }
+        if (nout * 2 > *out) *out = nout * 2;
+        if (n * es > *stage) *stage = n * es;
     }
-    return cap ? cap : 1;
 }
 
 /* Writer-side bookkeeping around the tensors: begin, per-tensor records in
@@ -651,9 +677,15 @@ static int stream_tensors(stream_state *s, wk_sink sink, wk_err *err)
     if (s->lim->full || n == 0) goto finish;
     if (!s->c->ck)
         return wk_err_set(err, WK_E_USAGE, "the conversion was planned without tensor data");
-    s->cap = chunk_cap(s->c, f);
-    if (!(s->buf = malloc(s->cap)))
-        return wk_err_set(err, WK_E_NOMEM, "out of memory (%zu-byte buffer)", s->cap);
+    chunk_caps(s->c, f, &s->cap, &s->stage_cap);
+    if (!(s->buf = malloc(s->cap)) || !(s->stage = malloc(s->stage_cap)))
+        return wk_err_set(err, WK_E_NOMEM, "out of memory (%zu + %zu-byte buffers)", s->cap,
+                          s->stage_cap);
+    for (int r = 0; r < s->c->geom.n_ranks; r++) {
+        const char *path = wk_llama_ckpt_rank_path(s->c->ck, r);
+        if ((s->fds[r] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+            return wk_err_errno(err, errno, "open %s", path);
+    }
     for (size_t k = 0; k < n && !s->lim->full; k++) {
         size_t i = s->pw ? wk_pthw_record_storage(s->pw, k) : wk_stw_order(s->sw, k);
         size_t next = SIZE_MAX;
@@ -672,7 +704,12 @@ finish:
 static int stream_shard(wk_convert *c, const wk_convert_file *f, limit_sink *lim, wk_err *err)
 {
     wk_sink sink = {limit_write, lim};
-    stream_state s = {c, f, NULL, NULL, lim, NULL, 0};
+    stream_state s;
+    memset(&s, 0, sizeof s);
+    s.c = c;
+    s.f = f;
+    s.lim = lim;
+    for (int r = 0; r < WK_LL_MAX_RANKS; r++) s.fds[r] = -1;
     int rc = -1;
     if (f->kind == WK_CONV_SAFETENSORS) s.sw = plan_st(c, f, err);
     else s.pw = plan_pth(c, f, err);
@@ -681,7 +718,10 @@ static int stream_shard(wk_convert *c, const wk_convert_file *f, limit_sink *lim
     if (size != f->size) wk_err_set(err, WK_E_INTERNAL, "size changed since planning");
     else rc = stream_tensors(&s, sink, err);
     if (rc != 0) wk_err_prefix(err, "%s", f->name);
+    for (int r = 0; r < WK_LL_MAX_RANKS; r++)
+        if (s.fds[r] >= 0) close(s.fds[r]);
     free(s.buf);
+    free(s.stage);
     wk_pthw_free(s.pw);
     wk_stw_free(s.sw);
     return rc;

@@ -16,12 +16,14 @@
  * engine (different or equal files): each call has its own writer and buffers;
  * the checkpoint is only read.
  *
- * Memory: a shard is produced tensor by tensor in torch's record order; each
- * tensor is merged / permuted / cast row-block by row-block into a buffer of
- * at most WK_CONVERT_CHUNK bytes (or one row, if larger), or written straight
- * from the mapped input when no change is needed.  Mapped input pages are
- * released (MADV_DONTNEED) once used, and the next tensor's pages are
- * prefetched (MADV_WILLNEED).  The bytes do not depend on the thread count. */
+ * Memory: a shard is produced tensor by tensor in torch's record order; the
+ * source rows of a tensor are read with pread (a few heads or ~128 KiB at a
+ * time) and merged / permuted / cast into a WK_CONVERT_CHUNK buffer, or passed
+ * on unchanged when no change is needed; the next tensor's bytes are
+ * prefetched (POSIX_FADV_WILLNEED).  Buffers stay cache-sized, so the resident
+ * set is a few MB whatever the model (a source with unusual strides is read
+ * through the map and its pages released afterwards).  The bytes do not
+ * depend on the thread count. */
 #ifndef WK_CONVERT_H
 #define WK_CONVERT_H
 
@@ -34,7 +36,7 @@
 #include "wk_safetensors.h"
 #include "wk_sink.h"
 
-#define WK_CONVERT_CHUNK (8u << 20)
+#define WK_CONVERT_CHUNK (128u << 10) /* output bytes produced at once (cache-sized) */
 #define WK_CONVERT_DEFAULT_SHARD 10000000000ull /* "10GB" */
 
 typedef struct {
@@ -45,7 +47,7 @@ typedef struct {
                                   True), __metadata__ {"format": "pt"}) instead of .bin */
     int model;                 /* 1: model files (config, weights); 0: tokenizer only */
     const char *tokenizer;     /* tokenizer.model to copy, or NULL: no tokenizer files */
-    int threads;               /* OpenMP threads for casting/permuting, <= 0 = default */
+    int threads;               /* reserved (production is single-threaded, see docs) */
 } wk_convert_opts;
 
 /* Defaults as listed above; tokenizer NULL, model 1. */

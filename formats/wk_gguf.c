@@ -545,6 +545,16 @@ const char *wk_gguf_arr_str(const wk_gguf *g, size_t kv, uint64_t i, size_t *len
     return (const char *)p + 8;
 }
 
+/* x truncated toward zero; NaN gives 0 and out-of-range values saturate (a
+ * plain cast is undefined behaviour for them, and file floats can be anything). */
+static int64_t f64_to_i64(double x)
+{
+    if (x != x) return 0;
+    if (x <= -9223372036854775808.0) return INT64_MIN;
+    if (x >= 9223372036854775808.0) return INT64_MAX;
+    return (int64_t)x;
+}
+
 int wk_gguf_kv_num(const wk_gguf *g, size_t kv, uint64_t i, double *d, int64_t *v)
 {
     if (kv >= g->n_kv) return -1;
@@ -564,8 +574,8 @@ int wk_gguf_kv_num(const wk_gguf *g, size_t kv, uint64_t i, double *d, int64_t *
     case WK_GGUF_BOOL: iv = p[0] != 0; break;
     case WK_GGUF_UINT64: iv = (int64_t)wk_le64(p); break;
     case WK_GGUF_INT64: iv = (int64_t)wk_le64(p); break;
-    case WK_GGUF_FLOAT32: { uint32_t u = wk_le32(p); float f; memcpy(&f, &u, 4); dv = f; iv = (int64_t)f; break; }
-    case WK_GGUF_FLOAT64: { uint64_t u = wk_le64(p); memcpy(&dv, &u, 8); iv = (int64_t)dv; break; }
+    case WK_GGUF_FLOAT32: { uint32_t u = wk_le32(p); float f; memcpy(&f, &u, 4); dv = f; iv = f64_to_i64(dv); break; }
+    case WK_GGUF_FLOAT64: { uint64_t u = wk_le64(p); memcpy(&dv, &u, 8); iv = f64_to_i64(dv); break; }
     default: return -1;
     }
     if (t != WK_GGUF_FLOAT32 && t != WK_GGUF_FLOAT64) dv = (double)iv;

@@ -65,6 +65,7 @@ void wk_xor_apply(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *bas
 typedef struct {
     int fd;            /* -1: no file (an absent base reads as empty) */
     uint64_t size;
+    struct timespec mtime;
     const char *path;  /* for messages (not owned) */
     const char *role;  /* "payload", "base file", "target" */
 } in_file;
@@ -91,7 +92,24 @@ static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
 #endif
     f->fd = fd;
     f->size = (uint64_t)st.st_size;
+    f->mtime = st.st_mtim;
     return 0;
+}
+
+/* Fail if the file's size or modification time changed since in_open: the
+ * bytes read may mix two versions (a download still running, a truncation). */
+static int in_unchanged(const in_file *f, wk_err *err)
+{
+    struct stat st;
+    if (f->fd < 0) return 0;
+    if (fstat(f->fd, &st) != 0) return wk_err_errno(err, errno, "%s %s", f->role, f->path);
+    if ((uint64_t)st.st_size == f->size && st.st_mtim.tv_sec == f->mtime.tv_sec &&
+        st.st_mtim.tv_nsec == f->mtime.tv_nsec)
+        return 0;
+    return wk_err_set(err, WK_E_IO, "%s %s changed while being read (%llu bytes at the start, "
+                      "%llu now%s); is it still being written or downloaded?", f->role, f->path,
+                      (unsigned long long)f->size, (unsigned long long)st.st_size,
+                      (uint64_t)st.st_size < f->size ? ": truncated" : "");
 }
 
 static void in_close(in_file *f)
@@ -112,8 +130,8 @@ static int in_read(const in_file *f, uint64_t off, uint8_t *buf, size_t n, wk_er
             return wk_err_errno(err, errno, "read %s %s at byte offset %llu", f->role, f->path,
                                 (unsigned long long)(off + got));
         if (r == 0)
-            return wk_err_set(err, WK_E_IO, "%s %s changed while being read: it shrank (truncated) "
-                              "to %llu bytes, it had %llu", f->role, f->path,
+            return wk_err_set(err, WK_E_IO, "%s %s shrank while being read (truncated by another "
+                              "program?): no data at byte offset %llu of %llu", f->role, f->path,
                               (unsigned long long)(off + got), (unsigned long long)f->size);
         got += (size_t)r;
     }
@@ -783,6 +801,8 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
     decode_ctx d = {&base, tmp, o, a->progress, a->progress_ctx};
     rc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
     res->members = wk_payload_members(pl);
+    if (rc == 0) rc = in_unchanged(&pl->file, err);
+    if (rc == 0) rc = in_unchanged(&base, err);
     if (rc == 0) rc = decode_finish(a, &o, h, res, err);
 out:
     wk_out_abort(o);
@@ -871,6 +891,8 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
         rc = encode_raw(o, &e, err);
     }
     uint8_t d[WK_HASH_MAX_DIGEST];
+    if (rc == 0) rc = in_unchanged(&e.target, err);
+    if (rc == 0) rc = in_unchanged(&e.base, err);
     if (rc == 0) rc = wk_hash_digest(e.h, d, err);
     if (rc == 0) {
         memcpy(res->sha256, d, WK_MANIFEST_DIGEST);

@@ -47,7 +47,9 @@ typedef enum {
 
 typedef struct wk_payload wk_payload;
 
-/* Map the file at path read-only and prepare to read its decoded bytes.
+/* Open the file at path read-only (read later with pread, 4 MiB at a time)
+ * and prepare to read its decoded bytes.  A file that shrinks while it is
+ * read gives WK_E_IO naming the offset.
  * Fails with WK_E_IO (unreadable) or WK_E_FORMAT (GZIP requested, no magic). */
 wk_payload *wk_payload_open(const char *path, wk_payload_kind kind, wk_err *err);
 
@@ -84,7 +86,7 @@ uint64_t wk_payload_in_pos(const wk_payload *r);
 /* Largest avail_in handed to zlib at once (default 1 GiB, must stay below
  * 4 GiB since avail_in is 32-bit).  Tests shrink it to exercise refills. */
 void wk_payload_set_chunk(wk_payload *r, size_t max_in);
-/* Unmap and free; safe on NULL. */
+/* Close and free; safe on NULL. */
 void wk_payload_close(wk_payload *r);
 
 /* ---- deterministic parallel gzip writer -------------------------------- */
@@ -148,7 +150,8 @@ typedef struct {
  * they are written; rename to a->out when no digest is expected or it matches.
  * On mismatch the file is removed (committed anyway with keep_bad) and -1 is
  * returned with WK_E_MISMATCH, "expected .. got ..".  Other failures (missing
- * base, corrupt or truncated gzip, write error) leave nothing under a->out.
+ * base, corrupt or truncated gzip, an input that changed size or mtime while
+ * it was read, write error) leave nothing under a->out.
  * res is filled as far as the work got. */
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err);
 

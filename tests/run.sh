@@ -7,6 +7,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash tools/install-deps.sh --test
+# The real llama.cpp (prebuilt, npm) for the peer tests; installed once, outside the repo.
+# Under CI a missing peer is a failure, not a skip.
+rc=0; bash tests/peer/setup_llama_cpp.sh >/dev/null || rc=$?
+if [[ $rc -ne 0 ]]; then
+  if [[ -n "${CI:-}" || $rc -ne 77 ]]; then echo "tests/run.sh: llama.cpp peer setup failed ($rc)" >&2; exit 1; fi
+  echo "tests/run.sh: llama.cpp peer unavailable; its tests will be skipped" >&2
+fi
 jobs=$(nproc)
 builds=${WK_TEST_BUILDS:-"normal asan"}
 status=0

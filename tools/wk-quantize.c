@@ -236,15 +236,32 @@ typedef struct {
     double sq_err, sq_x;    /* sums over the tensor */
 } t_stats;
 
+/* 16-bit values at p (any alignment) -> float32, through an aligned bounce
+ * buffer when p is odd (a GGUF with general.alignment 1 can do that). */
+static int halves_to_f32(const uint8_t *p, size_t cnt, float *x, int bf16, wk_err *err)
+{
+    const uint16_t *h = (const uint16_t *)(const void *)p;
+    uint16_t *bounce = NULL;
+    if ((uintptr_t)p & 1) {
+        if (!(bounce = malloc(cnt * 2))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        memcpy(bounce, p, cnt * 2);
+        h = bounce;
+    }
+    if (bf16) wk_bf16_to_f32_row(h, x, cnt);
+    else wk_f16_to_f32_row(h, x, cnt);
+    free(bounce);
+    return 0;
+}
+
 /* Rows r0..r0+n of a source tensor as float32 into x. */
 static int rows_to_f32(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
                        int allow_requantize, wk_err *err)
 {
-    const size_t cnt = (size_t)(n * ne0);
+    const size_t cnt = (size_t)(n * ne0), first = (size_t)(r0 * ne0);
     switch (t->type) {
-    case WK_GGML_F32: memcpy(x, t->data + (size_t)(r0 * ne0) * 4, cnt * 4); return 0;
-    case WK_GGML_F16: wk_f16_to_f32_row((const uint16_t *)(const void *)(t->data + (size_t)(r0 * ne0) * 2), x, cnt); return 0;
-    case WK_GGML_BF16: wk_bf16_to_f32_row((const uint16_t *)(const void *)(t->data + (size_t)(r0 * ne0) * 2), x, cnt); return 0;
+    case WK_GGML_F32: memcpy(x, t->data + first * 4, cnt * 4); return 0;
+    case WK_GGML_F16: return halves_to_f32(t->data + first * 2, cnt, x, 0, err);
+    case WK_GGML_BF16: return halves_to_f32(t->data + first * 2, cnt, x, 1, err);
     default: break;
     }
     const wk_qtraits *q = wk_qtraits_by_ggml(t->type);

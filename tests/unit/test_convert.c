@@ -336,6 +336,7 @@ typedef struct {
     const char *drop;          /* a key to leave out of rank 0 */
     const char *extra;         /* an extra key in rank 0 */
     int bad_rank1_wq;          /* rank 1's wq gets one row less */
+    int colmajor;              /* wo and wk stored transposed (non-contiguous views) */
 } synth;
 
 static void write_file(const char *path, const char *text)
@@ -385,7 +386,8 @@ static int make_ckpt(const char *dir, const synth *s)
                 for (int64_t i = 0; i < nr; i++)
                     for (int64_t j = 0; j < nc; j++) {
                         float v = val(k, layer, r0 + i, c0 + j);
-                        uint8_t *e = b + (size_t)(i * nc + j) * es;
+                        int cm = s->colmajor && (k == WK_LL_WO || k == WK_LL_WK);
+                        uint8_t *e = b + (size_t)(cm ? j * nr + i : i * nc + j) * es;
                         uint16_t h = s->dtype == WK_DT_BF16 ? wk_f32_to_bf16(v) : wk_f32_to_f16(v);
                         if (s->dtype == WK_DT_F32) memcpy(e, &v, 4);
                         else memcpy(e, &h, 2);
@@ -405,6 +407,10 @@ static int make_ckpt(const char *dir, const synth *s)
                 t[n].shape[1] = nc;
                 t[n].stride[0] = nd == 2 ? nc : 1;
                 t[n].stride[1] = 1;
+                if (s->colmajor && (k == WK_LL_WO || k == WK_LL_WK)) {
+                    t[n].stride[0] = 1;
+                    t[n].stride[1] = nr;
+                }
                 t[n].storage = b;
                 t[n].storage_nbytes = (uint64_t)(nr * nc) * es;
                 bufs[n++] = b;
@@ -513,8 +519,9 @@ static void check_values(const wk_buf *b, int kv_heads, int with_inv_freq)
 static void test_synthetic_convert(void)
 {
     static const synth cases[] = {
-        {1, S_HEADS, WK_DT_F16, NULL, NULL, 0}, {2, S_HEADS, WK_DT_F16, NULL, NULL, 0},
-        {2, 2, WK_DT_BF16, NULL, NULL, 0},      {1, 1, WK_DT_F32, NULL, NULL, 0},
+        {1, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0}, {2, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0},
+        {2, 2, WK_DT_BF16, NULL, NULL, 0, 0},      {1, 1, WK_DT_F32, NULL, NULL, 0, 0},
+        {2, S_HEADS, WK_DT_F16, NULL, NULL, 0, 1}, {1, 2, WK_DT_BF16, NULL, NULL, 0, 1},
     };
     wk_err err;
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
@@ -574,28 +581,28 @@ static void test_synthetic_convert(void)
 static void test_bad_checkpoints(void)
 {
     static const struct { synth s; const char *params; const char *want1, *want2; } cases[] = {
-        {{1, S_HEADS, WK_DT_F16, "layers.1.attention.wk.weight", NULL, 0}, NULL,
+        {{1, S_HEADS, WK_DT_F16, "layers.1.attention.wk.weight", NULL, 0, 0}, NULL,
          "consolidated.00.pth", "missing tensor \"layers.1.attention.wk.weight\""},
-        {{1, S_HEADS, WK_DT_F16, NULL, "layers.0.attention.wx.weight", 0}, NULL,
+        {{1, S_HEADS, WK_DT_F16, NULL, "layers.0.attention.wx.weight", 0, 0}, NULL,
          "consolidated.00.pth", "unknown tensor \"layers.0.attention.wx.weight\""},
-        {{1, S_HEADS, WK_DT_F16, NULL, "rope.freqs", 0}, NULL, NULL, NULL}, /* accepted */
-        {{1, S_HEADS, WK_DT_F16, NULL, "layers.1.attention.inner_attention.rope.freqs", 0}, NULL,
+        {{1, S_HEADS, WK_DT_F16, NULL, "rope.freqs", 0, 0}, NULL, NULL, NULL}, /* accepted */
+        {{1, S_HEADS, WK_DT_F16, NULL, "layers.1.attention.inner_attention.rope.freqs", 0, 0}, NULL,
          NULL, NULL},
-        {{2, S_HEADS, WK_DT_F16, NULL, NULL, 1}, NULL, "shape disagreement",
+        {{2, S_HEADS, WK_DT_F16, NULL, NULL, 1, 0}, NULL, "shape disagreement",
          "layers.0.attention.wq.weight"},
-        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0},
+        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0},
          "{\"dim\": 32, \"multiple_of\": 16, \"n_heads\": 4, \"n_layers\": 2, \"norm_eps\": 1e-06}",
          "params.json", "dim 32 contradicts"},
-        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0},
+        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0},
          "{\"dim\": 16, \"multiple_of\": 16, \"n_heads\": 4, \"n_layers\": 1, \"norm_eps\": 1e-06}",
          "consolidated.00.pth", "params.json says n_layers = 1"},
-        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0},
+        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0},
          "{\"dim\": 16, \"multiple_of\": 32, \"n_heads\": 4, \"n_layers\": 2, \"norm_eps\": 1e-06}",
          "params.json", "FFN size of 64"},
-        {{1, 2, WK_DT_F16, NULL, NULL, 0},
+        {{1, 2, WK_DT_F16, NULL, NULL, 0, 0},
          "{\"dim\": 16, \"multiple_of\": 16, \"n_heads\": 4, \"n_layers\": 2, \"norm_eps\": 1e-06}",
          "params.json", "key/value heads"},
-        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0},
+        {{1, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0},
          "{\"dim\": 16, \"multiple_of\": 16, \"n_heads\": 4, \"n_layers\": 2, \"norm_eps\": 1e-06, "
          "\"vocab_size\": 32000}", "params.json", "vocab_size 32000"},
     };
@@ -625,7 +632,7 @@ static void test_bad_checkpoints(void)
     }
     /* rank files: a gap, a badly named rank, an extra rank, no rank at all */
     char *dir = subdir("ranks");
-    synth s2 = {2, S_HEADS, WK_DT_F16, NULL, NULL, 0};
+    synth s2 = {2, S_HEADS, WK_DT_F16, NULL, NULL, 0, 0};
     if (make_ckpt(dir, &s2) == 0) {
         char a[4200], b[4200];
         snprintf(a, sizeof a, "%s/consolidated.01.pth", dir);

@@ -312,6 +312,33 @@ static void test_reader_corrupt(void)
     free(data);
 }
 
+/* A payload file truncated after it was opened: an error, not SIGBUS. */
+static void test_reader_file_shrinks(void)
+{
+    size_t n = (6u << 20) + 5;
+    uint8_t *data = malloc(n);
+    fill_bytes(data, n, 13);
+    data[0] = 'r';  /* not gzip */
+    char *path = tmp_path("shrinks.bin");
+    write_file(path, data, n);
+    wk_err err;
+    wk_payload *r = wk_payload_open(path, WK_PAYLOAD_AUTO, &err);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK(truncate(path, 1000) == 0);
+        wk_buf out;
+        wk_buf_init(&out);
+        CHECK(read_all(r, &out, 1 << 20, &err) == -1 && err.code == WK_E_IO);
+        CHECK_MSG(strstr(err.msg, "shrank while being read") &&
+                  strstr(err.msg, "no data at byte offset 4194304 of 6291461") && strstr(err.msg, path),
+                  "got \"%s\"", err.msg);
+        wk_buf_free(&out);
+        wk_payload_close(r);
+    }
+    free(path);
+    free(data);
+}
+
 /* ---- the gzip writer ---------------------------------------------------- */
 
 typedef struct {
@@ -714,6 +741,7 @@ int main(void)
         WK_RUN(test_reader_multi_member);
         WK_RUN(test_reader_corrupt);
     }
+    WK_RUN(test_reader_file_shrinks);
     WK_RUN(test_gz_write_deterministic);
     WK_RUN(test_file_roundtrips);
     WK_RUN(test_decode_failures);
