@@ -121,7 +121,7 @@ wk-xor: $("$W" --version | sed -n 's/^inflate: /inflate engines: /p').
 Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average at the end: $load.
 $(zlib_v=$("$PY" -c 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)'); echo "zlib $zlib_v"), $("$PY" -c 'import numpy, sys; print(f"numpy {numpy.__version__}, Python {sys.version.split()[0]}")').
 Set: 3 fp16 shards of $big_mb MiB + 3 small JSON files = $raw_mb MiB decoded, $pay_mb MiB gzip payloads
-(made by the Python algorithm at gzip level 9 in $(sed 's/py_encode_s=//' py_encode) s).  Median of $RUNS runs, warm cache.
+(made by the Python algorithm at gzip level 9 in $(sed 's/py_encode_s=//' py_encode | xargs printf '%.0f') s).  Median of $RUNS runs, warm cache.
 
 Multi-file decode (wall s, CPU s = user+sys, MiB/s of decoded output, time relative to wk-xor):
 

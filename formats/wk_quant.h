@@ -107,7 +107,7 @@ typedef struct {
     wk_qrow_fn quantize;       /* quantize_simd when usable, else quantize_ref */
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
-    wk_qcheck_fn check;
+    wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
 } wk_qtraits;
 
 /* Traits of a type; NULL if t is out of range. */
@@ -144,6 +144,8 @@ void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);
 /* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
 int64_t wk_quant_find_nonfinite_avx2(const float *x, int64_t n);
 
+/* Dequantizers (wk_quant_dequant.c): ggml's dequantize_row_* float for float
+ * (NaN/Inf scales included); blocks may be at any alignment. */
 void wk_dequantize_row_q4_0(const void *x, float *y, int64_t k);
 void wk_dequantize_row_q4_1(const void *x, float *y, int64_t k);
 void wk_dequantize_row_q5_0(const void *x, float *y, int64_t k);

@@ -42,6 +42,7 @@ set(OLD_GLOB
   "/work/main/formats/wk_sink.c"
   "/work/main/formats/wk_source.c"
   "/work/main/formats/wk_spm.c"
+  "/work/main/formats/wk_stats.c"
   "/work/main/formats/wk_tensor.c"
   "/work/main/formats/wk_xor.c"
   )
@@ -56,6 +57,7 @@ set(OLD_GLOB
   "/work/main/tests/cli/convert_errors.sh"
   "/work/main/tests/cli/faults.sh"
   "/work/main/tests/cli/inspect.sh"
+  "/work/main/tests/cli/inspect_formats.sh"
   "/work/main/tests/cli/malformed.sh"
   "/work/main/tests/cli/pack_errors.sh"
   "/work/main/tests/cli/quantize.sh"

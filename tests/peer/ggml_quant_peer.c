@@ -282,11 +282,13 @@ static int test_type(const wk_qtraits *qt, const float *src, int64_t nrows, int6
     int64_t eq_deq_rand = count_equal_floats(fo, fg, nrows * n);
     if (eq_deq != nrows * n || eq_deq_rand != nrows * n) nfail++;
 
-    printf("%-5s rows %-6" PRId64 " ref==ggml %" PRId64 "/%" PRId64 "  simd==ggml %s%" PRId64 "/%" PRId64
+    char simd[48] = "n/a";
+    if (eq_simd >= 0) snprintf(simd, sizeof simd, "%" PRId64 "/%" PRId64, eq_simd, nan_rows);
+    printf("%-5s rows %-6" PRId64 " ref==ggml %" PRId64 "/%" PRId64 "  simd==ggml %s"
            "  driver(accepted %" PRId64 ") 1t==ggml %" PRId64 " 2t==ggml %" PRId64
            "  dequant==ggml %" PRId64 "/%" PRId64 " values, random blocks %" PRId64 "/%" PRId64 "\n",
-           qt->name, nrows, eq_ref, nrows, eq_simd < 0 ? "n/a " : "", eq_simd < 0 ? 0 : eq_simd, nan_rows,
-           accepted, eq_drv[0], eq_drv[1], eq_deq, nrows * n, eq_deq_rand, nrows * n);
+           qt->name, nrows, eq_ref, nrows, simd, accepted, eq_drv[0], eq_drv[1], eq_deq, nrows * n,
+           eq_deq_rand, nrows * n);
     if (eq_ref != nrows || (eq_simd >= 0 && eq_simd != nan_rows) || eq_drv[0] != accepted
         || eq_drv[1] != accepted)
         nfail += nfail == before;

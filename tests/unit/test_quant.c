@@ -320,6 +320,39 @@ static void test_roundtrip_error(void)
     free(x); free(y); free(q);
 }
 
+/* --search: per block, never a larger (weighted) error than the reference; lower overall. */
+static void test_search_never_worse(void)
+{
+    enum { N = 512, ROWS = 24 };
+    static float x[N], w[N];
+    static uint8_t a[N * 2], b[N * 2];
+    rng_state = 4242;
+    for (int i = 0; i < N; i++) w[i] = (float)(1 + rnd32() % 50);
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        double tot_ref = 0, tot_s = 0;
+        for (int r = 0; r < ROWS; r++) {
+            /* odd rows normal (they make the totals), even rows every other finite family */
+            int fam = r % 2 ? 0 : (r / 2) % (NFAM - 2);
+            if (fam >= 14) fam++;             /* not "with-inf" */
+            gen_row(fam, x, N);
+            const float *imat = r % 3 == 0 ? w : NULL;
+            qt->quantize_ref(x, a, N);
+            wk_quantize_row_search(qt, x, b, N, imat);
+            for (int k = 0; k < N / qt->blck; k++) {
+                const float *xb = x + k * qt->blck, *wb = imat ? imat + k * qt->blck : NULL;
+                double er = wk_quant_sq_error(qt, xb, a + k * qt->type_size, qt->blck, wb);
+                double es = wk_quant_sq_error(qt, xb, b + k * qt->type_size, qt->blck, wb);
+                if (!(es <= er) && isfinite(er))
+                    CHECK_MSG(0, "%s row %d block %d: search error %g > reference %g", qt->name,
+                              r, k, es, er);
+                if (r % 2) { tot_ref += er; tot_s += es; }
+            }
+        }
+        CHECK_MSG(tot_s < tot_ref, "%s: search total %g not below reference %g", qt->name, tot_s, tot_ref);
+    }
+}
+
 /* Hand-checked blocks: the layouts and rounding rules of docs/formats/quant-blocks.md. */
 static void test_known_blocks(void)
 {
@@ -359,5 +392,6 @@ int main(void)
     WK_RUN(test_threads_identical);
     WK_RUN(test_driver_errors);
     WK_RUN(test_roundtrip_error);
+    WK_RUN(test_search_never_worse);
     return wk_test_summary();
 }

@@ -36,6 +36,7 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/formats/wk_sink.c" "CMakeFiles/weightkit.dir/formats/wk_sink.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_sink.c.o.d"
   "/work/main/formats/wk_source.c" "CMakeFiles/weightkit.dir/formats/wk_source.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_source.c.o.d"
   "/work/main/formats/wk_spm.c" "CMakeFiles/weightkit.dir/formats/wk_spm.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_spm.c.o.d"
+  "/work/main/formats/wk_stats.c" "CMakeFiles/weightkit.dir/formats/wk_stats.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_stats.c.o.d"
   "/work/main/formats/wk_tensor.c" "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o.d"
   "/work/main/formats/wk_xor.c" "CMakeFiles/weightkit.dir/formats/wk_xor.c.o" "gcc" "CMakeFiles/weightkit.dir/formats/wk_xor.c.o.d"
   )

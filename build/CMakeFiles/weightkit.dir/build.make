@@ -461,10 +461,24 @@ CMakeFiles/weightkit.dir/formats/wk_spm.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_spm.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_spm.c -o CMakeFiles/weightkit.dir/formats/wk_spm.c.s
 
+CMakeFiles/weightkit.dir/formats/wk_stats.c.o: CMakeFiles/weightkit.dir/flags.make
+CMakeFiles/weightkit.dir/formats/wk_stats.c.o: /work/main/formats/wk_stats.c
+CMakeFiles/weightkit.dir/formats/wk_stats.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building C object CMakeFiles/weightkit.dir/formats/wk_stats.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_stats.c.o -MF CMakeFiles/weightkit.dir/formats/wk_stats.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_stats.c.o -c /work/main/formats/wk_stats.c
+
+CMakeFiles/weightkit.dir/formats/wk_stats.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/weightkit.dir/formats/wk_stats.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/formats/wk_stats.c > CMakeFiles/weightkit.dir/formats/wk_stats.c.i
+
+CMakeFiles/weightkit.dir/formats/wk_stats.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/weightkit.dir/formats/wk_stats.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/formats/wk_stats.c -o CMakeFiles/weightkit.dir/formats/wk_stats.c.s
+
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: /work/main/formats/wk_tensor.c
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building C object CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building C object CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_tensor.c.o -MF CMakeFiles/weightkit.dir/formats/wk_tensor.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_tensor.c.o -c /work/main/formats/wk_tensor.c
 
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.i: cmake_force
@@ -478,7 +492,7 @@ CMakeFiles/weightkit.dir/formats/wk_tensor.c.s: cmake_force
 CMakeFiles/weightkit.dir/formats/wk_xor.c.o: CMakeFiles/weightkit.dir/flags.make
 CMakeFiles/weightkit.dir/formats/wk_xor.c.o: /work/main/formats/wk_xor.c
 CMakeFiles/weightkit.dir/formats/wk_xor.c.o: CMakeFiles/weightkit.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building C object CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Building C object CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/weightkit.dir/formats/wk_xor.c.o -MF CMakeFiles/weightkit.dir/formats/wk_xor.c.o.d -o CMakeFiles/weightkit.dir/formats/wk_xor.c.o -c /work/main/formats/wk_xor.c
 
 CMakeFiles/weightkit.dir/formats/wk_xor.c.i: cmake_force
@@ -519,6 +533,7 @@ weightkit_OBJECTS = \
 "CMakeFiles/weightkit.dir/formats/wk_sink.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_source.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_spm.c.o" \
+"CMakeFiles/weightkit.dir/formats/wk_stats.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o" \
 "CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
 
@@ -553,11 +568,12 @@ libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_safetensors.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_sink.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_source.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_spm.c.o
+libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_stats.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_tensor.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/formats/wk_xor.c.o
 libweightkit.a: CMakeFiles/weightkit.dir/build.make
 libweightkit.a: CMakeFiles/weightkit.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Linking C static library libweightkit.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_32) "Linking C static library libweightkit.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/weightkit.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/weightkit.dir/link.txt --verbose=$(VERBOSE)
 

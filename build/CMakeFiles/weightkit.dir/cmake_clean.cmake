@@ -55,6 +55,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/weightkit.dir/formats/wk_source.c.o.d"
   "CMakeFiles/weightkit.dir/formats/wk_spm.c.o"
   "CMakeFiles/weightkit.dir/formats/wk_spm.c.o.d"
+  "CMakeFiles/weightkit.dir/formats/wk_stats.c.o"
+  "CMakeFiles/weightkit.dir/formats/wk_stats.c.o.d"
   "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o"
   "CMakeFiles/weightkit.dir/formats/wk_tensor.c.o.d"
   "CMakeFiles/weightkit.dir/formats/wk_xor.c.o"
