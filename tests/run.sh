@@ -32,4 +32,11 @@ for b in $builds; do
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   (cd "$dir" && ctest --output-on-failure -j"$jobs") || status=1
 done
+# libFuzzer smoke run of every parser target (clang; regression inputs replayed first).
+if [[ " $builds " == *" asan "* ]]; then
+  echo "=== fuzz smoke ==="
+  frc=0; bash tests/fuzz/smoke.sh "${WK_FUZZ_SMOKE_SECONDS:-30}" || frc=$?
+  if [[ $frc -eq 77 && -z "${CI:-}" ]]; then echo "fuzz smoke skipped (no clang/libFuzzer)" >&2
+  elif [[ $frc -ne 0 ]]; then echo "fuzz smoke FAILED ($frc)" >&2; status=1; fi
+fi
 exit $status
