@@ -118,6 +118,7 @@ static void pth_row(const void *h, size_t i, insp_row *r)
     r->has_offset = 1;
     r->contiguous = r->numel == 0 || wk_tensor_is_contiguous(t); /* as torch: empty = contiguous */
     r->stat_type = wk_ggml_type_from_dtype(t->dtype);
+    if (r->stat_type >= 0 && !wk_stats_supported(r->stat_type)) r->stat_type = -1;
     r->pth = t;
 }
 

@@ -164,6 +164,15 @@ for t in f["tensors"]:
 norm = next(t for t in f["tensors"] if t["name"] == "blk.0.attn_norm.weight")["stats"]
 assert 0.5 < norm["mean"] < 1.5' "$tmp/s.json" && pass || fail "--stats --json content"
 
+# quantized GGUF tensors are dequantized for --stats
+if [ -x "$bin/wk-quantize" ]; then
+    "$bin/wk-quantize" "$tmp/t.gguf" "$tmp/q.gguf" q4_k >/dev/null 2>&1 || fail "wk-quantize q4_k"
+    "$insp" --stats --strict "$tmp/q.gguf" >"$tmp/s.out" 2>"$tmp/s.err" && pass || fail "q4_k --stats --strict: $(cat "$tmp/s.err")"
+    grep -qE "^  stats: $n_exp floating tensors, 0 flagged as noise; 0 skipped" "$tmp/s.out" && pass ||
+        fail "q4_k --stats: $(grep '^  stats:' "$tmp/s.out")"
+    grep -qE '^  blk\.0\.ffn_gate\.weight +q4_K ' "$tmp/s.out" && pass || fail "q4_k: type name"
+fi
+
 # "wrong base": XOR every data/ record of a copy of the .pth with random bytes
 "$py" - "$pth" "$tmp/garbage.pth" <<'EOF' || fail "making the garbage .pth"
 import random, sys, zipfile

@@ -924,6 +924,17 @@ CMakeFiles/weightkit.dir/formats/wk_convert.c.o: /work/main/formats/wk_convert.c
   /usr/include/asm-generic/errno.h \
   /usr/include/asm-generic/errno-base.h \
   /usr/include/x86_64-linux-gnu/bits/types/error_t.h \
+  /usr/include/fcntl.h \
+  /usr/include/x86_64-linux-gnu/bits/fcntl.h \
+  /usr/include/x86_64-linux-gnu/bits/fcntl-linux.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_iovec.h \
+  /usr/include/linux/falloc.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
+  /usr/include/x86_64-linux-gnu/bits/endian.h \
+  /usr/include/x86_64-linux-gnu/bits/endianness.h \
+  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stat.h \
+  /usr/include/x86_64-linux-gnu/bits/struct_stat.h \
   /usr/include/stdlib.h \
   /usr/include/x86_64-linux-gnu/bits/waitflags.h \
   /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
@@ -934,11 +945,8 @@ CMakeFiles/weightkit.dir/formats/wk_convert.c.o: /work/main/formats/wk_convert.c
   /usr/include/x86_64-linux-gnu/sys/types.h \
   /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/clockid_t.h \
-  /usr/include/x86_64-linux-gnu/bits/types/time_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/timer_t.h \
   /usr/include/endian.h \
-  /usr/include/x86_64-linux-gnu/bits/endian.h \
-  /usr/include/x86_64-linux-gnu/bits/endianness.h \
   /usr/include/x86_64-linux-gnu/bits/byteswap.h \
   /usr/include/x86_64-linux-gnu/bits/uintn-identity.h \
   /usr/include/x86_64-linux-gnu/sys/select.h \
@@ -946,7 +954,6 @@ CMakeFiles/weightkit.dir/formats/wk_convert.c.o: /work/main/formats/wk_convert.c
   /usr/include/x86_64-linux-gnu/bits/types/sigset_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/__sigset_t.h \
   /usr/include/x86_64-linux-gnu/bits/types/struct_timeval.h \
-  /usr/include/x86_64-linux-gnu/bits/types/struct_timespec.h \
   /usr/include/x86_64-linux-gnu/bits/pthreadtypes.h \
   /usr/include/x86_64-linux-gnu/bits/thread-shared-types.h \
   /usr/include/x86_64-linux-gnu/bits/pthreadtypes-arch.h \
@@ -965,8 +972,6 @@ CMakeFiles/weightkit.dir/formats/wk_convert.c.o: /work/main/formats/wk_convert.c
   /usr/include/x86_64-linux-gnu/bits/mman-shared.h \
   /usr/include/x86_64-linux-gnu/bits/mman_ext.h \
   /usr/include/x86_64-linux-gnu/sys/stat.h \
-  /usr/include/x86_64-linux-gnu/bits/stat.h \
-  /usr/include/x86_64-linux-gnu/bits/struct_stat.h \
   /usr/include/x86_64-linux-gnu/bits/statx.h \
   /usr/include/linux/stat.h \
   /usr/include/linux/types.h \
@@ -991,8 +996,7 @@ CMakeFiles/weightkit.dir/formats/wk_convert.c.o: /work/main/formats/wk_convert.c
   /usr/include/x86_64-linux-gnu/bits/getopt_core.h \
   /usr/include/x86_64-linux-gnu/bits/unistd_ext.h \
   /usr/include/linux/close_range.h \
-  /work/main/common/wk_half.h \
-  /usr/lib/gcc/x86_64-linux-gnu/12/include/omp.h
+  /work/main/common/wk_half.h
 
 CMakeFiles/weightkit.dir/formats/wk_gguf.c.o: /work/main/formats/wk_gguf.c \
   /usr/include/stdc-predef.h \
@@ -2332,6 +2336,70 @@ CMakeFiles/weightkit.dir/formats/wk_spm.c.o: /work/main/formats/wk_spm.c \
   /work/main/common/wk_io.h \
   /work/main/common/wk_err.h
 
+CMakeFiles/weightkit.dir/formats/wk_stats.c.o: /work/main/formats/wk_stats.c \
+  /usr/include/stdc-predef.h \
+  /work/main/formats/wk_stats.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
+  /usr/include/stdint.h \
+  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
+  /usr/include/features.h \
+  /usr/include/features-time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
+  /usr/include/x86_64-linux-gnu/bits/timesize.h \
+  /usr/include/x86_64-linux-gnu/sys/cdefs.h \
+  /usr/include/x86_64-linux-gnu/bits/long-double.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs.h \
+  /usr/include/x86_64-linux-gnu/gnu/stubs-64.h \
+  /usr/include/x86_64-linux-gnu/bits/types.h \
+  /usr/include/x86_64-linux-gnu/bits/typesizes.h \
+  /usr/include/x86_64-linux-gnu/bits/time64.h \
+  /usr/include/x86_64-linux-gnu/bits/wchar.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
+  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
+  /work/main/common/wk_err.h \
+  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+  /work/main/formats/wk_source.h \
+  /work/main/formats/wk_gguf.h \
+  /work/main/common/wk_hash.h \
+  /work/main/common/wk_err.h \
+  /work/main/formats/wk_sink.h \
+  /work/main/common/wk_buf.h \
+  /work/main/common/wk_io.h \
+  /work/main/formats/wk_tensor.h \
+  /work/main/formats/wk_llama.h \
+  /work/main/common/wk_progress.h \
+  /work/main/formats/wk_safetensors.h \
+  /usr/include/math.h \
+  /usr/include/x86_64-linux-gnu/bits/math-vector.h \
+  /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn.h \
+  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
+  /usr/include/x86_64-linux-gnu/bits/flt-eval-method.h \
+  /usr/include/x86_64-linux-gnu/bits/fp-logb.h \
+  /usr/include/x86_64-linux-gnu/bits/fp-fast.h \
+  /usr/include/x86_64-linux-gnu/bits/mathcalls-helper-functions.h \
+  /usr/include/x86_64-linux-gnu/bits/mathcalls.h \
+  /usr/include/x86_64-linux-gnu/bits/mathcalls-narrow.h \
+  /usr/include/x86_64-linux-gnu/bits/iscanonical.h \
+  /usr/include/stdio.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
+  /usr/include/x86_64-linux-gnu/bits/types/cookie_io_functions_t.h \
+  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
+  /usr/include/x86_64-linux-gnu/bits/stdio.h \
+  /usr/include/string.h \
+  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
+  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
+  /usr/include/strings.h \
+  /work/main/common/wk_half.h \
+  /work/main/formats/wk_pth.h \
+  /work/main/formats/wk_quant.h
+
 CMakeFiles/weightkit.dir/formats/wk_tensor.c.o: /work/main/formats/wk_tensor.c \
   /usr/include/stdc-predef.h \
   /work/main/formats/wk_tensor.h \
@@ -2504,6 +2572,8 @@ CMakeFiles/weightkit.dir/formats/wk_xor.c.o: /work/main/formats/wk_xor.c \
 
 
 /work/main/formats/wk_xor.c:
+
+/work/main/formats/wk_stats.h:
 
 /work/main/formats/wk_sink.c:
 
@@ -2696,6 +2766,8 @@ CMakeFiles/weightkit.dir/formats/wk_xor.c.o: /work/main/formats/wk_xor.c \
 /usr/include/x86_64-linux-gnu/bits/unistd_ext.h:
 
 /usr/include/x86_64-linux-gnu/bits/confname.h:
+
+/work/main/formats/wk_stats.c:
 
 /work/main/formats/wk_source.c:
 
