@@ -560,6 +560,14 @@ wk_llama_ckpt *wk_llama_open(const char *model_dir, int threads, wk_err *err)
         return NULL;
     }
     if (load_params(ck, err) || find_ranks(ck, err) || open_ranks(ck, threads, err)) goto fail;
+    /* n_layers sizes the table below; every layer has tensors in rank 0, so a
+     * larger value is false (and must not drive a huge allocation). */
+    if ((uint64_t)ck->params.n_layers > wk_pth_count(ck->rank[0])) {
+        wk_err_set(err, WK_E_FORMAT, "%s: n_layers %lld, but %s holds only %zu tensors",
+                   ck->params_path, (long long)ck->params.n_layers, ck->rank_path[0],
+                   wk_pth_count(ck->rank[0]));
+        goto fail;
+    }
     ck->slots = WK_LL_GLOBAL_KINDS + (size_t)ck->params.n_layers * (WK_LL_KIND_COUNT - WK_LL_GLOBAL_KINDS);
     ck->table = calloc(ck->slots * (size_t)ck->n_ranks, sizeof *ck->table);
     if (!ck->table) {

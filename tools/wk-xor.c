@@ -502,6 +502,12 @@ static int cmd_verify(const xor_opts *o)
     else if (rc == 0 && !m.n)
         rc = wk_err_set(&err, WK_E_USAGE, "no manifest given and none in checksums/ matches the "
                         "files of %s (use --manifest FILE)", dir);
+    for (size_t i = 0; rc == 0 && i < m.n; i++)
+        if (!wk_manifest_name_safe(m.entries[i].name))
+            rc = wk_err_set(&err, WK_E_UNSAFE, "%s:%zu: file name \"%s\" is not a safe relative "
+                            "path (absolute, or with a '.' or '..' component); nothing outside %s "
+                            "is read", m.label ? m.label : "manifest", m.entries[i].line,
+                            m.entries[i].name, dir);
     wk_check_result *res = rc ? NULL : calloc(m.n, sizeof *res);
     if (rc == 0 && !res) rc = wk_err_set(&err, WK_E_NOMEM, "out of memory");
     if (rc) {
@@ -518,7 +524,7 @@ static int cmd_verify(const xor_opts *o)
         failed += res[i].status == WK_CHECK_FAILED;
         unread += res[i].status == WK_CHECK_MISSING || res[i].status == WK_CHECK_ERROR;
         if (!ok && res[i].status != WK_CHECK_FAILED)
-            fprintf(stderr, "%s: %s\n", o->std.prog, res[i].err.msg);
+            fprintf(stderr, "%s: error: %s\n", o->std.prog, res[i].err.msg);
         if (o->std.quiet && ok) continue;
         print_check_name(m.entries[i].name);
         printf(": %s\n", ok ? "OK" : res[i].status == WK_CHECK_FAILED ? "FAILED"
@@ -568,7 +574,7 @@ static int cmd_hash(xor_opts *o)
     wk_buf_init(&b);
     for (int i = 0; i < n; i++) {
         if (st[i]) {
-            fprintf(stderr, "%s: %s\n", o->std.prog, errs[i].msg);
+            fprintf(stderr, "%s: error: %s\n", o->std.prog, errs[i].msg);
             bad = 1;
             continue;
         }

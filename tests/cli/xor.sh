@@ -186,6 +186,10 @@ check "verify reads sha256sum --tag output" [ $rc -eq 0 ]
 "$W" verify ft --manifest dup.sha256 > /dev/null 2> dup.err; rc=$?
 check "duplicate manifest names: error with line numbers" \
   bash -c "[ $rc -ne 0 ] && grep -q 'dup.sha256:9: duplicate file name' dup.err"
+printf '%064d  ../outside.bin\n' 0 > trav.sha256
+"$W" verify names --manifest trav.sha256 > /dev/null 2> trav.err; rc=$?
+check "verify refuses a manifest name leaving the directory" \
+  bash -c "[ $rc -ne 0 ] && grep -q 'trav.sha256:1: file name \"../outside.bin\" is not a safe relative path' trav.err"
 "$W" decode 2> usage.err; rc=$?
 check "usage error: exit 2" [ $rc -eq 2 ]
 "$W" --help | grep -q 'wk-xor decode DST PAYLOAD_DIR BASE_DIR'; check "--help" [ $? -eq 0 ]
