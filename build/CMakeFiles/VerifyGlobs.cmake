@@ -110,7 +110,7 @@ if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   file(TOUCH_NOCREATE "/work/main/build/CMakeFiles/cmake.verify_globs")
 endif()
 
-# WK_TOOL_SOURCES at CMakeLists.txt:62 (file)
+# WK_TOOL_SOURCES at CMakeLists.txt:71 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/tools/wk-*.c")
 set(OLD_GLOB
   "/work/main/tools/wk-bench.c"

@@ -556,7 +556,7 @@ EXPECT = {
     "json_n_heads_zero": "\"n_heads\" must be a positive integer",
     "json_dim_negative": "\"dim\" must be a positive integer",
     "json_dim_huge": "\"dim\" must be a positive integer",
-    "json_n_layers_huge": "n_layers",
+    "json_n_layers_huge": "n_layers 1099511627776, but",
     "json_dim_string": "\"dim\" must be a positive integer",
 }
 

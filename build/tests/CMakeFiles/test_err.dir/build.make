@@ -115,6 +115,7 @@ tests/test_err: /usr/lib/gcc/x86_64-linux-gnu/12/libgomp.so
 tests/test_err: /usr/lib/x86_64-linux-gnu/libpthread.a
 tests/test_err: /usr/lib/x86_64-linux-gnu/libzip.so
 tests/test_err: /usr/lib/x86_64-linux-gnu/libxxhash.so
+tests/test_err: /usr/lib/x86_64-linux-gnu/libisal.so
 tests/test_err: tests/CMakeFiles/test_err.dir/link.txt
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Linking C executable test_err"
 	cd /work/main/build/tests && $(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/test_err.dir/link.txt --verbose=$(VERBOSE)
