@@ -177,10 +177,27 @@ static void pth_close(void *state) { wk_pth_close(state); }
 
 /* -- GGUF -- */
 
+/* 1 if path ends with ext. */
+static int has_ext(const char *path, const char *ext)
+{
+    size_t l = strlen(path), e = strlen(ext);
+    return l >= e && strcmp(path + l - e, ext) == 0;
+}
+
+/* 1 if the bytes are another format's magic (zip "PK" or "GGUF"). */
+static int other_magic(const uint8_t *head, size_t n, const char *magic)
+{
+    if (n >= 2 && memcmp(head, "PK", 2) == 0) return strcmp(magic, "PK") != 0;
+    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return strcmp(magic, "GGUF") != 0;
+    return 0;
+}
+
+/* GGUF by magic, or by a .gguf name when no other magic is present (so a
+ * damaged .gguf gets the GGUF reader's message, e.g. "bad magic"). */
 static int gguf_probe(const uint8_t *head, size_t n, const char *path)
 {
-    (void)path;
-    return n >= 4 && memcmp(head, "GGUF", 4) == 0;
+    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return 1;
+    return has_ext(path, ".gguf") && !other_magic(head, n, "GGUF");
 }
 
 static void gguf_row(const void *h, size_t i, insp_row *r)
@@ -236,8 +253,8 @@ static void gguf_close(void *state) { wk_gguf_close(state); }
  * GGUF "GGUF"; anything else falls through to the torch reader's message.) */
 static int st_probe(const uint8_t *head, size_t n, const char *path)
 {
-    size_t l = strlen(path);
-    if (l >= 12 && strcmp(path + l - 12, ".safetensors") == 0) return 1;
+    if (other_magic(head, n, "")) return 0;
+    if (has_ext(path, ".safetensors")) return 1;
     return n >= 9 && head[8] == '{';
 }
 

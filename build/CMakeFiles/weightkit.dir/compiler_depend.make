@@ -2568,8 +2568,11 @@ CMakeFiles/weightkit.dir/formats/wk_xor.c.o: /work/main/formats/wk_xor.c \
   /usr/include/linux/close_range.h \
   /usr/include/zlib.h \
   /usr/include/zconf.h \
+  /usr/include/isa-l/igzip_lib.h \
   /usr/lib/gcc/x86_64-linux-gnu/12/include/omp.h
 
+
+/usr/include/isa-l/igzip_lib.h:
 
 /work/main/formats/wk_xor.c:
 
