@@ -62,6 +62,7 @@ set(OLD_GLOB
   "/work/main/tests/cli/pack_errors.sh"
   "/work/main/tests/cli/quantize.sh"
   "/work/main/tests/cli/xor.sh"
+  "/work/main/tests/cli/xor_e2e.sh"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")
