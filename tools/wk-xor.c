@@ -295,7 +295,7 @@ static void print_mismatch_hint(const char *prog)
             "%s: hint: a wrong hash with a correct payload usually means the base model was\n"
             "  converted differently from the one the publisher used (another transformers or\n"
             "  torch version writes different bytes).  Re-create the base with wk-convert and try\n"
-            "  its converter options, e.g. --transformers-version or --torch-profile (see\n"
+            "  its converter options, e.g. --transformers-version or --torch-version (see\n"
             "  wk-convert --help); check a base against published hashes with --base-manifest.\n",
             prog);
 }
