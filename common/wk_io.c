@@ -120,12 +120,39 @@ static void sig_rm_tree(int parent, const char *name, int depth)
 }
 #endif
 
+/* Append the NUL-terminated s to buf[*n..cap) (async-signal-safe). */
+static void sig_cat(char *buf, size_t cap, size_t *n, const char *s)
+{
+    while (*s && *n < cap) buf[(*n)++] = *s++;
+}
+
+/* Write "<tool>: error: interrupted by SIGx[; unfinished outputs removed]"
+ * to stderr with one write(2): the handler's only output, so that the user
+ * learns why the run stopped (the library otherwise never prints). */
+static void sig_report(int sig, int removed)
+{
+    char buf[256];
+    size_t n = 0;
+#ifdef __GLIBC__
+    sig_cat(buf, sizeof buf, &n, program_invocation_short_name);
+#else
+    sig_cat(buf, sizeof buf, &n, "weightkit");
+#endif
+    sig_cat(buf, sizeof buf, &n, ": error: interrupted by ");
+    sig_cat(buf, sizeof buf, &n, sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+    sig_cat(buf, sizeof buf, &n, removed ? "; unfinished outputs removed\n" : "\n");
+    ssize_t w = write(STDERR_FILENO, buf, n);
+    (void)w;
+}
+
 /* Handler: remove this process's live temporary files, then its temporary
- * directories (recursively, see sig_rm_tree), then die of the same signal
- * (SA_RESETHAND restored the default action); _exit(128+sig) if that fails. */
+ * directories (recursively, see sig_rm_tree), say so on stderr (sig_report),
+ * then die of the same signal (SA_RESETHAND restored the default action);
+ * _exit(128+sig) if that fails. */
 static void wk_io_on_signal(int sig)
 {
     pid_t self = getpid();
+    int removed = 0;
     for (int kind = SLOT_FILE; kind <= SLOT_DIR; kind++) {
         for (int i = 0; i < WK_IO_MAX_LIVE; i++) {
             struct wk_io_slot *s = &g_live[i];
@@ -133,8 +160,10 @@ static void wk_io_on_signal(int sig)
                 continue;
             if (kind == SLOT_FILE) unlink(s->path);
             else sig_rm_tree(AT_FDCWD, s->path, 0);
+            removed = 1;
         }
     }
+    sig_report(sig, removed);
     sigset_t s;
     sigemptyset(&s);
     sigaddset(&s, sig);
@@ -311,6 +340,7 @@ struct wk_out {
     uint64_t written;    /* bytes accepted from the caller */
     wk_out_hook hook;
     void *hook_ctx;
+    int no_kcopy;        /* copy_file_range refused once: wk_out_copy_fd stops trying */
 };
 
 /* WK_E_UNSAFE if final_path exists and is the same file as an input (stat
@@ -482,6 +512,96 @@ void wk_out_abort(wk_out *o)
     if (o->fd >= 0) close(o->fd);
     if (o->slot >= 0) unlink(o->tmp_path);
     out_free(o);
+}
+
+/* ==== in-kernel copies into an atomic output file ======================== */
+
+/* errno values with which copy_file_range says "not here" rather than "I/O
+ * failed": across filesystems (EXDEV, before Linux 5.3 and again between
+ * some filesystems since 5.19), unsupported by the kernel (ENOSYS), the
+ * filesystem or file kind (EINVAL, EOPNOTSUPP), or a seccomp policy (EPERM). */
+static int kcopy_unsupported(int e)
+{
+    return e == EXDEV || e == ENOSYS || e == EINVAL || e == EOPNOTSUPP || e == ENOTSUP || e == EPERM ||
+           e == EBADF;
+}
+
+/* copy_file_range from fd at *off into o->fd's current position until n
+ * bytes went, the source ended, or the kernel refused.  Returns the bytes
+ * copied; *e gets errno (0 if all went or the source ended early). */
+static uint64_t kcopy(wk_out *o, int fd, uint64_t *off, uint64_t n, int *e)
+{
+    uint64_t done = 0;
+    *e = 0;
+    while (done < n) {
+        loff_t in = (loff_t)*off;
+        size_t want = n - done < WK_IO_MAX_WRITE ? (size_t)(n - done) : WK_IO_MAX_WRITE;
+        ssize_t r = copy_file_range(fd, &in, o->fd, NULL, want, 0);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            *e = r < 0 ? errno : 0;
+            break;
+        }
+        done += (uint64_t)r;
+        *off += (uint64_t)r;
+    }
+    return done;
+}
+
+/* pread n bytes of fd at off through o's buffer (and hook). */
+static int pread_through(wk_out *o, int fd, uint64_t off, uint64_t n, wk_err *err)
+{
+    while (n > 0) {
+        if (o->len == WK_OUT_BUF) WK_TRY(out_flush(o, err));
+        size_t room = WK_OUT_BUF - o->len;
+        ssize_t r = pread(fd, o->buf + o->len, n < room ? (size_t)n : room, (off_t)off);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            o->failed = 1;
+            if (r == 0)
+                return wk_err_set(err, WK_E_IO, "copy into %s: input ends at byte %llu, %llu bytes short",
+                                  o->final_path, (unsigned long long)off, (unsigned long long)n);
+            return wk_err_errno(err, errno, "copy into %s: read input at byte %llu", o->final_path,
+                                (unsigned long long)off);
+        }
+        if (o->hook) o->hook(o->hook_ctx, o->buf + o->len, (size_t)r);
+        o->len += (size_t)r;
+        o->written += (uint64_t)r;
+        off += (uint64_t)r;
+        n -= (uint64_t)r;
+    }
+    return 0;
+}
+
+int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *bytes, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    if (n == 0) return 0;
+    WK_FAIL_IF(n > SIZE_MAX || off > (uint64_t)INT64_MAX - n, err, WK_E_LIMIT,
+               "copy into %s: range of %llu bytes at %llu is too large", o->final_path,
+               (unsigned long long)n, (unsigned long long)off);
+    /* With a hook the bytes must pass through user space once anyway: hashing
+     * them from the caller's map and letting the kernel copy them measured
+     * faster than write(2) from that map (docs/benchmarks.md, wk-pack). */
+    if ((bytes || !o->hook) && !o->no_kcopy) {
+        WK_TRY(out_flush(o, err));
+        int e;
+        uint64_t done = kcopy(o, fd, &off, n, &e);
+        if (done && o->hook) o->hook(o->hook_ctx, bytes, (size_t)done);
+        o->written += done;
+        n -= done;
+        if (bytes) bytes = (const uint8_t *)bytes + done;
+        if (n == 0) return 0;
+        if (e && !kcopy_unsupported(e)) {
+            o->failed = 1;
+            return wk_err_errno(err, e, "copy into %s", o->final_path);
+        }
+        /* refused, or 0 bytes (some filesystems, or the source ended early:
+         * pread below tells which): the plain path from here on */
+        o->no_kcopy = 1;
+    }
+    if (bytes) return wk_out_write(o, bytes, (size_t)n, err);
+    return pread_through(o, fd, off, n, err);
 }
 
 /* ==== atomic output directory ============================================ */

@@ -68,6 +68,18 @@ int wk_out_commit(wk_out *o, wk_err *err);
 /* Remove the temporary file and free o.  Safe on NULL. */
 void wk_out_abort(wk_out *o);
 
+/* Append n bytes of the file open as fd, from byte offset off (fd's own
+ * position is neither used nor moved), to o — copied inside the kernel
+ * (copy_file_range: no pass through user space) when it can.  bytes, if not
+ * NULL, is the same n bytes in memory (e.g. fd's map): the hook, if any, is
+ * given them, and they are written the ordinary way when the kernel cannot
+ * copy between these files (EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, ...: o then
+ * stops trying).  With bytes NULL the fallback reads fd with pread, and so
+ * does a copy while a hook is installed (the hook must see the bytes).
+ * Fails as wk_out_write (WK_E_IO naming the final path, also when fd holds
+ * fewer than off + n bytes; WK_E_LIMIT for a range beyond 2^63). */
+int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *bytes, wk_err *err);
+
 /* ---- atomic output directory ------------------------------------------- */
 typedef struct wk_outdir wk_outdir;
 
@@ -95,9 +107,12 @@ void wk_outdir_abort(wk_outdir *d);
  * temporary directory with openat/getdents64/unlinkat (Linux; symlinks are
  * unlinked, never followed; depth limit 32) — so files committed inside a
  * wk_outdir go too.  Without getdents64 (non-Linux) it can only rmdir an
- * empty directory.  A child after fork() does not remove its parent's
- * temporaries.  Limitation: a signal handled by another thread in the instant
- * between mkstemp/mkdtemp and registration leaves that one temporary behind.
+ * empty directory.  It then writes one line to stderr,
+ * "<program>: error: interrupted by SIGINT; unfinished outputs removed" (the
+ * only place the library prints: nobody else can say it).  A child after
+ * fork() does not remove its parent's temporaries.  Limitation: a signal
+ * handled by another thread in the instant between mkstemp/mkdtemp and
+ * registration leaves that one temporary behind.
  * This is the one piece of process-wide state in the library (a signal
  * handler needs it). */
 void wk_io_install_signal_cleanup(void);

@@ -1,6 +1,7 @@
 /* wk_gguf_llama.c — LLaMA checkpoints as llama.cpp GGUF files (see wk_gguf_llama.h). */
 #include "wk_gguf_llama.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,7 @@ struct wk_gl {
     wk_gl_hparams hp;
     uint32_t file_type;
     int threads;
+    int64_t cfg_vocab;      /* config.json vocab_size (HF), -1 if absent */
 };
 
 static int cmp_tensors(const void *a, const void *b)
@@ -268,6 +270,9 @@ static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *er
     p->hp.rope_theta = 10000.0f;
     if ((r = opt_num(cfg, "rope_theta", &d, path, err)) < 0) return -1;
     if (r) p->hp.rope_theta = (float)d;
+    p->cfg_vocab = -1;
+    if ((r = opt_int(cfg, "vocab_size", &v, path, err)) < 0) return -1;
+    if (r) p->cfg_vocab = v;
     if ((r = opt_int(cfg, "max_position_embeddings", &v, path, err)) < 0) return -1;
     if (r) WK_TRY(u32_of(v, &p->hp.n_ctx, "max_position_embeddings", path, err));
     const wk_json *rs = wk_json_get(cfg, "rope_scaling");
@@ -362,6 +367,14 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s: embedding width %lld, config says %u", f,
                           (long long)emb->shape[1], p->hp.n_embd);
     WK_TRY(u32_of(emb->shape[0], &p->hp.n_vocab, "vocabulary size", f, err));
+    if (hf && p->cfg_vocab >= 0 && p->cfg_vocab != emb->shape[0])
+        return wk_err_set(err, WK_E_FORMAT, "%s/config.json: vocab_size %lld, but the embedding has %lld rows",
+                          wk_source_dir(src), (long long)p->cfg_vocab, (long long)emb->shape[0]);
+    long oi = wk_source_find(src, hf ? "lm_head.weight" : "output.weight");
+    const wk_src_tensor *out = oi >= 0 ? wk_source_tensor(src, (size_t)oi) : NULL;
+    if (out && (out->ndim != 2 || out->shape[0] != emb->shape[0] || out->shape[1] != emb->shape[1]))
+        return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" is not [%lld, %lld] like the embedding", f,
+                          out->name, (long long)emb->shape[0], (long long)emb->shape[1]);
     char name[96];
     snprintf(name, sizeof name, hf ? "model.layers.0.mlp.gate_proj.weight" : "layers.0.feed_forward.w1.weight");
     const wk_src_tensor *ffn = need(src, name, 2, err);
@@ -431,6 +444,9 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
 
 /* ---- vocabulary ------------------------------------------------------------------ */
 
+/* added_tokens.json ({"<text>": id}) into the vocabulary arrays, as llama.cpp's
+ * converter: USER_DEFINED, score -1000, text as is; ids beyond the embedding
+ * ignored.  WK_E_FORMAT naming the file and token for a non-integer id. */
 static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t *type, wk_err *err)
 {
     wk_json *j;
@@ -454,6 +470,95 @@ static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t
         type[id] = WK_SPM_USER_DEFINED;
     }
     wk_json_free(j);
+    free(path);
+    return rc;
+}
+
+/* llama.cpp's converter (does_token_look_special): added tokens that ought to
+ * be control tokens although a model marks them not special. */
+static int looks_special(const char *t, size_t n)
+{
+    static const char *const names[] = {"<pad>", "<mask>", "<2mass>", "[@BOS@]"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (n == strlen(names[i]) && memcmp(t, names[i], n) == 0) return 1;
+    static const char *const pre[][2] = {{"<|", "|>"}, {"<\xef\xbd\x9c", "\xef\xbd\x9c>"}, {"<unused", ">"}};
+    for (size_t i = 0; i < sizeof pre / sizeof *pre; i++) {
+        size_t a = strlen(pre[i][0]), b = strlen(pre[i][1]);
+        if (n >= a && n >= b && memcmp(t, pre[i][0], a) == 0 && memcmp(t + n - b, pre[i][1], b) == 0) return 1;
+    }
+    return 0;
+}
+
+/* s[0..n) with every U+2581 (SentencePiece's space mark) replaced by a space
+ * (malloc'd, NUL-terminated; *out_n its length).  NULL on OOM. */
+static char *spaces_unmarked(const char *s, size_t n, size_t *out_n)
+{
+    char *o = malloc(n + 1);
+    size_t k = 0;
+    for (size_t i = 0; o && i < n; i++) {
+        if (i + 2 < n && memcmp(s + i, "\xe2\x96\x81", 3) == 0) {
+            o[k++] = ' ';
+            i += 2;
+        } else {
+            o[k++] = s[i];
+        }
+    }
+    if (o) o[k] = '\0';
+    *out_n = k;
+    return o;
+}
+
+/* tokenizer_config.json "added_tokens_decoder": {"<id>": {"content": ...,
+ * "special": bool, ...}}, applied after added_tokens.json as llama.cpp's
+ * converter does: score -1000; CONTROL if special or it looks special, else
+ * USER_DEFINED with U+2581 turned into spaces; ids beyond the embedding are
+ * ignored (the converter warns and skips them). */
+static int added_tokens_decoder(wk_gl *p, char **tok, size_t *len, float *score, int32_t *type, wk_err *err)
+{
+    wk_json *tc;
+    char *path = NULL;
+    WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
+    if (!tc) return 0;
+    const wk_json *d = wk_json_get(tc, "added_tokens_decoder");
+    int rc = 0;
+    if (d && wk_json_type_of(d) != WK_JSON_OBJECT)
+        rc = wk_err_set(err, WK_E_FORMAT, "%s: \"added_tokens_decoder\" is not an object", path);
+    for (size_t i = 0; !rc && d && i < wk_json_len(d); i++) {
+        size_t kl, cl;
+        const char *k = wk_json_key_at(d, i, &kl), *c;
+        const wk_json *v = wk_json_value_at(d, i);
+        char *end;
+        errno = 0;
+        unsigned long long id = kl && k[0] >= '0' && k[0] <= '9' ? strtoull(k, &end, 10) : 0;
+        if (!kl || k[0] < '0' || k[0] > '9' || end != k + kl || errno) {
+            rc = wk_err_set(err, WK_E_FORMAT, "%s: added_tokens_decoder: key \"%.*s\" is not a token id", path,
+                            (int)(kl > 64 ? 64 : kl), k);
+            break;
+        }
+        if (wk_json_type_of(v) != WK_JSON_OBJECT || wk_json_get_string(v, "content", &c, &cl, NULL)) {
+            rc = wk_err_set(err, WK_E_FORMAT, "%s: added_tokens_decoder[\"%.20s\"]: no \"content\" string", path, k);
+            break;
+        }
+        if (id >= p->hp.n_vocab) continue;
+        int special = 0;
+        if (wk_json_get(v, "special") && wk_json_get_bool(v, "special", &special, err)) {
+            rc = wk_err_prefix(err, "%s: added_tokens_decoder[\"%.20s\"]", path, k);
+            break;
+        }
+        int control = special || looks_special(c, cl);
+        size_t n = cl;
+        char *t = control ? strndup(c, cl) : spaces_unmarked(c, cl, &n);
+        if (!t) {
+            rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+            break;
+        }
+        free(tok[id]);
+        tok[id] = t;
+        len[id] = n;
+        score[id] = -1000.0f;
+        type[id] = control ? WK_SPM_CONTROL : WK_SPM_USER_DEFINED;
+    }
+    wk_json_free(tc);
     free(path);
     return rc;
 }
@@ -544,6 +649,7 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
         if (!tok[i]) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
     }
     if (!rc && hf) rc = added_tokens(p, tok, len, score, type, err);
+    if (!rc && hf) rc = added_tokens_decoder(p, tok, len, score, type, err);
     if (!rc && hf) rc = hf_specials(p, &sp, err);
     wk_ggufw *w = p->w;
     if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.model", "llama", 5, err);

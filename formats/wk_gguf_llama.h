@@ -13,7 +13,8 @@
  *     F32, as llama.cpp's converter does; "auto" keeps the stored type;
  *   - metadata: general.*, every llama.* hyperparameter with the exact GGUF
  *     type llama.cpp insists on, the SentencePiece vocabulary (tokens, scores,
- *     token types, special ids, add_bos/add_eos), an optional chat template,
+ *     token types, special ids, add_bos/add_eos) with HF added tokens
+ *     (added_tokens.json, added_tokens_decoder), an optional chat template,
  *     and per-tensor XXH3-64 digests (weightkit.digest.*);
  *   - tensor order: llama.cpp's (non-block tensors first, then by block
  *     number, then by name), so the same tensors always give the same file.
@@ -82,7 +83,11 @@ typedef struct wk_gl wk_gl;
 /* Plan the GGUF for src.  Errors name the file / key / tensor: missing
  * config.json or params.json, tokenizer.model not found or malformed,
  * unknown tensor, missing tensor, shape inconsistent with the config,
- * vocabulary larger than the embedding, unsupported dtype conversion. */
+ * vocabulary larger than the embedding, config.json vocab_size or the output
+ * matrix disagreeing with the embedding, a malformed added_tokens.json /
+ * added_tokens_decoder, unsupported dtype conversion.  The vocabulary has
+ * exactly one entry per embedding row: tokenizer.model's pieces, then HF added
+ * tokens (docs/formats/gguf.md, as llama.cpp's converter), then [PAD<i>]. */
 wk_gl *wk_gl_plan_new(const wk_source *src, const wk_gl_opts *o, wk_progress_fn progress,
                       void *pctx, wk_err *err);
 void wk_gl_free(wk_gl *p);

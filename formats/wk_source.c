@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -708,6 +710,100 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src
     if (!rc) wk_hex(d, 8, hex);
     wk_hash_free(hc.h);
     return rc;
+}
+
+/* ---- writing to a file: in-kernel copies of unchanged bytes ------------------- */
+
+typedef struct {
+    uintptr_t base;       /* where byte 0 of the file would be in its map; 0 = unknown */
+    uint64_t size;
+    int fd;               /* opened on first use; -1 = not yet, -2 = cannot */
+} copy_file;
+
+struct wk_src_out {
+    const wk_source *src;
+    wk_out *out;
+    copy_file *f;
+    size_t n_files;
+};
+
+wk_src_out *wk_src_out_new(const wk_source *s, wk_out *o, wk_err *err)
+{
+    wk_src_out *c = calloc(1, sizeof *c);
+    copy_file *f = calloc(s->n_files ? s->n_files : 1, sizeof *f);
+    if (!c || !f) {
+        free(c);
+        free(f);
+        wk_err_set(err, WK_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->src = s;
+    c->out = o;
+    c->f = f;
+    c->n_files = s->n_files;
+    for (size_t k = 0; k < s->n_files; k++) {
+        f[k].size = s->files[k].size;
+        f[k].fd = -1;
+    }
+    /* each file's map base, from any tensor stored in place: the tensor's
+     * view minus its file offset; files whose tensors disagree are left out */
+    for (size_t i = 0; i < s->n_t; i++) {
+        size_t fi;
+        uint64_t off;
+        if (wk_source_file_range(s, i, &fi, &off) || fi >= s->n_files || f[fi].fd == -2) continue;
+        uintptr_t b = (uintptr_t)wk_source_view(s, i) - (uintptr_t)off;
+        if (off > f[fi].size || s->t[i].pub.nbytes > f[fi].size - off || (f[fi].base && f[fi].base != b)) {
+            f[fi].base = 0;
+            f[fi].fd = -2;
+        } else {
+            f[fi].base = b;
+        }
+    }
+    return c;
+}
+
+void wk_src_out_free(wk_src_out *c)
+{
+    if (!c) return;
+    for (size_t k = 0; k < c->n_files; k++)
+        if (c->f[k].fd >= 0) close(c->f[k].fd);
+    free(c->f);
+    free(c);
+}
+
+/* The file whose map holds [p, p+n), with *off its offset there; -1 if none
+ * (or it cannot be opened: then the bytes are written the ordinary way). */
+static int copy_find(wk_src_out *c, const void *p, size_t n, uint64_t *off)
+{
+    uintptr_t a = (uintptr_t)p;
+    for (size_t k = 0; k < c->n_files; k++) {
+        copy_file *f = &c->f[k];
+        if (!f->base || f->fd == -2 || a < f->base || a - f->base > f->size || n > f->size - (a - f->base))
+            continue;
+        if (f->fd == -1) f->fd = open(c->src->files[k].path, O_RDONLY | O_CLOEXEC);
+        if (f->fd < 0) {
+            f->fd = -2;
+            return -1;
+        }
+        *off = a - f->base;
+        return (int)k;
+    }
+    return -1;
+}
+
+static int src_out_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    wk_src_out *c = ctx;
+    uint64_t off;
+    int k = n >= WK_SRC_KCOPY_MIN ? copy_find(c, p, n, &off) : -1;
+    if (k < 0) return wk_out_write(c->out, p, n, err);
+    return wk_out_copy_fd(c->out, c->f[k].fd, off, n, p, err);
+}
+
+wk_sink wk_src_out_sink(wk_src_out *c)
+{
+    wk_sink s = {src_out_write, c};
+    return s;
 }
 
 /* ---- safetensors output ------------------------------------------------------------ */

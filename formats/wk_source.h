@@ -137,6 +137,24 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink 
 int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src_bufs *bufs,
                      char hex[17], wk_err *err);
 
+/* ---- writing to a file: in-kernel copies of unchanged tensors ---------------- */
+
+/* A sink over the atomic output o for writers fed by wk_source_emit (the
+ * GGUF and safetensors writers pass tensor bytes through unchanged): a write
+ * of at least WK_SRC_KCOPY_MIN bytes that lie inside one of s's input files
+ * as mapped — an unchanged tensor emitted in place — is copied from that file
+ * by the kernel (wk_out_copy_fd: copy_file_range, with an ordinary write as
+ * the fallback; a hook on o is given the bytes from the map); everything else (headers,
+ * padding, converted, un-permuted or merged bytes) goes through
+ * wk_out_write.  The files are opened read-only on first use.  s and o must
+ * outlive the sink.  NULL (WK_E_NOMEM) on failure; the sink fails as
+ * wk_out_write / wk_out_copy_fd. */
+#define WK_SRC_KCOPY_MIN (64u << 10)
+typedef struct wk_src_out wk_src_out;
+wk_src_out *wk_src_out_new(const wk_source *s, wk_out *o, wk_err *err);
+wk_sink wk_src_out_sink(wk_src_out *c);
+void wk_src_out_free(wk_src_out *c);   /* closes the files; safe on NULL */
+
 /* ---- safetensors output ----------------------------------------------------- */
 
 typedef struct {

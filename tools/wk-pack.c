@@ -259,7 +259,9 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
     int rc = inputs ? open_out(&f, o->output, inputs, o->sha256, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
     if (!rc) {
         wk_progress_set_label(bar, "writing");
-        rc = wk_gl_write(p, wk_sink_out(f.out), bar ? wk_progress_cb : NULL, bar, err);
+        wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
+        rc = c ? wk_gl_write(p, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
+        wk_src_out_free(c);
         if (rc) {
             wk_out_abort(f.out);
             wk_hash_free(f.sha);
@@ -273,12 +275,15 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
     return rc;
 }
 
-static int write_shard(wk_src_stplan *p, size_t k, const char *path, const char **inputs, int sha,
-                       wk_buf *sums, wk_progress *bar, wk_err *err)
+static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const char *path,
+                       const char **inputs, int sha, wk_buf *sums, wk_progress *bar, wk_err *err)
 {
     out_file f;
     WK_TRY(open_out(&f, path, inputs, sha, err));
-    if (wk_src_st_write(p, k, wk_sink_out(f.out), bar ? wk_progress_cb : NULL, bar, err)) {
+    wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
+    int rc = c ? wk_src_st_write(p, k, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
+    wk_src_out_free(c);
+    if (rc) {
         wk_out_abort(f.out);
         wk_hash_free(f.sha);
         return -1;
@@ -304,7 +309,7 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
     wk_progress_set_label(bar, "writing");
     *size = 0;
     if (!rc && !o->shard_size) {
-        rc = write_shard(p, 0, o->output, inputs, o->sha256, NULL, bar, err);
+        rc = write_shard(p, src, 0, o->output, inputs, o->sha256, NULL, bar, err);
         *size = wk_src_st_shard_size(p, 0);
     } else if (!rc) {
         wk_outdir *d = wk_outdir_open(o->output, err);
@@ -313,7 +318,7 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
         rc = d ? 0 : -1;
         for (size_t k = 0; !rc && k < wk_src_st_shard_count(p); k++) {
             char *path = wk_path_join(wk_outdir_path(d), wk_src_st_shard_name(p, k));
-            rc = path ? write_shard(p, k, path, inputs, o->sha256, &sums, bar, err)
+            rc = path ? write_shard(p, src, k, path, inputs, o->sha256, &sums, bar, err)
                       : wk_err_set(err, WK_E_NOMEM, "out of memory");
             *size += wk_src_st_shard_size(p, k);
             free(path);

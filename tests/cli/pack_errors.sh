@@ -118,6 +118,33 @@ cp plain.safetensors same.safetensors
 check "same" -- same.safetensors same.safetensors
 cmp -s plain.safetensors same.safetensors || { echo "FAIL: input was modified"; fails=$((fails + 1)); }
 
+# malformed added tokens in an HF directory (made from the committed tiny model by wk-convert)
+if [[ -x $BIN/wk-convert && -f $SRC/tests/fixtures/models/tiny/consolidated.00.pth ]] &&
+    "$BIN/wk-convert" "$SRC/tests/fixtures/models/tiny" hf >/dev/null 2>&1; then
+    cp hf/tokenizer_config.json tc.json
+    "$PY" -c "
+import json; t = json.load(open('tc.json')); t['added_tokens_decoder'] = {'12x': {'content': 'a'}}
+json.dump(t, open('hf/tokenizer_config.json', 'w'))"
+    check "tokenizer_config.json: added_tokens_decoder: key \"12x\" is not a token id" -- hf out.gguf
+    "$PY" -c "
+import json; t = json.load(open('tc.json')); t['added_tokens_decoder'] = {'7': {'special': True}}
+json.dump(t, open('hf/tokenizer_config.json', 'w'))"
+    check "added_tokens_decoder[\"7\"]: no \"content\" string" -- hf out.gguf
+    cp tc.json hf/tokenizer_config.json
+    echo '{"<x>": "13"}' >hf/added_tokens.json
+    check "added_tokens.json" -- hf out.gguf
+    rm hf/added_tokens.json
+    # the vocabulary must match the embedding: config.json's vocab_size
+    cp hf/config.json cfg.json
+    "$PY" -c "
+import json; c = json.load(open('cfg.json')); c['vocab_size'] = 600
+json.dump(c, open('hf/config.json', 'w'))"
+    check "hf/config.json: vocab_size 600, but the embedding has 512 rows" -- hf out.gguf
+    cp cfg.json hf/config.json
+else
+    echo "(wk-convert not available: added-token cases skipped)"
+fi
+
 if [[ $fails -ne 0 ]]; then
     echo "pack_errors: $fails failure(s)"
     exit 1

@@ -7,8 +7,9 @@
  *       load MODEL (mmap), context with flash attention OFF and an F32 KV
  *       cache, one batch of the tokens at positions 0..n-1, logits of every
  *       position; writes n x n_vocab float32 (little-endian) to OUT.bin.
- *   llama_harness tokenize MODEL.gguf TEXTFILE
- *       print llama_tokenize(text, add_special = true, parse_special = false)
+ *   llama_harness tokenize MODEL.gguf TEXTFILE [special]
+ *       print llama_tokenize(text, add_special = true, parse_special = false,
+ *       or true with "special": control tokens in the text are matched too)
  *       as space-separated ids on one line.
  *   llama_harness meta MODEL.gguf KEY
  *       print a metadata value (llama_model_meta_val_str).
@@ -100,7 +101,7 @@ static int cmd_logits(const char *model, const char *out, int n, char **tok)
     return rc;
 }
 
-static int cmd_tokenize(const char *model, const char *textfile)
+static int cmd_tokenize(const char *model, const char *textfile, int parse_special)
 {
     FILE *f = fopen(textfile, "rb");
     if (!f) {
@@ -116,7 +117,7 @@ static int cmd_tokenize(const char *model, const char *textfile)
     const struct llama_vocab *v = llama_model_get_vocab(m);
     int cap = (int)len + 8;
     llama_token *ids = malloc(sizeof *ids * (size_t)cap);
-    int n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, false);
+    int n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, parse_special);
     if (n < 0) {
         fprintf(stderr, "llama_harness: tokenize failed (%d)\n", n);
         llama_model_free(m);
@@ -166,7 +167,9 @@ int main(int argc, char **argv)
     llama_backend_init();
     int rc = 2;
     if (!strcmp(argv[1], "logits") && argc >= 5) rc = cmd_logits(argv[2], argv[3], argc - 4, argv + 4);
-    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], argv[3]);
+    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], argv[3], 0);
+    else if (!strcmp(argv[1], "tokenize") && argc == 5 && !strcmp(argv[4], "special"))
+        rc = cmd_tokenize(argv[2], argv[3], 1);
     else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
     else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
     else fprintf(stderr, "llama_harness: bad arguments\n");
