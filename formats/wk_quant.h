@@ -93,6 +93,9 @@ typedef float (*wk_qdot_fn)(const void *x, const float *y, int64_t k);
 /* Index of the first of nb blocks whose fp16 scale fields (d, m, dmin) are
  * Inf or NaN — what ggml_validate_row_data rejects — or -1 if none. */
 typedef int64_t (*wk_qcheck_fn)(const void *x, int64_t nb);
+/* Integer dot of k weights x with k activations a quantized by
+ * wk_dot_quantize_act (Q8_0 / Q8_K blocks; wk_dot.h has the contract). */
+typedef float (*wk_idot_fn)(const void *x, const void *a, int64_t k);
 
 typedef struct {
     wk_qtype type;
@@ -108,6 +111,7 @@ typedef struct {
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
+    wk_idot_fn idot;           /* integer dot (wk_dot.c), AVX2 when available */
 } wk_qtraits;
 
 /* Traits of a type; NULL if t is out of range. */
@@ -199,8 +203,12 @@ int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
 
 /* Quantize one row of n values into qt's layout, choosing each block's
  * scale (and min) to minimise sum w_i (x_i - dequant_i)^2, where w_i =
- * imatrix[i] if imatrix is non-NULL, else 1.  Never worse than the reference
- * quantizer on that measure: it is one of the candidates. */
+ * imatrix[i] (finite, >= 0) if imatrix is non-NULL, else 1.  For Q4_0 and
+ * Q5_0 the result is the exact minimum over every finite fp16 scale; for the
+ * other types a local search.  Never worse than the reference quantizer on
+ * that measure (it is one of the candidates); a block whose reference scale
+ * overflows fp16 is left as the reference wrote it (wk_quantize_rows then
+ * refuses it).  Deterministic: the same bytes on every thread count. */
 void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *y, int64_t n,
                             const float *imatrix);
 

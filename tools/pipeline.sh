@@ -59,8 +59,11 @@ else
 fi
 
 if implemented wk-bench; then
-  stage "5. bench"
-  "$bin/wk-bench" --rows 1024 --cols 1024 --types q4_0,q5_1,q8_0 --seed 1
+  stage "5. bench: fidelity of every format on the tiny model's 2-D tensors, kernel speed"
+  bench_in=$fx/tiny
+  [[ -f "$out/tiny-ft-f16.gguf" ]] && bench_in=$out/tiny-ft-f16.gguf
+  "$bin/wk-bench" --model "$bench_in" --rows 1024 --cols 1024 --reps 3 --seed 1 \
+    --json "$out/bench.json" --svg "$out/bench.svg"
 else
   stage "5. bench: not implemented yet (skipped)"
 fi

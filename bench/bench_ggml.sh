@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench_ggml.sh — wk-bench's integer dot kernels vs ggml's own vec_dot (libggml-cpu-haswell.so
+# of @node-llama-cpp/linux-x64@3.22.1, dlopen'ed), same process, same blocks: correctness is
+# checked first (tests/peer/bench_ggml_peer.c), then a GEMV over ROWS x COLS weights is timed
+# for each (median of REPS runs of >= 50 ms).  Prints a Markdown table for docs/benchmarks.md.
+#
+#   bench/bench_ggml.sh [BUILD_DIR]      (default: build-bench; needs BUILD_DIR/libweightkit.a)
+# Env: BG_ROWS (4096), BG_COLS (4096), BG_REPS (7), BG_THREADS (1), CC, WK_PEERS_DIR, WK_GGML_CPU.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$SRC/build-bench}
+LIB=$BUILD/libweightkit.a
+[ -f "$LIB" ] || { echo "bench_ggml: no $LIB (build weightkit first)" >&2; exit 1; }
+if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then
+  echo "bench_ggml: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
+fi
+out=$(bash "$SRC/tests/peer/setup_llama_cpp.sh") || { echo "bench_ggml: llama.cpp peer unavailable" >&2; exit 1; }
+LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
+GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+exe=${TMPDIR:-/tmp}/wk-bench-ggml.$$
+trap 'rm -f "$exe"' EXIT
+"${CC:-cc}" -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
+  "$SRC/tests/peer/bench_ggml_peer.c" "$LIB" $(pkg-config --libs libzip libxxhash) \
+  -lcrypto -lz -ldl -lm -o "$exe"
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg); threads ${BG_THREADS:-1}."
+"$exe" "$LIBDIR" time "${BG_ROWS:-4096}" "${BG_COLS:-4096}" "${BG_REPS:-7}" "${BG_THREADS:-1}"

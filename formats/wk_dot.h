@@ -1,0 +1,108 @@
+/* wk_dot.h — integer dot products of quantized weights with quantized
+ * activations: the path real runtimes (ggml's vec_dot) take.
+ *
+ * Activations are quantized per block to 8 bits: to Q8_0 (ggml's block_q8_0,
+ * fp16 scale + 32 int8) for the legacy weight types (blocks of 32), and to
+ * Q8_K (float scale + 256 int8 + 16 int16 partial sums, ggml's block_q8_K)
+ * for the k-quants.  Activation quants must lie in [-127, 127], which both
+ * quantizers guarantee (the AVX2 kernels rely on it).
+ *
+ * Each dot is computed in two stages, and that split is the contract:
+ *   1. the integer stage: per weight block b, two exact int32 sums
+ *        isum[b] = sum_i q_w[i] * q_a[i]   (k-quants: sum over sub-blocks j of
+ *                                           sc_j * sum_{i in j} q_w[i] * q_a[i])
+ *        msum[b] = sum_i q_a[i]            (q4_1/q5_1; k-quants: sum_j m_j * bsum_j;
+ *                                           0 for q4_0/q5_0/q8_0/q6_k)
+ *      where q_w are the block's integer codes (q4_0: q-8, q5_0: q-16,
+ *      q6_k: q-32, others unsigned);
+ *   2. the float stage (wk_dot_accumulate defines it):
+ *        acc[b % 8] += (dw*da) * (float)isum[b] + (mw*da) * (float)msum[b]
+ *      with dw, mw the block's scale and min (q4_k/q5_k: mw = -dmin), da the
+ *      activation block's scale, then a fixed pairwise sum of the 8 lanes.
+ * The scalar reference (_ref) and the AVX2 kernels (_avx2) compute stage 1
+ * exactly (integers); the AVX2 path does stage 2 with the same IEEE
+ * operations lane by lane (8 blocks per vector: multiply, multiply, add, add,
+ * no FMA) and hands a tail of < 8 blocks to wk_dot_accumulate, so the two
+ * results are identical bit for bit — tested by tests/unit/test_dot.c on
+ * rows with and without such tails.  Against ggml's own vec_dot the
+ * integer sums are the same; the float stage differs in rounding order
+ * (and ggml's Q8_1 rounds d*sum to fp16 for q4_1/q5_1), so that comparison
+ * uses a tolerance (tests/peer/bench_ggml.sh). */
+#ifndef WK_DOT_H
+#define WK_DOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wk_quant.h"
+
+/* ggml's block_q8_K: activations of one super-block of 256 values. */
+typedef struct {
+    float d;                      /* scale: value = d * qs[i] */
+    int8_t qs[WK_QK_K];
+    int16_t bsums[WK_QK_K / 16];  /* sums of qs over groups of 16 */
+} wk_block_q8_K;
+_Static_assert(sizeof(wk_block_q8_K) == 292, "block_q8_K is 292 bytes");
+
+/* Quantize k floats (k a multiple of 256) to Q8_K exactly as ggml's
+ * quantize_row_q8_K_ref (qs in [-127, 127]). */
+void wk_quantize_row_q8_K_ref(const float *x, void *y, int64_t k);
+/* Dequantize k/256 Q8_K blocks into k floats (d * qs). */
+void wk_dequantize_row_q8_K(const void *x, float *y, int64_t k);
+
+/* The activation layout weight type qt is dotted with: the traits of Q8_0
+ * for legacy types (blck 32); NULL for the k-quants, whose activations are
+ * Q8_K (not a weight type of the traits table). */
+const wk_qtraits *wk_dot_act_traits(const wk_qtraits *qt);
+/* Bytes of k activation values quantized for weight type qt. */
+size_t wk_dot_act_row_size(const wk_qtraits *qt, int64_t k);
+/* Quantize k activations (k a multiple of qt->blck) for weight type qt into
+ * a (wk_dot_act_row_size bytes).  Q8_0 uses the traits quantizer (SIMD when
+ * available, same bytes as the reference). */
+void wk_dot_quantize_act(const wk_qtraits *qt, const float *x, void *a, int64_t k);
+/* Dequantize them again (k floats). */
+void wk_dot_dequantize_act(const wk_qtraits *qt, const void *a, float *x, int64_t k);
+
+/* Stage 1 of weight type qt over nb blocks (k-quants: super-blocks): w holds
+ * nb weight blocks, a the matching activation blocks; writes isum[0..nb) and
+ * msum[0..nb).  simd 1 selects the AVX2 kernel: only when
+ * wk_dot_have_simd() is 1.  Never fails. */
+void wk_dot_isums(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t nb,
+                  int32_t *isum, int32_t *msum);
+
+/* The full dot of k values (k a multiple of qt->blck) by the scalar
+ * reference (simd 0) or the AVX2 kernel (simd 1, only if
+ * wk_dot_have_simd()); both give the same float. */
+float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t k);
+
+/* 1 if the AVX2 dot kernels can run on this CPU. */
+int wk_dot_have_simd(void);
+
+/* Stage 2: add n blocks' (isum, msum) with their scale products
+ * sw = dw*da, sm = mw*da into acc[8] (block i goes to lane (lane0 + i) % 8). */
+void wk_dot_accumulate(float acc[8], int lane0, int64_t n, const int32_t *isum,
+                       const int32_t *msum, const float *sw, const float *sm);
+/* The fixed pairwise sum of the 8 lanes. */
+float wk_dot_reduce(const float acc[8]);
+/* sw[i] = dw*da, sm[i] = mw*da of blocks [0, n) of w and a (scalar). */
+void wk_dot_scales(const wk_qtraits *qt, const void *w, const void *a, int64_t n, float *sw,
+                   float *sm);
+/* wk_dot_row(qt, 1, ...): stage 1 by AVX2, stage 2 by the same lane-wise
+ * float operations in vectors (wk_dot_avx2.c). */
+float wk_dot_row_avx2(const wk_qtraits *qt, const void *w, const void *a, int64_t k);
+
+/* The per-type kernels (k a multiple of the block size). */
+#define WK_DOT_DECL(T) \
+    float wk_vec_dot_##T(const void *w, const void *a, int64_t k); \
+    void wk_isum_##T##_ref(const void *w, const void *a, int64_t nb, int32_t *isum, int32_t *msum); \
+    void wk_isum_##T##_avx2(const void *w, const void *a, int64_t nb, int32_t *isum, int32_t *msum);
+WK_DOT_DECL(q4_0)
+WK_DOT_DECL(q4_1)
+WK_DOT_DECL(q5_0)
+WK_DOT_DECL(q5_1)
+WK_DOT_DECL(q8_0)
+WK_DOT_DECL(q4_K)
+WK_DOT_DECL(q5_K)
+WK_DOT_DECL(q6_K)
+#undef WK_DOT_DECL
+
+#endif

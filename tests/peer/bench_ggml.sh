@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Peer test: wk-bench's integer dot kernels (formats/wk_dot*.c) against ggml's own vec_dot.
+#
+# Installs (once) the prebuilt llama.cpp of @node-llama-cpp/linux-x64@3.22.1 via
+# tests/peer/setup_llama_cpp.sh, compiles tests/peer/bench_ggml_peer.c against our
+# libweightkit.a and the matching ggml.h / ggml-cpu.h, and runs it in `check` mode: for
+# every quant type the dot of each row with the same quantized activations, by our kernel
+# and by ggml's vec_dot from libggml-cpu-haswell.so (dlopen'ed), must agree within 1e-5 of
+# sum |w_i a_i| (1e-4 for q4_1/q5_1, whose Q8_1 activations carry an fp16 d*sum).  No timing
+# here; bench/bench_ggml.sh times the two side by side.
+#
+# Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (set by ctest); WK_PEERS_DIR; CC; WK_GGML_CPU.
+# Exit 0 all agree, 77 skipped (npm/registry unavailable, or CPU without AVX2), 1 otherwise.
+set -u
+: "${WK_SOURCE_DIR:?}" "${WK_BIN_DIR:?}" "${WK_TMP:=${TMPDIR:-/tmp}/wk-bench-ggml}"
+die() { echo "bench_ggml.sh: FAIL: $*" >&2; exit 1; }
+
+grep -qw avx2 /proc/cpuinfo || { echo "bench_ggml.sh: skipped: no AVX2 (haswell backend)" >&2; exit 77; }
+out=$(bash "$WK_SOURCE_DIR/tests/peer/setup_llama_cpp.sh")
+rc=$?
+if [ $rc -eq 77 ]; then
+  echo "bench_ggml.sh: skipped: the llama.cpp npm package cannot be installed (see above)" >&2
+  exit 77
+fi
+[ $rc -eq 0 ] || die "setup_llama_cpp.sh failed (exit $rc)"
+LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
+GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+[ -f "$GGML_INCDIR/ggml-cpu.h" ] || die "no ggml-cpu.h in '$GGML_INCDIR'"
+
+LIB="$WK_BIN_DIR/../libweightkit.a"
+[ -f "$LIB" ] || die "no $LIB (build weightkit first)"
+CC=${CC:-cc}
+san=()
+if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then san=(-fsanitize=address,undefined); fi
+
+rm -rf "$WK_TMP" && mkdir -p "$WK_TMP" || die "cannot create $WK_TMP"
+exe="$WK_TMP/bench_ggml_peer"
+"$CC" -std=c11 -O2 -Wall -Wextra -fopenmp "${san[@]}" \
+  -I"$WK_SOURCE_DIR/common" -I"$WK_SOURCE_DIR/formats" -I"$GGML_INCDIR" \
+  "$WK_SOURCE_DIR/tests/peer/bench_ggml_peer.c" "$LIB" \
+  $(pkg-config --libs libzip libxxhash) -lcrypto -lz -ldl -lm -o "$exe" \
+  || die "cannot compile the harness"
+
+# ASan: ggml's libraries are not instrumented; leaks inside them are not ours.
+ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} "$exe" "$LIBDIR" check "${WK_PEER_ROWS:-64}" 4096 \
+  | tee "$WK_TMP/report.txt"
+rc=${PIPESTATUS[0]}
+[ $rc -eq 0 ] || die "weightkit's dot products and ggml's vec_dot differ (report in $WK_TMP/report.txt)"
+grep -q '^all agree$' "$WK_TMP/report.txt" || die "harness did not finish"
+echo "bench_ggml.sh: ok: our integer dots agree with ggml's vec_dot ($LIBDIR)"

@@ -1,0 +1,245 @@
+/* bench_ggml_peer.c — wk-bench's integer dot kernels against ggml's own vec_dot.
+ *
+ * Built by tests/peer/bench_ggml.sh (correctness) and bench/bench_ggml.sh
+ * (timing) against our libweightkit.a and the headers of the exact llama.cpp
+ * source of @node-llama-cpp/linux-x64; libggml-base.so and the CPU backend
+ * library (libggml-cpu-<variant>.so, default haswell) are dlopen()ed at run
+ * time and ggml_get_type_traits_cpu() gives each type's vec_dot.
+ *
+ * Correctness first: weights are quantized by our quantizer (byte-identical
+ * to ggml's, tests/peer/ggml_quant.sh) and activations by ours; ggml's
+ * vec_dot then gets the same blocks (for q4_1/q5_1 rewritten to ggml's Q8_1:
+ * the same d and codes plus s = fp16(d * sum)).  Both dots must agree within
+ * 1e-5 of sum |w_i a_i| (1e-4 for q4_1/q5_1: the fp16 s), and ggml's own
+ * activation quantizer (from_float of vec_dot_type) is compared byte for byte
+ * with ours (differing blocks are counted and reported: ggml's AVX2 Q8_0
+ * rounds ties to even, its reference away from zero).
+ *
+ *   bench_ggml_peer LIBDIR check ROWS COLS                exit 0 = all agree
+ *   bench_ggml_peer LIBDIR time ROWS COLS REPS THREADS    check, then a timing table
+ * Env WK_GGML_CPU: the CPU variant (default haswell). */
+#include "ggml.h"
+#include "ggml-cpu.h"
+#include "wk_bench.h"
+#include "wk_dot.h"
+#include "wk_half.h"
+
+#include <dlfcn.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef const struct ggml_type_traits_cpu *(*traits_cpu_fn)(enum ggml_type);
+
+static traits_cpu_fn get_traits;
+
+static int load(const char *libdir)
+{
+    char path[4096];
+    const char *variant = getenv("WK_GGML_CPU") ? getenv("WK_GGML_CPU") : "haswell";
+    snprintf(path, sizeof path, "%s/libggml-base.so", libdir);
+    if (!dlopen(path, RTLD_NOW | RTLD_GLOBAL)) { fprintf(stderr, "dlopen: %s\n", dlerror()); return -1; }
+    snprintf(path, sizeof path, "%s/libggml-cpu-%s.so", libdir, variant);
+    void *cpu = dlopen(path, RTLD_NOW | RTLD_GLOBAL);
+    if (!cpu) { fprintf(stderr, "dlopen: %s\n", dlerror()); return -1; }
+    void (*init)(void) = (void (*)(void))dlsym(cpu, "ggml_cpu_init");
+    get_traits = (traits_cpu_fn)dlsym(cpu, "ggml_get_type_traits_cpu");
+    if (!init || !get_traits) { fprintf(stderr, "missing symbols in %s\n", path); return -1; }
+    init();
+    printf("ggml CPU backend: %s\n", path);
+    return 0;
+}
+
+static uint64_t rng = 0x1234567887654321ULL;
+static float gauss(void)
+{
+    double u, v;
+    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+    u = ((rng * 0x2545f4914f6cdd1dULL) >> 11) * (1.0 / 9007199254740992.0) + 1e-12;
+    rng ^= rng >> 12; rng ^= rng << 25; rng ^= rng >> 27;
+    v = ((rng * 0x2545f4914f6cdd1dULL) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2 * log(u)) * cos(6.283185307179586 * v));
+}
+
+typedef struct { uint16_t d, s; int8_t qs[32]; } q8_1;
+
+/* Our Q8_0 activation blocks as ggml's Q8_1 (q4_1/q5_1's vec_dot_type). */
+static void to_q8_1(const wk_block_q8_0 *a, q8_1 *b, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++) {
+        int s = 0;
+        for (int j = 0; j < 32; j++) s += a[i].qs[j];
+        b[i].d = a[i].d;
+        memcpy(b[i].qs, a[i].qs, 32);
+        b[i].s = wk_f32_to_f16(wk_f16_to_f32(a[i].d) * (float)s);
+    }
+}
+
+typedef struct {
+    const wk_qtraits *qt;
+    const struct ggml_type_traits_cpu *g;
+    uint8_t *w;      /* rows x cols weights */
+    uint8_t *a;      /* our activations */
+    uint8_t *ga;     /* the same for ggml's vec_dot (q8_1 for q4_1/q5_1) */
+    size_t rs;
+} setup;
+
+static int prepare(setup *s, const wk_qtraits *qt, const float *w, const float *x, int64_t rows,
+                   int64_t cols)
+{
+    s->qt = qt;
+    s->g = get_traits((enum ggml_type)qt->ggml_type);
+    s->rs = wk_quant_row_size(qt, cols);
+    s->w = malloc(s->rs * (size_t)rows);
+    s->a = malloc(wk_dot_act_row_size(qt, cols));
+    s->ga = malloc(sizeof(q8_1) * (size_t)(cols / 32) + wk_dot_act_row_size(qt, cols));
+    if (!s->g || !s->g->vec_dot || !s->w || !s->a || !s->ga) return -1;
+    for (int64_t r = 0; r < rows; r++) qt->quantize(w + r * cols, s->w + s->rs * (size_t)r, cols);
+    wk_dot_quantize_act(qt, x, s->a, cols);
+    if (s->g->vec_dot_type == GGML_TYPE_Q8_1) to_q8_1((const wk_block_q8_0 *)s->a, (q8_1 *)s->ga, cols / 32);
+    else memcpy(s->ga, s->a, wk_dot_act_row_size(qt, cols));
+    return 0;
+}
+
+static void release(setup *s)
+{
+    free(s->w); free(s->a); free(s->ga);
+}
+
+/* Our dots vs ggml's on every row; returns the number of rows out of tolerance. */
+static int check_type(const setup *s, const float *x, int64_t rows, int64_t cols, double *worst)
+{
+    float *dw = malloc(sizeof(float) * (size_t)cols), *da = malloc(sizeof(float) * (size_t)cols);
+    int bad = 0;
+    double tolr = s->g->vec_dot_type == GGML_TYPE_Q8_1 ? 1e-4 : 1e-5;
+    (void)x;
+    wk_dot_dequantize_act(s->qt, s->a, da, cols);
+    *worst = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *wr = s->w + s->rs * (size_t)r;
+        float ours = s->qt->idot(wr, s->a, cols), theirs;
+        s->g->vec_dot((int)cols, &theirs, 0, wr, 0, s->ga, 0, 1);
+        s->qt->dequantize(wr, dw, cols);
+        double mag = 0;
+        for (int64_t i = 0; i < cols; i++) mag += fabs((double)dw[i] * da[i]);
+        double rel = fabs((double)ours - theirs) / (mag + 1e-30);
+        if (rel > *worst) *worst = rel;
+        if (rel > tolr && bad++ < 3)
+            fprintf(stderr, "MISMATCH %s row %lld: ours %.9g ggml %.9g (sum|wa| %.3g)\n",
+                    s->qt->name, (long long)r, ours, theirs, mag);
+    }
+    free(dw);
+    free(da);
+    return bad;
+}
+
+/* ggml's activation quantizer vs ours: blocks that differ. */
+static int64_t act_diff(const setup *s, const float *x, int64_t cols)
+{
+    enum ggml_type vt = s->g->vec_dot_type;
+    const struct ggml_type_traits_cpu *gt = get_traits(vt);
+    size_t n = wk_dot_act_row_size(s->qt, cols) + sizeof(q8_1) * (size_t)(cols / 32);
+    uint8_t *g = malloc(n);
+    int64_t diff = 0;
+    if (!g || !gt->from_float) { free(g); return -1; }
+    gt->from_float(x, g, cols);
+    size_t bs = vt == GGML_TYPE_Q8_1 ? sizeof(q8_1) : vt == GGML_TYPE_Q8_0 ? 34 : sizeof(wk_block_q8_K);
+    const uint8_t *ours = s->ga;
+    for (int64_t b = 0; b < cols / (vt == GGML_TYPE_Q8_K ? 256 : 32); b++)
+        diff += memcmp(g + b * bs, ours + b * bs, bs) != 0;
+    free(g);
+    return diff;
+}
+
+static double now(void) { return wk_bench_now(); }
+
+static int cmpd(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One timed run (>= 50 ms) of GEMVs by ours (which 0) or ggml's (1): seconds per GEMV. */
+static double run_gemv(const setup *s, int64_t rows, int64_t cols, int which, int nthr, float *y)
+{
+    int n = 0;
+    double t0 = now(), el;
+    do {
+        #pragma omp parallel for schedule(static) num_threads(nthr)
+        for (int64_t r = 0; r < rows; r++) {
+            const uint8_t *wr = s->w + s->rs * (size_t)r;
+            if (which) s->g->vec_dot((int)cols, &y[r], 0, wr, 0, s->ga, 0, 1);
+            else y[r] = s->qt->idot(wr, s->a, cols);
+        }
+        n++;
+        el = now() - t0;
+    } while (el < 0.05);
+    return el / n;
+}
+
+/* Medians of reps runs, ours and ggml's interleaved (so that both see the
+ * same load on a shared machine). */
+static void time_pair(const setup *s, int64_t rows, int64_t cols, int reps, int nthr, float *y,
+                      double *ours, double *theirs)
+{
+    double a[64], b[64];
+    if (reps > 64) reps = 64;
+    for (int k = 0; k < reps; k++) {
+        a[k] = run_gemv(s, rows, cols, 0, nthr, y);
+        b[k] = run_gemv(s, rows, cols, 1, nthr, y);
+    }
+    qsort(a, (size_t)reps, sizeof a[0], cmpd);
+    qsort(b, (size_t)reps, sizeof b[0], cmpd);
+    *ours = a[reps / 2];
+    *theirs = b[reps / 2];
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 5 || (strcmp(argv[2], "check") && strcmp(argv[2], "time"))) {
+        fprintf(stderr, "usage: bench_ggml_peer LIBDIR check|time ROWS COLS [REPS THREADS]\n");
+        return 2;
+    }
+    int timing = !strcmp(argv[2], "time");
+    int64_t rows = atoll(argv[3]), cols = atoll(argv[4]);
+    int reps = argc > 5 ? atoi(argv[5]) : 5, nthr = argc > 6 ? atoi(argv[6]) : 1;
+    if (rows <= 0 || cols <= 0 || cols % 256 || reps <= 0 || nthr <= 0) {
+        fprintf(stderr, "bad arguments (COLS must be a multiple of 256)\n");
+        return 2;
+    }
+    if (load(argv[1])) return 1;
+    float *w = malloc(sizeof(float) * (size_t)(rows * cols)), *x = malloc(sizeof(float) * (size_t)cols);
+    float *y = malloc(sizeof(float) * (size_t)rows);
+    for (int64_t i = 0; i < rows * cols; i++) w[i] = gauss() * 0.02f;
+    for (int64_t i = 0; i < cols; i++) x[i] = gauss();
+    int nbad = 0;
+    if (timing)
+        printf("| type | ours ms | ggml ms | ggml/ours time | ours GB/s | ggml GB/s |\n|---|---|---|---|---|---|\n");
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        setup s;
+        double worst;
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        if (prepare(&s, qt, w, x, rows, cols)) { fprintf(stderr, "%s: setup failed\n", qt->name); return 1; }
+        int bad = check_type(&s, x, rows, cols, &worst);
+        int64_t ad = act_diff(&s, x, cols);
+        nbad += bad;
+        if (!timing)
+            printf("%-5s %lld rows: %s (worst |ours-ggml| / sum|wa| = %.2e); activation blocks "
+                   "differing from ggml's from_float: %lld\n", qt->name, (long long)rows,
+                   bad ? "DIFFER" : "agree", worst, (long long)ad);
+        else if (!bad) {
+            double to, tg;
+            time_pair(&s, rows, cols, reps, nthr, y, &to, &tg);
+            double gb = (double)s.rs * rows * 1e-9;
+            printf("| %s | %.3f | %.3f | %.2f | %.1f | %.1f |\n", qt->name, to * 1e3, tg * 1e3,
+                   tg / to, gb / to, gb / tg);
+        }
+        release(&s);
+    }
+    free(w); free(x); free(y);
+    if (nbad) { fprintf(stderr, "%d rows differ\n", nbad); return 1; }
+    printf("all agree\n");
+    return 0;
+}

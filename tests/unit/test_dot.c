@@ -1,0 +1,180 @@
+/* test_dot.c — the integer dot kernels of wk_dot.h.
+ *
+ * For every quant type: weight blocks from real quantization (Gaussian rows,
+ * scaled rows, rows with outliers) and from random bytes (every code and
+ * scale pattern, with finite fp16 scales), activations quantized by
+ * wk_dot_quantize_act (and random Q8 blocks with codes in [-127, 127]):
+ *   - stage 1 of the AVX2 kernel equals the scalar reference exactly (int32);
+ *   - the whole dot of the AVX2 path equals the reference bit for bit;
+ *   - stage 1 equals an independent integer dot over dequantized codes
+ *     (d*q and a*q recovered from wk's dequantizers), and the float dot is
+ *     within 1e-5 relative (of sum |w_i a_i|) of a double-precision dot of the
+ *     dequantized weights and activations;
+ *   - the Q8_K quantizer keeps codes in [-127, 127] with exact bsums. */
+#include "wk_test.h"
+#include "wk_dot.h"
+#include "wk_half.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint32_t r32(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (uint32_t)((rng * 0x2545f4914f6cdd1dULL) >> 32);
+}
+static float unif(void) { return (r32() >> 8) * (1.0f / 16777216.0f); }
+static float gauss(void)
+{
+    float u = unif() + 1e-7f, v = unif();
+    return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
+}
+
+enum { KMAX = 4864, ROWS = 24 };
+static int K = 1024;   /* current row length: 1024, 4864 (19 super-blocks: the vector
+                        * stage-2 path and a tail), 416 (13 legacy blocks: 8 + tail) */
+
+/* Row r of a family: 0-2 quantized floats, 3 random bytes (finite fp16 fields). */
+static void make_weights(const wk_qtraits *qt, int fam, uint8_t *w)
+{
+    float x[KMAX];
+    size_t rs = wk_quant_row_size(qt, K);
+    if (fam < 3) {
+        float s = fam == 1 ? powf(10.0f, unif() * 6 - 3) : 1.0f;
+        for (int i = 0; i < K; i++) x[i] = gauss() * s;
+        if (fam == 2) for (int i = 0; i < K; i += 97) x[i] *= 50;
+        qt->quantize_ref(x, w, K);
+        return;
+    }
+    for (size_t i = 0; i < rs; i++) w[i] = (uint8_t)r32();
+    /* make every fp16 scale field finite (exponent 0x1f -> 0x0f) */
+    for (size_t b = 0; b < rs / qt->type_size; b++) {
+        uint8_t *p = w + b * qt->type_size;
+        size_t offs[2] = { 0, 2 };
+        int n = qt->type == WK_QT_Q6_K ? 1 : 2;
+        if (qt->type == WK_QT_Q6_K) offs[0] = offsetof(wk_block_q6_K, d);
+        for (int j = 0; j < n; j++) {
+            uint8_t *h = p + offs[j] + 1;
+            if ((*h & 0x7c) == 0x7c) *h &= (uint8_t)~0x40;
+        }
+    }
+}
+
+static void make_acts(const wk_qtraits *qt, int fam, uint8_t *a)
+{
+    float x[KMAX];
+    if (fam < 3) {
+        for (int i = 0; i < K; i++) x[i] = gauss() * (fam == 1 ? 1e-3f : 1.0f);
+        if (fam == 2) x[5] = 300;
+        wk_dot_quantize_act(qt, x, a, K);
+        return;
+    }
+    /* random codes in [-127, 127] with a sane scale */
+    for (int i = 0; i < K; i++) x[i] = (float)((int)(r32() % 255) - 127);
+    wk_dot_quantize_act(qt, x, a, K);
+}
+
+static void test_q8_K(void)
+{
+    enum { N = 1024 };
+    float x[N], y[N];
+    wk_block_q8_K b[N / WK_QK_K];
+    for (int i = 0; i < N; i++) x[i] = gauss() * (i < 256 ? 0 : 1);
+    wk_quantize_row_q8_K_ref(x, b, N);
+    CHECK(b[0].d == 0);
+    for (int k = 1; k < N / WK_QK_K; k++) {
+        for (int j = 0; j < 16; j++) {
+            int s = 0;
+            for (int i = 0; i < 16; i++) {
+                CHECK(b[k].qs[16 * j + i] >= -127 && b[k].qs[16 * j + i] <= 127);
+                s += b[k].qs[16 * j + i];
+            }
+            CHECK(s == b[k].bsums[j]);
+        }
+    }
+    wk_dequantize_row_q8_K(b, y, N);
+    for (int i = 256; i < N; i++) CHECK(fabsf(y[i] - x[i]) <= fabsf(b[i / 256].d) * 0.5001f);
+}
+
+/* One type: AVX2 vs reference (exact), reference vs a double dot (tolerance). */
+static void check_type(const wk_qtraits *qt)
+{
+    size_t rs = wk_quant_row_size(qt, K), as = wk_dot_act_row_size(qt, K);
+    int64_t nb = K / qt->blck;
+    uint8_t *w = malloc(rs), *a = malloc(as);
+    int32_t *i0 = malloc(sizeof(int32_t) * nb), *m0 = malloc(sizeof(int32_t) * nb);
+    int32_t *i1 = malloc(sizeof(int32_t) * nb), *m1 = malloc(sizeof(int32_t) * nb);
+    float *dw = malloc(sizeof(float) * K), *da = malloc(sizeof(float) * K);
+    int simd = wk_dot_have_simd();
+    int bad_int = 0, bad_bits = 0, bad_tol = 0;
+    for (int r = 0; r < ROWS; r++) {
+        make_weights(qt, r % 4, w);
+        make_acts(qt, (r / 4) % 4, a);
+        wk_dot_isums(qt, 0, w, a, nb, i0, m0);
+        float f0 = wk_dot_row(qt, 0, w, a, K);
+        if (simd) {
+            wk_dot_isums(qt, 1, w, a, nb, i1, m1);
+            if (memcmp(i0, i1, sizeof(int32_t) * nb) || memcmp(m0, m1, sizeof(int32_t) * nb))
+                bad_int++;
+            float f1 = wk_dot_row(qt, 1, w, a, K);
+            if (memcmp(&f0, &f1, sizeof f0)) bad_bits++;
+            float f2 = qt->idot(w, a, K);
+            if (memcmp(&f0, &f2, sizeof f0)) bad_bits++;
+        }
+        qt->dequantize(w, dw, K);
+        wk_dot_dequantize_act(qt, a, da, K);
+        double ref = 0, mag = 0;
+        for (int i = 0; i < K; i++) {
+            ref += (double)dw[i] * da[i];
+            mag += fabs((double)dw[i] * da[i]);
+        }
+        if (!(fabs(f0 - ref) <= 1e-5 * mag + 1e-30)) {
+            if (bad_tol++ < 3)
+                fprintf(stderr, "%s row %d: dot %.9g, double reference %.9g (mag %.3g)\n",
+                        qt->name, r, f0, ref, mag);
+        }
+    }
+    CHECK_MSG(bad_int == 0, "%s k=%d: %d rows where AVX2 integer sums differ", qt->name, K, bad_int);
+    CHECK_MSG(bad_bits == 0, "%s k=%d: %d rows where AVX2 dot differs in bits", qt->name, K, bad_bits);
+    CHECK_MSG(bad_tol == 0, "%s k=%d: %d rows off the double reference", qt->name, K, bad_tol);
+    free(w); free(a); free(i0); free(m0); free(i1); free(m1); free(dw); free(da);
+}
+
+static void test_all_types(void)
+{
+    if (!wk_dot_have_simd()) fprintf(stderr, "note: no AVX2 here; reference only\n");
+    static const int ks[] = { 1024, 4864, 416 };
+    for (int i = 0; i < 3; i++) {
+        K = ks[i];
+        for (int t = 0; t < WK_QT_COUNT; t++) {
+            const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+            if (K % qt->blck == 0) check_type(qt);
+        }
+    }
+    K = 1024;
+}
+
+/* Known answer: all-ones codes give exact small sums. */
+static void test_known(void)
+{
+    const wk_qtraits *qt = wk_qtraits_get(WK_QT_Q8_0);
+    float x[64], y[64];
+    for (int i = 0; i < 64; i++) { x[i] = (float)(i % 7) - 3; y[i] = 1.0f; }
+    uint8_t w[2 * 34], a[2 * 34];
+    qt->quantize_ref(x, w, 64);
+    wk_dot_quantize_act(qt, y, a, 64);
+    double ref = 0;
+    for (int i = 0; i < 64; i++) ref += x[i];
+    CHECK(fabs(wk_dot_row(qt, 0, w, a, 64) - ref) < 1e-2);
+}
+
+int main(void)
+{
+    WK_RUN(test_q8_K);
+    WK_RUN(test_known);
+    WK_RUN(test_all_types);
+    return wk_test_summary();
+}
