@@ -4,7 +4,7 @@
 #
 #   bench/xor_bench.sh [BIN_DIR [ALT_BIN_DIR]]   (default: build/bin)
 # ALT_BIN_DIR: a second wk-xor build to time as well (e.g. one built with ISA-L:
-#   cmake -B build-isal -DCMAKE_C_FLAGS=-DWK_HAVE_ISAL -DCMAKE_C_STANDARD_LIBRARIES=-lisal).
+#   cmake -B build-isal -DWK_WITH_ISAL=ON; it is then run with --inflate isal).
 # Environment: XOR_BENCH_DIR (scratch, default /tmp/wk-xor-bench), XOR_BENCH_RUNS
 # (default 3), XOR_BENCH_SHARD_MB (default 96; three shards plus small files).
 #
@@ -14,12 +14,88 @@
 # gzip module, level 9), as real releases are.  Every timing is the median of
 # XOR_BENCH_RUNS runs with warm page cache; output goes to the same disk.
 # Prints a Markdown table for docs/benchmarks.md.
+#
+#   XOR_BENCH_META=1 bench/xor_bench.sh [BIN_DIR]
+# instead measures `wk-xor decode --base-meta` (issue #10) against the two-step route
+# (wk-convert to disk, then wk-xor decode) on a synthetic ~1.1 GB Meta checkpoint (dim
+# 2048, 8 layers, vocab 32000, fp16; XOR_BENCH_META_LAYERS changes it) made by
+# tests/peer/convert_ref.py synth: wall time and peak RSS (/usr/bin/time -v), median of
+# XOR_BENCH_RUNS runs, raw payloads (the fine-tune is a second random model, so the XOR
+# does not compress; inflate costs the same in both routes).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+if [ -n "${XOR_BENCH_META:-}" ]; then
+  BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
+  PY=/usr/bin/python3
+  D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}/meta
+  RUNS=${XOR_BENCH_RUNS:-3}
+  L=${XOR_BENCH_META_LAYERS:-8}
+  TOK=$SRC/tests/fixtures/models/tokenizer.model
+  mkdir -p "$D" && cd "$D"
+  for m in base:11 ft:12; do
+    [ -f "meta-$L/${m%%:*}/params.json" ] && continue
+    "$PY" "$SRC/tests/peer/convert_ref.py" synth "meta-$L/${m%%:*}" --dim 2048 --layers "$L" \
+      --heads 16 --vocab 32000 --seed "${m##*:}" >&2
+  done
+  if [ ! -f "pay-$L.ok" ]; then
+    rm -rf hf-base hf-ft "pay-$L" "pay-$L.tmp"
+    "$BIN/wk-convert" "meta-$L/base" hf-base --tokenizer "$TOK" -q --no-progress
+    "$BIN/wk-convert" "meta-$L/ft" hf-ft --tokenizer "$TOK" -q --no-progress
+    "$BIN/wk-xor" encode "pay-$L.tmp" hf-ft hf-base --raw -q --no-progress \
+      --manifest-out ft.sha256 >/dev/null
+    mv "pay-$L.tmp" "pay-$L" && mv ft.sha256 "pay-$L.sha256"
+    touch "pay-$L.ok"
+    rm -rf hf-base hf-ft
+  fi
+  model_b=$(cat "meta-$L"/base/*.pth | wc -c)
+  pay_b=$(find "pay-$L" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+  # timed KEY CMD...: "KEY wall_s maxrss_kb" appended to times
+  timed() {
+    local key=$1; shift
+    cat "meta-$L"/base/*.pth "pay-$L"/* >/dev/null; sync
+    /usr/bin/time -v -o time.txt "$@" >/dev/null
+    awk -F': ' -v k="$key" '/Elapsed \(wall clock\)/ {n = split($2, a, ":"); s = 0;
+      for (i = 1; i <= n; i++) s = s * 60 + a[i]; w = s}
+      /Maximum resident set size/ {r = $2} END {print k, w, r}' time.txt >>times
+  }
+  rm -f times
+  for ((i = 1; i <= RUNS; i++)); do
+    rm -rf out1 out2 hf2
+    timed one "$BIN/wk-xor" decode out1 "pay-$L" --base-meta "meta-$L/base" --tokenizer "$TOK" \
+      --manifest "pay-$L.sha256" -q --no-progress
+    timed two sh -c '"$1/wk-convert" "$2" hf2 --tokenizer "$3" -q --no-progress &&
+      "$1/wk-xor" decode out2 "$4" hf2 --manifest "$4.sha256" -q --no-progress' \
+      sh "$BIN" "meta-$L/base" "$TOK" "pay-$L"
+    timed conv "$BIN/wk-convert" "meta-$L/base" hf3 --tokenizer "$TOK" -q --no-progress
+    rm -rf hf3
+  done
+  for f in out1/*; do cmp -s "$f" "out2/${f##*/}" || { echo "xor_bench: routes differ on $f" >&2; exit 1; }; done
+  rm -rf out1 out2 hf2
+  med() { awk -v k="$1" -v c="$2" '$1 == k {print $c}' times | sort -g |
+          awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+  mb() { echo "$(med "$1" 3) / 1024" | bc -l | xargs printf '%.0f'; }
+  gb() { echo "$1 / 1000000000" | bc -l | xargs printf '%.2f'; }
+  cat <<EOF
+Synthetic Meta checkpoint: dim 2048, $L layers, vocab 32000, fp16, $(gb "$model_b") GB
+(\`tests/peer/convert_ref.py synth\`); raw payload set $(gb "$pay_b") GB; $(nproc) cores, shared
+machine; median of $RUNS runs, warm page cache; every output fsync'd.
+Command: \`XOR_BENCH_META=1 bench/xor_bench.sh\`.
+
+| route | wall s | peak RSS MB | HF base on disk |
+|---|---:|---:|---|
+| one step: \`wk-xor decode OUT PAY --base-meta META --manifest M\` | $(med one 2) | $(mb one) | none |
+| two steps: \`wk-convert META HF && wk-xor decode OUT PAY HF --manifest M\` | $(med two 2) | $(mb two) (larger of the two) | $(gb "$model_b") GB |
+| (the wk-convert step alone) | $(med conv 2) | $(mb conv) | |
+EOF
+  exit 0
+fi
 BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
 W=$BIN/wk-xor
 ALT=${2:+$(cd "$2" && pwd)}
 WA=${ALT:+$ALT/wk-xor}
+# ISA-L is opt-in at run time too: time the second build with --inflate isal when it has it
+AI=()
+[ -n "$WA" ] && "$WA" --version | grep -q 'isa-l' && AI=(--inflate isal)
 PY=/usr/bin/python3
 REF=$SRC/bench/xor_codec_ref.py
 D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}
@@ -89,8 +165,8 @@ timeit py_sum  bash -c "'$PY' '$REF' out pay base --compress && cd out && sha256
 timeit wk_j1   "$W" decode out pay base --manifest ft.sha256 -j1 -q
 timeit wk      "$W" decode out pay base --manifest ft.sha256 -q
 timeit wk_np   "$W" decode out pay base --manifest ft.sha256 -q --no-pipeline
-[ -n "$WA" ] && timeit wk_alt "$WA" decode out pay base --manifest ft.sha256 -q
-[ -n "$WA" ] && timeit wk_alt_j1 "$WA" decode out pay base --manifest ft.sha256 -q -j1
+[ -n "$WA" ] && timeit wk_alt "$WA" decode out pay base --manifest ft.sha256 -q "${AI[@]}"
+[ -n "$WA" ] && timeit wk_alt_j1 "$WA" decode out pay base --manifest ft.sha256 -q -j1 "${AI[@]}"
 timeit gzip    bash -c "inflate_all gzip"
 have_pigz=0; command -v pigz > /dev/null && have_pigz=1
 have_igzip=0; command -v igzip > /dev/null && have_igzip=1
@@ -99,7 +175,7 @@ have_igzip=0; command -v igzip > /dev/null && have_igzip=1
 echo "single file ($big_mb MiB):" >&2
 timeit s_wk    "$W" decode out single-pay single-base --manifest single.sha256 -q
 timeit s_wk_np "$W" decode out single-pay single-base --manifest single.sha256 -q --no-pipeline
-[ -n "$WA" ] && timeit s_alt "$WA" decode out single-pay single-base --manifest single.sha256 -q
+[ -n "$WA" ] && timeit s_alt "$WA" decode out single-pay single-base --manifest single.sha256 -q "${AI[@]}"
 timeit s_gzip  bash -c "gzip -dc < pay/$big > /dev/null"
 [ $have_pigz = 1 ] && timeit s_pigz bash -c "pigz -dc < pay/$big > /dev/null"
 [ $have_igzip = 1 ] && timeit s_igzip bash -c "igzip -dc < pay/$big > /dev/null"
@@ -130,7 +206,7 @@ Multi-file decode (wall s, CPU s = user+sys, MiB/s of decoded output, time relat
 $(row wk "wk-xor decode (verifies SHA-256; default -j)" "$raw_mb" wk)
 $(row wk_j1 "wk-xor decode -j1" "$raw_mb" wk)
 $(row wk_np "wk-xor decode --no-pipeline" "$raw_mb" wk)
-$([ -n "$WA" ] && row wk_alt "wk-xor decode, second build ($("$WA" --version | sed -n 's/^inflate: //p'))" "$raw_mb" wk)
+$([ -n "$WA" ] && row wk_alt "wk-xor decode, second build ${AI[*]}" "$raw_mb" wk)
 $([ -n "$WA" ] && row wk_alt_j1 "wk-xor decode -j1, second build" "$raw_mb" wk)
 $(row py "xor_codec.py algorithm (numpy, 4 KiB blocks), no verification" "$raw_mb" wk)
 $(row py_sum "xor_codec.py algorithm + sha256sum -c" "$raw_mb" wk)
@@ -144,7 +220,7 @@ Single file ($big_mb MiB):
 |---|---|---|---|---|
 $(row s_wk "wk-xor decode (inflate, XOR, SHA-256, write)" "$big_mb" s_wk)
 $(row s_wk_np "wk-xor decode --no-pipeline" "$big_mb" s_wk)
-$([ -n "$WA" ] && row s_alt "wk-xor decode, second build ($("$WA" --version | sed -n 's/^inflate: //p'))" "$big_mb" s_wk)
+$([ -n "$WA" ] && row s_alt "wk-xor decode, second build ${AI[*]}" "$big_mb" s_wk)
 $(row s_py "xor_codec.py algorithm" "$big_mb" s_wk)
 $(row s_gzip "gzip -dc > /dev/null" "$big_mb" s_wk)
 $([ $have_pigz = 1 ] && row s_pigz "pigz -dc > /dev/null (zlib single-stream inflate)" "$big_mb" s_wk)

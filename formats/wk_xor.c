@@ -187,7 +187,7 @@ static int has_gzip_magic(const uint8_t *p, size_t n)
 const char *wk_inflate_engines(void)
 {
 #ifdef WK_HAVE_ISAL
-    return "isa-l (default), zlib";
+    return "zlib (default), isa-l";
 #else
     return "zlib";
 #endif
@@ -325,11 +325,31 @@ void wk_payload_set_chunk(wk_payload *r, size_t max_in)
     r->chunk = max_in;
 }
 
+#ifdef WK_HAVE_ISAL
+/* The fixed part of the gzip member header at in_pos, checked as zlib does
+ * before igzip sees it: igzip accepts reserved FLG bits (0xE0), which RFC 1952
+ * says a reader must refuse.  A header cut short is left to the engine (it
+ * reports the truncation). */
+static int isal_check_header(wk_payload *r, wk_err *err)
+{
+    WK_TRY(win_need(r, 4, err));
+    if (win_avail(r) < 4) return 0;
+    const uint8_t *h = r->win + (r->in_pos - r->win_off);
+    uint8_t cm = h[2], flg = h[3];
+    const char *why = cm != 8 ? "unknown compression method"
+                    : (flg & 0xE0) ? "unknown header flags set" : NULL;
+    if (!why) return 0;
+    return wk_err_set(err, WK_E_FORMAT, "%s: corrupt gzip data in member %u near byte offset "
+                      "%llu: %s", r->label, r->members + 1, (unsigned long long)r->in_pos + 2 + (cm == 8), why);
+}
+#endif
+
 /* Set up the engine for a new member (first, or after a reset). */
 static int engine_start(wk_payload *r, wk_err *err)
 {
 #ifdef WK_HAVE_ISAL
     if (r->use_isal) {
+        WK_TRY(isal_check_header(r, err));
         if (!r->isal && !(r->isal = malloc(sizeof *r->isal)))
             return wk_err_set(err, WK_E_NOMEM, "%s: out of memory for inflate", r->label);
         isal_inflate_init(r->isal);
@@ -361,8 +381,11 @@ static step_status engine_step(wk_payload *r, const uint8_t *in, uint32_t in_n, 
         s->next_out = out;
         s->avail_out = out_n;
         int rc = isal_inflate(s);
-        *used = in_n - s->avail_in;
-        *made = out_n - s->avail_out;
+        /* Measured by the pointers and clamped: after an error igzip can
+         * "give back" buffered bits and leave avail_in above in_n (wrapped). */
+        size_t u = (size_t)(s->next_in - in), m = (size_t)(s->next_out - out);
+        *used = s->next_in < in ? 0 : u > in_n ? in_n : u;
+        *made = s->next_out < out ? 0 : m > out_n ? out_n : m;
         if (rc < 0) {
             r->zmsg = rc == ISAL_INCORRECT_CHECKSUM ? "incorrect data check or length"
                     : rc == ISAL_INVALID_WRAPPER ? "invalid gzip header"
@@ -617,6 +640,7 @@ int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
 /* What the decode loop needs besides the payload reader. */
 typedef struct {
     const in_file *base;
+    wk_xorbase *bseq;       /* or: a sequential base (read in step with the output) */
     uint8_t *tmp;           /* SLOT_BYTES of scratch for base bytes */
     wk_out *o;
     wk_progress_fn progress;
@@ -628,7 +652,13 @@ static int decode_step(wk_payload *pl, const decode_ctx *d, uint8_t *buf, uint64
                        size_t *got, wk_err *err)
 {
     WK_TRY(wk_payload_read(pl, buf, SLOT_BYTES, got, err));
-    WK_TRY(xor_with_file(d->base, *pos, buf, *got, d->tmp, err));
+    if (d->bseq) {  /* bytes [pos, pos+got) of the base are the next ones it yields */
+        size_t m = 0;
+        WK_TRY(wk_xorbase_read(d->bseq, d->tmp, *got, &m, err));
+        xor_bytes(buf, buf, d->tmp, m);
+    } else {
+        WK_TRY(xor_with_file(d->base, *pos, buf, *got, d->tmp, err));
+    }
     *pos += *got;
     if (d->progress) d->progress(d->progress_ctx, wk_payload_in_pos(pl), wk_payload_in_size(pl));
     return 0;
@@ -783,8 +813,9 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
     wk_out *o = NULL;
     wk_hash *h = NULL;
     uint8_t *tmp = NULL;
+    wk_xorbase *bseq = NULL;
     int rc = -1;
-    if (in_open(&base, a->base, "base file", err)) return -1;
+    if (in_open(&base, a->base_fn ? NULL : a->base, "base file", err)) return -1;
     res->base_bytes = base.size;
     if (!(pl = wk_payload_open(a->payload, a->kind, err))) goto out;
     if (wk_payload_set_engine(pl, a->engine, err)) goto out;
@@ -794,17 +825,21 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         goto out;
     }
-    const char *inputs[] = {a->payload, a->base, NULL};
+    const char *inputs[] = {a->payload, a->base_fn ? NULL : a->base, NULL};
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     wk_out_set_hook(o, wk_hash_hook, h);
-    decode_ctx d = {&base, tmp, o, a->progress, a->progress_ctx};
+    if (a->base_fn && !(bseq = wk_xorbase_start(a->base_fn, a->base_ctx, a->base_label, err)))
+        goto out;
+    decode_ctx d = {&base, bseq, tmp, o, a->progress, a->progress_ctx};
     rc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
     res->members = wk_payload_members(pl);
+    if (bseq) res->base_bytes = wk_xorbase_pos(bseq);
     if (rc == 0) rc = in_unchanged(&pl->file, err);
     if (rc == 0) rc = in_unchanged(&base, err);
     if (rc == 0) rc = decode_finish(a, &o, h, res, err);
 out:
+    wk_xorbase_close(bseq);
     wk_out_abort(o);
     wk_hash_free(h);
     wk_payload_close(pl);
@@ -1223,8 +1258,7 @@ int wk_xor_find_manifest(const char *const *dirs, size_t ndirs, char *const *nam
 
 /* ---- running a plan ------------------------------------------------------ */
 
-/* mkdir -p. */
-static int make_dirs(const char *dir, wk_err *err)
+int wk_xor_make_dirs(const char *dir, wk_err *err)
 {
     char *p = strdup(dir);
     if (!p) return wk_err_set(err, WK_E_NOMEM, "out of memory");
@@ -1284,14 +1318,14 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, item
     wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
     wk_xor_decode_args a = {it->src, it->base, it->out, kind,
                             it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, fn, ip,
-                            o->engine};
+                            o->engine, NULL, NULL, NULL};
     it->status = wk_xor_decode_file(&a, &it->res, &it->err);
     if (it->status == 0 && o->done) it->status = o->done(o->done_ctx, it, &it->err);
 }
 
 int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err *err)
 {
-    WK_TRY(make_dirs(dst, err));
+    WK_TRY(wk_xor_make_dirs(dst, err));
     size_t *todo = malloc((p->n ? p->n : 1) * sizeof *todo);
     run_progress rp = {.fn = o->progress, .ctx = o->progress_ctx};
     rp.live = calloc(p->n ? p->n : 1, sizeof *rp.live);

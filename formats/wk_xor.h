@@ -27,6 +27,7 @@
 #include "wk_io.h"
 #include "wk_manifest.h"
 #include "wk_progress.h"
+#include "wk_xorbase.h"
 
 /* ---- the XOR kernel ----------------------------------------------------- */
 
@@ -58,16 +59,19 @@ wk_payload *wk_payload_open(const char *path, wk_payload_kind kind, wk_err *err)
 wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
                                 wk_payload_kind kind, wk_err *err);
 
-/* Inflate implementations: zlib always; ISA-L's igzip (about twice as fast on
- * these payloads) when built with WK_HAVE_ISAL (libisal-dev).  AUTO picks
- * ISA-L when present.  Both check each member's CRC-32 and length. */
+/* Inflate implementations: zlib always (the default: strict gzip header
+ * checks); ISA-L's igzip (about twice as fast on these payloads) only when
+ * built with WK_HAVE_ISAL (-DWK_WITH_ISAL=ON, libisal-dev) and asked for.
+ * AUTO means zlib.  Both check each member's CRC-32 and length; with ISA-L
+ * the fixed header (method 8, no reserved FLG bits) is checked here first, as
+ * zlib does, and the consumed-input position never exceeds the file size. */
 typedef enum { WK_INFLATE_AUTO, WK_INFLATE_ZLIB, WK_INFLATE_ISAL } wk_inflate_engine;
 
 /* Choose the engine before the first read.  Fails with WK_E_UNSUPPORTED when
  * ISAL is asked for and not built in, WK_E_USAGE after reading started. */
 int wk_payload_set_engine(wk_payload *r, wk_inflate_engine e, wk_err *err);
 
-/* "zlib", or "isa-l (default), zlib" — for --version and reports. */
+/* "zlib", or "zlib (default), isa-l" — for --version and reports. */
 const char *wk_inflate_engines(void);
 
 /* Read up to cap decoded bytes into buf; *got = 0 means the end.  A gzip
@@ -144,10 +148,15 @@ typedef struct {
     wk_progress_fn progress; /* payload bytes consumed of in_bytes; may be NULL */
     void *progress_ctx;
     wk_inflate_engine engine;
+    wk_xorbase_fn base_fn;   /* instead of base: a producer that pushes the base bytes
+                                in order (wk_xorbase.h); base must then be NULL */
+    void *base_ctx;
+    const char *base_label;  /* names base_fn's bytes in messages */
 } wk_xor_decode_args;
 
 /* Decode one payload to a temporary file next to a->out, hashing the bytes as
- * they are written; rename to a->out when no digest is expected or it matches.
+ * they are written (the base read by offset from a->base, or sequentially from
+ * a->base_fn running on its own thread); rename to a->out when no digest is expected or it matches.
  * On mismatch the file is removed (committed anyway with keep_bad) and -1 is
  * returned with WK_E_MISMATCH, "expected .. got ..".  Other failures (missing
  * base, corrupt or truncated gzip, an input that changed size or mtime while
@@ -254,6 +263,10 @@ typedef struct {
     void *done_ctx;
     wk_inflate_engine engine; /* decode */
 } wk_xor_run_opts;
+
+/* mkdir -p dir.  WK_E_IO naming the component that cannot be created or
+ * exists and is not a directory. */
+int wk_xor_make_dirs(const char *dir, wk_err *err);
 
 /* Create dst (and parents) if needed, then decode or encode every XOR and
  * COPY item not already failed.  Returns 0 when no item failed, else -1 with

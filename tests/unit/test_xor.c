@@ -1,5 +1,8 @@
 /* Unit tests: wk_xor (XOR kernel, payload reader, gzip writer, files, plans). */
 #include "wk_xor.h"
+#include "wk_xorbase.h"
+#include "wk_xorcheck.h"
+#include "wk_xormeta.h"
 #include "wk_buf.h"
 #include "wk_hash.h"
 #include "wk_io.h"
@@ -312,6 +315,68 @@ static void test_reader_corrupt(void)
     free(data);
 }
 
+/* docs/security.md findings 3 and 4 (regress inputs tests/fuzz/regress/xor/
+ * isal_*.gz), checked with whichever engine is active: a gzip header with
+ * reserved FLG bits is refused as zlib refuses it, and after a corrupt-data
+ * error the consumed position never passes the end of the input. */
+static void test_reader_isal_findings(void)
+{
+    static const uint8_t past_end[26] = {
+        0x1f, 0x8b, 0x08, 0xa1, 0x91, 0x08, 0x1b, 0x1b, 0x03, 0x00, 0x1b, 0x14, 0x1b,
+        0x1b, 0x1b, 0x1b, 0x1b, 0x1b, 0xdb, 0xdb, 0xdb, 0xdb, 0x1b, 0x1b, 0x1b, 0x91};
+    wk_err err;
+    wk_buf out, gz;
+    wk_buf_init(&out);
+    wk_buf_init(&gz);
+    /* finding 4: FLG 0xa1 also has reserved bits; the damage must be found
+     * and the position must stay within the 26 bytes */
+    uint8_t bad[26];
+    memcpy(bad, past_end, sizeof bad);
+    for (int variant = 0; variant < 2; variant++) {
+        if (variant) bad[3] = 0x01;  /* legal flags: igzip must fail in the deflate data */
+        wk_payload *r = open_mem(bad, sizeof bad, "past_end.gz", WK_PAYLOAD_AUTO, &err);
+        CHECK(r != NULL);
+        if (!r) continue;
+        out.len = 0;
+        CHECK(read_all(r, &out, 4096, &err) == -1 && err.code == WK_E_FORMAT);
+        CHECK_MSG(wk_payload_in_pos(r) <= wk_payload_in_size(r), "in_pos %llu > size %llu",
+                  (unsigned long long)wk_payload_in_pos(r),
+                  (unsigned long long)wk_payload_in_size(r));
+        CHECK_MSG(!strstr(err.msg, "offset 27") && !strstr(err.msg, "offset 28"), "%s", err.msg);
+        wk_payload_close(r);
+    }
+    /* finding 3: a valid member whose FLG has the reserved bits 0xE0 set */
+    uint8_t data[1000];
+    fill_bytes(data, sizeof data, 9);
+    gz_member(&gz, data, sizeof data, 6);
+    gz.data[3] = 0xe0;
+    wk_payload *r = open_mem(gz.data, gz.len, "reserved.gz", WK_PAYLOAD_AUTO, &err);
+    CHECK(r != NULL);
+    if (r) {
+        CHECK(read_all(r, &out, 4096, &err) == -1 && err.code == WK_E_FORMAT);
+        CHECK_MSG(strstr(err.msg, "unknown header flags set") != NULL, "%s", err.msg);
+        wk_payload_close(r);
+    }
+    /* and in a second member */
+    gz.data[3] = 0;
+    size_t one = gz.len;
+    gz_member(&gz, data, sizeof data, 6);
+    gz.data[one + 3] = 0x20;
+    r = open_mem(gz.data, gz.len, "reserved2.gz", WK_PAYLOAD_AUTO, &err);
+    CHECK(r != NULL);
+    if (r) {
+        out.len = 0;
+        CHECK(read_all(r, &out, 4096, &err) == -1 && err.code == WK_E_FORMAT);
+        CHECK_MSG(strstr(err.msg, "unknown header flags set") && strstr(err.msg, "member 2"),
+                  "%s", err.msg);
+        wk_payload_close(r);
+    }
+    /* finding 7: the default engine is zlib, and --version says so */
+    CHECK_MSG(strncmp(wk_inflate_engines(), "zlib", 4) == 0, "%s", wk_inflate_engines());
+    wk_buf_free(&out);
+    wk_buf_free(&gz);
+}
+
 /* A payload file truncated after it was opened: an error, not SIGBUS. */
 static void test_reader_file_shrinks(void)
 {
@@ -480,7 +545,7 @@ static void roundtrip(size_t tn, size_t bn, int gzip, int pipeline)
     CHECK_MSG(raw.len == tn && (tn == 0 || memcmp(raw.data, ref, tn) == 0),
               "payload bytes tn=%zu bn=%zu gzip=%d", tn, bn, gzip);
     wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, want, 0, pipeline,
-                             NULL, NULL, WK_INFLATE_AUTO};
+                             NULL, NULL, WK_INFLATE_AUTO, NULL, NULL, NULL};
     CHECK_OK(wk_xor_decode_file(&da, &res, &err), &err);
     CHECK(res.verified == 1 && res.committed && res.out_bytes == tn && res.gzip == gzip);
     CHECK(slurp(f.out, &raw) == 0);
@@ -519,7 +584,7 @@ static void test_decode_failures(void)
     char *dir = wk_path_join(wk_test_tmpdir(), "");
     /* digest mismatch: no final file, message with both digests */
     wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, wrong, 0, 1, NULL, NULL,
-                             WK_INFLATE_AUTO};
+                             WK_INFLATE_AUTO, NULL, NULL, NULL};
     CHECK(wk_xor_decode_file(&da, &res, &err) == -1 && err.code == WK_E_MISMATCH);
     CHECK(strstr(err.msg, "expected 0100000000") != NULL && strstr(err.msg, "output removed"));
     CHECK(!exists(f.out) && res.verified == 0 && !res.committed);
@@ -531,7 +596,7 @@ static void test_decode_failures(void)
     /* missing base */
     char *nobase = tmp_path("no-such-base");
     wk_xor_decode_args db = {f.payload, nobase, f.out, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
-                             WK_INFLATE_AUTO};
+                             WK_INFLATE_AUTO, NULL, NULL, NULL};
     CHECK(wk_xor_decode_file(&db, &res, &err) == -1 && err.code == WK_E_IO);
     CHECK(strstr(err.msg, "base file") && strstr(err.msg, "no-such-base"));
     CHECK(!exists(f.out));
@@ -553,7 +618,7 @@ static void test_decode_failures(void)
     /* refusing to overwrite an input */
     write_file(f.payload, pay.data, pay.len);
     wk_xor_decode_args dc = {f.payload, f.base, f.base, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
-                             WK_INFLATE_AUTO};
+                             WK_INFLATE_AUTO, NULL, NULL, NULL};
     CHECK(wk_xor_decode_file(&dc, &res, &err) == -1 && err.code == WK_E_UNSAFE);
     wk_buf_free(&pay);
     free(nobase);
@@ -728,18 +793,285 @@ static void test_manifest_fit_and_find(void)
     wk_manifest_free(&m);
 }
 
+/* ---- sequential bases (wk_xorbase) and --base-meta (wk_xormeta) ---------- */
+
+/* A producer pushing mem[0..n) in uneven pieces; fails after fail_at bytes
+ * when fail_at < n. */
+typedef struct {
+    const uint8_t *mem;
+    size_t n, fail_at;
+} mem_producer;
+
+static int mem_produce(void *ctx, wk_sink sink, wk_err *err)
+{
+    mem_producer *m = ctx;
+    static const size_t steps[] = {1, 4097, (1u << 20) + 3, 77, 3u << 20};
+    size_t off = 0, k = 0;
+    while (off < m->n) {
+        size_t step = steps[k++ % 5];
+        if (step > m->n - off) step = m->n - off;
+        if (off + step > m->fail_at) {
+            WK_TRY(wk_sink_write(&sink, m->mem + off, m->fail_at - off, err));
+            return wk_err_set(err, WK_E_IO, "producer failed at %zu", m->fail_at);
+        }
+        WK_TRY(wk_sink_write(&sink, m->mem + off, step, err));
+        off += step;
+    }
+    return 0;
+}
+
+static void test_xorbase_stream(void)
+{
+    size_t n = (10u << 20) + 7;
+    uint8_t *data = malloc(n), *got = malloc(n);
+    fill_bytes(data, n, 11);
+    wk_err err;
+    /* all bytes, in order, through reads of another size */
+    mem_producer mp = {data, n, SIZE_MAX};
+    wk_xorbase *b = wk_xorbase_start(mem_produce, &mp, "mem", &err);
+    CHECK(b != NULL);
+    size_t have = 0, g = 1;
+    while (b && g) {
+        size_t want = n - have < 999983 ? n - have : 999983;
+        CHECK_OK(wk_xorbase_read(b, got + have, want ? want : 1, &g, &err), &err);
+        have += g;
+        if (want == 0) break;
+    }
+    CHECK(have == n && memcmp(got, data, n) == 0);
+    CHECK(b && wk_xorbase_pos(b) == n);
+    wk_xorbase_close(b);
+    /* closing early (the payload is shorter): the blocked producer is stopped */
+    b = wk_xorbase_start(mem_produce, &mp, "mem", &err);
+    CHECK(b && wk_xorbase_read(b, got, 100, &g, &err) == 0 && g == 100);
+    wk_xorbase_close(b);
+    /* a producer error reaches the reader after the bytes made before it */
+    mem_producer bad = {data, n, 5000};
+    b = wk_xorbase_start(mem_produce, &bad, "mem", &err);
+    CHECK(b != NULL);
+    if (b) {
+        CHECK(wk_xorbase_read(b, got, 4000, &g, &err) == 0 && g == 4000);
+        CHECK(wk_xorbase_read(b, got, 4000, &g, &err) == -1 && g == 1000);
+        CHECK_MSG(strstr(err.msg, "producer failed at 5000") != NULL, "%s", err.msg);
+    }
+    wk_xorbase_close(b);
+    free(data);
+    free(got);
+}
+
+/* wk_xor_decode_file with a producer gives the same bytes as with the base
+ * file, for bases shorter, equal and longer than the payload. */
+static void test_decode_base_fn(void)
+{
+    size_t n = (3u << 20) + 11;
+    uint8_t *target = malloc(n), *base = malloc(n + 5000);
+    fill_bytes(target, n, 21);
+    fill_bytes(base, n + 5000, 22);
+    char *pay = tmp_path("bfn.payload"), *bf = tmp_path("bfn.base");
+    char *o1 = tmp_path("bfn.out1"), *o2 = tmp_path("bfn.out2");
+    static const long dl[] = {-123457, 0, 5000};
+    wk_err err;
+    for (size_t k = 0; k < 3; k++) {
+        size_t bn = (size_t)((long)n + dl[k]);
+        uint8_t *p = malloc(n);
+        xor_ref(p, target, n, base, bn);
+        write_file(pay, p, n);
+        write_file(bf, base, bn);
+        for (int pipe = 0; pipe < 2; pipe++) {
+            mem_producer mp = {base, bn, SIZE_MAX};
+            wk_xor_result r1, r2;
+            wk_xor_decode_args a1 = {pay, bf, o1, WK_PAYLOAD_AUTO, NULL, 0, pipe, NULL, NULL,
+                                     WK_INFLATE_AUTO, NULL, NULL, NULL};
+            wk_xor_decode_args a2 = {pay, NULL, o2, WK_PAYLOAD_AUTO, NULL, 0, pipe, NULL, NULL,
+                                     WK_INFLATE_AUTO, mem_produce, &mp, "generated base"};
+            CHECK_OK(wk_xor_decode_file(&a1, &r1, &err), &err);
+            CHECK_OK(wk_xor_decode_file(&a2, &r2, &err), &err);
+            wk_buf b1, b2;
+            wk_buf_init(&b1);
+            wk_buf_init(&b2);
+            slurp(o1, &b1);
+            slurp(o2, &b2);
+            CHECK(b1.len == n && b2.len == n && memcmp(b1.data, target, n) == 0 &&
+                  memcmp(b2.data, target, n) == 0);
+            CHECK(memcmp(r1.sha256, r2.sha256, sizeof r1.sha256) == 0);
+            wk_buf_free(&b1);
+            wk_buf_free(&b2);
+        }
+        free(p);
+    }
+    /* a failing producer: an error, nothing under the final name */
+    unlink(o2);
+    mem_producer bad = {base, n, 1000};
+    wk_xor_result r;
+    wk_xor_decode_args a = {pay, NULL, o2, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
+                            WK_INFLATE_AUTO, mem_produce, &bad, "generated base"};
+    CHECK(wk_xor_decode_file(&a, &r, &err) == -1 && strstr(err.msg, "producer failed"));
+    CHECK(!exists(o2));
+    free(pay); free(bf); free(o1); free(o2);
+    free(target);
+    free(base);
+}
+
+/* Stream file `name` of engine c into b. */
+static void conv_bytes(wk_convert *c, const char *name, wk_buf *b)
+{
+    wk_err err;
+    long i = wk_convert_find_file(c, name);
+    CHECK(i >= 0);
+    if (i >= 0) CHECK_OK(wk_convert_stream_file(c, (size_t)i, wk_sink_buf(b), &err), &err);
+}
+
+/* On the tiny fixture: a payload made against one profile's base is decoded
+ * with that profile found by hash; the right group ranks first with a full
+ * structural score, so one full pass suffices; without a digest the
+ * structural choice gives the same bytes; a wrong model matches nothing. */
+static void test_xormeta_tiny(void)
+{
+    wk_err err;
+    wk_xormeta *base = wk_xormeta_open(wk_test_src("tests/fixtures/models/tiny"), NULL, 0, 1, &err);
+    wk_xormeta *ft = wk_xormeta_open(wk_test_src("tests/fixtures/models/tiny-ft"), NULL, 0, 1, &err);
+    CHECK_MSG(base && ft, "%s", err.msg);
+    if (!base || !ft) {
+        wk_xormeta_close(base);
+        wk_xormeta_close(ft);
+        return;
+    }
+    CHECK(wk_xormeta_profile_count(base) == 32);
+    char *dir = mkdir_tmp("xm");
+    static const char *const names[] = {"pytorch_model.bin", "config.json"};
+    for (size_t k = 0; k < wk_xormeta_profile_count(base); k += 7) {  /* a spread of profiles */
+        for (size_t fn = 0; fn < 2; fn++) {
+            wk_buf t, b;
+            wk_buf_init(&t);
+            wk_buf_init(&b);
+            conv_bytes(wk_xormeta_engine(ft, k), names[fn], &t);
+            conv_bytes(wk_xormeta_engine(base, k), names[fn], &b);
+            uint8_t *p = malloc(t.len);
+            xor_ref(p, t.data, t.len, b.data, b.len);
+            wk_xor_item it;
+            memset(&it, 0, sizeof it);
+            it.name = (char *)names[fn];
+            it.src = wk_path_join(dir, "payload");
+            it.out = wk_path_join(dir, names[fn]);
+            write_file(it.src, p, t.len);
+            uint8_t dg[WK_HASH_MAX_DIGEST];
+            wk_hash_oneshot(WK_HASH_SHA256, t.data, t.len, dg, &err);
+            memcpy(it.expect, dg, sizeof it.expect);
+            it.has_expect = 1;
+            wk_xm_opts o = {WK_PAYLOAD_AUTO, 1, WK_INFLATE_AUTO, 1, 0, NULL, NULL};
+            wk_xm_file f;
+            CHECK_OK(wk_xormeta_decode(base, &it, &o, &f, &err), &err);
+            CHECK_MSG(f.matched >> k & 1, "%s: profile %s not in the match",
+                      names[fn], wk_xormeta_profile_name(base, k));
+            CHECK(f.verified == 1);
+            if (fn == 0) {
+                CHECK_MSG(f.passes == 1, "%s: %zu passes", wk_xormeta_profile_name(base, k), f.passes);
+                CHECK_MSG(f.chosen >= 0 && f.groups[f.chosen].score == 5 && f.groups[f.chosen].size_ok == 1, "score %d size_ok %d", f.chosen >= 0 ? f.groups[f.chosen].score : -1, f.chosen >= 0 ? f.groups[f.chosen].size_ok : -9);
+            }
+            wk_buf o1;
+            wk_buf_init(&o1);
+            slurp(it.out, &o1);
+            CHECK(o1.len == t.len && memcmp(o1.data, t.data, t.len) == 0);
+            wk_buf_free(&o1);
+            /* no digest: structural choice, same weights */
+            if (fn == 0) {
+                it.has_expect = 0;
+                CHECK_OK(wk_xormeta_decode(base, &it, &o, &f, &err), &err);
+                CHECK(f.verified == 0 && (f.matched >> k & 1));
+                wk_buf_init(&o1);
+                slurp(it.out, &o1);
+                CHECK(o1.len == t.len && memcmp(o1.data, t.data, t.len) == 0);
+                wk_buf_free(&o1);
+            }
+            free(it.src);
+            free(it.out);
+            free(p);
+            wk_buf_free(&t);
+            wk_buf_free(&b);
+        }
+    }
+    /* the wrong model (tiny-gqa): no match, nothing left */
+    wk_xormeta *gqa = wk_xormeta_open(wk_test_src("tests/fixtures/models/tiny-gqa"), NULL, 0, 1, &err);
+    CHECK(gqa != NULL);
+    if (gqa) {
+        wk_buf t, b;
+        wk_buf_init(&t);
+        wk_buf_init(&b);
+        conv_bytes(wk_xormeta_engine(ft, 0), "pytorch_model.bin", &t);
+        conv_bytes(wk_xormeta_engine(base, 0), "pytorch_model.bin", &b);
+        uint8_t *p = malloc(t.len);
+        xor_ref(p, t.data, t.len, b.data, b.len);
+        wk_xor_item it;
+        memset(&it, 0, sizeof it);
+        it.name = "pytorch_model.bin";
+        it.src = wk_path_join(dir, "payload");
+        it.out = wk_path_join(dir, "wrong.bin");
+        write_file(it.src, p, t.len);
+        uint8_t dg[WK_HASH_MAX_DIGEST];
+        wk_hash_oneshot(WK_HASH_SHA256, t.data, t.len, dg, &err);
+        memcpy(it.expect, dg, sizeof it.expect);
+        it.has_expect = 1;
+        wk_xm_opts o = {WK_PAYLOAD_AUTO, 0, WK_INFLATE_AUTO, 1, 0, NULL, NULL};
+        wk_xm_file f;
+        CHECK(wk_xormeta_decode(gqa, &it, &o, &f, &err) == -1 && err.code == WK_E_MISMATCH);
+        CHECK_MSG(strstr(err.msg, "no converter profile reproduces") != NULL, "%s", err.msg);
+        CHECK(f.chosen == -1 && !exists(it.out));
+        free(it.src);
+        free(it.out);
+        free(p);
+        wk_buf_free(&t);
+        wk_buf_free(&b);
+        wk_xormeta_close(gqa);
+    }
+    free(dir);
+    wk_xormeta_close(base);
+    wk_xormeta_close(ft);
+}
+
+/* The post-decode tensor check: real weights pass, bit noise and a
+ * non-checkpoint are suspect. */
+static void test_xorcheck(void)
+{
+    wk_err err;
+    wk_xorcheck c;
+    CHECK(wk_xorcheck_wants("pytorch_model-00001-of-00003.bin") && wk_xorcheck_wants("m.safetensors"));
+    CHECK(!wk_xorcheck_wants("config.json") && !wk_xorcheck_wants("tokenizer.model"));
+    CHECK_OK(wk_xorcheck_file(wk_test_src("tests/fixtures/models/tiny/consolidated.00.pth"), &c, &err), &err);
+    CHECK(c.checked && !c.unreadable && c.tensors > 10 && c.flagged == 0 && !wk_xorcheck_suspect(&c));
+    /* the same file with its tensor bytes XOR'd with noise, layout intact */
+    wk_buf b;
+    wk_buf_init(&b);
+    CHECK(slurp(wk_test_src("tests/fixtures/models/tiny/consolidated.00.pth"), &b) == 0);
+    uint8_t *noise = malloc(b.len);
+    fill_bytes(noise, b.len, 31);
+    for (size_t i = 4096; i + 200000 < b.len; i++) b.data[i] ^= noise[i] | 0x80;
+    char *bad = tmp_path("noisy.pth"), *junk = tmp_path("junk.bin");
+    write_file(bad, b.data, b.len);
+    CHECK_OK(wk_xorcheck_file(bad, &c, &err), &err);
+    CHECK_MSG(wk_xorcheck_suspect(&c), "unreadable %d flagged %llu", c.unreadable,
+              (unsigned long long)c.flagged);
+    write_file(junk, noise, 5000);
+    CHECK_OK(wk_xorcheck_file(junk, &c, &err), &err);
+    CHECK(c.unreadable && wk_xorcheck_suspect(&c) && c.why[0]);
+    free(bad);
+    free(junk);
+    free(noise);
+    wk_buf_free(&b);
+}
+
 int main(void)
 {
     WK_RUN(test_apply_length_rule);
     WK_RUN(test_reader_raw_and_gzip);
     WK_RUN(test_reader_multi_member);
     WK_RUN(test_reader_corrupt);
+    WK_RUN(test_reader_isal_findings);
     if (have_isal()) {  /* the same reader tests with ISA-L's inflate */
         printf("# again with the ISA-L inflate engine\n");
         engine = WK_INFLATE_ISAL;
         WK_RUN(test_reader_raw_and_gzip);
         WK_RUN(test_reader_multi_member);
         WK_RUN(test_reader_corrupt);
+        WK_RUN(test_reader_isal_findings);
     }
     WK_RUN(test_reader_file_shrinks);
     WK_RUN(test_gz_write_deterministic);
@@ -747,5 +1079,9 @@ int main(void)
     WK_RUN(test_decode_failures);
     WK_RUN(test_plan_and_run);
     WK_RUN(test_manifest_fit_and_find);
+    WK_RUN(test_xorcheck);
+    WK_RUN(test_xorbase_stream);
+    WK_RUN(test_decode_base_fn);
+    WK_RUN(test_xormeta_tiny);
     return wk_test_summary();
 }
