@@ -157,6 +157,48 @@ static int search_eval(const char *path)
     return 0;
 }
 
+/* --search (WK_QK_SEARCH) throughput on the first `rows` rows, 1 and maxt
+ * threads, median of `runs`; the output must be the same for every thread
+ * count.  Returns 1 if it is not. */
+static int search_speed(const float *x, int64_t rows, int64_t cols, int runs, int maxt)
+{
+    const double gb = (double)rows * cols * sizeof(float) / 1e9;
+    uint8_t *y1 = malloc((size_t)(rows * cols) * 2), *y = malloc((size_t)(rows * cols) * 2);
+    if (!y1 || !y) { free(y1); free(y); return 1; }
+    int bad = 0;
+    printf("\n--search on the first %lld rows (%lld values), median of %d runs; output compared "
+           "across thread counts:\n\n", (long long)rows, (long long)(rows * cols), runs);
+    printf("| type | threads | M values/s | GB/s | GB per CPU-s | same bytes as 1 thread |\n|---|---|---|---|---|---|\n");
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        const size_t bytes = wk_quant_row_size(qt, cols) * (size_t)rows;
+        for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
+            double s[99], c[99];
+            int same = 1;
+            for (int r = 0; r < runs; r++) {
+                wk_qopts o = { .nthreads = th, .kernel = WK_QK_SEARCH };
+                wk_err err;
+                double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now();
+                int rc = wk_quantize_rows(qt, x, th == 1 ? y1 : y, rows, cols, &o, &err);
+                s[r] = now() - t0;
+                c[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+                if (rc) { fprintf(stderr, "quant_bench: search %s: %s\n", qt->name, err.msg); bad = 1; }
+                if (th > 1 && memcmp(y, y1, bytes)) same = 0;
+            }
+            qsort(s, (size_t)runs, sizeof s[0], cmp_double);
+            qsort(c, (size_t)runs, sizeof c[0], cmp_double);
+            printf("| %s | %d | %.2f | %.4f | %.4f | %s |\n", qt->name, th, rows * cols / s[runs / 2] / 1e6,
+                   gb / s[runs / 2], gb / c[runs / 2], th == 1 ? "-" : same ? "yes" : "**no**");
+            fflush(stdout);
+            bad |= !same;
+            if (th == maxt) break;
+        }
+    }
+    free(y1);
+    free(y);
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--search-eval")) return search_eval(argv[2]);
@@ -166,6 +208,7 @@ int main(int argc, char **argv)
     }
     const int64_t rows = atoll(argv[1]), cols = atoll(argv[2]);
     const int runs = atoi(argv[3]), maxt = atoi(argv[4]);
+    const int64_t search_rows = getenv("QB_SEARCH_ROWS") ? atoll(getenv("QB_SEARCH_ROWS")) : 64;
     if (rows <= 0 || cols <= 0 || cols % WK_QK_K || runs <= 0 || runs > 99 || maxt <= 0) {
         fprintf(stderr, "quant_bench: bad arguments\n");
         return 2;
@@ -180,8 +223,8 @@ int main(int argc, char **argv)
     printf("Input: %lld x %lld float32 (%.0f MB), median of %d runs; SIMD kernels: %s.\n\n",
            (long long)rows, (long long)cols, gb * 1e3, runs,
            wk_quant_have_simd() ? "AVX2/F16C" : "none (reference only)");
-    printf("| type | threads | wk GB/s | wk Mrows/s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref | wk / ggml (CPU time) |\n");
-    printf("|---|---|---|---|---|---|---|---|---|\n");
+    printf("| type | threads | wk GB/s | wk Mrows/s | wk GB per CPU-s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref | wk / ggml (CPU time) |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|\n");
     int bad = 0;
     char best[WK_QT_COUNT * 4][160];   /* best-of-RUNS lines, printed after the medians */
     int nbest = 0;
@@ -209,8 +252,8 @@ int main(int argc, char **argv)
                 qsort(c, (size_t)runs, sizeof c[0], cmp_double);
                 cpu[impl] = c[runs / 2];
             }
-            printf("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n", qt->name, th,
-                   gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / med[IMPL_WK_REF],
+            printf("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n", qt->name, th,
+                   gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / cpu[IMPL_WK], gb / med[IMPL_WK_REF],
                    gb / med[IMPL_GGML], med[IMPL_GGML] / med[IMPL_WK],
                    med[IMPL_WK_REF] / med[IMPL_WK], cpu[IMPL_GGML] / cpu[IMPL_WK]);
             fflush(stdout);
@@ -224,6 +267,7 @@ int main(int argc, char **argv)
     printf("\nBest of %d runs (the least disturbed run of each; GB/s):\n\n", runs);
     printf("| type | threads | wk | wk-ref | ggml | wk / ggml |\n|---|---|---|---|---|---|\n");
     for (int i = 0; i < nbest; i++) printf("%s\n", best[i]);
+    bad |= search_speed(x, rows < search_rows ? rows : search_rows, cols, runs, maxt);
     free(x); free(ref); free(y);
     return bad;
 }

@@ -6,7 +6,9 @@
 #
 #   bench/quant_bench.sh [BUILD_DIR]       (default: build; needs BUILD_DIR/libweightkit.a)
 # Environment: QB_ROWS (default 2048), QB_COLS (default 4096: a 32 MB float32 matrix),
-# QB_RUNS (default 5), QB_THREADS (default: nproc), CC, WK_PEERS_DIR.
+# QB_RUNS (default 5), QB_THREADS (default: nproc), QB_SEARCH_ROWS (default 64: rows for the
+# --search timing, which also checks that its output is the same for every thread count),
+# CC, WK_PEERS_DIR.
 # QB_SEARCH_EVAL=CHECKPOINT.pth: instead, print the RMSE of the reference quantizer vs
 # the error-minimising search (wk-quantize --search) for every type on its 2-D tensors.
 # Build weightkit in Release or RelWithDebInfo (not a sanitizer build) for numbers.
@@ -24,7 +26,7 @@ GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
 
 exe=${TMPDIR:-/tmp}/wk-quant-bench.$$
 trap 'rm -f "$exe"' EXIT
-"${CC:-cc}" -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
+"${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
   "$SRC/bench/quant_bench.c" "$LIB" -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" \
   $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
 
@@ -34,4 +36,4 @@ fi
 
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
      "load average $(cut -d' ' -f1-3 /proc/loadavg); $(${CC:-cc} --version | head -1)."
-"$exe" "${QB_ROWS:-2048}" "${QB_COLS:-4096}" "${QB_RUNS:-5}" "${QB_THREADS:-$(nproc)}"
+QB_SEARCH_ROWS=${QB_SEARCH_ROWS:-64} "$exe" "${QB_ROWS:-2048}" "${QB_COLS:-4096}" "${QB_RUNS:-5}" "${QB_THREADS:-$(nproc)}"

@@ -5,11 +5,16 @@
  * sum w_i (x_i - y_i)^2, with y the exact decode (fp16-rounded scales
  * included) and w_i the importance weight of column i (1 without imatrix).
  *
- * Legacy types: a grid of candidate scales around the reference's (and, for
- * the symmetric types, both signs: the largest |x| may land on either end of
- * the integer range), each refined by a weighted least-squares refit of d
- * (or d and m) for its integers, rounded to fp16 and requantized; the best
- * decode wins.  K-quants: the reference block, then a coordinate search on
+ * Q4_0 / Q5_0: the exact optimum.  A block decodes to q * d exactly, so for a
+ * given fp16 d the clamped nearest integers are best, and the block's error
+ * is a continuous piecewise quadratic in d; sym_side() sweeps its pieces over
+ * the range of |d| that bounds cannot exclude, both signs, and takes the best
+ * fp16 d of each piece: the minimum over every finite fp16 scale (checked by
+ * brute force in tests/unit/test_quant.c and, on the fixture models, by
+ * bench/quant_optimum.sh).  Q8_0: the same sweep over a narrower range.
+ * Q4_1 / Q5_1: a grid of candidate steps, each refined by a weighted
+ * least-squares refit of d and m for its integers, rounded to fp16 and
+ * requantized; the best decode wins.  K-quants: the reference block, then a coordinate search on
  * each sub-block's 6-bit scale/min (or int8 scale) with the super-scales
  * fixed, requantizing the sub-block's values for each trial.  In every case
  * the reference block is one of the candidates, so the error is never larger
@@ -19,6 +24,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #ifdef __clang__
@@ -50,69 +56,197 @@ static double block_error(const wk_qtraits *qt, const void *blk, const float *x,
 
 /* ---- legacy symmetric: Q4_0 [-8,7], Q5_0 [-16,15], Q8_0 [-128,127] ------------- */
 
+/* The fp16 scales.  A positive finite fp16 value is its bit pattern h in
+ * 1..0x7BFF, and these patterns are ordered as the values are. */
+#define H_MAX 0x7BFF
+
+/* Value of positive fp16 pattern h (exact, as a double). */
+static inline double hval(unsigned h)
+{
+    if (h < 0x400) return h * 0x1p-24;                        /* subnormal */
+    uint64_t bits = (uint64_t)((h >> 10) - 15 + 1023) << 52 | (uint64_t)(h & 0x3FF) << 42;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Largest positive finite fp16 pattern whose value is <= v (0 if none). */
+static inline unsigned h_floor(double v)
+{
+    if (!(v >= 0x1p-24)) return 0;
+    if (v >= 65504.0) return H_MAX;
+    if (v < 0x1p-14) return (unsigned)(v * 0x1p24);           /* exact scaling, floor */
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    unsigned e = (unsigned)(bits >> 52) - 1023 + 15;          /* 1..30 */
+    return e << 10 | (unsigned)(bits >> 42 & 0x3FF);          /* truncated significand */
+}
+
+/* Magnitude m in 0..cap of the integer nearest to a/D (a >= 0, D > 0); on a
+ * tie the smaller one, i.e. the one that is right for scales just above D. */
+static inline int near_mag(double a, double D, int cap)
+{
+    double f = floor(a / D);
+    if (f >= cap) return cap;
+    int m = (int)f;
+    if (a - m * D > (m + 1) * D - a) m++;
+    return m > cap ? cap : m;
+}
+
+/* What both signs of d share: |x| (ascending order), weights, sum w x^2. */
+typedef struct {
+    double a[WK_QK], w[WK_QK], sqrt_w[WK_QK], sxx;
+    int by_mag[WK_QK];           /* indices by ascending |x| */
+} sym_block;
+
+/* The event heap of one sweep: per value, the scale at which its integer next
+ * drops by one (a / (m - 1/2)), smallest first, ties by index. */
+typedef struct { double b[WK_QK]; int h[WK_QK], n; } sym_heap;
+
+static inline int heap_less(const sym_heap *hp, int i, int j)
+{
+    return hp->b[i] < hp->b[j] || (hp->b[i] == hp->b[j] && i < j);
+}
+
+static void heap_down(sym_heap *hp, int k)
+{
+    for (;;) {
+        int c = 2 * k + 1;
+        if (c >= hp->n) return;
+        if (c + 1 < hp->n && heap_less(hp, hp->h[c + 1], hp->h[c])) c++;
+        if (!heap_less(hp, hp->h[c], hp->h[k])) return;
+        int t = hp->h[c]; hp->h[c] = hp->h[k]; hp->h[k] = t;
+        k = c;
+    }
+}
+
+/* One sign s of d: y = q*D with D = |d| > 0 and q in [-nneg, npos] for the
+ * values v = s*x.  For a given D the best q is the nearest integer in range,
+ * so the error E(D) = sum w (v - q D)^2 is a continuous piecewise quadratic
+ * whose pieces end where some |v|/D crosses a half-integer.  Scales that can
+ * beat *best lie in [DA, DB]: below DA one value's clamping error alone,
+ * w (|v| - cap D)^2, exceeds *best; from DB on, the values with |v| <= D/2 (all
+ * decode to 0) already cost more.  Between, the pieces are swept in order of D
+ * keeping sum w v q and sum w q^2; on each the best fp16 scale is one of the two
+ * around the piece's least-squares scale clamped to it.  So the result is the
+ * minimum over every finite fp16 scale of that sign (up to double rounding)
+ * unless dmax caps DB; *best / *h_best / *s_best are updated when lower. */
+static void sym_side(const float *x, const sym_block *sb, int s, int npos, int nneg, double dmax,
+                     double *best, unsigned *h_best, int *s_best)
+{
+    const double rb = sqrt(*best);
+    double DA = 0, DB = dmax;
+    for (int i = 0; i < WK_QK; i++) {
+        if (!(sb->w[i] > 0)) continue;
+        double lim = (sb->a[i] - rb / sb->sqrt_w[i]) / (s * x[i] > 0 ? npos : nneg);
+        if (lim > DA) DA = lim;
+    }
+    double cum = 0;
+    for (int k = 0; k < WK_QK; k++) {
+        int i = sb->by_mag[k];
+        if ((cum += sb->w[i] * sb->a[i] * sb->a[i]) > *best) {
+            if (2 * sb->a[i] < DB) DB = 2 * sb->a[i];
+            break;
+        }
+    }
+    unsigned hA = h_floor(DA * (1 - 1e-9)), hB = h_floor(DB);
+    if (hA < 1) hA = 1;
+    if (hval(hA) < DA * (1 - 1e-9) && hA < H_MAX) hA++;      /* first scale >= DA */
+    if (hA > hB) return;
+    DA = hval(hA);
+    DB = hval(hB);
+
+    /* integers at DA, their sums, and the heap of their next changes */
+    int m[WK_QK];
+    double sxq = 0, sqq = 0;
+    sym_heap hp = { .n = 0 };
+    for (int i = 0; i < WK_QK; i++) {
+        const double a = sb->a[i], wi = sb->w[i];
+        m[i] = wi > 0 ? near_mag(a, DA, s * x[i] > 0 ? npos : nneg) : 0;
+        sxq += wi * a * m[i];
+        sqq += wi * (double)m[i] * m[i];
+        if (m[i] > 0 && (hp.b[i] = a / (m[i] - 0.5)) <= DB) hp.h[hp.n++] = i;
+    }
+    for (int k = hp.n / 2 - 1; k >= 0; k--) heap_down(&hp, k);
+    double L = DA;
+    for (;;) {
+        const double R = hp.n ? (hp.b[hp.h[0]] > L ? hp.b[hp.h[0]] : L) : DB;
+        if (sqq > 0) {                           /* best scales of the piece [L, R] */
+            double D = sxq / sqq;
+            D = D < L ? L : D > R ? R : D;
+            const unsigned h0 = h_floor(D);
+            for (unsigned h = h0 < hA ? hA : h0; h <= h0 + 1 && h <= hB; h++) {
+                const double Dh = hval(h);
+                if (Dh < L || Dh > R) continue;
+                const double err = sb->sxx - 2.0 * Dh * sxq + Dh * Dh * sqq;
+                if (err < *best) { *best = err; *h_best = h; *s_best = s; }
+            }
+        }
+        if (!hp.n) break;
+        const int i = hp.h[0];                   /* value i: m -> m - 1 at D = R */
+        sxq -= sb->w[i] * sb->a[i];
+        sqq -= sb->w[i] * (2.0 * m[i] - 1);
+        m[i]--;
+        if (m[i] > 0 && (hp.b[i] = sb->a[i] / (m[i] - 0.5)) <= DB) heap_down(&hp, 0);
+        else { hp.h[0] = hp.h[--hp.n]; heap_down(&hp, 0); }
+        L = R;
+    }
+}
+
+/* Best (d16, q) for y = q*d with q in [lo, hi]: for Q4_0 and Q5_0 the exact
+ * minimum over every finite fp16 d of both signs (sym_side); for Q8_0 the
+ * same sweep over |d| <= amax / (hi - 8) only (its exact range is too wide to
+ * be cheap).  Returns the weighted error. */
+static double sym_search(const float *x, const float *w, int lo, int hi, uint16_t *d_out, int *q_out)
+{
+    sym_block sb;
+    double amax = 0;
+    sb.sxx = 0;
+    for (int i = 0; i < WK_QK; i++) {
+        sb.a[i] = fabs((double)x[i]);
+        sb.w[i] = w ? w[i] : 1.0;
+        sb.sqrt_w[i] = sqrt(sb.w[i]);
+        sb.sxx += sb.w[i] * sb.a[i] * sb.a[i];
+        if (sb.a[i] > amax) amax = sb.a[i];
+        int k = i;                               /* insertion sort by |x| */
+        while (k > 0 && sb.a[sb.by_mag[k - 1]] > sb.a[i]) { sb.by_mag[k] = sb.by_mag[k - 1]; k--; }
+        sb.by_mag[k] = i;
+    }
+    double best = sb.sxx;                        /* d = 0: every value decodes to 0 */
+    unsigned hb = 0;
+    int sgn = 1;
+    /* a first bound for the sweeps' pruning: d = amax / |lo| (fp16), both signs */
+    const unsigned h0 = h_floor(amax / -lo);
+    for (int s = -1; s <= 1 && h0 > 0; s += 2) {
+        const double D = hval(h0);
+        double e = 0;
+        for (int i = 0; i < WK_QK; i++) {
+            double v = s * (double)x[i];
+            int q = v > 0 ? near_mag(v, D, hi) : -near_mag(-v, D, -lo);
+            e += sb.w[i] * (v - q * D) * (v - q * D);
+        }
+        if (e < best) { best = e; hb = h0; sgn = s; }
+    }
+    const double dmax = hi > 15 ? amax / (hi - 8) : 65504.0;
+    sym_side(x, &sb, 1, hi, -lo, dmax, &best, &hb, &sgn);
+    sym_side(x, &sb, -1, hi, -lo, dmax, &best, &hb, &sgn);
+    *d_out = (uint16_t)(hb | (sgn < 0 && hb ? 0x8000u : 0));
+    const double D = hval(hb);
+    for (int i = 0; i < WK_QK; i++) {
+        double v = sgn * (double)x[i];
+        q_out[i] = hb == 0 ? 0 : v > 0 ? near_mag(v, D, hi) : -near_mag(-v, D, -lo);
+    }
+    return best;
+}
+
+/* ---- legacy asymmetric: Q4_1 [0,15], Q5_1 [0,31] ---------------------------------- */
+
 /* round(v) clamped to [lo, hi] (ties to even; NaN -> lo): fast, for the search. */
 static inline int qnear(float v, float lo, float hi)
 {
     v = fminf(fmaxf(v, lo), hi);
     return wk_q_nearest_int(v);
 }
-
-/* q = qnear(x/d) for a block and the weighted sums sum w x q, sum w q^2. */
-static inline void sym_pass(const float *x, const float *w, float id, float lo, float hi, int *q,
-                            float *sxq, float *sqq)
-{
-    float a = 0, b = 0;
-    for (int i = 0; i < WK_QK; i++) {
-        q[i] = qnear(x[i] * id, lo, hi);
-        float wq = (w ? w[i] : 1.0f) * (float)q[i];
-        a += wq * x[i];
-        b += wq * (float)q[i];
-    }
-    *sxq = a;
-    *sqq = b;
-}
-
-/* Best (d16, q) for y = q*d: returns the weighted error (relative to the
- * constant sum w x^2, which is the same for every candidate). */
-static double sym_search(const float *x, const float *w, int lo, int hi, uint16_t *d_out, int *q_out)
-{
-    float amax = 0;
-    for (int i = 0; i < WK_QK; i++) amax = fmaxf(amax, fabsf(x[i]));
-    double best = INFINITY;
-    *d_out = 0;
-    for (int i = 0; i < WK_QK; i++) q_out[i] = 0;
-    if (amax == 0) return 0;
-    int q[WK_QK];
-    const float flo = (float)lo, fhi = (float)hi, span = (float)-lo;
-    /* t = the magnitude the largest |x| maps to, on a grid from half the range
-     * to just past its end (steps of 1/32 of it), with both signs of d; each
-     * candidate is refined twice: least-squares d for its q, rounded to fp16,
-     * then requantized with that d */
-    for (int side = 0; side < 2; side++) {
-        for (int k = 0; k <= 18; k++) {
-            float d = (side ? amax : -amax) / (span * (0.5f + k / 32.0f));
-            for (int pass = 0; pass < 2; pass++) {
-                float sxq, sqq;
-                sym_pass(x, w, 1.0f / d, flo, fhi, q, &sxq, &sqq);
-                if (!(sqq > 0)) break;
-                uint16_t d16 = wk_f32_to_f16(sxq / sqq);
-                float df = wk_f16_to_f32(d16);
-                if (!(df != 0) || !isfinite(df)) break;
-                sym_pass(x, w, 1.0f / df, flo, fhi, q, &sxq, &sqq);
-                double e = (double)df * df * sqq - 2.0 * df * sxq;   /* + sum w x^2 */
-                if (e < best) {
-                    best = e;
-                    *d_out = d16;
-                    memcpy(q_out, q, sizeof q);
-                }
-                d = df;
-            }
-        }
-    }
-    return best;
-}
-
-/* ---- legacy asymmetric: Q4_1 [0,15], Q5_1 [0,31] ---------------------------------- */
 
 /* q = qnear((x - m)/d) and the sums sum w q, sum w q^2, sum w x q. */
 static inline void asym_pass(const float *x, const float *w, float m, float id, float hi, int *q,
@@ -222,7 +356,8 @@ static void search_legacy(const wk_qtraits *qt, const float *x, uint8_t *y, cons
     default: e = asym_search(x, w, 31, &d16, &m16, q); break;
     }
     qt->quantize_ref(x, y, WK_QK);                 /* the reference block is a candidate */
-    if (!(e < INFINITY)) return;
+    if (!(e < INFINITY) || qt->check(y, 1) >= 0) return;   /* (an overflowing reference scale
+                                                            * is kept: wk_quantize_rows refuses it) */
     put_legacy(qt->type, d16, m16, q, cand);
     if (block_error(qt, cand, x, w) < block_error(qt, y, x, w)) memcpy(y, cand, qt->type_size);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "wk_gguf_llama.h"
 #include "wk_half.h"
 #include "wk_io.h"
+#include "wk_json.h"
 #include "wk_progress.h"
 #include "wk_quant.h"
 #include "wk_sink.h"
@@ -69,6 +71,7 @@ typedef struct {
     const char *input, *output, *imatrix;
     const preset *p;
     int search, pure, allow_requantize, leave_output;
+    int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
 } q_opts;
 
 static void usage(void)
@@ -95,12 +98,28 @@ static void usage(void)
 "  --imatrix FILE       with --search: weight the error by llama.cpp's importance\n"
 "                       matrix (GGUF imatrix file from llama-imatrix)\n"
 "  --pure               every eligible tensor gets TYPE (no K-mix, no Q6_K output)\n"
+"  --output-tensor-type T    type of output.weight (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1\n"
+"                       q8_0 q4_k q5_k q6_k); also of token_embd.weight when tied\n"
+"  --token-embedding-type T  type of token_embd.weight (same types)\n"
 "  --leave-output-tensor  keep output.weight's type\n"
 "  --allow-requantize   accept inputs whose weights are already quantized\n"
 "  -j, --threads N      threads (default: all cores); output is the same for any N\n"
 "  -q, --quiet          no per-tensor table and summary\n"
+"  --json               print a JSON report on stdout instead of the table\n"
 "  --progress, --no-progress   progress bar on stderr (default: if a TTY)\n"
 "  -h, --help, -V, --version\n");
+}
+
+/* ggml id of a tensor type name as llama-quantize's parse_ggml_type takes it
+ * (case-insensitive ggml_type_name), among those wk-quantize writes; -1 if not. */
+static int parse_tensor_type(const char *s)
+{
+    static const struct { const char *name; int id; } FLOATS[] = {
+        { "f32", WK_GGML_F32 }, { "f16", WK_GGML_F16 }, { "bf16", WK_GGML_BF16 } };
+    for (size_t i = 0; i < sizeof FLOATS / sizeof FLOATS[0]; i++)
+        if (!strcasecmp(s, FLOATS[i].name)) return FLOATS[i].id;
+    const wk_qtraits *q = wk_qtraits_by_name(s);
+    return q ? q->ggml_type : -1;
 }
 
 static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
@@ -123,7 +142,14 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
         else if (!strcmp(a, "--pure")) o->pure = 1;
         else if (!strcmp(a, "--leave-output-tensor")) o->leave_output = 1;
         else if (!strcmp(a, "--allow-requantize")) o->allow_requantize = 1;
-        else if (!strcmp(a, "--imatrix")) {
+        else if (!strcmp(a, "--output-tensor-type") || !strcmp(a, "--token-embedding-type")) {
+            if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a type", a);
+            int t = parse_tensor_type(argv[++i]);
+            if (t < 0)
+                return wk_err_set(err, WK_E_USAGE, "%s: unknown or unsupported type \"%s\" (wk-quantize "
+                                  "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k)", a, argv[i]);
+            *(a[2] == 'o' ? &o->output_type : &o->embd_type) = t;
+        } else if (!strcmp(a, "--imatrix")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "--imatrix needs a file");
             o->imatrix = argv[++i];
         } else if (a[0] == '-' && a[1]) {
@@ -169,17 +195,23 @@ static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (
 
 static int blck_of(int ggml) { const wk_qtraits *q = wk_qtraits_by_ggml(ggml); return q ? q->blck : 1; }
 
-/* Output type for tensor t (a ggml id), updating the mix counters. */
+/* Output type for tensor t (a ggml id), updating the mix counters.  The
+ * order is llama-quantize's (llama_tensor_get_type): --leave-output-tensor
+ * (output.weight only), then the explicit --token-embedding-type and
+ * --output-tensor-type (taken as given, no fallback), then the mix. */
 static int choose_type(const q_opts *o, mix_state *ms, const wk_gguf_tensor *t)
 {
     if (!eligible(t)) return t->type;
     const char *n = t->name;
+    if (o->leave_output && !strcmp(n, "output.weight")) return t->type;
+    if (o->embd_type >= 0 && !strcmp(n, "token_embd.weight")) return o->embd_type;
+    if (o->output_type >= 0 && !strcmp(n, "output.weight")) return o->output_type;
     int type = wk_qtraits_get(o->p->type)->ggml_type;
     const int is_output = !strcmp(n, "output.weight") || (ms->tied && !strcmp(n, "token_embd.weight"));
-    if (is_output && o->leave_output) return t->type;
     if (!o->pure) {
         if (is_output) {
-            if (t->ne[0] % blck_of(type)) type = WK_GGML_Q8_0;
+            if (o->output_type >= 0) type = o->output_type;   /* tied token_embd */
+            else if (t->ne[0] % blck_of(type)) type = WK_GGML_Q8_0;
             else if (type != WK_GGML_Q8_0) type = WK_GGML_Q6_K;
         } else if (strstr(n, "attn_v.weight")) {
             if (o->p->mix == MIX_K_M && use_more_bits(ms->i_attn_v, ms->n_attn_v)) type = WK_GGML_Q6_K;
@@ -226,6 +258,9 @@ static int imatrix_for(const wk_gguf *im, const char *name, int64_t ne0, float *
         float v;
         memcpy(&v, s->data + 4 * i, 4);
         w[i] = count > 0 ? v / count : 1.0f;
+        if (!(w[i] >= 0) || !isfinite(w[i]))
+            return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s: column %" PRId64 " has weight %g "
+                              "(must be finite and >= 0)", wk_gguf_path(im), name, i, (double)w[i]);
     }
     return 1;
 }
@@ -291,7 +326,7 @@ static int write_tensor(const q_opts *o, wk_ggufw *w, const wk_gguf_tensor *t, i
     for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
     const int64_t nrows = nel / ne0;
     const wk_qtraits *q = wk_qtraits_by_ggml(out);
-    const size_t out_row = q ? wk_quant_row_size(q, ne0) : (size_t)ne0 * (out == WK_GGML_F16 ? 2 : 4);
+    const size_t out_row = q ? wk_quant_row_size(q, ne0) : (size_t)ne0 * (out == WK_GGML_F32 ? 4 : 2);
     /* slabs of whole 16-row chunks, about 8 M values */
     int64_t slab = (8 << 20) / ne0;
     slab = slab < WK_QUANT_CHUNK_ROWS ? WK_QUANT_CHUNK_ROWS : slab / WK_QUANT_CHUNK_ROWS * WK_QUANT_CHUNK_ROWS;
@@ -320,10 +355,12 @@ static int write_tensor(const q_opts *o, wk_ggufw *w, const wk_gguf_tensor *t, i
                 row_err[2 * r + 1] = sx;
             }
             for (int64_t r = 0; r < n; r++) { st->sq_err += row_err[2 * r]; st->sq_x += row_err[2 * r + 1]; }
-        } else if (out == WK_GGML_F16) {
-            wk_f32_to_f16_row(x, (uint16_t *)(void *)y, (size_t)(n * ne0));
+        } else if (out == WK_GGML_F16 || out == WK_GGML_BF16) {
+            uint16_t *h = (uint16_t *)(void *)y;
+            if (out == WK_GGML_F16) wk_f32_to_f16_row(x, h, (size_t)(n * ne0));
+            else wk_f32_to_bf16_row(x, h, (size_t)(n * ne0));
             for (int64_t i = 0; i < n * ne0; i++) {
-                double d = (double)x[i] - wk_f16_to_f32(((uint16_t *)(void *)y)[i]);
+                double d = (double)x[i] - (out == WK_GGML_F16 ? wk_f16_to_f32(h[i]) : wk_bf16_to_f32(h[i]));
                 st->sq_err += d * d;
                 st->sq_x += (double)x[i] * x[i];
             }
@@ -356,8 +393,14 @@ static const char *type_name(int ggml)
     return ti ? ti->name : "?";
 }
 
-static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs, wk_err *err)
+/* Append to the --json report: SET(obj, key, value) while rc is 0. */
+#define SET(obj, k, v) do { if (rc == 0) rc = wk_json_object_append((obj), (k), (v), jerr); } while (0)
+
+/* Quantize g into o->output.  The table and summary go to stdout unless -q or
+ * --json; with rep (--json) "tensors" and "total" are appended to it instead. */
+static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs, wk_json *rep, wk_err *err)
 {
+    wk_err *jerr = err;
     const size_t nt = wk_gguf_tensor_count(g);
     mix_state ms = { 0 };
     ms.tied = wk_gguf_find_tensor(g, "output.weight") < 0;
@@ -383,6 +426,11 @@ static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs,
     for (size_t i = 0; !rc && i < nt; i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
         types[i] = choose_type(o, &ms, t);
+        if (t->ne[0] % blck_of(types[i]))   /* only an explicit type can get here */
+            rc = wk_err_set(err, WK_E_USAGE, "%s: %" PRId64 " columns are not whole %s blocks of %d; "
+                            "choose another --output-tensor-type / --token-embedding-type", t->name,
+                            t->ne[0], type_name(types[i]), blck_of(types[i]));
+        if (rc) break;
         rc = wk_ggufw_add_tensor(w, t->name, types[i], (int)t->n_dims, t->ne, err) < 0 ? -1 : 0;
     }
     wk_out *out = rc ? NULL : wk_out_open(o->output, inputs, err);
@@ -393,7 +441,10 @@ static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs,
     uint64_t total_in = 0, done = 0, params = 0, bytes_out = 0;
     for (size_t i = 0; i < nt; i++) total_in += wk_gguf_tensor_at(g, i)->nbytes;
     wk_progress_cb(bar, 0, total_in);
-    if (!rc && !o->std.quiet)
+    const int table = !o->std.quiet && !rep;
+    wk_json *jt = rep ? wk_json_new_array() : NULL;
+    if (rep && !jt) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+    if (!rc && table)
         printf("%-32s %-6s %-6s %12s %12s %10s\n", "tensor", "from", "to", "bytes in", "bytes out", "rel. RMSE");
     double all_err = 0, all_x = 0;
     float *imat = NULL;
@@ -418,9 +469,23 @@ static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs,
         bytes_out += ob;
         all_err += st.sq_err;
         all_x += st.sq_x;
-        if (!o->std.quiet) {
+        const int has_rel = st.sq_x > 0 && types[i] != t->type;
+        if (jt) {
+            wk_json *e = wk_json_new_object();
+            if (!e) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+            SET(e, "name", wk_json_new_string(t->name));
+            SET(e, "from", wk_json_new_string(type_name(t->type)));
+            SET(e, "to", wk_json_new_string(type_name(types[i])));
+            SET(e, "bytes_in", wk_json_new_int((int64_t)t->nbytes));
+            SET(e, "bytes_out", wk_json_new_int((int64_t)ob));
+            SET(e, "rel_rmse", has_rel ? wk_json_new_double(sqrt(st.sq_err / st.sq_x)) : wk_json_new_null());
+            SET(e, "imatrix", wk_json_new_bool(wv != NULL));
+            if (rc == 0) rc = wk_json_array_push(jt, e, err);
+            else wk_json_free(e);
+        }
+        if (table) {
             char rel[32] = "-";
-            if (st.sq_x > 0 && types[i] != t->type) snprintf(rel, sizeof rel, "%.3e", sqrt(st.sq_err / st.sq_x));
+            if (has_rel) snprintf(rel, sizeof rel, "%.3e", sqrt(st.sq_err / st.sq_x));
             printf("%-32s %-6s %-6s %12" PRIu64 " %12" PRIu64 " %10s%s\n", t->name, type_name(t->type),
                    type_name(types[i]), t->nbytes, ob, rel, wv ? "  (imatrix)" : "");
         }
@@ -429,7 +494,21 @@ static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs,
     free(imat);
     if (!rc) rc = wk_ggufw_finish(w, err);
     if (out) rc = rc ? (wk_out_abort(out), -1) : wk_out_commit(out, err);
-    if (!rc && !o->std.quiet)
+    if (!rc && rep) {
+        wk_json *tot = wk_json_new_object();
+        if (!tot) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        SET(rep, "tensors", jt);
+        jt = NULL;
+        SET(tot, "tensors", wk_json_new_int((int64_t)nt));
+        SET(tot, "bytes_in", wk_json_new_int((int64_t)total_in));
+        SET(tot, "bytes_out", wk_json_new_int((int64_t)bytes_out));
+        SET(tot, "bits_per_weight", wk_json_new_double(params ? 8.0 * (double)bytes_out / (double)params : 0.0));
+        SET(tot, "rel_rmse", wk_json_new_double(all_x > 0 ? sqrt(all_err / all_x) : 0.0));
+        SET(tot, "file_size", wk_json_new_int((int64_t)wk_ggufw_total_size(w)));
+        SET(rep, "total", tot);
+    }
+    wk_json_free(jt);
+    if (!rc && table)
         printf("total: %zu tensors, %" PRIu64 " -> %" PRIu64 " bytes of weights (%.3f bits per weight), "
                "relative RMSE of the quantized tensors %.3e, file %" PRIu64 " bytes\n", nt, total_in,
                bytes_out, params ? 8.0 * (double)bytes_out / (double)params : 0.0,
@@ -471,6 +550,7 @@ int main(int argc, char **argv)
     wk_err err;
     wk_err_clear(&err);
     memset(&o, 0, sizeof o);
+    o.output_type = o.embd_type = -1;
     wk_cli_std_init(&o.std, "wk-quantize");
     int exit_now = 0;
     if (parse_args(&o, argc, argv, &exit_now, &err)) return wk_cli_fail(o.std.prog, &err);
@@ -493,13 +573,36 @@ int main(int argc, char **argv)
                                   wk_src_kind_name(wk_source_kind(src)));
         g = pack_first(&o, src, &tmp, &err);
     }
-    int rc = g ? quantize_gguf(&o, g, inputs, &err) : -1;
+    wk_json *rep = o.std.json ? wk_json_new_object() : NULL;
+    int rc = o.std.json && !rep ? wk_err_set(&err, WK_E_NOMEM, "out of memory") : 0;
+    wk_err *jerr = &err;
+    if (rep) {
+        SET(rep, "input", wk_json_new_string(o.input));
+        SET(rep, "output", wk_json_new_string(o.output));
+        SET(rep, "type", wk_json_new_string(o.p->name));
+        SET(rep, "ftype", wk_json_new_int(o.p->ftype));
+        SET(rep, "search", wk_json_new_bool(o.search));
+        SET(rep, "imatrix", o.imatrix ? wk_json_new_string(o.imatrix) : wk_json_new_null());
+    }
+    if (!rc) rc = g ? quantize_gguf(&o, g, inputs, rep, &err) : -1;
     wk_gguf_close(g);
     wk_source_close(src);
     free(tmp);
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!rc && !o.std.quiet)
+    const double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
+    if (!rc && rep) {
+        SET(rep, "seconds", wk_json_new_double(secs));
+        wk_buf b;
+        wk_buf_init(&b);
+        wk_json_dump_opts d = wk_json_opts_hf();
+        d.sort_keys = 0;
+        if (rc == 0) rc = wk_json_dump(rep, &d, &b, &err);
+        if (rc == 0) printf("%.*s\n", (int)b.len, (const char *)b.data);
+        wk_buf_free(&b);
+    }
+    wk_json_free(rep);
+    if (!rc && !o.std.quiet && !o.std.json)
         printf("wrote %s (%s, llama_ftype %u%s) in %.2f s\n", o.output, o.p->name, (unsigned)o.p->ftype,
-               o.search ? ", --search" : "", (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+               o.search ? ", --search" : "", secs);
     return rc ? wk_cli_fail(o.std.prog, &err) : 0;
 }

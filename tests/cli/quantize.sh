@@ -19,7 +19,7 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; 
 # tensors token_embd [96 x 64] (ne0 = 96: not whole 256-blocks), blk.0.attn_norm [256],
 # blk.0.attn_v, blk.0.ffn_down, blk.1.attn_v, blk.1.ffn_down [256 x 64] F32, output [256 x 64]
 # F16.  poison: nan | inf | huge (5e6 in blk.0.ffn_down at row 5, column 70) | q8 (attn_v stored
-# as Q8_0).
+# as Q8_0) | tied (no output.weight: token_embd is also the output).
 cat > mk.py <<'EOF'
 import struct, sys, random
 out, poison = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else "")
@@ -31,7 +31,7 @@ tensors = [("token_embd.weight", 0, [96, 64]), ("blk.0.attn_norm.weight", 0, [25
 for b in range(2):
     tensors += [("blk.%d.attn_v.weight" % b, 8 if poison == "q8" else 0, [256, 64]),
                 ("blk.%d.ffn_down.weight" % b, 0, [256, 64])]
-tensors.append(("output.weight", 1, [256, 64]))
+if poison != "tied": tensors.append(("output.weight", 1, [256, 64]))
 def data(name, t, ne):
     n = 1
     for d in ne: n *= d
@@ -54,13 +54,17 @@ for name, t, ne in tensors:
 hdr += b"\0" * ((-len(hdr)) % 32)
 open(out, "wb").write(hdr + b"".join(blobs))
 EOF
-for p in "" nan inf huge q8; do "$PY" mk.py "in${p:+-$p}.gguf" $p || exit 1; done
+for p in "" nan inf huge q8 tied; do "$PY" mk.py "in${p:+-$p}.gguf" $p || exit 1; done
 
 # ---- types and thread independence ----------------------------------------------------
 "$Q" in.gguf out-j1.gguf q4_k_m -j1 > table.txt; rc=$?
 check "q4_k_m: exit 0" [ $rc -eq 0 ]
 "$Q" in.gguf out-j2.gguf q4_k_m -j2 -q; "$Q" in.gguf out-j3.gguf q4_k_m -j 3 -q
 check "q4_k_m: -j1, -j2, -j3 give the same bytes" bash -c 'cmp -s out-j1.gguf out-j2.gguf && cmp -s out-j1.gguf out-j3.gguf'
+for t in q4_0 q4_1 q5_0 q5_1 q8_0 q4_k_s q5_k_m q6_k; do
+    for j in 1 2 3; do "$Q" in.gguf "t-$t-j$j.gguf" "$t" -j$j -q; done
+    check "$t: -j1, -j2, -j3 give the same bytes" bash -c "cmp -s t-$t-j1.gguf t-$t-j2.gguf && cmp -s t-$t-j1.gguf t-$t-j3.gguf"
+done
 type_of() { awk -v t="$1" '$1 == t { print $3 }' table.txt; }
 check "token_embd: ne0 96 is not whole Q4_K blocks -> q5_0 (llama-quantize's fallback)" [ "$(type_of token_embd.weight)" = q5_0 ]
 check "1-D norm stays f32" [ "$(type_of blk.0.attn_norm.weight)" = f32 ]
@@ -73,6 +77,44 @@ check "summary line with bits per weight" grep -q 'bits per weight' table.txt
 check "--pure: output.weight gets q4_0 too" bash -c "awk '\$1 == \"output.weight\" { print \$3 }' pure.txt | grep -qx q4_0"
 "$Q" in.gguf s.gguf q5_0 --search -q; rc=$?
 check "--search q5_0: exit 0" [ $rc -eq 0 ]
+for j in 1 2 3; do "$Q" in.gguf s-j$j.gguf q4_0 --search -j$j -q; done
+check "--search q4_0: -j1, -j2, -j3 give the same bytes" bash -c 'cmp -s s-j1.gguf s-j2.gguf && cmp -s s-j1.gguf s-j3.gguf'
+check "--search q4_0: not the reference's bytes" bash -c '"$0" in.gguf r.gguf q4_0 -q && ! cmp -s r.gguf s-j1.gguf' "$Q"
+
+# ---- tensor-type overrides (llama-quantize's --output-tensor-type / --token-embedding-type) --
+types_of() {  # types_of FILE.txt: "name=type ..." for token_embd and output
+    awk '$1 == "token_embd.weight" || $1 == "output.weight" { printf "%s=%s ", $1, $3 }' "$1"
+}
+ovr() {  # ovr NAME EXPECTED INPUT TYPE ARGS...: the types wk-quantize chose for the two tensors
+    local name=$1 want=$2 in=$3 t=$4; shift 4
+    "$Q" "$in" ovr.gguf "$t" "$@" > ovr.txt; local rc=$?
+    local got; got=$(types_of ovr.txt)
+    if [ $rc -eq 0 ] && [ "$got" = "$want" ]; then ok "$name"; else bad "$name (exit $rc, got '$got', want '$want')"; fi
+}
+ovr "default q4_k_m: token_embd q5_0 (fallback), output q6_K" \
+    "token_embd.weight=q5_0 output.weight=q6_K " in.gguf q4_k_m
+ovr "--output-tensor-type q8_0 --token-embedding-type f16" \
+    "token_embd.weight=f16 output.weight=q8_0 " in.gguf q4_k_m --output-tensor-type q8_0 --token-embedding-type f16
+ovr "type names are case-insensitive (Q8_0, Q5_K)" \
+    "token_embd.weight=q8_0 output.weight=q5_K " in.gguf q4_0 --token-embedding-type Q8_0 --output-tensor-type Q5_K
+ovr "--output-tensor-type bf16 (output stored F16 in the input)" \
+    "token_embd.weight=q4_0 output.weight=bf16 " in.gguf q4_0 --output-tensor-type bf16 --token-embedding-type q4_0
+ovr "--pure with --output-tensor-type: the override still applies" \
+    "token_embd.weight=q4_0 output.weight=q6_K " in.gguf q4_0 --pure --output-tensor-type q6_k
+ovr "--leave-output-tensor wins over --output-tensor-type (as llama-quantize)" \
+    "token_embd.weight=q4_0 output.weight=f16 " in.gguf q4_0 --leave-output-tensor --output-tensor-type q8_0
+ovr "tied embeddings: token_embd is the output (q6_K does not fit 96 columns -> q8_0)" \
+    "token_embd.weight=q8_0 " in-tied.gguf q4_0
+ovr "tied: --output-tensor-type applies to token_embd" \
+    "token_embd.weight=q5_0 " in-tied.gguf q4_0 --output-tensor-type q5_0
+ovr "tied: --token-embedding-type wins over --output-tensor-type" \
+    "token_embd.weight=f16 " in-tied.gguf q4_0 --output-tensor-type q5_0 --token-embedding-type f16
+ovr "tied + --pure: token_embd gets TYPE, --output-tensor-type is not consulted" \
+    "token_embd.weight=q4_0 " in-tied.gguf q4_0 --pure --output-tensor-type q5_0
+ovr "tied + --leave-output-tensor: token_embd is still quantized (only output.weight is left)" \
+    "token_embd.weight=q8_0 " in-tied.gguf q4_0 --leave-output-tensor
+"$Q" in.gguf ov1.gguf q4_0 --output-tensor-type q8_0 -j1 -q && "$Q" in.gguf ov2.gguf q4_0 --output-tensor-type q8_0 -j2 -q
+check "override output: -j1 and -j2 give the same bytes" cmp -s ov1.gguf ov2.gguf
 
 # An imatrix file as llama-imatrix writes it (GGUF: <tensor>.in_sum2 and <tensor>.counts, F32).
 cat > mkim.py <<'EOF2'
@@ -97,6 +139,34 @@ EOF2
 check "--search --imatrix: exit 0" [ $rc -eq 0 ]
 check "--imatrix: used for the tensors it covers" bash -c "grep -c '(imatrix)' im.txt | grep -qx 4"
 
+# ---- reporting: --json, -q, --progress ---------------------------------------------------
+"$Q" in.gguf j.gguf q4_k_m --json -j1 > j.json; rc=$?
+check "--json: exit 0" [ $rc -eq 0 ]
+check "--json: same file as without it" cmp -s j.gguf out-j1.gguf
+check "--json: one JSON object matching the table" "$PY" - <<'EOF3'
+import json
+r = json.load(open("j.json"))
+table = {l.split()[0]: l.split() for l in open("table.txt") if l.split() and l.split()[0].endswith("weight")}
+ok = list(r) == ["input", "output", "type", "ftype", "search", "imatrix", "tensors", "total", "seconds"]
+ok &= r["type"] == "q4_k_m" and r["ftype"] == 15 and r["search"] is False and r["imatrix"] is None
+ok &= [t["name"] for t in r["tensors"]] == list(table)
+for t in r["tensors"]:
+    row = table[t["name"]]
+    ok &= [t["from"], t["to"], str(t["bytes_in"]), str(t["bytes_out"])] == row[1:5]
+    ok &= (t["rel_rmse"] is None) == (row[5] == "-")
+    if t["rel_rmse"] is not None: ok &= "%.3e" % t["rel_rmse"] == row[5]
+tot = r["total"]
+ok &= tot["tensors"] == len(r["tensors"]) and tot["bytes_out"] == sum(t["bytes_out"] for t in r["tensors"])
+ok &= 4 < tot["bits_per_weight"] < 8 and 0 < tot["rel_rmse"] < 0.1 and r["seconds"] >= 0
+raise SystemExit(0 if ok else 1)
+EOF3
+"$Q" in.gguf qq.gguf q4_0 -q > q.out 2> q.err; rc=$?
+check "-q: exit 0, nothing on stdout or stderr" bash -c "[ $rc -eq 0 ] && [ ! -s q.out ] && [ ! -s q.err ]"
+"$Q" in.gguf qq.gguf q4_0 -q --progress > q.out 2> q.err
+check "--progress: a bar on stderr (even with -q), stdout empty" bash -c "[ -s q.err ] && [ ! -s q.out ]"
+"$Q" in.gguf qq.gguf q4_0 > q.out 2> q.err
+check "not a TTY: no progress bar by default" bash -c "[ ! -s q.err ] && grep -q 'bits per weight' q.out"
+
 # ---- refusals ---------------------------------------------------------------------------
 refuse() {  # refuse NAME EXPECTED_MESSAGE_REGEX wk-quantize-args...
     local name=$1 re=$2; shift 2
@@ -116,6 +186,11 @@ refuse "5e6 in q4_0: fp16 scale overflow refused" 'row 5, block 2 \(columns 64\.
 refuse "already quantized input needs --allow-requantize" 'allow-requantize' in-q8.gguf out.gguf q4_0
 refuse "unknown TYPE" 'unknown TYPE "q3_k"' in.gguf out.gguf q3_k
 refuse "--imatrix without --search" 'imatrix' in.gguf out.gguf q4_0 --imatrix x.gguf
+refuse "--token-embedding-type q4_k on 96 columns: refused, naming the tensor" \
+    'token_embd\.weight: 96 columns are not whole q4_K blocks of 256' in.gguf out.gguf q4_0 --token-embedding-type q4_k
+refuse "--output-tensor-type q3_k: not a type wk-quantize writes" \
+    'output-tensor-type: unknown or unsupported type "q3_k"' in.gguf out.gguf q4_0 --output-tensor-type q3_k
+refuse "--token-embedding-type without a value" 'needs a type' in.gguf out.gguf q4_0 --token-embedding-type
 refuse "missing input" 'no-such' no-such.gguf out.gguf q4_0
 refuse "output over the input refused" 'same file|input' in.gguf in.gguf q4_0
 "$Q" in-huge.gguf out.gguf q8_0 -q; rc=$?

@@ -353,6 +353,88 @@ static void test_search_never_worse(void)
     }
 }
 
+/* Brute force: min over d = 0 and every nonzero finite fp16 d (both signs) of
+ * sum w min_{q in [lo, hi]} (x - q d)^2 -- the best Q4_0 / Q5_0 block there is. */
+static double brute_sym_optimum(const float *x, const float *w, int lo, int hi)
+{
+    double best = 0;
+    for (int i = 0; i < 32; i++) best += (w ? w[i] : 1.0) * (double)x[i] * x[i];
+    for (unsigned h = 1; h <= 0x7BFF; h++)
+        for (int s = -1; s <= 1; s += 2) {
+            const double d = s * (double)wk_f16_to_f32((uint16_t)h);
+            double e = 0;
+            for (int i = 0; i < 32 && e < best; i++) {
+                double f = floor(x[i] / d), qa = fmin(fmax(f, lo), hi), qb = fmin(fmax(f + 1, lo), hi);
+                double ea = (x[i] - qa * d) * (x[i] - qa * d), eb = (x[i] - qb * d) * (x[i] - qb * d);
+                e += (w ? w[i] : 1.0) * fmin(ea, eb);
+            }
+            if (e < best) best = e;
+        }
+    return best;
+}
+
+/* --search for Q4_0 / Q5_0 is the exact optimum over every finite fp16 scale
+ * (bench/quant_optimum.sh measures it on the fixture models; this checks odd
+ * blocks: constants, ties, outliers, sparse, fp16-edge magnitudes, weights
+ * with zeros), and keeps an overflowing reference block (refused later). */
+static void test_search_exact(void)
+{
+    static const int fams[] = { 0, 1, 4, 7, 8, 10, 11, 13, 15 };
+    float x[64], w[32];
+    uint8_t b[64], r[64];
+    int compared = 0;
+    rng_state = 777;
+    for (int i = 0; i < 32; i++) w[i] = i % 5 == 0 ? 0.0f : (float)(1 + rnd32() % 9);
+    for (int k = 0; k < 2; k++) {
+        const wk_qtraits *qt = wk_qtraits_get(k ? WK_QT_Q5_0 : WK_QT_Q4_0);
+        const int lo = k ? -16 : -8, hi = k ? 15 : 7;
+        for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++)
+            for (int weighted = 0; weighted < 2; weighted++) {
+                gen_row(fams[f], x, 64);
+                const float *wv = weighted ? w : NULL;
+                qt->quantize_ref(x, r, 32);
+                wk_quantize_row_search(qt, x, b, 32, wv);
+                if (qt->check(r, 1) >= 0) {            /* reference scale overflows: kept */
+                    CHECK_MSG(!memcmp(b, r, qt->type_size), "%s %s: overflowing block not kept",
+                              qt->name, FAM[fams[f]]);
+                    continue;
+                }
+                double es = wk_quant_sq_error(qt, x, b, 32, wv), eo = brute_sym_optimum(x, wv, lo, hi);
+                compared++;
+                CHECK_MSG(es <= eo * (1 + 1e-9) && es >= eo * (1 - 1e-9), "%s %s%s: search error %.17g, "
+                          "optimum %.17g", qt->name, FAM[fams[f]], weighted ? " weighted" : "", es, eo);
+            }
+    }
+    CHECK_MSG(compared >= 30, "only %d of 36 blocks compared", compared);
+}
+
+/* --search: the same bytes for 1, 2 and 3 threads, with and without an imatrix. */
+static void test_search_threads_identical(void)
+{
+    enum { N = 512, ROWS = 40 };
+    static float x[N * ROWS], w[N];
+    static uint8_t o1[N * ROWS * 2], o2[N * ROWS * 2];
+    rng_state = 31337;
+    for (int i = 0; i < N * ROWS; i++) x[i] = normalish(-6 - (i / N) % 5);
+    for (int i = 0; i < N; i++) w[i] = (float)(rnd32() % 100) / 7.0f;
+    for (int t = 0; t < WK_QT_COUNT; t++) {
+        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        const size_t sz = wk_quant_row_size(qt, N) * ROWS;
+        for (int im = 0; im < 2; im++) {
+            wk_err err;
+            wk_qopts o = { .nthreads = 1, .kernel = WK_QK_SEARCH, .imatrix = im ? w : NULL };
+            CHECK_OK(wk_quantize_rows(qt, x, o1, ROWS, N, &o, &err), &err);
+            for (int nt = 2; nt <= 3; nt++) {
+                o.nthreads = nt;
+                memset(o2, 0x55, sz);
+                CHECK_OK(wk_quantize_rows(qt, x, o2, ROWS, N, &o, &err), &err);
+                CHECK_MSG(!memcmp(o1, o2, sz), "%s search%s: %d threads differ from 1", qt->name,
+                          im ? " (imatrix)" : "", nt);
+            }
+        }
+    }
+}
+
 /* Hand-checked blocks: the layouts and rounding rules of docs/formats/quant-blocks.md. */
 static void test_known_blocks(void)
 {
@@ -393,5 +475,7 @@ int main(void)
     WK_RUN(test_driver_errors);
     WK_RUN(test_roundtrip_error);
     WK_RUN(test_search_never_worse);
+    WK_RUN(test_search_exact);
+    WK_RUN(test_search_threads_identical);
     return wk_test_summary();
 }
