@@ -439,6 +439,18 @@ static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
     return len;
 }
 
+size_t wk_json_utf8_check(const void *p, size_t n)
+{
+    const uint8_t *s = p;
+    uint32_t cp;
+    for (size_t k = 0; k < n;) {
+        size_t len = utf8_decode(s + k, n - k, &cp);
+        if (!len) return k;
+        k += len;
+    }
+    return WK_JSON_UTF8_OK;
+}
+
 static void utf8_encode(wk_buf *b, uint32_t cp)
 {
     uint8_t t[4];

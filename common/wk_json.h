@@ -123,6 +123,14 @@ wk_json_dump_opts wk_json_opts_compact(void);
  * previous length. */
 int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
 
+/* Check that p[0..n) is well-formed UTF-8 (the same rules as the parser:
+ * no overlong forms, surrogates, code points above U+10FFFF or truncated
+ * sequences).  Returns WK_JSON_UTF8_OK if it is, else the offset of the first
+ * byte of the first ill-formed sequence.  For names read from other formats
+ * (GGUF keys, sentencepiece pieces) that end up in JSON.  Never fails. */
+#define WK_JSON_UTF8_OK ((size_t)-1)
+size_t wk_json_utf8_check(const void *p, size_t n);
+
 /* Python's repr(x) for a finite double (shortest digits that round-trip,
  * exponent form iff the decimal exponent is < -4 or >= 16, ".0" added to
  * integral values); NaN, Infinity and -Infinity are spelled as json writes

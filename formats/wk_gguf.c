@@ -9,6 +9,7 @@
 #include "wk_buf.h"
 #include "wk_cursor.h"
 #include "wk_io.h"
+#include "wk_json.h"
 
 /* ---- value types ------------------------------------------------------------- */
 
@@ -158,7 +159,8 @@ static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
                           (unsigned long long)wk_cur_pos(c), m_);                         \
     } while (0)
 
-/* Read a GGUF string; *s points into the map. */
+/* Read a GGUF string; *s points into the map.  `what` names it in messages
+ * ("KV 3: key"), which then read "<file>: offset N: <what> length ...". */
 static int read_str(wk_gguf *g, wk_cur *c, const char **s, uint64_t *len, const char *what,
                     wk_err *err)
 {
@@ -174,6 +176,19 @@ static int read_str(wk_gguf *g, wk_cur *c, const char **s, uint64_t *len, const 
     *s = (const char *)p;
     *len = n;
     return 0;
+}
+
+/* Refuse a key or tensor name (s[0..n), just read: it ends at the cursor)
+ * that is not UTF-8, naming the file offset of the first bad byte.  The
+ * spec says GGUF strings are UTF-8; these names reach JSON outputs. */
+static int check_utf8(wk_gguf *g, const wk_cur *c, const char *s, uint64_t n, const char *what,
+                      wk_err *err)
+{
+    size_t bad = wk_json_utf8_check(s, (size_t)n);
+    if (bad == WK_JSON_UTF8_OK) return 0;
+    return wk_err_set(err, WK_E_FORMAT, "%s: offset %llu: %s is not valid UTF-8 (byte 0x%02x)",
+                      g->name, (unsigned long long)(wk_cur_pos(c) - n + bad), what,
+                      (unsigned)(uint8_t)s[bad]);
 }
 
 static char *dup_n(const char *s, size_t n)
@@ -226,10 +241,11 @@ static int read_value(wk_gguf *g, wk_cur *c, wk_gguf_kv *kv, uint64_t **offs, wk
         for (uint64_t i = 0; i < n; i++) {
             const char *s;
             uint64_t len;
+            char what[600];
             o[i] = (uint64_t)(c->p + c->pos - kv->value);
-            if (read_str(g, c, &s, &len, "array string", err))
-                return wk_err_prefix(err, "key \"%s\" element %llu", kv->key,
-                                     (unsigned long long)i);
+            snprintf(what, sizeof what, "key \"%s\": array element %llu", kv->key,
+                     (unsigned long long)i);
+            if (read_str(g, c, &s, &len, what, err)) return -1;
         }
         return 0;
     }
@@ -237,9 +253,9 @@ static int read_value(wk_gguf *g, wk_cur *c, wk_gguf_kv *kv, uint64_t **offs, wk
     if (t == WK_GGUF_STRING) {
         const char *s;
         uint64_t len;
-        if (read_str(g, c, &s, &len, "string value", err))
-            return wk_err_prefix(err, "key \"%s\"", kv->key);
-        return 0;
+        char what[600];
+        snprintf(what, sizeof what, "key \"%s\": string value", kv->key);
+        return read_str(g, c, &s, &len, what, err);
     }
     if (wk_cur_skip(c, k_type_sizes[t]))
         FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": truncated %s value", kv->key, k_type_names[t]);
@@ -260,9 +276,12 @@ static int parse_kvs(wk_gguf *g, wk_cur *c, uint64_t n_kv, wk_err *err)
         uint64_t start = c->pos;
         const char *k;
         uint64_t klen;
-        if (read_str(g, c, &k, &klen, "key", err)) return wk_err_prefix(err, "KV %llu", (unsigned long long)i);
+        char what[64];
+        snprintf(what, sizeof what, "KV %llu: key", (unsigned long long)i);
+        if (read_str(g, c, &k, &klen, what, err)) return -1;
         if (klen == 0) FAIL_AT(err, g, c, WK_E_FORMAT, "KV %llu has an empty key", (unsigned long long)i);
         if (memchr(k, 0, klen)) FAIL_AT(err, g, c, WK_E_FORMAT, "KV %llu: key contains a NUL byte", (unsigned long long)i);
+        if (check_utf8(g, c, k, klen, what, err)) return -1;
         kv->key = dup_n(k, klen);
         if (!kv->key) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
         g->n_kv = i + 1;
@@ -312,12 +331,14 @@ static int parse_tensor_info(wk_gguf *g, wk_cur *c, size_t i, wk_err *err)
     wk_gguf_tensor *t = &g->t[i];
     const char *s;
     uint64_t len;
-    if (read_str(g, c, &s, &len, "tensor name", err))
-        return wk_err_prefix(err, "tensor info %zu", i);
+    char label[64];
+    snprintf(label, sizeof label, "tensor %zu: name", i);
+    if (read_str(g, c, &s, &len, label, err)) return -1;
     if (len > WK_GGUF_MAX_NAME)
         FAIL_AT(err, g, c, WK_E_FORMAT, "tensor %zu: name is %llu bytes (ggml allows at most %d)",
                 i, (unsigned long long)len, WK_GGUF_MAX_NAME);
     if (memchr(s, 0, len)) FAIL_AT(err, g, c, WK_E_FORMAT, "tensor %zu: name contains a NUL byte", i);
+    if (check_utf8(g, c, s, len, label, err)) return -1;
     t->name = dup_n(s, len);
     if (!t->name) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
     g->n_t = i + 1;

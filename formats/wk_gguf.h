@@ -127,8 +127,10 @@ typedef struct {
 typedef struct wk_gguf wk_gguf;
 
 /* Map and parse the file at path.  NULL with *err on failure: WK_E_IO
- * (unreadable), WK_E_FORMAT (malformed), WK_E_UNSUPPORTED (version 1 or
- * > 3, big-endian), WK_E_LIMIT (a count or size past a limit), WK_E_NOMEM. */
+ * (unreadable), WK_E_FORMAT (malformed, including a key or tensor name that
+ * is not valid UTF-8; messages read "<file>: offset N: ..."),
+ * WK_E_UNSUPPORTED (version 1 or > 3, big-endian), WK_E_LIMIT (a count or
+ * size past a limit), WK_E_NOMEM. */
 wk_gguf *wk_gguf_open(const char *path, wk_err *err);
 /* Parse size bytes at data (kept by reference until close); name for messages. */
 wk_gguf *wk_gguf_open_buffer(const uint8_t *data, size_t size, const char *name, wk_err *err);

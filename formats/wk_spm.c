@@ -7,6 +7,7 @@
 
 #include "wk_cursor.h"
 #include "wk_io.h"
+#include "wk_json.h"
 
 /* Protobuf wire types. */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I32 = 5 };
@@ -14,12 +15,14 @@ enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I
 typedef struct {
     const char *label;
     wk_err *err;
+    char where[48];        /* "piece N: " while inside a piece, else "" */
 } pctx;
 
+/* Fail with "<file>: byte N: [piece M: ]<what>". */
 static int perr(pctx *p, const wk_cur *c, wk_code code, const char *what)
 {
-    return wk_err_set(p->err, code, "%s: byte %llu: %s", p->label,
-                      (unsigned long long)wk_cur_pos(c), what);
+    return wk_err_set(p->err, code, "%s: byte %llu: %s%s", p->label,
+                      (unsigned long long)wk_cur_pos(c), p->where, what);
 }
 
 static int varint(pctx *p, wk_cur *c, uint64_t *out)
@@ -115,6 +118,15 @@ static int parse_piece(pctx *p, const field *outer, wk_spm_piece *pc)
     while ((r = next_field(p, &c, &f)) == 0) {
         if (f.field == 1) {
             WK_TRY(want_wt(p, &c, &f, WT_LEN, "piece"));
+            size_t bad = wk_json_utf8_check(f.data, f.len);
+            if (bad != WK_JSON_UTF8_OK) {
+                /* the sentencepiece library and the GGUF token list need UTF-8 */
+                wk_cur at = wk_cur_make(f.data, f.len, f.data_pos);
+                wk_cur_skip(&at, bad);
+                char m[64];
+                snprintf(m, sizeof m, "text is not valid UTF-8 (byte 0x%02x)", f.data[bad]);
+                return perr(p, &at, WK_E_FORMAT, m);
+            }
             free(pc->text);
             if (!(pc->text = dup_bytes(f.data, f.len)))
                 return wk_err_set(p->err, WK_E_NOMEM, "%s: out of memory", p->label);
@@ -234,7 +246,9 @@ static int parse_model(pctx *p, wk_spm *m, const uint8_t *data, size_t len)
             }
             wk_spm_piece *pc = &m->pieces[m->n_pieces++];
             memset(pc, 0, sizeof *pc);
-            if (parse_piece(p, &f, pc)) return wk_err_prefix(p->err, "piece %zu", m->n_pieces - 1);
+            snprintf(p->where, sizeof p->where, "piece %zu: ", m->n_pieces - 1);
+            if (parse_piece(p, &f, pc)) return -1;
+            p->where[0] = 0;
         } else if (f.field == 2) {
             WK_TRY(want_wt(p, &c, &f, WT_LEN, "trainer_spec"));
             WK_TRY(parse_trainer(p, &f, m));
@@ -250,7 +264,7 @@ static int parse_model(pctx *p, wk_spm *m, const uint8_t *data, size_t len)
 
 int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err)
 {
-    pctx p = {label ? label : "(buffer)", err};
+    pctx p = {label ? label : "(buffer)", err, ""};
     set_defaults(m);
     if (len > WK_SPM_MAX_BYTES) {
         return wk_err_set(err, WK_E_LIMIT, "%s: %zu bytes is larger than the %u-byte limit for a "

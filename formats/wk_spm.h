@@ -68,7 +68,10 @@ typedef struct {
 } wk_spm;
 
 /* Parse len bytes of a serialized ModelProto into *m (everything copied;
- * data may be freed afterwards).  label names the source in messages.
+ * data may be freed afterwards).  label names the source in messages, which
+ * read "<label>: byte N: [piece M: ]<problem>".  WK_E_FORMAT for a malformed
+ * message or a piece text that is not valid UTF-8; WK_E_LIMIT over
+ * WK_SPM_MAX_BYTES; WK_E_NOMEM.
  * On failure *m is left empty (nothing to free, but wk_spm_free is safe). */
 int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err);
 /* Map the file at path and parse it. */

@@ -13,6 +13,10 @@
 #                            (default: a temporary directory, removed at the end)
 #   --out DIR                logs, crash artifacts and summary.tsv (default BUILD/fuzz-out)
 #   --regress-only           only replay the regression inputs
+#   --isal                   build with the optional ISA-L engine (-DWK_WITH_ISAL=ON;
+#                            also env WK_FUZZ_ISAL=1): fuzz_xor then decodes every
+#                            input with zlib and ISA-L and compares them.  Default:
+#                            the default build, zlib only.
 #
 # For each target: (1) every file in tests/fuzz/regress/<target>/ is replayed
 # once and must run clean; (2) a corpus is seeded from the fixtures
@@ -36,6 +40,7 @@ do_build=1
 corpus_root=""
 out_dir=""
 regress_only=0
+isal=${WK_FUZZ_ISAL:-0}
 
 while [ $# -gt 0 ]; do
   case $1 in
@@ -47,7 +52,8 @@ while [ $# -gt 0 ]; do
     --corpus) corpus_root=$2; shift 2 ;;
     --out) out_dir=$2; shift 2 ;;
     --regress-only) regress_only=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --isal) isal=1; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     *) seconds=$1; shift ;;
   esac
@@ -68,8 +74,10 @@ if [ $do_build = 1 ]; then
     echo "run.sh: clang not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 77
   fi
   mkdir -p "$build_dir"
+  with_isal=OFF
+  [ "$isal" = 1 ] && with_isal=ON  # explicit either way: the cache would keep an old ON
   if ! cmake -S "$root" -B "$build_dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DWK_FUZZ=ON -DWK_SANITIZE=ON >"$build_dir/configure.log" 2>&1; then
+        -DWK_FUZZ=ON -DWK_SANITIZE=ON -DWK_WITH_ISAL=$with_isal >"$build_dir/configure.log" 2>&1; then
     cat "$build_dir/configure.log" >&2; echo "run.sh: configure failed" >&2; exit 1
   fi
   names=""
@@ -105,7 +113,7 @@ copy_seeds() {
     pickle)      pat='.*\.pkl$' ;;
     json)        pat='.*\.json$' ;;
     manifest)    pat='.*\.sha256$\|.*SHA256SUMS$' ;;
-    xor)         pat='.*\.\(gz\|xor\|payload\)$' ;;
+    xor)         pat='.*\.\(gz\|xor\|payload\)$\|.*/xor_[^/]*\.bin$' ;;
     safetensors) pat='.*\.safetensors$' ;;
     gguf)        pat='.*\.gguf$' ;;
     spm)         pat='.*\.model$' ;;
@@ -189,7 +197,9 @@ run_target() {
       -artifact_prefix="$art/" "$corpus" "$seeds" >"$log" 2>&1
   rc=$?
   t1=$(date +%s)
-  cpu=$(awk '{ printf "%d", $1 + $2 }' "$out_dir/$t.cpu" 2>/dev/null)
+  # time(1) writes "Command exited with non-zero status N" before the
+  # times when the fuzzer fails: use the last line only.
+  cpu=$(tail -n 1 "$out_dir/$t.cpu" 2>/dev/null | awk 'NF == 2 { printf "%d", $1 + $2 + 0.5 }')
   local execs cov ft units
   execs=$(fstat "$log" number_of_executed_units)
   cov=$(grep -aoE 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
@@ -198,7 +208,8 @@ run_target() {
   if [ $rc -ne 0 ]; then
     local a
     a=$(ls "$art" 2>/dev/null | head -1)
-    status="FAILED rc=$rc ${a:+artifact $art/$a} (log $log)"
+    [ "$status" = ok ] && status="" || status="$status; "
+    status="${status}FAILED rc=$rc ${a:+artifact $art/$a} (log $log)"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" $((t1 - t0)) "${cpu:--}" "${execs:--}" \
     "$(fstat "$log" average_exec_per_sec)" "${cov:--}" "${ft:--}" "${units:--}" "$status" >"$res"

@@ -315,7 +315,21 @@ static void test_malformed(void)
 
     head(&b, 3, 0, 1);
     str(&b, "a"); wk_buf_le32(&b, WK_GGUF_STRING); wk_buf_le64(&b, (uint64_t)1 << 40);
-    expect_bad(&b, WK_E_LIMIT, "1 GiB", "huge string");
+    /* the file and offset come first, then the context (finding 8) */
+    expect_bad(&b, WK_E_LIMIT, "bad.gguf: offset 45: key \"a\": string value length 1099511627776 "
+               "exceeds 1 GiB", "huge string");
+    wk_buf_free(&b);
+
+    head(&b, 3, 0, 1);
+    str(&b, "a"); wk_buf_le32(&b, WK_GGUF_ARRAY); wk_buf_le32(&b, WK_GGUF_STRING); wk_buf_le64(&b, 1);
+    wk_buf_le64(&b, (uint64_t)1 << 40);
+    expect_bad(&b, WK_E_LIMIT, "bad.gguf: offset 57: key \"a\": array element 0 length", "huge array string");
+    wk_buf_free(&b);
+
+    head(&b, 3, 0, 1);
+    str(&b, "k\xff"); wk_buf_le32(&b, WK_GGUF_UINT8); wk_buf_putc(&b, 1);
+    expect_bad(&b, WK_E_FORMAT, "bad.gguf: offset 33: KV 0: key is not valid UTF-8 (byte 0xff)",
+               "key not UTF-8");
     wk_buf_free(&b);
 
     head(&b, 3, 0, 1);
@@ -388,6 +402,13 @@ static void test_malformed(void)
     longname[64] = 0;
     tinfo(&b, longname, 1, ne1, WK_GGML_F32, 0);
     expect_bad(&b, WK_E_FORMAT, "at most 63", "64-byte name");
+    wk_buf_free(&b);
+
+    head(&b, 3, 1, 0);
+    tinfo(&b, "t\xc3", 1, ne1, WK_GGML_F32, 0);   /* a truncated 2-byte sequence */
+    data(&b, 4);
+    expect_bad(&b, WK_E_FORMAT, "bad.gguf: offset 33: tensor 0: name is not valid UTF-8 (byte 0xc3)",
+               "tensor name not UTF-8");
     wk_buf_free(&b);
 
     head(&b, 3, 1, 0);

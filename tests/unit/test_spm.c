@@ -199,6 +199,26 @@ static void test_malformed(void)
     wk_buf_putc(&b, 0x00);
     expect_bad(&b, "field number", "field 0");
     wk_buf_free(&b);
+
+    /* piece texts must be UTF-8; the message starts with the file, then the
+     * offset of the bad byte, then the piece */
+    piece(&b, "ok", 0, 0);                 /* bytes 0..9 */
+    piece(&b, "a\xC0\xAF", 0, 0);          /* overlong "/": 0xC0 at byte 16 */
+    expect_bad(&b, "bad.model: byte 16: piece 1: text is not valid UTF-8 (byte 0xc0)",
+               "overlong UTF-8 in a piece");
+    wk_buf_free(&b);
+    piece(&b, "\xED\xA0\x80", 0, 0);        /* a UTF-16 surrogate */
+    expect_bad(&b, "piece 0: text is not valid UTF-8", "surrogate in a piece");
+    wk_buf_free(&b);
+    piece(&b, "x", 0, 0);
+    key(&b, 1, 2);                         /* piece 1 whose text runs past it */
+    varint(&b, 3);
+    key(&b, 1, 2);
+    varint(&b, 9);
+    wk_buf_putc(&b, 'y');
+    expect_bad(&b, "bad.model: byte 14: piece 1: length-delimited field runs past its message",
+               "context after the file name");
+    wk_buf_free(&b);
 }
 
 /* The committed fixture: values as sentencepiece reports them
