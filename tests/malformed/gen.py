@@ -581,9 +581,7 @@ EXPECT_TOOL = {
 # the tool refuses them without a "<tool>: error:" line or with a misleading
 # one.  An id alone covers every tool; (id, tool) one tool.  A crash, a hang,
 # a leftover temporary file or a partial output still fails them.
-XFAIL = {# reserved FLG bits: zlib refuses them (RFC 1952), the ISA-L path accepts
-         ("xor_gz_reserved_flags", "xor-isal"),
-         # wk-pack falls back to safetensors for an unrecognised magic, so the
+XFAIL = {# wk-pack falls back to safetensors for an unrecognised magic, so the
          # message describes a safetensors problem for a .pth / .gguf file
          ("hostile_tar_format", "pack"), ("hostile_empty", "pack"), ("pth_bad_magic", "pack"),
          ("gguf_empty", "pack")}
