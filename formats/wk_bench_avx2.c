@@ -3,18 +3,24 @@
  * wk_bench_have_fma() first. */
 #include "wk_bench.h"
 #include "wk_bench_simd.h"
+#include "wk_half.h"
 
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define WK_FMA __attribute__((target("avx2,fma,f16c")))
 
+/* AVX2 and F16C from wk_half_have_f16c (clang 14's __builtin_cpu_supports
+ * does not know "f16c"); FMA from CPUID leaf 1, ECX bit 12. */
 int wk_bench_have_fma(void)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    unsigned a, b, c, d;
+    if (!wk_half_have_f16c()) return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    return (c >> 12) & 1;
 }
 
 WK_FMA static inline float hsum8(__m256 v)

@@ -13,6 +13,9 @@
 #include <immintrin.h>
 
 #define WK_AVX2 __attribute__((target("avx2")))
+/* One attribute with both features: clang keeps only the last of several
+ * target attributes. */
+#define WK_AVX2_F16C __attribute__((target("avx2,f16c")))
 
 WK_AVX2 static inline int32_t hsum_i32(__m256i v)
 {
@@ -221,7 +224,7 @@ WK_AVX2 static inline __m256i dot_s8_s8(__m256i q, __m256i a)
 /* One legacy type: CODES(blk) gives the 32 codes (signed when !HASMIN), and
  * the per-group float work is wk_dot_accumulate's, lane by lane. */
 #define LEGACY_ROW(T, CODES, HASMIN) \
-    WK_AVX2 __attribute__((target("f16c"))) static float row_##T(const void *w, const void *a, \
+    WK_AVX2_F16C static float row_##T(const void *w, const void *a, \
                                                                   int64_t nb) \
     { \
         const wk_block_##T *x = w; \
@@ -285,7 +288,7 @@ LEGACY_ROW(q8_0, _mm256_loadu_si256((const __m256i *)blk->qs), 0)
 
 /* fp16 at p (any alignment) for 8 blocks of `stride` bytes -> 8 floats (F16C
  * gives wk_f16_to_f32's values for every input). */
-WK_AVX2 __attribute__((target("f16c"))) static inline __m256 halves8(const uint8_t *p, size_t stride)
+WK_AVX2_F16C static inline __m256 halves8(const uint8_t *p, size_t stride)
 {
     uint16_t h[8];
     for (int i = 0; i < 8; i++) memcpy(&h[i], p + i * stride, 2);
@@ -304,7 +307,7 @@ WK_AVX2 static inline __m256 floats8(const uint8_t *p, size_t stride)
 /* wk_dot_row's AVX2 path: the same operations as wk_dot_accumulate, lane by
  * lane (multiply, multiply, add, add: no FMA), 8 blocks at a time; a tail of
  * fewer than 8 blocks goes through wk_dot_accumulate itself. */
-WK_AVX2 __attribute__((target("f16c"))) float wk_dot_row_avx2(const wk_qtraits *qt, const void *w,
+WK_AVX2_F16C float wk_dot_row_avx2(const wk_qtraits *qt, const void *w,
                                                                const void *a, int64_t k)
 {
     int kq = qt->blck == WK_QK_K;
