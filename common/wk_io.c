@@ -66,6 +66,54 @@ static void reg_release(int slot)
     if (slot >= 0) atomic_store_explicit(&g_live[slot].state, SLOT_FREE, memory_order_release);
 }
 
+/* ---- mapped-input registry (for SIGBUS / EFAULT messages) ----------------
+ * Every wk_map is listed (base, size, path) so that a fault inside a map can
+ * be reported as "<input>: changed while being read: no data at byte N"
+ * instead of a bare crash.  Same lock-free publish protocol as g_live; a full
+ * table only loses the file name from that message. */
+#define WK_IO_MAX_MAPS 256
+#define WK_IO_MAP_PATH 1024
+
+static struct wk_io_mapslot {
+    atomic_int state;            /* SLOT_FREE, SLOT_BUSY, SLOT_FILE (published) */
+    const uint8_t *base;
+    size_t size;
+    char path[WK_IO_MAP_PATH];   /* truncated if longer: only for messages */
+} g_maps[WK_IO_MAX_MAPS];
+
+/* List a new map; its slot + 1 (0 when the table is full). */
+static int map_register(const uint8_t *base, size_t size, const char *path)
+{
+    for (int i = 0; i < WK_IO_MAX_MAPS; i++) {
+        int expect = SLOT_FREE;
+        if (atomic_compare_exchange_strong(&g_maps[i].state, &expect, SLOT_BUSY)) {
+            g_maps[i].base = base;
+            g_maps[i].size = size;
+            snprintf(g_maps[i].path, sizeof g_maps[i].path, "%s", path);
+            atomic_store_explicit(&g_maps[i].state, SLOT_FILE, memory_order_release);
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static void map_unregister(int reg)
+{
+    if (reg > 0) atomic_store_explicit(&g_maps[reg - 1].state, SLOT_FREE, memory_order_release);
+}
+
+/* The published map holding addr, or NULL (async-signal-safe). */
+static const struct wk_io_mapslot *map_find(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    for (int i = 0; i < WK_IO_MAX_MAPS; i++) {
+        const struct wk_io_mapslot *m = &g_maps[i];
+        if (atomic_load_explicit(&m->state, memory_order_acquire) != SLOT_FILE) continue;
+        if (a >= (uintptr_t)m->base && a - (uintptr_t)m->base < m->size) return m;
+    }
+    return NULL;
+}
+
 /* Block the cleanup signals in this thread (so a temporary is never created
  * without being registered); restore with sigmask_restore. */
 static void sigmask_block(sigset_t *old)
@@ -149,7 +197,8 @@ static void sig_report(int sig, int removed)
  * directories (recursively, see sig_rm_tree), say so on stderr (sig_report),
  * then die of the same signal (SA_RESETHAND restored the default action);
  * _exit(128+sig) if that fails. */
-static void wk_io_on_signal(int sig)
+/* Remove this process's live temporaries; 1 if there were any. */
+static int sig_remove_live(void)
 {
     pid_t self = getpid();
     int removed = 0;
@@ -163,6 +212,12 @@ static void wk_io_on_signal(int sig)
             removed = 1;
         }
     }
+    return removed;
+}
+
+static void wk_io_on_signal(int sig)
+{
+    int removed = sig_remove_live();
     sig_report(sig, removed);
     sigset_t s;
     sigemptyset(&s);
@@ -172,8 +227,60 @@ static void wk_io_on_signal(int sig)
     _exit(128 + sig);
 }
 
+/* Append v in decimal (async-signal-safe). */
+static void sig_cat_u64(char *buf, size_t cap, size_t *n, uint64_t v)
+{
+    char d[24];
+    int k = 0;
+    do { d[k++] = (char)('0' + v % 10); v /= 10; } while (v);
+    while (k > 0 && *n < cap) buf[(*n)++] = d[--k];
+}
+
+/* SIGBUS: a read of a mapped input faulted, i.e. the file shrank after it was
+ * mapped (truncated by another process).  Remove the temporaries, say which
+ * input and byte, and exit 1 (an I/O error, like a failed read).  A bus error
+ * outside every map is a real crash: re-raised after the cleanup. */
+static void wk_io_on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    const struct wk_io_mapslot *m = si ? map_find(si->si_addr) : NULL;
+    int removed = sig_remove_live();
+    char buf[WK_IO_MAP_PATH + 256];
+    size_t n = 0;
+#ifdef __GLIBC__
+    sig_cat(buf, sizeof buf, &n, program_invocation_short_name);
+#else
+    sig_cat(buf, sizeof buf, &n, "weightkit");
+#endif
+    sig_cat(buf, sizeof buf, &n, ": error: ");
+    if (m) {
+        sig_cat(buf, sizeof buf, &n, m->path);
+        sig_cat(buf, sizeof buf, &n, ": changed while being read: no data at byte ");
+        sig_cat_u64(buf, sizeof buf, &n, (uint64_t)((uintptr_t)si->si_addr - (uintptr_t)m->base));
+        sig_cat(buf, sizeof buf, &n, " of the ");
+        sig_cat_u64(buf, sizeof buf, &n, m->size);
+        sig_cat(buf, sizeof buf, &n, " mapped (truncated by another process?)");
+    } else {
+        sig_cat(buf, sizeof buf, &n, "bus error (SIGBUS) outside any input file");
+    }
+    sig_cat(buf, sizeof buf, &n, removed ? "; unfinished outputs removed\n" : "\n");
+    ssize_t w = write(STDERR_FILENO, buf, n);
+    (void)w;
+    if (m) _exit(1);
+    signal(sig, SIG_DFL);
+    raise(sig);
+    _exit(128 + sig);
+}
+
 void wk_io_install_signal_cleanup(void)
 {
+    struct sigaction bus;
+    memset(&bus, 0, sizeof bus);
+    bus.sa_sigaction = wk_io_on_sigbus;
+    bus.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigfillset(&bus.sa_mask);
+    sigaction(SIGBUS, &bus, NULL);
+
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -299,6 +406,7 @@ static int map_fd(wk_map *m, int fd, wk_err *err)
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     m->data = p;
     m->size = size;
+    m->reg = map_register(p, size, m->path);
     return 0;
 }
 
@@ -322,6 +430,7 @@ int wk_map_open(wk_map *m, const char *path, wk_err *err)
 void wk_map_close(wk_map *m)
 {
     if (!m) return;
+    map_unregister(m->reg);
     if (m->data) munmap((void *)m->data, m->size);
     free(m->path);
     memset(m, 0, sizeof *m);
@@ -412,6 +521,19 @@ void wk_out_set_hook(wk_out *o, wk_out_hook hook, void *ctx)
     o->hook_ctx = ctx;
 }
 
+/* write(2) from a map gave EFAULT: the mapped input shrank.  Find the first
+ * unreadable page's map (the kernel copied what it could) to name the file. */
+static int fault_error(const wk_out *o, const uint8_t *p, wk_err *err)
+{
+    const struct wk_io_mapslot *m = map_find(p);
+    if (!m)
+        return wk_err_set(err, WK_E_IO, "write %s: the bytes to write became unreadable (an input "
+                          "file changed while being read?)", o->final_path);
+    return wk_err_set(err, WK_E_IO, "%s: changed while being read: no data at or after byte %llu of "
+                      "the %zu mapped (truncated by another process?); writing %s stopped", m->path,
+                      (unsigned long long)(p - m->base), m->size, o->final_path);
+}
+
 /* write(2) all of p, retrying on EINTR and short writes. */
 static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
 {
@@ -420,6 +542,7 @@ static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             o->failed = 1;
+            if (w < 0 && errno == EFAULT) return fault_error(o, p, err);
             return wk_err_errno(err, w < 0 ? errno : EIO, "write %s", o->final_path);
         }
         p += w;

@@ -21,13 +21,19 @@ typedef struct {
     const uint8_t *data; /* NULL for an empty file */
     size_t size;
     char *path;          /* owned copy, for messages */
+    int reg;             /* internal: slot in the SIGBUS registry + 1, or 0 */
 } wk_map;
 
 /* Map the whole regular file read-only (MAP_PRIVATE|PROT_READ, sequential
  * advice); the descriptor is closed again.  An empty file gives data NULL,
  * size 0.  Fails with WK_E_IO naming the path (missing, a directory, not a
  * regular file), leaving *m zeroed.  Truncating the file while it is mapped
- * makes later reads fault (SIGBUS): inputs are assumed not to change. */
+ * makes later reads of the lost pages fault (SIGBUS); once the tool called
+ * wk_io_install_signal_cleanup(), that removes the temporaries and exits 1
+ * with "<prog>: error: <file>: changed while being read: no data at byte N
+ * ...", and a write(2) straight from the lost pages (EFAULT) fails with the
+ * same message.  Maps are listed in a fixed table of 256 for that (more
+ * still work, with a message that cannot name the file). */
 int wk_map_open(wk_map *m, const char *path, wk_err *err);
 /* Unmap and free; *m is zeroed.  Safe on NULL and on a zeroed or failed map. */
 void wk_map_close(wk_map *m);
@@ -113,6 +119,10 @@ void wk_outdir_abort(wk_outdir *d);
  * fork() does not remove its parent's temporaries.  Limitation: a signal
  * handled by another thread in the instant between mkstemp/mkdtemp and
  * registration leaves that one temporary behind.
+ * SIGBUS (a mapped input truncated under us, see wk_map_open) gets the same
+ * cleanup, then "<prog>: error: <file>: changed while being read: no data at
+ * byte N of the M mapped (truncated by another process?); unfinished outputs
+ * removed" and exit status 1; a SIGBUS outside every map is re-raised. 
  * This is the one piece of process-wide state in the library (a signal
  * handler needs it). */
 void wk_io_install_signal_cleanup(void);

@@ -281,25 +281,38 @@ static int sniff(const char *path, uint8_t head[9], size_t *n, wk_err *err)
     return 0;
 }
 
+static int has_ext(const char *path, const char *ext)
+{
+    size_t l = strlen(path), e = strlen(ext);
+    return l >= e && strcmp(path + l - e, ext) == 0;
+}
+
+int wk_source_guess(const char *path, const uint8_t *head, size_t n)
+{
+    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return WK_SRC_GGUF;
+    if (n >= 2 && memcmp(head, "PK", 2) == 0) return WK_SRC_PTH;
+    if (has_ext(path, ".gguf")) return WK_SRC_GGUF;
+    if (has_ext(path, ".safetensors")) return WK_SRC_SAFETENSORS;
+    if (has_ext(path, ".pth") || has_ext(path, ".pt") || has_ext(path, ".bin") || has_ext(path, ".ckpt"))
+        return WK_SRC_PTH;
+    if (n >= 9 && strchr("{ \t\r\n", head[8]) && head[8] != '\0') return WK_SRC_SAFETENSORS;
+    return -1;
+}
+
 static int open_file(wk_source *s, const char *path, wk_err *err)
 {
     uint8_t h[9];
     size_t n = 0;
     WK_TRY(sniff(path, h, &n, err));
-    if (memcmp(h, "GGUF", 4) == 0) {
-        s->kind = WK_SRC_GGUF;
-        return load_gguf(s, path, err);
-    }
-    if (memcmp(h, "PK\x03\x04", 4) == 0) {
-        s->kind = WK_SRC_PTH;
-        return load_pth(s, path, err);
-    }
-    /* safetensors: a u64 header length, then JSON (whitespace allowed before '{') */
-    if (n == 9 && !strchr("{ \t\r\n", h[8]))
+    switch (wk_source_guess(path, h, n)) {
+    case WK_SRC_GGUF: s->kind = WK_SRC_GGUF; return load_gguf(s, path, err);
+    case WK_SRC_PTH: s->kind = WK_SRC_PTH; return load_pth(s, path, err);
+    case WK_SRC_SAFETENSORS: s->kind = WK_SRC_SAFETENSORS; return load_st(s, path, err);
+    default:
+        if (n == 0) return wk_err_set(err, WK_E_FORMAT, "%s: empty file", path);
         return wk_err_set(err, WK_E_FORMAT, "%s: not a GGUF (\"GGUF\"), PyTorch zip (\"PK\\3\\4\") or "
                           "safetensors file (starts %02x %02x %02x %02x)", path, h[0], h[1], h[2], h[3]);
-    s->kind = WK_SRC_SAFETENSORS;
-    return load_st(s, path, err);
+    }
 }
 
 /* The one file in dir whose name ends in suffix, if exactly one. */

@@ -42,6 +42,14 @@ typedef enum {
 /* "pth", "safetensors", "gguf", "hf-bin", "hf-safetensors", "meta". */
 const char *wk_src_kind_name(wk_src_kind k);
 
+/* The single-file format of path from its first n bytes (n >= 9 wanted; fewer
+ * for short files): "GGUF" -> WK_SRC_GGUF, "PK" -> WK_SRC_PTH; with no known
+ * magic, the extension decides (.gguf, .safetensors, .pth/.pt/.bin/.ckpt), so a
+ * damaged file gets its own reader's message ("bad magic", "empty file", "tar
+ * archive"); then a safetensors-like head (byte 8 is '{' or JSON whitespace).
+ * -1 if nothing matches.  Shared by wk_source_open and wk-inspect. */
+int wk_source_guess(const char *path, const uint8_t *head, size_t n);
+
 typedef struct {
     const char *name;
     wk_dtype dtype;         /* WK_DT_COUNT when not a plain dtype (quantized GGUF tensor) */

@@ -7,7 +7,7 @@
 #   3. wk-pack     HF directory -> GGUF (f16) for llama.cpp
 #   4. wk-quantize GGUF -> Q4_0 / Q8_0
 #   5. wk-bench    fidelity/speed of the formats
-# A stage whose tool is not implemented yet is reported as such (never faked).
+# Any failing step stops the job with a non-zero exit (set -e).
 #   bash tools/pipeline.sh [OUTDIR]      (default OUTDIR: ./pipeline-out)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +19,6 @@ mkdir -p build
 cmake --build build -j"$(nproc)" >build/build.log 2>&1 || { cat build/build.log; exit 1; }
 bin=$root/build/bin
 fx=$root/tests/fixtures/models
-implemented() { ! "$bin/$1" --help 2>&1 | grep -q "NOT IMPLEMENTED"; }
 stage() { printf '\n== %s ==\n' "$*"; }
 
 stage "weightkit tools"
@@ -42,30 +41,16 @@ stage "2b. xor decode (user side): a fresh base conversion + payloads -> verifie
 "$bin/wk-xor" decode "$out/decoded" "$out/payload" "$out/user-base-hf" --manifest "$out/ft.sha256"
 "$bin/wk-xor" verify "$out/decoded" --manifest "$out/ft.sha256"
 
-if implemented wk-pack; then
-  stage "3. pack: HF -> GGUF f16 and safetensors"
-  "$bin/wk-pack" "$out/decoded" "$out/tiny-ft-f16.gguf" --outtype f16
-  "$bin/wk-pack" "$out/decoded" "$out/tiny-ft.safetensors"
-  "$bin/wk-inspect" "$out/tiny-ft-f16.gguf" | tail -3 || true
-else
-  stage "3. pack: not implemented yet (skipped)"
-fi
+stage "3. pack: HF -> GGUF f16 and safetensors"
+"$bin/wk-pack" "$out/decoded" "$out/tiny-ft-f16.gguf" --outtype f16
+"$bin/wk-pack" "$out/decoded" "$out/tiny-ft.safetensors"
+"$bin/wk-inspect" "$out/tiny-ft-f16.gguf" | tail -3
 
-if implemented wk-quantize && [[ -f "$out/tiny-ft-f16.gguf" ]]; then
-  stage "4. quantize: GGUF f16 -> q4_0, q8_0"
-  for q in q4_0 q8_0; do "$bin/wk-quantize" "$out/tiny-ft-f16.gguf" "$out/tiny-ft-$q.gguf" "$q"; done
-else
-  stage "4. quantize: not implemented yet (skipped)"
-fi
+stage "4. quantize: GGUF f16 -> q4_0, q8_0"
+for q in q4_0 q8_0; do "$bin/wk-quantize" "$out/tiny-ft-f16.gguf" "$out/tiny-ft-$q.gguf" "$q"; done
 
-if implemented wk-bench; then
-  stage "5. bench: fidelity of every format on the tiny model's 2-D tensors, kernel speed"
-  bench_in=$fx/tiny
-  [[ -f "$out/tiny-ft-f16.gguf" ]] && bench_in=$out/tiny-ft-f16.gguf
-  "$bin/wk-bench" --model "$bench_in" --rows 1024 --cols 1024 --reps 3 --seed 1 \
-    --json "$out/bench.json" --svg "$out/bench.svg"
-else
-  stage "5. bench: not implemented yet (skipped)"
-fi
+stage "5. bench: fidelity of every format on the tiny model's 2-D tensors, kernel speed"
+"$bin/wk-bench" --model "$out/tiny-ft-f16.gguf" --rows 1024 --cols 1024 --reps 3 --seed 1 \
+  --json "$out/bench.json" --svg "$out/bench.svg"
 
 stage "done: outputs in $out"

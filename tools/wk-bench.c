@@ -404,6 +404,7 @@ int main(int argc, char **argv)
         return wk_cli_fail(o.std.prog, &err);
     }
     o.std.threads = wk_threads_apply(o.std.threads);
+    wk_io_install_signal_cleanup(); /* temporaries of --json/--svg; truncated inputs named */
     if (o.acts && wk_bench_npy_read(o.acts, &file, &err)) return wk_cli_fail(o.std.prog, &err);
 
     wk_bench_report *rep = wk_bench_report_new(&o.seed, o.model, o.acts, o.std.threads, &err);

@@ -18,6 +18,7 @@
 #include "wk_pickle.h"
 #include "wk_pth.h"
 #include "wk_safetensors.h"
+#include "wk_io.h"
 #include "wk_source.h"
 #include "wk_stats.h"
 #include "wk_tensor.h"
@@ -177,27 +178,11 @@ static void pth_close(void *state) { wk_pth_close(state); }
 
 /* -- GGUF -- */
 
-/* 1 if path ends with ext. */
-static int has_ext(const char *path, const char *ext)
-{
-    size_t l = strlen(path), e = strlen(ext);
-    return l >= e && strcmp(path + l - e, ext) == 0;
-}
-
-/* 1 if the bytes are another format's magic (zip "PK" or "GGUF"). */
-static int other_magic(const uint8_t *head, size_t n, const char *magic)
-{
-    if (n >= 2 && memcmp(head, "PK", 2) == 0) return strcmp(magic, "PK") != 0;
-    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return strcmp(magic, "GGUF") != 0;
-    return 0;
-}
-
-/* GGUF by magic, or by a .gguf name when no other magic is present (so a
- * damaged .gguf gets the GGUF reader's message, e.g. "bad magic"). */
+/* Format guesses are wk_source_guess's (magic, then extension), so
+ * wk-inspect and wk-pack read a damaged file with the same reader. */
 static int gguf_probe(const uint8_t *head, size_t n, const char *path)
 {
-    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return 1;
-    return has_ext(path, ".gguf") && !other_magic(head, n, "GGUF");
+    return wk_source_guess(path, head, n) == WK_SRC_GGUF;
 }
 
 static void gguf_row(const void *h, size_t i, insp_row *r)
@@ -249,13 +234,9 @@ static void gguf_close(void *state) { wk_gguf_close(state); }
 
 /* -- safetensors -- */
 
-/* u64 header length then '{': the JSON header.  (Torch files start "PK",
- * GGUF "GGUF"; anything else falls through to the torch reader's message.) */
 static int st_probe(const uint8_t *head, size_t n, const char *path)
 {
-    if (other_magic(head, n, "")) return 0;
-    if (has_ext(path, ".safetensors")) return 1;
-    return n >= 9 && head[8] == '{';
+    return wk_source_guess(path, head, n) == WK_SRC_SAFETENSORS;
 }
 
 static void st_row(const void *h, size_t i, insp_row *r)
@@ -1026,6 +1007,7 @@ int main(int argc, char **argv)
         free(o.files);
         return 0;
     }
+    wk_io_install_signal_cleanup(); /* a mapped input truncated under us: named, not a crash */
     int status = 0;
     insp_totals tot = {0};
     wk_json *root = NULL, *files = NULL, *errors = NULL;

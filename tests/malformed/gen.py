@@ -567,24 +567,15 @@ EXPECT = {
 # Where a tool words the problem its own way: (id, tool) -> substring.
 # wk-pack recognises a file by its magic (GGUF, PK, else safetensors), so a
 # file whose magic is broken is "not a GGUF ... or safetensors file".
-PACK_UNRECOGNISED = 'not a GGUF ("GGUF"), PyTorch zip ("PK\\3\\4") or safetensors file'
-EXPECT_TOOL = {
-    ("hostile_legacy_format", "pack"): PACK_UNRECOGNISED,
-    ("hostile_not_a_checkpoint", "pack"): PACK_UNRECOGNISED,
-    ("st_header_not_json", "pack"): PACK_UNRECOGNISED,
-    ("st_header_array", "pack"): PACK_UNRECOGNISED,
-    ("st_header_deep_nesting", "pack"): PACK_UNRECOGNISED,
-    ("gguf_bad_magic", "pack"): PACK_UNRECOGNISED,
-}
+# Per-tool expectations that differ from the case's (none today: wk-pack and
+# wk-inspect pick a file's reader with the same wk_source_guess).
+EXPECT_TOOL = {}
 
 # Known gaps (reported; docs/security.md): the reader accepts these today, or
 # the tool refuses them without a "<tool>: error:" line or with a misleading
 # one.  An id alone covers every tool; (id, tool) one tool.  A crash, a hang,
 # a leftover temporary file or a partial output still fails them.
-XFAIL = {# wk-pack falls back to safetensors for an unrecognised magic, so the
-         # message describes a safetensors problem for a .pth / .gguf file
-         ("hostile_tar_format", "pack"), ("hostile_empty", "pack"), ("pth_bad_magic", "pack"),
-         ("gguf_empty", "pack")}
+XFAIL = set()
 
 class Suite:
     def __init__(self, out):
