@@ -11,12 +11,11 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build-bench}
 LIB=$BUILD/libweightkit.a
 [ -f "$LIB" ] || { echo "bench_ggml: no $LIB (build weightkit first)" >&2; exit 1; }
-if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then
+. "$SRC/tests/peer/_peer_lib.sh"
+if wk_is_asan "$LIB"; then
   echo "bench_ggml: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
 fi
-out=$(bash "$SRC/tests/peer/setup_llama_cpp.sh") || { echo "bench_ggml: llama.cpp peer unavailable" >&2; exit 1; }
-LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
-GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+wk_llama_peer_bench bench_ggml   # LIBDIR, GGML_INCDIR, or exit 1
 exe=${TMPDIR:-/tmp}/wk-bench-ggml.$$
 trap 'rm -f "$exe"' EXIT
 "${CC:-cc}" -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \

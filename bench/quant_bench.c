@@ -22,7 +22,7 @@
  *   reference quantizer and of weightkit's error-minimising search
  *   (WK_QK_SEARCH, no imatrix) for every type, and the reduction. */
 #include "ggml.h"
-#include "wk_half.h"
+#include "bench_load.h"
 #include "wk_pth.h"
 #include "wk_quant.h"
 
@@ -87,26 +87,6 @@ static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, in
     return t;
 }
 
-/* Rows of a contiguous 2-D F32/F16/BF16 tensor as float32; NULL if not usable. */
-static float *tensor_floats(const wk_tensor_info *t, int64_t *rows, int64_t *cols)
-{
-    if (t->ndim != 2 || !wk_tensor_is_contiguous(t) || t->shape[1] % WK_QK_K) return NULL;
-    int64_t n = t->shape[0] * t->shape[1];
-    float *x = malloc(sizeof(float) * (size_t)n);
-    if (!x) return NULL;
-    const uint8_t *p = t->storage + (size_t)t->storage_offset * wk_dtype_get(t->dtype)->size;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h;
-        if (t->dtype == WK_DT_F32) memcpy(&x[i], p + 4 * i, 4);
-        else if (t->dtype == WK_DT_F16) { memcpy(&h, p + 2 * i, 2); x[i] = wk_f16_to_f32(h); }
-        else if (t->dtype == WK_DT_BF16) { memcpy(&h, p + 2 * i, 2); x[i] = wk_bf16_to_f32(h); }
-        else { free(x); return NULL; }
-    }
-    *rows = t->shape[0];
-    *cols = t->shape[1];
-    return x;
-}
-
 static int search_eval(const char *path)
 {
     wk_err err;
@@ -122,7 +102,7 @@ static int search_eval(const char *path)
     for (size_t i = 0; i < wk_pth_count(p); i++) {
         const wk_tensor_info *ti = wk_pth_tensor(p, i);
         int64_t rows, cols;
-        float *x = tensor_floats(ti, &rows, &cols);
+        float *x = bench_tensor_floats(ti, WK_QK_K, &rows, &cols);
         if (!x) continue;
         uint8_t *q = malloc((size_t)(rows * cols) * 2);
         if (!q) { free(x); continue; }

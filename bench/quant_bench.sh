@@ -17,17 +17,16 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build}
 LIB=$BUILD/libweightkit.a
 [ -f "$LIB" ] || { echo "quant_bench: no $LIB (build weightkit first)" >&2; exit 1; }
-if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then
+. "$SRC/tests/peer/_peer_lib.sh"
+if wk_is_asan "$LIB"; then
   echo "quant_bench: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
 fi
-out=$(bash "$SRC/tests/peer/setup_llama_cpp.sh") || { echo "quant_bench: llama.cpp peer unavailable" >&2; exit 1; }
-LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
-GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+wk_llama_peer_bench quant_bench   # LIBDIR, GGML_INCDIR, WK_GGML_BASE_LINK, or exit 1
 
 exe=${TMPDIR:-/tmp}/wk-quant-bench.$$
 trap 'rm -f "$exe"' EXIT
 "${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
-  "$SRC/bench/quant_bench.c" "$LIB" -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" \
+  "$SRC/bench/quant_bench.c" "$SRC/bench/bench_load.c" "$LIB" "${WK_GGML_BASE_LINK[@]}" \
   $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
 
 if [ "${QB_SEARCH_EVAL:-}" ]; then    # RMSE of --search vs the reference on a checkpoint

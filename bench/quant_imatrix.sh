@@ -13,12 +13,12 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$SRC/build}" && pwd)
 B=$BUILD/bin
 M=$SRC/tests/fixtures/models
-eval "$(bash "$SRC/tests/peer/setup_llama_cpp.sh")"   # LIBDIR, INCDIR, GGML_INCDIR
+. "$SRC/tests/peer/_peer_lib.sh"
+wk_llama_peer_bench quant_imatrix   # LIBDIR, INCDIR, GGML_INCDIR, WK_LLAMA_LINK, or exit 1
 export WK_LLAMA_LIBDIR=$LIBDIR
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-LL=(-I"$INCDIR" -I"$GGML_INCDIR" -L"$LIBDIR" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so
-    -Wl,-rpath,"$LIBDIR" -lm)
+LL=(-I"$INCDIR" -I"$GGML_INCDIR" "${WK_LLAMA_LINK[@]}" -lm)
 cc -std=c11 -O2 -o "$T/collect" "$SRC/bench/quant_imatrix_collect.c" "${LL[@]}"
 cc -std=c11 -O2 -o "$T/peer" "$SRC/tests/peer/llama_quantize_peer.c" "${LL[@]}"
 cc -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -o "$T/err" "$SRC/bench/quant_imatrix_err.c" \

@@ -31,6 +31,7 @@
  * Prints per-tensor and overall RMSE (weighted if weights are given) and the
  * fraction of the achievable reduction (ref -> opt) that --search gets.
  * Exit 1 if the unpruned check or search >= opt ever fails. */
+#include "bench_load.h"
 #include "wk_half.h"
 #include "wk_pth.h"
 #include "wk_quant.h"
@@ -138,26 +139,6 @@ static double block_err(const wk_qtraits *qt, const void *blk, const float *x, c
     double e = 0;
     for (int i = 0; i < WK_QK; i++) e += (w ? w[i] : 1.0) * ((double)x[i] - y[i]) * ((double)x[i] - y[i]);
     return e;
-}
-
-/* A contiguous 2-D F32/F16/BF16 tensor with whole 32-blocks as float32. */
-static float *tensor_floats(const wk_tensor_info *t, int64_t *rows, int64_t *cols)
-{
-    if (t->ndim != 2 || !wk_tensor_is_contiguous(t) || t->shape[1] % WK_QK) return NULL;
-    int64_t n = t->shape[0] * t->shape[1];
-    float *x = malloc(sizeof(float) * (size_t)n);
-    if (!x) return NULL;
-    const uint8_t *p = t->storage + (size_t)t->storage_offset * wk_dtype_get(t->dtype)->size;
-    for (int64_t i = 0; i < n; i++) {
-        uint16_t h;
-        if (t->dtype == WK_DT_F32) memcpy(&x[i], p + 4 * i, 4);
-        else if (t->dtype == WK_DT_F16) { memcpy(&h, p + 2 * i, 2); x[i] = wk_f16_to_f32(h); }
-        else if (t->dtype == WK_DT_BF16) { memcpy(&h, p + 2 * i, 2); x[i] = wk_bf16_to_f32(h); }
-        else { free(x); return NULL; }
-    }
-    *rows = t->shape[0];
-    *cols = t->shape[1];
-    return x;
 }
 
 typedef struct { double ref, search, opt, n; long blocks, at_opt, checked, bad; } sums;
@@ -283,7 +264,7 @@ int main(int argc, char **argv)
             for (size_t i = 0; i < wk_pth_count(p); i++) {
                 const wk_tensor_info *ti = wk_pth_tensor(p, i);
                 int64_t rows, cols;
-                float *x = tensor_floats(ti, &rows, &cols);
+                float *x = bench_tensor_floats(ti, WK_QK, &rows, &cols);
                 if (!x) continue;
                 sums s = { 0 };
                 const float *w = imat && nw == cols ? imat : NULL;

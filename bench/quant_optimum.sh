@@ -18,7 +18,7 @@ LIB=$BUILD/libweightkit.a
 exe=${TMPDIR:-/tmp}/wk-quant-optimum.$$
 trap 'rm -f "$exe"' EXIT
 "${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra -I"$SRC/common" -I"$SRC/formats" \
-  "$SRC/bench/quant_optimum.c" "$LIB" $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
+  "$SRC/bench/quant_optimum.c" "$SRC/bench/bench_load.c" "$LIB" $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
 M=$SRC/tests/fixtures/models
 models=${QO_MODELS:-$M/tiny/consolidated.00.pth $M/tiny-gqa/consolidated.00.pth}
 echo "quant_optimum: $(date -u +%Y-%m-%d), $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?'), $BUILD"

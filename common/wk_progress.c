@@ -3,9 +3,11 @@
  * Line shape: "<label>  42%  1.2 GiB / 2.9 GiB  310.5 MiB/s  ETA 0:05"
  * (with total 0 = unknown: "<label>  1.2 GiB  310.5 MiB/s").  Redraws are
  * limited to 10 per second by CLOCK_MONOTONIC; the line is padded with spaces
- * to wipe a longer previous line, so no terminal escape codes are needed. */
+ * to wipe a longer previous line, so no terminal escape codes are needed.
+ * Also wk_progress_multi: a mutex-guarded sum of per-item progress. */
 #include "wk_progress.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,4 +127,80 @@ void wk_progress_cb(void *ctx, uint64_t done, uint64_t total)
     if (!p) return;
     p->total = total;
     wk_progress_update(p, done);
+}
+
+/* ---- several items at once ----------------------------------------------- */
+
+typedef struct {
+    wk_progress_multi *m;
+    size_t idx;
+} multi_item;
+
+struct wk_progress_multi {
+    pthread_mutex_t mu;
+    wk_progress_fn fn;
+    void *ctx;
+    uint64_t total;     /* grand total, 0 = unknown */
+    uint64_t done;      /* sum of live[] */
+    uint64_t *live;     /* per item: units done */
+    multi_item *items;  /* per item: the context of its hook */
+    size_t n;
+};
+
+/* Item callback: replace the item's count in the sum, forward the clamped sum. */
+static void multi_item_cb(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)total;
+    multi_item *it = ctx;
+    wk_progress_multi *m = it->m;
+    pthread_mutex_lock(&m->mu);
+    m->done = m->done - m->live[it->idx] + done;
+    m->live[it->idx] = done;
+    uint64_t shown = m->total && m->done > m->total ? m->total : m->done;
+    if (m->fn) m->fn(m->ctx, shown, m->total);
+    pthread_mutex_unlock(&m->mu);
+}
+
+wk_progress_multi *wk_progress_multi_new(wk_progress_fn fn, void *ctx, size_t n, uint64_t total)
+{
+    wk_progress_multi *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->live = calloc(n ? n : 1, sizeof *m->live);
+    m->items = calloc(n ? n : 1, sizeof *m->items);
+    if (!m->live || !m->items || pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m->live);
+        free(m->items);
+        free(m);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) m->items[i] = (multi_item){m, i};
+    m->fn = fn;
+    m->ctx = ctx;
+    m->n = n;
+    m->total = total;
+    return m;
+}
+
+wk_progress_hook wk_progress_multi_item(wk_progress_multi *m, size_t i)
+{
+    if (!m || !m->fn || i >= m->n) return (wk_progress_hook){NULL, NULL};
+    return (wk_progress_hook){multi_item_cb, &m->items[i]};
+}
+
+void wk_progress_multi_finish(wk_progress_multi *m, size_t i, uint64_t done)
+{
+    if (!m || i >= m->n) return;
+    pthread_mutex_lock(&m->mu);
+    m->done = m->done - m->live[i] + done;
+    m->live[i] = done;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void wk_progress_multi_free(wk_progress_multi *m)
+{
+    if (!m) return;
+    pthread_mutex_destroy(&m->mu);
+    free(m->live);
+    free(m->items);
+    free(m);
 }

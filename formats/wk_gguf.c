@@ -36,6 +36,9 @@ int wk_gguf_type_from_name(const char *name)
 }
 
 /* ---- ggml types (the one table; ggml.c type_traits, file-relevant columns) ---- */
+/* The source of ggml's type names.  wk_quant_chunk.c's traits repeat id, block
+ * size and bytes for the types weightkit quantizes (its kernels need them);
+ * tests/unit/test_quant.c checks that they agree with the rows here. */
 
 static const wk_ggml_type_info k_ggml[WK_GGML_TYPE_COUNT] = {
     {0, "f32", 1, 4},        {1, "f16", 1, 2},         {2, "q4_0", 32, 18},

@@ -14,10 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define HEX_LEN (2 * WK_MANIFEST_DIGEST)
 #define HASH_CHUNK (4u << 20)
 
@@ -459,39 +455,8 @@ int wk_manifest_hash_file(const char *path, uint8_t out[WK_MANIFEST_DIGEST],
 
 /* ---- checking a directory ---------------------------------------------- */
 
-/* Progress shared by the parallel hashers: per-file byte counts summed. */
-typedef struct {
-    wk_progress_fn fn;
-    void *ctx;
-    uint64_t total;
-    uint64_t done_files;   /* bytes of files already finished */
-    uint64_t *live;        /* bytes hashed so far, per worker slot */
-    int slots;
-} check_progress;
-
-typedef struct {
-    check_progress *cp;
-    int slot;
-} check_slot;
-
-static void check_progress_cb(void *ctx, uint64_t done, uint64_t total)
-{
-    (void)total;
-    check_slot *s = ctx;
-    check_progress *cp = s->cp;
-#ifdef _OPENMP
-#pragma omp critical(wk_manifest_progress)
-#endif
-    {
-        cp->live[s->slot] = done;
-        uint64_t sum = cp->done_files;
-        for (int i = 0; i < cp->slots; i++) sum += cp->live[i];
-        cp->fn(cp->ctx, sum, cp->total);
-    }
-}
-
-/* Check one entry; fills r. */
-static void check_one(const wk_manifest_entry *e, const char *dir, check_slot *slot,
+/* Check one entry, reporting the hashing progress to ph; fills r. */
+static void check_one(const wk_manifest_entry *e, const char *dir, wk_progress_hook ph,
                       wk_check_result *r)
 {
     wk_err_clear(&r->err);
@@ -511,8 +476,7 @@ static void check_one(const wk_manifest_entry *e, const char *dir, check_slot *s
     if (stat(path, &st) != 0 && errno == ENOENT) {
         r->status = WK_CHECK_MISSING;
         wk_err_errno(&r->err, ENOENT, "%s", path);
-    } else if (wk_manifest_hash_file(path, r->got, slot->cp->fn ? check_progress_cb : NULL, slot,
-                                     &r->err) != 0) {
+    } else if (wk_manifest_hash_file(path, r->got, ph.fn, ph.ctx, &r->err) != 0) {
         r->status = WK_CHECK_ERROR;
     } else {
         r->size = (uint64_t)st.st_size;
@@ -528,35 +492,27 @@ int wk_manifest_check_dir(const wk_manifest *m, const char *dir, int jobs,
 {
     int nth = jobs > 0 ? jobs : wk_threads_ncores();
     if ((size_t)nth > m->n) nth = m->n ? (int)m->n : 1;
-    check_progress cp = {progress, ctx, 0, 0, calloc((size_t)nth, sizeof(uint64_t)), nth};
-    if (!cp.live) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    uint64_t total = 0;
     for (size_t i = 0; i < m->n; i++) {
         struct stat st;
         char *path = wk_path_join(dir, m->entries[i].name);
-        if (path && stat(path, &st) == 0) cp.total += (uint64_t)st.st_size;
+        if (path && stat(path, &st) == 0) total += (uint64_t)st.st_size;
         free(path);
     }
+    /* the parallel hashers' byte counts, summed */
+    wk_progress_multi *mp = wk_progress_multi_new(progress, ctx, m->n, total);
+    if (!mp) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     long n = (long)m->n;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nth)
 #endif
     for (long i = 0; i < n; i++) {
-        int t = 0;
-#ifdef _OPENMP
-        t = omp_get_thread_num();
-#endif
-        check_slot slot = {&cp, t};
-        check_one(&m->entries[i], dir, &slot, &res[i]);
-#ifdef _OPENMP
-#pragma omp critical(wk_manifest_progress)
-#endif
-        {
-            cp.live[t] = 0;
-            if (res[i].status == WK_CHECK_OK || res[i].status == WK_CHECK_FAILED)
-                cp.done_files += res[i].size;
-        }
+        check_one(&m->entries[i], dir, wk_progress_multi_item(mp, (size_t)i), &res[i]);
+        /* a hashed file counts in full from now on; one that could not be read, not at all */
+        int hashed = res[i].status == WK_CHECK_OK || res[i].status == WK_CHECK_FAILED;
+        wk_progress_multi_finish(mp, (size_t)i, hashed ? res[i].size : 0);
     }
-    free(cp.live);
+    wk_progress_multi_free(mp);
     size_t bad = 0, io = 0;
     for (size_t i = 0; i < m->n; i++) {
         if (res[i].status != WK_CHECK_OK) bad++;

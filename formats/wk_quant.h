@@ -100,10 +100,10 @@ typedef float (*wk_idot_fn)(const void *x, const void *a, int64_t k);
 typedef struct {
     wk_qtype type;
     const char *name;          /* "q4_0" ... "q6_k": the names wk-quantize accepts */
-    const char *ggml_name;     /* ggml_type_name: "q4_0" ... "q4_K" */
-    int ggml_type;             /* ggml / GGUF type id (gguf_spec §1.6) */
-    int blck;                  /* values per block */
-    size_t type_size;          /* bytes per block */
+    int ggml_type;             /* ggml / GGUF type id (gguf_spec §1.6); ggml's name,
+                                * block size and bytes: wk_ggml_type_get(ggml_type) */
+    int blck;                  /* values per block (= the GGUF table's blck) */
+    size_t type_size;          /* bytes per block (= the GGUF table's size) */
     wk_qrow_fn quantize_ref;   /* scalar reference, bit-exact with ggml */
     wk_qrow_fn quantize_simd;  /* AVX2/F16C kernel, NULL if none; only call it
                                 * when wk_quant_have_simd() is 1 */

@@ -9,6 +9,7 @@
  * one of the lowest row, so it too is independent of the thread count. */
 #include "wk_quant.h"
 #include "wk_dot.h"
+#include "wk_gguf.h"
 #include "wk_half.h"
 
 #include <ctype.h>
@@ -105,29 +106,33 @@ AUTO_FN(q6_K)
 
 /* ---- the table ----------------------------------------------------------------------- */
 
+/* Ids are ggml's (wk_gguf.h); blck and type_size come from the block structs
+ * above.  The GGUF table (wk_ggml_type_get) holds the same id, block size and
+ * bytes per block for every type, and is the one place for its ggml name;
+ * tests/unit/test_quant.c checks that the two agree. */
 static const wk_qtraits TRAITS[WK_QT_COUNT] = {
-    { WK_QT_Q4_0, "q4_0", "q4_0", 2, WK_QK, sizeof(wk_block_q4_0),
+    { WK_QT_Q4_0, "q4_0", WK_GGML_Q4_0, WK_QK, sizeof(wk_block_q4_0),
       wk_quantize_row_q4_0_ref, SIMD_OR_NULL(q4_0), auto_q4_0,
       wk_dequantize_row_q4_0, dot_q4_0, check_q4_0, wk_vec_dot_q4_0 },
-    { WK_QT_Q4_1, "q4_1", "q4_1", 3, WK_QK, sizeof(wk_block_q4_1),
+    { WK_QT_Q4_1, "q4_1", WK_GGML_Q4_1, WK_QK, sizeof(wk_block_q4_1),
       wk_quantize_row_q4_1_ref, SIMD_OR_NULL(q4_1), auto_q4_1,
       wk_dequantize_row_q4_1, dot_q4_1, check_q4_1, wk_vec_dot_q4_1 },
-    { WK_QT_Q5_0, "q5_0", "q5_0", 6, WK_QK, sizeof(wk_block_q5_0),
+    { WK_QT_Q5_0, "q5_0", WK_GGML_Q5_0, WK_QK, sizeof(wk_block_q5_0),
       wk_quantize_row_q5_0_ref, SIMD_OR_NULL(q5_0), auto_q5_0,
       wk_dequantize_row_q5_0, dot_q5_0, check_q5_0, wk_vec_dot_q5_0 },
-    { WK_QT_Q5_1, "q5_1", "q5_1", 7, WK_QK, sizeof(wk_block_q5_1),
+    { WK_QT_Q5_1, "q5_1", WK_GGML_Q5_1, WK_QK, sizeof(wk_block_q5_1),
       wk_quantize_row_q5_1_ref, SIMD_OR_NULL(q5_1), auto_q5_1,
       wk_dequantize_row_q5_1, dot_q5_1, check_q5_1, wk_vec_dot_q5_1 },
-    { WK_QT_Q8_0, "q8_0", "q8_0", 8, WK_QK, sizeof(wk_block_q8_0),
+    { WK_QT_Q8_0, "q8_0", WK_GGML_Q8_0, WK_QK, sizeof(wk_block_q8_0),
       wk_quantize_row_q8_0_ref, SIMD_OR_NULL(q8_0), auto_q8_0,
       wk_dequantize_row_q8_0, dot_q8_0, check_q8_0, wk_vec_dot_q8_0 },
-    { WK_QT_Q4_K, "q4_k", "q4_K", 12, WK_QK_K, sizeof(wk_block_q4_K),
+    { WK_QT_Q4_K, "q4_k", WK_GGML_Q4_K, WK_QK_K, sizeof(wk_block_q4_K),
       wk_quantize_row_q4_K_ref, SIMD_OR_NULL(q4_K), auto_q4_K,
       wk_dequantize_row_q4_K, dot_q4_K, check_q4_K, wk_vec_dot_q4_K },
-    { WK_QT_Q5_K, "q5_k", "q5_K", 13, WK_QK_K, sizeof(wk_block_q5_K),
+    { WK_QT_Q5_K, "q5_k", WK_GGML_Q5_K, WK_QK_K, sizeof(wk_block_q5_K),
       wk_quantize_row_q5_K_ref, SIMD_OR_NULL(q5_K), auto_q5_K,
       wk_dequantize_row_q5_K, dot_q5_K, check_q5_K, wk_vec_dot_q5_K },
-    { WK_QT_Q6_K, "q6_k", "q6_K", 14, WK_QK_K, sizeof(wk_block_q6_K),
+    { WK_QT_Q6_K, "q6_k", WK_GGML_Q6_K, WK_QK_K, sizeof(wk_block_q6_K),
       wk_quantize_row_q6_K_ref, SIMD_OR_NULL(q6_K), auto_q6_K,
       wk_dequantize_row_q6_K, dot_q6_K, check_q6_K, wk_vec_dot_q6_K },
 };

@@ -780,6 +780,20 @@ static int decode_pipelined(wk_payload *pl, const decode_ctx *d, wk_err *err)
     return rc;
 }
 
+/* The output hook when a tap is given: hash, then the tap. */
+typedef struct {
+    wk_hash *h;
+    wk_out_hook tap;
+    void *tap_ctx;
+} tee_hook;
+
+static void tee_hook_fn(void *ctx, const void *p, size_t n)
+{
+    const tee_hook *t = ctx;
+    wk_hash_hook(t->h, p, n);
+    t->tap(t->tap_ctx, p, n);
+}
+
 /* Compare the digest, then commit or abort *o (always consumed). */
 static int decode_finish(const wk_xor_decode_args *a, wk_out **o, wk_hash *h,
                          wk_xor_result *res, wk_err *err)
@@ -806,6 +820,12 @@ static int decode_finish(const wk_xor_decode_args *a, wk_out **o, wk_hash *h,
 
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err)
 {
+    return wk_xor_decode_file_tap(a, NULL, NULL, res, err);
+}
+
+int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_out_hook tap, void *tap_ctx,
+                           wk_xor_result *res, wk_err *err)
+{
     memset(res, 0, sizeof *res);
     res->verified = -1;
     in_file base;
@@ -828,7 +848,9 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
     const char *inputs[] = {a->payload, a->base_fn ? NULL : a->base, NULL};
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
-    wk_out_set_hook(o, wk_hash_hook, h);
+    tee_hook tee = {h, tap, tap_ctx};
+    if (tap) wk_out_set_hook(o, tee_hook_fn, &tee);
+    else wk_out_set_hook(o, wk_hash_hook, h);
     if (a->base_fn && !(bseq = wk_xorbase_start(a->base_fn, a->base_ctx, a->base_label, err)))
         goto out;
     decode_ctx d = {&base, bseq, tmp, o, a->progress, a->progress_ctx};
@@ -1279,47 +1301,23 @@ int wk_xor_make_dirs(const char *dir, wk_err *err)
     return rc;
 }
 
-/* Progress of all files together; callbacks arrive from several threads. */
-typedef struct {
-    pthread_mutex_t mu;
-    uint64_t done, total;
-    uint64_t *live;       /* per item: bytes done */
-    wk_progress_fn fn;
-    void *ctx;
-} run_progress;
-
-typedef struct {
-    run_progress *rp;
-    size_t idx;
-} item_progress;
-
-static void item_progress_cb(void *ctx, uint64_t done, uint64_t total)
+/* Decode or encode one item, reporting progress to ph; records the outcome in it. */
+static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_progress_hook ph)
 {
-    (void)total;
-    item_progress *ip = ctx;
-    run_progress *rp = ip->rp;
-    pthread_mutex_lock(&rp->mu);
-    rp->done += done - rp->live[ip->idx];
-    rp->live[ip->idx] = done;
-    rp->fn(rp->ctx, rp->done, rp->total);
-    pthread_mutex_unlock(&rp->mu);
-}
-
-/* Decode or encode one item; records the outcome in it. */
-static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, item_progress *ip)
-{
-    wk_progress_fn fn = ip->rp->fn ? item_progress_cb : NULL;
     if (encode) {
-        wk_xor_encode_args a = {it->src, it->base, it->out, o->gzip, o->level, o->jobs, fn, ip};
+        wk_xor_encode_args a = {it->src, it->base, it->out, o->gzip, o->level, o->jobs, ph.fn,
+                                ph.ctx};
         it->status = wk_xor_encode_file(&a, &it->res, &it->err);
         return;
     }
     /* xor_codec.py copies added_tokens.json verbatim even with --compress */
     wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
     wk_xor_decode_args a = {it->src, it->base, it->out, kind,
-                            it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, fn, ip,
-                            o->engine, NULL, NULL, NULL};
-    it->status = wk_xor_decode_file(&a, &it->res, &it->err);
+                            it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, ph.fn,
+                            ph.ctx, o->engine, NULL, NULL, NULL};
+    void *tap_ctx = NULL;
+    wk_out_hook tap = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
+    it->status = wk_xor_decode_file_tap(&a, tap, tap_ctx, &it->res, &it->err);
     if (it->status == 0 && o->done) it->status = o->done(o->done_ctx, it, &it->err);
 }
 
@@ -1327,22 +1325,22 @@ int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err
 {
     WK_TRY(wk_xor_make_dirs(dst, err));
     size_t *todo = malloc((p->n ? p->n : 1) * sizeof *todo);
-    run_progress rp = {.fn = o->progress, .ctx = o->progress_ctx};
-    rp.live = calloc(p->n ? p->n : 1, sizeof *rp.live);
-    if (!todo || !rp.live) {
-        free(todo);
-        free(rp.live);
-        return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    }
+    if (!todo) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     size_t ntodo = 0;
+    uint64_t total = 0;
     for (size_t i = 0; i < p->n; i++) {
         wk_xor_item *it = &p->items[i];
         if (it->status == 0 && (it->action == WK_XOR_DO_XOR || it->action == WK_XOR_DO_COPY)) {
             todo[ntodo++] = i;
-            rp.total += it->src_bytes;
+            total += it->src_bytes;
         }
     }
-    pthread_mutex_init(&rp.mu, NULL);
+    /* all files together; callbacks arrive from several threads */
+    wk_progress_multi *mp = wk_progress_multi_new(o->progress, o->progress_ctx, p->n, total);
+    if (!mp) {
+        free(todo);
+        return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    }
     int jobs = o->jobs > 0 ? o->jobs : wk_threads_ncores();
     int files_at_once = p->encode ? 1 : jobs;
     if ((size_t)files_at_once > ntodo) files_at_once = ntodo ? (int)ntodo : 1;
@@ -1353,12 +1351,9 @@ int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(files_at_once) if (files_at_once > 1)
 #endif
-    for (long k = 0; k < nt; k++) {
-        item_progress ip = {&rp, todo[k]};
-        run_item(&p->items[todo[k]], &eff, p->encode, &ip);
-    }
-    pthread_mutex_destroy(&rp.mu);
-    free(rp.live);
+    for (long k = 0; k < nt; k++)
+        run_item(&p->items[todo[k]], &eff, p->encode, wk_progress_multi_item(mp, todo[k]));
+    wk_progress_multi_free(mp);
     free(todo);
     size_t bad = 0;
     const wk_xor_item *first = NULL;

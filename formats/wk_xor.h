@@ -164,6 +164,12 @@ typedef struct {
  * res is filled as far as the work got. */
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err);
 
+/* The same, also giving every output byte, in order, to tap(tap_ctx, ...)
+ * after the hash (on the writer thread when pipelined; e.g. a
+ * wk_xorcheck_stream).  tap NULL = wk_xor_decode_file. */
+int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_out_hook tap, void *tap_ctx,
+                           wk_xor_result *res, wk_err *err);
+
 typedef struct {
     const char *target;      /* the fine-tuned file */
     const char *base;        /* base file; NULL = copy target verbatim */
@@ -249,6 +255,11 @@ int wk_xor_find_manifest(const char *const *dirs, size_t ndirs, char *const *nam
  * validation (e.g. opening the checkpoint and checking its tensors). */
 typedef int (*wk_xor_done_fn)(void *ctx, wk_xor_item *it, wk_err *err);
 
+/* Called before a file is decoded, from the worker thread that decodes it:
+ * return a hook to be given every byte of it->out as it is written (with its
+ * context in *hook_ctx), or NULL for none.  ctx is the run's done_ctx. */
+typedef wk_out_hook (*wk_xor_tap_fn)(void *ctx, wk_xor_item *it, void **hook_ctx);
+
 typedef struct {
     wk_payload_kind kind;    /* decode */
     int gzip;                /* encode: 1 gzip payloads, 0 raw */
@@ -262,6 +273,7 @@ typedef struct {
     wk_xor_done_fn done;     /* may be NULL */
     void *done_ctx;
     wk_inflate_engine engine; /* decode */
+    wk_xor_tap_fn tap;       /* decode, may be NULL: a byte hook per file (XOR and COPY items) */
 } wk_xor_run_opts;
 
 /* mkdir -p dir.  WK_E_IO naming the component that cannot be created or

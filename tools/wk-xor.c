@@ -18,8 +18,6 @@
 #include "wk_xorcheck.h"
 #include "wk_xormeta.h"
 
-#include <pthread.h>
-
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -301,6 +299,7 @@ typedef struct {
     int meta;            /* --base-meta: xm below is filled */
     wk_xm_file xm;
     char profile[200];   /* the matched profile(s), described */
+    wk_xorcheck_stream *stream; /* fed while the file is decoded; NULL = re-read it */
 } item_check;
 
 typedef struct {
@@ -309,6 +308,24 @@ typedef struct {
     item_check *res;     /* p->n entries */
 } check_ctx;
 
+/* 1 if the decoded item gets the tensor check (see --check). */
+static int check_wanted(const xor_opts *o, const wk_xor_item *it)
+{
+    if (!o->check || !wk_xorcheck_wants(it->name)) return 0;
+    return !(o->check == 1 && it->has_expect);  /* a matching digest verifies it */
+}
+
+/* The wk_xor_run tap: a file that will be checked gets a streaming consumer,
+ * so check_done need not read it again (without memory for one, it does). */
+static wk_out_hook check_tap(void *ctx, wk_xor_item *it, void **hook_ctx)
+{
+    check_ctx *c = ctx;
+    item_check *r = &c->res[it - c->p->items];
+    if (!check_wanted(c->o, it) || !(r->stream = wk_xorcheck_stream_new())) return NULL;
+    *hook_ctx = r->stream;
+    return wk_xorcheck_stream_feed;
+}
+
 /* The wk_xor_run done hook: check the committed output it->out when asked
  * (see --check); under --strict a suspect file fails and is removed (unless
  * --keep-bad).  Runs on worker threads, each on its own item. */
@@ -316,9 +333,11 @@ static int check_done(void *ctx, wk_xor_item *it, wk_err *err)
 {
     check_ctx *c = ctx;
     item_check *r = &c->res[it - c->p->items];
-    if (!c->o->check || !wk_xorcheck_wants(it->name)) return 0;
-    if (c->o->check == 1 && it->has_expect) return 0;  /* the digest matched: verified */
-    WK_TRY(wk_xorcheck_file(it->out, &r->c, err));
+    if (!check_wanted(c->o, it)) return 0;
+    int rc = wk_xorcheck_file_stream(it->out, r->stream, &r->c, err);
+    wk_xorcheck_stream_free(r->stream);
+    r->stream = NULL;
+    WK_TRY(rc);
     r->ran = 1;
     if (!c->o->strict || !wk_xorcheck_suspect(&r->c)) return 0;
     r->strict_failed = 1;
@@ -642,10 +661,12 @@ static int cmd_xor(const xor_opts *o)
     item_check *ck = encode ? NULL : calloc(p.n ? p.n : 1, sizeof *ck);
     check_ctx cc = {o, &p, ck};
     wk_xor_run_opts ro = {o->kind, o->gzip, o->level, o->std.threads, o->keep_bad, o->pipeline,
-                          wk_progress_cb, bar, ck ? check_done : NULL, &cc, o->engine};
+                          wk_progress_cb, bar, ck ? check_done : NULL, &cc, o->engine,
+                          ck ? check_tap : NULL};
     rc = wk_xor_run(&p, dst, &ro, &err);
     wk_progress_finish(bar);
     report_plan(o, &p, ck, m.n ? m.label : NULL, NULL, rc == 0);
+    for (size_t i = 0; ck && i < p.n; i++) wk_xorcheck_stream_free(ck[i].stream); /* failed decodes */
     free(ck);
     wk_err werr;
     if (rc == 0 && encode && o->manifest_out && write_manifest_out(o, &p, &werr)) {
@@ -659,32 +680,6 @@ static int cmd_xor(const xor_opts *o)
 
 /* ---- decode --base-meta ------------------------------------------------- */
 
-/* Progress of all files of a --base-meta run (callbacks from several threads;
- * a file decoded again under another profile starts over). */
-typedef struct {
-    pthread_mutex_t mu;
-    uint64_t done, total;
-    uint64_t *live;
-    wk_progress *bar;
-} meta_progress;
-
-typedef struct {
-    meta_progress *mp;
-    size_t idx;
-} meta_item_progress;
-
-static void meta_progress_cb(void *ctx, uint64_t done, uint64_t total)
-{
-    (void)total;
-    meta_item_progress *ip = ctx;
-    meta_progress *mp = ip->mp;
-    pthread_mutex_lock(&mp->mu);
-    mp->done = mp->done - mp->live[ip->idx] + done;
-    mp->live[ip->idx] = done;
-    wk_progress_cb(mp->bar, mp->done < mp->total ? mp->done : mp->total, mp->total);
-    pthread_mutex_unlock(&mp->mu);
-}
-
 static int is_shard(const char *name)
 {
     size_t n = strlen(name);
@@ -697,7 +692,7 @@ typedef struct {
     wk_xormeta *xm;
     wk_xor_plan *p;
     item_check *ck;
-    meta_progress *mp;
+    wk_progress_multi *mp;  /* all files (a file decoded again under another profile starts over) */
     check_ctx *cc;
     uint64_t prefer;
 } meta_run;
@@ -707,16 +702,16 @@ static void meta_item(meta_run *r, size_t i)
 {
     wk_xor_item *it = &r->p->items[i];
     item_check *ck = &r->ck[i];
-    meta_item_progress ip = {r->mp, i};
+    wk_progress_hook ph = wk_progress_multi_item(r->mp, i);
     if (it->action == WK_XOR_DO_COPY) {
         wk_xor_decode_args a = {it->src, NULL, it->out, WK_PAYLOAD_AUTO,
                                 it->has_expect ? it->expect : NULL, r->o->keep_bad, 0,
-                                meta_progress_cb, &ip, r->o->engine, NULL, NULL, NULL};
+                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL};
         it->status = wk_xor_decode_file(&a, &it->res, &it->err);
         return;
     }
     wk_xm_opts xo = {r->o->kind, r->o->pipeline, r->o->engine, r->o->check != 0, r->prefer,
-                     meta_progress_cb, &ip};
+                     ph.fn, ph.ctx};
     ck->meta = 1;
     it->status = wk_xormeta_decode(r->xm, it, &xo, &ck->xm, &it->err);
     if (it->status == 0 && ck->xm.checked) {  /* the selection already ran the check */
@@ -803,9 +798,14 @@ static int cmd_xor_meta(const xor_opts *o)
     wk_xormeta *xm = rc ? NULL : wk_xormeta_open(o->base_meta, o->tokenizer, safetensors,
                                                  o->std.threads, &err);
     item_check *ck = xm ? calloc(p.n ? p.n : 1, sizeof *ck) : NULL;
-    uint64_t *live = ck ? calloc(p.n ? p.n : 1, sizeof *live) : NULL;
-    if (xm && !live) rc = wk_err_set(&err, WK_E_NOMEM, "out of memory");
+    uint64_t total = 0;
+    for (size_t i = 0; i < p.n; i++) total += p.items[i].src_bytes;
+    wk_progress *bar = ck ? wk_progress_new("decode", total, wk_cli_want_progress(&o->std)) : NULL;
+    wk_progress_multi *mp = ck ? wk_progress_multi_new(wk_progress_cb, bar, p.n, total) : NULL;
+    if (xm && !mp) rc = wk_err_set(&err, WK_E_NOMEM, "out of memory");
     if (!xm || rc) {
+        wk_progress_multi_free(mp);
+        wk_progress_finish(bar);
         wk_xormeta_close(xm);
         free(ck);
         wk_xor_plan_free(&p);
@@ -818,12 +818,8 @@ static int cmd_xor_meta(const xor_opts *o)
                 o->std.prog, o->base_meta, wk_xormeta_profile_count(xm),
                 m.n ? "verifying against the manifest" : "no manifest: profiles are chosen by "
                 "structure and the outputs are NOT verified");
-    meta_progress mp = {.bar = NULL, .live = live};
-    for (size_t i = 0; i < p.n; i++) mp.total += p.items[i].src_bytes;
-    mp.bar = wk_progress_new("decode", mp.total, wk_cli_want_progress(&o->std));
-    pthread_mutex_init(&mp.mu, NULL);
     check_ctx cc = {o, &p, ck};
-    meta_run r = {o, xm, &p, ck, &mp, &cc, 0};
+    meta_run r = {o, xm, &p, ck, mp, &cc, 0};
     if ((rc = wk_xor_make_dirs(dst, &err)) == 0) {
         meta_phase(&r, 1);
         /* the weights pin torch layout and inv_freq; prefer those for the rest */
@@ -857,8 +853,8 @@ static int cmd_xor_meta(const xor_opts *o)
             }
         }
     }
-    wk_progress_finish(mp.bar);
-    pthread_mutex_destroy(&mp.mu);
+    wk_progress_multi_free(mp);
+    wk_progress_finish(bar);
     size_t bad = 0, nomatch = 0;
     for (size_t i = 0; i < p.n; i++) {
         bad += p.items[i].status != 0;
@@ -890,7 +886,6 @@ static int cmd_xor_meta(const xor_opts *o)
     if (rc && err.code == WK_OK) err.code = WK_E_MISMATCH;
     for (size_t i = 0; rc && nomatch == 0 && i < p.n; i++)
         if (p.items[i].status) { err.code = p.items[i].err.code; break; }
-    free(live);
     free(ck);
     wk_xormeta_close(xm);
     wk_xor_plan_free(&p);

@@ -15,23 +15,17 @@ set -u
 : "${WK_SOURCE_DIR:?}" "${WK_BIN_DIR:?}" "${WK_TMP:=${TMPDIR:-/tmp}/wk-bench-ggml}"
 die() { echo "bench_ggml.sh: FAIL: $*" >&2; exit 1; }
 
+. "$WK_SOURCE_DIR/tests/peer/_peer_lib.sh"
+
 grep -qw avx2 /proc/cpuinfo || { echo "bench_ggml.sh: skipped: no AVX2 (haswell backend)" >&2; exit 77; }
-out=$(bash "$WK_SOURCE_DIR/tests/peer/setup_llama_cpp.sh")
-rc=$?
-if [ $rc -eq 77 ]; then
-  echo "bench_ggml.sh: skipped: the llama.cpp npm package cannot be installed (see above)" >&2
-  exit 77
-fi
-[ $rc -eq 0 ] || die "setup_llama_cpp.sh failed (exit $rc)"
-LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
-GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+wk_llama_peer bench_ggml.sh   # LIBDIR, GGML_INCDIR, or exit 77 / 1
 [ -f "$GGML_INCDIR/ggml-cpu.h" ] || die "no ggml-cpu.h in '$GGML_INCDIR'"
 
 LIB="$WK_BIN_DIR/../libweightkit.a"
 [ -f "$LIB" ] || die "no $LIB (build weightkit first)"
 CC=${CC:-cc}
 san=()
-if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then san=(-fsanitize=address,undefined); fi
+if wk_is_asan "$LIB"; then san=(-fsanitize=address,undefined); fi
 
 rm -rf "$WK_TMP" && mkdir -p "$WK_TMP" || die "cannot create $WK_TMP"
 exe="$WK_TMP/bench_ggml_peer"

@@ -15,16 +15,9 @@
 set -u
 : "${WK_SOURCE_DIR:?}" "${WK_BIN_DIR:?}" "${WK_TMP:=${TMPDIR:-/tmp}/wk-ggml-quant}"
 die() { echo "ggml_quant.sh: FAIL: $*" >&2; exit 1; }
+. "$WK_SOURCE_DIR/tests/peer/_peer_lib.sh"
 
-out=$(bash "$WK_SOURCE_DIR/tests/peer/setup_llama_cpp.sh")
-rc=$?
-if [ $rc -eq 77 ]; then
-  echo "ggml_quant.sh: skipped: the llama.cpp npm package cannot be installed (see above)" >&2
-  exit 77
-fi
-[ $rc -eq 0 ] || die "setup_llama_cpp.sh failed (exit $rc)"
-LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
-GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+wk_llama_peer ggml_quant.sh   # LIBDIR, GGML_INCDIR, WK_GGML_BASE_LINK, or exit 77 / 1
 [ -f "$LIBDIR/libggml-base.so" ] || die "no libggml-base.so in '$LIBDIR'"
 [ -f "$GGML_INCDIR/ggml.h" ] || die "no ggml.h in '$GGML_INCDIR'"
 
@@ -34,14 +27,14 @@ CC=${CC:-cc}
 command -v "$CC" >/dev/null || die "no C compiler ($CC)"
 # A sanitizer build of the library needs the same flags on the harness.
 san=()
-if nm -A "$LIB" 2>/dev/null | grep -q '__asan_'; then san=(-fsanitize=address,undefined); fi
+if wk_is_asan "$LIB"; then san=(-fsanitize=address,undefined); fi
 
 rm -rf "$WK_TMP" && mkdir -p "$WK_TMP" || die "cannot create $WK_TMP"
 exe="$WK_TMP/ggml_quant_peer"
 "$CC" -std=c11 -O2 -Wall -Wextra -fopenmp "${san[@]}" \
   -I"$WK_SOURCE_DIR/common" -I"$WK_SOURCE_DIR/formats" -I"$GGML_INCDIR" \
   "$WK_SOURCE_DIR/tests/peer/ggml_quant_peer.c" "$LIB" \
-  -L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR" -lm -o "$exe" \
+  "${WK_GGML_BASE_LINK[@]}" -lm -o "$exe" \
   || die "cannot compile the harness against $LIBDIR/libggml-base.so"
 
 "$exe" "${WK_PEER_ROWS:-200}" 512 | tee "$WK_TMP/report.txt"

@@ -30,23 +30,18 @@ mkdir -p "$TMP"
 
 skip() { echo "llama_cpp_logits: SKIP: $*" >&2; exit 77; }
 die() { echo "llama_cpp_logits: FAIL: $*" >&2; exit 1; }
+. "$SRC/tests/peer/_peer_lib.sh"
 
 [[ -f $MODELS/tiny/ref_logits.json && -f $MODELS/tokenizer.model ]] ||
     skip "fixture models not present in $MODELS (tests/fixtures/gen/make_models.sh)"
 [[ -x $PY ]] && $PY -c "import numpy, sentencepiece" 2>/dev/null ||
     skip "Debian python3 with numpy and sentencepiece needed (apt-get install python3-numpy python3-sentencepiece)"
 
-set +e
-paths=$(bash "$SRC/tests/peer/setup_llama_cpp.sh")
-rc=$?
-set -e
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || die "setup_llama_cpp.sh failed ($rc)"
-eval "$paths"   # LIBDIR, INCDIR, GGML_INCDIR
+wk_llama_peer llama_cpp_logits   # LIBDIR, INCDIR, GGML_INCDIR, WK_LLAMA_LINK, or exit 77 / 1
 
 HARNESS=$TMP/llama_harness
 cc -std=c11 -O1 -Wall -o "$HARNESS" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    -L"$LIBDIR" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIBDIR" ||
+    "${WK_LLAMA_LINK[@]}" ||
     die "cannot compile the harness against $INCDIR"
 export WK_LLAMA_LIBDIR=$LIBDIR
 

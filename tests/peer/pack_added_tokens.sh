@@ -28,6 +28,7 @@ mkdir -p "$TMP"
 
 skip() { echo "pack_added_tokens: SKIP: $*" >&2; exit 77; }
 die() { echo "pack_added_tokens: FAIL: $*" >&2; exit 1; }
+. "$SRC/tests/peer/_peer_lib.sh"
 
 [[ -x $BIN/wk-convert && -x $BIN/wk-pack ]] || skip "wk-convert / wk-pack not built in $BIN"
 [[ -x $PY ]] && $PY -c "import torch, numpy" 2>/dev/null ||
@@ -88,20 +89,14 @@ sys.exit(1 if r.ERRORS else 0)
 EOF
 
 # the llama.cpp peer (setup_llama_cpp.sh installs it from npm once, as for llama_cpp_logits.sh)
-set +e
-paths=$(bash "$SRC/tests/peer/setup_llama_cpp.sh")
-rc=$?
-set -e
-if [[ $rc -eq 77 ]]; then
+if ! wk_llama_peer_try pack_added_tokens; then   # LIBDIR, INCDIR, GGML_INCDIR, WK_LLAMA_LINK
     echo "pack_added_tokens: llama.cpp peer not available: tokenizer check skipped" >&2
     echo "pack_added_tokens: OK (without llama.cpp)"
     exit 0
 fi
-[[ $rc -eq 0 ]] || die "setup_llama_cpp.sh failed ($rc)"
-eval "$paths"   # LIBDIR, INCDIR, GGML_INCDIR
 HARNESS=$TMP/llama_harness
 cc -std=c11 -O1 -Wall -o "$HARNESS" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    -L"$LIBDIR" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIBDIR" ||
+    "${WK_LLAMA_LINK[@]}" ||
     die "cannot compile the harness against $INCDIR"
 export WK_LLAMA_LIBDIR=$LIBDIR
 printf '<|system|>Be brief.<|user|>Hi there<|model|>' >"$TMP/chat.txt"

@@ -26,6 +26,7 @@ MODELS=$SRC/tests/fixtures/models
 PY=/usr/bin/python3
 skip() { echo "quantize.sh: SKIP: $*" >&2; exit 77; }
 die() { echo "quantize.sh: FAIL: $*" >&2; exit 1; }
+. "$SRC/tests/peer/_peer_lib.sh"
 
 [[ -f $MODELS/tiny/consolidated.00.pth && -f $MODELS/heldout.txt ]] ||
     skip "fixture models not present in $MODELS (tests/fixtures/gen/make_models.sh)"
@@ -33,17 +34,11 @@ die() { echo "quantize.sh: FAIL: $*" >&2; exit 1; }
 [[ -x $BIN/wk-quantize && -x $BIN/wk-pack ]] || die "build wk-quantize and wk-pack first ($BIN)"
 rm -rf "$TMP" && mkdir -p "$TMP"
 
-set +e
-paths=$(bash "$SRC/tests/peer/setup_llama_cpp.sh")
-rc=$?
-set -e
-[[ $rc -eq 77 ]] && exit 77
-[[ $rc -eq 0 ]] || die "setup_llama_cpp.sh failed ($rc)"
-eval "$paths"   # LIBDIR, INCDIR, GGML_INCDIR
+wk_llama_peer quantize.sh   # LIBDIR, INCDIR, GGML_INCDIR, WK_LLAMA_LINK, or exit 77 / 1
 export WK_LLAMA_LIBDIR=$LIBDIR
 PEER=$TMP/llama_quantize_peer
 cc -std=c11 -O2 -Wall -o "$PEER" "$SRC/tests/peer/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    -L"$LIBDIR" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIBDIR" -lm ||
+    "${WK_LLAMA_LINK[@]}" -lm ||
     die "cannot compile the harness against $INCDIR"
 
 cd "$TMP"
@@ -94,8 +89,8 @@ int main(int argc, char **argv)
     return llama_model_quantize(argv[1], argv[2], &p) ? 1 : 0;
 }
 EOF2
-cc -std=c11 -O2 -Wall -o ovr_peer ovr_peer.c -I"$INCDIR" -I"$GGML_INCDIR" -L"$LIBDIR" -l:libllama.v0.5.0.so \
-    -l:libggml.v0.5.0.so -l:libggml-base.so -Wl,-rpath,"$LIBDIR" || die "cannot compile ovr_peer.c"
+cc -std=c11 -O2 -Wall -o ovr_peer ovr_peer.c -I"$INCDIR" -I"$GGML_INCDIR" "${WK_LLAMA_LINK[@]}" ||
+    die "cannot compile ovr_peer.c"
 check_ovr() {  # check_ovr TYPE FTYPE OUT_ID EMBD_ID PURE wk-quantize-args...
     local t=$1 ft=$2 oid=$3 eid=$4 pure=$5; shift 5
     local tag="ovr-$t-$oid-$eid-$pure"

@@ -5,6 +5,7 @@
  * named per-type tolerances.  The real-ggml comparison is
  * tests/peer/ggml_quant.sh. */
 #include "wk_quant.h"
+#include "wk_gguf.h"
 #include "wk_half.h"
 #include "wk_test.h"
 
@@ -97,6 +98,15 @@ static void test_traits(void)
         CHECK(wk_qtraits_by_name(want[t].name) == qt);
         CHECK(wk_qtraits_by_ggml(want[t].ggml) == qt);
         CHECK_EQ_U64(wk_quant_row_size(qt, 4096), 4096 / want[t].blck * want[t].size);
+        /* The GGUF reader's table (wk_gguf.c) describes the same ggml type: same
+         * name (case aside: "q4_k" vs ggml's "q4_K"), block size and bytes. */
+        const wk_ggml_type_info *gi = wk_ggml_type_get(qt->ggml_type);
+        CHECK_MSG(gi, "%s: ggml type %d not in the GGUF table", qt->name, qt->ggml_type);
+        if (!gi) continue;
+        CHECK_EQ_U64(gi->id, qt->ggml_type);
+        CHECK_EQ_U64(gi->blck, qt->blck);
+        CHECK_EQ_U64(gi->size, qt->type_size);
+        CHECK_EQ_U64(wk_ggml_type_from_name(qt->name), qt->ggml_type);
     }
     CHECK(wk_qtraits_by_name("Q4_K") == wk_qtraits_get(WK_QT_Q4_K));
     CHECK(wk_qtraits_by_name("q4_K") == wk_qtraits_get(WK_QT_Q4_K));

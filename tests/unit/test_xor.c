@@ -680,7 +680,7 @@ static void test_plan_and_run(void)
         CHECK_EQ_STR(p.items[i].name, names[i]);
         CHECK_MSG(p.items[i].action == acts[i], "%s: action %d", names[i], (int)p.items[i].action);
     }
-    wk_xor_run_opts ro = {WK_PAYLOAD_AUTO, 1, 6, 2, 0, 1, NULL, NULL, NULL, NULL, WK_INFLATE_AUTO};
+    wk_xor_run_opts ro = {WK_PAYLOAD_AUTO, 1, 6, 2, 0, 1, NULL, NULL, NULL, NULL, WK_INFLATE_AUTO, NULL};
     CHECK_OK(wk_xor_run(&p, pay, &ro, &err), &err);
     wk_manifest m;
     wk_manifest_init(&m);
@@ -1058,6 +1058,165 @@ static void test_xorcheck(void)
     wk_buf_free(&b);
 }
 
+/* 1 if two check results are the same, field by field (doubles bit for bit). */
+static int same_check(const wk_xorcheck *a, const wk_xorcheck *b)
+{
+    if (a->checked != b->checked || a->unreadable != b->unreadable || strcmp(a->why, b->why) ||
+        a->tensors != b->tensors || a->skipped != b->skipped || a->flagged != b->flagged ||
+        a->n_listed != b->n_listed)
+        return 0;
+    for (size_t i = 0; i < a->n_listed; i++) {
+        const wk_tensor_stats *x = &a->listed[i].stats, *y = &b->listed[i].stats;
+        if (strcmp(a->listed[i].name, b->listed[i].name) || x->count != y->count ||
+            x->n_nan != y->n_nan || x->n_inf != y->n_inf || x->n_finite != y->n_finite ||
+            x->flags != y->flags || memcmp(&x->min, &y->min, sizeof x->min) ||
+            memcmp(&x->max, &y->max, sizeof x->max) || memcmp(&x->mean, &y->mean, sizeof x->mean) ||
+            memcmp(&x->std, &y->std, sizeof x->std))
+            return 0;
+    }
+    return 1;
+}
+
+/* Check the file at path from a stream fed its bytes in pieces of random
+ * sizes (seed; 0 = one byte at a time up to 64 KiB, then big pieces) and
+ * compare with the re-reading check.  *st_out gets the streamed result. */
+static void stream_vs_file(const char *path, uint32_t seed, wk_xorcheck *st_out)
+{
+    wk_err err;
+    wk_buf b;
+    wk_buf_init(&b);
+    CHECK(slurp(path, &b) == 0);
+    wk_xorcheck_stream *st = wk_xorcheck_stream_new();
+    CHECK(st != NULL);
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t o = 0; o < b.len;) {
+        x = x * 1103515245u + 12345u;
+        size_t k = seed == 0 ? (o < 65536 ? 1 : 1u << 20) : 1 + (x >> 8) % (x & 1 ? 97 : 70000);
+        if (k > b.len - o) k = b.len - o;
+        wk_xorcheck_stream_feed(st, b.data + o, k);
+        o += k;
+    }
+    wk_xorcheck ref;
+    CHECK_OK(wk_xorcheck_file(path, &ref, &err), &err);
+    CHECK_OK(wk_xorcheck_file_stream(path, st, st_out, &err), &err);
+    CHECK_MSG(same_check(&ref, st_out), "%s (seed %u): streamed check differs from the re-read "
+              "(tensors %llu/%llu flagged %llu/%llu)", path, seed,
+              (unsigned long long)st_out->tensors, (unsigned long long)ref.tensors,
+              (unsigned long long)st_out->flagged, (unsigned long long)ref.flagged);
+    CHECK(ref.streamed == 0);
+    wk_xorcheck_stream_free(st);
+    wk_buf_free(&b);
+}
+
+/* A small safetensors file: header keys in reverse offset order, F16 (noise),
+ * F32, BF16, F64, I64 tensors of odd sizes (partial chunks). */
+static void write_st(const char *path, int gap)
+{
+    static const char *names[] = {"z.f16", "y.f32", "x.bf16", "w.f64", "v.i64"};
+    static const char *dts[] = {"F16", "F32", "BF16", "F64", "I64"};
+    static const size_t es[] = {2, 4, 2, 8, 8}, n[] = {9000, 4097, 4095, 2049, 7};
+    char hdr[1024];
+    size_t off[6] = {0}, h = 0;
+    for (int i = 0; i < 5; i++) off[i + 1] = off[i] + es[i] * n[i] + (gap && i == 2 ? 2 : 0);
+    h += (size_t)snprintf(hdr + h, sizeof hdr - h, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (int i = 4; i >= 0; i--)
+        h += (size_t)snprintf(hdr + h, sizeof hdr - h, ",\"%s\":{\"dtype\":\"%s\",\"shape\":[%zu],"
+                              "\"data_offsets\":[%zu,%zu]}", names[i], dts[i], n[i], off[i],
+                              off[i] + es[i] * n[i]);
+    hdr[h++] = '}';
+    while (h % 8) hdr[h++] = ' ';
+    wk_buf b;
+    wk_buf_init(&b);
+    wk_buf_le64(&b, (uint64_t)h);
+    wk_buf_put(&b, hdr, h);
+    uint8_t *d = calloc(1, off[5]);
+    fill_bytes(d, es[0] * n[0], 7);  /* fp16 bit noise: flagged */
+    for (size_t i = 0; i < n[1]; i++) {
+        float f = (float)((int)(i % 17) - 8) * 0.01f;
+        memcpy(d + off[1] + 4 * i, &f, 4);
+    }
+    for (size_t i = 0; i < n[2]; i++) d[off[2] + 2 * i + 1] = (uint8_t)(0x3c + i % 3);  /* small bf16 */
+    for (size_t i = 0; i < n[3]; i++) {
+        double v = i == 5 ? 1e9 : 0.5;  /* one huge value: flagged */
+        memcpy(d + off[3] + 8 * i, &v, 8);
+    }
+    wk_buf_put(&b, d, off[5]);
+    write_file(path, b.data, b.len);
+    free(d);
+    wk_buf_free(&b);
+}
+
+/* The single-pass check gives exactly the re-reading check's result on
+ * torch zips (in order, sorted by name, shared storages, strided views),
+ * safetensors, noise, damaged and hostile files, whatever the piece sizes. */
+static void test_xorcheck_stream(void)
+{
+    wk_xorcheck c;
+    char tiny[4096];  /* wk_test_src's buffer is reused */
+    snprintf(tiny, sizeof tiny, "%s", wk_test_src("tests/fixtures/models/tiny/consolidated.00.pth"));
+    for (uint32_t seed = 0; seed < 4; seed++) stream_vs_file(tiny, seed, &c);
+    CHECK_MSG(c.streamed == c.tensors && c.reread_bytes == 0, "streamed %llu of %llu, re-read %llu",
+              (unsigned long long)c.streamed, (unsigned long long)c.tensors,
+              (unsigned long long)c.reread_bytes);
+    static const char *torch[] = {"mix.pt", "shared.pt", "many.pt", "scalars.pt", "unicode.pt",
+                                  "keys_1000.pt", "pytorch_model-00001-of-00002.bin", "noext"};
+    for (size_t i = 0; i < sizeof torch / sizeof *torch; i++) {
+        char rel[200];
+        snprintf(rel, sizeof rel, "tests/fixtures/torch/%s", torch[i]);
+        stream_vs_file(wk_test_src(rel), (uint32_t)i + 1, &c);
+        if (!strcmp(torch[i], "mix.pt"))
+            CHECK_MSG(c.streamed == 7 && c.skipped == 6, "mix.pt: streamed %llu skipped %llu",
+                      (unsigned long long)c.streamed, (unsigned long long)c.skipped);
+    }
+    /* noisy tensors (flagged and listed) */
+    wk_buf b;
+    wk_buf_init(&b);
+    CHECK(slurp(tiny, &b) == 0);
+    uint8_t *noise = malloc(b.len);
+    fill_bytes(noise, b.len, 31);
+    for (size_t i = 4096; i + 200000 < b.len; i++) b.data[i] ^= noise[i] | 0x80;
+    char *bad = tmp_path("noisy-stream.pth"), *st = tmp_path("s.safetensors");
+    write_file(bad, b.data, b.len);
+    stream_vs_file(bad, 3, &c);
+    CHECK(wk_xorcheck_suspect(&c));
+    /* cut after data.pkl (no central directory): not a checkpoint either way */
+    write_file(bad, b.data, 3000);
+    stream_vs_file(bad, 5, &c);
+    CHECK(c.unreadable);
+    write_st(st, 0);
+    for (uint32_t seed = 0; seed < 3; seed++) stream_vs_file(st, seed, &c);
+    CHECK(c.tensors == 4 && c.skipped == 1 && c.flagged == 2 && c.streamed == 4);
+    write_st(st, 1);  /* a gap between tensors: the reader refuses it */
+    stream_vs_file(st, 1, &c);
+    CHECK(c.unreadable);
+    /* hostile files: never a crash, the same result */
+    DIR *d = opendir(wk_test_src("tests/fixtures/hostile"));
+    CHECK(d != NULL);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char rel[600];
+        snprintf(rel, sizeof rel, "tests/fixtures/hostile/%s", de->d_name);
+        struct stat sb;
+        if (stat(wk_test_src(rel), &sb) || !S_ISREG(sb.st_mode)) continue;
+        stream_vs_file(wk_test_src(rel), 7, &c);
+    }
+    if (d) closedir(d);
+    /* a stream of other bytes than the file's (a size mismatch) is ignored */
+    wk_xorcheck_stream *s2 = wk_xorcheck_stream_new();
+    wk_xorcheck_stream_feed(s2, b.data, 100);
+    wk_err err;
+    CHECK_OK(wk_xorcheck_file_stream(tiny, s2, &c, &err), &err);
+    CHECK_MSG(c.streamed == 0 && c.tensors > 10 && c.flagged == 0, "streamed %llu tensors %llu "
+              "flagged %llu", (unsigned long long)c.streamed, (unsigned long long)c.tensors,
+              (unsigned long long)c.flagged);
+    wk_xorcheck_stream_free(s2);
+    free(bad);
+    free(st);
+    free(noise);
+    wk_buf_free(&b);
+}
+
 int main(void)
 {
     WK_RUN(test_apply_length_rule);
@@ -1080,6 +1239,7 @@ int main(void)
     WK_RUN(test_plan_and_run);
     WK_RUN(test_manifest_fit_and_find);
     WK_RUN(test_xorcheck);
+    WK_RUN(test_xorcheck_stream);
     WK_RUN(test_xorbase_stream);
     WK_RUN(test_decode_base_fn);
     WK_RUN(test_xormeta_tiny);

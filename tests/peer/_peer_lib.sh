@@ -1,0 +1,64 @@
+# _peer_lib.sh — sourced, never run, by the scripts that use the real llama.cpp peer
+# (tests/peer/*.sh and bench/*.sh): finds it through setup_llama_cpp.sh in one place.
+# Not a test: tests/CMakeLists.txt skips tests/peer/_*.sh.
+#
+#   . "$SRC/tests/peer/_peer_lib.sh"
+#   wk_llama_peer NAME        peer tests.  Sets the variables below, or exits the script:
+#                             77 with "NAME: skipped: the llama.cpp npm package cannot be
+#                             installed (see above)" when setup_llama_cpp.sh skips (no npm,
+#                             registry unreachable), 1 with "NAME: FAIL: setup_llama_cpp.sh
+#                             failed (exit N)" on any other failure.
+#   wk_llama_peer_try NAME    the same, but returns 77 instead of exiting on a skip (for a
+#                             test that still has work to do without the peer).
+#   wk_llama_peer_bench NAME  benches: any failure exits 1 with "NAME: llama.cpp peer unavailable".
+#   wk_is_asan LIB            true if the static library LIB was built with ASan (its harness
+#                             then needs -fsanitize too, and its timings mean nothing).
+#
+# On success: LIBDIR (the npm package's prebuilt libllama / libggml*.so), INCDIR (llama.h),
+# GGML_INCDIR (ggml*.h, from the same llama.cpp release), and two arrays of link flags with an
+# rpath to LIBDIR: WK_LLAMA_LINK (libllama + libggml + libggml-base) and WK_GGML_BASE_LINK
+# (libggml-base only).  Nothing is exported.  setup_llama_cpp.sh installs the package on first
+# use (under WK_PEERS_DIR, default /opt/weightkit-peers) and writes its messages to stderr.
+# Works under set -e, -u and pipefail; sets no shell options.
+
+_wk_peer_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# Runs setup_llama_cpp.sh; sets the variables and returns 0, or returns the setup's exit status.
+_wk_llama_peer_setup() {
+    local out rc=0
+    out=$(bash "$_wk_peer_dir/setup_llama_cpp.sh") || rc=$?
+    [ "$rc" -eq 0 ] || return "$rc"
+    LIBDIR=$(sed -n 's/^LIBDIR=//p' <<<"$out")
+    INCDIR=$(sed -n 's/^INCDIR=//p' <<<"$out")
+    GGML_INCDIR=$(sed -n 's/^GGML_INCDIR=//p' <<<"$out")
+    WK_LLAMA_LINK=(-L"$LIBDIR" -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so
+                   -Wl,-rpath,"$LIBDIR")
+    WK_GGML_BASE_LINK=(-L"$LIBDIR" -lggml-base -Wl,-rpath,"$LIBDIR")
+}
+
+wk_llama_peer_try() {
+    local rc=0
+    _wk_llama_peer_setup || rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+        echo "$1: FAIL: setup_llama_cpp.sh failed (exit $rc)" >&2
+        exit 1
+    fi
+    return "$rc"
+}
+
+wk_llama_peer() {
+    wk_llama_peer_try "$1" && return 0
+    echo "$1: skipped: the llama.cpp npm package cannot be installed (see above)" >&2
+    exit 77
+}
+
+wk_llama_peer_bench() {
+    _wk_llama_peer_setup && return 0
+    echo "$1: llama.cpp peer unavailable" >&2
+    exit 1
+}
+
+wk_is_asan() {
+    # grep reads all of nm's output (no -q): under pipefail an early exit would be a SIGPIPE.
+    nm -A "$1" 2>/dev/null | grep '__asan_' >/dev/null
+}
