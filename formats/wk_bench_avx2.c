@@ -5,6 +5,7 @@
 #include "wk_bench_simd.h"
 #include "wk_half.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -14,13 +15,20 @@
 #define WK_FMA __attribute__((target("avx2,fma,f16c")))
 
 /* AVX2 and F16C from wk_half_have_f16c (clang 14's __builtin_cpu_supports
- * does not know "f16c"); FMA from CPUID leaf 1, ECX bit 12. */
+ * does not know "f16c"); FMA from CPUID leaf 1, ECX bit 12.  Probed once and
+ * memoised (an idempotent hardware fact, like wk_half_have_f16c's cache):
+ * CPUID traps to the hypervisor in a VM (~15 us), and this is asked per row —
+ * uncached it made the f32/f16/bf16 GEMVs 20x slower. */
 int wk_bench_have_fma(void)
 {
-    unsigned a, b, c, d;
-    if (!wk_half_have_f16c()) return 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    return (c >> 12) & 1;
+    static atomic_int cached = -1;
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        unsigned a, b, c, d;
+        v = wk_half_have_f16c() && __get_cpuid(1, &a, &b, &c, &d) && ((c >> 12) & 1);
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 WK_FMA static inline float hsum8(__m256 v)

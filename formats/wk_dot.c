@@ -54,14 +54,32 @@ const wk_qtraits *wk_dot_act_traits(const wk_qtraits *qt)
 size_t wk_dot_act_row_size(const wk_qtraits *qt, int64_t k)
 {
     const wk_qtraits *at = wk_dot_act_traits(qt);
-    return at ? wk_quant_row_size(at, k) : (size_t)(k / WK_QK_K) * sizeof(wk_block_q8_K);
+    if (!at) return (size_t)(k / WK_QK_K) * sizeof(wk_block_q8_K);
+    return wk_quant_row_size(at, k) + (size_t)(k / WK_QK) * sizeof(int16_t);
+}
+
+/* The int16 block sums after nb Q8_0 blocks (wk_dot.h). */
+static void q8_0_block_sums(void *a, int64_t nb)
+{
+    const wk_block_q8_0 *y = a;
+    uint8_t *sums = (uint8_t *)a + (size_t)nb * sizeof(wk_block_q8_0);
+    for (int64_t b = 0; b < nb; b++) {
+        int s = 0;
+        for (int i = 0; i < WK_QK; i++) s += y[b].qs[i];
+        int16_t s16 = (int16_t)s;   /* |s| <= 32 * 127 */
+        memcpy(sums + (size_t)b * sizeof s16, &s16, sizeof s16);
+    }
 }
 
 void wk_dot_quantize_act(const wk_qtraits *qt, const float *x, void *a, int64_t k)
 {
     const wk_qtraits *at = wk_dot_act_traits(qt);
-    if (at) at->quantize(x, a, k);
-    else wk_quantize_row_q8_K_ref(x, a, k);
+    if (at) {
+        at->quantize(x, a, k);
+        q8_0_block_sums(a, k / WK_QK);
+    } else {
+        wk_quantize_row_q8_K_ref(x, a, k);
+    }
 }
 
 void wk_dot_dequantize_act(const wk_qtraits *qt, const void *a, float *x, int64_t k)
@@ -337,11 +355,10 @@ void wk_dot_scales(const wk_qtraits *qt, const void *w, const void *a, int64_t n
     else scales_legacy(w, qt->type_size, K->hasmin, a, n, sw, sm);
 }
 
-float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t k)
+/* The scalar reference of wk_dot_row (kept out of it so that the AVX2 path
+ * pays no stack frame for the tiles). */
+static float dot_row_ref(const wk_qtraits *qt, const void *w, const void *a, int64_t k)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    if (simd) return wk_dot_row_avx2(qt, w, a, k);
-#endif
     const dot_kernels *K = &KERNELS[qt->type];
     size_t asize = K->kquant ? sizeof(wk_block_q8_K) : sizeof(wk_block_q8_0);
     int64_t nb = k / qt->blck;
@@ -357,6 +374,16 @@ float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, i
         y += (size_t)n * asize;
     }
     return wk_dot_reduce(acc);
+}
+
+float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t k)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (simd) return wk_dot_row_avx2(qt, w, a, k);
+#else
+    (void)simd;
+#endif
+    return dot_row_ref(qt, w, a, k);
 }
 
 #define VEC_DOT(T, QT) \

@@ -5,7 +5,12 @@
  * fp16 scale + 32 int8) for the legacy weight types (blocks of 32), and to
  * Q8_K (float scale + 256 int8 + 16 int16 partial sums, ggml's block_q8_K)
  * for the k-quants.  Activation quants must lie in [-127, 127], which both
- * quantizers guarantee (the AVX2 kernels rely on it).
+ * quantizers guarantee (the AVX2 kernels rely on it).  A legacy activation
+ * row of nb blocks is the nb Q8_0 blocks followed by nb int16 (host order)
+ * block sums sum_i q_a[i] — the exact integer behind the s = d*sum of ggml's
+ * Q8_1; wk_dot_quantize_act writes them.  The scalar reference never reads
+ * them; the AVX2 kernels use them for msum and to remove the code offsets of
+ * q4_0/q5_0, so their `a` must be a whole row as wk_dot_quantize_act wrote it.
  *
  * Each dot is computed in two stages, and that split is the contract:
  *   1. the integer stage: per weight block b, two exact int32 sums
@@ -53,25 +58,29 @@ void wk_dequantize_row_q8_K(const void *x, float *y, int64_t k);
  * for legacy types (blck 32); NULL for the k-quants, whose activations are
  * Q8_K (not a weight type of the traits table). */
 const wk_qtraits *wk_dot_act_traits(const wk_qtraits *qt);
-/* Bytes of k activation values quantized for weight type qt. */
+/* Bytes of k activation values quantized for weight type qt (legacy types:
+ * the Q8_0 blocks and their int16 sums). */
 size_t wk_dot_act_row_size(const wk_qtraits *qt, int64_t k);
 /* Quantize k activations (k a multiple of qt->blck) for weight type qt into
  * a (wk_dot_act_row_size bytes).  Q8_0 uses the traits quantizer (SIMD when
- * available, same bytes as the reference). */
+ * available, same bytes as the reference), then appends the block sums. */
 void wk_dot_quantize_act(const wk_qtraits *qt, const float *x, void *a, int64_t k);
 /* Dequantize them again (k floats). */
 void wk_dot_dequantize_act(const wk_qtraits *qt, const void *a, float *x, int64_t k);
 
 /* Stage 1 of weight type qt over nb blocks (k-quants: super-blocks): w holds
- * nb weight blocks, a the matching activation blocks; writes isum[0..nb) and
- * msum[0..nb).  simd 1 selects the AVX2 kernel: only when
- * wk_dot_have_simd() is 1.  Never fails. */
+ * nb weight blocks, a the matching activation row (for simd 1 and a legacy
+ * type a whole row of nb blocks as wk_dot_quantize_act wrote it: the kernel
+ * reads the block sums after the blocks; the reference also accepts any run
+ * of blocks); writes isum[0..nb) and msum[0..nb).  simd 1 selects the AVX2
+ * kernel: only when wk_dot_have_simd() is 1.  Never fails. */
 void wk_dot_isums(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t nb,
                   int32_t *isum, int32_t *msum);
 
-/* The full dot of k values (k a multiple of qt->blck) by the scalar
- * reference (simd 0) or the AVX2 kernel (simd 1, only if
- * wk_dot_have_simd()); both give the same float. */
+/* The full dot of k values (k a multiple of qt->blck; a the whole
+ * activation row of wk_dot_quantize_act) by the scalar reference (simd 0) or
+ * the AVX2 kernel (simd 1, only if wk_dot_have_simd()); both give the same
+ * float. */
 float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t k);
 
 /* 1 if the AVX2 dot kernels can run on this CPU. */

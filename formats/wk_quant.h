@@ -94,7 +94,8 @@ typedef float (*wk_qdot_fn)(const void *x, const float *y, int64_t k);
  * Inf or NaN — what ggml_validate_row_data rejects — or -1 if none. */
 typedef int64_t (*wk_qcheck_fn)(const void *x, int64_t nb);
 /* Integer dot of k weights x with k activations a quantized by
- * wk_dot_quantize_act (Q8_0 / Q8_K blocks; wk_dot.h has the contract). */
+ * wk_dot_quantize_act (a whole row: Q8_0 blocks + int16 block sums for the
+ * legacy types, Q8_K blocks for the k-quants; wk_dot.h has the contract). */
 typedef float (*wk_idot_fn)(const void *x, const void *a, int64_t k);
 
 typedef struct {

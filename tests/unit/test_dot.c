@@ -1,16 +1,19 @@
 /* test_dot.c — the integer dot kernels of wk_dot.h.
  *
  * For every quant type: weight blocks from real quantization (Gaussian rows,
- * scaled rows, rows with outliers) and from random bytes (every code and
- * scale pattern, with finite fp16 scales), activations quantized by
- * wk_dot_quantize_act (and random Q8 blocks with codes in [-127, 127]):
+ * scaled rows, rows with outliers), from random bytes (every code and scale
+ * pattern, with finite fp16 scales) and extreme bytes (all 0xff / all 0x80:
+ * the largest codes, q8_0's -128), activations quantized by
+ * wk_dot_quantize_act (random Q8 blocks with codes in [-127, 127], and all
+ * +127 / alternating +-127 codes: the largest products and block sums):
  *   - stage 1 of the AVX2 kernel equals the scalar reference exactly (int32);
  *   - the whole dot of the AVX2 path equals the reference bit for bit;
  *   - stage 1 equals an independent integer dot over dequantized codes
  *     (d*q and a*q recovered from wk's dequantizers), and the float dot is
  *     within 1e-5 relative (of sum |w_i a_i|) of a double-precision dot of the
  *     dequantized weights and activations;
- *   - the Q8_K quantizer keeps codes in [-127, 127] with exact bsums. */
+ *   - the Q8_K quantizer keeps codes in [-127, 127] with exact bsums, and a
+ *     legacy activation row ends with the exact int16 block sums. */
 #include "wk_test.h"
 #include "wk_dot.h"
 #include "wk_half.h"
@@ -33,11 +36,12 @@ static float gauss(void)
     return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
 }
 
-enum { KMAX = 4864, ROWS = 24 };
+enum { KMAX = 4864, FAMS = 6, ROWS = FAMS * FAMS };
 static int K = 1024;   /* current row length: 1024, 4864 (19 super-blocks: the vector
                         * stage-2 path and a tail), 416 (13 legacy blocks: 8 + tail) */
 
-/* Row r of a family: 0-2 quantized floats, 3 random bytes (finite fp16 fields). */
+/* Row r of a family: 0-2 quantized floats, 3 random bytes, 4 all 0xff, 5 all
+ * 0x80 (fp16 fields made finite). */
 static void make_weights(const wk_qtraits *qt, int fam, uint8_t *w)
 {
     float x[KMAX];
@@ -49,7 +53,7 @@ static void make_weights(const wk_qtraits *qt, int fam, uint8_t *w)
         qt->quantize_ref(x, w, K);
         return;
     }
-    for (size_t i = 0; i < rs; i++) w[i] = (uint8_t)r32();
+    for (size_t i = 0; i < rs; i++) w[i] = fam == 3 ? (uint8_t)r32() : fam == 4 ? 0xff : 0x80;
     /* make every fp16 scale field finite (exponent 0x1f -> 0x0f) */
     for (size_t b = 0; b < rs / qt->type_size; b++) {
         uint8_t *p = w + b * qt->type_size;
@@ -72,8 +76,9 @@ static void make_acts(const wk_qtraits *qt, int fam, uint8_t *a)
         wk_dot_quantize_act(qt, x, a, K);
         return;
     }
-    /* random codes in [-127, 127] with a sane scale */
-    for (int i = 0; i < K; i++) x[i] = (float)((int)(r32() % 255) - 127);
+    /* 3: random codes in [-127, 127] with a sane scale; 4: all +127; 5: +-127 */
+    for (int i = 0; i < K; i++)
+        x[i] = fam == 3 ? (float)((int)(r32() % 255) - 127) : fam == 4 || i % 2 ? 1.0f : -1.0f;
     wk_dot_quantize_act(qt, x, a, K);
 }
 
@@ -109,10 +114,20 @@ static void check_type(const wk_qtraits *qt)
     int32_t *i1 = malloc(sizeof(int32_t) * nb), *m1 = malloc(sizeof(int32_t) * nb);
     float *dw = malloc(sizeof(float) * K), *da = malloc(sizeof(float) * K);
     int simd = wk_dot_have_simd();
-    int bad_int = 0, bad_bits = 0, bad_tol = 0;
+    int bad_int = 0, bad_bits = 0, bad_tol = 0, bad_sums = 0;
     for (int r = 0; r < ROWS; r++) {
-        make_weights(qt, r % 4, w);
-        make_acts(qt, (r / 4) % 4, a);
+        make_weights(qt, r % FAMS, w);
+        make_acts(qt, r / FAMS, a);
+        if (wk_dot_act_traits(qt)) {   /* the block sums after the Q8_0 blocks */
+            const wk_block_q8_0 *y = (const wk_block_q8_0 *)a;
+            for (int64_t b = 0; b < nb; b++) {
+                int s = 0;
+                int16_t s16;
+                for (int i = 0; i < WK_QK; i++) s += y[b].qs[i];
+                memcpy(&s16, a + nb * sizeof(wk_block_q8_0) + 2 * b, sizeof s16);
+                if (s16 != s) bad_sums++;
+            }
+        }
         wk_dot_isums(qt, 0, w, a, nb, i0, m0);
         float f0 = wk_dot_row(qt, 0, w, a, K);
         if (simd) {
@@ -137,6 +152,7 @@ static void check_type(const wk_qtraits *qt)
                         qt->name, r, f0, ref, mag);
         }
     }
+    CHECK_MSG(bad_sums == 0, "%s k=%d: %d wrong activation block sums", qt->name, K, bad_sums);
     CHECK_MSG(bad_int == 0, "%s k=%d: %d rows where AVX2 integer sums differ", qt->name, K, bad_int);
     CHECK_MSG(bad_bits == 0, "%s k=%d: %d rows where AVX2 dot differs in bits", qt->name, K, bad_bits);
     CHECK_MSG(bad_tol == 0, "%s k=%d: %d rows off the double reference", qt->name, K, bad_tol);
@@ -163,7 +179,8 @@ static void test_known(void)
     const wk_qtraits *qt = wk_qtraits_get(WK_QT_Q8_0);
     float x[64], y[64];
     for (int i = 0; i < 64; i++) { x[i] = (float)(i % 7) - 3; y[i] = 1.0f; }
-    uint8_t w[2 * 34], a[2 * 34];
+    uint8_t w[2 * 34], a[2 * 34 + 2 * 2];   /* two Q8_0 blocks and their sums */
+    CHECK(wk_dot_act_row_size(qt, 64) == sizeof a);
     qt->quantize_ref(x, w, 64);
     wk_dot_quantize_act(qt, y, a, 64);
     double ref = 0;
