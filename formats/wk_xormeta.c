@@ -356,8 +356,10 @@ static int conv_produce(void *ctx, wk_sink sink, wk_err *err)
 }
 
 /* Without a digest: is the committed output plausible?  1 yes, 0 no, -1
- * error.  A tensor check that ran is left in f. */
-static int plausible(const wk_xor_item *it, const wk_xm_opts *o, wk_xm_file *f, wk_err *err)
+ * error.  A tensor check that ran is left in f; st (may be NULL) is the
+ * stream that saw the pass's bytes, so the tensors need not be read again. */
+static int plausible(const wk_xor_item *it, const wk_xm_opts *o, const wk_xorcheck_stream *st,
+                     wk_xm_file *f, wk_err *err)
 {
     if (ends_with(it->name, ".json")) {
         wk_map mp;
@@ -369,20 +371,20 @@ static int plausible(const wk_xor_item *it, const wk_xm_opts *o, wk_xm_file *f, 
         return j != NULL;
     }
     if (!o->check_tensors || !wk_xorcheck_wants(it->name)) return 1;
-    WK_TRY(wk_xorcheck_file(it->out, &f->check, err));
+    WK_TRY(wk_xorcheck_file_stream(it->out, st, &f->check, err));
     f->checked = 1;
     return !wk_xorcheck_suspect(&f->check);
 }
 
-/* One full pass with group g. */
+/* One full pass with group g; st (may be NULL) is fed every output byte. */
 static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t rep, long fi,
-                     wk_err *err)
+                     wk_xorcheck_stream *st, wk_err *err)
 {
     conv_src src = {m->prof[rep].conv, (size_t)fi};
     wk_xor_decode_args a = {it->src, NULL, it->out, o->kind, it->has_expect ? it->expect : NULL,
                             0, o->pipeline, o->progress, o->progress_ctx, o->engine,
                             conv_produce, &src, m->prof[rep].name};
-    return wk_xor_decode_file(&a, &it->res, err);
+    return wk_xor_decode_file_tap(&a, st ? wk_xorcheck_stream_feed : NULL, st, &it->res, err);
 }
 
 /* The "nothing matched" message. */
@@ -455,7 +457,11 @@ int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm
         wk_xm_group *gr = &f->groups[g];
         wk_err e;
         f->passes++;
-        if (full_pass(m, it, o, rep[g], fi[g], &e) != 0) {
+        /* without a digest the pass is judged by the tensor check: stream it */
+        wk_xorcheck_stream *st = !it->has_expect && o->check_tensors && wk_xorcheck_wants(it->name)
+                                     ? wk_xorcheck_stream_new() : NULL;
+        if (full_pass(m, it, o, rep[g], fi[g], st, &e) != 0) {
+            wk_xorcheck_stream_free(st);
             gr->outcome = e.code == WK_E_MISMATCH ? WK_XM_MISMATCH : WK_XM_ERROR;
             if (gr->outcome == WK_XM_ERROR) rc = (*err = e, -1);  /* I/O, corrupt payload */
             continue;
@@ -466,7 +472,8 @@ int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm
             f->verified = 1;
             break;
         }
-        int ok = plausible(it, o, f, &e);
+        int ok = plausible(it, o, st, f, &e);
+        wk_xorcheck_stream_free(st);
         if (ok < 0) {
             rc = (*err = e, -1);
             unlink(it->out);

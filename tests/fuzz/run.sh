@@ -107,7 +107,7 @@ mkdir -p "$seeds_gen"
 # ASan, 256 KiB otherwise); larger fixtures add little coverage.
 copy_seeds() {
   local t=$1 dir=$2 pat size=-257k
-  case $t in pth|pickle) size=-33k ;; esac
+  case $t in pth|pickle|xorcheck) size=-33k ;; esac
   case $t in
     pth)         pat='.*\.\(pth\|pt\|bin\)$\|.*/noext$' ;;
     pickle)      pat='.*\.pkl$' ;;
@@ -115,6 +115,7 @@ copy_seeds() {
     manifest)    pat='.*\.sha256$\|.*SHA256SUMS$' ;;
     xor)         pat='.*\.\(gz\|xor\|payload\)$\|.*/xor_[^/]*\.bin$' ;;
     safetensors) pat='.*\.safetensors$' ;;
+    xorcheck)    pat='.*\.\(pth\|pt\|bin\|safetensors\)$' ;;
     gguf)        pat='.*\.gguf$' ;;
     spm)         pat='.*\.model$' ;;
     *)           pat='.*\.'"$t"'$' ;;
