@@ -383,7 +383,12 @@ tail(const wk_qtraits *qt, __m256 acc, const uint8_t *x, const uint8_t *y, int64
     int32_t is[8], ms[8];
     float sw[8], sm[8];
     _mm256_storeu_ps(accs, acc);
-    wk_dot_isums(qt, 0, x, y, n, is, ms);   /* the reference: x, y are not whole rows */
+    /* k-quants: the AVX2 block kernels (Q8_K blocks carry their own bsums; a
+     * scalar tail of up to 7 super-blocks made 5120-wide rows 4-6x slower).
+     * Legacy types: the reference (their AVX2 kernels need the block sums
+     * stored after a whole row; a tail is at most 7 x 32 values). */
+    int kq = qt->type == WK_QT_Q4_K || qt->type == WK_QT_Q5_K || qt->type == WK_QT_Q6_K;
+    wk_dot_isums(qt, kq, x, y, n, is, ms);
     wk_dot_scales(qt, x, y, n, sw, sm);
     wk_dot_accumulate(accs, 0, n, is, ms, sw, sm);
     return wk_dot_reduce(accs);
