@@ -174,6 +174,17 @@ static void sig_cat(char *buf, size_t cap, size_t *n, const char *s)
     while (*s && *n < cap) buf[(*n)++] = *s++;
 }
 
+/* Append "<program>: error: " (async-signal-safe). */
+static void sig_error_prefix(char *buf, size_t cap, size_t *n)
+{
+#ifdef __GLIBC__
+    sig_cat(buf, cap, n, program_invocation_short_name);
+#else
+    sig_cat(buf, cap, n, "weightkit");
+#endif
+    sig_cat(buf, cap, n, ": error: ");
+}
+
 /* Write "<tool>: error: interrupted by SIGx[; unfinished outputs removed]"
  * to stderr with one write(2): the handler's only output, so that the user
  * learns why the run stopped (the library otherwise never prints). */
@@ -181,12 +192,8 @@ static void sig_report(int sig, int removed)
 {
     char buf[256];
     size_t n = 0;
-#ifdef __GLIBC__
-    sig_cat(buf, sizeof buf, &n, program_invocation_short_name);
-#else
-    sig_cat(buf, sizeof buf, &n, "weightkit");
-#endif
-    sig_cat(buf, sizeof buf, &n, ": error: interrupted by ");
+    sig_error_prefix(buf, sizeof buf, &n);
+    sig_cat(buf, sizeof buf, &n, "interrupted by ");
     sig_cat(buf, sizeof buf, &n, sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
     sig_cat(buf, sizeof buf, &n, removed ? "; unfinished outputs removed\n" : "\n");
     ssize_t w = write(STDERR_FILENO, buf, n);
@@ -247,12 +254,7 @@ static void wk_io_on_sigbus(int sig, siginfo_t *si, void *uc)
     int removed = sig_remove_live();
     char buf[WK_IO_MAP_PATH + 256];
     size_t n = 0;
-#ifdef __GLIBC__
-    sig_cat(buf, sizeof buf, &n, program_invocation_short_name);
-#else
-    sig_cat(buf, sizeof buf, &n, "weightkit");
-#endif
-    sig_cat(buf, sizeof buf, &n, ": error: ");
+    sig_error_prefix(buf, sizeof buf, &n);
     if (m) {
         sig_cat(buf, sizeof buf, &n, m->path);
         sig_cat(buf, sizeof buf, &n, ": changed while being read: no data at byte ");

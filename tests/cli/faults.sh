@@ -201,6 +201,25 @@ wait_tmp() {
   return 1
 }
 
+# interrupted NAME SIG PID FILE LABEL ON_ZERO: send SIG to PID (writing out-NAME/FILE),
+# then check: non-zero exit, no sanitizer report, nothing left, the handler's message.
+# ON_ZERO: "bad" fails an exit status 0, "skip" reports that the tool finished first.
+interrupted() {
+  local name=$1 sig=$2 pid=$3 file=$4 label=$5 on_zero=$6 key
+  key=sig$(echo "$sig" | tr 'A-Z' 'a-z')-message
+  kill -"$sig" "$pid"
+  wait "$pid"; rc=$?
+  if [ $rc = 0 ]; then
+    if [ "$on_zero" = skip ]; then echo "skip  $name: finished before SIG$sig arrived"
+    else bad "$name" "exit status 0 after SIG$sig"; fi
+  elif grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)' "$name.err"; then bad "$name" "sanitizer report"
+  else
+    clean "$name" "out-$name" "$file" &&
+      pass "$label: exit $rc, no partial output, temporary file removed"
+    says "$name" "$key" "error: interrupted by SIG$sig; unfinished outputs removed"
+  fi
+}
+
 mkdir -p mid
 cp big/w.bin mid/w.bin
 mkdir -p out-mid
@@ -244,15 +263,7 @@ for sig in INT TERM; do
   dfl "$xor" decode "out-$name" big base --no-manifest -j 1 --no-progress >"$name.out" 2>"$name.err" </dev/null &
   pid=$!
   if wait_tmp "out-$name" $pid; then
-    kill -$sig $pid
-    wait $pid; rc=$?
-    if [ $rc = 0 ]; then bad $name "exit status 0 after SIG$sig"
-    elif grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)' "$name.err"; then bad $name "sanitizer report"
-    else
-      clean $name "out-$name" w.bin &&
-        pass "SIG$sig mid-write: exit $rc, no partial output, temporary file removed"
-      says $name "$name-message" "error: interrupted by SIG$sig; unfinished outputs removed"
-    fi
+    interrupted $name $sig $pid w.bin "SIG$sig mid-write" bad
   else
     wait $pid; bad $name "decode did not reach the middle of its output"
   fi
@@ -285,15 +296,7 @@ PY
       >"$name.out" 2>"$name.err" </dev/null &
     pid=$!
     if wait_tmp "out-$name" $pid; then
-      kill -$sig $pid
-      wait $pid; rc=$?
-      if [ $rc = 0 ]; then echo "skip  $name: wk-pack finished before SIG$sig arrived"
-      elif grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)' "$name.err"; then bad $name "sanitizer report"
-      else
-        clean $name "out-$name" o.safetensors &&
-          pass "wk-pack, SIG$sig mid-write: exit $rc, no partial output, temporary file removed"
-        says $name "sig$(echo $sig | tr 'A-Z' 'a-z')-message" "error: interrupted by SIG$sig; unfinished outputs removed"
-      fi
+      interrupted $name $sig $pid o.safetensors "wk-pack, SIG$sig mid-write" skip
     else
       wait $pid; echo "skip  $name: wk-pack finished before it could be interrupted"
     fi
