@@ -12,13 +12,14 @@ BUILD=${1:-$SRC/build-bench}
 LIB=$BUILD/libweightkit.a
 [ -f "$LIB" ] || { echo "bench_ggml: no $LIB (build weightkit first)" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
+wk_src_includes "$SRC"
 if wk_is_asan "$LIB"; then
   echo "bench_ggml: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
 fi
 wk_llama_peer_bench bench_ggml   # LIBDIR, GGML_INCDIR, or exit 1
 exe=${TMPDIR:-/tmp}/wk-bench-ggml.$$
 trap 'rm -f "$exe"' EXIT
-"${CC:-cc}" -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
+"${CC:-cc}" -std=c11 -O2 -fopenmp "${WK_INC[@]}" -I"$GGML_INCDIR" \
   "$SRC/tests/peer/bench_ggml_peer.c" "$LIB" $(pkg-config --libs libzip libxxhash) \
   -lcrypto -lz -ldl -lm -o "$exe"
 echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \

@@ -18,6 +18,7 @@ BUILD=${1:-$SRC/build}
 LIB=$BUILD/libweightkit.a
 [ -f "$LIB" ] || { echo "quant_bench: no $LIB (build weightkit first)" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
+wk_src_includes "$SRC"
 if wk_is_asan "$LIB"; then
   echo "quant_bench: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
 fi
@@ -25,7 +26,7 @@ wk_llama_peer_bench quant_bench   # LIBDIR, GGML_INCDIR, WK_GGML_BASE_LINK, or e
 
 exe=${TMPDIR:-/tmp}/wk-quant-bench.$$
 trap 'rm -f "$exe"' EXIT
-"${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra -I"$SRC/common" -I"$SRC/formats" -I"$GGML_INCDIR" \
+"${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra "${WK_INC[@]}" -I"$GGML_INCDIR" \
   "$SRC/bench/quant_bench.c" "$SRC/bench/bench_load.c" "$LIB" "${WK_GGML_BASE_LINK[@]}" \
   $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
 

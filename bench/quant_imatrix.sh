@@ -14,6 +14,7 @@ BUILD=$(cd "${1:-$SRC/build}" && pwd)
 B=$BUILD/bin
 M=$SRC/tests/fixtures/models
 . "$SRC/tests/peer/_peer_lib.sh"
+wk_src_includes "$SRC"
 wk_llama_peer_bench quant_imatrix   # LIBDIR, INCDIR, GGML_INCDIR, WK_LLAMA_LINK, or exit 1
 export WK_LLAMA_LIBDIR=$LIBDIR
 T=$(mktemp -d)
@@ -21,7 +22,7 @@ trap 'rm -rf "$T"' EXIT
 LL=(-I"$INCDIR" -I"$GGML_INCDIR" "${WK_LLAMA_LINK[@]}" -lm)
 cc -std=c11 -O2 -o "$T/collect" "$SRC/bench/quant_imatrix_collect.c" "${LL[@]}"
 cc -std=c11 -O2 -o "$T/peer" "$SRC/tests/peer/llama_quantize_peer.c" "${LL[@]}"
-cc -std=c11 -O2 -fopenmp -I"$SRC/common" -I"$SRC/formats" -o "$T/err" "$SRC/bench/quant_imatrix_err.c" \
+cc -std=c11 -O2 -fopenmp "${WK_INC[@]}" -o "$T/err" "$SRC/bench/quant_imatrix_err.c" \
    "$BUILD/libweightkit.a" $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm
 /usr/bin/python3 - "$M/heldout.txt" "$T" <<'PY'
 import sys

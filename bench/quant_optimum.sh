@@ -15,9 +15,11 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build}
 LIB=$BUILD/libweightkit.a
 [ -f "$LIB" ] || { echo "quant_optimum: no $LIB (build weightkit first)" >&2; exit 1; }
+. "$SRC/tests/peer/_peer_lib.sh"
+wk_src_includes "$SRC"
 exe=${TMPDIR:-/tmp}/wk-quant-optimum.$$
 trap 'rm -f "$exe"' EXIT
-"${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra -I"$SRC/common" -I"$SRC/formats" \
+"${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra "${WK_INC[@]}" \
   "$SRC/bench/quant_optimum.c" "$SRC/bench/bench_load.c" "$LIB" $(pkg-config --libs libzip libxxhash) -lcrypto -lz -lm -o "$exe"
 M=$SRC/tests/fixtures/models
 models=${QO_MODELS:-$M/tiny/consolidated.00.pth $M/tiny-gqa/consolidated.00.pth}

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "wk_bench.h"
-#include "wk_bench_npy.h"
+#include "wk_npy.h"
 #include "wk_bench_out.h"
 #include "wk_cli.h"
 #include "wk_dot.h"
@@ -196,7 +196,7 @@ typedef struct {
 
 /* Activations for a tensor of width cols: rows of the --activations file when
  * its width matches, else seeded Gaussian ones.  *from_file set accordingly. */
-static float *make_acts(const opts *o, const wk_bench_acts *file, int64_t cols, uint64_t salt,
+static float *make_acts(const opts *o, const wk_npy_f32 *file, int64_t cols, uint64_t salt,
                         int64_t *batch, int *from_file)
 {
     float *x;
@@ -244,7 +244,7 @@ static int run_matrix(run_ctx *c, const char *input, const char *tensor, const f
     return 0;
 }
 
-static int run_synthetic(run_ctx *c, const wk_bench_acts *file, wk_err *err)
+static int run_synthetic(run_ctx *c, const wk_npy_f32 *file, wk_err *err)
 {
     const opts *o = c->o;
     float *w = malloc(sizeof(float) * (size_t)(o->rows * o->cols));
@@ -303,7 +303,7 @@ static int usable(const wk_src_tensor *t)
            t->shape[1] % wk_qtraits_by_ggml(t->ggml_type)->blck == 0;
 }
 
-static int run_model(run_ctx *c, const wk_bench_acts *file, wk_err *err)
+static int run_model(run_ctx *c, const wk_npy_f32 *file, wk_err *err)
 {
     const opts *o = c->o;
     wk_source *s = wk_source_open(o->model, o->std.threads, err);
@@ -394,7 +394,7 @@ int main(int argc, char **argv)
     wk_err err;
     wk_bench_fmt fmts[64];
     int nfmt = 0, r;
-    wk_bench_acts file = { 0 };
+    wk_npy_f32 file = { 0 };
     wk_err_clear(&err);
     r = parse_args(&o, argc, argv, &err);
     if (r <= 0) return r < 0 ? wk_cli_fail(o.std.prog, &err) : 0;
@@ -405,10 +405,10 @@ int main(int argc, char **argv)
     }
     o.std.threads = wk_threads_apply(o.std.threads);
     wk_io_install_signal_cleanup(); /* temporaries of --json/--svg; truncated inputs named */
-    if (o.acts && wk_bench_npy_read(o.acts, &file, &err)) return wk_cli_fail(o.std.prog, &err);
+    if (o.acts && wk_npy_read(o.acts, &file, &err)) return wk_cli_fail(o.std.prog, &err);
 
     wk_bench_report *rep = wk_bench_report_new(&o.seed, o.model, o.acts, o.std.threads, &err);
-    if (!rep) { wk_bench_acts_free(&file); return wk_cli_fail(o.std.prog, &err); }
+    if (!rep) { wk_npy_free(&file); return wk_cli_fail(o.std.prog, &err); }
     run_ctx c = { &o, fmts, nfmt, rep, NULL, 0, total_work(&o, nfmt) };
     c.prog = wk_progress_new("wk-bench", c.total, wk_cli_want_progress(&o.std));
     int rc = !o.fidelity ? 0
@@ -420,7 +420,7 @@ int main(int argc, char **argv)
     if (!rc && o.json_path) rc = wk_bench_report_json(rep, o.json_path, &err);
     if (!rc && o.svg_path) rc = wk_bench_report_svg(rep, o.svg_path, &err);
     wk_bench_report_free(rep);
-    wk_bench_acts_free(&file);
+    wk_npy_free(&file);
     if (rc) return wk_cli_fail(o.std.prog, &err);
     if (fflush(stdout) || ferror(stdout)) {
         wk_err_set(&err, WK_E_IO, "writing the table to stdout failed");

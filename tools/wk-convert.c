@@ -1,6 +1,6 @@
 /* wk-convert — Meta LLaMA checkpoint -> HuggingFace layout, byte for byte what
  * transformers' convert_llama_weights_to_hf.py (v4.28–v4.32 era) writes.
- * A thin main: options here, the work in formats/wk_llama.c, wk_convert.c. */
+ * A thin main: options here, the work in formats/llama/wk_llama.c, wk_convert.c. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* wk-pack — a model in any supported layout -> one flat, aligned, mmap-able
  * GGUF or safetensors file (or a sharded safetensors directory).  A thin main:
- * argument parsing and reporting here; the work is in formats/wk_source.c,
+ * argument parsing and reporting here; the work is in formats/llama/wk_source.c,
  * wk_gguf_llama.c, wk_gguf.c and wk_safetensors.c. */
 #include <stdio.h>
 #include <stdlib.h>

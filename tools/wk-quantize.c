@@ -1,8 +1,8 @@
 /* wk-quantize — quantize a model to ggml block types (Q4_0 … Q8_0, Q4_K, Q5_K,
  * Q6_K and the K-mixes q4_k_m / q5_k_m …), bit-compatible with llama-quantize.
  * A thin main: the per-tensor type policy (llama-quantize's, for LLaMA),
- * reading, reporting; the kernels are formats/wk_quant*.c, the GGUF reader and
- * writer formats/wk_gguf.c, packing of non-GGUF inputs formats/wk_gguf_llama.c.
+ * reading, reporting; the kernels are formats/quant/wk_quant*.c, the GGUF reader and
+ * writer formats/gguf/wk_gguf.c, packing of non-GGUF inputs formats/llama/wk_gguf_llama.c.
  * See docs/quantize.md. */
 #include <inttypes.h>
 #include <math.h>

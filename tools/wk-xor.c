@@ -1,6 +1,6 @@
 /* wk-xor — decode and encode XOR-diff model releases (the xor_codec.py scheme),
  * verifying every output's SHA-256 as it is written.  A thin main: argument
- * parsing and reporting here, the work in formats/wk_xor.c and wk_manifest.c. */
+ * parsing and reporting here, the work in tools/xor/wk_xor.c and wk_manifest.c. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>

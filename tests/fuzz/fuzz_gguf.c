@@ -1,4 +1,4 @@
-/* fuzz_gguf.c — libFuzzer target for the GGUF reader (formats/wk_gguf.h).
+/* fuzz_gguf.c — libFuzzer target for the GGUF reader (formats/gguf/wk_gguf.h).
  *
  * The input is a whole GGUF file.  A file that parses has every KV value
  * read through the accessors (numbers, string arrays) and every tensor's

@@ -1,4 +1,4 @@
-/* fuzz_manifest.c — libFuzzer target for sha256 manifests (formats/wk_manifest.h).
+/* fuzz_manifest.c — libFuzzer target for sha256 manifests (formats/manifest/wk_manifest.h).
  *
  * Parses the input as a manifest; every entry of a parsed manifest must be
  * findable by name, and its formatted line must parse back to the same name

@@ -1,4 +1,4 @@
-/* fuzz_pickle.c — libFuzzer target for the restricted unpickler (formats/wk_pickle.h).
+/* fuzz_pickle.c — libFuzzer target for the restricted unpickler (formats/pytorch/wk_pickle.h).
  *
  * The input is a data.pkl.  It is listed (wk_pickle_disasm, which must never
  * fail on bytes it can walk), loaded, and a loaded pickle is flattened to its

@@ -1,4 +1,4 @@
-/* fuzz_pth.c — libFuzzer target for the torch zip container (formats/wk_pth.h).
+/* fuzz_pth.c — libFuzzer target for the torch zip container (formats/pytorch/wk_pth.h).
  *
  * The input is a whole checkpoint file, opened from memory with
  * wk_pth_open_buffer: first container-only (the zip checks), then fully

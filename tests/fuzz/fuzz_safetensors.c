@@ -1,4 +1,4 @@
-/* fuzz_safetensors.c — libFuzzer target for the safetensors reader (formats/wk_safetensors.h).
+/* fuzz_safetensors.c — libFuzzer target for the safetensors reader (formats/safetensors/wk_safetensors.h).
  *
  * The input is a whole file (u64 header length, JSON header, data).  A file
  * that validates has every tensor's bytes read through its data pointer

@@ -1,4 +1,4 @@
-/* fuzz_spm.c — libFuzzer target for the sentencepiece model parser (formats/wk_spm.h).
+/* fuzz_spm.c — libFuzzer target for the sentencepiece model parser (formats/sentencepiece/wk_spm.h).
  *
  * The input is a serialized ModelProto.  A model that parses has every
  * piece read (text within its length, NUL-terminated) and is freed. */

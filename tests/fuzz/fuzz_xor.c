@@ -1,4 +1,4 @@
-/* fuzz_xor.c — libFuzzer target for the payload reader + XOR kernel (formats/wk_xor.h).
+/* fuzz_xor.c — libFuzzer target for the payload reader + XOR kernel (tools/xor/wk_xor.h).
  *
  * The input is a payload file (gzip or raw, auto-detected), decoded in small
  * reads with a tiny input chunk (so refills and member boundaries are hit)

@@ -1,5 +1,5 @@
 /* fuzz_xorcheck.c — differential libFuzzer target for wk-xor's single-pass
- * post-decode check (formats/wk_xorcheck.h).
+ * post-decode check (tools/xor/wk_xorcheck.h).
  *
  * The input is a whole decoded file: a torch zip (.bin) when it starts with
  * "PK", else a safetensors file.  It is written to a scratch file on tmpfs

@@ -62,3 +62,14 @@ wk_is_asan() {
     # grep reads all of nm's output (no -q): under pipefail an early exit would be a SIGPIPE.
     nm -A "$1" 2>/dev/null | grep '__asan_' >/dev/null
 }
+
+# wk_src_includes SRC: sets the array WK_INC to -I flags for every public header folder of the
+# source tree at SRC (the layer folders of docs/CONTRIBUTING.md; never internal/ or x86/), for
+# harnesses and benches compiled outside CMake against build/libweightkit.a.
+wk_src_includes() {
+    local d
+    WK_INC=()
+    while IFS= read -r d; do WK_INC+=(-I"$d"); done < <(
+        find "$1/common" "$1/formats" "$1/tools" -type f -name '*.h' \
+             ! -path '*/internal/*' ! -path '*/x86/*' -printf '%h\n' | LC_ALL=C sort -u)
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peer test: wk-bench's integer dot kernels (formats/wk_dot*.c) against ggml's own vec_dot.
+# Peer test: wk-bench's integer dot kernels (formats/quant/wk_dot*.c) against ggml's own vec_dot.
 #
 # Installs (once) the prebuilt llama.cpp of @node-llama-cpp/linux-x64@3.22.1 via
 # tests/peer/setup_llama_cpp.sh, compiles tests/peer/bench_ggml_peer.c against our
@@ -16,6 +16,7 @@ set -u
 die() { echo "bench_ggml.sh: FAIL: $*" >&2; exit 1; }
 
 . "$WK_SOURCE_DIR/tests/peer/_peer_lib.sh"
+wk_src_includes "$WK_SOURCE_DIR"
 
 grep -qw avx2 /proc/cpuinfo || { echo "bench_ggml.sh: skipped: no AVX2 (haswell backend)" >&2; exit 77; }
 wk_llama_peer bench_ggml.sh   # LIBDIR, GGML_INCDIR, or exit 77 / 1
@@ -30,7 +31,7 @@ if wk_is_asan "$LIB"; then san=(-fsanitize=address,undefined); fi
 rm -rf "$WK_TMP" && mkdir -p "$WK_TMP" || die "cannot create $WK_TMP"
 exe="$WK_TMP/bench_ggml_peer"
 "$CC" -std=c11 -O2 -Wall -Wextra -fopenmp "${san[@]}" \
-  -I"$WK_SOURCE_DIR/common" -I"$WK_SOURCE_DIR/formats" -I"$GGML_INCDIR" \
+  "${WK_INC[@]}" -I"$GGML_INCDIR" \
   "$WK_SOURCE_DIR/tests/peer/bench_ggml_peer.c" "$LIB" \
   $(pkg-config --libs libzip libxxhash) -lcrypto -lz -ldl -lm -o "$exe" \
   || die "cannot compile the harness"

@@ -16,6 +16,7 @@ set -u
 : "${WK_SOURCE_DIR:?}" "${WK_BIN_DIR:?}" "${WK_TMP:=${TMPDIR:-/tmp}/wk-ggml-quant}"
 die() { echo "ggml_quant.sh: FAIL: $*" >&2; exit 1; }
 . "$WK_SOURCE_DIR/tests/peer/_peer_lib.sh"
+wk_src_includes "$WK_SOURCE_DIR"
 
 wk_llama_peer ggml_quant.sh   # LIBDIR, GGML_INCDIR, WK_GGML_BASE_LINK, or exit 77 / 1
 [ -f "$LIBDIR/libggml-base.so" ] || die "no libggml-base.so in '$LIBDIR'"
@@ -32,7 +33,7 @@ if wk_is_asan "$LIB"; then san=(-fsanitize=address,undefined); fi
 rm -rf "$WK_TMP" && mkdir -p "$WK_TMP" || die "cannot create $WK_TMP"
 exe="$WK_TMP/ggml_quant_peer"
 "$CC" -std=c11 -O2 -Wall -Wextra -fopenmp "${san[@]}" \
-  -I"$WK_SOURCE_DIR/common" -I"$WK_SOURCE_DIR/formats" -I"$GGML_INCDIR" \
+  "${WK_INC[@]}" -I"$GGML_INCDIR" \
   "$WK_SOURCE_DIR/tests/peer/ggml_quant_peer.c" "$LIB" \
   "${WK_GGML_BASE_LINK[@]}" -lm -o "$exe" \
   || die "cannot compile the harness against $LIBDIR/libggml-base.so"

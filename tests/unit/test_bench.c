@@ -1,4 +1,4 @@
-/* test_bench.c — wk-bench's fidelity engine (wk_bench.h, wk_bench_npy.h).
+/* test_bench.c — wk-bench's fidelity engine (wk_bench.h, wk_npy.h).
  *
  *   - Fixed-seed fidelity numbers equal the committed EXPECTED table within a
  *     relative 1e-6 (the only platform dependence is libm's log/cos/sqrt in
@@ -14,7 +14,7 @@
  *   - .npy activations: read back exactly; malformed files are refused. */
 #include "wk_test.h"
 #include "wk_bench.h"
-#include "wk_bench_npy.h"
+#include "wk_npy.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -201,28 +201,28 @@ static void test_npy(void)
     uint8_t buf[4096];
     float v[6] = { 1, -2, 3.5f, 0, 1e-3f, 7 };
     double d[3] = { 0.5, -1, 2 };
-    wk_bench_acts a;
+    wk_npy_f32 a;
     wk_err err;
     snprintf(path, sizeof path, "%s/a.npy", wk_test_tmpdir());
     write_file(path, buf, npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", v, sizeof v));
-    CHECK_OK(wk_bench_npy_read(path, &a, &err), &err);
+    CHECK_OK(wk_npy_read(path, &a, &err), &err);
     CHECK(a.batch == 2 && a.cols == 3 && a.x && !memcmp(a.x, v, sizeof v));
-    wk_bench_acts_free(&a);
+    wk_npy_free(&a);
     write_file(path, buf, npy(buf, "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", d, sizeof d));
-    CHECK_OK(wk_bench_npy_read(path, &a, &err), &err);
+    CHECK_OK(wk_npy_read(path, &a, &err), &err);
     CHECK(a.batch == 1 && a.cols == 3 && a.x[0] == 0.5f && a.x[1] == -1 && a.x[2] == 2);
-    wk_bench_acts_free(&a);
+    wk_npy_free(&a);
     /* refused: wrong size, dtype, order, magic */
     write_file(path, buf, npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }", v, sizeof v));
-    CHECK(wk_bench_npy_read(path, &a, &err) == -1 && err.code == WK_E_FORMAT && !a.x);
+    CHECK(wk_npy_read(path, &a, &err) == -1 && err.code == WK_E_FORMAT && !a.x);
     write_file(path, buf, npy(buf, "{'descr': '<i4', 'fortran_order': False, 'shape': (6,), }", v, sizeof v));
-    CHECK(wk_bench_npy_read(path, &a, &err) == -1 && err.code == WK_E_UNSUPPORTED);
+    CHECK(wk_npy_read(path, &a, &err) == -1 && err.code == WK_E_UNSUPPORTED);
     write_file(path, buf, npy(buf, "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", v, sizeof v));
-    CHECK(wk_bench_npy_read(path, &a, &err) == -1 && err.code == WK_E_UNSUPPORTED);
+    CHECK(wk_npy_read(path, &a, &err) == -1 && err.code == WK_E_UNSUPPORTED);
     write_file(path, "\x93NUMPX\x01\x00", 8);
-    CHECK(wk_bench_npy_read(path, &a, &err) == -1 && err.code == WK_E_FORMAT);
+    CHECK(wk_npy_read(path, &a, &err) == -1 && err.code == WK_E_FORMAT);
     write_file(path, "\x93NUMPY\x01\x00\xff\x00{", 11);
-    CHECK(wk_bench_npy_read(path, &a, &err) == -1 && err.code == WK_E_FORMAT);
+    CHECK(wk_npy_read(path, &a, &err) == -1 && err.code == WK_E_FORMAT);
 }
 
 int main(void)

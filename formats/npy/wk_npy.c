@@ -1,7 +1,7 @@
-/* wk_bench_npy.c — the activation file of `wk-bench --activations`: a NumPy
+/* wk_npy.c — the activation file of `wk-bench --activations`: a NumPy
  * .npy array of little-endian float32 or float64, C order, 1-D (one vector)
  * or 2-D (batch x width).  docs/formats/npy-activations.md is the spec. */
-#include "wk_bench_npy.h"
+#include "wk_npy.h"
 #include "wk_cursor.h"
 #include "wk_io.h"
 
@@ -41,7 +41,7 @@ static int parse_shape(const char *p, int64_t dims[2])
     }
 }
 
-int wk_bench_npy_read(const char *path, wk_bench_acts *out, wk_err *err)
+int wk_npy_read(const char *path, wk_npy_f32 *out, wk_err *err)
 {
     wk_map m;
     memset(out, 0, sizeof *out);
@@ -118,7 +118,7 @@ done:
     return rc;
 }
 
-void wk_bench_acts_free(wk_bench_acts *a)
+void wk_npy_free(wk_npy_f32 *a)
 {
     if (!a) return;
     free(a->x);

@@ -3,6 +3,7 @@
  * for the contract that makes the AVX2 kernels bit-identical to these. */
 #include "wk_dot.h"
 #include "wk_half.h"
+#include "wk_quant_impl.h"
 
 #include <math.h>
 

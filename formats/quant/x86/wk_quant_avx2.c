@@ -14,6 +14,7 @@
  * Built for the baseline ISA with `target` attributes; callers check
  * wk_quant_have_simd() first (wk_quant_chunk.c dispatches). */
 #include "wk_quant.h"
+#include "wk_quant_impl.h"
 #include "wk_half.h"
 
 #include <math.h>

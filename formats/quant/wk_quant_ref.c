@@ -7,6 +7,7 @@
  * Float -> int8 casts that C leaves undefined follow x86 (wk_q_trunc_i8).
  * The algorithms are described in docs/formats/quant-blocks.md. */
 #include "wk_quant.h"
+#include "wk_quant_impl.h"
 #include "wk_half.h"
 
 #include <float.h>

@@ -20,6 +20,7 @@
  * the reference block is one of the candidates, so the error is never larger
  * than the reference's. */
 #include "wk_quant.h"
+#include "wk_quant_impl.h"
 #include "wk_half.h"
 
 #include <float.h>
