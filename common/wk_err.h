@@ -55,10 +55,31 @@ const char *wk_err_code_name(wk_code code);
 /* Exit status a tool should use for an error code (never 0). */
 int wk_err_exit_status(wk_code code);
 
-/* Call-site helpers in the spirit of zstd's RETURN_ERROR_IF / FORWARD_IF_ERROR. */
+/* The one error-propagation idiom, in the spirit of zstd's RETURN_ERROR_IF /
+ * FORWARD_IF_ERROR.  A function without resources to release returns at once:
+ *
+ *     WK_FAIL_IF(n > max, err, WK_E_LIMIT, "%s: %zu entries", path, n);
+ *     WK_TRY(parse_header(c, err));
+ *
+ * A function that owns resources has a single cleanup label and an `rc` that
+ * starts at -1 and becomes 0 only on the success path:
+ *
+ *     int rc = -1;
+ *     WK_TRY_GOTO(open_it(..., err), done);
+ *     WK_FAIL_GOTO(bad, done, err, WK_E_FORMAT, "%s: ...", path);
+ *     rc = 0;
+ * done:
+ *     release(...);
+ *     return rc;
+ *
+ * Module-local variants (FAIL_AT, `if (!rc) rc = ...` chains) are not used. */
 #define WK_FAIL_IF(cond, err, code, ...) \
     do { if (cond) return wk_err_set((err), (code), __VA_ARGS__); } while (0)
 #define WK_TRY(expr) \
     do { if ((expr) != 0) return -1; } while (0)
+#define WK_FAIL_GOTO(cond, label, err, code, ...) \
+    do { if (cond) { wk_err_set((err), (code), __VA_ARGS__); goto label; } } while (0)
+#define WK_TRY_GOTO(expr, label) \
+    do { if ((expr) != 0) goto label; } while (0)
 
 #endif
