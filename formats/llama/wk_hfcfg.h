@@ -4,7 +4,7 @@
  * Files: config.json, generation_config.json, pytorch_model.bin.index.json,
  * tokenizer_config.json and special_tokens_map.json (slow LlamaTokenizer).
  * Also HF's size-string rule (convert_file_size_to_int) and shard file names.
- * Everything follows docs/convert.md and ../shared/reference/torch_hf_spec.md
+ * Everything follows docs/convert.md and docs/formats/llama-layouts.md
  * §2.9–§2.14; what was verified against the real Python code is marked there
  * and by WK_HF_VERIFIED below.  Nothing here reads files or prints. */
 #ifndef WK_HFCFG_H
@@ -78,7 +78,7 @@ int wk_hfcfg_generation_config_json(const wk_hf_profile *p, wk_buf *out, wk_err 
 int wk_hfcfg_index_json(uint64_t total_size, const char *const *keys, const char *const *files,
                         size_t n, wk_buf *out, wk_err *err);
 
-/* ---- tokenizer files (slow LlamaTokenizer, spec §2.13) ------------------------ */
+/* ---- tokenizer files (slow LlamaTokenizer, docs/formats/llama-layouts.md §3) ------------------------ */
 
 /* Append tokenizer_config.json (727 bytes) / special_tokens_map.json (411 bytes).
  * These are the 4.28.0.dev0 bytes for every profile (see docs/convert.md).

@@ -2,7 +2,7 @@
  *
  * A Meta model directory holds params.json and consolidated.NN.pth, one file
  * per model-parallel rank (00 .. N-1), each a torch.save'd dict of that rank's
- * slice of every weight (fairscale layout, spec §1.3).  This module
+ * slice of every weight (fairscale layout, docs/formats/llama-layouts.md §1.3).  This module
  *   - parses params.json (wk_llama_params),
  *   - opens all ranks (wk_pth, mmap), validates them against each other and
  *     against params.json, and infers the model geometry from the tensors
@@ -169,7 +169,7 @@ typedef struct {
     int64_t permute_heads;   /* > 0: rows permuted per head (q: n_heads, k: n_kv_heads) */
 } wk_llama_hf_tensor;
 
-/* LlamaForCausalLM.state_dict() order for geometry g (spec §2.8): embed,
+/* LlamaForCausalLM.state_dict() order for geometry g (docs/formats/llama-layouts.md §2.8): embed,
  * per layer q k v o [inv_freq] gate down up input_norm post_norm, norm,
  * lm_head; with_inv_freq selects the 4.28–4.31 persistent buffer.  *out is a
  * malloc'd array of *n entries.  WK_E_NOMEM, or WK_E_FORMAT if g is not

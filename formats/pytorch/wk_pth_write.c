@@ -68,7 +68,7 @@ int wk_pth_profile_from_name(const char *name)
     return -1;
 }
 
-/* ---- archive name (spec §3.2) --------------------------------------------------- */
+/* ---- archive name (docs/formats/pytorch-zip.md, "Archive name") --------------------------------------------------- */
 
 static int is_ascii(const char *s)
 {
@@ -201,7 +201,7 @@ struct wk_pthw {
     wk_buf scratch;
 };
 
-/* ---- pickle (spec §3.5) ------------------------------------------------------------------ */
+/* ---- pickle (docs/formats/pytorch-zip.md, "Grammar") ------------------------------------------------------------------ */
 
 enum { M_NONE = -1 };
 
@@ -476,7 +476,7 @@ static int validate(const wk_pthw_storage *st, size_t n_st, const wk_pthw_tensor
     return 0;
 }
 
-/* ---- layout (spec §3.3, §3.4) ----------------------------------------------------------------- */
+/* ---- layout (docs/formats/pytorch-zip.md, "Local file header" .. "End records") ----------------------------------------------------------------- */
 
 /* Size of the zip64 extra field (id, length, [usize, csize], [offset]), 0 if none. */
 static uint32_t zip64_field_len(const rec *r)
@@ -674,7 +674,7 @@ void wk_pthw_record_get(const wk_pthw *w, size_t i, wk_pthw_record_info *out)
     out->zip64_offset = r->z_off;
 }
 
-/* ---- serialization_id (torch >= 2.1; spec §3.1) ----------------------------------------------
+/* ---- serialization_id (torch >= 2.1; docs/formats/pytorch-zip.md, "serialization_id") ----------------------------------------------
  *
  * PyTorchStreamWriter::writeSerializationId(): 20-digit zero-padded decimal
  * of the hash_combine of std::hash<std::string>(name) over the written

@@ -2,7 +2,7 @@
 """Reference of transformers' convert_llama_weights_to_hf.py (v4.28-v4.32 era), torch only.
 
 There is no transformers package here, so this re-implements what the script + from_pretrained
-+ save_pretrained do to the bytes (../shared/reference/torch_hf_spec.md §2, docs/convert.md),
++ save_pretrained do to the bytes (docs/formats/llama-layouts.md §2, docs/convert.md),
 with Debian's torch doing the real work: torch.cat / view / transpose for the merge and the q/k
 permutation, Tensor.to(float16) for the cast, torch.save for the shards, json.dumps for the JSON.
 It follows wk-convert's documented choices where they differ from the script (config values and
@@ -181,7 +181,7 @@ def hf_state_dict(params, ranks, prof):
     kv_dim = n_kv * hd
     theta = float(params.get("rope_theta", 10000.0))
     inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2).float() / hd))
-    inv_freq = inv_freq.to(torch.float16).to(torch.float32)  # accelerate's cast, spec §2.7
+    inv_freq = inv_freq.to(torch.float16).to(torch.float32)  # accelerate's cast, docs/formats/llama-layouts.md §2.7
 
     def cat(key, d):
         return torch.cat([r[key] for r in ranks], dim=d) if n > 1 else r0[key]

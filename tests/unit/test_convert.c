@@ -1,5 +1,5 @@
 /* test_convert.c — wk_hfcfg, wk_llama and wk_convert: profiles, JSON bytes,
- * planned sizes of the real LLaMA models without data (spec §2.10), and a
+ * planned sizes of the real LLaMA models without data (docs/formats/llama-layouts.md §2.10), and a
  * synthetic Meta checkpoint written with wk_pth_write, converted, read back
  * and checked value by value (merge, q/k permutation, casts, inv_freq). */
 #include <math.h>

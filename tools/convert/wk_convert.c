@@ -154,7 +154,7 @@ static int shard_size(const wk_convert *c, wk_convert_file *f, wk_err *err)
     return 0;
 }
 
-/* save_pretrained's shard rule (spec §2.9): blocks of consecutive tensors;
+/* save_pretrained's shard rule (docs/formats/llama-layouts.md §2.9): blocks of consecutive tensors;
  * a new block starts when the next tensor would push the current one past
  * max_shard_size (even when the current block is empty, with the E1 quirk). */
 static int plan_shards(wk_convert *c, wk_err *err)
