@@ -521,16 +521,15 @@ KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d))
 /* wk_dot_row's AVX2 path. */
 WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
 {
-    int64_t nb = k / wk_ggml_type_get(type)->blck;
-    switch (type) {
-    case WK_GGML_Q4_0: return row_q4_0(w, a, nb);
-    case WK_GGML_Q4_1: return row_q4_1(w, a, nb);
-    case WK_GGML_Q5_0: return row_q5_0(w, a, nb);
-    case WK_GGML_Q5_1: return row_q5_1(w, a, nb);
-    case WK_GGML_Q8_0: return row_q8_0(w, a, nb);
-    case WK_GGML_Q4_K: return row_q4_K(w, a, nb);
-    case WK_GGML_Q5_K: return row_q5_K(w, a, nb);
-    case WK_GGML_Q6_K: return row_q6_K(w, a, nb);
+    switch (type) {   /* block sizes are the core table's (checked by test_quant) */
+    case WK_GGML_Q4_0: return row_q4_0(w, a, k / WK_QK);
+    case WK_GGML_Q4_1: return row_q4_1(w, a, k / WK_QK);
+    case WK_GGML_Q5_0: return row_q5_0(w, a, k / WK_QK);
+    case WK_GGML_Q5_1: return row_q5_1(w, a, k / WK_QK);
+    case WK_GGML_Q8_0: return row_q8_0(w, a, k / WK_QK);
+    case WK_GGML_Q4_K: return row_q4_K(w, a, k / WK_QK_K);
+    case WK_GGML_Q5_K: return row_q5_K(w, a, k / WK_QK_K);
+    case WK_GGML_Q6_K: return row_q6_K(w, a, k / WK_QK_K);
     default: return wk_dot_row(type, 0, w, a, k);
     }
 }
