@@ -1,10 +1,12 @@
-/* wk_ggml.h — ggml tensor types: the one type table (ggml.c's type_traits,
- * the columns a file format needs), keyed by the ggml type id.
+/* wk_ggml.h — ggml tensor types: the one type table (the columns of ggml's
+ * type_traits a file format needs), keyed by the ggml type id.
  *
- * Ids are ggml's (ggml.h), as stored in GGUF files (gguf_spec §1.6).  The
- * GGUF container (wk_gguf.h) uses this table to size tensors; the quant
- * layer (formats/quant/wk_quant.h) keys its kernel table by the same ids and
- * takes names, block sizes and bytes per block from here. */
+ * Ids are ggml's, as stored in GGUF tensor infos (docs/formats/gguf.md, "ggml
+ * types handled by the container code"; block layouts in
+ * docs/formats/quant-blocks.md).  The GGUF container (wk_gguf.h) uses this
+ * table to size tensors; the quant layer (formats/quant/wk_quant.h) keys its
+ * kernel table by the same ids and takes names, block sizes and bytes per
+ * block from here. */
 #ifndef WK_GGML_H
 #define WK_GGML_H
 
