@@ -57,12 +57,20 @@ static float gauss(void)
     return sqrtf(-2.0f * logf(u)) * cosf(6.2831853f * v);
 }
 
+/* The quant types, in ggml id order. */
+static const int QTYPES[] = {
+    WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
+    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+};
+enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
+static const char *qname(int t) { return wk_ggml_type_get(QTYPES[t])->lname; }
+
 enum { IMPL_WK, IMPL_WK_REF, IMPL_GGML, NIMPL };
 static const char *IMPL[NIMPL] = { "wk", "wk-ref", "ggml" };
 
 /* One timed run of implementation `impl`; returns wall seconds (or -1 on
  * error) and sets *cpu to the process CPU seconds it took (all threads). */
-static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, int64_t rows,
+static double run(int impl, int type, const float *x, uint8_t *y, int64_t rows,
                   int64_t cols, int threads, double *cpu)
 {
     double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now();
@@ -72,12 +80,12 @@ static double run(int impl, const wk_qtraits *qt, const float *x, uint8_t *y, in
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int64_t c = 0; c < nchunks; c++) {
             int64_t r0 = c * chunk, nr = rows - r0 < chunk ? rows - r0 : chunk;
-            ggml_quantize_chunk((enum ggml_type)qt->ggml_type, x, y, r0 * cols, nr, cols, NULL);
+            ggml_quantize_chunk((enum ggml_type)type, x, y, r0 * cols, nr, cols, NULL);
         }
     } else {
         wk_qopts o = { .nthreads = threads, .kernel = impl == IMPL_WK ? WK_QK_AUTO : WK_QK_REF };
         wk_err err;
-        if (wk_quantize_rows(qt, x, y, rows, cols, &o, &err) != 0) {
+        if (wk_quantize_rows(type, x, y, rows, cols, &o, &err) != 0) {
             fprintf(stderr, "quant_bench: %s\n", err.msg);
             return -1;
         }
@@ -92,12 +100,12 @@ static int search_eval(const char *path)
     wk_err err;
     wk_pth *p = wk_pth_open(path, 0, &err);
     if (!p) { fprintf(stderr, "quant_bench: %s\n", err.msg); return 1; }
-    double se[WK_QT_COUNT][2] = { { 0 } }, n_all = 0;
+    double se[NQT][2] = { { 0 } }, n_all = 0;
     printf("RMSE of ggml's reference quantizer vs weightkit --search (no imatrix) on %s\n\n", path);
     printf("| tensor | values |");
-    for (int t = 0; t < WK_QT_COUNT; t++) printf(" %s |", wk_qtraits_get((wk_qtype)t)->name);
+    for (int t = 0; t < NQT; t++) printf(" %s |", qname(t));
     printf("\n|---|---|");
-    for (int t = 0; t < WK_QT_COUNT; t++) printf("---|");
+    for (int t = 0; t < NQT; t++) printf("---|");
     printf("\n");
     for (size_t i = 0; i < wk_pth_count(p); i++) {
         const wk_tensor_info *ti = wk_pth_tensor(p, i);
@@ -107,16 +115,16 @@ static int search_eval(const char *path)
         uint8_t *q = malloc((size_t)(rows * cols) * 2);
         if (!q) { free(x); continue; }
         printf("| %s | %lld |", ti->name, (long long)(rows * cols));
-        for (int t = 0; t < WK_QT_COUNT; t++) {
-            const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+        for (int t = 0; t < NQT; t++) {
+            const int type = QTYPES[t];
             double e[2];
             for (int k = 0; k < 2; k++) {
                 wk_qopts o = { .kernel = k ? WK_QK_SEARCH : WK_QK_AUTO };
-                if (wk_quantize_rows(qt, x, q, rows, cols, &o, &err) != 0) {
+                if (wk_quantize_rows(type, x, q, rows, cols, &o, &err) != 0) {
                     fprintf(stderr, "quant_bench: %s: %s\n", ti->name, err.msg);
                     return 1;
                 }
-                e[k] = wk_quant_sq_error(qt, x, q, rows * cols, NULL);
+                e[k] = wk_quant_sq_error(type, x, q, rows * cols, NULL);
                 se[t][k] += e[k];
             }
             printf(" %.2f%% |", 100.0 * (1 - sqrt(e[1] / e[0])));
@@ -128,9 +136,9 @@ static int search_eval(const char *path)
     }
     printf("\nOverall (all tensors above): RMSE reference -> search, reduction\n\n");
     printf("| type | RMSE ref | RMSE search | reduction |\n|---|---|---|---|\n");
-    for (int t = 0; t < WK_QT_COUNT; t++) {
+    for (int t = 0; t < NQT; t++) {
         double a = sqrt(se[t][0] / n_all), b = sqrt(se[t][1] / n_all);
-        printf("| %s | %.4e | %.4e | %.1f%% |\n", wk_qtraits_get((wk_qtype)t)->name, a, b,
+        printf("| %s | %.4e | %.4e | %.1f%% |\n", qname(t), a, b,
                100.0 * (1 - b / a));
     }
     wk_pth_close(p);
@@ -149,9 +157,10 @@ static int search_speed(const float *x, int64_t rows, int64_t cols, int runs, in
     printf("\n--search on the first %lld rows (%lld values), median of %d runs; output compared "
            "across thread counts:\n\n", (long long)rows, (long long)(rows * cols), runs);
     printf("| type | threads | M values/s | GB/s | GB per CPU-s | same bytes as 1 thread |\n|---|---|---|---|---|---|\n");
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        const size_t bytes = wk_quant_row_size(qt, cols) * (size_t)rows;
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const char *name = qname(t);
+        const size_t bytes = wk_ggml_row_size(type, cols) * (size_t)rows;
         for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
             double s[99], c[99];
             int same = 1;
@@ -159,15 +168,15 @@ static int search_speed(const float *x, int64_t rows, int64_t cols, int runs, in
                 wk_qopts o = { .nthreads = th, .kernel = WK_QK_SEARCH };
                 wk_err err;
                 double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), t0 = now();
-                int rc = wk_quantize_rows(qt, x, th == 1 ? y1 : y, rows, cols, &o, &err);
+                int rc = wk_quantize_rows(type, x, th == 1 ? y1 : y, rows, cols, &o, &err);
                 s[r] = now() - t0;
                 c[r] = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
-                if (rc) { fprintf(stderr, "quant_bench: search %s: %s\n", qt->name, err.msg); bad = 1; }
+                if (rc) { fprintf(stderr, "quant_bench: search %s: %s\n", name, err.msg); bad = 1; }
                 if (th > 1 && memcmp(y, y1, bytes)) same = 0;
             }
             qsort(s, (size_t)runs, sizeof s[0], cmp_double);
             qsort(c, (size_t)runs, sizeof c[0], cmp_double);
-            printf("| %s | %d | %.2f | %.4f | %.4f | %s |\n", qt->name, th, rows * cols / s[runs / 2] / 1e6,
+            printf("| %s | %d | %.2f | %.4f | %.4f | %s |\n", name, th, rows * cols / s[runs / 2] / 1e6,
                    gb / s[runs / 2], gb / c[runs / 2], th == 1 ? "-" : same ? "yes" : "**no**");
             fflush(stdout);
             bad |= !same;
@@ -206,23 +215,24 @@ int main(int argc, char **argv)
     printf("| type | threads | wk GB/s | wk Mrows/s | wk GB per CPU-s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref | wk / ggml (CPU time) |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     int bad = 0;
-    char best[WK_QT_COUNT * 4][160];   /* best-of-RUNS lines, printed after the medians */
+    char best[NQT * 4][160];   /* best-of-RUNS lines, printed after the medians */
     int nbest = 0;
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        size_t bytes = wk_quant_row_size(qt, cols) * (size_t)rows;
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const char *name = qname(t);
+        size_t bytes = wk_ggml_row_size(type, cols) * (size_t)rows;
         double cpu_unused;
-        run(IMPL_GGML, qt, x, ref, rows, cols, maxt, &cpu_unused);
+        run(IMPL_GGML, type, x, ref, rows, cols, maxt, &cpu_unused);
         for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
             double med[NIMPL], min[NIMPL], cpu[NIMPL];
             for (int impl = 0; impl < NIMPL; impl++) {
                 double s[99], c[99];
                 for (int r = 0; r < runs; r++) {
                     memset(y, 0, bytes);
-                    s[r] = run(impl, qt, x, y, rows, cols, th, &c[r]);
+                    s[r] = run(impl, type, x, y, rows, cols, th, &c[r]);
                     if (s[r] < 0 || memcmp(y, ref, bytes)) {
                         fprintf(stderr, "quant_bench: %s %s output differs from ggml\n",
-                                IMPL[impl], qt->name);
+                                IMPL[impl], name);
                         bad = 1;
                     }
                 }
@@ -232,14 +242,14 @@ int main(int argc, char **argv)
                 qsort(c, (size_t)runs, sizeof c[0], cmp_double);
                 cpu[impl] = c[runs / 2];
             }
-            printf("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n", qt->name, th,
+            printf("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n", name, th,
                    gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / cpu[IMPL_WK], gb / med[IMPL_WK_REF],
                    gb / med[IMPL_GGML], med[IMPL_GGML] / med[IMPL_WK],
                    med[IMPL_WK_REF] / med[IMPL_WK], cpu[IMPL_GGML] / cpu[IMPL_WK]);
             fflush(stdout);
             if (nbest < (int)(sizeof best / sizeof best[0]))
                 snprintf(best[nbest++], sizeof best[0], "| %s | %d | %.3f | %.3f | %.3f | %.2fx |",
-                         qt->name, th, gb / min[IMPL_WK], gb / min[IMPL_WK_REF], gb / min[IMPL_GGML],
+                         name, th, gb / min[IMPL_WK], gb / min[IMPL_WK_REF], gb / min[IMPL_GGML],
                          min[IMPL_GGML] / min[IMPL_WK]);
             if (th == maxt) break;
         }

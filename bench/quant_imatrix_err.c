@@ -16,7 +16,7 @@ int main(int argc, char **argv)
     wk_gguf *g = wk_gguf_open(argv[1], &err), *im = g ? wk_gguf_open(argv[2], &err) : NULL;
     if (!g || !im) { fprintf(stderr, "quant_imatrix_err: %s\n", err.msg); return 1; }
     for (int k = 0; k < 2; k++) {
-        const wk_qtraits *qt = wk_qtraits_get(k ? WK_QT_Q5_0 : WK_QT_Q4_0);
+        const int type = k ? WK_GGML_Q5_0 : WK_GGML_Q4_0;
         double e[3] = { 0 }, u[3] = { 0 };
         for (size_t i = 0; i < wk_gguf_tensor_count(g); i++) {
             const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
@@ -32,17 +32,17 @@ int main(int argc, char **argv)
             uint8_t *q = malloc(2 * c * r);
             for (int m = 0; m < 3; m++) {   /* ref, search (unweighted), search with imatrix */
                 wk_qopts o = { .kernel = m ? WK_QK_SEARCH : WK_QK_REF, .imatrix = m == 2 ? w : NULL };
-                if (wk_quantize_rows(qt, x, q, r, c, &o, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
-                size_t rs = wk_quant_row_size(qt, c);
+                if (wk_quantize_rows(type, x, q, r, c, &o, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+                size_t rs = wk_ggml_row_size(type, c);
                 for (int64_t row = 0; row < r; row++) {
-                    e[m] += wk_quant_sq_error(qt, x + row * c, q + row * rs, c, w);
-                    u[m] += wk_quant_sq_error(qt, x + row * c, q + row * rs, c, NULL);
+                    e[m] += wk_quant_sq_error(type, x + row * c, q + row * rs, c, w);
+                    u[m] += wk_quant_sq_error(type, x + row * c, q + row * rs, c, NULL);
                 }
             }
             free(w); free(x); free(q);
         }
         printf("%s: weighted error  ref %.5e  search %.5e (%.2f%%)  search+imatrix %.5e (%.2f%%);  unweighted RMSE-ratio search+imatrix vs ref %.2f%%\n",
-               qt->name, sqrt(e[0]), sqrt(e[1]), 100 * (1 - sqrt(e[1] / e[0])), sqrt(e[2]), 100 * (1 - sqrt(e[2] / e[0])),
+               wk_ggml_type_get(type)->lname, sqrt(e[0]), sqrt(e[1]), 100 * (1 - sqrt(e[1] / e[0])), sqrt(e[2]), 100 * (1 - sqrt(e[2] / e[0])),
                100 * (1 - sqrt(u[2] / u[0])));
     }
     wk_gguf_close(g);

@@ -143,20 +143,21 @@ static double block_err(const wk_qtraits *qt, const void *blk, const float *x, c
 
 typedef struct { double ref, search, opt, n; long blocks, at_opt, checked, bad; } sums;
 
-/* All blocks of one tensor for type qt (range lo..hi) into s. */
-static void run_tensor(const wk_qtraits *qt, int lo, int hi, const float *x, int64_t rows,
+/* All blocks of one tensor for quant type `type` (range lo..hi) into s. */
+static void run_tensor(int type, int lo, int hi, const float *x, int64_t rows,
                        int64_t cols, const float *imat, int sample, sums *s)
 {
     const int64_t nb = rows * cols / WK_QK;
     double ref = 0, srch = 0, opt = 0;
     long at_opt = 0, checked = 0, bad = 0;
+    const wk_qtraits *qt = wk_qtraits_get(type);
 #pragma omp parallel for schedule(dynamic, 256) reduction(+ : ref, srch, opt, at_opt, checked, bad)
     for (int64_t b = 0; b < nb; b++) {
         const float *xb = x + b * WK_QK, *w = imat ? imat + (b * WK_QK) % cols : NULL;
         uint8_t blk[64];
         qt->quantize_ref(xb, blk, WK_QK);
         double er = block_err(qt, blk, xb, w);
-        wk_quantize_row_search(qt, xb, blk, WK_QK, w);
+        wk_quantize_row_search(type, xb, blk, WK_QK, w);
         double es = block_err(qt, blk, xb, w);
         double eo = opt_pruned(xb, w, lo, hi);
         if (sample > 0 && b % sample == 0) {
@@ -248,13 +249,12 @@ int main(int argc, char **argv)
     long nw = 0;
     float *imat = impath ? read_weights(impath, &nw) : NULL;
     if (impath && !imat) return 1;
-    static const struct { wk_qtype t; int lo, hi; } TYPES[] = { { WK_QT_Q4_0, -8, 7 }, { WK_QT_Q5_0, -16, 15 } };
+    static const struct { int t; int lo, hi; } TYPES[] = { { WK_GGML_Q4_0, -8, 7 }, { WK_GGML_Q5_0, -16, 15 } };
     int bad = 0;
     for (int k = 0; k < 2; k++) {
-        const wk_qtraits *qt = wk_qtraits_get(TYPES[k].t);
         sums all = { 0 };
         printf("\n%s%s: RMSE of ggml's reference, weightkit --search and the exact optimum (every finite "
-               "fp16 scale)\n\n", qt->name, imat ? " (importance-weighted)" : "");
+               "fp16 scale)\n\n", wk_ggml_type_get(TYPES[k].t)->lname, imat ? " (importance-weighted)" : "");
         printf("| tensor | blocks | ref | --search | optimum | search gain | optimum gain | "
                "share of achievable | blocks at optimum |\n|---|---|---|---|---|---|---|---|---|\n");
         for (int a = first; a < argc; a++) {
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
                 sums s = { 0 };
                 const float *w = imat && nw == cols ? imat : NULL;
                 if (imat && !w) { free(x); continue; }
-                run_tensor(qt, TYPES[k].lo, TYPES[k].hi, x, rows, cols, w, sample, &s);
+                run_tensor(TYPES[k].t, TYPES[k].lo, TYPES[k].hi, x, rows, cols, w, sample, &s);
                 char name[256];
                 snprintf(name, sizeof name, "%s %s", model_name(argv[a]), ti->name);
                 print_row(name, &s);

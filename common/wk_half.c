@@ -3,8 +3,10 @@
  * Scalar reference functions use integer bit manipulation only (no FPU
  * rounding modes, FTZ/DAZ or x87 involved).  The *_row functions dispatch at
  * run time to F16C/AVX2 kernels (`target` attribute, so the rest of the
- * library is built for the baseline ISA).  Dispatch: see wk_half_have_f16c. */
+ * library is built for the baseline ISA).  Dispatch: wk_cpu_has(WK_CPU_SIMD),
+ * the one cached probe of wk_cpu.h. */
 #include "wk_half.h"
+#include "wk_cpu.h"
 
 #include <string.h>
 
@@ -143,10 +145,9 @@ void wk_f32_to_bf16_row_ref(const float *src, uint16_t *dst, size_t n)
 
 /* ---- F16C / AVX2 kernels -------------------------------------------------- */
 #if WK_HALF_X86
-#define WK_SIMD __attribute__((target("f16c,avx2")))
 
 /* 8 halves -> 8 floats per step; vcvtph2ps quiets sNaNs exactly like the ref. */
-WK_SIMD static void f16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
+WK_TARGET_AVX2 static void f16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -157,14 +158,14 @@ WK_SIMD static void f16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
 }
 
 /* Narrow eight 32-bit lanes (each <= 0xFFFF) to eight 16-bit lanes. */
-WK_SIMD static __m128i narrow_u32(__m256i v)
+WK_TARGET_AVX2 static __m128i narrow_u32(__m256i v)
 {
     return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
 }
 
 /* vcvtps2ph with RNE (imm 0) keeps NaN payloads; NaN lanes are replaced by
  * sign | 0x7E00 so that the result equals wk_f32_to_f16 for every input. */
-WK_SIMD static __m128i f32x8_to_f16(__m256 x)
+WK_TARGET_AVX2 static __m128i f32x8_to_f16(__m256 x)
 {
     __m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT);
     __m256i bits = _mm256_castps_si256(x);
@@ -176,7 +177,7 @@ WK_SIMD static __m128i f32x8_to_f16(__m256 x)
     return _mm_blendv_epi8(h, qnan, mask);
 }
 
-WK_SIMD static void f32_to_f16_avx2(const float *src, uint16_t *dst, size_t n)
+WK_TARGET_AVX2 static void f32_to_f16_avx2(const float *src, uint16_t *dst, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -184,7 +185,7 @@ WK_SIMD static void f32_to_f16_avx2(const float *src, uint16_t *dst, size_t n)
     wk_f32_to_f16_row_ref(src + i, dst + i, n - i);
 }
 
-WK_SIMD static void bf16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
+WK_TARGET_AVX2 static void bf16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -195,7 +196,7 @@ WK_SIMD static void bf16_to_f32_avx2(const uint16_t *src, float *dst, size_t n)
 }
 
 /* Integer RNE as in wk_f32_to_bf16: (x + 0x7FFF + lsb) >> 16, NaN -> 0xFFFF. */
-WK_SIMD static __m128i f32x8_to_bf16(__m256i x)
+WK_TARGET_AVX2 static __m128i f32x8_to_bf16(__m256i x)
 {
     __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
     __m256i r = _mm256_add_epi32(x, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
@@ -206,7 +207,7 @@ WK_SIMD static __m128i f32x8_to_bf16(__m256i x)
     return narrow_u32(r);
 }
 
-WK_SIMD static void f32_to_bf16_avx2(const float *src, uint16_t *dst, size_t n)
+WK_TARGET_AVX2 static void f32_to_bf16_avx2(const float *src, uint16_t *dst, size_t n)
 {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -218,48 +219,11 @@ WK_SIMD static void f32_to_bf16_avx2(const float *src, uint16_t *dst, size_t n)
 #endif /* WK_HALF_X86 */
 
 /* ---- dispatch ------------------------------------------------------------- */
-#if WK_HALF_X86 && defined(__clang__)
-#include <cpuid.h>
-#include <stdatomic.h>
-
-/* CPUID: F16C, AVX and AVX2, and YMM state enabled by the OS (XGETBV). */
-static int probe_f16c_avx2(void)
-{
-    unsigned a, b, c, d, lo, hi;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!((c >> 29) & 1) || !((c >> 28) & 1) || !((c >> 27) & 1)) return 0;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6) != 6) return 0;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return (b >> 5) & 1;
-}
-#endif
-
-/* GCC: __builtin_cpu_supports reads libgcc's CPU model (no state here).
- * clang (which does not know "f16c" there): CPUID probed once, the result
- * kept in a function-local atomic flag — the only state in this file;
- * a race only makes two threads probe. */
-int wk_half_have_f16c(void)
-{
-#if WK_HALF_X86 && defined(__clang__)
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        v = probe_f16c_avx2();
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-#elif WK_HALF_X86
-    return __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx2");
-#else
-    return 0;
-#endif
-}
 
 void wk_f16_to_f32_row(const uint16_t *src, float *dst, size_t n)
 {
 #if WK_HALF_X86
-    if (wk_half_have_f16c()) { f16_to_f32_avx2(src, dst, n); return; }
+    if (wk_cpu_has(WK_CPU_SIMD)) { f16_to_f32_avx2(src, dst, n); return; }
 #endif
     wk_f16_to_f32_row_ref(src, dst, n);
 }
@@ -267,7 +231,7 @@ void wk_f16_to_f32_row(const uint16_t *src, float *dst, size_t n)
 void wk_f32_to_f16_row(const float *src, uint16_t *dst, size_t n)
 {
 #if WK_HALF_X86
-    if (wk_half_have_f16c()) { f32_to_f16_avx2(src, dst, n); return; }
+    if (wk_cpu_has(WK_CPU_SIMD)) { f32_to_f16_avx2(src, dst, n); return; }
 #endif
     wk_f32_to_f16_row_ref(src, dst, n);
 }
@@ -275,7 +239,7 @@ void wk_f32_to_f16_row(const float *src, uint16_t *dst, size_t n)
 void wk_bf16_to_f32_row(const uint16_t *src, float *dst, size_t n)
 {
 #if WK_HALF_X86
-    if (wk_half_have_f16c()) { bf16_to_f32_avx2(src, dst, n); return; }
+    if (wk_cpu_has(WK_CPU_SIMD)) { bf16_to_f32_avx2(src, dst, n); return; }
 #endif
     wk_bf16_to_f32_row_ref(src, dst, n);
 }
@@ -283,7 +247,7 @@ void wk_bf16_to_f32_row(const uint16_t *src, float *dst, size_t n)
 void wk_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n)
 {
 #if WK_HALF_X86
-    if (wk_half_have_f16c()) { f32_to_bf16_avx2(src, dst, n); return; }
+    if (wk_cpu_has(WK_CPU_SIMD)) { f32_to_bf16_avx2(src, dst, n); return; }
 #endif
     wk_f32_to_bf16_row_ref(src, dst, n);
 }

@@ -45,8 +45,4 @@ void wk_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n);
 void wk_bf16_to_f16_row(const uint16_t *src, uint16_t *dst, size_t n);
 void wk_f16_to_bf16_row(const uint16_t *src, uint16_t *dst, size_t n);
 
-/* 1 if the F16C/AVX2 path is in use on this CPU (GCC: libgcc's CPU model;
- * clang: CPUID probed once and cached, see wk_half.c). */
-int wk_half_have_f16c(void);
-
 #endif

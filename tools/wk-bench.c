@@ -285,10 +285,10 @@ static float *tensor_f32(const wk_source *s, size_t i, uint8_t **scratch, size_t
     else if (t->dtype == WK_DT_F16) wk_f16_to_f32_row((const uint16_t *)(const void *)p, w, n);
     else if (t->dtype == WK_DT_BF16) wk_bf16_to_f32_row((const uint16_t *)(const void *)p, w, n);
     else {
-        const wk_qtraits *qt = wk_qtraits_by_ggml(t->ggml_type);
+        const wk_qtraits *qt = wk_qtraits_get(t->ggml_type);
         if (!qt) { free(w); wk_err_set(err, WK_E_UNSUPPORTED, "%s: unsupported type", t->name); return NULL; }
         for (int64_t r = 0; r < t->shape[0]; r++)
-            qt->dequantize(p + wk_quant_row_size(qt, t->shape[1]) * (size_t)r,
+            qt->dequantize(p + wk_ggml_row_size(t->ggml_type, t->shape[1]) * (size_t)r,
                            w + (size_t)(r * t->shape[1]), t->shape[1]);
     }
     return w;
@@ -299,8 +299,8 @@ static int usable(const wk_src_tensor *t)
 {
     if (t->ndim != 2 || t->shape[0] <= 0 || t->shape[1] <= 0) return 0;
     if (t->dtype == WK_DT_F32 || t->dtype == WK_DT_F16 || t->dtype == WK_DT_BF16) return 1;
-    return t->dtype == WK_DT_COUNT && wk_qtraits_by_ggml(t->ggml_type) &&
-           t->shape[1] % wk_qtraits_by_ggml(t->ggml_type)->blck == 0;
+    return t->dtype == WK_DT_COUNT && wk_qtraits_get(t->ggml_type) &&
+           t->shape[1] % wk_ggml_type_get(t->ggml_type)->blck == 0;
 }
 
 static int run_model(run_ctx *c, const wk_npy_f32 *file, wk_err *err)
@@ -359,7 +359,7 @@ static int run_speed(run_ctx *c, wk_err *err)
         wk_bench_read_bw((size_t)128 << 20, nthr, o->reps, &rbw, err))
         goto done;
     wk_bench_report_machine(c->rep, nthr, rbw, bw, wk_bench_fma_peak(nthr, o->reps),
-                            wk_bench_have_fma(), wk_dot_have_simd());
+                            wk_cpu_has(WK_CPU_SIMD_FMA), wk_dot_have_simd());
     wk_bench_fmt f32;
     (void)wk_bench_fmt_parse("f32", &f32, err);
     for (int t = -1; t < c->nfmt; t++) {

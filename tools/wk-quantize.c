@@ -34,24 +34,24 @@ typedef enum { MIX_NONE, MIX_K_S, MIX_K_M } mix_kind;
 typedef struct {
     const char *name;
     uint32_t ftype;     /* general.file_type (llama_ftype) */
-    wk_qtype type;      /* default type of eligible tensors */
+    int type;           /* default type of eligible tensors (ggml id) */
     mix_kind mix;
     const char *desc;
 } preset;
 
 static const preset PRESETS[] = {
-    { "q4_0", 2, WK_QT_Q4_0, MIX_NONE, "4.5 bpw, legacy" },
-    { "q4_1", 3, WK_QT_Q4_1, MIX_NONE, "5.0 bpw, legacy" },
-    { "q5_0", 8, WK_QT_Q5_0, MIX_NONE, "5.5 bpw, legacy" },
-    { "q5_1", 9, WK_QT_Q5_1, MIX_NONE, "6.0 bpw, legacy" },
-    { "q8_0", 7, WK_QT_Q8_0, MIX_NONE, "8.5 bpw" },
-    { "q4_k_s", 14, WK_QT_Q4_K, MIX_K_S, "Q4_K, a few tensors Q5_K" },
-    { "q4_k_m", 15, WK_QT_Q4_K, MIX_K_M, "Q4_K, half of attn_v/ffn_down Q6_K" },
-    { "q4_k", 15, WK_QT_Q4_K, MIX_K_M, "alias of q4_k_m (as llama-quantize)" },
-    { "q5_k_s", 16, WK_QT_Q5_K, MIX_K_S, "Q5_K" },
-    { "q5_k_m", 17, WK_QT_Q5_K, MIX_K_M, "Q5_K, half of attn_v/ffn_down Q6_K" },
-    { "q5_k", 17, WK_QT_Q5_K, MIX_K_M, "alias of q5_k_m (as llama-quantize)" },
-    { "q6_k", 18, WK_QT_Q6_K, MIX_NONE, "6.56 bpw" },
+    { "q4_0", 2, WK_GGML_Q4_0, MIX_NONE, "4.5 bpw, legacy" },
+    { "q4_1", 3, WK_GGML_Q4_1, MIX_NONE, "5.0 bpw, legacy" },
+    { "q5_0", 8, WK_GGML_Q5_0, MIX_NONE, "5.5 bpw, legacy" },
+    { "q5_1", 9, WK_GGML_Q5_1, MIX_NONE, "6.0 bpw, legacy" },
+    { "q8_0", 7, WK_GGML_Q8_0, MIX_NONE, "8.5 bpw" },
+    { "q4_k_s", 14, WK_GGML_Q4_K, MIX_K_S, "Q4_K, a few tensors Q5_K" },
+    { "q4_k_m", 15, WK_GGML_Q4_K, MIX_K_M, "Q4_K, half of attn_v/ffn_down Q6_K" },
+    { "q4_k", 15, WK_GGML_Q4_K, MIX_K_M, "alias of q4_k_m (as llama-quantize)" },
+    { "q5_k_s", 16, WK_GGML_Q5_K, MIX_K_S, "Q5_K" },
+    { "q5_k_m", 17, WK_GGML_Q5_K, MIX_K_M, "Q5_K, half of attn_v/ffn_down Q6_K" },
+    { "q5_k", 17, WK_GGML_Q5_K, MIX_K_M, "alias of q5_k_m (as llama-quantize)" },
+    { "q6_k", 18, WK_GGML_Q6_K, MIX_NONE, "6.56 bpw" },
 };
 #define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
 
@@ -118,8 +118,7 @@ static int parse_tensor_type(const char *s)
         { "f32", WK_GGML_F32 }, { "f16", WK_GGML_F16 }, { "bf16", WK_GGML_BF16 } };
     for (size_t i = 0; i < sizeof FLOATS / sizeof FLOATS[0]; i++)
         if (!strcasecmp(s, FLOATS[i].name)) return FLOATS[i].id;
-    const wk_qtraits *q = wk_qtraits_by_name(s);
-    return q ? q->ggml_type : -1;
+    return wk_quant_type_from_name(s);
 }
 
 static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
@@ -193,7 +192,7 @@ static int eligible(const wk_gguf_tensor *t)
 
 static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
-static int blck_of(int ggml) { const wk_qtraits *q = wk_qtraits_by_ggml(ggml); return q ? q->blck : 1; }
+static int blck_of(int ggml) { return wk_qtraits_get(ggml) ? (int)wk_ggml_type_get(ggml)->blck : 1; }
 
 /* Output type for tensor t (a ggml id), updating the mix counters.  The
  * order is llama-quantize's (llama_tensor_get_type): --leave-output-tensor
@@ -206,7 +205,7 @@ static int choose_type(const q_opts *o, mix_state *ms, const wk_gguf_tensor *t)
     if (o->leave_output && !strcmp(n, "output.weight")) return t->type;
     if (o->embd_type >= 0 && !strcmp(n, "token_embd.weight")) return o->embd_type;
     if (o->output_type >= 0 && !strcmp(n, "output.weight")) return o->output_type;
-    int type = wk_qtraits_get(o->p->type)->ggml_type;
+    int type = o->p->type;
     const int is_output = !strcmp(n, "output.weight") || (ms->tied && !strcmp(n, "token_embd.weight"));
     if (!o->pure) {
         if (is_output) {
@@ -215,15 +214,15 @@ static int choose_type(const q_opts *o, mix_state *ms, const wk_gguf_tensor *t)
             else if (type != WK_GGML_Q8_0) type = WK_GGML_Q6_K;
         } else if (strstr(n, "attn_v.weight")) {
             if (o->p->mix == MIX_K_M && use_more_bits(ms->i_attn_v, ms->n_attn_v)) type = WK_GGML_Q6_K;
-            else if (o->p->mix == MIX_K_S && o->p->type == WK_QT_Q4_K && ms->i_attn_v < 4) type = WK_GGML_Q5_K;
+            else if (o->p->mix == MIX_K_S && o->p->type == WK_GGML_Q4_K && ms->i_attn_v < 4) type = WK_GGML_Q5_K;
             if (ms->n_layer == 80 && type == WK_GGML_Q4_K) type = WK_GGML_Q5_K;   /* LLaMA 70B */
             ms->i_attn_v++;
         } else if (strstr(n, "ffn_down")) {
             int i = ms->i_ffn_down++, nl = ms->n_ffn_down;
             if (o->p->mix == MIX_K_M && use_more_bits(i, nl)) type = WK_GGML_Q6_K;
-            else if (o->p->mix == MIX_K_S && o->p->type == WK_QT_Q4_K && i < nl / 8) type = WK_GGML_Q5_K;
+            else if (o->p->mix == MIX_K_S && o->p->type == WK_GGML_Q4_K && i < nl / 8) type = WK_GGML_Q5_K;
         } else if (strstr(n, "attn_qkv.weight") && o->p->mix == MIX_K_M) {
-            type = o->p->type == WK_QT_Q4_K ? WK_GGML_Q5_K : WK_GGML_Q6_K;
+            type = o->p->type == WK_GGML_Q4_K ? WK_GGML_Q5_K : WK_GGML_Q6_K;
         }
     }
     /* tensor_type_fallback: a row that is not whole blocks */
@@ -299,13 +298,13 @@ static int rows_to_f32(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t
     case WK_GGML_BF16: return halves_to_f32(t->data + first * 2, cnt, x, 1, err);
     default: break;
     }
-    const wk_qtraits *q = wk_qtraits_by_ggml(t->type);
+    const wk_qtraits *q = wk_qtraits_get(t->type);
     if (!q || !allow_requantize)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: stored as %s; %s", t->name,
                           wk_ggml_type_get(t->type) ? wk_ggml_type_get(t->type)->name : "?",
                           q ? "requantizing loses quality: pass --allow-requantize to do it anyway"
                             : "wk-quantize reads F32, F16, BF16 (and, to requantize, its own types)");
-    size_t rs = wk_quant_row_size(q, ne0);
+    size_t rs = wk_ggml_row_size(t->type, ne0);
     for (int64_t r = 0; r < n; r++) q->dequantize(t->data + (size_t)(r0 + r) * rs, x + r * ne0, ne0);
     return 0;
 }
@@ -325,8 +324,8 @@ static int write_tensor(const q_opts *o, wk_ggufw *w, const wk_gguf_tensor *t, i
     int64_t nel = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
     const int64_t nrows = nel / ne0;
-    const wk_qtraits *q = wk_qtraits_by_ggml(out);
-    const size_t out_row = q ? wk_quant_row_size(q, ne0) : (size_t)ne0 * (out == WK_GGML_F32 ? 4 : 2);
+    const wk_qtraits *q = wk_qtraits_get(out);
+    const size_t out_row = q ? wk_ggml_row_size(out, ne0) : (size_t)ne0 * (out == WK_GGML_F32 ? 4 : 2);
     /* slabs of whole 16-row chunks, about 8 M values */
     int64_t slab = (8 << 20) / ne0;
     slab = slab < WK_QUANT_CHUNK_ROWS ? WK_QUANT_CHUNK_ROWS : slab / WK_QUANT_CHUNK_ROWS * WK_QUANT_CHUNK_ROWS;
@@ -343,7 +342,7 @@ static int write_tensor(const q_opts *o, wk_ggufw *w, const wk_gguf_tensor *t, i
         if (q) {
             wk_qopts qo = { .nthreads = o->std.threads, .name = t->name,
                             .kernel = o->search ? WK_QK_SEARCH : WK_QK_AUTO, .imatrix = imat };
-            rc = wk_quantize_rows(q, x, y, n, ne0, &qo, err);
+            rc = wk_quantize_rows(out, x, y, n, ne0, &qo, err);
             if (rc) break;
             /* errors per row, summed in row order: the same for any thread count */
 #pragma omp parallel for schedule(static) num_threads(o->std.threads > 0 ? o->std.threads : omp_get_max_threads())
@@ -351,7 +350,7 @@ static int write_tensor(const q_opts *o, wk_ggufw *w, const wk_gguf_tensor *t, i
                 const float *xr = x + r * ne0;
                 double sx = 0;
                 for (int64_t i = 0; i < ne0; i++) sx += (double)xr[i] * xr[i];
-                row_err[2 * r] = wk_quant_sq_error(q, xr, y + (size_t)r * out_row, ne0, NULL);
+                row_err[2 * r] = wk_quant_sq_error(out, xr, y + (size_t)r * out_row, ne0, NULL);
                 row_err[2 * r + 1] = sx;
             }
             for (int64_t r = 0; r < n; r++) { st->sq_err += row_err[2 * r]; st->sq_x += row_err[2 * r + 1]; }
@@ -451,7 +450,7 @@ static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs,
     for (size_t i = 0; !rc && i < nt; i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
         const float *wv = NULL;
-        if (im && wk_qtraits_by_ggml(types[i])) {
+        if (im && wk_qtraits_get(types[i])) {
             float *nw = realloc(imat, sizeof(float) * (size_t)t->ne[0]);
             if (!nw) { rc = wk_err_set(err, WK_E_NOMEM, "out of memory"); break; }
             imat = nw;

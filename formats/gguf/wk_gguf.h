@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wk_err.h"
+#include "wk_ggml.h"
 #include "wk_hash.h"
 #include "wk_sink.h"
 #include "wk_tensor.h"
@@ -62,41 +63,6 @@ const char *wk_gguf_type_name(wk_gguf_type t);
 size_t wk_gguf_type_size(wk_gguf_type t);
 /* Type from its short name ("u32", "string", ...); -1 if unknown. */
 int wk_gguf_type_from_name(const char *name);
-
-/* ---- ggml tensor types ----------------------------------------------------- */
-
-/* ggml_type ids used in files (ggml.h). */
-enum {
-    WK_GGML_F32 = 0, WK_GGML_F16 = 1, WK_GGML_Q4_0 = 2, WK_GGML_Q4_1 = 3,
-    WK_GGML_Q5_0 = 6, WK_GGML_Q5_1 = 7, WK_GGML_Q8_0 = 8, WK_GGML_Q8_1 = 9,
-    WK_GGML_Q2_K = 10, WK_GGML_Q3_K = 11, WK_GGML_Q4_K = 12, WK_GGML_Q5_K = 13,
-    WK_GGML_Q6_K = 14, WK_GGML_Q8_K = 15, WK_GGML_I8 = 24, WK_GGML_I16 = 25,
-    WK_GGML_I32 = 26, WK_GGML_I64 = 27, WK_GGML_F64 = 28, WK_GGML_BF16 = 30,
-    WK_GGML_TYPE_COUNT = 40
-};
-
-typedef struct {
-    int id;
-    const char *name;   /* "f32", "q4_0", ... (ggml_type_name) */
-    uint32_t blck;      /* elements per block; 0 = id not usable in files */
-    uint32_t size;      /* bytes per block */
-} wk_ggml_type_info;
-
-/* Row for a ggml type id, or NULL if the id is out of range or unused
- * (removed ids 4, 5, 31-33, 36-38 and ids >= 40). */
-const wk_ggml_type_info *wk_ggml_type_get(int id);
-/* Id from a name ("f16", "Q4_0"; case-insensitive); -1 if unknown. */
-int wk_ggml_type_from_name(const char *name);
-/* ggml type storing a wk_dtype unchanged (F32, F16, BF16, F64, I8..I64);
- * -1 for dtypes GGUF cannot hold (U8, BOOL). */
-int wk_ggml_type_from_dtype(wk_dtype dt);
-/* The wk_dtype of a plain (non-block) ggml type; -1 for quantized types. */
-int wk_ggml_type_to_dtype(int ggml_type);
-/* Bytes of a tensor of ggml type `type` and shape ne[0..n_dims-1]; -1 with
- * WK_E_FORMAT (ne[0] not a multiple of the block size, negative dims) or
- * WK_E_LIMIT (overflow), naming `what`. */
-int wk_ggml_nbytes(int type, int n_dims, const int64_t *ne, uint64_t *nbytes, const char *what,
-                   wk_err *err);
 
 /* ---- reader ---------------------------------------------------------------- */
 

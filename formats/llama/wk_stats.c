@@ -86,7 +86,7 @@ void wk_stats_finish(wk_tensor_stats *s)
 int wk_stats_supported(int t)
 {
     return t == WK_GGML_F32 || t == WK_GGML_F16 || t == WK_GGML_BF16 || t == WK_GGML_F64 ||
-           wk_qtraits_by_ggml(t) != NULL;
+           wk_qtraits_get(t) != NULL;
 }
 
 int wk_stats_add(wk_tensor_stats *s, int type, const void *p, uint64_t nbytes, const char *what,
@@ -101,12 +101,12 @@ int wk_stats_add(wk_tensor_stats *s, int type, const void *p, uint64_t nbytes, c
                           (unsigned long long)nbytes, ti->name, ti->blck > 1 ? "blocks" : "values");
     const uint8_t *b = p;
     float f[WK_STATS_CHUNK];
-    const wk_qtraits *qt = wk_qtraits_by_ggml(type);
+    const wk_qtraits *qt = wk_qtraits_get(type);
     if (qt) {
-        uint64_t per = (uint64_t)(WK_STATS_CHUNK / qt->blck) * qt->type_size; /* bytes per chunk */
+        uint64_t per = (uint64_t)(WK_STATS_CHUNK / ti->blck) * ti->size; /* bytes per chunk */
         for (uint64_t o = 0; o < nbytes; o += per) {
             uint64_t n = nbytes - o < per ? nbytes - o : per;
-            int64_t k = (int64_t)(n / qt->type_size) * qt->blck;
+            int64_t k = (int64_t)(n / ti->size) * ti->blck;
             qt->dequantize(b + o, f, k);
             chunk_f32(s, f, (size_t)k);
         }

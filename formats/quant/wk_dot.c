@@ -2,6 +2,7 @@
  * shared float stage (stage 2), Q8_K activations, and dispatch.  See wk_dot.h
  * for the contract that makes the AVX2 kernels bit-identical to these. */
 #include "wk_dot.h"
+#include "wk_cpu.h"
 #include "wk_half.h"
 #include "wk_quant_impl.h"
 
@@ -47,16 +48,16 @@ void wk_dequantize_row_q8_K(const void *vx, float *y, int64_t k)
     }
 }
 
-const wk_qtraits *wk_dot_act_traits(const wk_qtraits *qt)
+int wk_dot_act_type(int type)
 {
-    return qt->blck == WK_QK ? wk_qtraits_get(WK_QT_Q8_0) : NULL;
+    return wk_ggml_type_get(type)->blck == WK_QK ? WK_GGML_Q8_0 : WK_GGML_Q8_K;
 }
 
-size_t wk_dot_act_row_size(const wk_qtraits *qt, int64_t k)
+size_t wk_dot_act_row_size(int type, int64_t k)
 {
-    const wk_qtraits *at = wk_dot_act_traits(qt);
-    if (!at) return (size_t)(k / WK_QK_K) * sizeof(wk_block_q8_K);
-    return wk_quant_row_size(at, k) + (size_t)(k / WK_QK) * sizeof(int16_t);
+    const int at = wk_dot_act_type(type);
+    if (at == WK_GGML_Q8_K) return wk_ggml_row_size(at, k);
+    return wk_ggml_row_size(at, k) + (size_t)(k / WK_QK) * sizeof(int16_t);
 }
 
 /* The int16 block sums after nb Q8_0 blocks (wk_dot.h). */
@@ -72,21 +73,19 @@ static void q8_0_block_sums(void *a, int64_t nb)
     }
 }
 
-void wk_dot_quantize_act(const wk_qtraits *qt, const float *x, void *a, int64_t k)
+void wk_dot_quantize_act(int type, const float *x, void *a, int64_t k)
 {
-    const wk_qtraits *at = wk_dot_act_traits(qt);
-    if (at) {
-        at->quantize(x, a, k);
+    if (wk_dot_act_type(type) == WK_GGML_Q8_0) {
+        wk_quant_kernel_auto(WK_GGML_Q8_0)(x, a, k);
         q8_0_block_sums(a, k / WK_QK);
     } else {
         wk_quantize_row_q8_K_ref(x, a, k);
     }
 }
 
-void wk_dot_dequantize_act(const wk_qtraits *qt, const void *a, float *x, int64_t k)
+void wk_dot_dequantize_act(int type, const void *a, float *x, int64_t k)
 {
-    const wk_qtraits *at = wk_dot_act_traits(qt);
-    if (at) at->dequantize(a, x, k);
+    if (wk_dot_act_type(type) == WK_GGML_Q8_0) wk_dequantize_row_q8_0(a, x, k);
     else wk_dequantize_row_q8_K(a, x, k);
 }
 
@@ -313,88 +312,88 @@ typedef struct {
     size_t doff;   /* k-quants: offset of d in the block */
 } dot_kernels;
 
-#if defined(__x86_64__) || defined(__i386__)
+#if WK_CPU_X86
 #define AVX2_OR_NULL(T) wk_isum_##T##_avx2
 #else
 #define AVX2_OR_NULL(T) NULL
 #endif
 
-static const dot_kernels KERNELS[WK_QT_COUNT] = {
-    [WK_QT_Q4_0] = { wk_isum_q4_0_ref, AVX2_OR_NULL(q4_0), 0, 0, 0 },
-    [WK_QT_Q4_1] = { wk_isum_q4_1_ref, AVX2_OR_NULL(q4_1), 0, 1, 0 },
-    [WK_QT_Q5_0] = { wk_isum_q5_0_ref, AVX2_OR_NULL(q5_0), 0, 0, 0 },
-    [WK_QT_Q5_1] = { wk_isum_q5_1_ref, AVX2_OR_NULL(q5_1), 0, 1, 0 },
-    [WK_QT_Q8_0] = { wk_isum_q8_0_ref, AVX2_OR_NULL(q8_0), 0, 0, 0 },
-    [WK_QT_Q4_K] = { wk_isum_q4_K_ref, AVX2_OR_NULL(q4_K), 1, 1, 0 },
-    [WK_QT_Q5_K] = { wk_isum_q5_K_ref, AVX2_OR_NULL(q5_K), 1, 1, 0 },
-    [WK_QT_Q6_K] = { wk_isum_q6_K_ref, AVX2_OR_NULL(q6_K), 1, 0, offsetof(wk_block_q6_K, d) },
+/* The dot's private columns, keyed by ggml id like the kernel table
+ * (wk_quant_chunk.c); its `idot` column points at wk_vec_dot_* below. */
+static const dot_kernels KERNELS[WK_GGML_TYPE_COUNT] = {
+    [WK_GGML_Q4_0] = { .ref = wk_isum_q4_0_ref, .avx2 = AVX2_OR_NULL(q4_0), .kquant = 0, .hasmin = 0 },
+    [WK_GGML_Q4_1] = { .ref = wk_isum_q4_1_ref, .avx2 = AVX2_OR_NULL(q4_1), .kquant = 0, .hasmin = 1 },
+    [WK_GGML_Q5_0] = { .ref = wk_isum_q5_0_ref, .avx2 = AVX2_OR_NULL(q5_0), .kquant = 0, .hasmin = 0 },
+    [WK_GGML_Q5_1] = { .ref = wk_isum_q5_1_ref, .avx2 = AVX2_OR_NULL(q5_1), .kquant = 0, .hasmin = 1 },
+    [WK_GGML_Q8_0] = { .ref = wk_isum_q8_0_ref, .avx2 = AVX2_OR_NULL(q8_0), .kquant = 0, .hasmin = 0 },
+    [WK_GGML_Q4_K] = { .ref = wk_isum_q4_K_ref, .avx2 = AVX2_OR_NULL(q4_K), .kquant = 1, .hasmin = 1 },
+    [WK_GGML_Q5_K] = { .ref = wk_isum_q5_K_ref, .avx2 = AVX2_OR_NULL(q5_K), .kquant = 1, .hasmin = 1 },
+    [WK_GGML_Q6_K] = { .ref = wk_isum_q6_K_ref, .avx2 = AVX2_OR_NULL(q6_K), .kquant = 1, .hasmin = 0,
+                       .doff = offsetof(wk_block_q6_K, d) },
 };
 
 int wk_dot_have_simd(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    return wk_quant_have_simd();
-#else
-    return 0;
-#endif
+    return wk_quant_have_simd();   /* 0 off x86 */
 }
 
-void wk_dot_isums(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t nb,
+void wk_dot_isums(int type, int simd, const void *w, const void *a, int64_t nb,
                   int32_t *isum, int32_t *msum)
 {
-    const dot_kernels *K = &KERNELS[qt->type];
+    const dot_kernels *K = &KERNELS[type];
     (simd && K->avx2 ? K->avx2 : K->ref)(w, a, nb, isum, msum);
 }
 
 #define TILE 64   /* blocks per stage-1 call; a multiple of 8 keeps lanes aligned */
 
-void wk_dot_scales(const wk_qtraits *qt, const void *w, const void *a, int64_t n, float *sw,
-                   float *sm)
+void wk_dot_scales(int type, const void *w, const void *a, int64_t n, float *sw, float *sm)
 {
-    const dot_kernels *K = &KERNELS[qt->type];
-    if (K->kquant) scales_k(w, qt->type_size, K->doff, K->hasmin, a, n, sw, sm);
-    else scales_legacy(w, qt->type_size, K->hasmin, a, n, sw, sm);
+    const dot_kernels *K = &KERNELS[type];
+    const size_t size = wk_ggml_type_get(type)->size;
+    if (K->kquant) scales_k(w, size, K->doff, K->hasmin, a, n, sw, sm);
+    else scales_legacy(w, size, K->hasmin, a, n, sw, sm);
 }
 
 /* The scalar reference of wk_dot_row (kept out of it so that the AVX2 path
  * pays no stack frame for the tiles). */
-static float dot_row_ref(const wk_qtraits *qt, const void *w, const void *a, int64_t k)
+static float dot_row_ref(int type, const void *w, const void *a, int64_t k)
 {
-    const dot_kernels *K = &KERNELS[qt->type];
+    const dot_kernels *K = &KERNELS[type];
+    const wk_ggml_type_info *ti = wk_ggml_type_get(type);
     size_t asize = K->kquant ? sizeof(wk_block_q8_K) : sizeof(wk_block_q8_0);
-    int64_t nb = k / qt->blck;
+    int64_t nb = k / ti->blck;
     int32_t is[TILE], ms[TILE];
     float sw[TILE], sm[TILE], acc[8] = { 0 };
     const uint8_t *x = w, *y = a;
     for (int64_t b0 = 0; b0 < nb; b0 += TILE) {
         int64_t n = nb - b0 < TILE ? nb - b0 : TILE;
         K->ref(x, y, n, is, ms);
-        wk_dot_scales(qt, x, y, n, sw, sm);
+        wk_dot_scales(type, x, y, n, sw, sm);
         wk_dot_accumulate(acc, 0, n, is, ms, sw, sm);
-        x += (size_t)n * qt->type_size;
+        x += (size_t)n * ti->size;
         y += (size_t)n * asize;
     }
     return wk_dot_reduce(acc);
 }
 
-float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t k)
+float wk_dot_row(int type, int simd, const void *w, const void *a, int64_t k)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    if (simd) return wk_dot_row_avx2(qt, w, a, k);
+#if WK_CPU_X86
+    if (simd) return wk_dot_row_avx2(type, w, a, k);
 #else
     (void)simd;
 #endif
-    return dot_row_ref(qt, w, a, k);
+    return dot_row_ref(type, w, a, k);
 }
 
 #define VEC_DOT(T, QT) \
     float wk_vec_dot_##T(const void *w, const void *a, int64_t k) \
-    { return wk_dot_row(wk_qtraits_get(QT), wk_dot_have_simd(), w, a, k); }
-VEC_DOT(q4_0, WK_QT_Q4_0)
-VEC_DOT(q4_1, WK_QT_Q4_1)
-VEC_DOT(q5_0, WK_QT_Q5_0)
-VEC_DOT(q5_1, WK_QT_Q5_1)
-VEC_DOT(q8_0, WK_QT_Q8_0)
-VEC_DOT(q4_K, WK_QT_Q4_K)
-VEC_DOT(q5_K, WK_QT_Q5_K)
-VEC_DOT(q6_K, WK_QT_Q6_K)
+    { return wk_dot_row(QT, wk_dot_have_simd(), w, a, k); }
+VEC_DOT(q4_0, WK_GGML_Q4_0)
+VEC_DOT(q4_1, WK_GGML_Q4_1)
+VEC_DOT(q5_0, WK_GGML_Q5_0)
+VEC_DOT(q5_1, WK_GGML_Q5_1)
+VEC_DOT(q8_0, WK_GGML_Q8_0)
+VEC_DOT(q4_K, WK_GGML_Q4_K)
+VEC_DOT(q5_K, WK_GGML_Q5_K)
+VEC_DOT(q6_K, WK_GGML_Q6_K)

@@ -54,34 +54,35 @@ void wk_quantize_row_q8_K_ref(const float *x, void *y, int64_t k);
 /* Dequantize k/256 Q8_K blocks into k floats (d * qs). */
 void wk_dequantize_row_q8_K(const void *x, float *y, int64_t k);
 
-/* The activation layout weight type qt is dotted with: the traits of Q8_0
- * for legacy types (blck 32); NULL for the k-quants, whose activations are
- * Q8_K (not a weight type of the traits table). */
-const wk_qtraits *wk_dot_act_traits(const wk_qtraits *qt);
-/* Bytes of k activation values quantized for weight type qt (legacy types:
- * the Q8_0 blocks and their int16 sums). */
-size_t wk_dot_act_row_size(const wk_qtraits *qt, int64_t k);
-/* Quantize k activations (k a multiple of qt->blck) for weight type qt into
- * a (wk_dot_act_row_size bytes).  Q8_0 uses the traits quantizer (SIMD when
- * available, same bytes as the reference), then appends the block sums. */
-void wk_dot_quantize_act(const wk_qtraits *qt, const float *x, void *a, int64_t k);
+/* The ggml type of the activations quant type `type` is dotted with:
+ * WK_GGML_Q8_0 for the legacy types (blck 32), WK_GGML_Q8_K for the k-quants
+ * (Q8_K is not a weight type of the kernel table). */
+int wk_dot_act_type(int type);
+/* Bytes of k activation values quantized for weight type `type` (legacy
+ * types: the Q8_0 blocks and their int16 sums). */
+size_t wk_dot_act_row_size(int type, int64_t k);
+/* Quantize k activations (k a multiple of the block size) for weight type
+ * `type` into a (wk_dot_act_row_size bytes).  Q8_0 uses the table's AUTO
+ * quantizer (SIMD when available, same bytes as the reference), then appends
+ * the block sums. */
+void wk_dot_quantize_act(int type, const float *x, void *a, int64_t k);
 /* Dequantize them again (k floats). */
-void wk_dot_dequantize_act(const wk_qtraits *qt, const void *a, float *x, int64_t k);
+void wk_dot_dequantize_act(int type, const void *a, float *x, int64_t k);
 
-/* Stage 1 of weight type qt over nb blocks (k-quants: super-blocks): w holds
+/* Stage 1 of weight type `type` over nb blocks (k-quants: super-blocks): w holds
  * nb weight blocks, a the matching activation row (for simd 1 and a legacy
  * type a whole row of nb blocks as wk_dot_quantize_act wrote it: the kernel
  * reads the block sums after the blocks; the reference also accepts any run
  * of blocks); writes isum[0..nb) and msum[0..nb).  simd 1 selects the AVX2
  * kernel: only when wk_dot_have_simd() is 1.  Never fails. */
-void wk_dot_isums(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t nb,
+void wk_dot_isums(int type, int simd, const void *w, const void *a, int64_t nb,
                   int32_t *isum, int32_t *msum);
 
-/* The full dot of k values (k a multiple of qt->blck; a the whole
+/* The full dot of k values (k a multiple of the block size; a the whole
  * activation row of wk_dot_quantize_act) by the scalar reference (simd 0) or
  * the AVX2 kernel (simd 1, only if wk_dot_have_simd()); both give the same
  * float. */
-float wk_dot_row(const wk_qtraits *qt, int simd, const void *w, const void *a, int64_t k);
+float wk_dot_row(int type, int simd, const void *w, const void *a, int64_t k);
 
 /* 1 if the AVX2 dot kernels can run on this CPU. */
 int wk_dot_have_simd(void);
@@ -93,11 +94,11 @@ void wk_dot_accumulate(float acc[8], int lane0, int64_t n, const int32_t *isum,
 /* The fixed pairwise sum of the 8 lanes. */
 float wk_dot_reduce(const float acc[8]);
 /* sw[i] = dw*da, sm[i] = mw*da of blocks [0, n) of w and a (scalar). */
-void wk_dot_scales(const wk_qtraits *qt, const void *w, const void *a, int64_t n, float *sw,
+void wk_dot_scales(int type, const void *w, const void *a, int64_t n, float *sw,
                    float *sm);
-/* wk_dot_row(qt, 1, ...): stage 1 by AVX2, stage 2 by the same lane-wise
+/* wk_dot_row(type, 1, ...): stage 1 by AVX2, stage 2 by the same lane-wise
  * float operations in vectors (wk_dot_avx2.c). */
-float wk_dot_row_avx2(const wk_qtraits *qt, const void *w, const void *a, int64_t k);
+float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k);
 
 /* The per-type kernels (k a multiple of the block size). */
 #define WK_DOT_DECL(T) \

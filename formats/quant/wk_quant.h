@@ -1,4 +1,4 @@
-/* wk_quant.h — ggml block quantization: block layouts, one traits table,
+/* wk_quant.h — ggml block quantization: block layouts, one kernel table,
  * reference and SIMD kernels, dequantization, and a parallel row driver.
  *
  * Formats (docs/formats/quant-blocks.md has every layout as a byte table):
@@ -23,7 +23,7 @@
  * (the block would dequantize to Inf/NaN).
  *
  * Layout of this header: block structs (sizes checked at compile time), the
- * traits table (the one place that maps a type to its kernels), the kernels
+ * kernel table (the one place that maps a ggml type id to its kernels), the kernels
  * by name, the row driver, and a few inline helpers shared by the kernel
  * files.  Blocks are little-endian on disk; the structs are the in-memory
  * image on little-endian hosts only (checked below).  Kernels read and write
@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "wk_err.h"
+#include "wk_ggml.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "wk_quant: block structs assume a little-endian host"
@@ -77,12 +78,10 @@ _Static_assert(sizeof(wk_block_q4_K) == 144, "block_q4_K is 144 bytes");
 _Static_assert(sizeof(wk_block_q5_K) == 176, "block_q5_K is 176 bytes");
 _Static_assert(sizeof(wk_block_q6_K) == 210, "block_q6_K is 210 bytes");
 
-/* ---- traits ------------------------------------------------------------------ */
-typedef enum {
-    WK_QT_Q4_0, WK_QT_Q4_1, WK_QT_Q5_0, WK_QT_Q5_1, WK_QT_Q8_0,
-    WK_QT_Q4_K, WK_QT_Q5_K, WK_QT_Q6_K,
-    WK_QT_COUNT
-} wk_qtype;
+/* ---- kernel table --------------------------------------------------------------- */
+/* Types are ggml ids (WK_GGML_*, wk_ggml.h); name, block size and bytes per
+ * block come from the core table, wk_ggml_type_get(type).  This table holds
+ * only the kernels (ggml-cpu's type_traits_cpu), keyed by the same id. */
 
 /* Quantize k floats (k a multiple of the block size) into k/blck blocks. */
 typedef void (*wk_qrow_fn)(const float *x, void *y, int64_t k);
@@ -99,31 +98,28 @@ typedef int64_t (*wk_qcheck_fn)(const void *x, int64_t nb);
 typedef float (*wk_idot_fn)(const void *x, const void *a, int64_t k);
 
 typedef struct {
-    wk_qtype type;
-    const char *name;          /* "q4_0" ... "q6_k": the names wk-quantize accepts */
-    int ggml_type;             /* ggml / GGUF type id (gguf_spec §1.6); ggml's name,
-                                * block size and bytes: wk_ggml_type_get(ggml_type) */
-    int blck;                  /* values per block (= the GGUF table's blck) */
-    size_t type_size;          /* bytes per block (= the GGUF table's size) */
     wk_qrow_fn quantize_ref;   /* scalar reference, bit-exact with ggml */
     wk_qrow_fn quantize_simd;  /* AVX2/F16C kernel, NULL if none; only call it
                                 * when wk_quant_have_simd() is 1 */
-    wk_qrow_fn quantize;       /* quantize_simd when usable, else quantize_ref */
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
     wk_idot_fn idot;           /* integer dot (wk_dot.c), AVX2 when available */
 } wk_qtraits;
 
-/* Traits of a type; NULL if t is out of range. */
-const wk_qtraits *wk_qtraits_get(wk_qtype t);
-/* By name, case-insensitive ("q4_0", "Q4_K", "q6_k"); NULL if unknown. */
-const wk_qtraits *wk_qtraits_by_name(const char *name);
-/* By ggml type id; NULL if not one of ours. */
-const wk_qtraits *wk_qtraits_by_ggml(int ggml_type);
-/* Bytes of one row of n values (n a multiple of blck). */
-size_t wk_quant_row_size(const wk_qtraits *qt, int64_t n);
-/* 1 if the AVX2/F16C kernels can run on this CPU (checked at run time). */
+/* Kernels of ggml type `type`; NULL if weightkit cannot quantize it (the
+ * quant types are Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K). */
+const wk_qtraits *wk_qtraits_get(int type);
+/* The ggml id of a quant type by name, case-insensitive ("q4_0", "Q4_K",
+ * "q6_k"); -1 if unknown or not quantizable.  Tools print the lower-case
+ * spelling, wk_ggml_type_get(type)->lname. */
+int wk_quant_type_from_name(const char *name);
+/* The AUTO quantizer of a quant type: quantize_simd when the CPU runs it
+ * (wk_cpu's probe, cached), else quantize_ref.  Resolve it once per batch of
+ * rows and call it directly (wk_quantize_rows does).  NULL if `type` has no
+ * kernels. */
+wk_qrow_fn wk_quant_kernel_auto(int type);
+/* 1 if the AVX2/F16C kernels can run on this CPU (wk_cpu_has(WK_CPU_SIMD)). */
 int wk_quant_have_simd(void);
 
 /* ---- kernels by name (all: k a multiple of the block size) --------------- */
@@ -162,8 +158,7 @@ void wk_dequantize_row_q6_K(const void *x, float *y, int64_t k);
 
 /* Sum of w_i (x_i - dequant(q)_i)^2 over n values (w NULL: all 1), in double:
  * the quantization error behind the RMSE that tools report. */
-double wk_quant_sq_error(const wk_qtraits *qt, const float *x, const void *q, int64_t n,
-                         const float *w);
+double wk_quant_sq_error(int type, const float *x, const void *q, int64_t n, const float *w);
 
 /* ---- the row driver (wk_quant_chunk.c) ------------------------------------- */
 typedef enum {
@@ -187,14 +182,15 @@ typedef struct {
 #define WK_QUANT_CHUNK_ROWS 16
 
 /* Quantize nrows rows of n_per_row floats from src into dst (rows back to
- * back, wk_quant_row_size() bytes each).  Needs n_per_row > 0 and a multiple
- * of qt->blck (WK_E_USAGE otherwise), opts may be NULL (defaults).  The
+ * back, wk_ggml_row_size() bytes each) of quant type `type` (a ggml id with
+ * kernels, WK_E_USAGE otherwise).  Needs n_per_row > 0 and a multiple of the
+ * block size (WK_E_USAGE otherwise), opts may be NULL (defaults).  The
  * output is identical for every thread count and, for AUTO/REF/SIMD, equal
  * to ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, NULL).
  * Fails with WK_E_FORMAT naming the tensor, row and column of the first
  * NaN/Inf input value, or WK_E_LIMIT naming the first block whose fp16
  * scale overflows; dst is then partly written and must be discarded. */
-int wk_quantize_rows(const wk_qtraits *qt, const float *src, void *dst, int64_t nrows,
+int wk_quantize_rows(int type, const float *src, void *dst, int64_t nrows,
                      int64_t n_per_row, const wk_qopts *opts, wk_err *err);
 
 /* Index of the first NaN/Inf among x[0..n), or -1 (SIMD when available). */
@@ -202,7 +198,7 @@ int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
 
 /* ---- error-minimising search (wk_quant_search.c) --------------------------- */
 
-/* Quantize one row of n values into qt's layout, choosing each block's
+/* Quantize one row of n values into the layout of quant type `type`, choosing each block's
  * scale (and min) to minimise sum w_i (x_i - dequant_i)^2, where w_i =
  * imatrix[i] (finite, >= 0) if imatrix is non-NULL, else 1.  For Q4_0 and
  * Q5_0 the result is the exact minimum over every finite fp16 scale; for the
@@ -210,7 +206,7 @@ int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
  * that measure (it is one of the candidates); a block whose reference scale
  * overflows fp16 is left as the reference wrote it (wk_quantize_rows then
  * refuses it).  Deterministic: the same bytes on every thread count. */
-void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *y, int64_t n,
+void wk_quantize_row_search(int type, const float *x, void *y, int64_t n,
                             const float *imatrix);
 
 #endif

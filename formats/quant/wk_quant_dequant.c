@@ -179,17 +179,19 @@ void wk_dequantize_row_q6_K(const void *vx, float *y, int64_t k)
 
 /* ---- error measure ------------------------------------------------------------------ */
 
-double wk_quant_sq_error(const wk_qtraits *qt, const float *x, const void *q, int64_t n,
-                         const float *w)
+double wk_quant_sq_error(int type, const float *x, const void *q, int64_t n, const float *w)
 {
+    const wk_qtraits *qt = wk_qtraits_get(type);
+    const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+    const int blck = (int)ti->blck;
     float y[WK_QK_K];
     const uint8_t *p = q;
     double e = 0;
-    for (int64_t b = 0; b < n / qt->blck; b++, p += qt->type_size) {
-        qt->dequantize(p, y, qt->blck);
-        for (int i = 0; i < qt->blck; i++) {
-            double r = (double)x[b * qt->blck + i] - y[i];
-            e += (w ? w[b * qt->blck + i] : 1.0) * r * r;
+    for (int64_t b = 0; b < n / blck; b++, p += ti->size) {
+        qt->dequantize(p, y, blck);
+        for (int i = 0; i < blck; i++) {
+            double r = (double)x[b * blck + i] - y[i];
+            e += (w ? w[b * blck + i] : 1.0) * r * r;
         }
     }
     return e;

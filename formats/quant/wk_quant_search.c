@@ -42,13 +42,14 @@ static inline int qround(float v, int lo, int hi)
     return clampi((int)lrintf(v), lo, hi);
 }
 
-/* Weighted squared error of decoding blk (one block of qt) against x. */
-static double block_error(const wk_qtraits *qt, const void *blk, const float *x, const float *w)
+/* Weighted squared error of decoding blk (one block of quant type `type`) against x. */
+static double block_error(int type, const void *blk, const float *x, const float *w)
 {
+    const int blck = (int)wk_ggml_type_get(type)->blck;
     float y[WK_QK_K];
-    qt->dequantize(blk, y, qt->blck);
+    wk_qtraits_get(type)->dequantize(blk, y, blck);
     double e = 0;
-    for (int i = 0; i < qt->blck; i++) {
+    for (int i = 0; i < blck; i++) {
         double d = (double)x[i] - y[i];
         e += (w ? w[i] : 1.0) * d * d;
     }
@@ -317,23 +318,23 @@ static double asym_search(const float *x, const float *w, int nmax, uint16_t *d_
     return best;
 }
 
-/* Write a legacy block from (d, m, q) in qt's layout (q already in range). */
-static void put_legacy(wk_qtype t, uint16_t d16, uint16_t m16, const int *q, void *out)
+/* Write a legacy block from (d, m, q) in type t's layout (q already in range). */
+static void put_legacy(int t, uint16_t d16, uint16_t m16, const int *q, void *out)
 {
     uint32_t qh = 0;
     uint8_t qs[16];
     for (int j = 0; j < 16; j++) {
         int a = q[j], b = q[j + 16];
-        if (t == WK_QT_Q4_0) { a += 8; b += 8; }
-        if (t == WK_QT_Q5_0) { a += 16; b += 16; }
+        if (t == WK_GGML_Q4_0) { a += 8; b += 8; }
+        if (t == WK_GGML_Q5_0) { a += 16; b += 16; }
         qs[j] = (uint8_t)((a & 15) | (b & 15) << 4);
         qh |= (uint32_t)((a >> 4) & 1) << j | (uint32_t)((b >> 4) & 1) << (j + 16);
     }
     switch (t) {
-    case WK_QT_Q4_0: { wk_block_q4_0 b = { d16, { 0 } }; memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
-    case WK_QT_Q4_1: { wk_block_q4_1 b = { d16, m16, { 0 } }; memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
-    case WK_QT_Q5_0: { wk_block_q5_0 b = { d16, { 0 }, { 0 } }; memcpy(b.qh, &qh, 4); memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
-    case WK_QT_Q5_1: { wk_block_q5_1 b = { d16, m16, { 0 }, { 0 } }; memcpy(b.qh, &qh, 4); memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_GGML_Q4_0: { wk_block_q4_0 b = { d16, { 0 } }; memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_GGML_Q4_1: { wk_block_q4_1 b = { d16, m16, { 0 } }; memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_GGML_Q5_0: { wk_block_q5_0 b = { d16, { 0 }, { 0 } }; memcpy(b.qh, &qh, 4); memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
+    case WK_GGML_Q5_1: { wk_block_q5_1 b = { d16, m16, { 0 }, { 0 } }; memcpy(b.qh, &qh, 4); memcpy(b.qs, qs, 16); memcpy(out, &b, sizeof b); } break;
     default: {
         wk_block_q8_0 b;
         b.d = d16;
@@ -343,24 +344,26 @@ static void put_legacy(wk_qtype t, uint16_t d16, uint16_t m16, const int *q, voi
     }
 }
 
-static void search_legacy(const wk_qtraits *qt, const float *x, uint8_t *y, const float *w)
+static void search_legacy(int type, const float *x, uint8_t *y, const float *w)
 {
+    const wk_qtraits *qt = wk_qtraits_get(type);
     uint8_t cand[sizeof(wk_block_q8_0)];
     uint16_t d16 = 0, m16 = 0;
     int q[WK_QK];
     double e;
-    switch (qt->type) {
-    case WK_QT_Q4_0: e = sym_search(x, w, -8, 7, &d16, q); break;
-    case WK_QT_Q5_0: e = sym_search(x, w, -16, 15, &d16, q); break;
-    case WK_QT_Q8_0: e = sym_search(x, w, -128, 127, &d16, q); break;
-    case WK_QT_Q4_1: e = asym_search(x, w, 15, &d16, &m16, q); break;
+    switch (type) {
+    case WK_GGML_Q4_0: e = sym_search(x, w, -8, 7, &d16, q); break;
+    case WK_GGML_Q5_0: e = sym_search(x, w, -16, 15, &d16, q); break;
+    case WK_GGML_Q8_0: e = sym_search(x, w, -128, 127, &d16, q); break;
+    case WK_GGML_Q4_1: e = asym_search(x, w, 15, &d16, &m16, q); break;
     default: e = asym_search(x, w, 31, &d16, &m16, q); break;
     }
     qt->quantize_ref(x, y, WK_QK);                 /* the reference block is a candidate */
     if (!(e < INFINITY) || qt->check(y, 1) >= 0) return;   /* (an overflowing reference scale
                                                             * is kept: wk_quantize_rows refuses it) */
-    put_legacy(qt->type, d16, m16, q, cand);
-    if (block_error(qt, cand, x, w) < block_error(qt, y, x, w)) memcpy(y, cand, qt->type_size);
+    put_legacy(type, d16, m16, q, cand);
+    if (block_error(type, cand, x, w) < block_error(type, y, x, w))
+        memcpy(y, cand, wk_ggml_type_get(type)->size);
 }
 
 /* ---- k-quants: refine the reference block's sub-block scales ----------------------- */
@@ -422,10 +425,10 @@ static double k_sub_try(uint8_t *qs, uint8_t *qh, float d, float dmin, int nmax,
     return e;
 }
 
-static void search_k45(const wk_qtraits *qt, const float *x, uint8_t *y, const float *w)
+static void search_k45(int type, const float *x, uint8_t *y, const float *w)
 {
-    qt->quantize_ref(x, y, WK_QK_K);
-    const int q5 = qt->type == WK_QT_Q5_K, nmax = q5 ? 31 : 15;
+    wk_qtraits_get(type)->quantize_ref(x, y, WK_QK_K);
+    const int q5 = type == WK_GGML_Q5_K, nmax = q5 ? 31 : 15;
     uint8_t *sc12 = y + 4, *qh = q5 ? y + 16 : NULL, *qs = q5 ? y + 48 : y + 16;
     uint16_t d16, dm16;
     memcpy(&d16, y, 2);
@@ -470,10 +473,10 @@ static void q6_set(wk_block_q6_K *b, int l, int v)
     *qh = (uint8_t)((*qh & ~(3 << (2 * g))) | ((v >> 4) << (2 * g)));
 }
 
-static void search_q6k(const wk_qtraits *qt, const float *x, uint8_t *y, const float *w)
+static void search_q6k(const float *x, uint8_t *y, const float *w)
 {
     wk_block_q6_K b;
-    qt->quantize_ref(x, y, WK_QK_K);
+    wk_quantize_row_q6_K_ref(x, y, WK_QK_K);
     memcpy(&b, y, sizeof b);
     const float d = wk_f16_to_f32(b.d);
     if (d == 0) return;
@@ -504,17 +507,19 @@ static void search_q6k(const wk_qtraits *qt, const float *x, uint8_t *y, const f
     memcpy(y, &b, sizeof b);
 }
 
-void wk_quantize_row_search(const wk_qtraits *qt, const float *x, void *vy, int64_t n,
+void wk_quantize_row_search(int type, const float *x, void *vy, int64_t n,
                             const float *imatrix)
 {
+    const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+    const int64_t blck = ti->blck;
     uint8_t *y = vy;
-    for (int64_t i = 0; i < n / qt->blck; i++) {
-        const float *xb = x + i * qt->blck, *wb = imatrix ? imatrix + i * qt->blck : NULL;
-        uint8_t *yb = y + i * qt->type_size;
-        switch (qt->type) {
-        case WK_QT_Q4_K: case WK_QT_Q5_K: search_k45(qt, xb, yb, wb); break;
-        case WK_QT_Q6_K: search_q6k(qt, xb, yb, wb); break;
-        default: search_legacy(qt, xb, yb, wb); break;
+    for (int64_t i = 0; i < n / blck; i++) {
+        const float *xb = x + i * blck, *wb = imatrix ? imatrix + i * blck : NULL;
+        uint8_t *yb = y + i * ti->size;
+        switch (type) {
+        case WK_GGML_Q4_K: case WK_GGML_Q5_K: search_k45(type, xb, yb, wb); break;
+        case WK_GGML_Q6_K: search_q6k(xb, yb, wb); break;
+        default: search_legacy(type, xb, yb, wb); break;
         }
     }
 }

@@ -78,6 +78,7 @@ static void to_q8_1(const wk_block_q8_0 *a, q8_1 *b, int64_t nb)
 }
 
 typedef struct {
+    int type;        /* ggml id of the weights */
     const wk_qtraits *qt;
     const struct ggml_type_traits_cpu *g;
     uint8_t *w;      /* rows x cols weights */
@@ -86,20 +87,22 @@ typedef struct {
     size_t rs;
 } setup;
 
-static int prepare(setup *s, const wk_qtraits *qt, const float *w, const float *x, int64_t rows,
+static int prepare(setup *s, int type, const float *w, const float *x, int64_t rows,
                    int64_t cols)
 {
-    s->qt = qt;
-    s->g = get_traits((enum ggml_type)qt->ggml_type);
-    s->rs = wk_quant_row_size(qt, cols);
+    s->type = type;
+    s->qt = wk_qtraits_get(type);
+    s->g = get_traits((enum ggml_type)type);
+    s->rs = wk_ggml_row_size(type, cols);
     s->w = malloc(s->rs * (size_t)rows);
-    s->a = malloc(wk_dot_act_row_size(qt, cols));
-    s->ga = malloc(sizeof(q8_1) * (size_t)(cols / 32) + wk_dot_act_row_size(qt, cols));
+    s->a = malloc(wk_dot_act_row_size(type, cols));
+    s->ga = malloc(sizeof(q8_1) * (size_t)(cols / 32) + wk_dot_act_row_size(type, cols));
     if (!s->g || !s->g->vec_dot || !s->w || !s->a || !s->ga) return -1;
-    for (int64_t r = 0; r < rows; r++) qt->quantize(w + r * cols, s->w + s->rs * (size_t)r, cols);
-    wk_dot_quantize_act(qt, x, s->a, cols);
+    wk_qrow_fn quantize = wk_quant_kernel_auto(type);
+    for (int64_t r = 0; r < rows; r++) quantize(w + r * cols, s->w + s->rs * (size_t)r, cols);
+    wk_dot_quantize_act(type, x, s->a, cols);
     if (s->g->vec_dot_type == GGML_TYPE_Q8_1) to_q8_1((const wk_block_q8_0 *)s->a, (q8_1 *)s->ga, cols / 32);
-    else memcpy(s->ga, s->a, wk_dot_act_row_size(qt, cols));
+    else memcpy(s->ga, s->a, wk_dot_act_row_size(type, cols));
     return 0;
 }
 
@@ -115,7 +118,7 @@ static int check_type(const setup *s, const float *x, int64_t rows, int64_t cols
     int bad = 0;
     double tolr = s->g->vec_dot_type == GGML_TYPE_Q8_1 ? 1e-4 : 1e-5;
     (void)x;
-    wk_dot_dequantize_act(s->qt, s->a, da, cols);
+    wk_dot_dequantize_act(s->type, s->a, da, cols);
     *worst = 0;
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *wr = s->w + s->rs * (size_t)r;
@@ -128,7 +131,7 @@ static int check_type(const setup *s, const float *x, int64_t rows, int64_t cols
         if (rel > *worst) *worst = rel;
         if (rel > tolr && bad++ < 3)
             fprintf(stderr, "MISMATCH %s row %lld: ours %.9g ggml %.9g (sum|wa| %.3g)\n",
-                    s->qt->name, (long long)r, ours, theirs, mag);
+                    wk_ggml_type_get(s->type)->lname, (long long)r, ours, theirs, mag);
     }
     free(dw);
     free(da);
@@ -140,7 +143,7 @@ static int64_t act_diff(const setup *s, const float *x, int64_t cols)
 {
     enum ggml_type vt = s->g->vec_dot_type;
     const struct ggml_type_traits_cpu *gt = get_traits(vt);
-    size_t n = wk_dot_act_row_size(s->qt, cols) + sizeof(q8_1) * (size_t)(cols / 32);
+    size_t n = wk_dot_act_row_size(s->type, cols) + sizeof(q8_1) * (size_t)(cols / 32);
     uint8_t *g = malloc(n);
     int64_t diff = 0;
     if (!g || !gt->from_float) { free(g); return -1; }
@@ -217,23 +220,24 @@ int main(int argc, char **argv)
     int nbad = 0;
     if (timing)
         printf("| type | ours ms | ggml ms | ggml/ours time | ours GB/s | ggml GB/s |\n|---|---|---|---|---|---|\n");
-    for (int t = 0; t < WK_QT_COUNT; t++) {
+    for (int type = 0; type < WK_GGML_TYPE_COUNT; type++) {
+        if (!wk_qtraits_get(type)) continue;   /* the quant types, in ggml id order */
         setup s;
         double worst;
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        if (prepare(&s, qt, w, x, rows, cols)) { fprintf(stderr, "%s: setup failed\n", qt->name); return 1; }
+        const char *name = wk_ggml_type_get(type)->lname;
+        if (prepare(&s, type, w, x, rows, cols)) { fprintf(stderr, "%s: setup failed\n", name); return 1; }
         int bad = check_type(&s, x, rows, cols, &worst);
         int64_t ad = act_diff(&s, x, cols);
         nbad += bad;
         if (!timing)
             printf("%-5s %lld rows: %s (worst |ours-ggml| / sum|wa| = %.2e); activation blocks "
-                   "differing from ggml's from_float: %lld\n", qt->name, (long long)rows,
+                   "differing from ggml's from_float: %lld\n", name, (long long)rows,
                    bad ? "DIFFER" : "agree", worst, (long long)ad);
         else if (!bad) {
             double to, tg;
             time_pair(&s, rows, cols, reps, nthr, y, &to, &tg);
             double gb = (double)s.rs * rows * 1e-9;
-            printf("| %s | %.3f | %.3f | %.2f | %.1f | %.1f |\n", qt->name, to * 1e3, tg * 1e3,
+            printf("| %s | %.3f | %.3f | %.2f | %.1f | %.1f |\n", name, to * 1e3, tg * 1e3,
                    tg / to, gb / to, gb / tg);
         }
         release(&s);

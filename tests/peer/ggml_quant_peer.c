@@ -153,6 +153,13 @@ static void gold_row(int f, float *x, int n)
     }
 }
 
+/* The quant types, in ggml id order (as test_quant.c's GOLDEN table). */
+static const int QTYPES[] = {
+    WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
+    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+};
+enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
+
 /* Prints ggml's hashes for test_quant.c's GOLDEN table and checks ours. */
 static void golden_hashes(void)
 {
@@ -162,12 +169,13 @@ static void golden_hashes(void)
     grng = 0x5eed5eed5eedULL;
     for (int r = 0; r < ROWS; r++) gold_row(r % GNFAM, x + (size_t)r * N, N);
     printf("golden (tests/unit/test_quant.c GOLDEN):");
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        size_t sz = wk_quant_row_size(qt, N) * ROWS;
-        ggml_quantize_chunk((enum ggml_type)qt->ggml_type, x, g, 0, ROWS, N, NULL);
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        size_t sz = wk_ggml_row_size(type, N) * ROWS;
+        ggml_quantize_chunk((enum ggml_type)type, x, g, 0, ROWS, N, NULL);
         for (int r = 0; r < ROWS; r++)
-            qt->quantize_ref(x + r * N, o + r * wk_quant_row_size(qt, N), N);
+            qt->quantize_ref(x + r * N, o + r * wk_ggml_row_size(type, N), N);
         uint64_t h = 0xcbf29ce484222325ULL;
         for (size_t i = 0; i < sz; i++) h = (h ^ g[i]) * 0x100000001b3ULL;
         printf("%s 0x%016llxULL,", t % 3 ? "" : "\n   ", (unsigned long long)h);
@@ -178,25 +186,26 @@ static void golden_hashes(void)
 
 /* ---- comparisons --------------------------------------------------------------------- */
 
-static void report_diff(const char *what, const wk_qtraits *qt, int64_t row, int fam,
+static void report_diff(const char *what, int type, int64_t row, int fam,
                         const uint8_t *a, const uint8_t *b, size_t row_size)
 {
+    const wk_ggml_type_info *ti = wk_ggml_type_get(type);
     size_t off = 0;
     while (off < row_size && a[off] == b[off]) off++;
     if (nfail++ < 20)
         fprintf(stderr, "MISMATCH %s %s: row %" PRId64 " (%s), block %zu byte %zu: "
-                "ours 0x%02x ggml 0x%02x\n", qt->name, what, row, FAMILY[fam],
-                off / qt->type_size, off % qt->type_size, a[off], b[off]);
+                "ours 0x%02x ggml 0x%02x\n", ti->lname, what, row, FAMILY[fam],
+                off / ti->size, off % ti->size, a[off], b[off]);
 }
 
 /* Rows of `ours` equal to `ref`; reports the rows that differ. */
-static int64_t count_equal(const char *what, const wk_qtraits *qt, const uint8_t *ours,
+static int64_t count_equal(const char *what, int type, const uint8_t *ours,
                            const uint8_t *ref, int64_t nrows, size_t row_size, int per_fam)
 {
     int64_t eq = 0;
     for (int64_t r = 0; r < nrows; r++) {
         if (!memcmp(ours + r * row_size, ref + r * row_size, row_size)) eq++;
-        else report_diff(what, qt, r, (int)(r / per_fam), ours + r * row_size,
+        else report_diff(what, type, r, (int)(r / per_fam), ours + r * row_size,
                          ref + r * row_size, row_size);
     }
     return eq;
@@ -209,14 +218,15 @@ static int64_t count_equal_floats(const float *a, const float *b, int64_t n)
     return eq;
 }
 
-static int test_type(const wk_qtraits *qt, const float *src, int64_t nrows, int64_t n,
-                     int per_fam)
+static int test_type(int type, const float *src, int64_t nrows, int64_t n, int per_fam)
 {
-    const struct ggml_type_traits *gt = ggml_get_type_traits((enum ggml_type)qt->ggml_type);
-    size_t row_size = wk_quant_row_size(qt, n);
-    if (gt->blck_size != qt->blck || gt->type_size != qt->type_size
-        || ggml_row_size((enum ggml_type)qt->ggml_type, n) != row_size) {
-        fprintf(stderr, "MISMATCH %s: ggml says block %" PRId64 " x %zu bytes\n", qt->name,
+    const wk_qtraits *qt = wk_qtraits_get(type);
+    const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+    const struct ggml_type_traits *gt = ggml_get_type_traits((enum ggml_type)type);
+    size_t row_size = wk_ggml_row_size(type, n);
+    if (gt->blck_size != ti->blck || gt->type_size != ti->size
+        || ggml_row_size((enum ggml_type)type, n) != row_size) {
+        fprintf(stderr, "MISMATCH %s: ggml says block %" PRId64 " x %zu bytes\n", ti->lname,
                 gt->blck_size, gt->type_size);
         nfail++;
         return 1;
@@ -229,18 +239,18 @@ static int test_type(const wk_qtraits *qt, const float *src, int64_t nrows, int6
     int before = nfail;
     const int64_t nan_rows = (int64_t)FAM_NAN * per_fam;   /* rows before the NaN family */
 
-    size_t wrote = ggml_quantize_chunk((enum ggml_type)qt->ggml_type, src, g, 0, nrows, n, NULL);
+    size_t wrote = ggml_quantize_chunk((enum ggml_type)type, src, g, 0, nrows, n, NULL);
     if (wrote != total) { fprintf(stderr, "ggml wrote %zu bytes, expected %zu\n", wrote, total); nfail++; }
 
     for (int64_t r = 0; r < nrows; r++) qt->quantize_ref(src + r * n, o + r * row_size, n);
-    int64_t eq_ref = count_equal("ref", qt, o, g, nrows, row_size, per_fam);
+    int64_t eq_ref = count_equal("ref", type, o, g, nrows, row_size, per_fam);
 
     int64_t eq_simd = -1;
     if (qt->quantize_simd && wk_quant_have_simd()) {
         memset(o, 0xAA, total);
         for (int64_t r = 0; r < nrows; r++) qt->quantize_simd(src + r * n, o + r * row_size, n);
         /* NaN rows last: compare the rows before them */
-        eq_simd = count_equal("simd", qt, o, g, nan_rows, row_size, per_fam);
+        eq_simd = count_equal("simd", type, o, g, nan_rows, row_size, per_fam);
     }
 
     /* The driver refuses NaN/Inf input and overflowing scales: find the rows it
@@ -251,7 +261,7 @@ static int test_type(const wk_qtraits *qt, const float *src, int64_t nrows, int6
     if (!acc_src || !acc_g) { fprintf(stderr, "out of memory\n"); exit(1); }
     for (int64_t r = 0; r < nrows; r++) {
         wk_err err;
-        if (wk_quantize_rows(qt, src + r * n, o, 1, n, NULL, &err) != 0) continue;
+        if (wk_quantize_rows(type, src + r * n, o, 1, n, NULL, &err) != 0) continue;
         memcpy(acc_src + accepted * n, src + r * n, sizeof(float) * (size_t)n);
         memcpy(acc_g + accepted * row_size, g + r * row_size, row_size);
         accepted++;
@@ -260,7 +270,7 @@ static int test_type(const wk_qtraits *qt, const float *src, int64_t nrows, int6
         wk_qopts opts = { .nthreads = t + 1, .kernel = WK_QK_AUTO, .name = "peer" };
         wk_err err;
         memset(o, 0x55, total);
-        if (wk_quantize_rows(qt, acc_src, o, accepted, n, &opts, &err) != 0) {
+        if (wk_quantize_rows(type, acc_src, o, accepted, n, &opts, &err) != 0) {
             fprintf(stderr, "driver failed: %s\n", err.msg);
             nfail++;
             continue;
@@ -287,7 +297,7 @@ static int test_type(const wk_qtraits *qt, const float *src, int64_t nrows, int6
     printf("%-5s rows %-6" PRId64 " ref==ggml %" PRId64 "/%" PRId64 "  simd==ggml %s"
            "  driver(accepted %" PRId64 ") 1t==ggml %" PRId64 " 2t==ggml %" PRId64
            "  dequant==ggml %" PRId64 "/%" PRId64 " values, random blocks %" PRId64 "/%" PRId64 "\n",
-           qt->name, nrows, eq_ref, nrows, simd, accepted, eq_drv[0], eq_drv[1], eq_deq, nrows * n,
+           ti->lname, nrows, eq_ref, nrows, simd, accepted, eq_drv[0], eq_drv[1], eq_deq, nrows * n,
            eq_deq_rand, nrows * n);
     if (eq_ref != nrows || (eq_simd >= 0 && eq_simd != nan_rows) || eq_drv[0] != accepted
         || eq_drv[1] != accepted)
@@ -328,17 +338,16 @@ int main(int argc, char **argv)
 
     test_fp16();
     golden_hashes();
-    for (int t = 0; t < WK_QT_COUNT; t++) test_type(wk_qtraits_get((wk_qtype)t), src, nrows, n, per_fam);
+    for (int t = 0; t < NQT; t++) test_type(QTYPES[t], src, nrows, n, per_fam);
 
     /* Inf / NaN: the driver must refuse, naming the row and column. */
     {
-        const wk_qtraits *qt = wk_qtraits_get(WK_QT_Q4_0);
         float row[512];
         uint8_t out[512];
         wk_err err;
         for (int i = 0; i < 512; i++) row[i] = gauss();
         row[77] = NAN;
-        int rc = wk_quantize_rows(qt, row, out, 1, 512, NULL, &err);
+        int rc = wk_quantize_rows(WK_GGML_Q4_0, row, out, 1, 512, NULL, &err);
         printf("nan   driver refuses NaN: %s (%s)\n", rc ? "yes" : "NO", rc ? err.msg : "-");
         if (!rc) nfail++;
     }

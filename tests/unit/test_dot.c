@@ -42,24 +42,25 @@ static int K = 1024;   /* current row length: 1024, 4864 (19 super-blocks: the v
 
 /* Row r of a family: 0-2 quantized floats, 3 random bytes, 4 all 0xff, 5 all
  * 0x80 (fp16 fields made finite). */
-static void make_weights(const wk_qtraits *qt, int fam, uint8_t *w)
+static void make_weights(int type, int fam, uint8_t *w)
 {
+    const size_t size = wk_ggml_type_get(type)->size;
     float x[KMAX];
-    size_t rs = wk_quant_row_size(qt, K);
+    size_t rs = wk_ggml_row_size(type, K);
     if (fam < 3) {
         float s = fam == 1 ? powf(10.0f, unif() * 6 - 3) : 1.0f;
         for (int i = 0; i < K; i++) x[i] = gauss() * s;
         if (fam == 2) for (int i = 0; i < K; i += 97) x[i] *= 50;
-        qt->quantize_ref(x, w, K);
+        wk_qtraits_get(type)->quantize_ref(x, w, K);
         return;
     }
     for (size_t i = 0; i < rs; i++) w[i] = fam == 3 ? (uint8_t)r32() : fam == 4 ? 0xff : 0x80;
     /* make every fp16 scale field finite (exponent 0x1f -> 0x0f) */
-    for (size_t b = 0; b < rs / qt->type_size; b++) {
-        uint8_t *p = w + b * qt->type_size;
+    for (size_t b = 0; b < rs / size; b++) {
+        uint8_t *p = w + b * size;
         size_t offs[2] = { 0, 2 };
-        int n = qt->type == WK_QT_Q6_K ? 1 : 2;
-        if (qt->type == WK_QT_Q6_K) offs[0] = offsetof(wk_block_q6_K, d);
+        int n = type == WK_GGML_Q6_K ? 1 : 2;
+        if (type == WK_GGML_Q6_K) offs[0] = offsetof(wk_block_q6_K, d);
         for (int j = 0; j < n; j++) {
             uint8_t *h = p + offs[j] + 1;
             if ((*h & 0x7c) == 0x7c) *h &= (uint8_t)~0x40;
@@ -67,19 +68,19 @@ static void make_weights(const wk_qtraits *qt, int fam, uint8_t *w)
     }
 }
 
-static void make_acts(const wk_qtraits *qt, int fam, uint8_t *a)
+static void make_acts(int type, int fam, uint8_t *a)
 {
     float x[KMAX];
     if (fam < 3) {
         for (int i = 0; i < K; i++) x[i] = gauss() * (fam == 1 ? 1e-3f : 1.0f);
         if (fam == 2) x[5] = 300;
-        wk_dot_quantize_act(qt, x, a, K);
+        wk_dot_quantize_act(type, x, a, K);
         return;
     }
     /* 3: random codes in [-127, 127] with a sane scale; 4: all +127; 5: +-127 */
     for (int i = 0; i < K; i++)
         x[i] = fam == 3 ? (float)((int)(r32() % 255) - 127) : fam == 4 || i % 2 ? 1.0f : -1.0f;
-    wk_dot_quantize_act(qt, x, a, K);
+    wk_dot_quantize_act(type, x, a, K);
 }
 
 static void test_q8_K(void)
@@ -105,10 +106,12 @@ static void test_q8_K(void)
 }
 
 /* One type: AVX2 vs reference (exact), reference vs a double dot (tolerance). */
-static void check_type(const wk_qtraits *qt)
+static void check_type(int type)
 {
-    size_t rs = wk_quant_row_size(qt, K), as = wk_dot_act_row_size(qt, K);
-    int64_t nb = K / qt->blck;
+    const wk_qtraits *qt = wk_qtraits_get(type);
+    const char *name = wk_ggml_type_get(type)->lname;
+    size_t rs = wk_ggml_row_size(type, K), as = wk_dot_act_row_size(type, K);
+    int64_t nb = K / wk_ggml_type_get(type)->blck;
     uint8_t *w = malloc(rs), *a = malloc(as);
     int32_t *i0 = malloc(sizeof(int32_t) * nb), *m0 = malloc(sizeof(int32_t) * nb);
     int32_t *i1 = malloc(sizeof(int32_t) * nb), *m1 = malloc(sizeof(int32_t) * nb);
@@ -116,9 +119,9 @@ static void check_type(const wk_qtraits *qt)
     int simd = wk_dot_have_simd();
     int bad_int = 0, bad_bits = 0, bad_tol = 0, bad_sums = 0;
     for (int r = 0; r < ROWS; r++) {
-        make_weights(qt, r % FAMS, w);
-        make_acts(qt, r / FAMS, a);
-        if (wk_dot_act_traits(qt)) {   /* the block sums after the Q8_0 blocks */
+        make_weights(type, r % FAMS, w);
+        make_acts(type, r / FAMS, a);
+        if (wk_dot_act_type(type) == WK_GGML_Q8_0) {   /* the block sums after the Q8_0 blocks */
             const wk_block_q8_0 *y = (const wk_block_q8_0 *)a;
             for (int64_t b = 0; b < nb; b++) {
                 int s = 0;
@@ -128,19 +131,19 @@ static void check_type(const wk_qtraits *qt)
                 if (s16 != s) bad_sums++;
             }
         }
-        wk_dot_isums(qt, 0, w, a, nb, i0, m0);
-        float f0 = wk_dot_row(qt, 0, w, a, K);
+        wk_dot_isums(type, 0, w, a, nb, i0, m0);
+        float f0 = wk_dot_row(type, 0, w, a, K);
         if (simd) {
-            wk_dot_isums(qt, 1, w, a, nb, i1, m1);
+            wk_dot_isums(type, 1, w, a, nb, i1, m1);
             if (memcmp(i0, i1, sizeof(int32_t) * nb) || memcmp(m0, m1, sizeof(int32_t) * nb))
                 bad_int++;
-            float f1 = wk_dot_row(qt, 1, w, a, K);
+            float f1 = wk_dot_row(type, 1, w, a, K);
             if (memcmp(&f0, &f1, sizeof f0)) bad_bits++;
             float f2 = qt->idot(w, a, K);
             if (memcmp(&f0, &f2, sizeof f0)) bad_bits++;
         }
         qt->dequantize(w, dw, K);
-        wk_dot_dequantize_act(qt, a, da, K);
+        wk_dot_dequantize_act(type, a, da, K);
         double ref = 0, mag = 0;
         for (int i = 0; i < K; i++) {
             ref += (double)dw[i] * da[i];
@@ -149,13 +152,13 @@ static void check_type(const wk_qtraits *qt)
         if (!(fabs(f0 - ref) <= 1e-5 * mag + 1e-30)) {
             if (bad_tol++ < 3)
                 fprintf(stderr, "%s row %d: dot %.9g, double reference %.9g (mag %.3g)\n",
-                        qt->name, r, f0, ref, mag);
+                        name, r, f0, ref, mag);
         }
     }
-    CHECK_MSG(bad_sums == 0, "%s k=%d: %d wrong activation block sums", qt->name, K, bad_sums);
-    CHECK_MSG(bad_int == 0, "%s k=%d: %d rows where AVX2 integer sums differ", qt->name, K, bad_int);
-    CHECK_MSG(bad_bits == 0, "%s k=%d: %d rows where AVX2 dot differs in bits", qt->name, K, bad_bits);
-    CHECK_MSG(bad_tol == 0, "%s k=%d: %d rows off the double reference", qt->name, K, bad_tol);
+    CHECK_MSG(bad_sums == 0, "%s k=%d: %d wrong activation block sums", name, K, bad_sums);
+    CHECK_MSG(bad_int == 0, "%s k=%d: %d rows where AVX2 integer sums differ", name, K, bad_int);
+    CHECK_MSG(bad_bits == 0, "%s k=%d: %d rows where AVX2 dot differs in bits", name, K, bad_bits);
+    CHECK_MSG(bad_tol == 0, "%s k=%d: %d rows off the double reference", name, K, bad_tol);
     free(w); free(a); free(i0); free(m0); free(i1); free(m1); free(dw); free(da);
 }
 
@@ -165,10 +168,8 @@ static void test_all_types(void)
     static const int ks[] = { 1024, 4864, 416 };
     for (int i = 0; i < 3; i++) {
         K = ks[i];
-        for (int t = 0; t < WK_QT_COUNT; t++) {
-            const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-            if (K % qt->blck == 0) check_type(qt);
-        }
+        for (int t = 0; t < WK_GGML_TYPE_COUNT; t++)
+            if (wk_qtraits_get(t) && K % wk_ggml_type_get(t)->blck == 0) check_type(t);
     }
     K = 1024;
 }
@@ -176,16 +177,17 @@ static void test_all_types(void)
 /* Known answer: all-ones codes give exact small sums. */
 static void test_known(void)
 {
-    const wk_qtraits *qt = wk_qtraits_get(WK_QT_Q8_0);
+    const int type = WK_GGML_Q8_0;
+    const wk_qtraits *qt = wk_qtraits_get(type);
     float x[64], y[64];
     for (int i = 0; i < 64; i++) { x[i] = (float)(i % 7) - 3; y[i] = 1.0f; }
     uint8_t w[2 * 34], a[2 * 34 + 2 * 2];   /* two Q8_0 blocks and their sums */
-    CHECK(wk_dot_act_row_size(qt, 64) == sizeof a);
+    CHECK(wk_dot_act_row_size(type, 64) == sizeof a);
     qt->quantize_ref(x, w, 64);
-    wk_dot_quantize_act(qt, y, a, 64);
+    wk_dot_quantize_act(type, y, a, 64);
     double ref = 0;
     for (int i = 0; i < 64; i++) ref += x[i];
-    CHECK(fabs(wk_dot_row(qt, 0, w, a, 64) - ref) < 1e-2);
+    CHECK(fabs(wk_dot_row(type, 0, w, a, 64) - ref) < 1e-2);
 }
 
 int main(void)

@@ -3,6 +3,7 @@
  * identity, and PyTorch's own outputs (tests/fixtures/half/golden.bin,
  * regenerate with /usr/bin/python3 tests/fixtures/gen/make_half_golden.py). */
 #include "wk_half.h"
+#include "wk_cpu.h"
 #include "wk_test.h"
 
 #include <math.h>
@@ -166,7 +167,7 @@ static void test_simd_16bit_inputs(void)
     static uint16_t in[0x10000];
     static float a[0x10000], r[0x10000];
     for (uint32_t i = 0; i < 0x10000; i++) in[i] = (uint16_t)i;
-    if (!wk_half_have_f16c()) printf("  (no F16C/AVX2 here: dispatch uses the reference)\n");
+    if (!wk_cpu_has(WK_CPU_SIMD)) printf("  (no F16C/AVX2 here: dispatch uses the reference)\n");
     int nbad = 0;
     for (size_t off = 0; off < 9; off++) {
         size_t n = 0x10000 - off - (off * 3 % 8);

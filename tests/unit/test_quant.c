@@ -1,4 +1,4 @@
-/* Unit tests: wk_quant — the traits table, SIMD == reference bytes over
+/* Unit tests: wk_quant — the kernel table (against the core ggml table), SIMD == reference bytes over
  * random and adversarial rows, known-answer checksums of ggml's own output
  * (so exactness is checked even where the peer test cannot run), the OpenMP
  * driver (1..4 threads identical, error policy), and round-trip error within
@@ -79,39 +79,52 @@ static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
     return h;
 }
 
-/* ---- traits --------------------------------------------------------------------------- */
+/* ---- the kernel table against the core ggml table ------------------------------------ */
+
+/* The quant types, in ggml id order (seeds below use the index). */
+static const int QTYPES[] = {
+    WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
+    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+};
+enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
+
 static void test_traits(void)
 {
-    static const struct { const char *name; int ggml; int blck; size_t size; } want[WK_QT_COUNT] = {
-        { "q4_0", 2, 32, 18 }, { "q4_1", 3, 32, 20 }, { "q5_0", 6, 32, 22 },
-        { "q5_1", 7, 32, 24 }, { "q8_0", 8, 32, 34 }, { "q4_k", 12, 256, 144 },
-        { "q5_k", 13, 256, 176 }, { "q6_k", 14, 256, 210 },
+    /* the block structs (the kernels' layouts) against the core table */
+    static const struct { const char *lname; int id; size_t blck, size; } want[NQT] = {
+        { "q4_0", 2, WK_QK, sizeof(wk_block_q4_0) }, { "q4_1", 3, WK_QK, sizeof(wk_block_q4_1) },
+        { "q5_0", 6, WK_QK, sizeof(wk_block_q5_0) }, { "q5_1", 7, WK_QK, sizeof(wk_block_q5_1) },
+        { "q8_0", 8, WK_QK, sizeof(wk_block_q8_0) }, { "q4_k", 12, WK_QK_K, sizeof(wk_block_q4_K) },
+        { "q5_k", 13, WK_QK_K, sizeof(wk_block_q5_K) }, { "q6_k", 14, WK_QK_K, sizeof(wk_block_q6_K) },
     };
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        CHECK(qt && qt->type == (wk_qtype)t);
-        CHECK_EQ_STR(qt->name, want[t].name);
-        CHECK_EQ_U64(qt->ggml_type, want[t].ggml);
-        CHECK_EQ_U64(qt->blck, want[t].blck);
-        CHECK_EQ_U64(qt->type_size, want[t].size);
-        CHECK(qt->quantize_ref && qt->quantize && qt->dequantize && qt->vec_dot && qt->check);
-        CHECK(wk_qtraits_by_name(want[t].name) == qt);
-        CHECK(wk_qtraits_by_ggml(want[t].ggml) == qt);
-        CHECK_EQ_U64(wk_quant_row_size(qt, 4096), 4096 / want[t].blck * want[t].size);
-        /* The GGUF reader's table (wk_gguf.c) describes the same ggml type: same
-         * name (case aside: "q4_k" vs ggml's "q4_K"), block size and bytes. */
-        const wk_ggml_type_info *gi = wk_ggml_type_get(qt->ggml_type);
-        CHECK_MSG(gi, "%s: ggml type %d not in the GGUF table", qt->name, qt->ggml_type);
-        if (!gi) continue;
-        CHECK_EQ_U64(gi->id, qt->ggml_type);
-        CHECK_EQ_U64(gi->blck, qt->blck);
-        CHECK_EQ_U64(gi->size, qt->type_size);
-        CHECK_EQ_U64(wk_ggml_type_from_name(qt->name), qt->ggml_type);
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        CHECK_EQ_U64(type, want[t].id);
+        CHECK_MSG(qt && ti, "%s: ggml type %d has no kernels or no core row", want[t].lname, type);
+        if (!qt || !ti) continue;
+        CHECK_EQ_STR(ti->lname, want[t].lname);
+        CHECK_EQ_U64(ti->blck, want[t].blck);
+        CHECK_EQ_U64(ti->size, want[t].size);
+        CHECK(qt->quantize_ref && qt->quantize_simd == wk_qtraits_get(type)->quantize_simd &&
+              qt->dequantize && qt->vec_dot && qt->check && qt->idot);
+        CHECK(wk_quant_kernel_auto(type) ==
+              (wk_quant_have_simd() && qt->quantize_simd ? qt->quantize_simd : qt->quantize_ref));
+        CHECK_EQ_U64(wk_quant_type_from_name(want[t].lname), type);
+        CHECK_EQ_U64(wk_ggml_type_from_name(want[t].lname), type);
+        CHECK_EQ_U64(wk_ggml_row_size(type, 4096), 4096 / want[t].blck * want[t].size);
     }
-    CHECK(wk_qtraits_by_name("Q4_K") == wk_qtraits_get(WK_QT_Q4_K));
-    CHECK(wk_qtraits_by_name("q4_K") == wk_qtraits_get(WK_QT_Q4_K));
-    CHECK(!wk_qtraits_by_name("q4") && !wk_qtraits_by_name("q4_0x") && !wk_qtraits_by_name(NULL));
-    CHECK(!wk_qtraits_by_ggml(0) && !wk_qtraits_by_ggml(9) && !wk_qtraits_get(WK_QT_COUNT));
+    /* every other id has no kernels */
+    int nk = 0;
+    for (int id = -1; id <= WK_GGML_TYPE_COUNT; id++) nk += wk_qtraits_get(id) != NULL;
+    CHECK_EQ_U64(nk, NQT);
+    CHECK_EQ_U64(wk_quant_type_from_name("Q4_K"), WK_GGML_Q4_K);
+    CHECK_EQ_U64(wk_quant_type_from_name("q4_K"), WK_GGML_Q4_K);
+    CHECK(wk_quant_type_from_name("q4") < 0 && wk_quant_type_from_name("q4_0x") < 0 &&
+          wk_quant_type_from_name(NULL) < 0 && wk_quant_type_from_name("f16") < 0 &&
+          wk_quant_type_from_name("q2_k") < 0);
+    CHECK(!wk_qtraits_get(WK_GGML_F32) && !wk_qtraits_get(WK_GGML_Q8_1) && !wk_quant_kernel_auto(9));
 }
 
 /* ---- SIMD == reference ------------------------------------------------------------------ */
@@ -124,15 +137,17 @@ static void test_simd_equals_ref(void)
     enum { N = 1024, ROWS = 120 };
     static float x[N];
     static uint8_t a[N * 2], b[N * 2];
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
         if (!qt->quantize_simd) continue;
         int64_t rows = 0, equal = 0;
         rng_state = 0x1234567 + (uint64_t)t;
         for (int f = 0; f < NFAM; f++) {
             for (int r = 0; r < ROWS; r++, rows++) {
                 gen_row(f, x, N);
-                size_t sz = wk_quant_row_size(qt, N);
+                size_t sz = wk_ggml_row_size(type, N);
                 memset(a, 0x11, sz);
                 memset(b, 0x22, sz);
                 qt->quantize_ref(x, a, N);
@@ -141,12 +156,12 @@ static void test_simd_equals_ref(void)
                 size_t off = 0;
                 while (a[off] == b[off]) off++;
                 CHECK_MSG(0, "%s family %s row %d: block %zu byte %zu: simd 0x%02x ref 0x%02x",
-                          qt->name, FAM[f], r, off / qt->type_size, off % qt->type_size,
+                          ti->lname, FAM[f], r, off / ti->size, off % ti->size,
                           b[off], a[off]);
                 if (wk_test_failures > 10) return;
             }
         }
-        printf("  %s: simd == ref on %lld/%lld rows of %d\n", qt->name, (long long)equal,
+        printf("  %s: simd == ref on %lld/%lld rows of %d\n", ti->lname, (long long)equal,
                (long long)rows, N);
     }
 }
@@ -162,7 +177,7 @@ static void golden_input(float *x, int rows, int n)
     for (int r = 0; r < rows; r++) gen_row(r % NFAM, x + (size_t)r * n, n);
 }
 
-static const uint64_t GOLDEN[WK_QT_COUNT] = {
+static const uint64_t GOLDEN[NQT] = {
     0x078b876adbefdb44ULL, 0x729672ed0f569444ULL, 0x3336884196c56396ULL,
     0x97c73863ffe29273ULL, 0x2b50781f60015c5dULL, 0xd1fffbd05c7cdd07ULL,
     0xefeb6baf6d6b4500ULL, 0x00616851ec8e923cULL,
@@ -174,13 +189,15 @@ static void test_golden(void)
     static float x[N * ROWS];
     static uint8_t out[ROWS * N * 2];
     golden_input(x, ROWS, N);
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        size_t sz = wk_quant_row_size(qt, N);
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        size_t sz = wk_ggml_row_size(type, N);
         for (int r = 0; r < ROWS; r++) qt->quantize_ref(x + r * N, out + r * sz, N);
         uint64_t h = fnv1a(out, sz * ROWS, 0xcbf29ce484222325ULL);
         CHECK_MSG(h == GOLDEN[t], "%s: ref output hash 0x%016llx, ggml's is 0x%016llx",
-                  qt->name, (unsigned long long)h, (unsigned long long)GOLDEN[t]);
+                  ti->lname, (unsigned long long)h, (unsigned long long)GOLDEN[t]);
     }
 }
 
@@ -195,18 +212,19 @@ static void test_threads_identical(void)
     rng_state = 99;
     for (int r = 0; r < ROWS; r++)
         for (int i = 0; i < N; i++) x[r * N + i] = normalish(-5 - r % 7);
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        size_t sz = wk_quant_row_size(qt, N) * ROWS;
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        size_t sz = wk_ggml_row_size(type, N) * ROWS;
         wk_err err;
         wk_qopts o = { .nthreads = 1, .kernel = WK_QK_REF };
-        CHECK_OK(wk_quantize_rows(qt, x, o1, ROWS, N, &o, &err), &err);
+        CHECK_OK(wk_quantize_rows(type, x, o1, ROWS, N, &o, &err), &err);
         for (int nt = 1; nt <= 4; nt++) {
             wk_qopts p = { .nthreads = nt, .kernel = WK_QK_AUTO };
             memset(o2, 0x77, sz);
-            CHECK_OK(wk_quantize_rows(qt, x, o2, ROWS, N, &p, &err), &err);
+            CHECK_OK(wk_quantize_rows(type, x, o2, ROWS, N, &p, &err), &err);
             CHECK_MSG(!memcmp(o1, o2, sz), "%s: %d threads differ from 1-thread reference",
-                      qt->name, nt);
+                      ti->lname, nt);
         }
     }
     free(x); free(o1); free(o2);
@@ -217,7 +235,7 @@ static void test_driver_errors(void)
     enum { N = 256, ROWS = 40 };
     static float x[N * ROWS];
     static uint8_t out[N * ROWS * 2];
-    const wk_qtraits *q4 = wk_qtraits_get(WK_QT_Q4_0);
+    const int q4 = WK_GGML_Q4_0;
     wk_err err;
     rng_state = 7;
     for (int i = 0; i < N * ROWS; i++) x[i] = normalish(-4);
@@ -247,18 +265,18 @@ static void test_driver_errors(void)
     /* Q8_0 takes 5e6 (5e6/127 < 65504), Q4_0 does not (5e6/8 > 65504) */
     x[3 * N + 70] = 5e6f;
     CHECK(wk_quantize_rows(q4, x, out, ROWS, N, NULL, &err) == -1 && err.code == WK_E_LIMIT);
-    CHECK_OK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q8_0), x, out, ROWS, N, NULL, &err), &err);
+    CHECK_OK(wk_quantize_rows(WK_GGML_Q8_0, x, out, ROWS, N, NULL, &err), &err);
     x[3 * N + 70] = 0.5f;
 
     CHECK_OK(wk_quantize_rows(q4, x, out, ROWS, N, NULL, &err), &err);
     CHECK(wk_quantize_rows(q4, x, out, ROWS, 48, NULL, &err) == -1 && err.code == WK_E_USAGE);
-    CHECK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q4_K), x, out, 1, 128, NULL, &err) == -1);
+    CHECK(wk_quantize_rows(WK_GGML_Q4_K, x, out, 1, 128, NULL, &err) == -1);
     CHECK(wk_quantize_rows(q4, x, out, 0, N, NULL, &err) == 0);   /* no rows: nothing to do */
     wk_qopts simd = { .kernel = WK_QK_SIMD };   /* every type has a SIMD kernel on x86 */
     if (wk_quant_have_simd())
-        CHECK_OK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q6_K), x, out, 1, N, &simd, &err), &err);
+        CHECK_OK(wk_quantize_rows(WK_GGML_Q6_K, x, out, 1, N, &simd, &err), &err);
     else
-        CHECK(wk_quantize_rows(wk_qtraits_get(WK_QT_Q6_K), x, out, 1, N, &simd, &err) == -1
+        CHECK(wk_quantize_rows(WK_GGML_Q6_K, x, out, 1, N, &simd, &err) == -1
               && err.code == WK_E_UNSUPPORTED);
     wk_qopts bad = { .kernel = (wk_qkernel)42 };
     CHECK(wk_quantize_rows(q4, x, out, 1, N, &bad, &err) == -1 && err.code == WK_E_USAGE);
@@ -282,11 +300,11 @@ static void test_driver_errors(void)
  * Q4_0/Q5_0 one step (1/8, 1/16: the value opposite the max is clipped),
  * Q8_0 half a step (0.5/127), Q4_1/Q5_1 half a step of a range <= 2 max
  * (1/15, 1/31).  K-quants: 1.2x measured (scales are per super-block). */
-static const struct { wk_qtype t; double max_nmse, max_rel; } TOL[] = {
-    { WK_QT_Q4_0, 8.0e-3, 0.1275 }, { WK_QT_Q4_1, 6.9e-3, 0.068 },
-    { WK_QT_Q5_0, 2.0e-3, 0.064 },  { WK_QT_Q5_1, 1.6e-3, 0.033 },
-    { WK_QT_Q8_0, 3.1e-5, 0.0045 }, { WK_QT_Q4_K, 5.7e-3, 0.107 },
-    { WK_QT_Q5_K, 1.5e-3, 0.060 },  { WK_QT_Q6_K, 3.5e-4, 0.020 },
+static const struct { int t; double max_nmse, max_rel; } TOL[] = {
+    { WK_GGML_Q4_0, 8.0e-3, 0.1275 }, { WK_GGML_Q4_1, 6.9e-3, 0.068 },
+    { WK_GGML_Q5_0, 2.0e-3, 0.064 },  { WK_GGML_Q5_1, 1.6e-3, 0.033 },
+    { WK_GGML_Q8_0, 3.1e-5, 0.0045 }, { WK_GGML_Q4_K, 5.7e-3, 0.107 },
+    { WK_GGML_Q5_K, 1.5e-3, 0.060 },  { WK_GGML_Q6_K, 3.5e-4, 0.020 },
 };
 
 static void test_roundtrip_error(void)
@@ -299,15 +317,17 @@ static void test_roundtrip_error(void)
     rng_state = 2024;
     for (int i = 0; i < N * ROWS; i++) x[i] = normalish(0) * 0.5f;
     for (size_t k = 0; k < sizeof TOL / sizeof TOL[0]; k++) {
-        const wk_qtraits *qt = wk_qtraits_get(TOL[k].t);
+        const int type = TOL[k].t;
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
         wk_err err;
-        CHECK_OK(wk_quantize_rows(qt, x, q, ROWS, N, NULL, &err), &err);
+        CHECK_OK(wk_quantize_rows(type, x, q, ROWS, N, NULL, &err), &err);
         for (int r = 0; r < ROWS; r++)
-            qt->dequantize(q + r * wk_quant_row_size(qt, N), y + r * N, N);
+            qt->dequantize(q + r * wk_ggml_row_size(type, N), y + r * N, N);
         double se = 0, sx = 0, rel = 0;
-        for (int b = 0; b < N * ROWS; b += qt->blck) {
+        for (int b = 0; b < N * ROWS; b += (int)ti->blck) {
             float amax = 0, emax = 0;
-            for (int i = b; i < b + qt->blck; i++) {
+            for (int i = b; i < b + (int)ti->blck; i++) {
                 se += (double)(x[i] - y[i]) * (x[i] - y[i]);
                 sx += (double)x[i] * x[i];
                 amax = fmaxf(amax, fabsf(x[i]));
@@ -317,15 +337,15 @@ static void test_roundtrip_error(void)
         }
         double nmse = se / sx;
         printf("  %s: nmse %.3e (limit %.1e), max |err|/block max %.4f (limit %.4f)\n",
-               qt->name, nmse, TOL[k].max_nmse, rel, TOL[k].max_rel);
-        CHECK_MSG(nmse <= TOL[k].max_nmse, "%s: nmse %.3e above %.1e", qt->name, nmse,
+               ti->lname, nmse, TOL[k].max_nmse, rel, TOL[k].max_rel);
+        CHECK_MSG(nmse <= TOL[k].max_nmse, "%s: nmse %.3e above %.1e", ti->lname, nmse,
                   TOL[k].max_nmse);
-        CHECK_MSG(rel <= TOL[k].max_rel, "%s: max relative error %.4f above %.4f", qt->name,
+        CHECK_MSG(rel <= TOL[k].max_rel, "%s: max relative error %.4f above %.4f", ti->lname,
                   rel, TOL[k].max_rel);
         /* vec_dot equals the dot of the dequantized row (same order of sums) */
         float dot = qt->vec_dot(q, x, N), ref = 0;
         for (int i = 0; i < N; i++) ref += y[i] * x[i];
-        CHECK_MSG(fbits(dot) == fbits(ref), "%s: vec_dot %g, expected %g", qt->name, dot, ref);
+        CHECK_MSG(fbits(dot) == fbits(ref), "%s: vec_dot %g, expected %g", ti->lname, dot, ref);
     }
     free(x); free(y); free(q);
 }
@@ -338,8 +358,10 @@ static void test_search_never_worse(void)
     static uint8_t a[N * 2], b[N * 2];
     rng_state = 4242;
     for (int i = 0; i < N; i++) w[i] = (float)(1 + rnd32() % 50);
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
         double tot_ref = 0, tot_s = 0;
         for (int r = 0; r < ROWS; r++) {
             /* odd rows normal (they make the totals), even rows every other finite family */
@@ -348,18 +370,18 @@ static void test_search_never_worse(void)
             gen_row(fam, x, N);
             const float *imat = r % 3 == 0 ? w : NULL;
             qt->quantize_ref(x, a, N);
-            wk_quantize_row_search(qt, x, b, N, imat);
-            for (int k = 0; k < N / qt->blck; k++) {
-                const float *xb = x + k * qt->blck, *wb = imat ? imat + k * qt->blck : NULL;
-                double er = wk_quant_sq_error(qt, xb, a + k * qt->type_size, qt->blck, wb);
-                double es = wk_quant_sq_error(qt, xb, b + k * qt->type_size, qt->blck, wb);
+            wk_quantize_row_search(type, x, b, N, imat);
+            for (int k = 0; k < N / (int)ti->blck; k++) {
+                const float *xb = x + k * (int)ti->blck, *wb = imat ? imat + k * (int)ti->blck : NULL;
+                double er = wk_quant_sq_error(type, xb, a + k * ti->size, (int)ti->blck, wb);
+                double es = wk_quant_sq_error(type, xb, b + k * ti->size, (int)ti->blck, wb);
                 if (!(es <= er) && isfinite(er))
-                    CHECK_MSG(0, "%s row %d block %d: search error %g > reference %g", qt->name,
+                    CHECK_MSG(0, "%s row %d block %d: search error %g > reference %g", ti->lname,
                               r, k, es, er);
                 if (r % 2) { tot_ref += er; tot_s += es; }
             }
         }
-        CHECK_MSG(tot_s < tot_ref, "%s: search total %g not below reference %g", qt->name, tot_s, tot_ref);
+        CHECK_MSG(tot_s < tot_ref, "%s: search total %g not below reference %g", ti->lname, tot_s, tot_ref);
     }
 }
 
@@ -396,23 +418,25 @@ static void test_search_exact(void)
     rng_state = 777;
     for (int i = 0; i < 32; i++) w[i] = i % 5 == 0 ? 0.0f : (float)(1 + rnd32() % 9);
     for (int k = 0; k < 2; k++) {
-        const wk_qtraits *qt = wk_qtraits_get(k ? WK_QT_Q5_0 : WK_QT_Q4_0);
+        const int type = k ? WK_GGML_Q5_0 : WK_GGML_Q4_0;
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
         const int lo = k ? -16 : -8, hi = k ? 15 : 7;
         for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++)
             for (int weighted = 0; weighted < 2; weighted++) {
                 gen_row(fams[f], x, 64);
                 const float *wv = weighted ? w : NULL;
                 qt->quantize_ref(x, r, 32);
-                wk_quantize_row_search(qt, x, b, 32, wv);
+                wk_quantize_row_search(type, x, b, 32, wv);
                 if (qt->check(r, 1) >= 0) {            /* reference scale overflows: kept */
-                    CHECK_MSG(!memcmp(b, r, qt->type_size), "%s %s: overflowing block not kept",
-                              qt->name, FAM[fams[f]]);
+                    CHECK_MSG(!memcmp(b, r, ti->size), "%s %s: overflowing block not kept",
+                              ti->lname, FAM[fams[f]]);
                     continue;
                 }
-                double es = wk_quant_sq_error(qt, x, b, 32, wv), eo = brute_sym_optimum(x, wv, lo, hi);
+                double es = wk_quant_sq_error(type, x, b, 32, wv), eo = brute_sym_optimum(x, wv, lo, hi);
                 compared++;
                 CHECK_MSG(es <= eo * (1 + 1e-9) && es >= eo * (1 - 1e-9), "%s %s%s: search error %.17g, "
-                          "optimum %.17g", qt->name, FAM[fams[f]], weighted ? " weighted" : "", es, eo);
+                          "optimum %.17g", ti->lname, FAM[fams[f]], weighted ? " weighted" : "", es, eo);
             }
     }
     CHECK_MSG(compared >= 30, "only %d of 36 blocks compared", compared);
@@ -427,18 +451,19 @@ static void test_search_threads_identical(void)
     rng_state = 31337;
     for (int i = 0; i < N * ROWS; i++) x[i] = normalish(-6 - (i / N) % 5);
     for (int i = 0; i < N; i++) w[i] = (float)(rnd32() % 100) / 7.0f;
-    for (int t = 0; t < WK_QT_COUNT; t++) {
-        const wk_qtraits *qt = wk_qtraits_get((wk_qtype)t);
-        const size_t sz = wk_quant_row_size(qt, N) * ROWS;
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        const size_t sz = wk_ggml_row_size(type, N) * ROWS;
         for (int im = 0; im < 2; im++) {
             wk_err err;
             wk_qopts o = { .nthreads = 1, .kernel = WK_QK_SEARCH, .imatrix = im ? w : NULL };
-            CHECK_OK(wk_quantize_rows(qt, x, o1, ROWS, N, &o, &err), &err);
+            CHECK_OK(wk_quantize_rows(type, x, o1, ROWS, N, &o, &err), &err);
             for (int nt = 2; nt <= 3; nt++) {
                 o.nthreads = nt;
                 memset(o2, 0x55, sz);
-                CHECK_OK(wk_quantize_rows(qt, x, o2, ROWS, N, &o, &err), &err);
-                CHECK_MSG(!memcmp(o1, o2, sz), "%s search%s: %d threads differ from 1", qt->name,
+                CHECK_OK(wk_quantize_rows(type, x, o2, ROWS, N, &o, &err), &err);
+                CHECK_MSG(!memcmp(o1, o2, sz), "%s search%s: %d threads differ from 1", ti->lname,
                           im ? " (imatrix)" : "", nt);
             }
         }

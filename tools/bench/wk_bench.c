@@ -28,7 +28,7 @@ int wk_bench_fmt_parse(const char *name, wk_bench_fmt *f, wk_err *err)
     if (!strcasecmp(base, "f32")) f->kind = WK_BF_F32;
     else if (!strcasecmp(base, "f16")) f->kind = WK_BF_F16;
     else if (!strcasecmp(base, "bf16")) f->kind = WK_BF_BF16;
-    else if ((f->qt = wk_qtraits_by_name(base)) != NULL) f->kind = WK_BF_QUANT;
+    else if ((f->qtype = wk_quant_type_from_name(base)) >= 0) f->kind = WK_BF_QUANT;
     else
         return wk_err_set(err, WK_E_USAGE,
                           "unknown format '%s' (f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0, "
@@ -36,25 +36,28 @@ int wk_bench_fmt_parse(const char *name, wk_bench_fmt *f, wk_err *err)
     if (f->search && f->kind != WK_BF_QUANT)
         return wk_err_set(err, WK_E_USAGE, "'%s': -search applies to quant types only", name);
     snprintf(f->name, sizeof f->name, "%s%s",
-             f->kind == WK_BF_QUANT ? f->qt->name : f->kind == WK_BF_F32 ? "f32"
+             f->kind == WK_BF_QUANT ? wk_ggml_type_get(f->qtype)->lname : f->kind == WK_BF_F32 ? "f32"
              : f->kind == WK_BF_F16 ? "f16" : "bf16", f->search ? "-search" : "");
     return 0;
 }
 
 int wk_bench_fmt_blck(const wk_bench_fmt *f)
 {
-    return f->kind == WK_BF_QUANT ? f->qt->blck : 1;
+    return f->kind == WK_BF_QUANT ? (int)wk_ggml_type_get(f->qtype)->blck : 1;
 }
 
 double wk_bench_fmt_bpw(const wk_bench_fmt *f)
 {
-    if (f->kind == WK_BF_QUANT) return (double)f->qt->type_size * 8.0 / f->qt->blck;
+    if (f->kind == WK_BF_QUANT) {
+        const wk_ggml_type_info *ti = wk_ggml_type_get(f->qtype);
+        return (double)ti->size * 8.0 / (int)ti->blck;
+    }
     return f->kind == WK_BF_F32 ? 32.0 : 16.0;
 }
 
 size_t wk_bench_fmt_row_size(const wk_bench_fmt *f, int64_t n)
 {
-    if (f->kind == WK_BF_QUANT) return wk_quant_row_size(f->qt, n);
+    if (f->kind == WK_BF_QUANT) return wk_ggml_row_size(f->qtype, n);
     return (size_t)n * (f->kind == WK_BF_F32 ? 4 : 2);
 }
 
@@ -193,7 +196,7 @@ int wk_bench_quantize(const wk_bench_fmt *f, const float *w, int64_t rows, int64
 {
     if (f->kind == WK_BF_QUANT) {
         wk_qopts o = { nthreads, f->search ? WK_QK_SEARCH : WK_QK_AUTO, name, NULL };
-        return wk_quantize_rows(f->qt, w, q, rows, cols, &o, err);
+        return wk_quantize_rows(f->qtype, w, q, rows, cols, &o, err);
     }
     if (nthreads <= 0) nthreads = 1;
     #pragma omp parallel for schedule(static) num_threads(nthreads)
@@ -209,7 +212,7 @@ int wk_bench_quantize(const wk_bench_fmt *f, const float *w, int64_t rows, int64
 /* Stored row -> floats. */
 static void dequant_row(const wk_bench_fmt *f, const void *row, float *out, int64_t cols)
 {
-    if (f->kind == WK_BF_QUANT) f->qt->dequantize(row, out, cols);
+    if (f->kind == WK_BF_QUANT) wk_qtraits_get(f->qtype)->dequantize(row, out, cols);
     else if (f->kind == WK_BF_F32) memcpy(out, row, sizeof(float) * (size_t)cols);
     else if (f->kind == WK_BF_F16) wk_f16_to_f32_row(row, out, (size_t)cols);
     else wk_bf16_to_f32_row(row, out, (size_t)cols);
@@ -217,13 +220,13 @@ static void dequant_row(const wk_bench_fmt *f, const void *row, float *out, int6
 
 size_t wk_bench_act_row_size(const wk_bench_fmt *f, int64_t cols)
 {
-    if (f->kind == WK_BF_QUANT) return wk_dot_act_row_size(f->qt, cols);
+    if (f->kind == WK_BF_QUANT) return wk_dot_act_row_size(f->qtype, cols);
     return (size_t)cols * (f->kind == WK_BF_F32 ? 4 : 2);
 }
 
 void wk_bench_prep_act(const wk_bench_fmt *f, const float *x, void *a, int64_t cols)
 {
-    if (f->kind == WK_BF_QUANT) wk_dot_quantize_act(f->qt, x, a, cols);
+    if (f->kind == WK_BF_QUANT) wk_dot_quantize_act(f->qtype, x, a, cols);
     else if (f->kind == WK_BF_F32) memcpy(a, x, sizeof(float) * (size_t)cols);
     else if (f->kind == WK_BF_F16) wk_f32_to_f16_row(x, a, (size_t)cols);
     else wk_f32_to_bf16_row(x, a, (size_t)cols);
@@ -245,12 +248,12 @@ float wk_bench_dot(const wk_bench_fmt *f, int simd, const void *row, const void 
 {
     switch (f->kind) {
     case WK_BF_QUANT:
-        return wk_dot_row(f->qt, simd && wk_dot_have_simd(), row, act, cols);
+        return wk_dot_row(f->qtype, simd && wk_dot_have_simd(), row, act, cols);
     case WK_BF_F32:
-        if (simd && wk_bench_have_fma()) return wk_bench_dot_f32_fma(row, act, cols);
+        if (simd && wk_cpu_has(WK_CPU_SIMD_FMA)) return wk_bench_dot_f32_fma(row, act, cols);
         return dot_f32_ref(row, act, cols);
     default:
-        if (simd && wk_bench_have_fma())
+        if (simd && wk_cpu_has(WK_CPU_SIMD_FMA))
             return wk_bench_dot_16_fma(f->kind == WK_BF_BF16, row, act, cols);
         return dot_16_ref(f->kind == WK_BF_BF16, row, act, cols);
     }

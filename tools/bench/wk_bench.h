@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wk_err.h"
+#include "wk_cpu.h"     /* wk_cpu_has(WK_CPU_SIMD_FMA): the fp32/f16/bf16 timing
+                          * kernels and the FMA peak use AVX2+FMA+F16C */
 #include "wk_quant.h"
 
 /* ---- formats --------------------------------------------------------------------- */
@@ -34,12 +36,12 @@ typedef enum { WK_BF_F32 = 0, WK_BF_F16, WK_BF_BF16, WK_BF_QUANT } wk_bench_kind
 
 typedef struct {
     wk_bench_kind kind;
-    const wk_qtraits *qt;   /* WK_BF_QUANT only */
+    int qtype;              /* WK_BF_QUANT only: the ggml type id */
     int search;             /* 1: wk-quantize --search's quantizer */
     char name[24];          /* "f16", "q4_0", "q4_0-search" */
 } wk_bench_fmt;
 
-/* Parse one format name: f32, f16, bf16, a quant type of the traits table
+/* Parse one format name: f32, f16, bf16, a quant type of the kernel table
  * (q4_0 ... q6_k), or a quant type followed by "-search".  WK_E_USAGE
  * naming the input if unknown. */
 int wk_bench_fmt_parse(const char *name, wk_bench_fmt *f, wk_err *err);
@@ -152,10 +154,6 @@ int wk_bench_read_bw(size_t bytes, int nthreads, int reps, double *gbs, wk_err *
 /* FMA peak in GFLOP/s on nthreads threads (AVX2+FMA if the CPU has it, else
  * scalar multiply-add), median of reps. */
 double wk_bench_fma_peak(int nthreads, int reps);
-
-/* 1 if the CPU has AVX2, FMA and F16C: the fp32/f16/bf16 timing kernels and
- * the FMA peak use them (run-time check). */
-int wk_bench_have_fma(void);
 
 /* Monotonic seconds. */
 double wk_bench_now(void);

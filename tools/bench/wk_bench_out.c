@@ -425,15 +425,25 @@ int wk_bench_report_json(const wk_bench_report *r, const char *path, wk_err *err
 static const char *COLORS[] = { "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                                 "#8c564b", "#e377c2", "#17becf" };
 
-/* Left panel: log10 NMSE (float path: filled; integer path: open) vs bits per
- * weight, one colour per input.  Right panel: GEMV GB/s per format with the
- * copy bandwidth as a line. */
-int wk_bench_report_svg(const wk_bench_report *r, const char *path, wk_err *err)
+/* The plot's geometry: the left panel's box (pixels) and its log10 NMSE range. */
+typedef struct { double W, H, px0, px1, py0, py1, lo, hi; } svg_frame;
+
+/* Pixel x of bits per weight bpw (axis 2..18) and pixel y of log10 NMSE l. */
+static double svg_x(const svg_frame *f, double bpw)
 {
-    const double W = 960, H = 440, px0 = 70, px1 = 500, py0 = 50, py1 = 370;
+    return f->px0 + (bpw - 2.0) / 16.0 * (f->px1 - f->px0);
+}
+
+static double svg_y(const svg_frame *f, double l)
+{
+    return f->py1 - (l - f->lo) / (f->hi - f->lo) * (f->py1 - f->py0);
+}
+
+/* The whole decades [lo, hi] covering every finite positive NMSE of r (at
+ * least one decade; [0, 1] when there is none). */
+static void svg_nmse_range(const wk_bench_report *r, double *plo, double *phi)
+{
     double lo = 0, hi = -30;
-    wk_buf b;
-    wk_buf_init(&b);
     for (size_t i = 0; i < r->nrec; i++) {
         const rec *e = &r->recs[i];
         if (!e->ntensors) continue;
@@ -448,29 +458,39 @@ int wk_bench_report_svg(const wk_bench_report *r, const char *path, wk_err *err)
     lo = floor(lo);
     hi = ceil(hi);
     if (hi <= lo) hi = lo + 1;
-    wk_buf_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+    *plo = lo;
+    *phi = hi;
+}
+
+/* The SVG header, the title and the left panel's frame, grid and axis labels. */
+static void svg_nmse_axes(wk_buf *b, const svg_frame *f)
+{
+    wk_buf_printf(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                   "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
                   "viewBox=\"0 0 %.0f %.0f\" font-family=\"sans-serif\" font-size=\"11\">\n"
-                  "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", W, H, W, H);
-    wk_buf_printf(&b, "<text x=\"%.0f\" y=\"22\" font-size=\"14\">wk-bench: output NMSE vs bits "
-                  "per weight (filled: dequant+fp32, open: integer path)</text>\n", px0);
+                  "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n", f->W, f->H, f->W, f->H);
+    wk_buf_printf(b, "<text x=\"%.0f\" y=\"22\" font-size=\"14\">wk-bench: output NMSE vs bits "
+                  "per weight (filled: dequant+fp32, open: integer path)</text>\n", f->px0);
     /* axes of the left panel: x = bpw in [2, 18] */
-    wk_buf_printf(&b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
-                  "stroke=\"#444\"/>\n", px0, py0, px1 - px0, py1 - py0);
-#define X(bpw) (px0 + ((bpw) - 2.0) / 16.0 * (px1 - px0))
-#define Y(l) (py1 - ((l) - lo) / (hi - lo) * (py1 - py0))
+    wk_buf_printf(b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+                  "stroke=\"#444\"/>\n", f->px0, f->py0, f->px1 - f->px0, f->py1 - f->py0);
     for (int t = 2; t <= 18; t += 2)
-        wk_buf_printf(&b, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ddd\"/>"
+        wk_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#ddd\"/>"
                       "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">%d</text>\n",
-                      X(t), py0, X(t), py1, X(t), py1 + 15, t);
-    for (double l = lo; l <= hi; l += 1)
-        wk_buf_printf(&b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                      svg_x(f, t), f->py0, svg_x(f, t), f->py1, svg_x(f, t), f->py1 + 15, t);
+    for (double l = f->lo; l <= f->hi; l += 1)
+        wk_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
                       "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">1e%d</text>\n",
-                      px0, Y(l), px1, Y(l), px0 - 5, Y(l) + 4, (int)l);
-    wk_buf_printf(&b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">bits per weight</text>\n",
-                  (px0 + px1) / 2, py1 + 32);
-    wk_buf_printf(&b, "<text transform=\"translate(18,%.0f) rotate(-90)\" text-anchor=\"middle\">"
-                  "NMSE of W&#183;X (log)</text>\n", (py0 + py1) / 2);
+                      f->px0, svg_y(f, l), f->px1, svg_y(f, l), f->px0 - 5, svg_y(f, l) + 4, (int)l);
+    wk_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"middle\">bits per weight</text>\n",
+                  (f->px0 + f->px1) / 2, f->py1 + 32);
+    wk_buf_printf(b, "<text transform=\"translate(18,%.0f) rotate(-90)\" text-anchor=\"middle\">"
+                  "NMSE of W&#183;X (log)</text>\n", (f->py0 + f->py1) / 2);
+}
+
+/* The left panel's points (one colour per input, at most 8 inputs) and legend. */
+static void svg_nmse_points(wk_buf *b, const wk_bench_report *r, const svg_frame *f)
+{
     const char *inputs[8];
     int ninputs = 0;
     for (size_t i = 0; i < r->nrec; i++) {
@@ -479,59 +499,75 @@ int wk_bench_report_svg(const wk_bench_report *r, const char *path, wk_err *err)
         while (ci < ninputs && strcmp(inputs[ci], e->input)) ci++;
         if (ci == ninputs && ninputs < 8) inputs[ninputs++] = e->input;
         if (!e->ntensors || ci >= 8) continue;
-        double x = X(wk_bench_fmt_bpw(&e->fmt));
+        double x = svg_x(f, wk_bench_fmt_bpw(&e->fmt));
         double v[2] = { wk_bench_finish(&e->fid.fpath).nmse, wk_bench_finish(&e->fid.rpath).nmse };
         for (int k = 0; k < 2; k++) {
             if (!(v[k] > 0) || !isfinite(v[k])) continue;
-            wk_buf_printf(&b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" stroke=\"%s\">"
-                          "<title>%s %s %s path: NMSE %.3e</title></circle>\n", x, Y(log10(v[k])),
-                          k ? "white" : COLORS[ci], COLORS[ci], e->input, e->fmt.name,
-                          k ? "integer" : "float", v[k]);
+            wk_buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"%s\" stroke=\"%s\">"
+                          "<title>%s %s %s path: NMSE %.3e</title></circle>\n", x,
+                          svg_y(f, log10(v[k])), k ? "white" : COLORS[ci], COLORS[ci], e->input,
+                          e->fmt.name, k ? "integer" : "float", v[k]);
         }
         if (v[0] > 0 && isfinite(v[0]))
-            wk_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">%s</text>\n", x + 6,
-                          Y(log10(v[0])) - 4, COLORS[ci], e->fmt.name);
+            wk_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" fill=\"%s\">%s</text>\n", x + 6,
+                          svg_y(f, log10(v[0])) - 4, COLORS[ci], e->fmt.name);
     }
     for (int ci = 0; ci < ninputs; ci++)
-        wk_buf_printf(&b, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"%s\"/><text x=\"%.0f\" "
-                      "y=\"%.0f\">%s</text>\n", px1 - 90, py0 + 14 + 16 * ci, COLORS[ci],
-                      px1 - 80, py0 + 18 + 16 * ci, inputs[ci]);
-#undef X
-#undef Y
-    /* right panel: GEMV effective GB/s per format */
-    const double qx0 = 580, qx1 = 930;
-    if (r->have_machine && r->nspeed) {
-        double top = r->read_gbs;
-        for (int i = 0; i < r->nspeed; i++)
-            if (r->speeds[i].gemv.gbs > top) top = r->speeds[i].gemv.gbs;
-        top *= 1.1;
-        double bw = (qx1 - qx0) / r->nspeed;
-        wk_buf_printf(&b, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">GEMV %lldx%lld, %d "
-                      "thread(s): weight GB/s (label: GFLOP/s)</text>\n", qx0, py0 - 10,
-                      (long long)r->speeds[0].rows, (long long)r->speeds[0].cols, r->mach_threads);
-        wk_buf_printf(&b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
-                      "stroke=\"#444\"/>\n", qx0, py0, qx1 - qx0, py1 - py0);
-        for (int i = 0; i < r->nspeed; i++) {
-            const srec *s = &r->speeds[i];
-            double h = s->gemv.gbs / top * (py1 - py0), x = qx0 + i * bw;
-            wk_buf_printf(&b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                          "fill=\"%s\"><title>%s: %.2f GB/s, %.2f GFLOP/s</title></rect>\n",
-                          x + 3, py1 - h, bw - 6, h, s->fmt.kind == WK_BF_F32 ? "#888" : COLORS[0],
-                          s->fmt.name, s->gemv.gbs, s->gemv.gflops);
-            wk_buf_printf(&b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">"
-                          "%.1f</text>\n", x + bw / 2, py1 - h - 3, s->gemv.gflops);
-            wk_buf_printf(&b, "<text transform=\"translate(%.1f,%.0f) rotate(45)\" font-size=\"10\">"
-                          "%s</text>\n", x + bw / 2 - 3, py1 + 10, s->fmt.name);
-        }
-        double yb = py1 - r->read_gbs / top * (py1 - py0);
-        wk_buf_printf(&b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#d62728\" "
-                      "stroke-dasharray=\"5,3\"/><text x=\"%.0f\" y=\"%.1f\" fill=\"#d62728\" "
-                      "text-anchor=\"end\">read bandwidth %.1f GB/s</text>\n", qx0, yb, qx1, yb, qx1 - 4,
-                      yb - 4, r->read_gbs);
-        for (int t = 0; t <= 4; t++)
-            wk_buf_printf(&b, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
-                          qx0 - 4, py1 - t / 4.0 * (py1 - py0) + 4, top * t / 4);
+        wk_buf_printf(b, "<circle cx=\"%.0f\" cy=\"%.0f\" r=\"4\" fill=\"%s\"/><text x=\"%.0f\" "
+                      "y=\"%.0f\">%s</text>\n", f->px1 - 90, f->py0 + 14 + 16 * ci, COLORS[ci],
+                      f->px1 - 80, f->py0 + 18 + 16 * ci, inputs[ci]);
+}
+
+/* Right panel: GEMV effective GB/s per format, the read bandwidth as a line
+ * (only when r has machine numbers and speeds). */
+static void svg_gemv_panel(wk_buf *b, const wk_bench_report *r, const svg_frame *f)
+{
+    const double qx0 = 580, qx1 = 930, py0 = f->py0, py1 = f->py1;
+    if (!r->have_machine || !r->nspeed) return;
+    double top = r->read_gbs;
+    for (int i = 0; i < r->nspeed; i++)
+        if (r->speeds[i].gemv.gbs > top) top = r->speeds[i].gemv.gbs;
+    top *= 1.1;
+    double bw = (qx1 - qx0) / r->nspeed;
+    wk_buf_printf(b, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\">GEMV %lldx%lld, %d "
+                  "thread(s): weight GB/s (label: GFLOP/s)</text>\n", qx0, py0 - 10,
+                  (long long)r->speeds[0].rows, (long long)r->speeds[0].cols, r->mach_threads);
+    wk_buf_printf(b, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+                  "stroke=\"#444\"/>\n", qx0, py0, qx1 - qx0, py1 - py0);
+    for (int i = 0; i < r->nspeed; i++) {
+        const srec *s = &r->speeds[i];
+        double h = s->gemv.gbs / top * (py1 - py0), x = qx0 + i * bw;
+        wk_buf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                      "fill=\"%s\"><title>%s: %.2f GB/s, %.2f GFLOP/s</title></rect>\n",
+                      x + 3, py1 - h, bw - 6, h, s->fmt.kind == WK_BF_F32 ? "#888" : COLORS[0],
+                      s->fmt.name, s->gemv.gbs, s->gemv.gflops);
+        wk_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">"
+                      "%.1f</text>\n", x + bw / 2, py1 - h - 3, s->gemv.gflops);
+        wk_buf_printf(b, "<text transform=\"translate(%.1f,%.0f) rotate(45)\" font-size=\"10\">"
+                      "%s</text>\n", x + bw / 2 - 3, py1 + 10, s->fmt.name);
     }
+    double yb = py1 - r->read_gbs / top * (py1 - py0);
+    wk_buf_printf(b, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#d62728\" "
+                  "stroke-dasharray=\"5,3\"/><text x=\"%.0f\" y=\"%.1f\" fill=\"#d62728\" "
+                  "text-anchor=\"end\">read bandwidth %.1f GB/s</text>\n", qx0, yb, qx1, yb, qx1 - 4,
+                  yb - 4, r->read_gbs);
+    for (int t = 0; t <= 4; t++)
+        wk_buf_printf(b, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n",
+                      qx0 - 4, py1 - t / 4.0 * (py1 - py0) + 4, top * t / 4);
+}
+
+/* Left panel: log10 NMSE (float path: filled; integer path: open) vs bits per
+ * weight, one colour per input.  Right panel: GEMV GB/s per format with the
+ * copy bandwidth as a line. */
+int wk_bench_report_svg(const wk_bench_report *r, const char *path, wk_err *err)
+{
+    svg_frame f = { .W = 960, .H = 440, .px0 = 70, .px1 = 500, .py0 = 50, .py1 = 370 };
+    svg_nmse_range(r, &f.lo, &f.hi);
+    wk_buf b;
+    wk_buf_init(&b);
+    svg_nmse_axes(&b, &f);
+    svg_nmse_points(&b, r, &f);
+    svg_gemv_panel(&b, r, &f);
     wk_buf_puts(&b, "</svg>\n");
     int rc = -1;
     if (!wk_buf_check(&b, err)) {

@@ -8,16 +8,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* sum a[i] * b[i] over n floats (any n). Only when wk_bench_have_fma(). */
+/* sum a[i] * b[i] over n floats (any n). Only when wk_cpu_has(WK_CPU_SIMD_FMA). */
 float wk_bench_dot_f32_fma(const float *a, const float *b, int64_t n);
 /* The same over n fp16 (bf = 0) or bf16 (bf = 1) values widened to fp32. */
 float wk_bench_dot_16_fma(int bf, const uint16_t *a, const uint16_t *b, int64_t n);
 /* iters rounds of 10 independent 8-wide FMA chains; returns a value that
  * depends on all of them (so the work is not optimised away).  Flops done:
- * iters * 10 * 8 * 2.  Only when wk_bench_have_fma(). */
+ * iters * 10 * 8 * 2.  Only when wk_cpu_has(WK_CPU_SIMD_FMA). */
 float wk_bench_fma_loop(int64_t iters, float seed);
 
-/* Sum of n 64-bit integers (AVX2 when wk_bench_have_fma(), else only call
+/* Sum of n 64-bit integers (AVX2 when wk_cpu_has(WK_CPU_SIMD_FMA), else only call
  * it on non-x86 builds, where it is scalar): the read-bandwidth kernel. */
 uint64_t wk_bench_read_sum(const uint64_t *a, size_t n);
 

@@ -149,7 +149,7 @@ int wk_bench_read_bw(size_t bytes, int nthreads, int reps, double *gbs, wk_err *
         {   /* one contiguous slice per thread */
             size_t nt = (size_t)omp_get_num_threads(), id = (size_t)omp_get_thread_num();
             size_t lo = n / nt * id, hi = id + 1 == nt ? n : n / nt * (id + 1);
-            if (wk_bench_have_fma()) s += wk_bench_read_sum(a + lo, hi - lo);
+            if (wk_cpu_has(WK_CPU_SIMD_FMA)) s += wk_bench_read_sum(a + lo, hi - lo);
             else for (size_t i = lo; i < hi; i++) s += a[i];
         }
         double el = wk_bench_now() - t0;
@@ -175,7 +175,7 @@ double wk_bench_fma_peak(int nthreads, int reps)
         #pragma omp parallel num_threads(nthreads)
         {
             float s;
-            if (wk_bench_have_fma()) {
+            if (wk_cpu_has(WK_CPU_SIMD_FMA)) {
                 s = wk_bench_fma_loop(iters, (float)omp_get_thread_num());
             } else {   /* scalar multiply-add chains */
                 float v[8];

@@ -26,13 +26,14 @@
  * Built with one `target` attribute per function (clang keeps only the last
  * of several); only called when wk_dot_have_simd() is 1. */
 #include "wk_dot.h"
+#include "wk_cpu.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define WK_AVX2 __attribute__((target("avx2,f16c")))
+#define WK_AVX2 WK_TARGET_AVX2   /* wk_cpu.h: avx2 + f16c, no fma */
 /* Helpers: always inlined, so that constant arguments become immediates. */
-#define WK_INLINE __attribute__((target("avx2,f16c"), always_inline)) static inline
+#define WK_INLINE WK_TARGET_AVX2 __attribute__((always_inline)) static inline
 
 /* ---- integer helpers ----------------------------------------------------------------- */
 
@@ -376,8 +377,8 @@ WK_INLINE float reduce_lanes(__m256 acc)
 
 /* The last n (< 8) blocks in lanes 0.. by the scalar stage 2, then the
  * fixed reduction of the lanes. */
-__attribute__((target("avx2,f16c"), noinline)) static float
-tail(const wk_qtraits *qt, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
+WK_TARGET_AVX2 __attribute__((noinline)) static float
+tail(int type, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
 {
     float accs[8];
     int32_t is[8], ms[8];
@@ -387,17 +388,16 @@ tail(const wk_qtraits *qt, __m256 acc, const uint8_t *x, const uint8_t *y, int64
      * scalar tail of up to 7 super-blocks made 5120-wide rows 4-6x slower).
      * Legacy types: the reference (their AVX2 kernels need the block sums
      * stored after a whole row; a tail is at most 7 x 32 values). */
-    int kq = qt->type == WK_QT_Q4_K || qt->type == WK_QT_Q5_K || qt->type == WK_QT_Q6_K;
-    wk_dot_isums(qt, kq, x, y, n, is, ms);
-    wk_dot_scales(qt, x, y, n, sw, sm);
+    int kq = type == WK_GGML_Q4_K || type == WK_GGML_Q5_K || type == WK_GGML_Q6_K;
+    wk_dot_isums(type, kq, x, y, n, is, ms);
+    wk_dot_scales(type, x, y, n, sw, sm);
     wk_dot_accumulate(accs, 0, n, is, ms, sw, sm);
     return wk_dot_reduce(accs);
 }
 
-WK_INLINE float finish(const wk_qtraits *qt, __m256 acc, const uint8_t *x, const uint8_t *y,
-                       int64_t n)
+WK_INLINE float finish(int type, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
 {
-    return n > 0 ? tail(qt, acc, x, y, n) : reduce_lanes(acc);
+    return n > 0 ? tail(type, acc, x, y, n) : reduce_lanes(acc);
 }
 
 
@@ -435,7 +435,7 @@ WK_INLINE void scales8(const uint8_t *xb, int stride, __m256 da, int hasmin, __m
 /* One legacy type: OFF the code offset (removed as OFF * block sum), HASMIN
  * whether msum is the block sum. */
 #define LEGACY_ROW(T, QT, OFF, HASMIN) \
-    __attribute__((target("avx2,f16c"), noinline)) static float \
+    WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
@@ -455,14 +455,14 @@ WK_INLINE void scales8(const uint8_t *xb, int stride, __m256 da, int hasmin, __m
             scales8(xb, (int)sizeof *x, da, HASMIN, &sw, &sm); \
             acc = accumulate8(acc, sw, is, sm, ms, HASMIN); \
         } \
-        return finish(wk_qtraits_get(QT), acc, (const uint8_t *)(x + b), (const uint8_t *)(y + b), \
+        return finish(QT, acc, (const uint8_t *)(x + b), (const uint8_t *)(y + b), \
                       nb - b); \
     }
-LEGACY_ROW(q4_0, WK_QT_Q4_0, 8, 0)
-LEGACY_ROW(q4_1, WK_QT_Q4_1, 0, 1)
-LEGACY_ROW(q5_0, WK_QT_Q5_0, 16, 0)
-LEGACY_ROW(q5_1, WK_QT_Q5_1, 0, 1)
-LEGACY_ROW(q8_0, WK_QT_Q8_0, 0, 0)
+LEGACY_ROW(q4_0, WK_GGML_Q4_0, 8, 0)
+LEGACY_ROW(q4_1, WK_GGML_Q4_1, 0, 1)
+LEGACY_ROW(q5_0, WK_GGML_Q5_0, 16, 0)
+LEGACY_ROW(q5_1, WK_GGML_Q5_1, 0, 1)
+LEGACY_ROW(q8_0, WK_GGML_Q8_0, 0, 0)
 
 /* k-quant block kernels in the BLK8 shape (msum as an int32 out-parameter). */
 WK_INLINE __m256i blk_q4_K(const wk_block_q4_K *x, const wk_block_q8_K *y, __m256i *m)
@@ -483,7 +483,7 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
 
 /* DOFF: offset of d in the block (dmin follows it). */
 #define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF) \
-    __attribute__((target("avx2,f16c"), noinline)) static float \
+    WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
@@ -511,27 +511,26 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             } \
             acc = accumulate8(acc, sw, is, sm, ms, HASMIN); \
         } \
-        return finish(wk_qtraits_get(QT), acc, (const uint8_t *)(x + b), (const uint8_t *)(y + b), \
+        return finish(QT, acc, (const uint8_t *)(x + b), (const uint8_t *)(y + b), \
                       nb - b); \
     }
-KQUANT_ROW(q4_K, WK_QT_Q4_K, blk_q4_K, 1, 0)
-KQUANT_ROW(q5_K, WK_QT_Q5_K, blk_q5_K, 1, 0)
-KQUANT_ROW(q6_K, WK_QT_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d))
+KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
+KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0)
+KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d))
 
 /* wk_dot_row's AVX2 path. */
-WK_AVX2 float wk_dot_row_avx2(const wk_qtraits *qt, const void *w, const void *a, int64_t k)
+WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
 {
-    int64_t nb = k / qt->blck;
-    switch (qt->type) {
-    case WK_QT_Q4_0: return row_q4_0(w, a, nb);
-    case WK_QT_Q4_1: return row_q4_1(w, a, nb);
-    case WK_QT_Q5_0: return row_q5_0(w, a, nb);
-    case WK_QT_Q5_1: return row_q5_1(w, a, nb);
-    case WK_QT_Q8_0: return row_q8_0(w, a, nb);
-    case WK_QT_Q4_K: return row_q4_K(w, a, nb);
-    case WK_QT_Q5_K: return row_q5_K(w, a, nb);
-    case WK_QT_Q6_K: return row_q6_K(w, a, nb);
-    default: return wk_dot_row(qt, 0, w, a, k);
+    switch (type) {   /* block sizes are the core table's (checked by test_quant) */
+    case WK_GGML_Q4_0: return row_q4_0(w, a, k / WK_QK);
+    case WK_GGML_Q4_1: return row_q4_1(w, a, k / WK_QK);
+    case WK_GGML_Q5_0: return row_q5_0(w, a, k / WK_QK);
+    case WK_GGML_Q5_1: return row_q5_1(w, a, k / WK_QK);
+    case WK_GGML_Q8_0: return row_q8_0(w, a, k / WK_QK);
+    case WK_GGML_Q4_K: return row_q4_K(w, a, k / WK_QK_K);
+    case WK_GGML_Q5_K: return row_q5_K(w, a, k / WK_QK_K);
+    case WK_GGML_Q6_K: return row_q6_K(w, a, k / WK_QK_K);
+    default: return wk_dot_row(type, 0, w, a, k);
     }
 }
 

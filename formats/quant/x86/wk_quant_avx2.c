@@ -15,6 +15,7 @@
  * wk_quant_have_simd() first (wk_quant_chunk.c dispatches). */
 #include "wk_quant.h"
 #include "wk_quant_impl.h"
+#include "wk_cpu.h"
 #include "wk_half.h"
 
 #include <math.h>
@@ -22,7 +23,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#define WK_AVX2 __attribute__((target("avx2,f16c")))
+#define WK_AVX2 WK_TARGET_AVX2   /* wk_cpu.h: avx2 + f16c, no fma */
 
 /* ---- lane helpers ------------------------------------------------------------- */
 

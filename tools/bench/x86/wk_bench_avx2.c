@@ -1,35 +1,16 @@
 /* wk_bench_avx2.c — AVX2+FMA baselines for wk-bench's timings (see
  * wk_bench_simd.h).  Built with `target` attributes; callers check
- * wk_bench_have_fma() first. */
+ * wk_cpu_has(WK_CPU_SIMD_FMA) first. */
 #include "wk_bench.h"
 #include "wk_bench_simd.h"
-#include "wk_half.h"
+#include "wk_cpu.h"
 
-#include <stdatomic.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #include <immintrin.h>
 
-#define WK_FMA __attribute__((target("avx2,fma,f16c")))
-
-/* AVX2 and F16C from wk_half_have_f16c (clang 14's __builtin_cpu_supports
- * does not know "f16c"); FMA from CPUID leaf 1, ECX bit 12.  Probed once and
- * memoised (an idempotent hardware fact, like wk_half_have_f16c's cache):
- * CPUID traps to the hypervisor in a VM (~15 us), and this is asked per row —
- * uncached it made the f32/f16/bf16 GEMVs 20x slower. */
-int wk_bench_have_fma(void)
-{
-    static atomic_int cached = -1;
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        unsigned a, b, c, d;
-        v = wk_half_have_f16c() && __get_cpuid(1, &a, &b, &c, &d) && ((c >> 12) & 1);
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
+#define WK_FMA WK_TARGET_AVX2_FMA   /* wk_cpu.h */
 
 WK_FMA static inline float hsum8(__m256 v)
 {
@@ -120,7 +101,6 @@ WK_FMA float wk_bench_fma_loop(int64_t iters, float seed)
 }
 
 #else
-int wk_bench_have_fma(void) { return 0; }
 float wk_bench_dot_f32_fma(const float *a, const float *b, int64_t n)
 { (void)a; (void)b; (void)n; return 0; }
 float wk_bench_dot_16_fma(int bf, const uint16_t *a, const uint16_t *b, int64_t n)
