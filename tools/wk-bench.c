@@ -209,6 +209,15 @@ static void run_opts(const opts *o, const wk_npy_f32 *acts, wk_bench_run_opts *r
     ro->stage = on_stage;
 }
 
+/* The table on stdout (unless -q), then --json and --svg. */
+static int report(const opts *o, const wk_bench_report *rep, wk_err *err)
+{
+    if (!o->std.quiet) wk_bench_report_print(rep, stdout);
+    if (o->json_path) WK_TRY(wk_bench_report_json(rep, o->json_path, err));
+    if (o->svg_path) WK_TRY(wk_bench_report_svg(rep, o->svg_path, err));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o;
@@ -237,9 +246,7 @@ int main(int argc, char **argv)
     ro.progress_ctx = bar;
     int rc = wk_bench_run(&ro, fmts, nfmt, rep, &err);
     wk_progress_finish(bar);
-    if (!rc && !o.std.quiet) wk_bench_report_print(rep, stdout);
-    if (!rc && o.json_path) rc = wk_bench_report_json(rep, o.json_path, &err);
-    if (!rc && o.svg_path) rc = wk_bench_report_svg(rep, o.svg_path, &err);
+    if (!rc) rc = report(&o, rep, &err);
     wk_bench_report_free(rep);
     wk_npy_free(&file);
     if (rc) return wk_cli_fail(o.std.prog, &err);

@@ -245,6 +245,46 @@ static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opt
     ro->tensor = on_tensor;
 }
 
+/* The run and its report (table or --json); t0 is when it started. */
+static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
+{
+    int rc = -1;
+    q_report r = { .table = !o->std.quiet && !o->std.json, .quiet = o->std.quiet };
+    wk_json *rep = NULL;
+    wk_progress *bar = NULL;
+    if (o->std.json) {
+        rep = wk_json_new_object();
+        r.jt = wk_json_new_array();
+        WK_FAIL_GOTO(!rep || !r.jt, done, err, WK_E_NOMEM, "out of memory");
+        WK_TRY_GOTO(json_head(rep, o, err), done);
+    }
+    bar = wk_cli_want_progress(&o->std) ? wk_progress_new("quantize", 0, 1) : NULL;
+    wk_qrun_opts ro;
+    run_opts(o, &r, bar, &ro);
+    wk_qrun_total tot;
+    const int qrc = wk_qrun_run(&ro, &tot, err);
+    wk_progress_finish(bar);
+    bar = NULL;
+    WK_TRY_GOTO(qrc, done);
+    if (r.table)
+        printf("total: %zu tensors, %" PRIu64 " -> %" PRIu64 " bytes of weights (%.3f bits per weight), "
+               "relative RMSE of the quantized tensors %.3e, file %" PRIu64 " bytes\n", tot.tensors,
+               tot.bytes_in, tot.bytes_out, tot.bits_per_weight, tot.rel_rmse, tot.file_size);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double secs = (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
+    if (rep) WK_TRY_GOTO(json_tail(rep, &r, &tot, secs, err), done);
+    if (!o->std.quiet && !o->std.json)
+        printf("wrote %s (%s, llama_ftype %u%s) in %.2f s\n", o->output, o->p->name, (unsigned)o->p->ftype,
+               o->search ? ", --search" : "", secs);
+    rc = 0;
+done:
+    wk_progress_finish(bar);
+    wk_json_free(r.jt);
+    wk_json_free(rep);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     q_opts o;
@@ -258,31 +298,7 @@ int main(int argc, char **argv)
     if (exit_now) return 0;
     wk_threads_apply(o.std.threads);
     wk_io_install_signal_cleanup();
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-
-    q_report r = { .table = !o.std.quiet && !o.std.json, .quiet = o.std.quiet };
-    wk_json *rep = o.std.json ? wk_json_new_object() : NULL;
-    if (o.std.json) r.jt = wk_json_new_array();
-    int rc = o.std.json && (!rep || !r.jt) ? wk_err_set(&err, WK_E_NOMEM, "out of memory") : 0;
-    if (!rc && rep) rc = json_head(rep, &o, &err);
-    wk_progress *bar = wk_cli_want_progress(&o.std) ? wk_progress_new("quantize", 0, 1) : NULL;
-    wk_qrun_opts ro;
-    run_opts(&o, &r, bar, &ro);
-    wk_qrun_total tot;
-    if (!rc) rc = wk_qrun_run(&ro, &tot, &err);
-    wk_progress_finish(bar);
-    if (!rc && r.table)
-        printf("total: %zu tensors, %" PRIu64 " -> %" PRIu64 " bytes of weights (%.3f bits per weight), "
-               "relative RMSE of the quantized tensors %.3e, file %" PRIu64 " bytes\n", tot.tensors,
-               tot.bytes_in, tot.bytes_out, tot.bits_per_weight, tot.rel_rmse, tot.file_size);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    const double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    if (!rc && rep) rc = json_tail(rep, &r, &tot, secs, &err);
-    wk_json_free(r.jt);
-    wk_json_free(rep);
-    if (!rc && !o.std.quiet && !o.std.json)
-        printf("wrote %s (%s, llama_ftype %u%s) in %.2f s\n", o.output, o.p->name, (unsigned)o.p->ftype,
-               o.search ? ", --search" : "", secs);
-    return rc ? wk_cli_fail(o.std.prog, &err) : 0;
+    return run(&o, &t0, &err) ? wk_cli_fail(o.std.prog, &err) : 0;
 }

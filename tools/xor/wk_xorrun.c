@@ -121,16 +121,20 @@ static int check_done(void *ctx, wk_xor_item *it, wk_err *err)
  * base_bad hook hears of the entries that failed. */
 static int check_base(const wk_xorrun_opts *o, const char *base_dir, wk_err *err)
 {
+    int rc = -1;
     wk_manifest m;
     wk_manifest_init(&m);
-    int rc = wk_manifest_load(&m, o->base_manifest, err);
-    wk_check_result *res = rc ? NULL : calloc(m.n ? m.n : 1, sizeof *res);
-    if (rc == 0 && !res) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    if (rc == 0 && wk_manifest_check_dir(&m, base_dir, o->threads, NULL, NULL, res, err)) {
+    wk_check_result *res = NULL;
+    WK_TRY_GOTO(wk_manifest_load(&m, o->base_manifest, err), done);
+    res = calloc(m.n ? m.n : 1, sizeof *res);
+    WK_FAIL_GOTO(!res, done, err, WK_E_NOMEM, "out of memory");
+    if (wk_manifest_check_dir(&m, base_dir, o->threads, NULL, NULL, res, err)) {
         if (o->base_bad) o->base_bad(o->ctx, &m, res);
         wk_err_prefix(err, "base check failed, nothing decoded");
-        rc = -1;
+        goto done;
     }
+    rc = 0;
+done:
     free(res);
     wk_manifest_free(&m);
     return rc;
@@ -153,13 +157,15 @@ int wk_xorrun_write_manifest(const wk_xorrun *r, wk_err *err)
     const wk_xor_plan *p = &r->p;
     wk_manifest m;
     wk_manifest_init(&m);
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < p->n; i++) {
+    int rc = -1;
+    for (size_t i = 0; i < p->n; i++) {
         const wk_xor_item *it = &p->items[i];
         if (it->status == 0 && it->res.committed)
-            rc = wk_manifest_add(&m, it->name, it->res.sha256, err);
+            WK_TRY_GOTO(wk_manifest_add(&m, it->name, it->res.sha256, err), done);
     }
-    if (rc == 0) rc = wk_manifest_write(&m, o->manifest_out, err);
+    WK_TRY_GOTO(wk_manifest_write(&m, o->manifest_out, err), done);
+    rc = 0;
+done:
     wk_manifest_free(&m);
     return rc;
 }
@@ -174,9 +180,10 @@ static int open_decode(wk_xorrun *r, wk_err *err)
     int rc = names ? wk_xorrun_pick_manifest(o, names, nn, &r->m, err)
                    : wk_err_set(err, WK_E_NOMEM, "out of memory");
     free(names);
-    if (rc == 0 && r->m.n) rc = wk_xor_plan_expect(&r->p, &r->m, err);
-    if (rc == 0 && o->base_manifest) rc = check_base(o, o->base, err);
-    return rc;
+    WK_TRY(rc);
+    if (r->m.n) WK_TRY(wk_xor_plan_expect(&r->p, &r->m, err));
+    if (o->base_manifest) WK_TRY(check_base(o, o->base, err));
+    return 0;
 }
 
 static int is_shard(const char *name)
@@ -555,23 +562,22 @@ int wk_xorrun_verify_open(const wk_xorrun_opts *o, const char *dir, wk_manifest 
     *res = NULL;
     char **names = NULL;
     size_t nn = 0;
-    int rc = o->manifest ? 0 : wk_xor_list_dir(dir, &names, &nn, err);
-    if (rc == 0) rc = wk_xorrun_pick_manifest(o, names, nn, m, err);
+    if (!o->manifest) WK_TRY(wk_xor_list_dir(dir, &names, &nn, err));
+    int rc = wk_xorrun_pick_manifest(o, names, nn, m, err);
     wk_xor_free_names(names, nn);
-    if (rc == 0 && !m->n && o->manifest)
-        rc = wk_err_set(err, WK_E_USAGE, "%s lists no files", o->manifest);
-    else if (rc == 0 && !m->n)
-        rc = wk_err_set(err, WK_E_USAGE, "no manifest given and none in checksums/ matches the "
-                        "files of %s (use --manifest FILE)", dir);
-    for (size_t i = 0; rc == 0 && i < m->n; i++)
-        if (!wk_manifest_name_safe(m->entries[i].name))
-            rc = wk_err_set(err, WK_E_UNSAFE, "%s:%zu: file name \"%s\" is not a safe relative "
-                            "path (absolute, or with a '.' or '..' component); nothing outside %s "
-                            "is read", m->label ? m->label : "manifest", m->entries[i].line,
-                            m->entries[i].name, dir);
-    *res = rc ? NULL : calloc(m->n, sizeof **res);
-    if (rc == 0 && !*res) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    return rc;
+    WK_TRY(rc);
+    WK_FAIL_IF(!m->n && o->manifest, err, WK_E_USAGE, "%s lists no files", o->manifest);
+    WK_FAIL_IF(!m->n, err, WK_E_USAGE, "no manifest given and none in checksums/ matches the "
+               "files of %s (use --manifest FILE)", dir);
+    for (size_t i = 0; i < m->n; i++)
+        WK_FAIL_IF(!wk_manifest_name_safe(m->entries[i].name), err, WK_E_UNSAFE,
+                   "%s:%zu: file name \"%s\" is not a safe relative "
+                   "path (absolute, or with a '.' or '..' component); nothing outside %s "
+                   "is read", m->label ? m->label : "manifest", m->entries[i].line,
+                   m->entries[i].name, dir);
+    *res = calloc(m->n, sizeof **res);
+    WK_FAIL_IF(!*res, err, WK_E_NOMEM, "out of memory");
+    return 0;
 }
 
 /* ---- hash --------------------------------------------------------------- */
