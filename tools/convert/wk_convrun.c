@@ -32,46 +32,55 @@ static int count_write(void *ctx, const void *p, size_t n, wk_err *err)
 
 /* ---- the conversion ------------------------------------------------------------- */
 
+/* Write planned file i of c into the directory d (its SHA-256 into
+ * digests[i] when h is not NULL), through the counting sink cs. */
+static int write_file(wk_convert *c, size_t i, wk_outdir *d, wk_hash *h, count_sink *cs,
+                      char (*digests)[65], wk_err *err)
+{
+    const wk_convrun_report *rep = cs->rep;
+    const wk_convert_file *f = wk_convert_file_get(c, i);
+    char *path = wk_path_join(wk_outdir_path(d), f->name);
+    WK_FAIL_IF(!path, err, WK_E_NOMEM, "out of memory");
+    wk_out *out = wk_out_open(path, NULL, err);
+    free(path);
+    if (!out) return -1;
+    if (h) {
+        wk_hash_reset(h, err);
+        wk_out_set_hook(out, wk_hash_hook, h);
+    }
+    if (rep->stage) rep->stage(rep->ctx, f->name);
+    cs->inner = wk_sink_out(out);
+    int rc = wk_convert_stream_file(c, i, (wk_sink){count_write, cs}, err);
+    if (rc == 0 && wk_out_tell(out) != f->size)
+        rc = wk_err_set(err, WK_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", f->name,
+                        (unsigned long long)wk_out_tell(out), (unsigned long long)f->size);
+    if (rc != 0) {
+        wk_out_abort(out);
+        return -1;
+    }
+    WK_TRY(wk_out_commit(out, err));
+    if (h) {
+        uint8_t dg[WK_HASH_MAX_DIGEST];
+        WK_TRY(wk_hash_digest(h, dg, err));
+        wk_hex(dg, 32, digests[i]);
+    }
+    return 0;
+}
+
 /* Write every planned file into a temporary directory, then rename it. */
 static int write_all(wk_convert *c, const wk_convrun_opts *o, char (*digests)[65], const wk_convrun_report *rep,
                      wk_err *err)
 {
     wk_outdir *d = wk_outdir_open(o->output, err);
     if (!d) return -1;
-    int rc = 0;
+    int rc = -1;
     count_sink cs = {{0}, rep, wk_convert_total_bytes(c), 0};
-    wk_hash *h = o->sha256 ? wk_hash_create(WK_HASH_SHA256, err) : NULL;
-    if (o->sha256 && !h) rc = -1;
-    for (size_t i = 0; i < wk_convert_file_count(c) && rc == 0; i++) {
-        const wk_convert_file *f = wk_convert_file_get(c, i);
-        char *path = wk_path_join(wk_outdir_path(d), f->name);
-        wk_out *out = path ? wk_out_open(path, NULL, err) : NULL;
-        free(path);
-        if (!out) {
-            rc = path ? -1 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            break;
-        }
-        if (h) {
-            wk_hash_reset(h, err);
-            wk_out_set_hook(out, wk_hash_hook, h);
-        }
-        if (rep->stage) rep->stage(rep->ctx, f->name);
-        cs.inner = wk_sink_out(out);
-        rc = wk_convert_stream_file(c, i, (wk_sink){count_write, &cs}, err);
-        if (rc == 0 && wk_out_tell(out) != f->size)
-            rc = wk_err_set(err, WK_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", f->name,
-                            (unsigned long long)wk_out_tell(out), (unsigned long long)f->size);
-        if (rc != 0) {
-            wk_out_abort(out);
-            break;
-        }
-        rc = wk_out_commit(out, err);
-        if (rc == 0 && h) {
-            uint8_t dg[WK_HASH_MAX_DIGEST];
-            rc = wk_hash_digest(h, dg, err);
-            wk_hex(dg, 32, digests[i]);
-        }
-    }
+    wk_hash *h = NULL;
+    if (o->sha256 && !(h = wk_hash_create(WK_HASH_SHA256, err))) goto done;
+    for (size_t i = 0; i < wk_convert_file_count(c); i++)
+        WK_TRY_GOTO(write_file(c, i, d, h, &cs, digests, err), done);
+    rc = 0;
+done:
     wk_hash_free(h);
     if (rc != 0) {
         wk_outdir_abort(d);
