@@ -1,19 +1,17 @@
 /* wk-pack — a model in any supported layout -> one flat, aligned, mmap-able
  * GGUF or safetensors file (or a sharded safetensors directory).  A thin main:
- * argument parsing and reporting here; the work is in formats/llama/wk_source.c,
- * wk_gguf_llama.c, wk_gguf.c and wk_safetensors.c. */
+ * argument parsing and reporting here; the work is in the engine
+ * tools/pack/wk_pack.c over formats/llama/wk_source.c, wk_gguf_llama.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "wk_cli.h"
 #include "wk_gguf_llama.h"
-#include "wk_hash.h"
 #include "wk_hfcfg.h"
 #include "wk_io.h"
-#include "wk_manifest.h"
+#include "wk_pack.h"
 #include "wk_progress.h"
-#include "wk_sink.h"
 #include "wk_source.h"
 #include "wk_threads.h"
 
@@ -186,167 +184,10 @@ static void list_tensors(const wk_source *s)
     }
 }
 
-/* ---- output ------------------------------------------------------------------ */
-
-/* Inputs that must not be overwritten (NULL-terminated, malloc'd array). */
-static const char **input_list(const wk_source *s)
+/* A new stage of the run: its name on the progress bar. */
+static void on_stage(void *bar, const char *label)
 {
-    size_t n = wk_source_file_count(s);
-    const char **l = calloc(n + 1, sizeof *l);
-    for (size_t i = 0; l && i < n; i++) l[i] = wk_source_file(s, i);
-    return l;
-}
-
-typedef struct {
-    wk_out *out;
-    wk_hash *sha;
-} out_file;
-
-static int open_out(out_file *f, const char *path, const char **inputs, int sha, wk_err *err)
-{
-    f->sha = NULL;
-    if (!(f->out = wk_out_open(path, inputs, err))) return -1;
-    if (sha) {
-        if (!(f->sha = wk_hash_create(WK_HASH_SHA256, err))) {
-            wk_out_abort(f->out);
-            return -1;
-        }
-        wk_out_set_hook(f->out, wk_hash_hook, f->sha);
-    }
-    return 0;
-}
-
-/* Commit f and, with --sha256, append its sha256sum line to sums (if not
- * NULL) or write "<path>.sha256". */
-static int close_out(out_file *f, const char *path, wk_buf *sums, wk_err *err)
-{
-    uint8_t d[WK_HASH_MAX_DIGEST];
-    int rc = f->sha ? wk_hash_digest(f->sha, d, err) : 0;
-    if (rc) wk_out_abort(f->out);
-    else rc = wk_out_commit(f->out, err);
-    if (!rc && f->sha && sums) {
-        const char *base = strrchr(path, '/');
-        wk_manifest_format_line(sums, d, base ? base + 1 : path);
-        rc = wk_buf_check(sums, err);
-    } else if (!rc && f->sha) {
-        const char *base = strrchr(path, '/');
-        wk_buf line;
-        wk_buf_init(&line);
-        wk_manifest_format_line(&line, d, base ? base + 1 : path);
-        size_t pl = strlen(path) + 8;
-        char *sp = malloc(pl);
-        rc = sp ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-        if (!rc) {
-            snprintf(sp, pl, "%s.sha256", path);
-            wk_out *o = wk_out_open(sp, NULL, err);
-            rc = o ? wk_out_write(o, line.data, line.len, err) : -1;
-            if (o) rc = rc ? (wk_out_abort(o), -1) : wk_out_commit(o, err);
-        }
-        free(sp);
-        wk_buf_free(&line);
-    }
-    wk_hash_free(f->sha);
-    return rc;
-}
-
-static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar, uint64_t *size, wk_err *err)
-{
-    wk_progress_set_label(bar, o->gl.digests ? "digests" : "writing");
-    wk_gl *p = wk_gl_plan_new(src, &o->gl, bar ? wk_progress_cb : NULL, bar, err);
-    if (!p) return -1;
-    const char **inputs = input_list(src);
-    out_file f;
-    int rc = inputs ? open_out(&f, o->output, inputs, o->sha256, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    if (!rc) {
-        wk_progress_set_label(bar, "writing");
-        wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
-        rc = c ? wk_gl_write(p, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
-        wk_src_out_free(c);
-        if (rc) {
-            wk_out_abort(f.out);
-            wk_hash_free(f.sha);
-        } else {
-            rc = close_out(&f, o->output, NULL, err);
-        }
-    }
-    *size = wk_gl_total_size(p);
-    free(inputs);
-    wk_gl_free(p);
-    return rc;
-}
-
-static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const char *path,
-                       const char **inputs, int sha, wk_buf *sums, wk_progress *bar, wk_err *err)
-{
-    out_file f;
-    WK_TRY(open_out(&f, path, inputs, sha, err));
-    wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
-    int rc = c ? wk_src_st_write(p, k, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
-    wk_src_out_free(c);
-    if (rc) {
-        wk_out_abort(f.out);
-        wk_hash_free(f.sha);
-        return -1;
-    }
-    return close_out(&f, path, sums, err);
-}
-
-static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, uint64_t *size, wk_err *err)
-{
-    wk_src_st_opts so;
-    wk_src_st_opts_init(&so);
-    so.out_dtype = o->gl.outtype == WK_OUTTYPE_AUTO ? -1
-                 : o->gl.outtype == WK_OUTTYPE_F32 ? WK_DT_F32
-                 : o->gl.outtype == WK_OUTTYPE_F16 ? WK_DT_F16 : WK_DT_BF16;
-    so.digests = o->gl.digests;
-    so.threads = o->std.threads;
-    so.shard_size = o->shard_size;
-    wk_progress_set_label(bar, so.digests ? "digests" : "writing");
-    wk_src_stplan *p = wk_src_st_plan(src, &so, bar ? wk_progress_cb : NULL, bar, err);
-    if (!p) return -1;
-    const char **inputs = input_list(src);
-    int rc = inputs ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    wk_progress_set_label(bar, "writing");
-    *size = 0;
-    if (!rc && !o->shard_size) {
-        rc = write_shard(p, src, 0, o->output, inputs, o->sha256, NULL, bar, err);
-        *size = wk_src_st_shard_size(p, 0);
-    } else if (!rc) {
-        wk_outdir *d = wk_outdir_open(o->output, err);
-        wk_buf sums;
-        wk_buf_init(&sums);
-        rc = d ? 0 : -1;
-        for (size_t k = 0; !rc && k < wk_src_st_shard_count(p); k++) {
-            char *path = wk_path_join(wk_outdir_path(d), wk_src_st_shard_name(p, k));
-            rc = path ? write_shard(p, src, k, path, inputs, o->sha256, &sums, bar, err)
-                      : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            *size += wk_src_st_shard_size(p, k);
-            free(path);
-        }
-        if (!rc && wk_src_st_shard_count(p) > 1) {
-            wk_buf b;
-            wk_buf_init(&b);
-            char *path = wk_path_join(wk_outdir_path(d), "model.safetensors.index.json");
-            rc = path ? wk_src_st_index(p, &b, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            wk_out *io = rc ? NULL : wk_out_open(path, NULL, err);
-            if (!rc) rc = io ? wk_out_write(io, b.data, b.len, err) : -1;
-            if (io) rc = rc ? (wk_out_abort(io), -1) : wk_out_commit(io, err);
-            free(path);
-            wk_buf_free(&b);
-        }
-        if (!rc && o->sha256) {   /* one SHA256SUMS for the shards (sha256sum -c SHA256SUMS) */
-            char *path = wk_path_join(wk_outdir_path(d), "SHA256SUMS");
-            wk_out *so = path ? wk_out_open(path, NULL, err) : NULL;
-            rc = so ? wk_out_write(so, sums.data, sums.len, err) : path ? -1 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            if (so) rc = rc ? (wk_out_abort(so), -1) : wk_out_commit(so, err);
-            free(path);
-        }
-        wk_buf_free(&sums);
-        if (d) rc = rc ? (wk_outdir_abort(d), -1) : wk_outdir_commit(d, err);
-    }
-    free(inputs);
-    wk_src_st_free(p);
-    return rc;
+    wk_progress_set_label(bar, label);
 }
 
 int main(int argc, char **argv)
@@ -371,8 +212,19 @@ int main(int argc, char **argv)
     }
     wk_io_install_signal_cleanup();
     wk_progress *bar = wk_cli_want_progress(&o.std) ? wk_progress_new("pack", 0, 1) : NULL;
+    wk_pack_opts po;
+    wk_pack_opts_init(&po);
+    po.output = o.output;
+    po.format = o.format == FMT_GGUF ? WK_PACK_GGUF : WK_PACK_ST;
+    po.gl = o.gl;
+    po.shard_size = o.shard_size;
+    po.sha256 = o.sha256;
+    po.threads = o.std.threads;
+    po.progress = bar ? wk_progress_cb : NULL;
+    po.progress_ctx = bar;
+    po.stage = on_stage;
     uint64_t size = 0;
-    int rc = o.format == FMT_GGUF ? pack_gguf(&o, src, bar, &size, &err) : pack_st(&o, src, bar, &size, &err);
+    int rc = wk_pack_run(&po, src, &size, &err);
     wk_progress_finish(bar);
     if (!rc && !o.std.quiet)
         fprintf(stderr, "wk-pack: %s (%s, %zu tensors) -> %s (%s, %llu bytes)\n", o.input,

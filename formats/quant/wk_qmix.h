@@ -1,0 +1,60 @@
+/* wk_qmix.h — the per-tensor type policy of a quantization run: llama-quantize's
+ * presets (names, llama_ftype numbers) and its llama_tensor_get_type for LLaMA
+ * (K-mixes, Q6_K output, fallbacks for rows that are not whole blocks).
+ *
+ *   const wk_qmix_preset *p = wk_qmix_find_preset("q4_k_m");
+ *   wk_qmix_opts o = { .p = p, .output_type = -1, .embd_type = -1 };
+ *   wk_qmix_state ms;
+ *   wk_qmix_state_init(&ms, g);                 // counts attn_v / ffn_down, tied?
+ *   for each tensor t of g, in order: type = wk_qmix_choose(&o, &ms, t);
+ *
+ * Types are ggml ids (WK_GGML_*).  wk_qmix_choose() must see the tensors in
+ * file order: the K-mixes depend on the index of each attn_v / ffn_down. */
+#ifndef WK_QMIX_H
+#define WK_QMIX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wk_gguf.h"
+#include "wk_quant.h"
+
+typedef enum { WK_QMIX_NONE, WK_QMIX_K_S, WK_QMIX_K_M } wk_qmix_kind;
+
+typedef struct {
+    const char *name;
+    uint32_t ftype;     /* general.file_type (llama_ftype) */
+    int type;      /* default type of eligible tensors */
+    wk_qmix_kind mix;
+    const char *desc;
+} wk_qmix_preset;
+
+/* The presets, in --help order; *n gets their count. */
+const wk_qmix_preset *wk_qmix_presets(size_t *n);
+/* The preset named s (case-insensitive), or NULL. */
+const wk_qmix_preset *wk_qmix_find_preset(const char *s);
+
+typedef struct {
+    const wk_qmix_preset *p;
+    int pure;                     /* every eligible tensor gets p->type */
+    int leave_output;             /* keep output.weight's type */
+    int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
+} wk_qmix_opts;
+
+typedef struct {
+    int n_attn_v, n_ffn_down, i_attn_v, i_ffn_down, n_layer, tied;
+} wk_qmix_state;
+
+/* Counters for g's tensors: attn_v / ffn_down counts, llama.block_count,
+ * tied (no output.weight); indices at 0. */
+void wk_qmix_state_init(wk_qmix_state *ms, const wk_gguf *g);
+
+/* Values per block of a ggml type (1 for the float types). */
+int wk_qmix_blck(int ggml);
+
+/* Output type for tensor t (a ggml id), updating the mix counters.  The
+ * order is llama-quantize's (llama_tensor_get_type): --leave-output-tensor
+ * (output.weight only), then the explicit --token-embedding-type and
+ * --output-tensor-type (taken as given, no fallback), then the mix. */
+int wk_qmix_choose(const wk_qmix_opts *o, wk_qmix_state *ms, const wk_gguf_tensor *t);
+
+#endif

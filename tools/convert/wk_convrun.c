@@ -1,0 +1,192 @@
+/* wk_convrun.c — a wk-convert run (see wk_convrun.h): locate the model and
+ * tokenizer, open and check the checkpoint, pick the profiles, plan, and
+ * write every planned file into a directory atomically. */
+#include "wk_convrun.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "wk_hash.h"
+#include "wk_io.h"
+
+/* ---- progress / counting sink ------------------------------------------------ */
+
+typedef struct {
+    wk_sink inner;
+    const wk_convrun_report *rep;
+    uint64_t total;
+    uint64_t done;
+} count_sink;
+
+static int count_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    count_sink *c = ctx;
+    WK_TRY(wk_sink_write(&c->inner, p, n, err));
+    c->done += n;
+    if (c->rep->progress) c->rep->progress(c->rep->ctx, c->done, c->total);
+    return 0;
+}
+
+/* ---- the conversion ------------------------------------------------------------- */
+
+/* Write planned file i of c into the directory d (its SHA-256 into
+ * digests[i] when h is not NULL), through the counting sink cs. */
+static int write_file(wk_convert *c, size_t i, wk_outdir *d, wk_hash *h, count_sink *cs,
+                      char (*digests)[65], wk_err *err)
+{
+    const wk_convrun_report *rep = cs->rep;
+    const wk_convert_file *f = wk_convert_file_get(c, i);
+    char *path = wk_path_join(wk_outdir_path(d), f->name);
+    WK_FAIL_IF(!path, err, WK_E_NOMEM, "out of memory");
+    wk_out *out = wk_out_open(path, NULL, err);
+    free(path);
+    if (!out) return -1;
+    if (h) {
+        wk_hash_reset(h, err);
+        wk_out_set_hook(out, wk_hash_hook, h);
+    }
+    if (rep->stage) rep->stage(rep->ctx, f->name);
+    cs->inner = wk_sink_out(out);
+    int rc = wk_convert_stream_file(c, i, (wk_sink){count_write, cs}, err);
+    if (rc == 0 && wk_out_tell(out) != f->size)
+        rc = wk_err_set(err, WK_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", f->name,
+                        (unsigned long long)wk_out_tell(out), (unsigned long long)f->size);
+    if (rc != 0) {
+        wk_out_abort(out);
+        return -1;
+    }
+    WK_TRY(wk_out_commit(out, err));
+    if (h) {
+        uint8_t dg[WK_HASH_MAX_DIGEST];
+        WK_TRY(wk_hash_digest(h, dg, err));
+        wk_hex(dg, 32, digests[i]);
+    }
+    return 0;
+}
+
+/* Write every planned file into a temporary directory, then rename it. */
+static int write_all(wk_convert *c, const wk_convrun_opts *o, char (*digests)[65], const wk_convrun_report *rep,
+                     wk_err *err)
+{
+    wk_outdir *d = wk_outdir_open(o->output, err);
+    if (!d) return -1;
+    int rc = -1;
+    count_sink cs = {{0}, rep, wk_convert_total_bytes(c), 0};
+    wk_hash *h = NULL;
+    if (o->sha256 && !(h = wk_hash_create(WK_HASH_SHA256, err))) goto done;
+    for (size_t i = 0; i < wk_convert_file_count(c); i++)
+        WK_TRY_GOTO(write_file(c, i, d, h, &cs, digests, err), done);
+    rc = 0;
+done:
+    wk_hash_free(h);
+    if (rc != 0) {
+        wk_outdir_abort(d);
+        return -1;
+    }
+    return wk_outdir_commit(d, err);
+}
+
+/* Model directory and tokenizer path from the options (script layout or plain). */
+static int locate(const wk_convrun_opts *o, char **model_dir, char **tokenizer, wk_err *err)
+{
+    *model_dir = NULL;
+    *tokenizer = NULL;
+    int tok_only = o->model_size && !strcmp(o->model_size, "tokenizer_only");
+    struct stat st;
+    if (o->model_size && !tok_only) { /* the script's layout: INPUT/SIZE/, if it exists */
+        *model_dir = wk_path_join(o->input, o->model_size);
+        if (*model_dir && (stat(*model_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            free(*model_dir);
+            *model_dir = strdup(o->input);
+        }
+    } else {
+        *model_dir = strdup(o->input);
+    }
+    if (!*model_dir) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    if (o->no_tokenizer) return 0;
+    if (o->tokenizer) *tokenizer = strdup(o->tokenizer);
+    else *tokenizer = wk_llama_find_tokenizer(*model_dir);
+    if (!*tokenizer)
+        return wk_err_set(err, WK_E_IO, "tokenizer.model not found in %s or its parent directory "
+                          "(use --tokenizer PATH or --no-tokenizer)", *model_dir);
+    return 0;
+}
+
+/* Profile options into co; auto-select 4.31.0 for GQA when no version was given
+ * (*gqa_auto = 1). */
+static int profiles(const wk_convrun_opts *o, const wk_llama_geom *g, wk_convert_opts *co, int *gqa_auto,
+                    wk_err *err)
+{
+    if (o->tf_version) WK_TRY(wk_hf_profile_parse(o->tf_version, &co->hf, err));
+    else if (g && g->n_kv_heads != g->n_heads) {
+        WK_TRY(wk_hf_profile_parse("4.31.0", &co->hf, err));
+        *gqa_auto = 1;
+    }
+    if (o->torch_version) {
+        int p = wk_pth_profile_from_name(o->torch_version);
+        if (p < 0)
+            return wk_err_set(err, WK_E_USAGE, "--torch-version %s: supported 1.13, 2.0, 2.1 .. 2.5",
+                              o->torch_version);
+        co->torch = (wk_pth_profile)p;
+    }
+    if (o->max_shard) WK_TRY(wk_hfcfg_parse_size(o->max_shard, &co->max_shard_size, err));
+    return 0;
+}
+
+/* The converter of a tokenizer-only run: a dummy geometry, the tokenizer's size. */
+static wk_convert *tokenizer_only(const char *tok, const wk_convert_opts *co, wk_err *err)
+{
+    wk_llama_geom g = {.dim = 2, .n_layers = 1, .n_heads = 1, .n_kv_heads = 1, .head_dim = 2,
+                       .ffn = 1, .vocab = 1, .n_ranks = 1, .rope_theta = 10000.0};
+    struct stat st;
+    if (!tok || stat(tok, &st) != 0) {
+        wk_err_errno(err, errno, "%s", tok ? tok : "tokenizer.model");
+        return NULL;
+    }
+    return wk_convert_new_geom(&g, co, (uint64_t)st.st_size, err);
+}
+
+int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (o->model_size && strcmp(o->model_size, "tokenizer_only") && !wk_llama_size_get(o->model_size))
+        return wk_err_set(err, WK_E_USAGE, "--model_size %s: expected 7B, 7Bf, 13B, 13Bf, 30B, 34B, "
+                          "65B, 70B, 70Bf or tokenizer_only", o->model_size);
+    int model = !(o->model_size && !strcmp(o->model_size, "tokenizer_only"));
+    wk_convert_opts co;
+    wk_convert_opts_init(&co);
+    co.threads = o->threads;
+    co.model = model;
+    co.safetensors = o->safetensors;
+    WK_TRY(locate(o, &r->model_dir, &r->tokenizer, err));
+    co.tokenizer = r->tokenizer;
+    if (model) {
+        if (!(r->ck = wk_llama_open(r->model_dir, o->threads, err))) return -1;
+        const wk_llama_size *sz = o->model_size ? wk_llama_size_get(o->model_size) : NULL;
+        if (sz && wk_llama_size_check(sz, wk_llama_ckpt_geom(r->ck), err)) return -1;
+    }
+    WK_TRY(profiles(o, r->ck ? wk_llama_ckpt_geom(r->ck) : NULL, &co, &r->gqa_auto, err));
+    r->c = r->ck ? wk_convert_new(r->ck, &co, err) : tokenizer_only(r->tokenizer, &co, err);
+    return r->c ? 0 : -1;
+}
+
+int wk_convrun_write(wk_convrun *r, const wk_convrun_opts *o, const wk_convrun_report *rep, wk_err *err)
+{
+    static const wk_convrun_report none = {0};
+    if (o->sha256 && !(r->digests = calloc(wk_convert_file_count(r->c), sizeof *r->digests)))
+        return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    return write_all(r->c, o, r->digests, rep ? rep : &none, err);
+}
+
+void wk_convrun_close(wk_convrun *r)
+{
+    free(r->digests);
+    wk_convert_free(r->c);
+    wk_llama_close(r->ck);
+    free(r->model_dir);
+    free(r->tokenizer);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,236 @@
+/* wk_pack.c — the packing engine (see wk_pack.h): plan, output files with
+ * optional SHA-256 sidecars, GGUF or (sharded) safetensors. */
+#include "wk_pack.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wk_hash.h"
+#include "wk_io.h"
+#include "wk_manifest.h"
+#include "wk_sink.h"
+
+void wk_pack_opts_init(wk_pack_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    wk_gl_opts_init(&o->gl);
+}
+
+/* Tell the caller what the progress now counts ("digests", "writing"). */
+static void stage(const wk_pack_opts *o, const char *label)
+{
+    if (o->stage) o->stage(o->progress_ctx, label);
+}
+
+/* ---- output ------------------------------------------------------------------ */
+
+/* Inputs that must not be overwritten (NULL-terminated, malloc'd array). */
+static const char **input_list(const wk_source *s)
+{
+    size_t n = wk_source_file_count(s);
+    const char **l = calloc(n + 1, sizeof *l);
+    for (size_t i = 0; l && i < n; i++) l[i] = wk_source_file(s, i);
+    return l;
+}
+
+typedef struct {
+    wk_out *out;
+    wk_hash *sha;
+} out_file;
+
+static int open_out(out_file *f, const char *path, const char **inputs, int sha, wk_err *err)
+{
+    f->sha = NULL;
+    if (!(f->out = wk_out_open(path, inputs, err))) return -1;
+    if (sha) {
+        if (!(f->sha = wk_hash_create(WK_HASH_SHA256, err))) {
+            wk_out_abort(f->out);
+            return -1;
+        }
+        wk_out_set_hook(f->out, wk_hash_hook, f->sha);
+    }
+    return 0;
+}
+
+/* A small file written at once, atomically. */
+static int write_small(const char *path, const void *data, size_t len, wk_err *err)
+{
+    wk_out *o = wk_out_open(path, NULL, err);
+    if (!o) return -1;
+    if (wk_out_write(o, data, len, err)) {
+        wk_out_abort(o);
+        return -1;
+    }
+    return wk_out_commit(o, err);
+}
+
+/* A small file `name` in the output directory d. */
+static int write_in(wk_outdir *d, const char *name, const void *data, size_t len, wk_err *err)
+{
+    char *path = wk_path_join(wk_outdir_path(d), name);
+    WK_FAIL_IF(!path, err, WK_E_NOMEM, "out of memory");
+    int rc = write_small(path, data, len, err);
+    free(path);
+    return rc;
+}
+
+/* "<path>.sha256": the sha256sum line of digest d for path's base name. */
+static int write_sidecar(const char *path, const uint8_t *d, wk_err *err)
+{
+    int rc = -1;
+    const char *base = strrchr(path, '/');
+    wk_buf line;
+    wk_buf_init(&line);
+    wk_manifest_format_line(&line, d, base ? base + 1 : path);
+    size_t pl = strlen(path) + 8;
+    char *sp = malloc(pl);
+    WK_FAIL_GOTO(!sp, done, err, WK_E_NOMEM, "out of memory");
+    snprintf(sp, pl, "%s.sha256", path);
+    rc = write_small(sp, line.data, line.len, err);
+done:
+    free(sp);
+    wk_buf_free(&line);
+    return rc;
+}
+
+/* Commit f and, with --sha256, append its sha256sum line to sums (if not
+ * NULL) or write "<path>.sha256". */
+static int close_out(out_file *f, const char *path, wk_buf *sums, wk_err *err)
+{
+    int rc = -1;
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    if (f->sha && wk_hash_digest(f->sha, d, err)) {
+        wk_out_abort(f->out);
+        goto done;
+    }
+    WK_TRY_GOTO(wk_out_commit(f->out, err), done);
+    if (f->sha && sums) {
+        const char *base = strrchr(path, '/');
+        wk_manifest_format_line(sums, d, base ? base + 1 : path);
+        WK_TRY_GOTO(wk_buf_check(sums, err), done);
+    } else if (f->sha) {
+        WK_TRY_GOTO(write_sidecar(path, d, err), done);
+    }
+    rc = 0;
+done:
+    wk_hash_free(f->sha);
+    return rc;
+}
+
+/* Write through f's output: the plan of the GGUF (p) or shard k of the
+ * safetensors plan (sp), unchanged tensors by in-kernel copy; then close f
+ * (with sums as close_out).  On failure f is aborted. */
+static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl *p, wk_src_stplan *sp,
+                     size_t k, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
+{
+    wk_src_out *c = wk_src_out_new(src, f->out, err);
+    int rc = !c ? -1
+             : p ? wk_gl_write(p, wk_src_out_sink(c), o->progress, o->progress_ctx, err)
+                 : wk_src_st_write(sp, k, wk_src_out_sink(c), o->progress, o->progress_ctx, err);
+    wk_src_out_free(c);
+    if (rc) {
+        wk_out_abort(f->out);
+        wk_hash_free(f->sha);
+        return -1;
+    }
+    return close_out(f, path, sums, err);
+}
+
+static int pack_gguf(const wk_pack_opts *o, const wk_source *src, uint64_t *size, wk_err *err)
+{
+    stage(o, o->gl.digests ? "digests" : "writing");
+    wk_gl *p = wk_gl_plan_new(src, &o->gl, o->progress, o->progress_ctx, err);
+    if (!p) return -1;
+    int rc = -1;
+    const char **inputs = input_list(src);
+    out_file f;
+    WK_FAIL_GOTO(!inputs, done, err, WK_E_NOMEM, "out of memory");
+    WK_TRY_GOTO(open_out(&f, o->output, inputs, o->sha256, err), done);
+    stage(o, "writing");
+    rc = write_out(&f, o->output, src, p, NULL, 0, NULL, o, err);
+done:
+    *size = wk_gl_total_size(p);
+    free(inputs);
+    wk_gl_free(p);
+    return rc;
+}
+
+static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const char *path,
+                       const char **inputs, int sha, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
+{
+    out_file f;
+    WK_TRY(open_out(&f, path, inputs, sha, err));
+    return write_out(&f, path, src, NULL, p, k, sums, o, err);
+}
+
+/* Shards of p into the directory o->output (written atomically), with
+ * model.safetensors.index.json when there are several, and SHA256SUMS with
+ * --sha256; *size gets the shards' bytes. */
+static int write_shards(const wk_pack_opts *o, const wk_source *src, wk_src_stplan *p,
+                        const char **inputs, uint64_t *size, wk_err *err)
+{
+    int rc = -1;
+    wk_buf sums, b;
+    wk_buf_init(&sums);
+    wk_buf_init(&b);
+    wk_outdir *d = wk_outdir_open(o->output, err);
+    if (!d) goto done;
+    for (size_t k = 0; k < wk_src_st_shard_count(p); k++) {
+        char *path = wk_path_join(wk_outdir_path(d), wk_src_st_shard_name(p, k));
+        int wr = path ? write_shard(p, src, k, path, inputs, o->sha256, &sums, o, err)
+                      : wk_err_set(err, WK_E_NOMEM, "out of memory");
+        *size += wk_src_st_shard_size(p, k);
+        free(path);
+        WK_TRY_GOTO(wr, done);
+    }
+    if (wk_src_st_shard_count(p) > 1) {
+        WK_TRY_GOTO(wk_src_st_index(p, &b, err), done);
+        WK_TRY_GOTO(write_in(d, "model.safetensors.index.json", b.data, b.len, err), done);
+    }
+    if (o->sha256)   /* one SHA256SUMS for the shards (sha256sum -c SHA256SUMS) */
+        WK_TRY_GOTO(write_in(d, "SHA256SUMS", sums.data, sums.len, err), done);
+    rc = 0;
+done:
+    wk_buf_free(&b);
+    wk_buf_free(&sums);
+    if (d && rc) wk_outdir_abort(d);
+    else if (d) rc = wk_outdir_commit(d, err);
+    return rc;
+}
+
+static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, wk_err *err)
+{
+    wk_src_st_opts so;
+    wk_src_st_opts_init(&so);
+    so.out_dtype = o->gl.outtype == WK_OUTTYPE_AUTO ? -1
+                 : o->gl.outtype == WK_OUTTYPE_F32 ? WK_DT_F32
+                 : o->gl.outtype == WK_OUTTYPE_F16 ? WK_DT_F16 : WK_DT_BF16;
+    so.digests = o->gl.digests;
+    so.threads = o->threads;
+    so.shard_size = o->shard_size;
+    stage(o, so.digests ? "digests" : "writing");
+    wk_src_stplan *p = wk_src_st_plan(src, &so, o->progress, o->progress_ctx, err);
+    if (!p) return -1;
+    int rc = -1;
+    const char **inputs = input_list(src);
+    stage(o, "writing");
+    *size = 0;
+    WK_FAIL_GOTO(!inputs, done, err, WK_E_NOMEM, "out of memory");
+    if (!o->shard_size) {
+        rc = write_shard(p, src, 0, o->output, inputs, o->sha256, NULL, o, err);
+        *size = wk_src_st_shard_size(p, 0);
+    } else {
+        rc = write_shards(o, src, p, inputs, size, err);
+    }
+done:
+    free(inputs);
+    wk_src_st_free(p);
+    return rc;
+}
+
+int wk_pack_run(const wk_pack_opts *o, const wk_source *src, uint64_t *size, wk_err *err)
+{
+    *size = 0;
+    return o->format == WK_PACK_GGUF ? pack_gguf(o, src, size, err) : pack_st(o, src, size, err);
+}

@@ -1,0 +1,382 @@
+/* wk_qrun.c — the quantization run: type plan, importance matrix, conversion
+ * of each tensor, the output file (see wk_qrun.h).  The kernels are
+ * formats/quant/wk_quant*.c, the GGUF reader and writer formats/gguf/wk_gguf.c,
+ * packing of non-GGUF inputs formats/llama/wk_gguf_llama.c. */
+#include "wk_qrun.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "wk_gguf.h"
+#include "wk_gguf_llama.h"
+#include "wk_half.h"
+#include "wk_io.h"
+#include "wk_quant.h"
+#include "wk_sink.h"
+#include "wk_source.h"
+
+void wk_qrun_opts_init(wk_qrun_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mix.output_type = o->mix.embd_type = -1;
+}
+
+#define blck_of wk_qmix_blck
+
+/* ---- importance matrix (GGUF imatrix: <tensor>.in_sum2 / <tensor>.counts) ------ */
+
+/* imatrix for tensor `name` with ne0 columns into w (ne0 floats): in_sum2 / counts
+ * (counts 0 -> 1, as llama-quantize).  1 if found, 0 if the file has none for it,
+ * -1 on a malformed entry. */
+static int imatrix_for(const wk_gguf *im, const char *name, int64_t ne0, float *w, wk_err *err)
+{
+    char key[160];
+    snprintf(key, sizeof key, "%s.in_sum2", name);
+    long si = wk_gguf_find_tensor(im, key);
+    snprintf(key, sizeof key, "%s.counts", name);
+    long ci = wk_gguf_find_tensor(im, key);
+    if (si < 0 || ci < 0) return 0;
+    const wk_gguf_tensor *s = wk_gguf_tensor_at(im, (size_t)si), *c = wk_gguf_tensor_at(im, (size_t)ci);
+    if (s->type != WK_GGML_F32 || c->type != WK_GGML_F32 || c->nbytes < 4 || s->nbytes < (uint64_t)ne0 * 4)
+        return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s is not F32 of %" PRId64 " values",
+                          wk_gguf_path(im), name, ne0);
+    float count;
+    memcpy(&count, c->data, 4);
+    for (int64_t i = 0; i < ne0; i++) {
+        float v;
+        memcpy(&v, s->data + 4 * i, 4);
+        w[i] = count > 0 ? v / count : 1.0f;
+        if (!(w[i] >= 0) || !isfinite(w[i]))
+            return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s: column %" PRId64 " has weight %g "
+                              "(must be finite and >= 0)", wk_gguf_path(im), name, i, (double)w[i]);
+    }
+    return 1;
+}
+
+/* ---- conversion of one tensor ------------------------------------------------- */
+
+typedef struct {
+    double sq_err, sq_x;    /* sums over the tensor */
+} t_stats;
+
+/* The state of one run over a mapped GGUF g. */
+typedef struct {
+    const wk_qrun_opts *o;
+    const wk_gguf *g;
+    wk_gguf *im;            /* importance matrix, or NULL */
+    wk_ggufw *w;
+    int *types;             /* output ggml type of each tensor */
+    float *imat;            /* one row of importance weights */
+    uint64_t total_in, done;
+} qrun;
+
+/* 16-bit values at p (any alignment) -> float32, through an aligned bounce
+ * buffer when p is odd (a GGUF with general.alignment 1 can do that). */
+static int halves_to_f32(const uint8_t *p, size_t cnt, float *x, int bf16, wk_err *err)
+{
+    const uint16_t *h = (const uint16_t *)(const void *)p;
+    uint16_t *bounce = NULL;
+    if ((uintptr_t)p & 1) {
+        if (!(bounce = malloc(cnt * 2))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        memcpy(bounce, p, cnt * 2);
+        h = bounce;
+    }
+    if (bf16) wk_bf16_to_f32_row(h, x, cnt);
+    else wk_f16_to_f32_row(h, x, cnt);
+    free(bounce);
+    return 0;
+}
+
+/* Rows r0..r0+n of a source tensor as float32 into x. */
+static int rows_to_f32(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
+                       int allow_requantize, wk_err *err)
+{
+    const size_t cnt = (size_t)(n * ne0), first = (size_t)(r0 * ne0);
+    switch (t->type) {
+    case WK_GGML_F32: memcpy(x, t->data + first * 4, cnt * 4); return 0;
+    case WK_GGML_F16: return halves_to_f32(t->data + first * 2, cnt, x, 0, err);
+    case WK_GGML_BF16: return halves_to_f32(t->data + first * 2, cnt, x, 1, err);
+    default: break;
+    }
+    const wk_qtraits *q = wk_qtraits_get(t->type);
+    if (!q || !allow_requantize)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: stored as %s; %s", t->name,
+                          wk_ggml_type_get(t->type) ? wk_ggml_type_get(t->type)->name : "?",
+                          q ? "requantizing loses quality: pass --allow-requantize to do it anyway"
+                            : "wk-quantize reads F32, F16, BF16 (and, to requantize, its own types)");
+    size_t rs = wk_ggml_row_size(t->type, ne0);
+    for (int64_t r = 0; r < n; r++) q->dequantize(t->data + (size_t)(r0 + r) * rs, x + r * ne0, ne0);
+    return 0;
+}
+
+/* Quantize n rows of x (ne0 columns) to type qtype into y, adding the squared error
+ * and squared values to st: errors per row, summed in row order, so the same
+ * for any thread count.  row_err holds 2 * n doubles. */
+static int quantize_slab(const wk_qrun_opts *o, int qtype, const wk_gguf_tensor *t,
+                         const float *x, uint8_t *y, double *row_err, int64_t n, int64_t ne0,
+                         size_t out_row, const float *imat, t_stats *st, wk_err *err)
+{
+    wk_qopts qo = { .nthreads = o->threads, .name = t->name,
+                    .kernel = o->search ? WK_QK_SEARCH : WK_QK_AUTO, .imatrix = imat };
+    WK_TRY(wk_quantize_rows(qtype, x, y, n, ne0, &qo, err));
+#pragma omp parallel for schedule(static) num_threads(o->threads > 0 ? o->threads : omp_get_max_threads())
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * ne0;
+        double sx = 0;
+        for (int64_t i = 0; i < ne0; i++) sx += (double)xr[i] * xr[i];
+        row_err[2 * r] = wk_quant_sq_error(qtype, xr, y + (size_t)r * out_row, ne0, NULL);
+        row_err[2 * r + 1] = sx;
+    }
+    for (int64_t r = 0; r < n; r++) { st->sq_err += row_err[2 * r]; st->sq_x += row_err[2 * r + 1]; }
+    return 0;
+}
+
+/* n*ne0 values of x to F16 / BF16 / F32 (out) into y, adding the squared error
+ * and squared values to st. */
+static void convert_slab(int out, const float *x, uint8_t *y, int64_t n, int64_t ne0, t_stats *st)
+{
+    if (out == WK_GGML_F16 || out == WK_GGML_BF16) {
+        uint16_t *h = (uint16_t *)(void *)y;
+        if (out == WK_GGML_F16) wk_f32_to_f16_row(x, h, (size_t)(n * ne0));
+        else wk_f32_to_bf16_row(x, h, (size_t)(n * ne0));
+        for (int64_t i = 0; i < n * ne0; i++) {
+            double d = (double)x[i] - (out == WK_GGML_F16 ? wk_f16_to_f32(h[i]) : wk_bf16_to_f32(h[i]));
+            st->sq_err += d * d;
+            st->sq_x += (double)x[i] * x[i];
+        }
+    } else {
+        memcpy(y, x, sizeof(float) * (size_t)(n * ne0));
+    }
+}
+
+static void progress(qrun *r)
+{
+    if (r->o->progress) r->o->progress(r->o->progress_ctx, r->done, r->total_in);
+}
+
+/* Quantize (or convert to F16/F32) tensor t to type `out` and write it. */
+static int write_tensor(qrun *qr, const wk_gguf_tensor *t, int out, const float *imat, t_stats *st,
+                        wk_err *err)
+{
+    const wk_qrun_opts *o = qr->o;
+    st->sq_err = st->sq_x = 0;
+    if (out == t->type) {                         /* kept as is */
+        WK_TRY(wk_ggufw_write(qr->w, t->data, t->nbytes, err));
+        qr->done += t->nbytes;
+        progress(qr);
+        return 0;
+    }
+    const int64_t ne0 = t->ne[0];
+    int64_t nel = 1;
+    for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
+    const int64_t nrows = nel / ne0;
+    const wk_qtraits *q = wk_qtraits_get(out);
+    const size_t out_row = q ? wk_ggml_row_size(out, ne0) : (size_t)ne0 * (out == WK_GGML_F32 ? 4 : 2);
+    /* slabs of whole 16-row chunks, about 8 M values */
+    int64_t slab = (8 << 20) / ne0;
+    slab = slab < WK_QUANT_CHUNK_ROWS ? WK_QUANT_CHUNK_ROWS : slab / WK_QUANT_CHUNK_ROWS * WK_QUANT_CHUNK_ROWS;
+    if (slab > nrows) slab = nrows;
+    int rc = -1;
+    float *x = malloc(sizeof(float) * (size_t)(slab * ne0));
+    uint8_t *y = malloc(out_row * (size_t)slab);
+    double *row_err = malloc(sizeof(double) * 2 * (size_t)slab);
+    WK_FAIL_GOTO(!x || !y || !row_err, done, err, WK_E_NOMEM, "%s: out of memory", t->name);
+    const uint64_t in_row = t->nbytes / (uint64_t)nrows;
+    for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
+        const int64_t n = nrows - r0 < slab ? nrows - r0 : slab;
+        WK_TRY_GOTO(rows_to_f32(t, ne0, r0, n, x, o->allow_requantize, err), done);
+        if (q) WK_TRY_GOTO(quantize_slab(o, out, t, x, y, row_err, n, ne0, out_row, imat, st, err), done);
+        else convert_slab(out, x, y, n, ne0, st);
+        int wr = wk_ggufw_write(qr->w, y, out_row * (size_t)n, err);
+        qr->done += in_row * (uint64_t)n;
+        progress(qr);
+        WK_TRY_GOTO(wr, done);
+    }
+    rc = 0;
+done:
+    free(x);
+    free(y);
+    free(row_err);
+    return rc;
+}
+
+/* ---- the file ------------------------------------------------------------------- */
+
+/* KVs that the output must not copy: recomputed (file type, quantization
+ * version), wrong after quantization (weightkit digests), or split keys. */
+static int skip_kv(const char *key)
+{
+    return !strcmp(key, "general.file_type") || !strcmp(key, "general.quantization_version")
+        || !strncmp(key, "weightkit.digest.", 17) || !strncmp(key, "split.", 6);
+}
+
+static const char *type_name(int ggml)
+{
+    const wk_ggml_type_info *ti = wk_ggml_type_get(ggml);
+    return ti ? ti->name : "?";
+}
+
+/* The output's KVs and tensor directory: g's KVs (but skip_kv's), the file
+ * type, and each tensor with the type the mix chooses (into qr->types). */
+static int plan_file(qrun *qr, wk_err *err)
+{
+    const wk_qrun_opts *o = qr->o;
+    const wk_gguf *g = qr->g;
+    const size_t nt = wk_gguf_tensor_count(g);
+    wk_qmix_state ms;
+    wk_qmix_state_init(&ms, g);
+    for (size_t i = 0; i < wk_gguf_kv_count(g); i++)
+        if (!skip_kv(wk_gguf_kv_at(g, i)->key)) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
+    WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
+    WK_TRY(wk_ggufw_kv_u32(qr->w, "general.file_type", o->mix.p->ftype, err));
+    for (size_t i = 0; i < nt; i++) {
+        const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
+        qr->types[i] = wk_qmix_choose(&o->mix, &ms, t);
+        /* only an explicit type can get here */
+        WK_FAIL_IF(t->ne[0] % blck_of(qr->types[i]), err, WK_E_USAGE,
+                   "%s: %" PRId64 " columns are not whole %s blocks of %d; "
+                   "choose another --output-tensor-type / --token-embedding-type", t->name,
+                   t->ne[0], type_name(qr->types[i]), blck_of(qr->types[i]));
+        if (wk_ggufw_add_tensor(qr->w, t->name, qr->types[i], (int)t->n_dims, t->ne, err) < 0) return -1;
+    }
+    return 0;
+}
+
+/* Tensor i: importance weights (if any), conversion, the tensor hook; adds
+ * it to tot and to the squared sums all[0] (error), all[1] (values). */
+static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_err *err)
+{
+    const wk_gguf_tensor *t = wk_gguf_tensor_at(qr->g, i);
+    const float *wv = NULL;
+    if (qr->im && wk_qtraits_get(qr->types[i])) {
+        float *nw = realloc(qr->imat, sizeof(float) * (size_t)t->ne[0]);
+        WK_FAIL_IF(!nw, err, WK_E_NOMEM, "out of memory");
+        qr->imat = nw;
+        int f = imatrix_for(qr->im, t->name, t->ne[0], qr->imat, err);
+        if (f < 0) return -1;
+        wv = f ? qr->imat : NULL;
+    }
+    t_stats st;
+    WK_TRY(write_tensor(qr, t, qr->types[i], wv, &st, err));
+    uint64_t ob = wk_ggufw_tensor_nbytes(qr->w, i);
+    int64_t nel = 1;
+    for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
+    tot->params += (uint64_t)nel;
+    tot->bytes_out += ob;
+    all[0] += st.sq_err;
+    all[1] += st.sq_x;
+    const int has_rel = st.sq_x > 0 && qr->types[i] != t->type;
+    wk_qrun_row row = { .name = t->name, .from = type_name(t->type), .to = type_name(qr->types[i]),
+                        .bytes_in = t->nbytes, .bytes_out = ob, .has_rel = has_rel,
+                        .rel_rmse = has_rel ? sqrt(st.sq_err / st.sq_x) : 0.0, .imatrix = wv != NULL };
+    return qr->o->tensor ? qr->o->tensor(qr->o->ctx, &row, err) : 0;
+}
+
+/* Set up the output: qr->types, qr->w with the plan, *out opened on
+ * o->output (inputs: NULL-terminated files it must not overwrite), begun. */
+static int open_file(qrun *qr, const char **inputs, wk_out **out, wk_err *err)
+{
+    const size_t nt = wk_gguf_tensor_count(qr->g);
+    qr->types = calloc(nt ? nt : 1, sizeof *qr->types);
+    WK_FAIL_IF(!qr->types, err, WK_E_NOMEM, "out of memory");
+    if (!(qr->w = wk_ggufw_new(wk_gguf_alignment(qr->g), err))) return -1;
+    WK_TRY(plan_file(qr, err));
+    if (!(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
+    return wk_ggufw_begin(qr->w, wk_sink_out(*out), err);
+}
+
+/* Write every tensor through qr->w (begun); *tot on success. */
+static int write_file(qrun *qr, wk_qrun_total *tot, wk_err *err)
+{
+    const size_t nt = wk_gguf_tensor_count(qr->g);
+    double all[2] = { 0, 0 };
+    if (qr->o->begin) qr->o->begin(qr->o->ctx);
+    for (size_t i = 0; i < nt; i++) WK_TRY(do_tensor(qr, i, tot, all, err));
+    WK_TRY(wk_ggufw_finish(qr->w, err));
+    tot->tensors = nt;
+    tot->bytes_in = qr->total_in;
+    tot->bits_per_weight = tot->params ? 8.0 * (double)tot->bytes_out / (double)tot->params : 0.0;
+    tot->rel_rmse = all[1] > 0 ? sqrt(all[0] / all[1]) : 0.0;
+    tot->file_size = wk_ggufw_total_size(qr->w);
+    return 0;
+}
+
+/* Quantize g into o->output; inputs (NULL-terminated) are the files that
+ * the output must not overwrite.  Progress starts at 0 of the total once
+ * the importance matrix is open, even if the setup fails. */
+static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, const char **inputs, wk_qrun_total *tot,
+                         wk_err *err)
+{
+    const size_t nt = wk_gguf_tensor_count(g);
+    qrun qr = { .o = o, .g = g };
+    wk_out *out = NULL;
+    int rc = -1;
+    if (o->imatrix && !(qr.im = wk_gguf_open(o->imatrix, err)))
+        return wk_err_prefix(err, "--imatrix (a GGUF imatrix file is needed)");
+    const int setup = open_file(&qr, inputs, &out, err);
+    for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
+    progress(&qr);
+    WK_TRY_GOTO(setup, done);
+    WK_TRY_GOTO(write_file(&qr, tot, err), done);
+    rc = wk_out_commit(out, err);
+    out = NULL;
+done:
+    if (out) wk_out_abort(out);
+    free(qr.imat);
+    free(qr.types);
+    wk_ggufw_free(qr.w);
+    wk_gguf_close(qr.im);
+    return rc;
+}
+
+/* A non-GGUF input: pack it (as wk-pack, types kept) into "<OUTPUT>.wk-pack.gguf",
+ * map that, and unlink it at once (the mapping keeps the data). */
+static wk_gguf *pack_first(const wk_qrun_opts *o, wk_source *src, char **tmp_path, wk_err *err)
+{
+    size_t n = strlen(o->output) + 16;
+    char *path = malloc(n);
+    if (!path) { wk_err_set(err, WK_E_NOMEM, "out of memory"); return NULL; }
+    snprintf(path, n, "%s.wk-pack.gguf", o->output);
+    *tmp_path = path;
+    wk_gl_opts go;
+    wk_gl_opts_init(&go);
+    go.threads = o->threads;
+    go.digests = 0;
+    wk_gl *p = wk_gl_plan_new(src, &go, NULL, NULL, err);
+    if (!p) return NULL;
+    wk_out *out = wk_out_open(path, NULL, err);
+    int rc = out ? wk_gl_write(p, wk_sink_out(out), NULL, NULL, err) : -1;
+    if (out) rc = rc ? (wk_out_abort(out), -1) : wk_out_commit(out, err);
+    wk_gl_free(p);
+    if (rc) return NULL;
+    wk_gguf *g = wk_gguf_open(path, err);
+    unlink(path);
+    return g;
+}
+
+int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
+{
+    memset(tot, 0, sizeof *tot);
+    wk_source *src = wk_source_open(o->input, o->threads, err);
+    if (!src) return -1;
+    const char *inputs[2] = { NULL, NULL };
+    char *tmp = NULL;
+    wk_gguf *g;
+    if (wk_source_kind(src) == WK_SRC_GGUF) {
+        inputs[0] = wk_source_file(src, 0);
+        g = wk_gguf_open(inputs[0], err);
+    } else {
+        if (o->packing) o->packing(o->ctx, o->input, wk_src_kind_name(wk_source_kind(src)));
+        g = pack_first(o, src, &tmp, err);
+    }
+    int rc = g ? quantize_gguf(o, g, inputs, tot, err) : -1;
+    wk_gguf_close(g);
+    wk_source_close(src);
+    free(tmp);
+    return rc;
+}

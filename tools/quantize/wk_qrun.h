@@ -1,0 +1,70 @@
+/* wk_qrun.h — the quantization engine behind wk-quantize: a model (GGUF with
+ * F32/F16/BF16 weights, or anything wk-pack reads, packed first into a
+ * temporary "<OUTPUT>.wk-pack.gguf") to a GGUF of ggml block types, with
+ * llama-quantize's per-tensor types (formats/quant/wk_qmix.h) and bytes.
+ *
+ *   wk_qrun_opts o;  wk_qrun_opts_init(&o);  o.input = ...; o.mix.p = preset;
+ *   wk_qrun_total tot;
+ *   if (wk_qrun_run(&o, &tot, err)) ... ;
+ *
+ * Nothing here prints: the caller hears of the run through the hooks in
+ * wk_qrun_opts (a non-GGUF input about to be packed, the output opened, each
+ * tensor written) and gets the totals in wk_qrun_total.  The output is the
+ * same for any thread count; OUTPUT is written atomically (wk_out). */
+#ifndef WK_QRUN_H
+#define WK_QRUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "wk_err.h"
+#include "wk_progress.h"
+#include "wk_qmix.h"
+
+#define WK_QRUN_QNT_VERSION 2   /* general.quantization_version (GGML_QNT_VERSION) */
+
+/* One tensor as written. */
+typedef struct {
+    const char *name;
+    const char *from, *to;        /* ggml type names ("?" if unknown) */
+    uint64_t bytes_in, bytes_out;
+    int has_rel;                  /* converted and not all zeros: rel_rmse is set */
+    double rel_rmse;              /* sqrt(squared error / squared values) */
+    int imatrix;                  /* the importance matrix weighted its error */
+} wk_qrun_row;
+
+/* The whole run. */
+typedef struct {
+    size_t tensors;
+    uint64_t bytes_in, bytes_out; /* of the tensors' data */
+    uint64_t params;              /* values in all tensors */
+    uint64_t file_size;           /* of OUTPUT */
+    double bits_per_weight;       /* 8 * bytes_out / params (0 without params) */
+    double rel_rmse;              /* over all tensors (0 without values) */
+} wk_qrun_total;
+
+typedef struct {
+    const char *input, *output;
+    const char *imatrix;          /* GGUF imatrix file (with search only), or NULL */
+    wk_qmix_opts mix;             /* preset and type overrides */
+    int search;                   /* WK_QK_SEARCH kernels instead of ggml's reference */
+    int allow_requantize;         /* accept quantized weights as input */
+    int threads;                  /* 0: all cores */
+    wk_progress_fn progress;      /* bytes of input weights done of their total; may be NULL */
+    void *progress_ctx;
+    /* Hooks, each may be NULL; ctx is passed to all of them. */
+    void *ctx;
+    void (*packing)(void *ctx, const char *input, const char *kind); /* before packing a non-GGUF INPUT */
+    void (*begin)(void *ctx);     /* OUTPUT is open, before the first tensor */
+    int (*tensor)(void *ctx, const wk_qrun_row *r, wk_err *err);     /* after each tensor; -1 stops */
+} wk_qrun_opts;
+
+/* Zeroes, output_type / embd_type -1. */
+void wk_qrun_opts_init(wk_qrun_opts *o);
+
+/* Quantize o->input into o->output with o->mix.p's types; *tot on success.
+ * WK_E_USAGE when an explicit type does not fit a tensor's rows,
+ * WK_E_UNSUPPORTED for input types that it does not read, others from the
+ * readers and writers.  On failure OUTPUT is not created. */
+int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err);
+
+#endif

@@ -1,0 +1,289 @@
+/* wk_xor_print.c — wk-xor's output: --help, the text lines of a decode/encode run,
+ * its JSON report on stdout, the --base-meta summary (tool layer: prints). */
+#include "wk_xor_print.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "wk_hash.h"
+
+typedef wk_xorrun_check item_check;
+
+/* Text lines for a check result (after the item's own line). */
+static void print_check(const item_check *r)
+{
+    const wk_xorcheck *c = &r->c;
+    if (c->unreadable) {
+        printf("  tensor check: SUSPECT, does not open as a checkpoint: %s\n"
+               "  (typical of a decode against the wrong base)\n", c->why);
+        return;
+    }
+    if (!c->flagged) {
+        printf("  tensor check: %llu tensors look like trained weights (no NaN/Inf, |x| <= 1e4, "
+               "std <= 100); plausible, still unverified\n", (unsigned long long)c->tensors);
+        return;
+    }
+    printf("  tensor check: SUSPECT, %llu of %llu tensors look like noise (decoded against the "
+           "wrong base?); unverified\n", (unsigned long long)c->flagged,
+           (unsigned long long)c->tensors);
+    for (size_t k = 0; k < c->n_listed; k++) {
+        const wk_tensor_stats *st = &c->listed[k].stats;
+        char fl[64];
+        printf("    %s: %s (nan %llu, inf %llu, min %.4g, max %.4g, mean %.4g, std %.4g)\n",
+               c->listed[k].name, wk_stats_flags_str(st->flags, fl, sizeof fl),
+               (unsigned long long)st->n_nan, (unsigned long long)st->n_inf, st->min, st->max,
+               st->mean, st->std);
+    }
+    if (c->flagged > c->n_listed)
+        printf("    ... and %llu more\n", (unsigned long long)(c->flagged - c->n_listed));
+}
+
+/* The text lines of one item (errors on stderr). */
+static void print_item(const wk_cli_std_opts *std, const wk_xorrun_opts *o, const wk_xor_item *it,
+                       const item_check *ck)
+{
+    const char *st = wk_xorrun_item_status(it, ck);
+    if (it->status != 0) {
+        printf("%s: FAILED\n", it->name);
+        fprintf(stderr, "%s: error: %s\n", std->prog, it->err.msg);
+    } else if (o->encode && it->action != WK_XOR_DO_SKIP) {
+        char hex[65];
+        wk_hex(it->res.sha256, WK_MANIFEST_DIGEST, hex);
+        printf("%s  %s\n", hex, it->name);
+    } else if (!strcmp(st, "skipped")) {
+        printf("%s: skipped (not a payload: documentation or directory)\n", it->name);
+    } else if (it->action == WK_XOR_DO_COPY) {
+        printf("%s: %s (no base file: taken as is, as xor_codec.py does)\n", it->name,
+               it->res.verified == 1 ? "OK" : "copied, not verified");
+    } else {
+        printf("%s: %s\n", it->name, it->res.verified == 1 ? "OK"
+                                     : "decoded, not verified (no manifest entry)");
+    }
+    if (ck && ck->meta && ck->xm.chosen >= 0)
+        printf("  base: %s, %s (%zu full pass%s)\n", ck->profile,
+               ck->xm.verified ? "verified by hash" : "chosen by structure, unverified",
+               ck->xm.passes, ck->xm.passes == 1 ? "" : "es");
+    if (ck && ck->ran) print_check(ck);
+}
+
+/* The advice printed once when any digest differs. */
+static void print_mismatch_hint(const char *prog)
+{
+    fprintf(stderr,
+            "%s: hint: a wrong hash with a correct payload usually means the base model was\n"
+            "  converted differently from the one the publisher used (another transformers or\n"
+            "  torch version writes different bytes).  Re-create the base with wk-convert and try\n"
+            "  its converter options, e.g. --transformers-version or --torch-version (see\n"
+            "  wk-convert --help); check a base against published hashes with --base-manifest.\n",
+            prog);
+}
+
+/* Dump the run's JSON report on stdout. */
+static int print_json(const wk_xorrun *r, int ok, wk_err *err)
+{
+    wk_json *root = wk_xorrun_json(r, ok, err);
+    if (!root) return -1;
+    wk_buf b;
+    wk_buf_init(&b);
+    wk_json_dump_opts jo = wk_json_opts_python();
+    jo.indent = 2;
+    int rc = wk_json_dump(root, &jo, &b, err);
+    if (rc == 0) printf("%.*s\n", (int)b.len, (const char *)b.data);
+    wk_buf_free(&b);
+    wk_json_free(root);
+    return rc;
+}
+
+int xor_print_report(const wk_xorrun *r, const wk_cli_std_opts *std, int ok)
+{
+    const wk_xorrun_opts *o = r->o;
+    const wk_xor_plan *p = &r->p;
+    const item_check *ck = r->ck;
+    int mismatch = 0, suspect = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const item_check *c = ck ? &ck[i] : NULL;
+        if (c && c->ran && wk_xorcheck_suspect(&c->c)) suspect = 1;
+        else if (c && c->meta) continue;  /* its own report (cmd_xor_meta) */
+        else if (p->items[i].status && p->items[i].err.code == WK_E_MISMATCH &&
+                 p->items[i].action != WK_XOR_DO_MISSING) mismatch = 1;
+    }
+    if (std->json) {
+        wk_err e;
+        if (print_json(r, ok, &e)) wk_cli_fail(std->prog, &e);
+    } else {
+        for (size_t i = 0; i < p->n; i++)
+            if (!std->quiet || p->items[i].status ||
+                (ck && ck[i].ran && wk_xorcheck_suspect(&ck[i].c)))
+                print_item(std, o, &p->items[i], ck ? &ck[i] : NULL);
+    }
+    if (mismatch && !o->base_meta) print_mismatch_hint(std->prog);
+    if (suspect)
+        fprintf(stderr, "%s: warning: decoded tensors look like noise: the base is probably not "
+                "the one the payload was made against (another model, size or conversion)%s\n",
+                std->prog, o->strict ? "" : "; --strict makes this an error");
+    return mismatch;
+}
+
+void xor_print_meta(const wk_xorrun *r, const wk_cli_std_opts *std)
+{
+    const char *overall = r->overall;
+    const size_t bad = r->bad, nomatch = r->nomatch;
+    if (!std->json && !std->quiet && overall)
+        printf("base profile: %s%s\n", overall, r->m.n && !bad ? " (verified)" : r->m.n ? "" : " (unverified)");
+    if (nomatch)
+        fprintf(stderr,
+                "%s: %zu file%s matched no converter profile.  The payload was probably made\n"
+                "  against another base: a different model size, a base not converted from Meta's\n"
+                "  original weights (an already fine-tuned or re-saved model), other shard sizes\n"
+                "  (--max-shard-size), or a converter profile weightkit does not reproduce yet.\n"
+                "  The per-profile results are in the errors above (size, structure score, outcome).\n",
+                std->prog, nomatch, nomatch == 1 ? "" : "s");
+}
+
+/* A name as sha256sum -c (coreutils 9) prints it: escaped, with a leading
+ * backslash, only when it holds a newline; then '\\' and '\n' are escaped. */
+static void print_check_name(const char *name)
+{
+    if (!strchr(name, '\n')) {
+        fputs(name, stdout);
+        return;
+    }
+    putchar('\\');
+    for (const char *s = name; *s; s++) {
+        if (*s == '\\') fputs("\\\\", stdout);
+        else if (*s == '\n') fputs("\\n", stdout);
+        else putchar(*s);
+    }
+}
+
+void xor_print_notes(const wk_xorrun *r, const wk_cli_std_opts *std)
+{
+    const wk_xorrun_opts *o = r->o;
+    if (std->quiet || std->json || o->encode) return;
+    if (o->base_meta)
+        fprintf(stderr, "%s: base: %s, produced on the fly under %zu converter profiles; %s\n",
+                std->prog, o->base_meta, wk_xormeta_profile_count(r->xm),
+                r->m.n ? "verifying against the manifest" : "no manifest: profiles are chosen by "
+                "structure and the outputs are NOT verified");
+    else if (!r->m.n)
+        fprintf(stderr, "%s: note: no manifest %s; outputs are not verified (use --manifest)\n",
+                std->prog, o->no_manifest ? "used" : "in checksums/ matches these file names");
+    else
+        fprintf(stderr, "%s: verifying against %s\n", std->prog, r->m.label);
+}
+
+void xor_print_base_bad(const char *prog, const char *base_dir, const char *base_manifest,
+                        const wk_manifest *m, const wk_check_result *res)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (res[i].status == WK_CHECK_FAILED)
+            fprintf(stderr, "%s: base %s/%s does not match %s\n", prog, base_dir,
+                    m->entries[i].name, base_manifest);
+        else if (res[i].status != WK_CHECK_OK)
+            fprintf(stderr, "%s: base: %s\n", prog, res[i].err.msg);
+    }
+}
+
+void xor_print_verify(const wk_manifest *m, const wk_check_result *res, const wk_cli_std_opts *std)
+{
+    size_t failed = 0, unread = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        int ok = res[i].status == WK_CHECK_OK;
+        failed += res[i].status == WK_CHECK_FAILED;
+        unread += res[i].status == WK_CHECK_MISSING || res[i].status == WK_CHECK_ERROR;
+        if (!ok && res[i].status != WK_CHECK_FAILED)
+            fprintf(stderr, "%s: error: %s\n", std->prog, res[i].err.msg);
+        if (std->quiet && ok) continue;
+        print_check_name(m->entries[i].name);
+        printf(": %s\n", ok ? "OK" : res[i].status == WK_CHECK_FAILED ? "FAILED"
+                                                                     : "FAILED open or read");
+    }
+    if (unread)
+        fprintf(stderr, "%s: WARNING: %zu listed file%s could not be read\n", std->prog, unread,
+                unread == 1 ? "" : "s");
+    if (failed)
+        fprintf(stderr, "%s: WARNING: %zu computed checksum%s did NOT match\n", std->prog,
+                failed, failed == 1 ? "" : "s");
+}
+
+int xor_print_hashes(char *const *files, int n, const wk_xorrun_digest *d, const char *prog)
+{
+    int bad = 0;
+    wk_buf b;
+    wk_buf_init(&b);
+    for (int i = 0; i < n; i++) {
+        if (d[i].status) {
+            fprintf(stderr, "%s: error: %s\n", prog, d[i].err.msg);
+            bad = 1;
+            continue;
+        }
+        b.len = 0;
+        wk_manifest_format_line(&b, d[i].digest, files[i]);
+        if (!b.failed) fwrite(b.data, 1, b.len, stdout);
+    }
+    wk_buf_free(&b);
+    return bad;
+}
+
+void xor_print_usage(void)
+{
+    printf(
+"usage: wk-xor decode DST PAYLOAD_DIR BASE_DIR [options]\n"
+"       wk-xor decode DST PAYLOAD_DIR --base-meta LLAMA_DIR [options]\n"
+"       wk-xor encode DST FINETUNED_DIR BASE_DIR [--raw] [options]\n"
+"       wk-xor verify DIR [--manifest FILE]\n"
+"       wk-xor hash FILE...\n"
+"       wk-xor DST PAYLOAD_DIR BASE_DIR [--decode|--encode] [--compress]   (xor_codec.py form)\n"
+"\n"
+"  XOR-diff releases: every file of the fine-tuned model XOR'd with the same-named\n"
+"  file of the base model (a shorter base is zero-extended, a longer one cut),\n"
+"  usually gzip-compressed.  decode restores the fine-tuned files, checking each\n"
+"  one's SHA-256 against a manifest as it is written; a file that does not match\n"
+"  is removed.  encode makes such payloads (gzip by default, identical bytes for\n"
+"  any -j) and prints the target files' sha256sum lines.\n"
+"\n"
+"decode options:\n"
+"  --manifest FILE       expected hashes (sha256sum / rhash format); default: the\n"
+"                        manifest in checksums/ whose file names match the payloads\n"
+"  --no-manifest         do not look for a default manifest\n"
+"  --base-manifest FILE  check the base files against FILE before decoding\n"
+"  --base-meta DIR       no BASE_DIR: the HF base files are produced on the fly\n"
+"                        from Meta's original checkpoint in DIR (params.json,\n"
+"                        consolidated.*.pth) by the wk-convert engine, never\n"
+"                        written to disk; every known converter profile\n"
+"                        (transformers 4.28-4.32 version strings x torch 1.13/2.1)\n"
+"                        is tried, cheapest first, and the one whose output\n"
+"                        matches the manifest is reported (see docs/xor.md)\n"
+"  --tokenizer PATH      with --base-meta: tokenizer.model (default: DIR or its parent)\n"
+"  --keep-bad            keep outputs whose hash does not match\n"
+"  --raw | --gzip        payload kind (default: gzip if it starts with 1f 8b)\n"
+"  --inflate ENGINE      zlib (default; = auto, strict header checks) or isal\n"
+"                        (ISA-L, about 2x faster inflate, when built in)\n"
+"  --no-pipeline         inflate and hash on one thread (diagnostics)\n"
+"  --check | --no-check  tensor check of decoded .bin/.safetensors files: open\n"
+"                        them and flag tensors that look like noise (NaN/Inf,\n"
+"                        |x| > 1e4, std > 100: the sign of a wrong base).  Default:\n"
+"                        files with no expected digest; --check: every file\n"
+"  --strict              a file whose check flags a tensor (or that does not\n"
+"                        open as a checkpoint) fails and is removed (exit 3;\n"
+"                        kept with --keep-bad)\n"
+"encode options:\n"
+"  --raw                 uncompressed payloads (default: gzip)\n"
+"  --level N             gzip level 1..9 (default 6)\n"
+"  --manifest-out FILE   also write the targets' hashes to FILE\n"
+"verify: hash DIR/<name> for every manifest entry, as sha256sum -c does.\n"
+"hash:   print sha256sum lines for FILEs ('-' or none: standard input).\n"
+"\n"
+"common options:\n"
+"  -j, --threads N       decode/verify/hash: files at once; encode: compression\n"
+"                        threads (default: all cores)\n"
+"  -q, --quiet           print errors only\n"
+"  --json                print a JSON report on stdout instead of text\n"
+"  --progress, --no-progress\n"
+"  -h, --help            show this help\n"
+"  -V, --version         show version\n"
+"\n"
+"Manifests are searched in $WK_CHECKSUMS_DIR, <exe dir>/../../checksums and\n"
+"<exe dir>/../share/weightkit/checksums.  Exit status: 0 ok, 1 error, 2 usage,\n"
+"3 hash mismatch.\n");
+}
