@@ -51,6 +51,7 @@
 #include "wk_buf.h"
 #include "wk_cursor.h"
 #include "wk_err.h"
+#include "wk_utf8.h"
 
 typedef enum {
     WK_JSON_NULL = 0,
@@ -123,13 +124,8 @@ wk_json_dump_opts wk_json_opts_compact(void);
  * previous length. */
 int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
 
-/* Check that p[0..n) is well-formed UTF-8 (the same rules as the parser:
- * no overlong forms, surrogates, code points above U+10FFFF or truncated
- * sequences).  Returns WK_JSON_UTF8_OK if it is, else the offset of the first
- * byte of the first ill-formed sequence.  For names read from other formats
- * (GGUF keys, sentencepiece pieces) that end up in JSON.  Never fails. */
-#define WK_JSON_UTF8_OK ((size_t)-1)
-size_t wk_json_utf8_check(const void *p, size_t n);
+/* Strings are checked with wk_utf8_check (wk_utf8.h): the parser's rules,
+ * also for names read from other formats that end up in JSON. */
 
 /* Python's repr(x) for a finite double (shortest digits that round-trip,
  * exponent form iff the decimal exponent is < -4 or >= 16, ".0" added to

@@ -10,6 +10,7 @@
 #include "wk_cursor.h"
 #include "wk_io.h"
 #include "wk_json.h"
+#include "wk_utf8.h"
 
 /* ---- value types ------------------------------------------------------------- */
 
@@ -187,8 +188,8 @@ static int read_str(wk_gguf *g, wk_cur *c, const char **s, uint64_t *len, const 
 static int check_utf8(wk_gguf *g, const wk_cur *c, const char *s, uint64_t n, const char *what,
                       wk_err *err)
 {
-    size_t bad = wk_json_utf8_check(s, (size_t)n);
-    if (bad == WK_JSON_UTF8_OK) return 0;
+    size_t bad = wk_utf8_check(s, (size_t)n);
+    if (bad == WK_UTF8_OK) return 0;
     return wk_err_set(err, WK_E_FORMAT, "%s: offset %llu: %s is not valid UTF-8 (byte 0x%02x)",
                       g->name, (unsigned long long)(wk_cur_pos(c) - n + bad), what,
                       (unsigned)(uint8_t)s[bad]);

@@ -10,6 +10,7 @@
 
 #include "wk_buf.h"
 #include "wk_io.h"
+#include "wk_utf8.h"
 
 #define U32_MAX_ 0xFFFFFFFFull
 #define ALIGN 64u
@@ -130,30 +131,6 @@ void wk_pthw_tensor_contiguous(wk_pthw_tensor *t, const char *name, size_t stora
         t->stride[i] = st;
         st *= shape[i] > 1 ? shape[i] : 1;
     }
-}
-
-/* 1 if s is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if (n - i <= k) return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 /* ---- the writer's state ---------------------------------------------------------------- */
@@ -447,7 +424,7 @@ static int validate(const wk_pthw_storage *st, size_t n_st, const wk_pthw_tensor
         WK_FAIL_IF(!t->name, err, WK_E_USAGE, "tensor %zu: no name", i);
         size_t len = strlen(t->name);
         WK_FAIL_IF(len > UINT32_MAX, err, WK_E_LIMIT, "tensor %zu: name too long", i);
-        WK_FAIL_IF(!utf8_valid((const unsigned char *)t->name, len), err, WK_E_USAGE,
+        WK_FAIL_IF(!wk_utf8_valid(t->name, len), err, WK_E_USAGE,
                    "tensor %zu: name is not valid UTF-8", i);
         if (t->same_as) {
             WK_FAIL_IF(t->same_as > i, err, WK_E_USAGE,
