@@ -10,6 +10,7 @@
 #include "wk_cursor.h"
 #include "wk_io.h"
 #include "wk_json.h"
+#include "wk_strmap.h"
 #include "wk_utf8.h"
 
 /* ---- value types ------------------------------------------------------------- */
@@ -141,16 +142,8 @@ struct wk_gguf {
     uint64_t **str_offs;     /* per KV: element offsets (relative to kv.value) for string arrays */
     wk_gguf_tensor *t;
     size_t n_t;
-    long *hash;              /* open addressing over tensor names, -1 = empty */
-    size_t hash_cap;
+    wk_strmap names;         /* tensor name -> index into t */
 };
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;  /* FNV-1a */
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
 
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
@@ -318,18 +311,6 @@ static int parse_alignment(wk_gguf *g, wk_err *err)
     return 0;
 }
 
-static int hash_insert(wk_gguf *g, size_t idx)
-{
-    size_t mask = g->hash_cap - 1;
-    for (size_t h = name_hash(g->t[idx].name) & mask;; h = (h + 1) & mask) {
-        if (g->hash[h] < 0) {
-            g->hash[h] = (long)idx;
-            return 0;
-        }
-        if (strcmp(g->t[g->hash[h]].name, g->t[idx].name) == 0) return -1;
-    }
-}
-
 static int parse_tensor_info(wk_gguf *g, wk_cur *c, size_t i, wk_err *err)
 {
     wk_gguf_tensor *t = &g->t[i];
@@ -346,7 +327,9 @@ static int parse_tensor_info(wk_gguf *g, wk_cur *c, size_t i, wk_err *err)
     t->name = dup_n(s, len);
     if (!t->name) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
     g->n_t = i + 1;
-    if (hash_insert(g, i)) FAIL_AT(err, g, c, WK_E_FORMAT, "duplicate tensor name \"%s\"", t->name);
+    long prev;
+    if (wk_strmap_add(&g->names, t->name, i, &prev, err)) return wk_err_prefix(err, "%s", g->name);
+    if (prev >= 0) FAIL_AT(err, g, c, WK_E_FORMAT, "duplicate tensor name \"%s\"", t->name);
     if (wk_cur_u32(c, &t->n_dims)) FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": truncated", t->name);
     if (t->n_dims > WK_GGUF_MAX_DIMS)
         FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": n_dims %u > %d", t->name, t->n_dims,
@@ -377,11 +360,7 @@ static int parse_tensors(wk_gguf *g, wk_cur *c, uint64_t n_t, wk_err *err)
         FAIL_AT(err, g, c, WK_E_FORMAT, "tensor count %llu is impossible for the file size",
                 (unsigned long long)n_t);
     g->t = calloc(n_t ? n_t : 1, sizeof *g->t);
-    g->hash_cap = 16;
-    while (g->hash_cap < 2 * n_t) g->hash_cap *= 2;
-    g->hash = malloc(g->hash_cap * sizeof *g->hash);
-    if (!g->t || !g->hash) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
-    for (size_t h = 0; h < g->hash_cap; h++) g->hash[h] = -1;
+    if (!g->t) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
     for (size_t i = 0; i < n_t; i++)
         if (parse_tensor_info(g, c, i, err)) return -1;
     /* data section: offsets must be the running aligned sum (gguf.cpp) */
@@ -479,7 +458,7 @@ void wk_gguf_close(wk_gguf *g)
     free(g->kv);
     free(g->str_offs);
     free(g->t);
-    free(g->hash);
+    wk_strmap_free(&g->names);
     free(g->name);
     wk_map_close(&g->map);
     free(g);
@@ -504,11 +483,7 @@ long wk_gguf_find_key(const wk_gguf *g, const char *key)
 
 long wk_gguf_find_tensor(const wk_gguf *g, const char *name)
 {
-    if (!g->hash) return -1;
-    size_t mask = g->hash_cap - 1;
-    for (size_t h = name_hash(name) & mask; g->hash[h] >= 0; h = (h + 1) & mask)
-        if (strcmp(g->t[g->hash[h]].name, name) == 0) return g->hash[h];
-    return -1;
+    return wk_strmap_get(&g->names, name);
 }
 
 static const wk_gguf_kv *typed_kv(const wk_gguf *g, const char *key, wk_gguf_type t, wk_err *err)

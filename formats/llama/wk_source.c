@@ -20,6 +20,7 @@ static int omp_get_max_threads(void) { return 1; }
 #include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_pth.h"
+#include "wk_strmap.h"
 
 typedef struct {
     char *path;
@@ -45,8 +46,7 @@ struct wk_source {
     size_t n_files;
     src_entry *t;
     size_t n_t, cap_t;
-    long *hash;
-    size_t hash_cap;
+    wk_strmap names;              /* tensor name -> index into t (built once all are in) */
     wk_llama_ckpt *meta;
     uint64_t max_nbytes;
 };
@@ -55,13 +55,6 @@ const char *wk_src_kind_name(wk_src_kind k)
 {
     static const char *const n[] = {"pth", "safetensors", "gguf", "hf-bin", "hf-safetensors", "meta"};
     return (unsigned)k <= WK_SRC_META ? n[k] : "?";
-}
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
 }
 
 static int is_dir(const char *p)
@@ -104,22 +97,17 @@ static src_entry *add_entry(wk_source *s, wk_err *err)
     return e;
 }
 
-static int build_hash(wk_source *s, wk_err *err)
+/* Index every tensor name (once all tables are loaded); a name in two
+ * shards is an error.  Also sets max_nbytes. */
+static int build_names(wk_source *s, wk_err *err)
 {
-    s->hash_cap = 16;
-    while (s->hash_cap < 2 * s->n_t) s->hash_cap *= 2;
-    s->hash = malloc(s->hash_cap * sizeof *s->hash);
-    if (!s->hash) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < s->hash_cap; i++) s->hash[i] = -1;
     for (size_t i = 0; i < s->n_t; i++) {
         const char *name = s->t[i].pub.name;
-        size_t h = fnv(name) & (s->hash_cap - 1);
-        for (; s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
-            if (strcmp(s->t[s->hash[h]].pub.name, name) == 0)
-                return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" appears twice (in %s and %s)",
-                                  s->path, name, s->files[s->t[s->hash[h]].pub.file].path,
-                                  s->files[s->t[i].pub.file].path);
-        s->hash[h] = (long)i;
+        long prev;
+        WK_TRY(wk_strmap_add(&s->names, name, i, &prev, err));
+        WK_FAIL_IF(prev >= 0, err, WK_E_FORMAT, "%s: tensor \"%s\" appears twice (in %s and %s)",
+                   s->path, name, s->files[s->t[prev].pub.file].path,
+                   s->files[s->t[i].pub.file].path);
         if (s->t[i].pub.nbytes > s->max_nbytes) s->max_nbytes = s->t[i].pub.nbytes;
     }
     return 0;
@@ -255,7 +243,7 @@ static int load_index(wk_source *s, const char *index, int st, wk_err *err)
         else rc = st ? load_st(s, p, err) : load_pth(s, p, err);
         free(p);
     }
-    if (!rc) rc = build_hash(s, err);
+    if (!rc) rc = build_names(s, err);
     /* every weight_map entry must be in the shard it names */
     for (size_t i = 0; !rc && i < ix.n; i++) {
         long t = wk_source_find(s, ix.names[i]);
@@ -404,7 +392,7 @@ wk_source *wk_source_open(const char *path, int threads, wk_err *err)
         s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
         rc = s->dir ? open_file(s, path, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
     }
-    if (!rc && !s->hash) rc = build_hash(s, err);
+    if (!rc && !wk_strmap_count(&s->names)) rc = build_names(s, err);   /* no-op when empty */
     if (rc) {
         wk_source_close(s);
         return NULL;
@@ -425,7 +413,7 @@ void wk_source_close(wk_source *s)
     wk_llama_close(s->meta);
     free(s->files);
     free(s->t);
-    free(s->hash);
+    wk_strmap_free(&s->names);
     free(s->path);
     free(s->dir);
     free(s);
@@ -453,10 +441,7 @@ const wk_src_tensor *wk_source_tensor(const wk_source *s, size_t i)
 
 long wk_source_find(const wk_source *s, const char *name)
 {
-    if (!s->hash) return -1;
-    for (size_t h = fnv(name) & (s->hash_cap - 1); s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
-        if (strcmp(s->t[s->hash[h]].pub.name, name) == 0) return s->hash[h];
-    return -1;
+    return wk_strmap_get(&s->names, name);
 }
 
 const wk_gguf *wk_source_gguf(const wk_source *s)

@@ -9,6 +9,7 @@
 
 #include "wk_cursor.h"
 #include "wk_hash.h"
+#include "wk_strmap.h"
 #include "wk_io.h"
 #include "wk_json.h"
 
@@ -52,17 +53,9 @@ struct wk_st {
     wk_json *root;          /* parsed header (names and metadata point into it) */
     wk_st_tensor *t;
     size_t n_t;
-    long *hash;
-    size_t hash_cap;
+    wk_strmap names;        /* tensor name -> index into t */
     const wk_json *meta;    /* __metadata__ object or NULL */
 };
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
 
 static int cmp_offsets(const void *a, const void *b)
 {
@@ -181,17 +174,13 @@ static int validate(wk_st *s, uint64_t *end, wk_err *err)
     return 0;
 }
 
-static int build_hash(wk_st *s, wk_err *err)
+/* Index the tensor names (after sorting; a repeated name finds its first
+ * tensor in offset order). */
+static int build_names(wk_st *s, wk_err *err)
 {
-    s->hash_cap = 16;
-    while (s->hash_cap < 2 * s->n_t) s->hash_cap *= 2;
-    s->hash = malloc(s->hash_cap * sizeof *s->hash);
-    if (!s->hash) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < s->hash_cap; i++) s->hash[i] = -1;
     for (size_t i = 0; i < s->n_t; i++) {
-        size_t h = fnv(s->t[i].name) & (s->hash_cap - 1);
-        while (s->hash[h] >= 0) h = (h + 1) & (s->hash_cap - 1);
-        s->hash[h] = (long)i;
+        long prev;
+        WK_TRY(wk_strmap_add(&s->names, s->t[i].name, i, &prev, err));
     }
     return 0;
 }
@@ -243,7 +232,7 @@ static int st_parse(wk_st *s, wk_err *err)
         s->t[i].file_offset = 8 + n + s->t[i].begin;
         s->t[i].data = s->data + s->t[i].file_offset;
     }
-    return build_hash(s, err);
+    return build_names(s, err);
 }
 
 wk_st *wk_st_open_buffer(const uint8_t *data, size_t size, const char *name, wk_err *err)
@@ -281,7 +270,7 @@ void wk_st_close(wk_st *s)
     if (!s) return;
     wk_json_free(s->root);
     free(s->t);
-    free(s->hash);
+    wk_strmap_free(&s->names);
     free(s->name);
     wk_map_close(&s->map);
     free(s);
@@ -294,10 +283,7 @@ const wk_st_tensor *wk_st_tensor_at(const wk_st *s, size_t i) { return i < s->n_
 
 long wk_st_find(const wk_st *s, const char *name)
 {
-    if (!s->hash) return -1;
-    for (size_t h = fnv(name) & (s->hash_cap - 1); s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
-        if (strcmp(s->t[s->hash[h]].name, name) == 0) return s->hash[h];
-    return -1;
+    return wk_strmap_get(&s->names, name);
 }
 
 size_t wk_st_meta_count(const wk_st *s) { return s->meta ? wk_json_len(s->meta) : 0; }
