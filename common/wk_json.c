@@ -662,17 +662,17 @@ static int put_object(wk_json_writer *w, const wk_json *v, int level)
     if (v->u.o.n == 0) { wk_buf_puts(w->out, "{}"); return 0; }
     const wk_json_member **m = member_order(v, w->o->sort_keys);
     if (!m) return wk_err_set(w->err, WK_E_NOMEM, "JSON dump: out of memory");
-    int rc = 0;
+    int rc = -1;
     wk_buf_putc(w->out, '{');
-    for (size_t k = 0; k < v->u.o.n && rc == 0; k++) {
+    for (size_t k = 0; k < v->u.o.n; k++) {
         if (k) wk_buf_puts(w->out, w->item_sep);
         put_newline_indent(w, level + 1);
-        rc = put_string(w, m[k]->key, m[k]->klen);
-        if (rc == 0) {
-            wk_buf_puts(w->out, w->key_sep);
-            rc = put_value(w, m[k]->val, level + 1);
-        }
+        WK_TRY_GOTO(put_string(w, m[k]->key, m[k]->klen), done);
+        wk_buf_puts(w->out, w->key_sep);
+        WK_TRY_GOTO(put_value(w, m[k]->val, level + 1), done);
     }
+    rc = 0;
+done:
     free(m);
     put_newline_indent(w, level);
     wk_buf_putc(w->out, '}');

@@ -171,6 +171,16 @@ int wk_json_object_set(wk_json *obj, const char *key, wk_json *val, wk_err *err)
  * written twice).  Ownership and failures as wk_json_array_push. */
 int wk_json_object_append(wk_json *obj, const char *key, wk_json *val, wk_err *err);
 
+/* Return *v and set *v to NULL: hands a node to a builder call that takes
+ * ownership (also on failure) while a cleanup label frees what is still held:
+ *     WK_TRY_GOTO(wk_json_object_append(e, "shape", wk_json_take(&shape), err), done); */
+static inline wk_json *wk_json_take(wk_json **v)
+{
+    wk_json *t = *v;
+    *v = NULL;
+    return t;
+}
+
 /* Remove key from obj and free its value.  Returns 1 if it was present,
  * 0 if not (or obj is not an object). */
 int wk_json_object_remove(wk_json *obj, const char *key);

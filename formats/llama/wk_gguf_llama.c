@@ -208,9 +208,14 @@ static int load_json(const char *dir, const char *name, wk_json **root, char **p
         free(path);
         return 0;
     }
-    int rc = 0;
-    if (m.size > (64u << 20)) rc = wk_err_set(err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
-    if (!rc && !(*root = wk_json_parse(m.data, m.size, NULL, err))) rc = wk_err_prefix(err, "%s", path);
+    int rc = -1;
+    WK_FAIL_GOTO(m.size > (64u << 20), done, err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
+    if (!(*root = wk_json_parse(m.data, m.size, NULL, err))) {
+        wk_err_prefix(err, "%s", path);
+        goto done;
+    }
+    rc = 0;
+done:
     wk_map_close(&m);
     if (path_out && !rc) *path_out = path;
     else free(path);
@@ -453,22 +458,25 @@ static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t
     char *path = NULL;
     WK_TRY(load_json(wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
     if (!j) return 0;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < wk_json_len(j); i++) {
+    int rc = -1;
+    for (size_t i = 0; i < wk_json_len(j); i++) {
         size_t kl;
         const char *k = wk_json_key_at(j, i, &kl);
         int64_t id;
         if (wk_json_as_int(wk_json_value_at(j, i), &id, err)) {
-            rc = wk_err_prefix(err, "%s: \"%s\"", path, k);
-            break;
+            wk_err_prefix(err, "%s: \"%s\"", path, k);
+            goto done;
         }
         if (id < 0 || id >= p->hp.n_vocab) continue;   /* as the converter: ignored */
         free(tok[id]);
-        if (!(tok[id] = strndup(k, kl))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        tok[id] = strndup(k, kl);
+        WK_FAIL_GOTO(!tok[id], done, err, WK_E_NOMEM, "out of memory");
         len[id] = kl;
         score[id] = -1000.0f;
         type[id] = WK_SPM_USER_DEFINED;
     }
+    rc = 0;
+done:
     wk_json_free(j);
     free(path);
     return rc;
@@ -520,44 +528,40 @@ static int added_tokens_decoder(wk_gl *p, char **tok, size_t *len, float *score,
     WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
     if (!tc) return 0;
     const wk_json *d = wk_json_get(tc, "added_tokens_decoder");
-    int rc = 0;
-    if (d && wk_json_type_of(d) != WK_JSON_OBJECT)
-        rc = wk_err_set(err, WK_E_FORMAT, "%s: \"added_tokens_decoder\" is not an object", path);
-    for (size_t i = 0; !rc && d && i < wk_json_len(d); i++) {
+    int rc = -1;
+    WK_FAIL_GOTO(d && wk_json_type_of(d) != WK_JSON_OBJECT, done, err, WK_E_FORMAT,
+                 "%s: \"added_tokens_decoder\" is not an object", path);
+    for (size_t i = 0; i < wk_json_len(d); i++) {
         size_t kl, cl;
         const char *k = wk_json_key_at(d, i, &kl), *c;
         const wk_json *v = wk_json_value_at(d, i);
         char *end;
         errno = 0;
         unsigned long long id = kl && k[0] >= '0' && k[0] <= '9' ? strtoull(k, &end, 10) : 0;
-        if (!kl || k[0] < '0' || k[0] > '9' || end != k + kl || errno) {
-            rc = wk_err_set(err, WK_E_FORMAT, "%s: added_tokens_decoder: key \"%.*s\" is not a token id", path,
-                            (int)(kl > 64 ? 64 : kl), k);
-            break;
-        }
-        if (wk_json_type_of(v) != WK_JSON_OBJECT || wk_json_get_string(v, "content", &c, &cl, NULL)) {
-            rc = wk_err_set(err, WK_E_FORMAT, "%s: added_tokens_decoder[\"%.20s\"]: no \"content\" string", path, k);
-            break;
-        }
+        WK_FAIL_GOTO(!kl || k[0] < '0' || k[0] > '9' || end != k + kl || errno, done, err, WK_E_FORMAT,
+                     "%s: added_tokens_decoder: key \"%.*s\" is not a token id", path,
+                     (int)(kl > 64 ? 64 : kl), k);
+        WK_FAIL_GOTO(wk_json_type_of(v) != WK_JSON_OBJECT || wk_json_get_string(v, "content", &c, &cl, NULL),
+                     done, err, WK_E_FORMAT, "%s: added_tokens_decoder[\"%.20s\"]: no \"content\" string",
+                     path, k);
         if (id >= p->hp.n_vocab) continue;
         int special = 0;
         if (wk_json_get(v, "special") && wk_json_get_bool(v, "special", &special, err)) {
-            rc = wk_err_prefix(err, "%s: added_tokens_decoder[\"%.20s\"]", path, k);
-            break;
+            wk_err_prefix(err, "%s: added_tokens_decoder[\"%.20s\"]", path, k);
+            goto done;
         }
         int control = special || looks_special(c, cl);
         size_t n = cl;
         char *t = control ? strndup(c, cl) : spaces_unmarked(c, cl, &n);
-        if (!t) {
-            rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-            break;
-        }
+        WK_FAIL_GOTO(!t, done, err, WK_E_NOMEM, "out of memory");
         free(tok[id]);
         tok[id] = t;
         len[id] = n;
         score[id] = -1000.0f;
         type[id] = control ? WK_SPM_CONTROL : WK_SPM_USER_DEFINED;
     }
+    rc = 0;
+done:
     wk_json_free(tc);
     free(path);
     return rc;
@@ -603,36 +607,16 @@ static int read_template(const char *path, char **out, wk_err *err)
     return *out ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
 }
 
-static int add_vocab(wk_gl *p, int hf, wk_err *err)
+/* The vocabulary from the sentencepiece model m (types mapped as llama.cpp's
+ * converter does), padded to nv entries with "[PAD<i>]" (UNUSED, score
+ * -10000).  The arrays hold nv entries. */
+static int vocab_from_spm(const wk_spm *m, uint32_t nv, char **tok, size_t *len, float *score,
+                          int32_t *type, wk_err *err)
 {
-    char *vpath = p->o.vocab ? strdup(p->o.vocab) : wk_llama_find_tokenizer(wk_source_dir(p->src));
-    if (!vpath)
-        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
-                          "(give one with --vocab FILE)", wk_source_dir(p->src));
-    wk_spm m;
-    int rc = wk_spm_load(&m, vpath, err);
-    if (rc) {
-        free(vpath);
-        return -1;
-    }
-    uint32_t nv = p->hp.n_vocab;
-    if (m.n_pieces > nv) {
-        rc = wk_err_set(err, WK_E_FORMAT, "%s: %zu pieces, but the embedding has only %u rows", vpath,
-                        m.n_pieces, nv);
-        wk_spm_free(&m);
-        free(vpath);
-        return rc;
-    }
-    char **tok = calloc(nv, sizeof *tok);
-    size_t *len = calloc(nv, sizeof *len);
-    float *score = calloc(nv, sizeof *score);
-    int32_t *type = calloc(nv, sizeof *type);
-    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id};
-    if (!tok || !len || !score || !type) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (uint32_t i = 0; !rc && i < nv; i++) {
+    for (uint32_t i = 0; i < nv; i++) {
         char pad[32];
-        if (i < m.n_pieces) {
-            const wk_spm_piece *pc = &m.pieces[i];
+        if (i < m->n_pieces) {
+            const wk_spm_piece *pc = &m->pieces[i];
             tok[i] = strndup(pc->text, pc->len);
             len[i] = pc->len;
             score[i] = pc->score;
@@ -646,36 +630,89 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
             score[i] = -10000.0f;
             type[i] = WK_SPM_UNUSED;
         }
-        if (!tok[i]) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        WK_FAIL_IF(!tok[i], err, WK_E_NOMEM, "out of memory");
     }
-    if (!rc && hf) rc = added_tokens(p, tok, len, score, type, err);
-    if (!rc && hf) rc = added_tokens_decoder(p, tok, len, score, type, err);
-    if (!rc && hf) rc = hf_specials(p, &sp, err);
-    wk_ggufw *w = p->w;
-    if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.model", "llama", 5, err);
-    if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.pre", "default", 7, err);
-    if (!rc) rc = wk_ggufw_kv_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, len, nv, err);
-    if (!rc) rc = wk_ggufw_kv_arr(w, "tokenizer.ggml.scores", WK_GGUF_FLOAT32, score, nv, err);
-    if (!rc) rc = wk_ggufw_kv_arr(w, "tokenizer.ggml.token_type", WK_GGUF_INT32, type, nv, err);
+    return 0;
+}
+
+/* The tokenizer.ggml.* KVs: model, tokens (nv), scores, types, the special
+ * ids that fall inside the vocabulary, add_bos/add_eos, and add_space_prefix
+ * false when the model has no dummy prefix. */
+static int vocab_kvs(wk_ggufw *w, char *const *tok, const size_t *len, const float *score,
+                     const int32_t *type, uint32_t nv, const special_info *sp, int add_dummy_prefix,
+                     wk_err *err)
+{
+    WK_TRY(wk_ggufw_kv_str(w, "tokenizer.ggml.model", "llama", 5, err));
+    WK_TRY(wk_ggufw_kv_str(w, "tokenizer.ggml.pre", "default", 7, err));
+    WK_TRY(wk_ggufw_kv_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, len, nv, err));
+    WK_TRY(wk_ggufw_kv_arr(w, "tokenizer.ggml.scores", WK_GGUF_FLOAT32, score, nv, err));
+    WK_TRY(wk_ggufw_kv_arr(w, "tokenizer.ggml.token_type", WK_GGUF_INT32, type, nv, err));
     static const char *const ids[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
                                       "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
-    int64_t idv[] = {sp.bos, sp.eos, sp.unk, sp.pad};
-    for (int k = 0; !rc && k < 4; k++)
-        if (idv[k] >= 0 && idv[k] < nv) rc = wk_ggufw_kv_u32(w, ids[k], (uint32_t)idv[k], err);
-    if (!rc) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_bos_token", sp.add_bos, err);
-    if (!rc) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_eos_token", sp.add_eos, err);
-    if (!rc && !m.add_dummy_prefix) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_space_prefix", 0, err);
+    int64_t idv[] = {sp->bos, sp->eos, sp->unk, sp->pad};
+    for (int k = 0; k < 4; k++)
+        if (idv[k] >= 0 && idv[k] < nv) WK_TRY(wk_ggufw_kv_u32(w, ids[k], (uint32_t)idv[k], err));
+    WK_TRY(wk_ggufw_kv_bool(w, "tokenizer.ggml.add_bos_token", sp->add_bos, err));
+    WK_TRY(wk_ggufw_kv_bool(w, "tokenizer.ggml.add_eos_token", sp->add_eos, err));
+    if (!add_dummy_prefix) WK_TRY(wk_ggufw_kv_bool(w, "tokenizer.ggml.add_space_prefix", 0, err));
+    return 0;
+}
+
+/* tokenizer.chat_template: from --chat-template (a file, or "metharme"), else
+ * tokenizer_config.json's (taken from sp), else none. */
+static int chat_template_kv(wk_gl *p, special_info *sp, wk_err *err)
+{
     char *tmpl = NULL;
-    if (!rc && p->o.chat_template) {
+    if (p->o.chat_template) {
         if (strcmp(p->o.chat_template, "metharme") == 0) tmpl = strdup(wk_gl_chat_template_metharme());
-        else rc = read_template(p->o.chat_template, &tmpl, err);
-        if (!rc && !tmpl) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    } else if (!rc && sp.chat_template) {
-        tmpl = sp.chat_template;
-        sp.chat_template = NULL;
+        else WK_TRY(read_template(p->o.chat_template, &tmpl, err));
+        WK_FAIL_IF(!tmpl, err, WK_E_NOMEM, "out of memory");
+    } else {
+        tmpl = sp->chat_template;
+        sp->chat_template = NULL;
     }
-    if (!rc && tmpl) rc = wk_ggufw_kv_str(w, "tokenizer.chat_template", tmpl, strlen(tmpl), err);
+    int rc = tmpl ? wk_ggufw_kv_str(p->w, "tokenizer.chat_template", tmpl, strlen(tmpl), err) : 0;
     free(tmpl);
+    return rc;
+}
+
+/* The tokenizer KVs: tokenizer.model (--vocab, or found next to the input),
+ * with an HF directory's added tokens and special-token settings (hf). */
+static int add_vocab(wk_gl *p, int hf, wk_err *err)
+{
+    char *vpath = p->o.vocab ? strdup(p->o.vocab) : wk_llama_find_tokenizer(wk_source_dir(p->src));
+    if (!vpath)
+        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
+                          "(give one with --vocab FILE)", wk_source_dir(p->src));
+    wk_spm m;
+    if (wk_spm_load(&m, vpath, err)) {
+        free(vpath);
+        return -1;
+    }
+    int rc = -1;
+    uint32_t nv = p->hp.n_vocab;
+    char **tok = NULL;
+    size_t *len = NULL;
+    float *score = NULL;
+    int32_t *type = NULL;
+    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id};
+    WK_FAIL_GOTO(m.n_pieces > nv, done, err, WK_E_FORMAT,
+                 "%s: %zu pieces, but the embedding has only %u rows", vpath, m.n_pieces, nv);
+    tok = calloc(nv, sizeof *tok);
+    len = calloc(nv, sizeof *len);
+    score = calloc(nv, sizeof *score);
+    type = calloc(nv, sizeof *type);
+    WK_FAIL_GOTO(!tok || !len || !score || !type, done, err, WK_E_NOMEM, "out of memory");
+    WK_TRY_GOTO(vocab_from_spm(&m, nv, tok, len, score, type, err), done);
+    if (hf) {
+        WK_TRY_GOTO(added_tokens(p, tok, len, score, type, err), done);
+        WK_TRY_GOTO(added_tokens_decoder(p, tok, len, score, type, err), done);
+        WK_TRY_GOTO(hf_specials(p, &sp, err), done);
+    }
+    WK_TRY_GOTO(vocab_kvs(p->w, tok, len, score, type, nv, &sp, m.add_dummy_prefix, err), done);
+    WK_TRY_GOTO(chat_template_kv(p, &sp, err), done);
+    rc = 0;
+done:
     free(sp.chat_template);
     for (uint32_t i = 0; tok && i < nv; i++) free(tok[i]);
     free(tok);
@@ -863,13 +900,16 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     }
     const char **s = malloc((p->n_t ? p->n_t : 1) * sizeof *s);
     size_t *l = malloc((p->n_t ? p->n_t : 1) * sizeof *l);
-    int rc = s && l ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < p->n_t; i++) {
+    int rc = -1;
+    WK_FAIL_GOTO(!s || !l, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->n_t; i++) {
         s[i] = p->t[i].digest;
         l[i] = 16;
     }
-    if (!rc) rc = wk_ggufw_kv_str(p->w, WK_GGUF_KEY_DIGEST_ALG, "xxh3-64", 7, err);
-    if (!rc) rc = wk_ggufw_kv_arr_str(p->w, WK_GGUF_KEY_DIGESTS, s, l, p->n_t, err);
+    WK_TRY_GOTO(wk_ggufw_kv_str(p->w, WK_GGUF_KEY_DIGEST_ALG, "xxh3-64", 7, err), done);
+    WK_TRY_GOTO(wk_ggufw_kv_arr_str(p->w, WK_GGUF_KEY_DIGESTS, s, l, p->n_t, err), done);
+    rc = 0;
+done:
     free(s);
     free(l);
     return rc;
@@ -1004,10 +1044,12 @@ int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_
     for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
     wk_sink ws = {writer_sink, &c};
     wk_src_bufs bufs = {0};
-    int rc = 0;
-    for (size_t i = 0; !rc && i < p->n_t; i++)
-        rc = wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err);
+    int rc = -1;
+    for (size_t i = 0; i < p->n_t; i++)
+        WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err), done);
+    WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
+    rc = 0;
+done:
     wk_src_bufs_free(&bufs);
-    if (!rc) rc = wk_ggufw_finish(p->w, err);
     return rc;
 }

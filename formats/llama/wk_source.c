@@ -231,28 +231,37 @@ static int load_meta(wk_source *s, int threads, wk_err *err)
     return 0;
 }
 
+/* Load shard `name` of an HF index (a file in s->dir): safetensors if st,
+ * else torch. */
+static int load_shard(wk_source *s, const char *name, int st, wk_err *err)
+{
+    char *p = wk_path_join(s->dir, name);
+    WK_FAIL_IF(!p, err, WK_E_NOMEM, "out of memory");
+    int rc = st ? load_st(s, p, err) : load_pth(s, p, err);
+    free(p);
+    return rc;
+}
+
 static int load_index(wk_source *s, const char *index, int st, wk_err *err)
 {
     char *ipath = wk_path_join(s->dir, index);
     if (!ipath) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_st_index ix = {0};
-    int rc = wk_st_index_load(&ix, ipath, err);
-    for (size_t k = 0; !rc && k < ix.n_shards; k++) {
-        char *p = wk_path_join(s->dir, ix.shards[k]);
-        if (!p) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-        else rc = st ? load_st(s, p, err) : load_pth(s, p, err);
-        free(p);
-    }
-    if (!rc) rc = build_names(s, err);
+    int rc = -1;
+    WK_TRY_GOTO(wk_st_index_load(&ix, ipath, err), done);
+    for (size_t k = 0; k < ix.n_shards; k++) WK_TRY_GOTO(load_shard(s, ix.shards[k], st, err), done);
+    WK_TRY_GOTO(build_names(s, err), done);
     /* every weight_map entry must be in the shard it names */
-    for (size_t i = 0; !rc && i < ix.n; i++) {
+    for (size_t i = 0; i < ix.n; i++) {
         long t = wk_source_find(s, ix.names[i]);
         const char *base = t < 0 ? NULL : strrchr(s->files[s->t[t].pub.file].path, '/');
         base = base ? base + 1 : t < 0 ? NULL : s->files[s->t[t].pub.file].path;
-        if (t < 0 || strcmp(base, ix.files[i]) != 0)
-            rc = wk_err_set(err, WK_E_FORMAT, "%s: weight_map says \"%s\" is in %s, but it is %s", ipath,
-                            ix.names[i], ix.files[i], t < 0 ? "in no shard" : "elsewhere");
+        WK_FAIL_GOTO(t < 0 || strcmp(base, ix.files[i]) != 0, done, err, WK_E_FORMAT,
+                     "%s: weight_map says \"%s\" is in %s, but it is %s", ipath, ix.names[i],
+                     ix.files[i], t < 0 ? "in no shard" : "elsewhere");
     }
+    rc = 0;
+done:
     wk_st_index_free(&ix);
     free(ipath);
     return rc;
@@ -373,6 +382,23 @@ static int open_dir(wk_source *s, int threads, wk_err *err)
                       n_st > 1 || n_bin > 1 ? "; several candidates without an index" : "");
 }
 
+/* Open path (a directory or a file) into s, and index the tensor names. */
+static int open_path(wk_source *s, const char *path, int threads, wk_err *err)
+{
+    if (is_dir(path)) {
+        WK_FAIL_IF(!(s->dir = strdup(path)), err, WK_E_NOMEM, "out of memory");
+        WK_TRY(open_dir(s, threads, err));
+    } else {
+        WK_FAIL_IF(!is_file(path), err, WK_E_IO, "%s: no such file or directory", path);
+        const char *slash = strrchr(path, '/');
+        s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+        WK_FAIL_IF(!s->dir, err, WK_E_NOMEM, "out of memory");
+        WK_TRY(open_file(s, path, err));
+    }
+    /* an HF index indexed them already (to check the weight_map); none: no-op */
+    return wk_strmap_count(&s->names) ? 0 : build_names(s, err);
+}
+
 wk_source *wk_source_open(const char *path, int threads, wk_err *err)
 {
     wk_source *s = calloc(1, sizeof *s);
@@ -381,19 +407,7 @@ wk_source *wk_source_open(const char *path, int threads, wk_err *err)
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
-    int rc;
-    if (is_dir(path)) {
-        rc = (s->dir = strdup(path)) ? open_dir(s, threads, err)
-                                      : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    } else if (!is_file(path)) {
-        rc = wk_err_set(err, WK_E_IO, "%s: no such file or directory", path);
-    } else {
-        const char *slash = strrchr(path, '/');
-        s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-        rc = s->dir ? open_file(s, path, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    }
-    if (!rc && !wk_strmap_count(&s->names)) rc = build_names(s, err);   /* no-op when empty */
-    if (rc) {
+    if (open_path(s, path, threads, err)) {
         wk_source_close(s);
         return NULL;
     }
@@ -703,9 +717,12 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src
     if (!hc.h) return -1;
     wk_sink sink = {hash_write, &hc};
     uint8_t d[WK_HASH_MAX_DIGEST];
-    int rc = wk_source_emit(s, i, x, sink, bufs, err);
-    if (!rc) rc = wk_hash_digest(hc.h, d, err);
-    if (!rc) wk_hex(d, 8, hex);
+    int rc = -1;
+    WK_TRY_GOTO(wk_source_emit(s, i, x, sink, bufs, err), done);
+    WK_TRY_GOTO(wk_hash_digest(hc.h, d, err), done);
+    wk_hex(d, 8, hex);
+    rc = 0;
+done:
     wk_hash_free(hc.h);
     return rc;
 }
@@ -953,8 +970,11 @@ static int st_plan_shard(wk_src_stplan *p, st_shard *sh, char **kv_json, wk_err 
     const char **meta = NULL;
     char **own = NULL;
     size_t n_meta = 0, n_own = 0;
-    int rc = shard_meta(p, sh->first, sh->n, &meta, &n_meta, kv_json, &own, &n_own, err);
-    if (!rc && !(sh->w = wk_stw_plan(t, sh->n, meta, n_meta, err))) rc = -1;
+    int rc = -1;
+    WK_TRY_GOTO(shard_meta(p, sh->first, sh->n, &meta, &n_meta, kv_json, &own, &n_own, err), done);
+    if (!(sh->w = wk_stw_plan(t, sh->n, meta, n_meta, err))) goto done;
+    rc = 0;
+done:
     for (size_t i = 0; i < n_own; i++) free(own[i]);
     free(own);
     free(meta);
@@ -1020,8 +1040,10 @@ static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err
         }
         kv_json = (char *)b.data;
     }
-    int rc = 0;
-    for (size_t k = 0; !rc && k < p->n_shards; k++) rc = st_plan_shard(p, &p->shards[k], &kv_json, err);
+    int rc = -1;
+    for (size_t k = 0; k < p->n_shards; k++) WK_TRY_GOTO(st_plan_shard(p, &p->shards[k], &kv_json, err), done);
+    rc = 0;
+done:
     free(kv_json);
     return rc;
 }
@@ -1084,13 +1106,15 @@ int wk_src_st_write(wk_src_stplan *p, size_t k, wk_sink sink, wk_progress_fn pro
     stw_ctx c = {sh->w, progress, pctx, 0, wk_stw_total_size(sh->w)};
     wk_sink ws = {stw_sink, &c};
     wk_src_bufs bufs = {0};
-    int rc = 0;
-    for (size_t j = 0; !rc && j < sh->n; j++) {
+    int rc = -1;
+    for (size_t j = 0; j < sh->n; j++) {
         size_t i = sh->first + wk_stw_order(sh->w, j);
-        rc = wk_source_emit(p->src, i, &p->x[i], ws, &bufs, err);
+        WK_TRY_GOTO(wk_source_emit(p->src, i, &p->x[i], ws, &bufs, err), done);
     }
+    WK_TRY_GOTO(wk_stw_finish(sh->w, err), done);
+    rc = 0;
+done:
     wk_src_bufs_free(&bufs);
-    if (!rc) rc = wk_stw_finish(sh->w, err);
     return rc;
 }
 
@@ -1098,13 +1122,16 @@ int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err)
 {
     size_t n = wk_source_count(p->src);
     const char **names = malloc((n ? n : 1) * sizeof *names), **files = malloc((n ? n : 1) * sizeof *files);
-    int rc = names && files ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t k = 0; !rc && k < p->n_shards; k++)
+    int rc = -1;
+    WK_FAIL_GOTO(!names || !files, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < p->n_shards; k++)
         for (size_t j = 0; j < p->shards[k].n; j++) {
             names[p->shards[k].first + j] = wk_source_tensor(p->src, p->shards[k].first + j)->name;
             files[p->shards[k].first + j] = p->shards[k].name;
         }
-    if (!rc) rc = wk_st_index_json(p->total, names, files, n, out, err);
+    WK_TRY_GOTO(wk_st_index_json(p->total, names, files, n, out, err), done);
+    rc = 0;
+done:
     free(names);
     free(files);
     return rc;
@@ -1135,31 +1162,46 @@ static int verify_one(const char *path, wk_digest_cb cb, void *ctx, size_t *n, w
     return rc;
 }
 
+/* verify_one on the file dir/name. */
+static int verify_in(const char *dir, const char *name, wk_digest_cb cb, void *ctx, size_t *n,
+                     wk_err *err)
+{
+    char *sp = wk_path_join(dir, name);
+    WK_FAIL_IF(!sp, err, WK_E_NOMEM, "out of memory");
+    int rc = verify_one(sp, cb, ctx, n, err);
+    free(sp);
+    return rc;
+}
+
+/* verify_one on every shard of dir/model.safetensors.index.json. */
+static int verify_index(const char *dir, wk_digest_cb cb, void *ctx, size_t *n, wk_err *err)
+{
+    char *ip = wk_path_join(dir, "model.safetensors.index.json");
+    WK_FAIL_IF(!ip, err, WK_E_NOMEM, "out of memory");
+    wk_st_index ix = {0};
+    int rc = -1;
+    WK_TRY_GOTO(wk_st_index_load(&ix, ip, err), done);
+    for (size_t k = 0; k < ix.n_shards; k++) WK_TRY_GOTO(verify_in(dir, ix.shards[k], cb, ctx, n, err), done);
+    rc = 0;
+done:
+    wk_st_index_free(&ix);   /* zeroed when loading failed: a no-op then */
+    free(ip);
+    return rc;
+}
+
 int wk_source_verify_digests(const char *path, wk_digest_cb cb, void *ctx, size_t *n_tensors,
                              wk_err *err)
 {
     size_t n = 0;
-    int rc = 0;
-    if (!is_dir(path)) {
+    int rc;
+    if (!is_dir(path))
         rc = verify_one(path, cb, ctx, &n, err);
-    } else if (exists_in(path, "model.safetensors.index.json")) {
-        char *ip = wk_path_join(path, "model.safetensors.index.json");
-        wk_st_index ix = {0};
-        rc = ip ? wk_st_index_load(&ix, ip, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-        for (size_t k = 0; !rc && k < ix.n_shards; k++) {
-            char *sp = wk_path_join(path, ix.shards[k]);
-            rc = sp ? verify_one(sp, cb, ctx, &n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            free(sp);
-        }
-        wk_st_index_free(&ix);   /* zeroed when loading failed: a no-op then */
-        free(ip);
-    } else if (exists_in(path, "model.safetensors")) {
-        char *sp = wk_path_join(path, "model.safetensors");
-        rc = sp ? verify_one(sp, cb, ctx, &n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-        free(sp);
-    } else {
+    else if (exists_in(path, "model.safetensors.index.json"))
+        rc = verify_index(path, cb, ctx, &n, err);
+    else if (exists_in(path, "model.safetensors"))
+        rc = verify_in(path, "model.safetensors", cb, ctx, &n, err);
+    else
         rc = wk_err_set(err, WK_E_USAGE, "%s: no model.safetensors[.index.json] to verify", path);
-    }
     if (n_tensors) *n_tensors = n;
     return rc;
 }

@@ -1347,19 +1347,18 @@ int wk_pickle_disasm(const uint8_t *data, size_t len, const char *name, wk_buf *
     dis_state ds;
     memset(&ds, 0, sizeof ds);
     ds.len = c.len;
-    int rc = 0;
+    int rc = -1;
     for (;;) {
         op o;
-        if (read_op(&c, &o, name, err) || dis_line(&ds, &o, out, err) || dis_track(&ds, &o, err)) {
-            rc = -1;
-            break;
-        }
+        WK_TRY_GOTO(read_op(&c, &o, name, err) || dis_line(&ds, &o, out, err) || dis_track(&ds, &o, err),
+                    done);
         if (o.code == OP_STOP) break;
     }
+    if (wk_cur_left(&c)) wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
+    WK_TRY_GOTO(wk_buf_check(out, err), done);
+    rc = 0;
+done:
     free(ds.memo);
     wk_buf_free(&ds.arg);
-    if (rc == 0 && wk_cur_left(&c))
-        wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
-    if (rc == 0) rc = wk_buf_check(out, err);
     return rc;
 }
