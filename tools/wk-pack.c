@@ -173,10 +173,10 @@ static void print_name(const char *s)
 
 static void list_tensors(const wk_source *s)
 {
-    printf("# %s: %s, %zu file(s), %zu tensors\n", wk_source_path(s), wk_src_kind_name(wk_source_kind(s)),
+    printf("# %s: %s, %zu file(s), %zu tensors\n", wk_source_path(s), wk_source_kind_name(wk_source_kind_of(s)),
            wk_source_file_count(s), wk_source_count(s));
     for (size_t i = 0; i < wk_source_count(s); i++) {
-        const wk_src_tensor *t = wk_source_tensor(s, i);
+        const wk_source_tensor *t = wk_source_tensor_at(s, i);
         const char *dt = t->dtype < WK_DT_COUNT ? wk_dtype_get(t->dtype)->st_name
                                                 : wk_ggml_type_get(t->ggml_type)->name;
         print_name(t->name);
@@ -259,9 +259,9 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
     int rc = inputs ? open_out(&f, o->output, inputs, o->sha256, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
     if (!rc) {
         wk_progress_set_label(bar, "writing");
-        wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
-        rc = c ? wk_gl_write(p, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
-        wk_src_out_free(c);
+        wk_source_out *c = wk_source_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
+        rc = c ? wk_gl_write(p, wk_source_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
+        wk_source_out_free(c);
         if (rc) {
             wk_out_abort(f.out);
             wk_hash_free(f.sha);
@@ -275,14 +275,14 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
     return rc;
 }
 
-static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const char *path,
+static int write_shard(wk_source_stplan *p, const wk_source *src, size_t k, const char *path,
                        const char **inputs, int sha, wk_buf *sums, wk_progress *bar, wk_err *err)
 {
     out_file f;
     WK_TRY(open_out(&f, path, inputs, sha, err));
-    wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
-    int rc = c ? wk_src_st_write(p, k, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
-    wk_src_out_free(c);
+    wk_source_out *c = wk_source_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
+    int rc = c ? wk_source_st_write(p, k, wk_source_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
+    wk_source_out_free(c);
     if (rc) {
         wk_out_abort(f.out);
         wk_hash_free(f.sha);
@@ -293,8 +293,8 @@ static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const c
 
 static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, uint64_t *size, wk_err *err)
 {
-    wk_src_st_opts so;
-    wk_src_st_opts_init(&so);
+    wk_source_st_opts so;
+    wk_source_st_opts_init(&so);
     so.out_dtype = o->gl.outtype == WK_OUTTYPE_AUTO ? -1
                  : o->gl.outtype == WK_OUTTYPE_F32 ? WK_DT_F32
                  : o->gl.outtype == WK_OUTTYPE_F16 ? WK_DT_F16 : WK_DT_BF16;
@@ -302,7 +302,7 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
     so.threads = o->std.threads;
     so.shard_size = o->shard_size;
     wk_progress_set_label(bar, so.digests ? "digests" : "writing");
-    wk_src_stplan *p = wk_src_st_plan(src, &so, bar ? wk_progress_cb : NULL, bar, err);
+    wk_source_stplan *p = wk_source_st_plan(src, &so, bar ? wk_progress_cb : NULL, bar, err);
     if (!p) return -1;
     const char **inputs = input_list(src);
     int rc = inputs ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
@@ -310,24 +310,24 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
     *size = 0;
     if (!rc && !o->shard_size) {
         rc = write_shard(p, src, 0, o->output, inputs, o->sha256, NULL, bar, err);
-        *size = wk_src_st_shard_size(p, 0);
+        *size = wk_source_st_shard_size(p, 0);
     } else if (!rc) {
         wk_outdir *d = wk_outdir_open(o->output, err);
         wk_buf sums;
         wk_buf_init(&sums);
         rc = d ? 0 : -1;
-        for (size_t k = 0; !rc && k < wk_src_st_shard_count(p); k++) {
-            char *path = wk_path_join(wk_outdir_path(d), wk_src_st_shard_name(p, k));
+        for (size_t k = 0; !rc && k < wk_source_st_shard_count(p); k++) {
+            char *path = wk_path_join(wk_outdir_path(d), wk_source_st_shard_name(p, k));
             rc = path ? write_shard(p, src, k, path, inputs, o->sha256, &sums, bar, err)
                       : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            *size += wk_src_st_shard_size(p, k);
+            *size += wk_source_st_shard_size(p, k);
             free(path);
         }
-        if (!rc && wk_src_st_shard_count(p) > 1) {
+        if (!rc && wk_source_st_shard_count(p) > 1) {
             wk_buf b;
             wk_buf_init(&b);
             char *path = wk_path_join(wk_outdir_path(d), "model.safetensors.index.json");
-            rc = path ? wk_src_st_index(p, &b, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
+            rc = path ? wk_source_st_index(p, &b, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
             wk_out *io = rc ? NULL : wk_out_open(path, NULL, err);
             if (!rc) rc = io ? wk_out_write(io, b.data, b.len, err) : -1;
             if (io) rc = rc ? (wk_out_abort(io), -1) : wk_out_commit(io, err);
@@ -345,7 +345,7 @@ static int pack_st(const pack_opts *o, const wk_source *src, wk_progress *bar, u
         if (d) rc = rc ? (wk_outdir_abort(d), -1) : wk_outdir_commit(d, err);
     }
     free(inputs);
-    wk_src_st_free(p);
+    wk_source_st_free(p);
     return rc;
 }
 
@@ -376,7 +376,7 @@ int main(int argc, char **argv)
     wk_progress_finish(bar);
     if (!rc && !o.std.quiet)
         fprintf(stderr, "wk-pack: %s (%s, %zu tensors) -> %s (%s, %llu bytes)\n", o.input,
-                wk_src_kind_name(wk_source_kind(src)), wk_source_count(src), o.output,
+                wk_source_kind_name(wk_source_kind_of(src)), wk_source_count(src), o.output,
                 o.format == FMT_GGUF ? "gguf" : "safetensors", (unsigned long long)size);
     wk_source_close(src);
     return rc ? wk_cli_fail(o.std.prog, &err) : 0;

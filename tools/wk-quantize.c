@@ -565,12 +565,12 @@ int main(int argc, char **argv)
     const char *inputs[2] = { NULL, NULL };
     char *tmp = NULL;
     wk_gguf *g;
-    if (wk_source_kind(src) == WK_SRC_GGUF) {
+    if (wk_source_kind_of(src) == WK_SOURCE_GGUF) {
         inputs[0] = wk_source_file(src, 0);
         g = wk_gguf_open(inputs[0], &err);
     } else {
         if (!o.std.quiet) fprintf(stderr, "wk-quantize: packing %s (%s) first\n", o.input,
-                                  wk_src_kind_name(wk_source_kind(src)));
+                                  wk_source_kind_name(wk_source_kind_of(src)));
         g = pack_first(&o, src, &tmp, &err);
     }
     wk_json *rep = o.std.json ? wk_json_new_object() : NULL;

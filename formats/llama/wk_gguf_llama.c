@@ -163,7 +163,7 @@ typedef struct {
     char name[64];
     size_t src;
     int type;                 /* ggml type written */
-    wk_src_xform x;
+    wk_source_xform x;
     uint64_t nbytes;
     char digest[17];
 } gl_tensor;
@@ -345,14 +345,14 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
 
 /* ---- tensor mapping (model mode) --------------------------------------------------- */
 
-static const wk_src_tensor *need(const wk_source *src, const char *name, int ndim, wk_err *err)
+static const wk_source_tensor *need(const wk_source *src, const char *name, int ndim, wk_err *err)
 {
     long i = wk_source_find(src, name);
     if (i < 0) {
         wk_err_set(err, WK_E_FORMAT, "%s: missing tensor \"%s\"", wk_source_path(src), name);
         return NULL;
     }
-    const wk_src_tensor *t = wk_source_tensor(src, (size_t)i);
+    const wk_source_tensor *t = wk_source_tensor_at(src, (size_t)i);
     if (t->ndim != ndim) {
         wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %d dims, expected %d", wk_source_path(src), name,
                    t->ndim, ndim);
@@ -366,7 +366,7 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
 {
     const wk_source *src = p->src;
     const char *f = wk_source_path(src);
-    const wk_src_tensor *emb = need(src, hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", 2, err);
+    const wk_source_tensor *emb = need(src, hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", 2, err);
     if (!emb) return -1;
     if (emb->shape[1] != p->hp.n_embd)
         return wk_err_set(err, WK_E_FORMAT, "%s: embedding width %lld, config says %u", f,
@@ -376,13 +376,13 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s/config.json: vocab_size %lld, but the embedding has %lld rows",
                           wk_source_dir(src), (long long)p->cfg_vocab, (long long)emb->shape[0]);
     long oi = wk_source_find(src, hf ? "lm_head.weight" : "output.weight");
-    const wk_src_tensor *out = oi >= 0 ? wk_source_tensor(src, (size_t)oi) : NULL;
+    const wk_source_tensor *out = oi >= 0 ? wk_source_tensor_at(src, (size_t)oi) : NULL;
     if (out && (out->ndim != 2 || out->shape[0] != emb->shape[0] || out->shape[1] != emb->shape[1]))
         return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" is not [%lld, %lld] like the embedding", f,
                           out->name, (long long)emb->shape[0], (long long)emb->shape[1]);
     char name[96];
     snprintf(name, sizeof name, hf ? "model.layers.0.mlp.gate_proj.weight" : "layers.0.feed_forward.w1.weight");
-    const wk_src_tensor *ffn = need(src, name, 2, err);
+    const wk_source_tensor *ffn = need(src, name, 2, err);
     if (!ffn) return -1;
     if (p->hp.n_ff && p->hp.n_ff != ffn->shape[0])
         return wk_err_set(err, WK_E_FORMAT, "%s: FFN size %lld, config says %u", f, (long long)ffn->shape[0], p->hp.n_ff);
@@ -400,11 +400,11 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
         if (l == p->hp.n_layer && i >= 0)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" beyond the %u layers of the config", f, name, p->hp.n_layer);
         if (i < 0) continue;
-        const wk_src_tensor *q = wk_source_tensor(src, (size_t)i);
+        const wk_source_tensor *q = wk_source_tensor_at(src, (size_t)i);
         if (q->ndim != 2 || q->shape[0] != p->hp.n_embd || q->shape[1] != p->hp.n_embd)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u", f, name, p->hp.n_embd);
         snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.k_proj.weight" : "layers.%u.attention.wk.weight", l);
-        const wk_src_tensor *k = need(src, name, 2, err);
+        const wk_source_tensor *k = need(src, name, 2, err);
         if (!k) return -1;
         if (k->shape[0] != (int64_t)p->hp.n_head_kv * p->hp.n_rot)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %lld rows, expected %u kv heads x %u",
@@ -421,7 +421,7 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
     if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_dtype main_dt = WK_DT_F32;
     for (size_t i = 0; i < n; i++) {
-        const wk_src_tensor *st = wk_source_tensor(src, i);
+        const wk_source_tensor *st = wk_source_tensor_at(src, i);
         gl_tensor *t = &p->t[p->n_t];
         int perm;
         int r = wk_gl_map_name(st->name, hf, t->name, sizeof t->name, &perm);
@@ -774,7 +774,7 @@ static int add_model_kvs(wk_gl *p, int hf, wk_err *err)
 /* ---- GGUF and carried inputs ---------------------------------------------------------- */
 
 /* Types for a tensor stored as ggml type `type` with n dims under outtype. */
-static void repack_type(const wk_gl *p, gl_tensor *t, const wk_src_tensor *st)
+static void repack_type(const wk_gl *p, gl_tensor *t, const wk_source_tensor *st)
 {
     t->type = st->ggml_type >= 0 ? st->ggml_type : wk_ggml_type_from_dtype(st->dtype);
     t->x.out_dtype = st->dtype;
@@ -792,7 +792,7 @@ static int map_repack(wk_gl *p, wk_err *err)
     p->t = calloc(n ? n : 1, sizeof *p->t);
     if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const wk_src_tensor *st = wk_source_tensor(src, i);
+        const wk_source_tensor *st = wk_source_tensor_at(src, i);
         gl_tensor *t = &p->t[p->n_t++];
         if (strlen(st->name) > WK_GGUF_MAX_NAME)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor name \"%s\" is too long for GGUF", wk_source_path(src), st->name);
@@ -833,7 +833,7 @@ static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
 /* The carried KV JSON of a safetensors source (NULL if none). */
 static const char *carried_kv(const wk_source *src, size_t *len)
 {
-    if (wk_source_kind(src) != WK_SRC_SAFETENSORS) return NULL;
+    if (wk_source_kind_of(src) != WK_SOURCE_SAFETENSORS) return NULL;
     const wk_st *st = wk_source_st(src, 0);
     return st ? wk_st_meta_get(st, WK_ST_GGUF_KV, len) : NULL;
 }
@@ -870,7 +870,7 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     wk_err_clear(&first);
 #pragma omp parallel num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
     {
-        wk_src_bufs bufs = {0};
+        wk_source_bufs bufs = {0};
         wk_err e;
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < (long)p->n_t; i++) {
@@ -892,7 +892,7 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
                 if (progress) progress(pctx, done, total);
             }
         }
-        wk_src_bufs_free(&bufs);
+        wk_source_bufs_free(&bufs);
     }
     if (failed >= 0) {
         if (err) *err = first;
@@ -922,14 +922,14 @@ static int add_tensor_infos(wk_gl *p, wk_err *err)
     qsort(p->t, p->n_t, sizeof *p->t, cmp_tensors);
     for (size_t i = 0; i < p->n_t; i++) {
         gl_tensor *t = &p->t[i];
-        const wk_src_tensor *st = wk_source_tensor(p->src, t->src);
+        const wk_source_tensor *st = wk_source_tensor_at(p->src, t->src);
         int64_t ne[WK_GGUF_MAX_DIMS];
         for (int d = 0; d < st->ndim; d++) ne[d] = st->shape[st->ndim - 1 - d];
         if (wk_ggufw_add_tensor(p->w, t->name, t->type, st->ndim, ne, err) < 0)
             return wk_err_prefix(err, "%s", wk_source_path(p->src));
         t->nbytes = wk_ggufw_tensor_nbytes(p->w, i);
         uint64_t nb;
-        WK_TRY(wk_src_out_nbytes(p->src, t->src, &t->x, &nb, err));
+        WK_TRY(wk_source_out_nbytes(p->src, t->src, &t->x, &nb, err));
         if (nb != t->nbytes)
             return wk_err_set(err, WK_E_INTERNAL, "tensor \"%s\": %llu bytes out, %llu planned", t->name,
                               (unsigned long long)nb, (unsigned long long)t->nbytes);
@@ -955,7 +955,7 @@ static int plan(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
              * that of token_embd (all its tensors are plain F32 / F16 / BF16) */
             long e = wk_source_find(src, "token_embd.weight");
             if (p->o.outtype == WK_OUTTYPE_AUTO && e >= 0)
-                p->file_type = ftype_of(wk_source_tensor(src, (size_t)e)->dtype);
+                p->file_type = ftype_of(wk_source_tensor_at(src, (size_t)e)->dtype);
             int override = p->o.outtype != WK_OUTTYPE_AUTO || e >= 0;
             if (wk_st_gguf_kv_apply(carried, clen, p->w, override ? &p->file_type : NULL, err))
                 return wk_err_prefix(err, "%s", wk_source_path(src));
@@ -1043,13 +1043,13 @@ int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_
     write_ctx c = {p->w, progress, pctx, 0, 0};
     for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
     wk_sink ws = {writer_sink, &c};
-    wk_src_bufs bufs = {0};
+    wk_source_bufs bufs = {0};
     int rc = -1;
     for (size_t i = 0; i < p->n_t; i++)
         WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err), done);
     WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
     rc = 0;
 done:
-    wk_src_bufs_free(&bufs);
+    wk_source_bufs_free(&bufs);
     return rc;
 }
