@@ -330,17 +330,17 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     char *path = wk_path_join(dir, "params.json");
     if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
-    int rc = read_small(path, &m, err);
-    if (rc) {
+    if (read_small(path, &m, err)) {
         free(path);
         return wk_err_prefix(err, "Meta-layout tensors need params.json");
     }
-    wk_llama_params mp;
-    rc = wk_llama_params_parse(m.data, m.size, path, &mp, err);
-    if (!rc) hparams_meta(p, &mp);
+    wk_llama_params mp;   /* plain values: usable after the map is closed */
+    int rc = wk_llama_params_parse(m.data, m.size, path, &mp, err);
     wk_map_close(&m);
     free(path);
-    return rc;
+    WK_TRY(rc);
+    hparams_meta(p, &mp);
+    return 0;
 }
 
 /* ---- tensor mapping (model mode) --------------------------------------------------- */
