@@ -132,8 +132,11 @@ int wk_hash_oneshot(wk_hash_alg alg, const void *p, size_t n,
 {
     wk_hash *h = wk_hash_create(alg, err);
     if (!h) return -1;
-    int rc = wk_hash_update(h, p, n, err);
-    if (rc == 0) rc = wk_hash_digest(h, out, err);
+    int rc = -1;
+    WK_TRY_GOTO(wk_hash_update(h, p, n, err), done);
+    WK_TRY_GOTO(wk_hash_digest(h, out, err), done);
+    rc = 0;
+done:
     wk_hash_free(h);
     return rc;
 }

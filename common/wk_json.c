@@ -415,56 +415,11 @@ int wk_json_get_string(const wk_json *obj, const char *key, const char **s, size
 /* UTF-8                                                                    */
 /* ======================================================================== */
 
-/* Length (1-4) of the well-formed UTF-8 sequence at s (n bytes available),
- * storing its code point in *cp; 0 if ill-formed (overlong, surrogate,
- * > U+10FFFF, truncated, stray continuation byte). */
-static size_t utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
-{
-    uint8_t b0 = s[0];
-    if (b0 < 0x80) { *cp = b0; return 1; }
-    size_t len;
-    uint8_t lo = 0x80, hi = 0xBF;
-    if (b0 < 0xC2) return 0;
-    else if (b0 < 0xE0) len = 2;
-    else if (b0 < 0xF0) { len = 3; if (b0 == 0xE0) lo = 0xA0; if (b0 == 0xED) hi = 0x9F; }
-    else if (b0 < 0xF5) { len = 4; if (b0 == 0xF0) lo = 0x90; if (b0 == 0xF4) hi = 0x8F; }
-    else return 0;
-    if (n < len || s[1] < lo || s[1] > hi) return 0;
-    uint32_t c = b0 & (0x7F >> len);
-    for (size_t k = 1; k < len; k++) {
-        if ((s[k] & 0xC0) != 0x80) return 0;
-        c = c << 6 | (s[k] & 0x3F);
-    }
-    *cp = c;
-    return len;
-}
-
-size_t wk_json_utf8_check(const void *p, size_t n)
-{
-    const uint8_t *s = p;
-    uint32_t cp;
-    for (size_t k = 0; k < n;) {
-        size_t len = utf8_decode(s + k, n - k, &cp);
-        if (!len) return k;
-        k += len;
-    }
-    return WK_JSON_UTF8_OK;
-}
-
+/* Append code point cp (from a \u escape) to b as UTF-8 (wk_utf8.h). */
 static void utf8_encode(wk_buf *b, uint32_t cp)
 {
     uint8_t t[4];
-    size_t n;
-    if (cp < 0x80) { t[0] = (uint8_t)cp; n = 1; }
-    else if (cp < 0x800) { t[0] = (uint8_t)(0xC0 | cp >> 6); t[1] = (uint8_t)(0x80 | (cp & 0x3F)); n = 2; }
-    else if (cp < 0x10000) {
-        t[0] = (uint8_t)(0xE0 | cp >> 12); t[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        t[2] = (uint8_t)(0x80 | (cp & 0x3F)); n = 3;
-    } else {
-        t[0] = (uint8_t)(0xF0 | cp >> 18); t[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-        t[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F)); t[3] = (uint8_t)(0x80 | (cp & 0x3F)); n = 4;
-    }
-    wk_buf_put(b, t, n);
+    wk_buf_put(b, t, wk_utf8_encode(cp, t));
 }
 
 /* ======================================================================== */
@@ -627,7 +582,7 @@ static int put_string(wk_json_writer *w, const char *s, size_t n)
         uint32_t cp;
         size_t len = 1;
         if (c >= 0x80) {
-            len = utf8_decode(p + k, n - k, &cp);
+            len = wk_utf8_decode(p + k, n - k, &cp);
             if (!len) return wk_err_set(w->err, WK_E_FORMAT, "JSON dump: string has invalid UTF-8 at byte %zu", k);
             if (!w->o->ensure_ascii) { k += len; continue; }
         } else if (c >= 0x20 && c != '"' && c != '\\' && !(c == 0x7F && w->o->ensure_ascii)) {
@@ -707,17 +662,17 @@ static int put_object(wk_json_writer *w, const wk_json *v, int level)
     if (v->u.o.n == 0) { wk_buf_puts(w->out, "{}"); return 0; }
     const wk_json_member **m = member_order(v, w->o->sort_keys);
     if (!m) return wk_err_set(w->err, WK_E_NOMEM, "JSON dump: out of memory");
-    int rc = 0;
+    int rc = -1;
     wk_buf_putc(w->out, '{');
-    for (size_t k = 0; k < v->u.o.n && rc == 0; k++) {
+    for (size_t k = 0; k < v->u.o.n; k++) {
         if (k) wk_buf_puts(w->out, w->item_sep);
         put_newline_indent(w, level + 1);
-        rc = put_string(w, m[k]->key, m[k]->klen);
-        if (rc == 0) {
-            wk_buf_puts(w->out, w->key_sep);
-            rc = put_value(w, m[k]->val, level + 1);
-        }
+        WK_TRY_GOTO(put_string(w, m[k]->key, m[k]->klen), done);
+        wk_buf_puts(w->out, w->key_sep);
+        WK_TRY_GOTO(put_value(w, m[k]->val, level + 1), done);
     }
+    rc = 0;
+done:
     free(m);
     put_newline_indent(w, level);
     wk_buf_putc(w->out, '}');
@@ -906,7 +861,7 @@ static int read_string(wk_json_reader *r)
         if (ch == '\\') { WK_TRY(read_escape(r)); continue; }
         if (ch < 0x20) return expected(r, "a string character (control characters must be escaped)");
         uint32_t cp;
-        size_t len = utf8_decode(r->c->p + r->c->pos, wk_cur_left(r->c), &cp);
+        size_t len = wk_utf8_decode(r->c->p + r->c->pos, wk_cur_left(r->c), &cp);
         if (!len) return wk_err_set(r->err, WK_E_FORMAT, "JSON: byte %" PRIu64 ": invalid UTF-8 in string", wk_cur_pos(r->c));
         wk_cur_bytes(r->c, len, &run);
         wk_buf_put(&r->scratch, run, len);

@@ -51,6 +51,7 @@
 #include "wk_buf.h"
 #include "wk_cursor.h"
 #include "wk_err.h"
+#include "wk_utf8.h"
 
 typedef enum {
     WK_JSON_NULL = 0,
@@ -123,13 +124,8 @@ wk_json_dump_opts wk_json_opts_compact(void);
  * previous length. */
 int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
 
-/* Check that p[0..n) is well-formed UTF-8 (the same rules as the parser:
- * no overlong forms, surrogates, code points above U+10FFFF or truncated
- * sequences).  Returns WK_JSON_UTF8_OK if it is, else the offset of the first
- * byte of the first ill-formed sequence.  For names read from other formats
- * (GGUF keys, sentencepiece pieces) that end up in JSON.  Never fails. */
-#define WK_JSON_UTF8_OK ((size_t)-1)
-size_t wk_json_utf8_check(const void *p, size_t n);
+/* Strings are checked with wk_utf8_check (wk_utf8.h): the parser's rules,
+ * also for names read from other formats that end up in JSON. */
 
 /* Python's repr(x) for a finite double (shortest digits that round-trip,
  * exponent form iff the decimal exponent is < -4 or >= 16, ".0" added to
@@ -174,6 +170,16 @@ int wk_json_object_set(wk_json *obj, const char *key, wk_json *val, wk_err *err)
  * large objects whose keys are known to be distinct — a duplicate would be
  * written twice).  Ownership and failures as wk_json_array_push. */
 int wk_json_object_append(wk_json *obj, const char *key, wk_json *val, wk_err *err);
+
+/* Return *v and set *v to NULL: hands a node to a builder call that takes
+ * ownership (also on failure) while a cleanup label frees what is still held:
+ *     WK_TRY_GOTO(wk_json_object_append(e, "shape", wk_json_take(&shape), err), done); */
+static inline wk_json *wk_json_take(wk_json **v)
+{
+    wk_json *t = *v;
+    *v = NULL;
+    return t;
+}
 
 /* Remove key from obj and free its value.  Returns 1 if it was present,
  * 0 if not (or obj is not an object). */

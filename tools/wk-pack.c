@@ -171,10 +171,10 @@ static void print_name(const char *s)
 
 static void list_tensors(const wk_source *s)
 {
-    printf("# %s: %s, %zu file(s), %zu tensors\n", wk_source_path(s), wk_src_kind_name(wk_source_kind(s)),
+    printf("# %s: %s, %zu file(s), %zu tensors\n", wk_source_path(s), wk_source_kind_name(wk_source_kind_of(s)),
            wk_source_file_count(s), wk_source_count(s));
     for (size_t i = 0; i < wk_source_count(s); i++) {
-        const wk_src_tensor *t = wk_source_tensor(s, i);
+        const wk_source_tensor *t = wk_source_tensor_at(s, i);
         const char *dt = t->dtype < WK_DT_COUNT ? wk_dtype_get(t->dtype)->st_name
                                                 : wk_ggml_type_get(t->ggml_type)->name;
         print_name(t->name);
@@ -228,7 +228,7 @@ int main(int argc, char **argv)
     wk_progress_finish(bar);
     if (!rc && !o.std.quiet)
         fprintf(stderr, "wk-pack: %s (%s, %zu tensors) -> %s (%s, %llu bytes)\n", o.input,
-                wk_src_kind_name(wk_source_kind(src)), wk_source_count(src), o.output,
+                wk_source_kind_name(wk_source_kind_of(src)), wk_source_count(src), o.output,
                 o.format == FMT_GGUF ? "gguf" : "safetensors", (unsigned long long)size);
     wk_source_close(src);
     return rc ? wk_cli_fail(o.std.prog, &err) : 0;

@@ -1,6 +1,7 @@
 /* wk_gguf.c — GGUF reader and streaming writer (see wk_gguf.h). */
 #include "wk_gguf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 #include "wk_cursor.h"
 #include "wk_io.h"
 #include "wk_json.h"
+#include "wk_strmap.h"
+#include "wk_utf8.h"
 
 /* ---- value types ------------------------------------------------------------- */
 
@@ -50,27 +53,24 @@ struct wk_gguf {
     uint64_t **str_offs;     /* per KV: element offsets (relative to kv.value) for string arrays */
     wk_gguf_tensor *t;
     size_t n_t;
-    long *hash;              /* open addressing over tensor names, -1 = empty */
-    size_t hash_cap;
+    wk_strmap names;         /* tensor name -> index into t */
 };
-
-static uint64_t name_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;  /* FNV-1a */
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
 
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
-/* Fail with "<file>: offset N: <msg>" at the cursor position. */
-#define FAIL_AT(err, g, c, code, ...)                                                     \
-    do {                                                                                  \
-        char m_[512];                                                                     \
-        snprintf(m_, sizeof m_, __VA_ARGS__);                                             \
-        return wk_err_set((err), (code), "%s: offset %llu: %s", (g)->name,                \
-                          (unsigned long long)wk_cur_pos(c), m_);                         \
-    } while (0)
+/* Set *err to "<file>: offset N: <msg>" (msg cut at 511 bytes), N the
+ * cursor position; returns -1, as wk_err_set: `return fail_at(...)`. */
+static int fail_at(const wk_gguf *g, const wk_cur *c, wk_err *err, wk_code code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int fail_at(const wk_gguf *g, const wk_cur *c, wk_err *err, wk_code code, const char *fmt, ...)
+{
+    char m[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    return wk_err_set(err, code, "%s: offset %llu: %s", g->name, (unsigned long long)wk_cur_pos(c), m);
+}
 
 /* Read a GGUF string; *s points into the map.  `what` names it in messages
  * ("KV 3: key"), which then read "<file>: offset N: <what> length ...". */
@@ -78,12 +78,12 @@ static int read_str(wk_gguf *g, wk_cur *c, const char **s, uint64_t *len, const 
                     wk_err *err)
 {
     uint64_t n;
-    if (wk_cur_u64(c, &n)) FAIL_AT(err, g, c, WK_E_FORMAT, "truncated %s length", what);
+    if (wk_cur_u64(c, &n)) return fail_at(g, c, err, WK_E_FORMAT, "truncated %s length", what);
     if (n > WK_GGUF_MAX_STRING)
-        FAIL_AT(err, g, c, WK_E_LIMIT, "%s length %llu exceeds 1 GiB", what, (unsigned long long)n);
+        return fail_at(g, c, err, WK_E_LIMIT, "%s length %llu exceeds 1 GiB", what, (unsigned long long)n);
     if (n > wk_cur_left(c))
-        FAIL_AT(err, g, c, WK_E_FORMAT, "%s length %llu runs past the end of the file", what,
-                (unsigned long long)n);
+        return fail_at(g, c, err, WK_E_FORMAT, "%s length %llu runs past the end of the file", what,
+                       (unsigned long long)n);
     const uint8_t *p;
     wk_cur_bytes(c, (size_t)n, &p);
     *s = (const char *)p;
@@ -97,8 +97,8 @@ static int read_str(wk_gguf *g, wk_cur *c, const char **s, uint64_t *len, const 
 static int check_utf8(wk_gguf *g, const wk_cur *c, const char *s, uint64_t n, const char *what,
                       wk_err *err)
 {
-    size_t bad = wk_json_utf8_check(s, (size_t)n);
-    if (bad == WK_JSON_UTF8_OK) return 0;
+    size_t bad = wk_utf8_check(s, (size_t)n);
+    if (bad == WK_UTF8_OK) return 0;
     return wk_err_set(err, WK_E_FORMAT, "%s: offset %llu: %s is not valid UTF-8 (byte 0x%02x)",
                       g->name, (unsigned long long)(wk_cur_pos(c) - n + bad), what,
                       (unsigned)(uint8_t)s[bad]);
@@ -117,37 +117,37 @@ static char *dup_n(const char *s, size_t n)
 static int read_value(wk_gguf *g, wk_cur *c, wk_gguf_kv *kv, uint64_t **offs, wk_err *err)
 {
     int32_t t;
-    if (wk_cur_i32(c, &t)) FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": truncated type", kv->key);
+    if (wk_cur_i32(c, &t)) return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": truncated type", kv->key);
     if (t < 0 || t >= WK_GGUF_TYPE_COUNT)
-        FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": invalid value type %d", kv->key, t);
+        return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": invalid value type %d", kv->key, t);
     kv->type = (wk_gguf_type)t;
     kv->n = 1;
     if (t == WK_GGUF_ARRAY) {
         int32_t et;
         uint64_t n;
         if (wk_cur_i32(c, &et) || wk_cur_u64(c, &n))
-            FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": truncated array header", kv->key);
+            return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": truncated array header", kv->key);
         if (et < 0 || et >= WK_GGUF_TYPE_COUNT || et == WK_GGUF_ARRAY)
-            FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": invalid array element type %d%s", kv->key,
-                    et, et == WK_GGUF_ARRAY ? " (nested arrays are not loadable by ggml)" : "");
+            return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": invalid array element type %d%s", kv->key,
+                           et, et == WK_GGUF_ARRAY ? " (nested arrays are not loadable by ggml)" : "");
         if (n > WK_GGUF_MAX_ARRAY)
-            FAIL_AT(err, g, c, WK_E_LIMIT, "key \"%s\": array count %llu exceeds 2^30", kv->key,
-                    (unsigned long long)n);
+            return fail_at(g, c, err, WK_E_LIMIT, "key \"%s\": array count %llu exceeds 2^30", kv->key,
+                           (unsigned long long)n);
         kv->arr_type = (wk_gguf_type)et;
         kv->n = n;
         kv->value = c->p + c->pos;
         size_t es = k_type_sizes[et];
         if (et != WK_GGUF_STRING) {
             if (n > wk_cur_left(c) / es)
-                FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": array of %llu %s runs past the end "
-                        "of the file", kv->key, (unsigned long long)n, k_type_names[et]);
+                return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": array of %llu %s runs past the end "
+                               "of the file", kv->key, (unsigned long long)n, k_type_names[et]);
             wk_cur_skip(c, (size_t)n * es);
             return 0;
         }
         /* each string takes at least 8 bytes: the count is bounded by the file */
         if (n > wk_cur_left(c) / 8)
-            FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": array of %llu strings runs past the end "
-                    "of the file", kv->key, (unsigned long long)n);
+            return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": array of %llu strings runs past the end "
+                           "of the file", kv->key, (unsigned long long)n);
         uint64_t *o = malloc((n ? n : 1) * sizeof *o);
         if (!o) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
         *offs = o;
@@ -171,7 +171,7 @@ static int read_value(wk_gguf *g, wk_cur *c, wk_gguf_kv *kv, uint64_t **offs, wk
         return read_str(g, c, &s, &len, what, err);
     }
     if (wk_cur_skip(c, k_type_sizes[t]))
-        FAIL_AT(err, g, c, WK_E_FORMAT, "key \"%s\": truncated %s value", kv->key, k_type_names[t]);
+        return fail_at(g, c, err, WK_E_FORMAT, "key \"%s\": truncated %s value", kv->key, k_type_names[t]);
     return 0;
 }
 
@@ -179,8 +179,8 @@ static int parse_kvs(wk_gguf *g, wk_cur *c, uint64_t n_kv, wk_err *err)
 {
     /* a KV takes at least 8 (key length) + 4 (type) + 1 (value) bytes */
     if (n_kv > wk_cur_left(c) / 13)
-        FAIL_AT(err, g, c, WK_E_FORMAT, "kv count %llu is impossible for the file size",
-                (unsigned long long)n_kv);
+        return fail_at(g, c, err, WK_E_FORMAT, "kv count %llu is impossible for the file size",
+                       (unsigned long long)n_kv);
     g->kv = calloc(n_kv ? n_kv : 1, sizeof *g->kv);
     g->str_offs = calloc(n_kv ? n_kv : 1, sizeof *g->str_offs);
     if (!g->kv || !g->str_offs) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
@@ -192,15 +192,18 @@ static int parse_kvs(wk_gguf *g, wk_cur *c, uint64_t n_kv, wk_err *err)
         char what[64];
         snprintf(what, sizeof what, "KV %llu: key", (unsigned long long)i);
         if (read_str(g, c, &k, &klen, what, err)) return -1;
-        if (klen == 0) FAIL_AT(err, g, c, WK_E_FORMAT, "KV %llu has an empty key", (unsigned long long)i);
-        if (memchr(k, 0, klen)) FAIL_AT(err, g, c, WK_E_FORMAT, "KV %llu: key contains a NUL byte", (unsigned long long)i);
+        if (klen == 0)
+            return fail_at(g, c, err, WK_E_FORMAT, "KV %llu has an empty key", (unsigned long long)i);
+        if (memchr(k, 0, klen))
+            return fail_at(g, c, err, WK_E_FORMAT, "KV %llu: key contains a NUL byte",
+                           (unsigned long long)i);
         if (check_utf8(g, c, k, klen, what, err)) return -1;
         kv->key = dup_n(k, klen);
         if (!kv->key) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
         g->n_kv = i + 1;
         for (uint64_t j = 0; j < i; j++)
             if (strcmp(g->kv[j].key, kv->key) == 0)
-                FAIL_AT(err, g, c, WK_E_FORMAT, "duplicate key \"%s\"", kv->key);
+                return fail_at(g, c, err, WK_E_FORMAT, "duplicate key \"%s\"", kv->key);
         kv->offset = c->base + start;
         if (read_value(g, c, kv, &g->str_offs[i], err)) return -1;
         kv->record = c->p + start;
@@ -227,18 +230,6 @@ static int parse_alignment(wk_gguf *g, wk_err *err)
     return 0;
 }
 
-static int hash_insert(wk_gguf *g, size_t idx)
-{
-    size_t mask = g->hash_cap - 1;
-    for (size_t h = name_hash(g->t[idx].name) & mask;; h = (h + 1) & mask) {
-        if (g->hash[h] < 0) {
-            g->hash[h] = (long)idx;
-            return 0;
-        }
-        if (strcmp(g->t[g->hash[h]].name, g->t[idx].name) == 0) return -1;
-    }
-}
-
 static int parse_tensor_info(wk_gguf *g, wk_cur *c, size_t i, wk_err *err)
 {
     wk_gguf_tensor *t = &g->t[i];
@@ -248,32 +239,35 @@ static int parse_tensor_info(wk_gguf *g, wk_cur *c, size_t i, wk_err *err)
     snprintf(label, sizeof label, "tensor %zu: name", i);
     if (read_str(g, c, &s, &len, label, err)) return -1;
     if (len > WK_GGUF_MAX_NAME)
-        FAIL_AT(err, g, c, WK_E_FORMAT, "tensor %zu: name is %llu bytes (ggml allows at most %d)",
-                i, (unsigned long long)len, WK_GGUF_MAX_NAME);
-    if (memchr(s, 0, len)) FAIL_AT(err, g, c, WK_E_FORMAT, "tensor %zu: name contains a NUL byte", i);
+        return fail_at(g, c, err, WK_E_FORMAT, "tensor %zu: name is %llu bytes (ggml allows at most %d)",
+                       i, (unsigned long long)len, WK_GGUF_MAX_NAME);
+    if (memchr(s, 0, len)) return fail_at(g, c, err, WK_E_FORMAT, "tensor %zu: name contains a NUL byte", i);
     if (check_utf8(g, c, s, len, label, err)) return -1;
     t->name = dup_n(s, len);
     if (!t->name) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
     g->n_t = i + 1;
-    if (hash_insert(g, i)) FAIL_AT(err, g, c, WK_E_FORMAT, "duplicate tensor name \"%s\"", t->name);
-    if (wk_cur_u32(c, &t->n_dims)) FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": truncated", t->name);
+    long prev;
+    if (wk_strmap_add(&g->names, t->name, i, &prev, err)) return wk_err_prefix(err, "%s", g->name);
+    if (prev >= 0) return fail_at(g, c, err, WK_E_FORMAT, "duplicate tensor name \"%s\"", t->name);
+    if (wk_cur_u32(c, &t->n_dims))
+        return fail_at(g, c, err, WK_E_FORMAT, "tensor \"%s\": truncated", t->name);
     if (t->n_dims > WK_GGUF_MAX_DIMS)
-        FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": n_dims %u > %d", t->name, t->n_dims,
-                WK_GGUF_MAX_DIMS);
+        return fail_at(g, c, err, WK_E_FORMAT, "tensor \"%s\": n_dims %u > %d", t->name, t->n_dims,
+                       WK_GGUF_MAX_DIMS);
     for (int d = 0; d < WK_GGUF_MAX_DIMS; d++) t->ne[d] = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) {
         if (wk_cur_i64(c, &t->ne[d]))
-            FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": truncated shape", t->name);
+            return fail_at(g, c, err, WK_E_FORMAT, "tensor \"%s\": truncated shape", t->name);
         if (t->ne[d] < 0)
-            FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": negative ne[%u] = %lld", t->name, d,
-                    (long long)t->ne[d]);
+            return fail_at(g, c, err, WK_E_FORMAT, "tensor \"%s\": negative ne[%u] = %lld", t->name, d,
+                           (long long)t->ne[d]);
     }
     int32_t type;
     if (wk_cur_i32(c, &type) || wk_cur_u64(c, &t->offset))
-        FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": truncated", t->name);
+        return fail_at(g, c, err, WK_E_FORMAT, "tensor \"%s\": truncated", t->name);
     t->type = type;
     if (!wk_ggml_type_get(type))
-        FAIL_AT(err, g, c, WK_E_FORMAT, "tensor \"%s\": invalid ggml type %d", t->name, type);
+        return fail_at(g, c, err, WK_E_FORMAT, "tensor \"%s\": invalid ggml type %d", t->name, type);
     char what[600];
     snprintf(what, sizeof what, "%s: tensor \"%s\"", g->name, t->name);
     return wk_ggml_nbytes(type, WK_GGUF_MAX_DIMS, t->ne, &t->nbytes, what, err);
@@ -283,14 +277,10 @@ static int parse_tensors(wk_gguf *g, wk_cur *c, uint64_t n_t, wk_err *err)
 {
     /* a tensor info takes at least 8 + 1 + 4 + 4 + 8 bytes */
     if (n_t > wk_cur_left(c) / 25)
-        FAIL_AT(err, g, c, WK_E_FORMAT, "tensor count %llu is impossible for the file size",
-                (unsigned long long)n_t);
+        return fail_at(g, c, err, WK_E_FORMAT, "tensor count %llu is impossible for the file size",
+                       (unsigned long long)n_t);
     g->t = calloc(n_t ? n_t : 1, sizeof *g->t);
-    g->hash_cap = 16;
-    while (g->hash_cap < 2 * n_t) g->hash_cap *= 2;
-    g->hash = malloc(g->hash_cap * sizeof *g->hash);
-    if (!g->t || !g->hash) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
-    for (size_t h = 0; h < g->hash_cap; h++) g->hash[h] = -1;
+    if (!g->t) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
     for (size_t i = 0; i < n_t; i++)
         if (parse_tensor_info(g, c, i, err)) return -1;
     /* data section: offsets must be the running aligned sum (gguf.cpp) */
@@ -388,7 +378,7 @@ void wk_gguf_close(wk_gguf *g)
     free(g->kv);
     free(g->str_offs);
     free(g->t);
-    free(g->hash);
+    wk_strmap_free(&g->names);
     free(g->name);
     wk_map_close(&g->map);
     free(g);
@@ -413,11 +403,7 @@ long wk_gguf_find_key(const wk_gguf *g, const char *key)
 
 long wk_gguf_find_tensor(const wk_gguf *g, const char *name)
 {
-    if (!g->hash) return -1;
-    size_t mask = g->hash_cap - 1;
-    for (size_t h = name_hash(name) & mask; g->hash[h] >= 0; h = (h + 1) & mask)
-        if (strcmp(g->t[g->hash[h]].name, name) == 0) return g->hash[h];
-    return -1;
+    return wk_strmap_get(&g->names, name);
 }
 
 static const wk_gguf_kv *typed_kv(const wk_gguf *g, const char *key, wk_gguf_type t, wk_err *err)
@@ -830,11 +816,14 @@ int wk_ggufw_begin(wk_ggufw *w, wk_sink sink, wk_err *err)
         wk_buf_le32(&h, (uint32_t)t->type);
         wk_buf_le64(&h, t->offset);
     }
-    int rc = wk_buf_check(&h, err);
-    if (!rc) rc = emit(w, h.data, h.len, err);
+    int rc = -1;
     uint64_t hs = h.len;
+    WK_TRY_GOTO(wk_buf_check(&h, err), done);
+    WK_TRY_GOTO(emit(w, h.data, h.len, err), done);
+    WK_TRY_GOTO(emit_zeros(w, pad_to(hs, w->alignment) - hs, err), done);
+    rc = 0;
+done:
     wk_buf_free(&h);
-    if (!rc) rc = emit_zeros(w, pad_to(hs, w->alignment) - hs, err);
     if (rc) w->failed = 1;
     return rc;
 }

@@ -163,7 +163,7 @@ typedef struct {
     char name[64];
     size_t src;
     int type;                 /* ggml type written */
-    wk_src_xform x;
+    wk_source_xform x;
     uint64_t nbytes;
     char digest[17];
 } gl_tensor;
@@ -208,9 +208,14 @@ static int load_json(const char *dir, const char *name, wk_json **root, char **p
         free(path);
         return 0;
     }
-    int rc = 0;
-    if (m.size > (64u << 20)) rc = wk_err_set(err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
-    if (!rc && !(*root = wk_json_parse(m.data, m.size, NULL, err))) rc = wk_err_prefix(err, "%s", path);
+    int rc = -1;
+    WK_FAIL_GOTO(m.size > (64u << 20), done, err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
+    if (!(*root = wk_json_parse(m.data, m.size, NULL, err))) {
+        wk_err_prefix(err, "%s", path);
+        goto done;
+    }
+    rc = 0;
+done:
     wk_map_close(&m);
     if (path_out && !rc) *path_out = path;
     else free(path);
@@ -325,29 +330,29 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     char *path = wk_path_join(dir, "params.json");
     if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
-    int rc = read_small(path, &m, err);
-    if (rc) {
+    if (read_small(path, &m, err)) {
         free(path);
         return wk_err_prefix(err, "Meta-layout tensors need params.json");
     }
-    wk_llama_params mp;
-    rc = wk_llama_params_parse(m.data, m.size, path, &mp, err);
-    if (!rc) hparams_meta(p, &mp);
+    wk_llama_params mp;   /* plain values: usable after the map is closed */
+    int rc = wk_llama_params_parse(m.data, m.size, path, &mp, err);
     wk_map_close(&m);
     free(path);
-    return rc;
+    WK_TRY(rc);
+    hparams_meta(p, &mp);
+    return 0;
 }
 
 /* ---- tensor mapping (model mode) --------------------------------------------------- */
 
-static const wk_src_tensor *need(const wk_source *src, const char *name, int ndim, wk_err *err)
+static const wk_source_tensor *need(const wk_source *src, const char *name, int ndim, wk_err *err)
 {
     long i = wk_source_find(src, name);
     if (i < 0) {
         wk_err_set(err, WK_E_FORMAT, "%s: missing tensor \"%s\"", wk_source_path(src), name);
         return NULL;
     }
-    const wk_src_tensor *t = wk_source_tensor(src, (size_t)i);
+    const wk_source_tensor *t = wk_source_tensor_at(src, (size_t)i);
     if (t->ndim != ndim) {
         wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %d dims, expected %d", wk_source_path(src), name,
                    t->ndim, ndim);
@@ -361,7 +366,7 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
 {
     const wk_source *src = p->src;
     const char *f = wk_source_path(src);
-    const wk_src_tensor *emb = need(src, hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", 2, err);
+    const wk_source_tensor *emb = need(src, hf ? "model.embed_tokens.weight" : "tok_embeddings.weight", 2, err);
     if (!emb) return -1;
     if (emb->shape[1] != p->hp.n_embd)
         return wk_err_set(err, WK_E_FORMAT, "%s: embedding width %lld, config says %u", f,
@@ -371,13 +376,13 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s/config.json: vocab_size %lld, but the embedding has %lld rows",
                           wk_source_dir(src), (long long)p->cfg_vocab, (long long)emb->shape[0]);
     long oi = wk_source_find(src, hf ? "lm_head.weight" : "output.weight");
-    const wk_src_tensor *out = oi >= 0 ? wk_source_tensor(src, (size_t)oi) : NULL;
+    const wk_source_tensor *out = oi >= 0 ? wk_source_tensor_at(src, (size_t)oi) : NULL;
     if (out && (out->ndim != 2 || out->shape[0] != emb->shape[0] || out->shape[1] != emb->shape[1]))
         return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" is not [%lld, %lld] like the embedding", f,
                           out->name, (long long)emb->shape[0], (long long)emb->shape[1]);
     char name[96];
     snprintf(name, sizeof name, hf ? "model.layers.0.mlp.gate_proj.weight" : "layers.0.feed_forward.w1.weight");
-    const wk_src_tensor *ffn = need(src, name, 2, err);
+    const wk_source_tensor *ffn = need(src, name, 2, err);
     if (!ffn) return -1;
     if (p->hp.n_ff && p->hp.n_ff != ffn->shape[0])
         return wk_err_set(err, WK_E_FORMAT, "%s: FFN size %lld, config says %u", f, (long long)ffn->shape[0], p->hp.n_ff);
@@ -395,11 +400,11 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
         if (l == p->hp.n_layer && i >= 0)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" beyond the %u layers of the config", f, name, p->hp.n_layer);
         if (i < 0) continue;
-        const wk_src_tensor *q = wk_source_tensor(src, (size_t)i);
+        const wk_source_tensor *q = wk_source_tensor_at(src, (size_t)i);
         if (q->ndim != 2 || q->shape[0] != p->hp.n_embd || q->shape[1] != p->hp.n_embd)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u", f, name, p->hp.n_embd);
         snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.k_proj.weight" : "layers.%u.attention.wk.weight", l);
-        const wk_src_tensor *k = need(src, name, 2, err);
+        const wk_source_tensor *k = need(src, name, 2, err);
         if (!k) return -1;
         if (k->shape[0] != (int64_t)p->hp.n_head_kv * p->hp.n_rot)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %lld rows, expected %u kv heads x %u",
@@ -416,7 +421,7 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
     if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_dtype main_dt = WK_DT_F32;
     for (size_t i = 0; i < n; i++) {
-        const wk_src_tensor *st = wk_source_tensor(src, i);
+        const wk_source_tensor *st = wk_source_tensor_at(src, i);
         gl_tensor *t = &p->t[p->n_t];
         int perm;
         int r = wk_gl_map_name(st->name, hf, t->name, sizeof t->name, &perm);
@@ -453,22 +458,25 @@ static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t
     char *path = NULL;
     WK_TRY(load_json(wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
     if (!j) return 0;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < wk_json_len(j); i++) {
+    int rc = -1;
+    for (size_t i = 0; i < wk_json_len(j); i++) {
         size_t kl;
         const char *k = wk_json_key_at(j, i, &kl);
         int64_t id;
         if (wk_json_as_int(wk_json_value_at(j, i), &id, err)) {
-            rc = wk_err_prefix(err, "%s: \"%s\"", path, k);
-            break;
+            wk_err_prefix(err, "%s: \"%s\"", path, k);
+            goto done;
         }
         if (id < 0 || id >= p->hp.n_vocab) continue;   /* as the converter: ignored */
         free(tok[id]);
-        if (!(tok[id] = strndup(k, kl))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        tok[id] = strndup(k, kl);
+        WK_FAIL_GOTO(!tok[id], done, err, WK_E_NOMEM, "out of memory");
         len[id] = kl;
         score[id] = -1000.0f;
         type[id] = WK_SPM_USER_DEFINED;
     }
+    rc = 0;
+done:
     wk_json_free(j);
     free(path);
     return rc;
@@ -520,44 +528,40 @@ static int added_tokens_decoder(wk_gl *p, char **tok, size_t *len, float *score,
     WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
     if (!tc) return 0;
     const wk_json *d = wk_json_get(tc, "added_tokens_decoder");
-    int rc = 0;
-    if (d && wk_json_type_of(d) != WK_JSON_OBJECT)
-        rc = wk_err_set(err, WK_E_FORMAT, "%s: \"added_tokens_decoder\" is not an object", path);
-    for (size_t i = 0; !rc && d && i < wk_json_len(d); i++) {
+    int rc = -1;
+    WK_FAIL_GOTO(d && wk_json_type_of(d) != WK_JSON_OBJECT, done, err, WK_E_FORMAT,
+                 "%s: \"added_tokens_decoder\" is not an object", path);
+    for (size_t i = 0; i < wk_json_len(d); i++) {
         size_t kl, cl;
         const char *k = wk_json_key_at(d, i, &kl), *c;
         const wk_json *v = wk_json_value_at(d, i);
         char *end;
         errno = 0;
         unsigned long long id = kl && k[0] >= '0' && k[0] <= '9' ? strtoull(k, &end, 10) : 0;
-        if (!kl || k[0] < '0' || k[0] > '9' || end != k + kl || errno) {
-            rc = wk_err_set(err, WK_E_FORMAT, "%s: added_tokens_decoder: key \"%.*s\" is not a token id", path,
-                            (int)(kl > 64 ? 64 : kl), k);
-            break;
-        }
-        if (wk_json_type_of(v) != WK_JSON_OBJECT || wk_json_get_string(v, "content", &c, &cl, NULL)) {
-            rc = wk_err_set(err, WK_E_FORMAT, "%s: added_tokens_decoder[\"%.20s\"]: no \"content\" string", path, k);
-            break;
-        }
+        WK_FAIL_GOTO(!kl || k[0] < '0' || k[0] > '9' || end != k + kl || errno, done, err, WK_E_FORMAT,
+                     "%s: added_tokens_decoder: key \"%.*s\" is not a token id", path,
+                     (int)(kl > 64 ? 64 : kl), k);
+        WK_FAIL_GOTO(wk_json_type_of(v) != WK_JSON_OBJECT || wk_json_get_string(v, "content", &c, &cl, NULL),
+                     done, err, WK_E_FORMAT, "%s: added_tokens_decoder[\"%.20s\"]: no \"content\" string",
+                     path, k);
         if (id >= p->hp.n_vocab) continue;
         int special = 0;
         if (wk_json_get(v, "special") && wk_json_get_bool(v, "special", &special, err)) {
-            rc = wk_err_prefix(err, "%s: added_tokens_decoder[\"%.20s\"]", path, k);
-            break;
+            wk_err_prefix(err, "%s: added_tokens_decoder[\"%.20s\"]", path, k);
+            goto done;
         }
         int control = special || looks_special(c, cl);
         size_t n = cl;
         char *t = control ? strndup(c, cl) : spaces_unmarked(c, cl, &n);
-        if (!t) {
-            rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-            break;
-        }
+        WK_FAIL_GOTO(!t, done, err, WK_E_NOMEM, "out of memory");
         free(tok[id]);
         tok[id] = t;
         len[id] = n;
         score[id] = -1000.0f;
         type[id] = control ? WK_SPM_CONTROL : WK_SPM_USER_DEFINED;
     }
+    rc = 0;
+done:
     wk_json_free(tc);
     free(path);
     return rc;
@@ -603,36 +607,16 @@ static int read_template(const char *path, char **out, wk_err *err)
     return *out ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
 }
 
-static int add_vocab(wk_gl *p, int hf, wk_err *err)
+/* The vocabulary from the sentencepiece model m (types mapped as llama.cpp's
+ * converter does), padded to nv entries with "[PAD<i>]" (UNUSED, score
+ * -10000).  The arrays hold nv entries. */
+static int vocab_from_spm(const wk_spm *m, uint32_t nv, char **tok, size_t *len, float *score,
+                          int32_t *type, wk_err *err)
 {
-    char *vpath = p->o.vocab ? strdup(p->o.vocab) : wk_llama_find_tokenizer(wk_source_dir(p->src));
-    if (!vpath)
-        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
-                          "(give one with --vocab FILE)", wk_source_dir(p->src));
-    wk_spm m;
-    int rc = wk_spm_load(&m, vpath, err);
-    if (rc) {
-        free(vpath);
-        return -1;
-    }
-    uint32_t nv = p->hp.n_vocab;
-    if (m.n_pieces > nv) {
-        rc = wk_err_set(err, WK_E_FORMAT, "%s: %zu pieces, but the embedding has only %u rows", vpath,
-                        m.n_pieces, nv);
-        wk_spm_free(&m);
-        free(vpath);
-        return rc;
-    }
-    char **tok = calloc(nv, sizeof *tok);
-    size_t *len = calloc(nv, sizeof *len);
-    float *score = calloc(nv, sizeof *score);
-    int32_t *type = calloc(nv, sizeof *type);
-    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id};
-    if (!tok || !len || !score || !type) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (uint32_t i = 0; !rc && i < nv; i++) {
+    for (uint32_t i = 0; i < nv; i++) {
         char pad[32];
-        if (i < m.n_pieces) {
-            const wk_spm_piece *pc = &m.pieces[i];
+        if (i < m->n_pieces) {
+            const wk_spm_piece *pc = &m->pieces[i];
             tok[i] = strndup(pc->text, pc->len);
             len[i] = pc->len;
             score[i] = pc->score;
@@ -646,36 +630,89 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
             score[i] = -10000.0f;
             type[i] = WK_SPM_UNUSED;
         }
-        if (!tok[i]) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
+        WK_FAIL_IF(!tok[i], err, WK_E_NOMEM, "out of memory");
     }
-    if (!rc && hf) rc = added_tokens(p, tok, len, score, type, err);
-    if (!rc && hf) rc = added_tokens_decoder(p, tok, len, score, type, err);
-    if (!rc && hf) rc = hf_specials(p, &sp, err);
-    wk_ggufw *w = p->w;
-    if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.model", "llama", 5, err);
-    if (!rc) rc = wk_ggufw_kv_str(w, "tokenizer.ggml.pre", "default", 7, err);
-    if (!rc) rc = wk_ggufw_kv_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, len, nv, err);
-    if (!rc) rc = wk_ggufw_kv_arr(w, "tokenizer.ggml.scores", WK_GGUF_FLOAT32, score, nv, err);
-    if (!rc) rc = wk_ggufw_kv_arr(w, "tokenizer.ggml.token_type", WK_GGUF_INT32, type, nv, err);
+    return 0;
+}
+
+/* The tokenizer.ggml.* KVs: model, tokens (nv), scores, types, the special
+ * ids that fall inside the vocabulary, add_bos/add_eos, and add_space_prefix
+ * false when the model has no dummy prefix. */
+static int vocab_kvs(wk_ggufw *w, char *const *tok, const size_t *len, const float *score,
+                     const int32_t *type, uint32_t nv, const special_info *sp, int add_dummy_prefix,
+                     wk_err *err)
+{
+    WK_TRY(wk_ggufw_kv_str(w, "tokenizer.ggml.model", "llama", 5, err));
+    WK_TRY(wk_ggufw_kv_str(w, "tokenizer.ggml.pre", "default", 7, err));
+    WK_TRY(wk_ggufw_kv_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, len, nv, err));
+    WK_TRY(wk_ggufw_kv_arr(w, "tokenizer.ggml.scores", WK_GGUF_FLOAT32, score, nv, err));
+    WK_TRY(wk_ggufw_kv_arr(w, "tokenizer.ggml.token_type", WK_GGUF_INT32, type, nv, err));
     static const char *const ids[] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
                                       "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
-    int64_t idv[] = {sp.bos, sp.eos, sp.unk, sp.pad};
-    for (int k = 0; !rc && k < 4; k++)
-        if (idv[k] >= 0 && idv[k] < nv) rc = wk_ggufw_kv_u32(w, ids[k], (uint32_t)idv[k], err);
-    if (!rc) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_bos_token", sp.add_bos, err);
-    if (!rc) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_eos_token", sp.add_eos, err);
-    if (!rc && !m.add_dummy_prefix) rc = wk_ggufw_kv_bool(w, "tokenizer.ggml.add_space_prefix", 0, err);
+    int64_t idv[] = {sp->bos, sp->eos, sp->unk, sp->pad};
+    for (int k = 0; k < 4; k++)
+        if (idv[k] >= 0 && idv[k] < nv) WK_TRY(wk_ggufw_kv_u32(w, ids[k], (uint32_t)idv[k], err));
+    WK_TRY(wk_ggufw_kv_bool(w, "tokenizer.ggml.add_bos_token", sp->add_bos, err));
+    WK_TRY(wk_ggufw_kv_bool(w, "tokenizer.ggml.add_eos_token", sp->add_eos, err));
+    if (!add_dummy_prefix) WK_TRY(wk_ggufw_kv_bool(w, "tokenizer.ggml.add_space_prefix", 0, err));
+    return 0;
+}
+
+/* tokenizer.chat_template: from --chat-template (a file, or "metharme"), else
+ * tokenizer_config.json's (taken from sp), else none. */
+static int chat_template_kv(wk_gl *p, special_info *sp, wk_err *err)
+{
     char *tmpl = NULL;
-    if (!rc && p->o.chat_template) {
+    if (p->o.chat_template) {
         if (strcmp(p->o.chat_template, "metharme") == 0) tmpl = strdup(wk_gl_chat_template_metharme());
-        else rc = read_template(p->o.chat_template, &tmpl, err);
-        if (!rc && !tmpl) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    } else if (!rc && sp.chat_template) {
-        tmpl = sp.chat_template;
-        sp.chat_template = NULL;
+        else WK_TRY(read_template(p->o.chat_template, &tmpl, err));
+        WK_FAIL_IF(!tmpl, err, WK_E_NOMEM, "out of memory");
+    } else {
+        tmpl = sp->chat_template;
+        sp->chat_template = NULL;
     }
-    if (!rc && tmpl) rc = wk_ggufw_kv_str(w, "tokenizer.chat_template", tmpl, strlen(tmpl), err);
+    int rc = tmpl ? wk_ggufw_kv_str(p->w, "tokenizer.chat_template", tmpl, strlen(tmpl), err) : 0;
     free(tmpl);
+    return rc;
+}
+
+/* The tokenizer KVs: tokenizer.model (--vocab, or found next to the input),
+ * with an HF directory's added tokens and special-token settings (hf). */
+static int add_vocab(wk_gl *p, int hf, wk_err *err)
+{
+    char *vpath = p->o.vocab ? strdup(p->o.vocab) : wk_llama_find_tokenizer(wk_source_dir(p->src));
+    if (!vpath)
+        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
+                          "(give one with --vocab FILE)", wk_source_dir(p->src));
+    wk_spm m;
+    if (wk_spm_load(&m, vpath, err)) {
+        free(vpath);
+        return -1;
+    }
+    int rc = -1;
+    uint32_t nv = p->hp.n_vocab;
+    char **tok = NULL;
+    size_t *len = NULL;
+    float *score = NULL;
+    int32_t *type = NULL;
+    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id};
+    WK_FAIL_GOTO(m.n_pieces > nv, done, err, WK_E_FORMAT,
+                 "%s: %zu pieces, but the embedding has only %u rows", vpath, m.n_pieces, nv);
+    tok = calloc(nv, sizeof *tok);
+    len = calloc(nv, sizeof *len);
+    score = calloc(nv, sizeof *score);
+    type = calloc(nv, sizeof *type);
+    WK_FAIL_GOTO(!tok || !len || !score || !type, done, err, WK_E_NOMEM, "out of memory");
+    WK_TRY_GOTO(vocab_from_spm(&m, nv, tok, len, score, type, err), done);
+    if (hf) {
+        WK_TRY_GOTO(added_tokens(p, tok, len, score, type, err), done);
+        WK_TRY_GOTO(added_tokens_decoder(p, tok, len, score, type, err), done);
+        WK_TRY_GOTO(hf_specials(p, &sp, err), done);
+    }
+    WK_TRY_GOTO(vocab_kvs(p->w, tok, len, score, type, nv, &sp, m.add_dummy_prefix, err), done);
+    WK_TRY_GOTO(chat_template_kv(p, &sp, err), done);
+    rc = 0;
+done:
     free(sp.chat_template);
     for (uint32_t i = 0; tok && i < nv; i++) free(tok[i]);
     free(tok);
@@ -737,7 +774,7 @@ static int add_model_kvs(wk_gl *p, int hf, wk_err *err)
 /* ---- GGUF and carried inputs ---------------------------------------------------------- */
 
 /* Types for a tensor stored as ggml type `type` with n dims under outtype. */
-static void repack_type(const wk_gl *p, gl_tensor *t, const wk_src_tensor *st)
+static void repack_type(const wk_gl *p, gl_tensor *t, const wk_source_tensor *st)
 {
     t->type = st->ggml_type >= 0 ? st->ggml_type : wk_ggml_type_from_dtype(st->dtype);
     t->x.out_dtype = st->dtype;
@@ -755,7 +792,7 @@ static int map_repack(wk_gl *p, wk_err *err)
     p->t = calloc(n ? n : 1, sizeof *p->t);
     if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const wk_src_tensor *st = wk_source_tensor(src, i);
+        const wk_source_tensor *st = wk_source_tensor_at(src, i);
         gl_tensor *t = &p->t[p->n_t++];
         if (strlen(st->name) > WK_GGUF_MAX_NAME)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor name \"%s\" is too long for GGUF", wk_source_path(src), st->name);
@@ -796,7 +833,7 @@ static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
 /* The carried KV JSON of a safetensors source (NULL if none). */
 static const char *carried_kv(const wk_source *src, size_t *len)
 {
-    if (wk_source_kind(src) != WK_SRC_SAFETENSORS) return NULL;
+    if (wk_source_kind_of(src) != WK_SOURCE_SAFETENSORS) return NULL;
     const wk_st *st = wk_source_st(src, 0);
     return st ? wk_st_meta_get(st, WK_ST_GGUF_KV, len) : NULL;
 }
@@ -833,7 +870,7 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     wk_err_clear(&first);
 #pragma omp parallel num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
     {
-        wk_src_bufs bufs = {0};
+        wk_source_bufs bufs = {0};
         wk_err e;
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < (long)p->n_t; i++) {
@@ -855,7 +892,7 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
                 if (progress) progress(pctx, done, total);
             }
         }
-        wk_src_bufs_free(&bufs);
+        wk_source_bufs_free(&bufs);
     }
     if (failed >= 0) {
         if (err) *err = first;
@@ -863,13 +900,16 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     }
     const char **s = malloc((p->n_t ? p->n_t : 1) * sizeof *s);
     size_t *l = malloc((p->n_t ? p->n_t : 1) * sizeof *l);
-    int rc = s && l ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t i = 0; !rc && i < p->n_t; i++) {
+    int rc = -1;
+    WK_FAIL_GOTO(!s || !l, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->n_t; i++) {
         s[i] = p->t[i].digest;
         l[i] = 16;
     }
-    if (!rc) rc = wk_ggufw_kv_str(p->w, WK_GGUF_KEY_DIGEST_ALG, "xxh3-64", 7, err);
-    if (!rc) rc = wk_ggufw_kv_arr_str(p->w, WK_GGUF_KEY_DIGESTS, s, l, p->n_t, err);
+    WK_TRY_GOTO(wk_ggufw_kv_str(p->w, WK_GGUF_KEY_DIGEST_ALG, "xxh3-64", 7, err), done);
+    WK_TRY_GOTO(wk_ggufw_kv_arr_str(p->w, WK_GGUF_KEY_DIGESTS, s, l, p->n_t, err), done);
+    rc = 0;
+done:
     free(s);
     free(l);
     return rc;
@@ -882,14 +922,14 @@ static int add_tensor_infos(wk_gl *p, wk_err *err)
     qsort(p->t, p->n_t, sizeof *p->t, cmp_tensors);
     for (size_t i = 0; i < p->n_t; i++) {
         gl_tensor *t = &p->t[i];
-        const wk_src_tensor *st = wk_source_tensor(p->src, t->src);
+        const wk_source_tensor *st = wk_source_tensor_at(p->src, t->src);
         int64_t ne[WK_GGUF_MAX_DIMS];
         for (int d = 0; d < st->ndim; d++) ne[d] = st->shape[st->ndim - 1 - d];
         if (wk_ggufw_add_tensor(p->w, t->name, t->type, st->ndim, ne, err) < 0)
             return wk_err_prefix(err, "%s", wk_source_path(p->src));
         t->nbytes = wk_ggufw_tensor_nbytes(p->w, i);
         uint64_t nb;
-        WK_TRY(wk_src_out_nbytes(p->src, t->src, &t->x, &nb, err));
+        WK_TRY(wk_source_out_nbytes(p->src, t->src, &t->x, &nb, err));
         if (nb != t->nbytes)
             return wk_err_set(err, WK_E_INTERNAL, "tensor \"%s\": %llu bytes out, %llu planned", t->name,
                               (unsigned long long)nb, (unsigned long long)t->nbytes);
@@ -915,7 +955,7 @@ static int plan(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
              * that of token_embd (all its tensors are plain F32 / F16 / BF16) */
             long e = wk_source_find(src, "token_embd.weight");
             if (p->o.outtype == WK_OUTTYPE_AUTO && e >= 0)
-                p->file_type = ftype_of(wk_source_tensor(src, (size_t)e)->dtype);
+                p->file_type = ftype_of(wk_source_tensor_at(src, (size_t)e)->dtype);
             int override = p->o.outtype != WK_OUTTYPE_AUTO || e >= 0;
             if (wk_st_gguf_kv_apply(carried, clen, p->w, override ? &p->file_type : NULL, err))
                 return wk_err_prefix(err, "%s", wk_source_path(src));
@@ -1003,11 +1043,13 @@ int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_
     write_ctx c = {p->w, progress, pctx, 0, 0};
     for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
     wk_sink ws = {writer_sink, &c};
-    wk_src_bufs bufs = {0};
-    int rc = 0;
-    for (size_t i = 0; !rc && i < p->n_t; i++)
-        rc = wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err);
-    wk_src_bufs_free(&bufs);
-    if (!rc) rc = wk_ggufw_finish(p->w, err);
+    wk_source_bufs bufs = {0};
+    int rc = -1;
+    for (size_t i = 0; i < p->n_t; i++)
+        WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err), done);
+    WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
+    rc = 0;
+done:
+    wk_source_bufs_free(&bufs);
     return rc;
 }

@@ -91,13 +91,6 @@ static int dump_hf(wk_json *obj, int ensure_ascii, wk_buf *out, wk_err *err)
     return wk_buf_check(out, err);
 }
 
-/* obj[key] = v, remembering the first failure in *rc. */
-static void put(wk_json *obj, const char *key, wk_json *v, int *rc, wk_err *err)
-{
-    if (*rc == 0 && obj) *rc = wk_json_object_append(obj, key, v, err);
-    else wk_json_free(v);
-}
-
 /* ---- config.json -------------------------------------------------------------- */
 
 int wk_hfcfg_config_json(const wk_hf_profile *p, const wk_hf_llama_config *c, wk_buf *out,
@@ -110,59 +103,73 @@ int wk_hfcfg_config_json(const wk_hf_profile *p, const wk_hf_llama_config *c, wk
                           "use --transformers-version 4.31.0 or later",
                           (long long)c->num_key_value_heads, (long long)c->num_attention_heads,
                           p->version);
+    int rc = -1;
     wk_json *o = wk_json_new_object(), *arch = wk_json_new_array();
-    int rc = o && arch ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory building config.json");
-    if (rc == 0) rc = wk_json_array_push(arch, wk_json_new_string("LlamaForCausalLM"), err);
-    put(o, "architectures", arch, &rc, err);
-    put(o, "bos_token_id", wk_json_new_int(1), &rc, err);
-    put(o, "eos_token_id", wk_json_new_int(2), &rc, err);
-    put(o, "hidden_act", wk_json_new_string("silu"), &rc, err);
-    put(o, "hidden_size", wk_json_new_int(c->hidden_size), &rc, err);
-    put(o, "initializer_range", wk_json_new_double(0.02), &rc, err);
-    put(o, "intermediate_size", wk_json_new_int(c->intermediate_size), &rc, err);
-    put(o, "max_position_embeddings", wk_json_new_int(2048), &rc, err);
-    put(o, "model_type", wk_json_new_string("llama"), &rc, err);
-    put(o, "num_attention_heads", wk_json_new_int(c->num_attention_heads), &rc, err);
-    put(o, "num_hidden_layers", wk_json_new_int(c->num_hidden_layers), &rc, err);
+    WK_FAIL_GOTO(!o || !arch, done, err, WK_E_NOMEM, "out of memory building config.json");
+    WK_TRY_GOTO(wk_json_array_push(arch, wk_json_new_string("LlamaForCausalLM"), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "architectures", wk_json_take(&arch), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "bos_token_id", wk_json_new_int(1), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "eos_token_id", wk_json_new_int(2), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "hidden_act", wk_json_new_string("silu"), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "hidden_size",
+                                      wk_json_new_int(c->hidden_size), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "initializer_range", wk_json_new_double(0.02), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "intermediate_size",
+                                      wk_json_new_int(c->intermediate_size), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "max_position_embeddings",
+                                      wk_json_new_int(2048), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "model_type", wk_json_new_string("llama"), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "num_attention_heads",
+                                      wk_json_new_int(c->num_attention_heads), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "num_hidden_layers",
+                                      wk_json_new_int(c->num_hidden_layers), err), done);
     if (p->flags & WK_HF_GQA_CONFIG) {
-        put(o, "num_key_value_heads", wk_json_new_int(c->num_key_value_heads), &rc, err);
-        put(o, "pretraining_tp", wk_json_new_int(1), &rc, err);
-        put(o, "rope_scaling", wk_json_new_null(), &rc, err);
+        WK_TRY_GOTO(wk_json_object_append(o, "num_key_value_heads",
+                                          wk_json_new_int(c->num_key_value_heads), err), done);
+        WK_TRY_GOTO(wk_json_object_append(o, "pretraining_tp", wk_json_new_int(1), err), done);
+        WK_TRY_GOTO(wk_json_object_append(o, "rope_scaling", wk_json_new_null(), err), done);
     }
-    if (p->flags & WK_HF_PAD_TOKEN) put(o, "pad_token_id", wk_json_new_int(0), &rc, err);
-    put(o, "rms_norm_eps",
-        c->rms_norm_eps_is_int ? wk_json_new_int((int64_t)c->rms_norm_eps)
-                               : wk_json_new_double(c->rms_norm_eps),
-        &rc, err);
+    if (p->flags & WK_HF_PAD_TOKEN)
+        WK_TRY_GOTO(wk_json_object_append(o, "pad_token_id", wk_json_new_int(0), err), done);
+    wk_json *eps = c->rms_norm_eps_is_int ? wk_json_new_int((int64_t)c->rms_norm_eps)
+                                          : wk_json_new_double(c->rms_norm_eps);
+    WK_TRY_GOTO(wk_json_object_append(o, "rms_norm_eps", eps, err), done);
     if (c->rope_theta != 10000.0)
-        put(o, "rope_theta", wk_json_new_double(c->rope_theta), &rc, err);
-    put(o, "tie_word_embeddings", wk_json_new_bool(0), &rc, err);
-    put(o, "torch_dtype", wk_json_new_string(c->torch_dtype ? c->torch_dtype : "float16"), &rc,
-        err);
-    put(o, "transformers_version", wk_json_new_string(p->version), &rc, err);
-    put(o, "use_cache", wk_json_new_bool(1), &rc, err);
-    put(o, "vocab_size", wk_json_new_int(c->vocab_size), &rc, err);
-    if (rc != 0) {
-        wk_json_free(o);
-        return -1;
-    }
-    return dump_hf(o, 1, out, err);
+        WK_TRY_GOTO(wk_json_object_append(o, "rope_theta",
+                                          wk_json_new_double(c->rope_theta), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "tie_word_embeddings", wk_json_new_bool(0), err), done);
+    const char *dtype = c->torch_dtype ? c->torch_dtype : "float16";
+    WK_TRY_GOTO(wk_json_object_append(o, "torch_dtype", wk_json_new_string(dtype), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "transformers_version",
+                                      wk_json_new_string(p->version), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "use_cache", wk_json_new_bool(1), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "vocab_size", wk_json_new_int(c->vocab_size), err), done);
+    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 1, out, err), done);
+    rc = 0;
+done:
+    wk_json_free(arch);
+    wk_json_free(o);
+    return rc;
 }
 
 int wk_hfcfg_generation_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)
 {
+    int rc = -1;
     wk_json *o = wk_json_new_object();
-    int rc = 0;
-    put(o, "_from_model_config", wk_json_new_bool(1), &rc, err);
-    put(o, "bos_token_id", wk_json_new_int(1), &rc, err);
-    put(o, "eos_token_id", wk_json_new_int(2), &rc, err);
-    if (p->flags & WK_HF_PAD_TOKEN) put(o, "pad_token_id", wk_json_new_int(0), &rc, err);
-    put(o, "transformers_version", wk_json_new_string(p->version), &rc, err);
-    if (rc != 0) {
-        wk_json_free(o);
-        return -1;
-    }
-    return dump_hf(o, 1, out, err);
+    WK_FAIL_GOTO(!o, done, err, WK_E_NOMEM, "out of memory building JSON");
+    WK_TRY_GOTO(wk_json_object_append(o, "_from_model_config", wk_json_new_bool(1), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "bos_token_id", wk_json_new_int(1), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "eos_token_id", wk_json_new_int(2), err), done);
+    if (p->flags & WK_HF_PAD_TOKEN)
+        WK_TRY_GOTO(wk_json_object_append(o, "pad_token_id",
+                                          wk_json_new_int(0), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "transformers_version",
+                                      wk_json_new_string(p->version), err), done);
+    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 1, out, err), done);
+    rc = 0;
+done:
+    wk_json_free(o);
+    return rc;
 }
 
 /* ---- index -------------------------------------------------------------------- */
@@ -171,74 +178,88 @@ int wk_hfcfg_index_json(uint64_t total_size, const char *const *keys, const char
                         size_t n, wk_buf *out, wk_err *err)
 {
     if (total_size > INT64_MAX) return wk_err_set(err, WK_E_LIMIT, "index total_size too large");
+    int rc = -1;
     wk_json *o = wk_json_new_object(), *meta = wk_json_new_object(), *map = wk_json_new_object();
-    int rc = o && meta && map ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory building index");
-    put(meta, "total_size", wk_json_new_int((int64_t)total_size), &rc, err);
-    for (size_t i = 0; i < n && rc == 0; i++)
-        put(map, keys[i], wk_json_new_string(files[i]), &rc, err);
-    put(o, "metadata", meta, &rc, err);
-    put(o, "weight_map", map, &rc, err);
-    if (rc != 0) { /* put() attached or freed meta and map */
-        wk_json_free(o);
-        return -1;
-    }
-    return dump_hf(o, 1, out, err);
+    WK_FAIL_GOTO(!o || !meta || !map, done, err, WK_E_NOMEM, "out of memory building index");
+    WK_TRY_GOTO(wk_json_object_append(meta, "total_size",
+                                      wk_json_new_int((int64_t)total_size), err), done);
+    for (size_t i = 0; i < n; i++)
+        WK_TRY_GOTO(wk_json_object_append(map, keys[i], wk_json_new_string(files[i]), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "metadata", wk_json_take(&meta), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "weight_map", wk_json_take(&map), err), done);
+    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 1, out, err), done);
+    rc = 0;
+done:
+    wk_json_free(meta);
+    wk_json_free(map);
+    wk_json_free(o);
+    return rc;
 }
 
 /* ---- tokenizer files ------------------------------------------------------------ */
 
-/* {"__type": "AddedToken", "content": s, ...flags} (with_type) or without __type. */
-static wk_json *added_token(const char *content, int with_type, int *rc, wk_err *err)
+/* obj[key] = {"__type": "AddedToken", "content": s, ...flags} (with_type) or
+ * the same without __type. */
+static int put_added_token(wk_json *obj, const char *key, const char *content, int with_type,
+                           wk_err *err)
 {
+    int rc = -1;
     wk_json *t = wk_json_new_object();
-    if (with_type) put(t, "__type", wk_json_new_string("AddedToken"), rc, err);
-    put(t, "content", wk_json_new_string(content), rc, err);
-    put(t, "lstrip", wk_json_new_bool(0), rc, err);
-    put(t, "normalized", wk_json_new_bool(1), rc, err);
-    put(t, "rstrip", wk_json_new_bool(0), rc, err);
-    put(t, "single_word", wk_json_new_bool(0), rc, err);
-    return t;
+    if (with_type)
+        WK_TRY_GOTO(wk_json_object_append(t, "__type",
+                                          wk_json_new_string("AddedToken"), err), done);
+    WK_TRY_GOTO(wk_json_object_append(t, "content", wk_json_new_string(content), err), done);
+    WK_TRY_GOTO(wk_json_object_append(t, "lstrip", wk_json_new_bool(0), err), done);
+    WK_TRY_GOTO(wk_json_object_append(t, "normalized", wk_json_new_bool(1), err), done);
+    WK_TRY_GOTO(wk_json_object_append(t, "rstrip", wk_json_new_bool(0), err), done);
+    WK_TRY_GOTO(wk_json_object_append(t, "single_word", wk_json_new_bool(0), err), done);
+    WK_TRY_GOTO(wk_json_object_append(obj, key, wk_json_take(&t), err), done);
+    rc = 0;
+done:
+    wk_json_free(t);
+    return rc;
 }
 
 int wk_hfcfg_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)
 {
     (void)p; /* the same bytes for every supported profile (see docs/convert.md) */
-    wk_json *o = wk_json_new_object();
-    int rc = 0;
-    put(o, "add_bos_token", wk_json_new_bool(1), &rc, err);
-    put(o, "add_eos_token", wk_json_new_bool(0), &rc, err);
-    put(o, "bos_token", added_token("<s>", 1, &rc, err), &rc, err);
-    put(o, "clean_up_tokenization_spaces", wk_json_new_bool(0), &rc, err);
-    put(o, "eos_token", added_token("</s>", 1, &rc, err), &rc, err);
-    if (rc == 0) {
-        wk_json *big = wk_json_new_raw_number("1000000000000000019884624838656", err);
-        if (!big) rc = -1;
-        put(o, "model_max_length", big, &rc, err);
-    }
-    put(o, "pad_token", wk_json_new_null(), &rc, err);
-    put(o, "sp_model_kwargs", wk_json_new_object(), &rc, err);
-    put(o, "tokenizer_class", wk_json_new_string("LlamaTokenizer"), &rc, err);
-    put(o, "unk_token", added_token("<unk>", 1, &rc, err), &rc, err);
-    if (rc != 0) {
-        wk_json_free(o);
-        return -1;
-    }
-    return dump_hf(o, 0, out, err);
+    int rc = -1;
+    wk_json *o = wk_json_new_object(), *big = NULL;
+    WK_FAIL_GOTO(!o, done, err, WK_E_NOMEM, "out of memory building JSON");
+    WK_TRY_GOTO(wk_json_object_append(o, "add_bos_token", wk_json_new_bool(1), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "add_eos_token", wk_json_new_bool(0), err), done);
+    WK_TRY_GOTO(put_added_token(o, "bos_token", "<s>", 1, err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "clean_up_tokenization_spaces",
+                                      wk_json_new_bool(0), err), done);
+    WK_TRY_GOTO(put_added_token(o, "eos_token", "</s>", 1, err), done);
+    if (!(big = wk_json_new_raw_number("1000000000000000019884624838656", err))) goto done;
+    WK_TRY_GOTO(wk_json_object_append(o, "model_max_length", wk_json_take(&big), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "pad_token", wk_json_new_null(), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "sp_model_kwargs", wk_json_new_object(), err), done);
+    WK_TRY_GOTO(wk_json_object_append(o, "tokenizer_class",
+                                      wk_json_new_string("LlamaTokenizer"), err), done);
+    WK_TRY_GOTO(put_added_token(o, "unk_token", "<unk>", 1, err), done);
+    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 0, out, err), done);
+    rc = 0;
+done:
+    wk_json_free(o);
+    return rc;
 }
 
 int wk_hfcfg_special_tokens_map_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)
 {
     (void)p;
+    int rc = -1;
     wk_json *o = wk_json_new_object();
-    int rc = 0;
-    put(o, "bos_token", added_token("<s>", 0, &rc, err), &rc, err);
-    put(o, "eos_token", added_token("</s>", 0, &rc, err), &rc, err);
-    put(o, "unk_token", added_token("<unk>", 0, &rc, err), &rc, err);
-    if (rc != 0) {
-        wk_json_free(o);
-        return -1;
-    }
-    return dump_hf(o, 0, out, err);
+    WK_FAIL_GOTO(!o, done, err, WK_E_NOMEM, "out of memory building JSON");
+    WK_TRY_GOTO(put_added_token(o, "bos_token", "<s>", 0, err), done);
+    WK_TRY_GOTO(put_added_token(o, "eos_token", "</s>", 0, err), done);
+    WK_TRY_GOTO(put_added_token(o, "unk_token", "<unk>", 0, err), done);
+    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 0, out, err), done);
+    rc = 0;
+done:
+    wk_json_free(o);
+    return rc;
 }
 
 /* ---- sizes and names ---------------------------------------------------------------- */

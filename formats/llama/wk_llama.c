@@ -466,6 +466,78 @@ static int64_t merged(const wk_llama_ckpt *ck, wk_ll_kind k, int dim)
            (k_kinds[k].split == (dim == 0 ? WK_LL_SPLIT_ROWS : WK_LL_SPLIT_COLS) ? ck->n_ranks : 1);
 }
 
+/* The rank count: tok_embeddings' columns and wq's rows, merged over the
+ * ranks, must add up to dim (g->dim set). */
+static int check_rank_count(const wk_llama_ckpt *ck, wk_err *err)
+{
+    const wk_llama_geom *g = &ck->geom;
+    static const wk_ll_kind by_dim[] = {WK_LL_TOK_EMB, WK_LL_WQ};
+    for (int i = 0; i < 2; i++) {
+        wk_ll_kind k = by_dim[i];
+        int d = k == WK_LL_TOK_EMB ? 1 : 0;
+        int64_t got = merged(ck, k, d);
+        if (got == g->dim) continue;
+        char key[96];
+        wk_llama_meta_key(k, 0, key, sizeof key);
+        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" has %lld %s per rank; %d rank file%s "
+                          "(consolidated.00..%02d.pth) give %lld, but dim is %lld: a missing or "
+                          "extra rank file?", ck->dir, key,
+                          (long long)ck->table[k < WK_LL_GLOBAL_KINDS ? (size_t)k : slot_of(k, 0)]->shape[d],
+                          d ? "columns" : "rows", ck->n_ranks, ck->n_ranks == 1 ? "" : "s",
+                          ck->n_ranks - 1, (long long)got, (long long)g->dim);
+    }
+    return 0;
+}
+
+/* g->n_kv_heads from wk's merged rows (g->head_dim set), checked against
+ * params.json's n_kv_heads (or n_heads). */
+static int infer_kv_heads(wk_llama_ckpt *ck, wk_err *err)
+{
+    const wk_llama_params *p = &ck->params;
+    wk_llama_geom *g = &ck->geom;
+    const char *pp = ck->params_path;
+    int64_t kv_rows = merged(ck, WK_LL_WK, 0);
+    if (kv_rows % g->head_dim != 0)
+        return wk_err_set(err, WK_E_FORMAT, "layers.0.attention.wk.weight: %lld merged rows are not "
+                          "a multiple of the head size %lld (%d ranks)", (long long)kv_rows,
+                          (long long)g->head_dim, ck->n_ranks);
+    g->n_kv_heads = kv_rows / g->head_dim;
+    if (g->n_kv_heads != p->n_kv_heads)
+        return wk_err_set(err, WK_E_FORMAT, "%s: %s %lld contradicts the tensors: "
+                          "layers.0.attention.wk.weight holds %lld key/value heads (%d rank%s x "
+                          "%lld rows / head size %lld)", pp,
+                          p->has_n_kv_heads ? "n_kv_heads" : "n_heads (no n_kv_heads)",
+                          (long long)p->n_kv_heads, (long long)g->n_kv_heads, ck->n_ranks,
+                          ck->n_ranks == 1 ? "" : "s",
+                          (long long)ck->table[slot_of(WK_LL_WK, 0)]->shape[0],
+                          (long long)g->head_dim);
+    return 0;
+}
+
+/* Every 2-D weight's merged shape must follow from dim, vocab, ffn, kv heads. */
+static int check_kind_shapes(const wk_llama_ckpt *ck, wk_err *err)
+{
+    const wk_llama_geom *g = &ck->geom;
+    const char *r0 = ck->rank_path[0];
+    for (int k = 0; k < WK_LL_KIND_COUNT; k++) {
+        int64_t want[2];
+        int nd = wk_llama_kind_shape(g, (wk_ll_kind)k, want);
+        for (int d = 0; d < nd; d++) {
+            int64_t got = merged(ck, (wk_ll_kind)k, d);
+            if (got == want[d]) continue;
+            char key[96];
+            wk_llama_meta_key((wk_ll_kind)k, 0, key, sizeof key);
+            return wk_err_set(err, WK_E_FORMAT, "\"%s\": merged size %lld along dimension %d "
+                              "(%d rank%s of %s) does not match dim %lld / vocab %lld / ffn %lld / "
+                              "%lld kv heads: a missing or extra rank file, or a rank from another "
+                              "model?", key, (long long)got, d, ck->n_ranks,
+                              ck->n_ranks == 1 ? "" : "s", r0, (long long)g->dim,
+                              (long long)g->vocab, (long long)g->ffn, (long long)g->n_kv_heads);
+        }
+    }
+    return 0;
+}
+
 /* Infer the geometry from the tensors and compare it with params.json. */
 static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
 {
@@ -488,54 +560,9 @@ static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s: dim %lld is not n_heads %lld times an even head "
                           "size", pp, (long long)p->dim, (long long)p->n_heads);
     g->head_dim = g->dim / g->n_heads;
-    /* The rank count first: tok_embeddings' columns and wq's rows add up to dim. */
-    static const wk_ll_kind by_dim[] = {WK_LL_TOK_EMB, WK_LL_WQ};
-    for (int i = 0; i < 2; i++) {
-        wk_ll_kind k = by_dim[i];
-        int d = k == WK_LL_TOK_EMB ? 1 : 0;
-        int64_t got = merged(ck, k, d);
-        if (got == g->dim) continue;
-        char key[96];
-        wk_llama_meta_key(k, 0, key, sizeof key);
-        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" has %lld %s per rank; %d rank file%s "
-                          "(consolidated.00..%02d.pth) give %lld, but dim is %lld: a missing or "
-                          "extra rank file?", ck->dir, key,
-                          (long long)ck->table[k < WK_LL_GLOBAL_KINDS ? (size_t)k : slot_of(k, 0)]->shape[d],
-                          d ? "columns" : "rows", ck->n_ranks, ck->n_ranks == 1 ? "" : "s",
-                          ck->n_ranks - 1, (long long)got, (long long)g->dim);
-    }
-    /* Every 2-D weight's merged shape must follow from dim, vocab, ffn, kv heads. */
-    int64_t kv_rows = merged(ck, WK_LL_WK, 0);
-    if (kv_rows % g->head_dim != 0)
-        return wk_err_set(err, WK_E_FORMAT, "layers.0.attention.wk.weight: %lld merged rows are not "
-                          "a multiple of the head size %lld (%d ranks)", (long long)kv_rows,
-                          (long long)g->head_dim, ck->n_ranks);
-    g->n_kv_heads = kv_rows / g->head_dim;
-    if (g->n_kv_heads != p->n_kv_heads)
-        return wk_err_set(err, WK_E_FORMAT, "%s: %s %lld contradicts the tensors: "
-                          "layers.0.attention.wk.weight holds %lld key/value heads (%d rank%s x "
-                          "%lld rows / head size %lld)", pp,
-                          p->has_n_kv_heads ? "n_kv_heads" : "n_heads (no n_kv_heads)",
-                          (long long)p->n_kv_heads, (long long)g->n_kv_heads, ck->n_ranks,
-                          ck->n_ranks == 1 ? "" : "s",
-                          (long long)ck->table[slot_of(WK_LL_WK, 0)]->shape[0],
-                          (long long)g->head_dim);
-    for (int k = 0; k < WK_LL_KIND_COUNT; k++) {
-        int64_t want[2];
-        int nd = wk_llama_kind_shape(g, (wk_ll_kind)k, want);
-        for (int d = 0; d < nd; d++) {
-            int64_t got = merged(ck, (wk_ll_kind)k, d);
-            if (got == want[d]) continue;
-            char key[96];
-            wk_llama_meta_key((wk_ll_kind)k, 0, key, sizeof key);
-            return wk_err_set(err, WK_E_FORMAT, "\"%s\": merged size %lld along dimension %d "
-                              "(%d rank%s of %s) does not match dim %lld / vocab %lld / ffn %lld / "
-                              "%lld kv heads: a missing or extra rank file, or a rank from another "
-                              "model?", key, (long long)got, d, ck->n_ranks,
-                              ck->n_ranks == 1 ? "" : "s", r0, (long long)g->dim,
-                              (long long)g->vocab, (long long)g->ffn, (long long)g->n_kv_heads);
-        }
-    }
+    WK_TRY(check_rank_count(ck, err));
+    WK_TRY(infer_kv_heads(ck, err));
+    WK_TRY(check_kind_shapes(ck, err));
     if (p->vocab_size != -1 && p->vocab_size != g->vocab)
         return wk_err_set(err, WK_E_FORMAT, "%s: vocab_size %lld contradicts the tensors: "
                           "tok_embeddings.weight has %lld rows", pp, (long long)p->vocab_size,

@@ -20,6 +20,7 @@ static int omp_get_max_threads(void) { return 1; }
 #include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_pth.h"
+#include "wk_strmap.h"
 
 typedef struct {
     char *path;
@@ -30,7 +31,7 @@ typedef struct {
 } src_file;
 
 typedef struct {
-    wk_src_tensor pub;
+    wk_source_tensor pub;
     const wk_tensor_info *pth;    /* torch tensors */
     const uint8_t *data;          /* safetensors / GGUF bytes */
     wk_ll_kind kind;              /* Meta */
@@ -39,29 +40,21 @@ typedef struct {
 } src_entry;
 
 struct wk_source {
-    wk_src_kind kind;
+    wk_source_kind kind;
     char *path, *dir;
     src_file *files;
     size_t n_files;
     src_entry *t;
     size_t n_t, cap_t;
-    long *hash;
-    size_t hash_cap;
+    wk_strmap names;              /* tensor name -> index into t (built once all are in) */
     wk_llama_ckpt *meta;
     uint64_t max_nbytes;
 };
 
-const char *wk_src_kind_name(wk_src_kind k)
+const char *wk_source_kind_name(wk_source_kind k)
 {
     static const char *const n[] = {"pth", "safetensors", "gguf", "hf-bin", "hf-safetensors", "meta"};
-    return (unsigned)k <= WK_SRC_META ? n[k] : "?";
-}
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
+    return (unsigned)k <= WK_SOURCE_META ? n[k] : "?";
 }
 
 static int is_dir(const char *p)
@@ -104,22 +97,17 @@ static src_entry *add_entry(wk_source *s, wk_err *err)
     return e;
 }
 
-static int build_hash(wk_source *s, wk_err *err)
+/* Index every tensor name (once all tables are loaded); a name in two
+ * shards is an error.  Also sets max_nbytes. */
+static int build_names(wk_source *s, wk_err *err)
 {
-    s->hash_cap = 16;
-    while (s->hash_cap < 2 * s->n_t) s->hash_cap *= 2;
-    s->hash = malloc(s->hash_cap * sizeof *s->hash);
-    if (!s->hash) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < s->hash_cap; i++) s->hash[i] = -1;
     for (size_t i = 0; i < s->n_t; i++) {
         const char *name = s->t[i].pub.name;
-        size_t h = fnv(name) & (s->hash_cap - 1);
-        for (; s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
-            if (strcmp(s->t[s->hash[h]].pub.name, name) == 0)
-                return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" appears twice (in %s and %s)",
-                                  s->path, name, s->files[s->t[s->hash[h]].pub.file].path,
-                                  s->files[s->t[i].pub.file].path);
-        s->hash[h] = (long)i;
+        long prev;
+        WK_TRY(wk_strmap_add(&s->names, name, i, &prev, err));
+        WK_FAIL_IF(prev >= 0, err, WK_E_FORMAT, "%s: tensor \"%s\" appears twice (in %s and %s)",
+                   s->path, name, s->files[s->t[prev].pub.file].path,
+                   s->files[s->t[i].pub.file].path);
         if (s->t[i].pub.nbytes > s->max_nbytes) s->max_nbytes = s->t[i].pub.nbytes;
     }
     return 0;
@@ -243,28 +231,37 @@ static int load_meta(wk_source *s, int threads, wk_err *err)
     return 0;
 }
 
+/* Load shard `name` of an HF index (a file in s->dir): safetensors if st,
+ * else torch. */
+static int load_shard(wk_source *s, const char *name, int st, wk_err *err)
+{
+    char *p = wk_path_join(s->dir, name);
+    WK_FAIL_IF(!p, err, WK_E_NOMEM, "out of memory");
+    int rc = st ? load_st(s, p, err) : load_pth(s, p, err);
+    free(p);
+    return rc;
+}
+
 static int load_index(wk_source *s, const char *index, int st, wk_err *err)
 {
     char *ipath = wk_path_join(s->dir, index);
     if (!ipath) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_st_index ix = {0};
-    int rc = wk_st_index_load(&ix, ipath, err);
-    for (size_t k = 0; !rc && k < ix.n_shards; k++) {
-        char *p = wk_path_join(s->dir, ix.shards[k]);
-        if (!p) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-        else rc = st ? load_st(s, p, err) : load_pth(s, p, err);
-        free(p);
-    }
-    if (!rc) rc = build_hash(s, err);
+    int rc = -1;
+    WK_TRY_GOTO(wk_st_index_load(&ix, ipath, err), done);
+    for (size_t k = 0; k < ix.n_shards; k++) WK_TRY_GOTO(load_shard(s, ix.shards[k], st, err), done);
+    WK_TRY_GOTO(build_names(s, err), done);
     /* every weight_map entry must be in the shard it names */
-    for (size_t i = 0; !rc && i < ix.n; i++) {
+    for (size_t i = 0; i < ix.n; i++) {
         long t = wk_source_find(s, ix.names[i]);
         const char *base = t < 0 ? NULL : strrchr(s->files[s->t[t].pub.file].path, '/');
         base = base ? base + 1 : t < 0 ? NULL : s->files[s->t[t].pub.file].path;
-        if (t < 0 || strcmp(base, ix.files[i]) != 0)
-            rc = wk_err_set(err, WK_E_FORMAT, "%s: weight_map says \"%s\" is in %s, but it is %s", ipath,
-                            ix.names[i], ix.files[i], t < 0 ? "in no shard" : "elsewhere");
+        WK_FAIL_GOTO(t < 0 || strcmp(base, ix.files[i]) != 0, done, err, WK_E_FORMAT,
+                     "%s: weight_map says \"%s\" is in %s, but it is %s", ipath, ix.names[i],
+                     ix.files[i], t < 0 ? "in no shard" : "elsewhere");
     }
+    rc = 0;
+done:
     wk_st_index_free(&ix);
     free(ipath);
     return rc;
@@ -289,13 +286,13 @@ static int has_ext(const char *path, const char *ext)
 
 int wk_source_guess(const char *path, const uint8_t *head, size_t n)
 {
-    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return WK_SRC_GGUF;
-    if (n >= 2 && memcmp(head, "PK", 2) == 0) return WK_SRC_PTH;
-    if (has_ext(path, ".gguf")) return WK_SRC_GGUF;
-    if (has_ext(path, ".safetensors")) return WK_SRC_SAFETENSORS;
+    if (n >= 4 && memcmp(head, "GGUF", 4) == 0) return WK_SOURCE_GGUF;
+    if (n >= 2 && memcmp(head, "PK", 2) == 0) return WK_SOURCE_PTH;
+    if (has_ext(path, ".gguf")) return WK_SOURCE_GGUF;
+    if (has_ext(path, ".safetensors")) return WK_SOURCE_SAFETENSORS;
     if (has_ext(path, ".pth") || has_ext(path, ".pt") || has_ext(path, ".bin") || has_ext(path, ".ckpt"))
-        return WK_SRC_PTH;
-    if (n >= 9 && strchr("{ \t\r\n", head[8]) && head[8] != '\0') return WK_SRC_SAFETENSORS;
+        return WK_SOURCE_PTH;
+    if (n >= 9 && strchr("{ \t\r\n", head[8]) && head[8] != '\0') return WK_SOURCE_SAFETENSORS;
     return -1;
 }
 
@@ -305,9 +302,9 @@ static int open_file(wk_source *s, const char *path, wk_err *err)
     size_t n = 0;
     WK_TRY(sniff(path, h, &n, err));
     switch (wk_source_guess(path, h, n)) {
-    case WK_SRC_GGUF: s->kind = WK_SRC_GGUF; return load_gguf(s, path, err);
-    case WK_SRC_PTH: s->kind = WK_SRC_PTH; return load_pth(s, path, err);
-    case WK_SRC_SAFETENSORS: s->kind = WK_SRC_SAFETENSORS; return load_st(s, path, err);
+    case WK_SOURCE_GGUF: s->kind = WK_SOURCE_GGUF; return load_gguf(s, path, err);
+    case WK_SOURCE_PTH: s->kind = WK_SOURCE_PTH; return load_pth(s, path, err);
+    case WK_SOURCE_SAFETENSORS: s->kind = WK_SOURCE_SAFETENSORS; return load_st(s, path, err);
     default:
         if (n == 0) return wk_err_set(err, WK_E_FORMAT, "%s: empty file", path);
         return wk_err_set(err, WK_E_FORMAT, "%s: not a GGUF (\"GGUF\"), PyTorch zip (\"PK\\3\\4\") or "
@@ -342,11 +339,11 @@ static int open_dir(wk_source *s, int threads, wk_err *err)
 {
     const char *d = s->dir;
     if (exists_in(d, "model.safetensors.index.json")) {
-        s->kind = WK_SRC_HF_ST;
+        s->kind = WK_SOURCE_HF_ST;
         return load_index(s, "model.safetensors.index.json", 1, err);
     }
     if (exists_in(d, "params.json") && exists_in(d, "consolidated.00.pth")) {
-        s->kind = WK_SRC_META;
+        s->kind = WK_SOURCE_META;
         return load_meta(s, threads, err);
     }
     static const char *const singles[] = {"model.safetensors", "pytorch_model.bin.index.json",
@@ -354,12 +351,12 @@ static int open_dir(wk_source *s, int threads, wk_err *err)
     for (int k = 0; k < 3; k++) {
         if (!exists_in(d, singles[k])) continue;
         if (k == 1) {
-            s->kind = WK_SRC_HF_BIN;
+            s->kind = WK_SOURCE_HF_BIN;
             return load_index(s, singles[k], 0, err);
         }
         char *p = wk_path_join(d, singles[k]);
         if (!p) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-        s->kind = k == 0 ? WK_SRC_HF_ST : WK_SRC_HF_BIN;
+        s->kind = k == 0 ? WK_SOURCE_HF_ST : WK_SOURCE_HF_BIN;
         int rc = k == 0 ? load_st(s, p, err) : load_pth(s, p, err);
         free(p);
         return rc;
@@ -367,14 +364,14 @@ static int open_dir(wk_source *s, int threads, wk_err *err)
     int n_st, n_bin;
     char *p = only_file_with(d, ".safetensors", &n_st);
     if (p) {
-        s->kind = WK_SRC_HF_ST;
+        s->kind = WK_SOURCE_HF_ST;
         int rc = load_st(s, p, err);
         free(p);
         return rc;
     }
     p = only_file_with(d, ".bin", &n_bin);
     if (p) {
-        s->kind = WK_SRC_HF_BIN;
+        s->kind = WK_SOURCE_HF_BIN;
         int rc = load_pth(s, p, err);
         free(p);
         return rc;
@@ -385,6 +382,23 @@ static int open_dir(wk_source *s, int threads, wk_err *err)
                       n_st > 1 || n_bin > 1 ? "; several candidates without an index" : "");
 }
 
+/* Open path (a directory or a file) into s, and index the tensor names. */
+static int open_path(wk_source *s, const char *path, int threads, wk_err *err)
+{
+    if (is_dir(path)) {
+        WK_FAIL_IF(!(s->dir = strdup(path)), err, WK_E_NOMEM, "out of memory");
+        WK_TRY(open_dir(s, threads, err));
+    } else {
+        WK_FAIL_IF(!is_file(path), err, WK_E_IO, "%s: no such file or directory", path);
+        const char *slash = strrchr(path, '/');
+        s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+        WK_FAIL_IF(!s->dir, err, WK_E_NOMEM, "out of memory");
+        WK_TRY(open_file(s, path, err));
+    }
+    /* an HF index indexed them already (to check the weight_map); none: no-op */
+    return wk_strmap_count(&s->names) ? 0 : build_names(s, err);
+}
+
 wk_source *wk_source_open(const char *path, int threads, wk_err *err)
 {
     wk_source *s = calloc(1, sizeof *s);
@@ -393,19 +407,7 @@ wk_source *wk_source_open(const char *path, int threads, wk_err *err)
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
-    int rc;
-    if (is_dir(path)) {
-        rc = (s->dir = strdup(path)) ? open_dir(s, threads, err)
-                                      : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    } else if (!is_file(path)) {
-        rc = wk_err_set(err, WK_E_IO, "%s: no such file or directory", path);
-    } else {
-        const char *slash = strrchr(path, '/');
-        s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
-        rc = s->dir ? open_file(s, path, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    }
-    if (!rc && !s->hash) rc = build_hash(s, err);
-    if (rc) {
+    if (open_path(s, path, threads, err)) {
         wk_source_close(s);
         return NULL;
     }
@@ -425,13 +427,13 @@ void wk_source_close(wk_source *s)
     wk_llama_close(s->meta);
     free(s->files);
     free(s->t);
-    free(s->hash);
+    wk_strmap_free(&s->names);
     free(s->path);
     free(s->dir);
     free(s);
 }
 
-wk_src_kind wk_source_kind(const wk_source *s) { return s->kind; }
+wk_source_kind wk_source_kind_of(const wk_source *s) { return s->kind; }
 const char *wk_source_path(const wk_source *s) { return s->path; }
 const char *wk_source_dir(const wk_source *s) { return s->dir; }
 size_t wk_source_file_count(const wk_source *s) { return s->n_files; }
@@ -446,22 +448,19 @@ uint64_t wk_source_bytes(const wk_source *s)
     return n;
 }
 
-const wk_src_tensor *wk_source_tensor(const wk_source *s, size_t i)
+const wk_source_tensor *wk_source_tensor_at(const wk_source *s, size_t i)
 {
     return i < s->n_t ? &s->t[i].pub : NULL;
 }
 
 long wk_source_find(const wk_source *s, const char *name)
 {
-    if (!s->hash) return -1;
-    for (size_t h = fnv(name) & (s->hash_cap - 1); s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
-        if (strcmp(s->t[s->hash[h]].pub.name, name) == 0) return s->hash[h];
-    return -1;
+    return wk_strmap_get(&s->names, name);
 }
 
 const wk_gguf *wk_source_gguf(const wk_source *s)
 {
-    return s->kind == WK_SRC_GGUF ? s->files[0].gguf : NULL;
+    return s->kind == WK_SOURCE_GGUF ? s->files[0].gguf : NULL;
 }
 
 const wk_st *wk_source_st(const wk_source *s, size_t file)
@@ -593,7 +592,7 @@ const uint8_t *wk_source_get(const wk_source *s, size_t i, uint8_t **scratch, si
 
 /* ---- emitting ------------------------------------------------------------ */
 
-void wk_src_bufs_free(wk_src_bufs *b)
+void wk_source_bufs_free(wk_source_bufs *b)
 {
     free(b->in);
     free(b->out);
@@ -612,9 +611,9 @@ static int grow(uint8_t **p, size_t *cap, size_t need, wk_err *err)
 
 static int is_float16_32(wk_dtype d) { return d == WK_DT_F32 || d == WK_DT_F16 || d == WK_DT_BF16; }
 
-int wk_src_out_nbytes(const wk_source *s, size_t i, const wk_src_xform *x, uint64_t *nbytes, wk_err *err)
+int wk_source_out_nbytes(const wk_source *s, size_t i, const wk_source_xform *x, uint64_t *nbytes, wk_err *err)
 {
-    const wk_src_tensor *t = wk_source_tensor(s, i);
+    const wk_source_tensor *t = wk_source_tensor_at(s, i);
     if (!t) return wk_err_set(err, WK_E_USAGE, "tensor index %zu out of range", i);
     if (!x || x->out_dtype == t->dtype) {
         *nbytes = t->nbytes;
@@ -647,12 +646,12 @@ static void convert(wk_dtype from, wk_dtype to, const void *src, void *dst, size
     }
 }
 
-int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink sink,
-                   wk_src_bufs *bufs, wk_err *err)
+int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink sink,
+                   wk_source_bufs *bufs, wk_err *err)
 {
-    const wk_src_tensor *t = wk_source_tensor(s, i);
+    const wk_source_tensor *t = wk_source_tensor_at(s, i);
     uint64_t out_bytes;
-    WK_TRY(wk_src_out_nbytes(s, i, x, &out_bytes, err));
+    WK_TRY(wk_source_out_nbytes(s, i, x, &out_bytes, err));
     if (t->nbytes == 0) return 0;
     const uint8_t *src = wk_source_view(s, i);
     if (!src) {
@@ -664,7 +663,7 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink 
     int64_t heads = x ? x->unpermute : 0;
     if (!convert_dt && heads <= 0) {
         for (uint64_t off = 0; off < t->nbytes;) {     /* plain copy, in chunks */
-            size_t k = t->nbytes - off < WK_SRC_CHUNK ? (size_t)(t->nbytes - off) : WK_SRC_CHUNK;
+            size_t k = t->nbytes - off < WK_SOURCE_CHUNK ? (size_t)(t->nbytes - off) : WK_SOURCE_CHUNK;
             WK_TRY(wk_sink_write(&sink, src + off, k, err));
             off += k;
         }
@@ -683,7 +682,7 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink 
         D = rows / heads;
     }
     size_t row_out = row_el * es_out;
-    size_t per = row_out >= WK_SRC_CHUNK ? 1 : WK_SRC_CHUNK / (row_out ? row_out : 1);
+    size_t per = row_out >= WK_SOURCE_CHUNK ? 1 : WK_SOURCE_CHUNK / (row_out ? row_out : 1);
     WK_TRY(grow(&bufs->out, &bufs->out_cap, per * row_out, err));
     size_t fill = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -711,16 +710,19 @@ static int hash_write(void *ctx, const void *p, size_t n, wk_err *err)
     return wk_hash_update(((hash_ctx *)ctx)->h, p, n, err);
 }
 
-int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src_bufs *bufs,
+int wk_source_digest(const wk_source *s, size_t i, const wk_source_xform *x, wk_source_bufs *bufs,
                      char hex[17], wk_err *err)
 {
     hash_ctx hc = {wk_hash_create(WK_HASH_XXH3_64, err)};
     if (!hc.h) return -1;
     wk_sink sink = {hash_write, &hc};
     uint8_t d[WK_HASH_MAX_DIGEST];
-    int rc = wk_source_emit(s, i, x, sink, bufs, err);
-    if (!rc) rc = wk_hash_digest(hc.h, d, err);
-    if (!rc) wk_hex(d, 8, hex);
+    int rc = -1;
+    WK_TRY_GOTO(wk_source_emit(s, i, x, sink, bufs, err), done);
+    WK_TRY_GOTO(wk_hash_digest(hc.h, d, err), done);
+    wk_hex(d, 8, hex);
+    rc = 0;
+done:
     wk_hash_free(hc.h);
     return rc;
 }
@@ -733,16 +735,16 @@ typedef struct {
     int fd;               /* opened on first use; -1 = not yet, -2 = cannot */
 } copy_file;
 
-struct wk_src_out {
+struct wk_source_out {
     const wk_source *src;
     wk_out *out;
     copy_file *f;
     size_t n_files;
 };
 
-wk_src_out *wk_src_out_new(const wk_source *s, wk_out *o, wk_err *err)
+wk_source_out *wk_source_out_new(const wk_source *s, wk_out *o, wk_err *err)
 {
-    wk_src_out *c = calloc(1, sizeof *c);
+    wk_source_out *c = calloc(1, sizeof *c);
     copy_file *f = calloc(s->n_files ? s->n_files : 1, sizeof *f);
     if (!c || !f) {
         free(c);
@@ -775,7 +777,7 @@ wk_src_out *wk_src_out_new(const wk_source *s, wk_out *o, wk_err *err)
     return c;
 }
 
-void wk_src_out_free(wk_src_out *c)
+void wk_source_out_free(wk_source_out *c)
 {
     if (!c) return;
     for (size_t k = 0; k < c->n_files; k++)
@@ -786,7 +788,7 @@ void wk_src_out_free(wk_src_out *c)
 
 /* The file whose map holds [p, p+n), with *off its offset there; -1 if none
  * (or it cannot be opened: then the bytes are written the ordinary way). */
-static int copy_find(wk_src_out *c, const void *p, size_t n, uint64_t *off)
+static int copy_find(wk_source_out *c, const void *p, size_t n, uint64_t *off)
 {
     uintptr_t a = (uintptr_t)p;
     for (size_t k = 0; k < c->n_files; k++) {
@@ -806,14 +808,14 @@ static int copy_find(wk_src_out *c, const void *p, size_t n, uint64_t *off)
 
 static int src_out_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
-    wk_src_out *c = ctx;
+    wk_source_out *c = ctx;
     uint64_t off;
-    int k = n >= WK_SRC_KCOPY_MIN ? copy_find(c, p, n, &off) : -1;
+    int k = n >= WK_SOURCE_KCOPY_MIN ? copy_find(c, p, n, &off) : -1;
     if (k < 0) return wk_out_write(c->out, p, n, err);
     return wk_out_copy_fd(c->out, c->f[k].fd, off, n, p, err);
 }
 
-wk_sink wk_src_out_sink(wk_src_out *c)
+wk_sink wk_source_out_sink(wk_source_out *c)
 {
     wk_sink s = {src_out_write, c};
     return s;
@@ -821,7 +823,7 @@ wk_sink wk_src_out_sink(wk_src_out *c)
 
 /* ---- safetensors output ------------------------------------------------------------ */
 
-void wk_src_st_opts_init(wk_src_st_opts *o)
+void wk_source_st_opts_init(wk_source_st_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->out_dtype = -1;
@@ -834,10 +836,10 @@ typedef struct {
     wk_stw *w;
 } st_shard;
 
-struct wk_src_stplan {
+struct wk_source_stplan {
     const wk_source *src;
-    wk_src_st_opts o;
-    wk_src_xform *x;        /* per source tensor */
+    wk_source_st_opts o;
+    wk_source_xform *x;        /* per source tensor */
     uint64_t *nbytes;
     char (*digest)[17];
     st_shard *shards;
@@ -845,7 +847,7 @@ struct wk_src_stplan {
     uint64_t total;
 };
 
-static int st_digests(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
+static int st_digests(wk_source_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     size_t n = wk_source_count(p->src);
     uint64_t done = 0;
@@ -854,7 +856,7 @@ static int st_digests(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_
     wk_err_clear(&first);
 #pragma omp parallel num_threads(p->o.threads > 0 ? p->o.threads : omp_get_max_threads())
     {
-        wk_src_bufs bufs = {0};
+        wk_source_bufs bufs = {0};
         wk_err e;
 #pragma omp for schedule(dynamic, 1)
         for (long i = 0; i < (long)n; i++) {
@@ -863,20 +865,20 @@ static int st_digests(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_
             f = failed;
             if (f >= 0) continue;
             if (wk_source_digest(p->src, (size_t)i, &p->x[i], &bufs, p->digest[i], &e)) {
-#pragma omp critical(wk_src_err)
+#pragma omp critical(wk_source_err)
                 if (failed < 0) {
                     first = e;
 #pragma omp atomic write
                     failed = i;
                 }
             }
-#pragma omp critical(wk_src_progress)
+#pragma omp critical(wk_source_progress)
             {
                 done += p->nbytes[i];
                 if (progress) progress(pctx, done, p->total);
             }
         }
-        wk_src_bufs_free(&bufs);
+        wk_source_bufs_free(&bufs);
     }
     if (failed >= 0) {
         if (err) *err = first;
@@ -888,14 +890,14 @@ static int st_digests(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_
 static int cmp_names_idx(const void *a, const void *b, void *ctx)
 {
     const wk_source *s = ctx;
-    return strcmp(wk_source_tensor(s, *(const size_t *)a)->name, wk_source_tensor(s, *(const size_t *)b)->name);
+    return strcmp(wk_source_tensor_at(s, *(const size_t *)a)->name, wk_source_tensor_at(s, *(const size_t *)b)->name);
 }
 
 /* Metadata pairs for a shard holding tensors [first, first+n). */
-static int shard_meta(wk_src_stplan *p, size_t first, size_t n, const char ***out, size_t *n_out,
+static int shard_meta(wk_source_stplan *p, size_t first, size_t n, const char ***out, size_t *n_out,
                       char **kv_json, char ***owned, size_t *n_owned, wk_err *err)
 {
-    const wk_st *sst = wk_source_kind(p->src) == WK_SRC_SAFETENSORS ? wk_source_st(p->src, 0) : NULL;
+    const wk_st *sst = wk_source_kind_of(p->src) == WK_SOURCE_SAFETENSORS ? wk_source_st(p->src, 0) : NULL;
     size_t extra = sst ? wk_st_meta_count(sst) : 0;
     size_t cap = 2 * (2 + extra + n);
     const char **m = calloc(cap, sizeof *m);
@@ -932,7 +934,7 @@ static int shard_meta(wk_src_stplan *p, size_t first, size_t n, const char ***ou
         for (size_t i = 0; i < n; i++) idx[i] = first + i;
         qsort_r(idx, n, sizeof *idx, cmp_names_idx, (void *)p->src);
         for (size_t i = 0; i < n; i++) {
-            const char *name = wk_source_tensor(p->src, idx[i])->name;
+            const char *name = wk_source_tensor_at(p->src, idx[i])->name;
             size_t l = strlen(WK_ST_DIGEST_PREFIX) + strlen(name) + 1;
             if (!(own[o] = malloc(l))) break;
             snprintf(own[o], l, "%s%s", WK_ST_DIGEST_PREFIX, name);
@@ -954,12 +956,12 @@ static int shard_meta(wk_src_stplan *p, size_t first, size_t n, const char ***ou
     return 0;
 }
 
-static int st_plan_shard(wk_src_stplan *p, st_shard *sh, char **kv_json, wk_err *err)
+static int st_plan_shard(wk_source_stplan *p, st_shard *sh, char **kv_json, wk_err *err)
 {
     wk_stw_tensor *t = calloc(sh->n ? sh->n : 1, sizeof *t);
     if (!t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < sh->n; i++) {
-        const wk_src_tensor *st = wk_source_tensor(p->src, sh->first + i);
+        const wk_source_tensor *st = wk_source_tensor_at(p->src, sh->first + i);
         t[i].name = st->name;
         t[i].dtype = p->x[sh->first + i].out_dtype;
         t[i].ndim = st->ndim;
@@ -968,8 +970,11 @@ static int st_plan_shard(wk_src_stplan *p, st_shard *sh, char **kv_json, wk_err 
     const char **meta = NULL;
     char **own = NULL;
     size_t n_meta = 0, n_own = 0;
-    int rc = shard_meta(p, sh->first, sh->n, &meta, &n_meta, kv_json, &own, &n_own, err);
-    if (!rc && !(sh->w = wk_stw_plan(t, sh->n, meta, n_meta, err))) rc = -1;
+    int rc = -1;
+    WK_TRY_GOTO(shard_meta(p, sh->first, sh->n, &meta, &n_meta, kv_json, &own, &n_own, err), done);
+    if (!(sh->w = wk_stw_plan(t, sh->n, meta, n_meta, err))) goto done;
+    rc = 0;
+done:
     for (size_t i = 0; i < n_own; i++) free(own[i]);
     free(own);
     free(meta);
@@ -977,7 +982,7 @@ static int st_plan_shard(wk_src_stplan *p, st_shard *sh, char **kv_json, wk_err 
     return rc;
 }
 
-static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
+static int st_plan(wk_source_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     const wk_source *s = p->src;
     size_t n = wk_source_count(s);
@@ -987,10 +992,10 @@ static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err
     p->shards = calloc(n ? n : 1, sizeof *p->shards);
     if (!p->x || !p->nbytes || !p->digest || !p->shards) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     size_t kvl;
-    const wk_st *sst = wk_source_kind(s) == WK_SRC_SAFETENSORS ? wk_source_st(s, 0) : NULL;
+    const wk_st *sst = wk_source_kind_of(s) == WK_SOURCE_SAFETENSORS ? wk_source_st(s, 0) : NULL;
     int gguf_like = wk_source_gguf(s) || (sst && wk_st_meta_get(sst, WK_ST_GGUF_KV, &kvl));
     for (size_t i = 0; i < n; i++) {
-        const wk_src_tensor *t = wk_source_tensor(s, i);
+        const wk_source_tensor *t = wk_source_tensor_at(s, i);
         if (t->dtype == WK_DT_COUNT)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\" is %s-quantized; safetensors cannot "
                               "hold it", wk_source_path(s), t->name, wk_ggml_type_get(t->ggml_type)->name);
@@ -998,7 +1003,7 @@ static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err
         /* GGUF-made tensors keep GGUF's rule: 1-D tensors (norms) stay as they are */
         if (p->o.out_dtype >= 0 && is_float16_32(t->dtype) && !(gguf_like && t->ndim < 2))
             p->x[i].out_dtype = (wk_dtype)p->o.out_dtype;
-        WK_TRY(wk_src_out_nbytes(s, i, &p->x[i], &p->nbytes[i], err));
+        WK_TRY(wk_source_out_nbytes(s, i, &p->x[i], &p->nbytes[i], err));
         p->total += p->nbytes[i];
     }
     /* shards: transformers' rule, in source order */
@@ -1035,31 +1040,33 @@ static int st_plan(wk_src_stplan *p, wk_progress_fn progress, void *pctx, wk_err
         }
         kv_json = (char *)b.data;
     }
-    int rc = 0;
-    for (size_t k = 0; !rc && k < p->n_shards; k++) rc = st_plan_shard(p, &p->shards[k], &kv_json, err);
+    int rc = -1;
+    for (size_t k = 0; k < p->n_shards; k++) WK_TRY_GOTO(st_plan_shard(p, &p->shards[k], &kv_json, err), done);
+    rc = 0;
+done:
     free(kv_json);
     return rc;
 }
 
-wk_src_stplan *wk_src_st_plan(const wk_source *s, const wk_src_st_opts *o, wk_progress_fn progress,
-                              void *pctx, wk_err *err)
+wk_source_stplan *wk_source_st_plan(const wk_source *s, const wk_source_st_opts *o, wk_progress_fn progress,
+                                    void *pctx, wk_err *err)
 {
-    wk_src_stplan *p = calloc(1, sizeof *p);
+    wk_source_stplan *p = calloc(1, sizeof *p);
     if (!p) {
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
     p->src = s;
     if (o) p->o = *o;
-    else wk_src_st_opts_init(&p->o);
+    else wk_source_st_opts_init(&p->o);
     if (st_plan(p, progress, pctx, err)) {
-        wk_src_st_free(p);
+        wk_source_st_free(p);
         return NULL;
     }
     return p;
 }
 
-void wk_src_st_free(wk_src_stplan *p)
+void wk_source_st_free(wk_source_stplan *p)
 {
     if (!p) return;
     for (size_t k = 0; k < p->n_shards && p->shards; k++) wk_stw_free(p->shards[k].w);
@@ -1070,9 +1077,9 @@ void wk_src_st_free(wk_src_stplan *p)
     free(p);
 }
 
-size_t wk_src_st_shard_count(const wk_src_stplan *p) { return p->n_shards; }
-const char *wk_src_st_shard_name(const wk_src_stplan *p, size_t k) { return k < p->n_shards ? p->shards[k].name : NULL; }
-uint64_t wk_src_st_shard_size(const wk_src_stplan *p, size_t k) { return k < p->n_shards ? wk_stw_total_size(p->shards[k].w) : 0; }
+size_t wk_source_st_shard_count(const wk_source_stplan *p) { return p->n_shards; }
+const char *wk_source_st_shard_name(const wk_source_stplan *p, size_t k) { return k < p->n_shards ? p->shards[k].name : NULL; }
+uint64_t wk_source_st_shard_size(const wk_source_stplan *p, size_t k) { return k < p->n_shards ? wk_stw_total_size(p->shards[k].w) : 0; }
 
 typedef struct {
     wk_stw *w;
@@ -1090,36 +1097,41 @@ static int stw_sink(void *ctx, const void *p, size_t n, wk_err *err)
     return 0;
 }
 
-int wk_src_st_write(wk_src_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
-                    wk_err *err)
+int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
+                       wk_err *err)
 {
     if (k >= p->n_shards) return wk_err_set(err, WK_E_USAGE, "shard %zu out of range", k);
     st_shard *sh = &p->shards[k];
     WK_TRY(wk_stw_begin(sh->w, sink, err));
     stw_ctx c = {sh->w, progress, pctx, 0, wk_stw_total_size(sh->w)};
     wk_sink ws = {stw_sink, &c};
-    wk_src_bufs bufs = {0};
-    int rc = 0;
-    for (size_t j = 0; !rc && j < sh->n; j++) {
+    wk_source_bufs bufs = {0};
+    int rc = -1;
+    for (size_t j = 0; j < sh->n; j++) {
         size_t i = sh->first + wk_stw_order(sh->w, j);
-        rc = wk_source_emit(p->src, i, &p->x[i], ws, &bufs, err);
+        WK_TRY_GOTO(wk_source_emit(p->src, i, &p->x[i], ws, &bufs, err), done);
     }
-    wk_src_bufs_free(&bufs);
-    if (!rc) rc = wk_stw_finish(sh->w, err);
+    WK_TRY_GOTO(wk_stw_finish(sh->w, err), done);
+    rc = 0;
+done:
+    wk_source_bufs_free(&bufs);
     return rc;
 }
 
-int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err)
+int wk_source_st_index(const wk_source_stplan *p, wk_buf *out, wk_err *err)
 {
     size_t n = wk_source_count(p->src);
     const char **names = malloc((n ? n : 1) * sizeof *names), **files = malloc((n ? n : 1) * sizeof *files);
-    int rc = names && files ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t k = 0; !rc && k < p->n_shards; k++)
+    int rc = -1;
+    WK_FAIL_GOTO(!names || !files, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < p->n_shards; k++)
         for (size_t j = 0; j < p->shards[k].n; j++) {
-            names[p->shards[k].first + j] = wk_source_tensor(p->src, p->shards[k].first + j)->name;
+            names[p->shards[k].first + j] = wk_source_tensor_at(p->src, p->shards[k].first + j)->name;
             files[p->shards[k].first + j] = p->shards[k].name;
         }
-    if (!rc) rc = wk_st_index_json(p->total, names, files, n, out, err);
+    WK_TRY_GOTO(wk_st_index_json(p->total, names, files, n, out, err), done);
+    rc = 0;
+done:
     free(names);
     free(files);
     return rc;
@@ -1150,31 +1162,46 @@ static int verify_one(const char *path, wk_digest_cb cb, void *ctx, size_t *n, w
     return rc;
 }
 
+/* verify_one on the file dir/name. */
+static int verify_in(const char *dir, const char *name, wk_digest_cb cb, void *ctx, size_t *n,
+                     wk_err *err)
+{
+    char *sp = wk_path_join(dir, name);
+    WK_FAIL_IF(!sp, err, WK_E_NOMEM, "out of memory");
+    int rc = verify_one(sp, cb, ctx, n, err);
+    free(sp);
+    return rc;
+}
+
+/* verify_one on every shard of dir/model.safetensors.index.json. */
+static int verify_index(const char *dir, wk_digest_cb cb, void *ctx, size_t *n, wk_err *err)
+{
+    char *ip = wk_path_join(dir, "model.safetensors.index.json");
+    WK_FAIL_IF(!ip, err, WK_E_NOMEM, "out of memory");
+    wk_st_index ix = {0};
+    int rc = -1;
+    WK_TRY_GOTO(wk_st_index_load(&ix, ip, err), done);
+    for (size_t k = 0; k < ix.n_shards; k++) WK_TRY_GOTO(verify_in(dir, ix.shards[k], cb, ctx, n, err), done);
+    rc = 0;
+done:
+    wk_st_index_free(&ix);   /* zeroed when loading failed: a no-op then */
+    free(ip);
+    return rc;
+}
+
 int wk_source_verify_digests(const char *path, wk_digest_cb cb, void *ctx, size_t *n_tensors,
                              wk_err *err)
 {
     size_t n = 0;
-    int rc = 0;
-    if (!is_dir(path)) {
+    int rc;
+    if (!is_dir(path))
         rc = verify_one(path, cb, ctx, &n, err);
-    } else if (exists_in(path, "model.safetensors.index.json")) {
-        char *ip = wk_path_join(path, "model.safetensors.index.json");
-        wk_st_index ix = {0};
-        rc = ip ? wk_st_index_load(&ix, ip, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-        for (size_t k = 0; !rc && k < ix.n_shards; k++) {
-            char *sp = wk_path_join(path, ix.shards[k]);
-            rc = sp ? verify_one(sp, cb, ctx, &n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-            free(sp);
-        }
-        wk_st_index_free(&ix);   /* zeroed when loading failed: a no-op then */
-        free(ip);
-    } else if (exists_in(path, "model.safetensors")) {
-        char *sp = wk_path_join(path, "model.safetensors");
-        rc = sp ? verify_one(sp, cb, ctx, &n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
-        free(sp);
-    } else {
+    else if (exists_in(path, "model.safetensors.index.json"))
+        rc = verify_index(path, cb, ctx, &n, err);
+    else if (exists_in(path, "model.safetensors"))
+        rc = verify_in(path, "model.safetensors", cb, ctx, &n, err);
+    else
         rc = wk_err_set(err, WK_E_USAGE, "%s: no model.safetensors[.index.json] to verify", path);
-    }
     if (n_tensors) *n_tensors = n;
     return rc;
 }

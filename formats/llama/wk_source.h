@@ -31,19 +31,19 @@
 #include "wk_tensor.h"
 
 typedef enum {
-    WK_SRC_PTH = 0,      /* one torch zip file */
-    WK_SRC_SAFETENSORS,  /* one safetensors file */
-    WK_SRC_GGUF,         /* one GGUF file */
-    WK_SRC_HF_BIN,       /* HF directory with pytorch_model*.bin */
-    WK_SRC_HF_ST,        /* HF directory with model*.safetensors */
-    WK_SRC_META          /* Meta directory (params.json + consolidated.NN.pth) */
-} wk_src_kind;
+    WK_SOURCE_PTH = 0,      /* one torch zip file */
+    WK_SOURCE_SAFETENSORS,  /* one safetensors file */
+    WK_SOURCE_GGUF,         /* one GGUF file */
+    WK_SOURCE_HF_BIN,       /* HF directory with pytorch_model*.bin */
+    WK_SOURCE_HF_ST,        /* HF directory with model*.safetensors */
+    WK_SOURCE_META          /* Meta directory (params.json + consolidated.NN.pth) */
+} wk_source_kind;
 
 /* "pth", "safetensors", "gguf", "hf-bin", "hf-safetensors", "meta". */
-const char *wk_src_kind_name(wk_src_kind k);
+const char *wk_source_kind_name(wk_source_kind k);
 
 /* The single-file format of path from its first n bytes (n >= 9 wanted; fewer
- * for short files): "GGUF" -> WK_SRC_GGUF, "PK" -> WK_SRC_PTH; with no known
+ * for short files): "GGUF" -> WK_SOURCE_GGUF, "PK" -> WK_SOURCE_PTH; with no known
  * magic, the extension decides (.gguf, .safetensors, .pth/.pt/.bin/.ckpt), so a
  * damaged file gets its own reader's message ("bad magic", "empty file", "tar
  * archive"); then a safetensors-like head (byte 8 is '{' or JSON whitespace).
@@ -58,7 +58,7 @@ typedef struct {
     int64_t shape[WK_MAX_DIMS];
     uint64_t nbytes;        /* bytes of the contiguous data */
     size_t file;            /* index into the source's files (rank 0 for Meta) */
-} wk_src_tensor;
+} wk_source_tensor;
 
 typedef struct wk_source wk_source;
 
@@ -69,7 +69,7 @@ typedef struct wk_source wk_source;
 wk_source *wk_source_open(const char *path, int threads, wk_err *err);
 void wk_source_close(wk_source *s);   /* safe on NULL */
 
-wk_src_kind wk_source_kind(const wk_source *s);
+wk_source_kind wk_source_kind_of(const wk_source *s);
 /* The path given to open, and the directory holding it (the path itself for
  * a directory input): where config.json / params.json / tokenizer.model are
  * looked for. */
@@ -82,7 +82,7 @@ const char *wk_source_file(const wk_source *s, size_t i);
 uint64_t wk_source_bytes(const wk_source *s);
 
 size_t wk_source_count(const wk_source *s);
-const wk_src_tensor *wk_source_tensor(const wk_source *s, size_t i);
+const wk_source_tensor *wk_source_tensor_at(const wk_source *s, size_t i);
 /* Index of the tensor called name, or -1 (hash lookup). */
 long wk_source_find(const wk_source *s, const char *name);
 /* The largest nbytes of any tensor (buffer size for wk_source_read). */
@@ -115,41 +115,41 @@ typedef struct {
     int64_t unpermute;    /* > 0: undo HF's q/k row permutation with this many heads:
                              output row h*D + 2i + p = input row h*D + p*D/2 + i
                              (D = rows / heads; rows = outermost dimension) */
-} wk_src_xform;
+} wk_source_xform;
 
 /* Reusable buffers for wk_source_emit (zero-initialise; free with
- * wk_src_bufs_free). */
+ * wk_source_bufs_free). */
 typedef struct {
     uint8_t *in, *out;
     size_t in_cap, out_cap;
-} wk_src_bufs;
-void wk_src_bufs_free(wk_src_bufs *b);
+} wk_source_bufs;
+void wk_source_bufs_free(wk_source_bufs *b);
 
 /* Output bytes of tensor i under x. */
-int wk_src_out_nbytes(const wk_source *s, size_t i, const wk_src_xform *x, uint64_t *nbytes,
-                      wk_err *err);
+int wk_source_out_nbytes(const wk_source *s, size_t i, const wk_source_xform *x, uint64_t *nbytes,
+                         wk_err *err);
 
 /* Send tensor i's bytes, transformed by x (NULL = unchanged), to sink in
- * order, in pieces of at most WK_SRC_CHUNK bytes (plus one row).  The input is
+ * order, in pieces of at most WK_SOURCE_CHUNK bytes (plus one row).  The input is
  * read in place when it is stored contiguously (else copied once into
  * bufs->in); conversions go through bufs->out.  Fails with WK_E_UNSUPPORTED
  * for a conversion between other dtypes (or of a quantized tensor), WK_E_FORMAT
  * if the rows do not split into `unpermute` heads of even size, and sink or
  * reader errors. */
-#define WK_SRC_CHUNK (4u << 20)
-int wk_source_emit(const wk_source *s, size_t i, const wk_src_xform *x, wk_sink sink,
-                   wk_src_bufs *bufs, wk_err *err);
+#define WK_SOURCE_CHUNK (4u << 20)
+int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink sink,
+                   wk_source_bufs *bufs, wk_err *err);
 
 /* XXH3-64 of the bytes wk_source_emit would produce, as 16 lowercase hex
  * digits (canonical order, as xxhsum prints) + NUL into hex. */
-int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src_bufs *bufs,
+int wk_source_digest(const wk_source *s, size_t i, const wk_source_xform *x, wk_source_bufs *bufs,
                      char hex[17], wk_err *err);
 
 /* ---- writing to a file: in-kernel copies of unchanged tensors ---------------- */
 
 /* A sink over the atomic output o for writers fed by wk_source_emit (the
  * GGUF and safetensors writers pass tensor bytes through unchanged): a write
- * of at least WK_SRC_KCOPY_MIN bytes that lie inside one of s's input files
+ * of at least WK_SOURCE_KCOPY_MIN bytes that lie inside one of s's input files
  * as mapped — an unchanged tensor emitted in place — is copied from that file
  * by the kernel (wk_out_copy_fd: copy_file_range, with an ordinary write as
  * the fallback; a hook on o is given the bytes from the map); everything else (headers,
@@ -157,11 +157,11 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_src_xform *x, wk_src
  * wk_out_write.  The files are opened read-only on first use.  s and o must
  * outlive the sink.  NULL (WK_E_NOMEM) on failure; the sink fails as
  * wk_out_write / wk_out_copy_fd. */
-#define WK_SRC_KCOPY_MIN (64u << 10)
-typedef struct wk_src_out wk_src_out;
-wk_src_out *wk_src_out_new(const wk_source *s, wk_out *o, wk_err *err);
-wk_sink wk_src_out_sink(wk_src_out *c);
-void wk_src_out_free(wk_src_out *c);   /* closes the files; safe on NULL */
+#define WK_SOURCE_KCOPY_MIN (64u << 10)
+typedef struct wk_source_out wk_source_out;
+wk_source_out *wk_source_out_new(const wk_source *s, wk_out *o, wk_err *err);
+wk_sink wk_source_out_sink(wk_source_out *c);
+void wk_source_out_free(wk_source_out *c);   /* closes the files; safe on NULL */
 
 /* ---- safetensors output ----------------------------------------------------- */
 
@@ -172,11 +172,11 @@ typedef struct {
     int digests;            /* add weightkit.xxh3-64.<name> keys (default 1) */
     int threads;            /* digest pass (<= 0 = default) */
     uint64_t shard_size;    /* 0 = one file; else transformers' max_shard_size rule */
-} wk_src_st_opts;
+} wk_source_st_opts;
 
-void wk_src_st_opts_init(wk_src_st_opts *o);
+void wk_source_st_opts_init(wk_source_st_opts *o);
 
-typedef struct wk_src_stplan wk_src_stplan;
+typedef struct wk_source_stplan wk_source_stplan;
 
 /* Plan safetensors output of every tensor of s (names kept).  __metadata__:
  * {"format": "pt"}, then the source's own metadata if it is a safetensors
@@ -184,19 +184,19 @@ typedef struct wk_src_stplan wk_src_stplan;
  * KVs, so that packing back gives the same GGUF), then the digests sorted by
  * tensor name.  Runs the digest pass.  Fails for quantized GGUF tensors
  * (WK_E_UNSUPPORTED) and the writer's errors. */
-wk_src_stplan *wk_src_st_plan(const wk_source *s, const wk_src_st_opts *o, wk_progress_fn progress,
-                              void *pctx, wk_err *err);
-void wk_src_st_free(wk_src_stplan *p);
+wk_source_stplan *wk_source_st_plan(const wk_source *s, const wk_source_st_opts *o, wk_progress_fn progress,
+                                    void *pctx, wk_err *err);
+void wk_source_st_free(wk_source_stplan *p);
 /* Shards: 1 = a single file.  Names are "model.safetensors" (1 shard) or
  * "model-%05d-of-%05d.safetensors". */
-size_t wk_src_st_shard_count(const wk_src_stplan *p);
-const char *wk_src_st_shard_name(const wk_src_stplan *p, size_t k);
-uint64_t wk_src_st_shard_size(const wk_src_stplan *p, size_t k);
+size_t wk_source_st_shard_count(const wk_source_stplan *p);
+const char *wk_source_st_shard_name(const wk_source_stplan *p, size_t k);
+uint64_t wk_source_st_shard_size(const wk_source_stplan *p, size_t k);
 /* Write shard k to sink; progress gets the bytes of this shard. */
-int wk_src_st_write(wk_src_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
-                    wk_err *err);
+int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
+                       wk_err *err);
 /* model.safetensors.index.json text (for more than one shard). */
-int wk_src_st_index(const wk_src_stplan *p, wk_buf *out, wk_err *err);
+int wk_source_st_index(const wk_source_stplan *p, wk_buf *out, wk_err *err);
 
 /* ---- verifying stored digests (for wk-inspect --verify) ---------------------- */
 

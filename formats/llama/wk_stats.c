@@ -201,7 +201,7 @@ int wk_stats_tensor(const wk_tensor_info *t, wk_tensor_stats *out, wk_err *err)
 int wk_stats_source(const wk_source *s, size_t i, uint8_t **scratch, size_t *scratch_cap,
                     wk_tensor_stats *out, wk_err *err)
 {
-    const wk_src_tensor *t = wk_source_tensor(s, i);
+    const wk_source_tensor *t = wk_source_tensor_at(s, i);
     wk_stats_init(out);
     int type = t->ggml_type >= 0 ? t->ggml_type : wk_ggml_type_from_dtype(t->dtype);
     if (type < 0 || !wk_stats_supported(type))

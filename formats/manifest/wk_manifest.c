@@ -52,14 +52,12 @@ static void hex_decode(const uint8_t *hex, uint8_t out[WK_MANIFEST_DIGEST])
         out[i] = (uint8_t)(hex_val(hex[2 * i]) << 4 | hex_val(hex[2 * i + 1]));
 }
 
-/* Context for one line's messages. */
+/* Context for one line's messages: line_fail sets "<label>:<line>: <msg>" (msg cut
+ * at 511 bytes) and returns -1, as wk_err_set: `return line_fail(...)`. */
 typedef struct {
     const char *label;
     size_t line;
 } line_ctx;
-
-#define LINE_FAIL(lc, err, code, ...) \
-    line_fail((lc), (err), (code), __VA_ARGS__)
 
 static int line_fail(const line_ctx *lc, wk_err *err, wk_code code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -78,7 +76,7 @@ static int line_fail(const line_ctx *lc, wk_err *err, wk_code code, const char *
 static char *name_decode(const uint8_t *p, size_t n, int escaped, const line_ctx *lc, wk_err *err)
 {
     if (n == 0) {
-        LINE_FAIL(lc, err, WK_E_FORMAT, "empty file name");
+        line_fail(lc, err, WK_E_FORMAT, "empty file name");
         return NULL;
     }
     char *s = malloc(n + 1);
@@ -90,7 +88,7 @@ static char *name_decode(const uint8_t *p, size_t n, int escaped, const line_ctx
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
         if (c == 0) {
-            LINE_FAIL(lc, err, WK_E_FORMAT, "NUL byte in file name");
+            line_fail(lc, err, WK_E_FORMAT, "NUL byte in file name");
             free(s);
             return NULL;
         }
@@ -100,7 +98,7 @@ static char *name_decode(const uint8_t *p, size_t n, int escaped, const line_ctx
             else if (e == 'n') c = '\n';
             else if (e == 'r') c = '\r';
             else {
-                LINE_FAIL(lc, err, WK_E_FORMAT, "invalid escape in file name at column %zu "
+                line_fail(lc, err, WK_E_FORMAT, "invalid escape in file name at column %zu "
                           "(only \\\\, \\n and \\r are defined)", i + 2);
                 free(s);
                 return NULL;
@@ -126,7 +124,7 @@ static int bad_digest_len(const line_ctx *lc, size_t nhex, wk_err *err)
 {
     const char *alg = nhex == 32 ? " (MD5?)" : nhex == 40 ? " (SHA-1?)"
                     : nhex == 128 ? " (SHA-512?)" : nhex == 96 ? " (SHA-384?)" : "";
-    return LINE_FAIL(lc, err, WK_E_UNSUPPORTED,
+    return line_fail(lc, err, WK_E_UNSUPPORTED,
                      "digest has %zu hex digits%s; only SHA-256 (64) is supported", nhex, alg);
 }
 
@@ -137,10 +135,10 @@ static int split_gnu(const uint8_t *p, size_t n, const line_ctx *lc, line_fields
     if (nhex != HEX_LEN && (nhex == n || p[nhex] == ' '))
         return bad_digest_len(lc, nhex, err);
     if (nhex != HEX_LEN)
-        return LINE_FAIL(lc, err, WK_E_FORMAT, "expected 64 hex digits, then two spaces "
+        return line_fail(lc, err, WK_E_FORMAT, "expected 64 hex digits, then two spaces "
                          "(or space and '*'), then the file name");
     if (n < HEX_LEN + 2 || p[HEX_LEN] != ' ' || (p[HEX_LEN + 1] != ' ' && p[HEX_LEN + 1] != '*'))
-        return LINE_FAIL(lc, err, WK_E_FORMAT, "expected two spaces (or space and '*') after "
+        return line_fail(lc, err, WK_E_FORMAT, "expected two spaces (or space and '*') after "
                          "the digest at column %d", HEX_LEN + 1);
     f->hex = p;
     f->style = p[HEX_LEN + 1] == '*' ? WK_MANIFEST_GNU_BINARY : WK_MANIFEST_GNU_TEXT;
@@ -159,7 +157,7 @@ static int split_bsd(const uint8_t *p, size_t n, size_t tag_len, const line_ctx 
     while (i > 0 && hex_val(p[i - 1]) >= 0) i--;
     size_t nhex = n - i;
     if (i < tag_len + tl || memcmp(p + i - tl, tail, tl) != 0)
-        return LINE_FAIL(lc, err, WK_E_FORMAT, "BSD-style line must end with ') = <digest>'");
+        return line_fail(lc, err, WK_E_FORMAT, "BSD-style line must end with ') = <digest>'");
     if (nhex != HEX_LEN) return bad_digest_len(lc, nhex, err);
     f->hex = p + i;
     f->style = WK_MANIFEST_BSD;
@@ -208,7 +206,7 @@ static int parse_line(wk_manifest *m, const uint8_t *p, size_t n, const line_ctx
     else if (starts_with(p, n, "SHA-256 ("))
         rc = split_bsd(p, n, 9, lc, &f, err);
     else if (n > 0 && hex_val(p[0]) < 0 && memchr(p, '(', n) && memchr(p, '=', n))
-        rc = LINE_FAIL(lc, err, WK_E_UNSUPPORTED, "BSD-style line for another algorithm than "
+        rc = line_fail(lc, err, WK_E_UNSUPPORTED, "BSD-style line for another algorithm than "
                        "SHA256");
     else
         rc = split_gnu(p, n, lc, &f, err);
@@ -221,9 +219,9 @@ static int parse_line(wk_manifest *m, const uint8_t *p, size_t n, const line_ctx
     if (!e) {
         free(name);
         if (m->n >= WK_MANIFEST_MAX_ENTRIES)
-            return LINE_FAIL(lc, err, WK_E_LIMIT, "more than %u entries",
+            return line_fail(lc, err, WK_E_LIMIT, "more than %u entries",
                              WK_MANIFEST_MAX_ENTRIES);
-        return LINE_FAIL(lc, err, WK_E_NOMEM, "out of memory");
+        return line_fail(lc, err, WK_E_NOMEM, "out of memory");
     }
     e->line = lc->line;
     e->style = f.style;
@@ -272,7 +270,7 @@ int wk_manifest_parse(wk_manifest *m, const void *data, size_t len, const char *
         size_t n = nl ? (size_t)(nl - start) : wk_cur_left(&c);
         const uint8_t *line;
         if (n > WK_MANIFEST_MAX_LINE)
-            return LINE_FAIL(&lc, err, WK_E_LIMIT, "line is %zu bytes, more than the %d allowed",
+            return line_fail(&lc, err, WK_E_LIMIT, "line is %zu bytes, more than the %d allowed",
                              n, WK_MANIFEST_MAX_LINE);
         if (wk_cur_bytes(&c, n, &line) || (nl && wk_cur_skip(&c, 1)))
             return wk_err_set(err, WK_E_INTERNAL, "%s: cursor overrun", lc.label);

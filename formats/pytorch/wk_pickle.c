@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wk_cursor.h"
+#include "wk_utf8.h"
 
 /* ---- opcode table ------------------------------------------------------ */
 
@@ -155,30 +156,6 @@ static void esc(const void *p, size_t n, size_t show, char *out, size_t cap)
         }
     }
     out[o] = '\0';
-}
-
-/* 1 if p[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = p[i];
-        if (c < 0x80) { i++; continue; }
-        size_t k;
-        uint32_t cp, min;
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if (n - i <= k) return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((p[i + j] & 0xC0) != 0x80) return 0;
-            cp = cp << 6 | (p[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 /* Two's-complement little-endian integer of n <= 8 bytes (pickle LONG1/LONG4). */
@@ -869,7 +846,7 @@ static int push_int(wk_pickle *pk, int64_t v)
 
 static int push_str(wk_pickle *pk, wk_pv_kind kind, const op *o)
 {
-    if (kind == WK_PV_STR && !utf8_valid(o->p, o->n))
+    if (kind == WK_PV_STR && !wk_utf8_valid(o->p, o->n))
         return perr(pk, WK_E_FORMAT, "%s is not valid UTF-8", o->info->name);
     wk_pv *x = new_node(pk, kind);
     if (!x) return -1;
@@ -1370,19 +1347,18 @@ int wk_pickle_disasm(const uint8_t *data, size_t len, const char *name, wk_buf *
     dis_state ds;
     memset(&ds, 0, sizeof ds);
     ds.len = c.len;
-    int rc = 0;
+    int rc = -1;
     for (;;) {
         op o;
-        if (read_op(&c, &o, name, err) || dis_line(&ds, &o, out, err) || dis_track(&ds, &o, err)) {
-            rc = -1;
-            break;
-        }
+        WK_TRY_GOTO(read_op(&c, &o, name, err) || dis_line(&ds, &o, out, err) || dis_track(&ds, &o, err),
+                    done);
         if (o.code == OP_STOP) break;
     }
+    if (wk_cur_left(&c)) wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
+    WK_TRY_GOTO(wk_buf_check(out, err), done);
+    rc = 0;
+done:
     free(ds.memo);
     wk_buf_free(&ds.arg);
-    if (rc == 0 && wk_cur_left(&c))
-        wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
-    if (rc == 0) rc = wk_buf_check(out, err);
     return rc;
 }

@@ -398,6 +398,23 @@ static int read_records(wk_pth *p, wk_err *err)
     return 0;
 }
 
+/* Record i as libzip sees it (name raw, sizes, method, no encryption) must
+ * be the one of the central directory. */
+static int cross_check_rec(const wk_pth *p, zip_t *za, size_t i, wk_err *err)
+{
+    const rec *r = &p->recs[i];
+    zip_stat_t st;
+    char b[300];
+    shown(r->name, r->nlen, b, sizeof b);
+    if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0)
+        return fail(p, err, WK_E_FORMAT, "zip: libzip cannot stat record '%s': %s", b, zip_strerror(za));
+    if (!st.name || strlen(st.name) != r->nlen || memcmp(st.name, r->name, r->nlen) ||
+        st.size != r->size || st.comp_size != r->size || st.comp_method != ZIP_CM_STORE ||
+        st.encryption_method != ZIP_EM_NONE)
+        return fail(p, err, WK_E_FORMAT, "zip: record '%s': libzip and the central directory disagree", b);
+    return 0;
+}
+
 /* Check libzip sees the same records (names raw, sizes, method, no encryption). */
 static int cross_check_libzip(const wk_pth *p, wk_err *err)
 {
@@ -411,25 +428,16 @@ static int cross_check_libzip(const wk_pth *p, wk_err *err)
         zip_error_fini(&ze);
         return rc;
     }
-    int rc = 0;
+    int rc = -1;
     zip_int64_t n = zip_get_num_entries(za, 0);
-    if (n < 0 || (uint64_t)n != p->n_recs)
-        rc = fail(p, err, WK_E_FORMAT, "zip: libzip counts %" PRId64 " records, the central directory %zu",
-                  (int64_t)n, p->n_recs);
-    for (size_t i = 0; rc == 0 && i < p->n_recs; i++) {
-        const rec *r = &p->recs[i];
-        zip_stat_t st;
-        char b[300];
-        shown(r->name, r->nlen, b, sizeof b);
-        if (zip_stat_index(za, i, ZIP_FL_ENC_RAW, &st) != 0) {
-            rc = fail(p, err, WK_E_FORMAT, "zip: libzip cannot stat record '%s': %s", b,
-                      zip_strerror(za));
-        } else if (!st.name || strlen(st.name) != r->nlen || memcmp(st.name, r->name, r->nlen) ||
-                   st.size != r->size || st.comp_size != r->size || st.comp_method != ZIP_CM_STORE ||
-                   st.encryption_method != ZIP_EM_NONE) {
-            rc = fail(p, err, WK_E_FORMAT, "zip: record '%s': libzip and the central directory disagree", b);
-        }
+    if (n < 0 || (uint64_t)n != p->n_recs) {
+        fail(p, err, WK_E_FORMAT, "zip: libzip counts %" PRId64 " records, the central directory %zu",
+             (int64_t)n, p->n_recs);
+        goto done;
     }
+    for (size_t i = 0; i < p->n_recs; i++) WK_TRY_GOTO(cross_check_rec(p, za, i, err), done);
+    rc = 0;
+done:
     zip_discard(za);
     zip_error_fini(&ze);
     return rc;
@@ -673,10 +681,15 @@ static int check_unique_names(const wk_pth *p, wk_err *err)
     if (!v) return fail(p, err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < p->n_t; i++) v[i] = &p->t[i];
     qsort(v, p->n_t, sizeof *v, cmp_tensor_name);
-    int rc = 0;
-    for (size_t i = 1; i < p->n_t && !rc; i++)
-        if (!strcmp(v[i - 1]->name, v[i]->name))
-            rc = fail(p, err, WK_E_FORMAT, "duplicate tensor name '%s'", v[i]->name);
+    int rc = -1;
+    for (size_t i = 1; i < p->n_t; i++) {
+        if (!strcmp(v[i - 1]->name, v[i]->name)) {
+            fail(p, err, WK_E_FORMAT, "duplicate tensor name '%s'", v[i]->name);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
     free(v);
     return rc;
 }

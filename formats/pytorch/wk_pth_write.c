@@ -10,6 +10,7 @@
 
 #include "wk_buf.h"
 #include "wk_io.h"
+#include "wk_utf8.h"
 
 #define U32_MAX_ 0xFFFFFFFFull
 #define ALIGN 64u
@@ -130,30 +131,6 @@ void wk_pthw_tensor_contiguous(wk_pthw_tensor *t, const char *name, size_t stora
         t->stride[i] = st;
         st *= shape[i] > 1 ? shape[i] : 1;
     }
-}
-
-/* 1 if s is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned cp, min;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xE0) == 0xC0) { k = 1; cp = c & 0x1F; min = 0x80; }
-        else if ((c & 0xF0) == 0xE0) { k = 2; cp = c & 0x0F; min = 0x800; }
-        else if ((c & 0xF8) == 0xF0) { k = 3; cp = c & 0x07; min = 0x10000; }
-        else return 0;
-        if (n - i <= k) return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return 0;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-        i += k + 1;
-    }
-    return 1;
 }
 
 /* ---- the writer's state ---------------------------------------------------------------- */
@@ -447,7 +424,7 @@ static int validate(const wk_pthw_storage *st, size_t n_st, const wk_pthw_tensor
         WK_FAIL_IF(!t->name, err, WK_E_USAGE, "tensor %zu: no name", i);
         size_t len = strlen(t->name);
         WK_FAIL_IF(len > UINT32_MAX, err, WK_E_LIMIT, "tensor %zu: name too long", i);
-        WK_FAIL_IF(!utf8_valid((const unsigned char *)t->name, len), err, WK_E_USAGE,
+        WK_FAIL_IF(!wk_utf8_valid(t->name, len), err, WK_E_USAGE,
                    "tensor %zu: name is not valid UTF-8", i);
         if (t->same_as) {
             WK_FAIL_IF(t->same_as > i, err, WK_E_USAGE,
@@ -537,6 +514,24 @@ static const char k_byteorder[] = "little";
 static const char k_version[] = "3\n";
 #define SERIAL_ID_LEN 40u
 
+/* The records in torch's order: data.pkl, [byteorder,] data/<key> by sorted
+ * key (kr), version[, .data/serialization_id]. */
+static int add_records(wk_pthw *w, const key_ref *kr, int has_bo, int has_sid, wk_err *err)
+{
+    WK_TRY(add_rec(w, REC_PICKLE, "data.pkl", w->pickle.len, 0, err));
+    if (has_bo) WK_TRY(add_rec(w, REC_BYTEORDER, "byteorder", strlen(k_byteorder), 0, err));
+    for (size_t k = 0; k < w->n_st; k++) {
+        char nm[32];
+        snprintf(nm, sizeof nm, "data/%s", kr[k].key);
+        w->order[k] = kr[k].s;
+        w->st_rec[kr[k].s] = w->n_recs;
+        WK_TRY(add_rec(w, REC_DATA, nm, w->st[kr[k].s].nbytes, kr[k].s, err));
+    }
+    WK_TRY(add_rec(w, REC_VERSION, "version", strlen(k_version), 0, err));
+    if (has_sid) WK_TRY(add_rec(w, REC_SERIAL_ID, ".data/serialization_id", SERIAL_ID_LEN, 0, err));
+    return 0;
+}
+
 /* Records in torch's order, then every offset and the total size. */
 static int layout(wk_pthw *w, wk_err *err)
 {
@@ -550,19 +545,9 @@ static int layout(wk_pthw *w, wk_err *err)
     }
     for (size_t s = 0; s < w->n_st; s++) kr[s] = (key_ref){w->key[s], s};
     qsort(kr, w->n_st, sizeof *kr, cmp_key_ref); /* Python's sorted() of str keys */
-    int rc = add_rec(w, REC_PICKLE, "data.pkl", w->pickle.len, 0, err);
-    if (!rc && has_bo) rc = add_rec(w, REC_BYTEORDER, "byteorder", strlen(k_byteorder), 0, err);
-    for (size_t k = 0; !rc && k < w->n_st; k++) {
-        char nm[32];
-        snprintf(nm, sizeof nm, "data/%s", kr[k].key);
-        w->order[k] = kr[k].s;
-        w->st_rec[kr[k].s] = w->n_recs;
-        rc = add_rec(w, REC_DATA, nm, w->st[kr[k].s].nbytes, kr[k].s, err);
-    }
+    int rc = add_records(w, kr, has_bo, has_sid, err);
     free(kr);
-    if (!rc) rc = add_rec(w, REC_VERSION, "version", strlen(k_version), 0, err);
-    if (!rc && has_sid) rc = add_rec(w, REC_SERIAL_ID, ".data/serialization_id", SERIAL_ID_LEN, 0, err);
-    if (rc) return -1;
+    WK_TRY(rc);
 
     uint64_t cursor = 0, cd = 0;
     for (size_t i = 0; i < w->n_recs; i++) {
@@ -810,13 +795,14 @@ static int make_serialization_id(wk_pthw *w, size_t n_written, wk_err *err)
         const rec *r = &w->recs[i];
         h[i] = std_hash_string(r->name + r->short_off, r->name_len - r->short_off);
     }
-    int rc = ustd_set_order(h, n_written, ord, err);
-    if (rc == 0) {
-        uint64_t combined = 0;
-        for (size_t i = 0; i < n_written; i++) combined = hash_combine(combined, h[ord[i]]);
-        snprintf(w->sid, sizeof w->sid, "%020llu%020llu", (unsigned long long)combined,
-                 (unsigned long long)w->sid_crc);
-    }
+    int rc = -1;
+    WK_TRY_GOTO(ustd_set_order(h, n_written, ord, err), done);
+    uint64_t combined = 0;
+    for (size_t i = 0; i < n_written; i++) combined = hash_combine(combined, h[ord[i]]);
+    snprintf(w->sid, sizeof w->sid, "%020llu%020llu", (unsigned long long)combined,
+             (unsigned long long)w->sid_crc);
+    rc = 0;
+done:
     free(h);
     free(ord);
     return rc;
@@ -1135,11 +1121,8 @@ static int describe_infos(const wk_tensor_info *ti, size_t n, wk_pthw_storage *s
     ptr_ref *pr = malloc((n ? n : 1) * sizeof *pr);
     size_t *owner = malloc((n ? n : 1) * sizeof *owner); /* first tensor of the same storage */
     size_t *snum = malloc((n ? n : 1) * sizeof *snum);   /* storage number of each tensor */
-    int rc = 0;
-    if (!pr || !owner || !snum) {
-        rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-        goto out;
-    }
+    int rc = -1;
+    WK_FAIL_GOTO(!pr || !owner || !snum, out, err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) pr[i] = (ptr_ref){ti[i].storage, i};
     qsort(pr, n, sizeof *pr, cmp_ptr_ref); /* groups by pointer, lowest index first */
     for (size_t i = 0; i < n; i++)
@@ -1148,20 +1131,16 @@ static int describe_infos(const wk_tensor_info *ti, size_t n, wk_pthw_storage *s
     for (size_t i = 0; i < n; i++) {
         const wk_tensor_info *t = &ti[i], *o = &ti[owner[i]];
         const char *name = t->name ? t->name : "?";
-        if (!t->storage && t->storage_nbytes) {
-            rc = wk_err_set(err, WK_E_USAGE, "tensor '%s': no storage data", name);
-            goto out;
-        }
+        WK_FAIL_GOTO(!t->storage && t->storage_nbytes, out, err, WK_E_USAGE,
+                     "tensor '%s': no storage data", name);
         if (owner[i] == i) {
             st[ns] = (wk_pthw_storage){t->dtype, t->storage_nbytes};
             data[ns] = t->storage;
             snum[i] = ns++;
-        } else if (o->dtype != t->dtype || o->storage_nbytes != t->storage_nbytes) {
-            rc = wk_err_set(err, WK_E_USAGE,
-                            "tensors '%s' and '%s' share a storage with different dtypes or sizes",
-                            o->name ? o->name : "?", name);
-            goto out;
         } else {
+            WK_FAIL_GOTO(o->dtype != t->dtype || o->storage_nbytes != t->storage_nbytes, out, err,
+                         WK_E_USAGE, "tensors '%s' and '%s' share a storage with different dtypes "
+                         "or sizes", o->name ? o->name : "?", name);
             snum[i] = snum[owner[i]];
         }
         wk_pthw_tensor *d = &tt[i];
@@ -1176,6 +1155,7 @@ static int describe_infos(const wk_tensor_info *ti, size_t n, wk_pthw_storage *s
         }
     }
     *n_st = ns;
+    rc = 0;
 out:
     free(pr);
     free(owner);
@@ -1192,21 +1172,20 @@ int wk_pthw_save_sink(wk_sink sink, const char *file_name, const wk_tensor_info 
     const uint8_t **data = malloc(m * sizeof *data);
     wk_pthw *w = NULL;
     int rc = -1;
-    if (!st || !tt || !data) {
-        wk_err_set(err, WK_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (describe_infos(tensors, n, st, &ns, tt, data, err) != 0) goto out;
+    WK_FAIL_GOTO(!st || !tt || !data, out, err, WK_E_NOMEM, "out of memory");
+    WK_TRY_GOTO(describe_infos(tensors, n, st, &ns, tt, data, err), out);
     w = wk_pthw_plan(file_name, st, ns, tt, n, profile, err);
-    if (!w || wk_pthw_begin(w, sink, err) != 0) goto out;
+    if (!w) goto out;
+    WK_TRY_GOTO(wk_pthw_begin(w, sink, err), out);
     for (size_t k = 0; k < ns; k++) {
         size_t s = wk_pthw_record_storage(w, k);
-        if (wk_pthw_storage_begin(w, s, err) != 0) goto out;
+        WK_TRY_GOTO(wk_pthw_storage_begin(w, s, err), out);
         /* wk_pthw_write takes size_t; storages larger than SIZE_MAX cannot be in memory */
-        if (st[s].nbytes && wk_pthw_write(w, data[s], (size_t)st[s].nbytes, err) != 0) goto out;
-        if (wk_pthw_storage_end(w, err) != 0) goto out;
+        if (st[s].nbytes) WK_TRY_GOTO(wk_pthw_write(w, data[s], (size_t)st[s].nbytes, err), out);
+        WK_TRY_GOTO(wk_pthw_storage_end(w, err), out);
     }
-    rc = wk_pthw_finish(w, err);
+    WK_TRY_GOTO(wk_pthw_finish(w, err), out);
+    rc = 0;
 out:
     wk_pthw_free(w);
     free(st);

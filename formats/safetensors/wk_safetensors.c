@@ -9,6 +9,7 @@
 
 #include "wk_cursor.h"
 #include "wk_hash.h"
+#include "wk_strmap.h"
 #include "wk_io.h"
 #include "wk_json.h"
 
@@ -52,17 +53,9 @@ struct wk_st {
     wk_json *root;          /* parsed header (names and metadata point into it) */
     wk_st_tensor *t;
     size_t n_t;
-    long *hash;
-    size_t hash_cap;
+    wk_strmap names;        /* tensor name -> index into t */
     const wk_json *meta;    /* __metadata__ object or NULL */
 };
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 1099511628211ull;
-    return h;
-}
 
 static int cmp_offsets(const void *a, const void *b)
 {
@@ -181,17 +174,13 @@ static int validate(wk_st *s, uint64_t *end, wk_err *err)
     return 0;
 }
 
-static int build_hash(wk_st *s, wk_err *err)
+/* Index the tensor names (after sorting; a repeated name finds its first
+ * tensor in offset order). */
+static int build_names(wk_st *s, wk_err *err)
 {
-    s->hash_cap = 16;
-    while (s->hash_cap < 2 * s->n_t) s->hash_cap *= 2;
-    s->hash = malloc(s->hash_cap * sizeof *s->hash);
-    if (!s->hash) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < s->hash_cap; i++) s->hash[i] = -1;
     for (size_t i = 0; i < s->n_t; i++) {
-        size_t h = fnv(s->t[i].name) & (s->hash_cap - 1);
-        while (s->hash[h] >= 0) h = (h + 1) & (s->hash_cap - 1);
-        s->hash[h] = (long)i;
+        long prev;
+        WK_TRY(wk_strmap_add(&s->names, s->t[i].name, i, &prev, err));
     }
     return 0;
 }
@@ -243,7 +232,7 @@ static int st_parse(wk_st *s, wk_err *err)
         s->t[i].file_offset = 8 + n + s->t[i].begin;
         s->t[i].data = s->data + s->t[i].file_offset;
     }
-    return build_hash(s, err);
+    return build_names(s, err);
 }
 
 wk_st *wk_st_open_buffer(const uint8_t *data, size_t size, const char *name, wk_err *err)
@@ -281,7 +270,7 @@ void wk_st_close(wk_st *s)
     if (!s) return;
     wk_json_free(s->root);
     free(s->t);
-    free(s->hash);
+    wk_strmap_free(&s->names);
     free(s->name);
     wk_map_close(&s->map);
     free(s);
@@ -294,10 +283,7 @@ const wk_st_tensor *wk_st_tensor_at(const wk_st *s, size_t i) { return i < s->n_
 
 long wk_st_find(const wk_st *s, const char *name)
 {
-    if (!s->hash) return -1;
-    for (size_t h = fnv(name) & (s->hash_cap - 1); s->hash[h] >= 0; h = (h + 1) & (s->hash_cap - 1))
-        if (strcmp(s->t[s->hash[h]].name, name) == 0) return s->hash[h];
-    return -1;
+    return wk_strmap_get(&s->names, name);
 }
 
 size_t wk_st_meta_count(const wk_st *s) { return s->meta ? wk_json_len(s->meta) : 0; }
@@ -413,53 +399,72 @@ static int tensor_bytes(const wk_stw_tensor *t, uint64_t *out, wk_err *err)
     return 0;
 }
 
-/* Build the JSON object in file order and dump it compact. */
+/* Append {"__metadata__": {meta[0]: meta[1], ...}} (n_meta pairs) to root. */
+static int header_meta(wk_json *root, const char *const *meta, size_t n_meta, wk_err *err)
+{
+    int rc = -1;
+    wk_json *m = wk_json_new_object();
+    for (size_t i = 0; i < n_meta; i++) {
+        WK_FAIL_GOTO(m && wk_json_get(m, meta[2 * i]), done, err, WK_E_USAGE,
+                     "safetensors writer: duplicate __metadata__ key \"%s\"", meta[2 * i]);
+        WK_TRY_GOTO(wk_json_object_append(m, meta[2 * i], wk_json_new_string(meta[2 * i + 1]), err),
+                    done);
+    }
+    WK_TRY_GOTO(wk_json_object_append(root, "__metadata__", wk_json_take(&m), err), done);
+    rc = 0;
+done:
+    wk_json_free(m);
+    return rc;
+}
+
+/* Append tensor i's entry {"dtype", "shape", "data_offsets"} to root. */
+static int header_entry(const wk_stw *w, const wk_stw_tensor *t, size_t i, wk_json *root, wk_err *err)
+{
+    int rc = -1;
+    wk_json *e = wk_json_new_object(), *shape = wk_json_new_array(), *off = wk_json_new_array();
+    WK_TRY_GOTO(wk_json_object_append(e, "dtype", wk_json_new_string(wk_st_dtype_of(t->dtype)->name),
+                                      err), done);
+    for (int d = 0; d < t->ndim; d++)
+        WK_TRY_GOTO(wk_json_array_push(shape, wk_json_new_int(t->shape[d]), err), done);
+    WK_TRY_GOTO(wk_json_array_push(off, wk_json_new_int((int64_t)w->offset[i]), err), done);
+    WK_TRY_GOTO(wk_json_array_push(off, wk_json_new_int((int64_t)(w->offset[i] + w->nbytes[i])), err),
+                done);
+    WK_TRY_GOTO(wk_json_object_append(e, "shape", wk_json_take(&shape), err), done);
+    WK_TRY_GOTO(wk_json_object_append(e, "data_offsets", wk_json_take(&off), err), done);
+    WK_TRY_GOTO(wk_json_object_append(root, t->name, wk_json_take(&e), err), done);
+    rc = 0;
+done:
+    wk_json_free(shape);
+    wk_json_free(off);
+    wk_json_free(e);
+    return rc;
+}
+
+/* Build the JSON object in file order and dump it compact into w->header
+ * (after its 8-byte length, padded with spaces to a multiple of 8). */
 static int build_header(wk_stw *w, const wk_stw_tensor *ts, const char *const *meta, size_t n_meta,
                         wk_err *err)
 {
+    int rc = -1;
     wk_json *root = wk_json_new_object();
-    int rc = root ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    if (!rc && meta) {
-        wk_json *m = wk_json_new_object();
-        for (size_t i = 0; !rc && i < n_meta; i++) {
-            if (m && wk_json_get(m, meta[2 * i]))
-                rc = wk_err_set(err, WK_E_USAGE, "safetensors writer: duplicate __metadata__ key \"%s\"",
-                                meta[2 * i]);
-            else
-                rc = wk_json_object_append(m, meta[2 * i], wk_json_new_string(meta[2 * i + 1]), err);
-        }
-        if (rc) wk_json_free(m);
-        else rc = wk_json_object_append(root, "__metadata__", m, err);
-    }
-    for (size_t k = 0; !rc && k < w->n; k++) {
-        size_t i = w->order[k];
-        const wk_stw_tensor *t = &ts[i];
-        wk_json *e = wk_json_new_object(), *shape = wk_json_new_array(), *off = wk_json_new_array();
-        rc = wk_json_object_append(e, "dtype", wk_json_new_string(wk_st_dtype_of(t->dtype)->name), err);
-        for (int d = 0; !rc && d < t->ndim; d++) rc = wk_json_array_push(shape, wk_json_new_int(t->shape[d]), err);
-        if (!rc) rc = wk_json_array_push(off, wk_json_new_int((int64_t)w->offset[i]), err);
-        if (!rc) rc = wk_json_array_push(off, wk_json_new_int((int64_t)(w->offset[i] + w->nbytes[i])), err);
-        if (!rc) { rc = wk_json_object_append(e, "shape", shape, err); shape = NULL; }
-        else wk_json_free(shape);
-        if (!rc) { rc = wk_json_object_append(e, "data_offsets", off, err); off = NULL; }
-        else wk_json_free(off);
-        if (!rc) rc = wk_json_object_append(root, t->name, e, err);
-        else wk_json_free(e);
-    }
     wk_json_dump_opts o = wk_json_opts_compact();
     wk_buf js;
     wk_buf_init(&js);
-    if (!rc) rc = wk_json_dump(root, &o, &js, err);
+    WK_FAIL_GOTO(!root, done, err, WK_E_NOMEM, "out of memory");
+    if (meta) WK_TRY_GOTO(header_meta(root, meta, n_meta, err), done);
+    for (size_t k = 0; k < w->n; k++)
+        WK_TRY_GOTO(header_entry(w, &ts[w->order[k]], w->order[k], root, err), done);
+    WK_TRY_GOTO(wk_json_dump(root, &o, &js, err), done);
+    size_t pad = (8 - js.len % 8) % 8;
+    WK_FAIL_GOTO(js.len + pad > WK_ST_MAX_HEADER, done, err, WK_E_LIMIT,
+                 "safetensors writer: header of %zu bytes exceeds 100 MB", js.len);
+    wk_buf_le64(&w->header, js.len + pad);
+    wk_buf_put(&w->header, js.data, js.len);
+    for (size_t i = 0; i < pad; i++) wk_buf_putc(&w->header, ' ');
+    WK_TRY_GOTO(wk_buf_check(&w->header, err), done);
+    rc = 0;
+done:
     wk_json_free(root);
-    if (!rc) {
-        size_t pad = (8 - js.len % 8) % 8;
-        if (js.len + pad > WK_ST_MAX_HEADER)
-            rc = wk_err_set(err, WK_E_LIMIT, "safetensors writer: header of %zu bytes exceeds 100 MB", js.len);
-        wk_buf_le64(&w->header, js.len + pad);
-        wk_buf_put(&w->header, js.data, js.len);
-        for (size_t i = 0; i < pad; i++) wk_buf_putc(&w->header, ' ');
-        if (!rc) rc = wk_buf_check(&w->header, err);
-    }
     wk_buf_free(&js);
     return rc;
 }
@@ -475,10 +480,12 @@ static int dup_name(const wk_stw_tensor *ts, size_t n, wk_err *err)
     if (!names) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) names[i] = ts[i].name;
     qsort(names, n, sizeof *names, cmp_str_ptr);
-    int rc = 0;
-    for (size_t i = 1; i < n && !rc; i++)
-        if (strcmp(names[i], names[i - 1]) == 0)
-            rc = wk_err_set(err, WK_E_USAGE, "safetensors writer: duplicate tensor name \"%s\"", names[i]);
+    int rc = -1;
+    for (size_t i = 1; i < n; i++)
+        WK_FAIL_GOTO(strcmp(names[i], names[i - 1]) == 0, done, err, WK_E_USAGE,
+                     "safetensors writer: duplicate tensor name \"%s\"", names[i]);
+    rc = 0;
+done:
     free(names);
     return rc;
 }
@@ -590,18 +597,20 @@ int wk_stw_finish(wk_stw *w, wk_err *err)
 int wk_st_index_json(uint64_t total_size, const char *const *names, const char *const *files,
                      size_t n, wk_buf *out, wk_err *err)
 {
+    int rc = -1;
     wk_json *root = wk_json_new_object(), *meta = wk_json_new_object(), *map = wk_json_new_object();
-    int rc = wk_json_object_append(meta, "total_size", wk_json_new_int((int64_t)total_size), err);
-    for (size_t i = 0; !rc && i < n; i++)
-        rc = wk_json_object_set(map, names[i], wk_json_new_string(files[i]), err);
-    if (!rc) { rc = wk_json_object_append(root, "metadata", meta, err); meta = NULL; }
-    if (!rc) { rc = wk_json_object_append(root, "weight_map", map, err); map = NULL; }
     wk_json_dump_opts o = wk_json_opts_hf();
-    if (!rc) rc = wk_json_dump(root, &o, out, err);
-    if (!rc) {
-        wk_buf_putc(out, '\n');
-        rc = wk_buf_check(out, err);
-    }
+    WK_TRY_GOTO(wk_json_object_append(meta, "total_size", wk_json_new_int((int64_t)total_size), err),
+                done);
+    for (size_t i = 0; i < n; i++)
+        WK_TRY_GOTO(wk_json_object_set(map, names[i], wk_json_new_string(files[i]), err), done);
+    WK_TRY_GOTO(wk_json_object_append(root, "metadata", wk_json_take(&meta), err), done);
+    WK_TRY_GOTO(wk_json_object_append(root, "weight_map", wk_json_take(&map), err), done);
+    WK_TRY_GOTO(wk_json_dump(root, &o, out, err), done);
+    wk_buf_putc(out, '\n');
+    WK_TRY_GOTO(wk_buf_check(out, err), done);
+    rc = 0;
+done:
     wk_json_free(meta);
     wk_json_free(map);
     wk_json_free(root);
@@ -613,46 +622,47 @@ static int shard_name_ok(const char *s)
     return *s && strcmp(s, ".") && strcmp(s, "..") && !strchr(s, '/') && !strchr(s, '\\');
 }
 
+/* Entry i of the weight_map object map: name, shard file, and the shard in
+ * ix->shards (added when new). */
+static int index_entry(wk_st_index *ix, const wk_json *map, size_t i, const char *path, wk_err *err)
+{
+    const char *name = wk_json_key_at(map, i, NULL), *file;
+    if (wk_json_as_string(wk_json_value_at(map, i), &file, NULL, err))
+        return wk_err_prefix(err, "%s: weight_map \"%s\"", path, name);
+    WK_FAIL_IF(!shard_name_ok(file), err, WK_E_UNSAFE, "%s: weight_map \"%s\": shard name \"%s\" is "
+               "not a plain file name", path, name, file);
+    ix->names[i] = strdup(name);
+    ix->files[i] = strdup(file);
+    ix->n = i + 1;
+    WK_FAIL_IF(!ix->names[i] || !ix->files[i], err, WK_E_NOMEM, "out of memory");
+    size_t k = 0;
+    while (k < ix->n_shards && strcmp(ix->shards[k], file)) k++;
+    if (k == ix->n_shards) {
+        WK_FAIL_IF(!(ix->shards[k] = strdup(file)), err, WK_E_NOMEM, "out of memory");
+        ix->n_shards++;
+    }
+    return 0;
+}
+
 int wk_st_index_load(wk_st_index *ix, const char *path, wk_err *err)
 {
     memset(ix, 0, sizeof *ix);
     wk_map m;
     if (wk_map_open(&m, path, err)) return -1;
+    int rc = -1;
     wk_json *root = wk_json_parse(m.data, m.size, NULL, err);
-    int rc = 0;
-    if (!root) rc = wk_err_prefix(err, "%s", path);
     const wk_json *map = root ? wk_json_get(root, "weight_map") : NULL;
-    if (!rc && wk_json_type_of(map) != WK_JSON_OBJECT)
-        rc = wk_err_set(err, WK_E_FORMAT, "%s: no \"weight_map\" object", path);
-    size_t n = rc ? 0 : wk_json_len(map);
-    if (!rc) {
-        ix->names = calloc(n ? n : 1, sizeof *ix->names);
-        ix->files = calloc(n ? n : 1, sizeof *ix->files);
-        ix->shards = calloc(n ? n : 1, sizeof *ix->shards);
-        if (!ix->names || !ix->files || !ix->shards) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-    }
-    for (size_t i = 0; !rc && i < n; i++) {
-        const char *name = wk_json_key_at(map, i, NULL), *file;
-        if (wk_json_as_string(wk_json_value_at(map, i), &file, NULL, err)) {
-            rc = wk_err_prefix(err, "%s: weight_map \"%s\"", path, name);
-            break;
-        }
-        if (!shard_name_ok(file)) {
-            rc = wk_err_set(err, WK_E_UNSAFE, "%s: weight_map \"%s\": shard name \"%s\" is not a plain "
-                            "file name", path, name, file);
-            break;
-        }
-        ix->names[i] = strdup(name);
-        ix->files[i] = strdup(file);
-        ix->n = i + 1;
-        if (!ix->names[i] || !ix->files[i]) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-        size_t k = 0;
-        while (!rc && k < ix->n_shards && strcmp(ix->shards[k], file)) k++;
-        if (!rc && k == ix->n_shards) {
-            if (!(ix->shards[ix->n_shards] = strdup(file))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-            else ix->n_shards++;
-        }
-    }
+    size_t n = wk_json_len(map);
+    WK_TRY_GOTO(root ? 0 : wk_err_prefix(err, "%s", path), done);
+    WK_FAIL_GOTO(wk_json_type_of(map) != WK_JSON_OBJECT, done, err, WK_E_FORMAT,
+                 "%s: no \"weight_map\" object", path);
+    ix->names = calloc(n ? n : 1, sizeof *ix->names);
+    ix->files = calloc(n ? n : 1, sizeof *ix->files);
+    ix->shards = calloc(n ? n : 1, sizeof *ix->shards);
+    WK_FAIL_GOTO(!ix->names || !ix->files || !ix->shards, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) WK_TRY_GOTO(index_entry(ix, map, i, path, err), done);
+    rc = 0;
+done:
     wk_json_free(root);
     wk_map_close(&m);
     if (rc) wk_st_index_free(ix);
@@ -697,35 +707,48 @@ static wk_json *kv_value_json(const wk_gguf *g, size_t k, wk_gguf_type t, uint64
     return wk_json_new_int(v);
 }
 
+/* Append [key, type name, value] of KV k to arr; a failure names the key. */
+static int kv_entry_json(const wk_gguf *g, size_t k, wk_json *arr, wk_err *err)
+{
+    const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
+    int rc = -1;
+    char tname[32];
+    wk_json *e = wk_json_new_array(), *val;
+    if (kv->type == WK_GGUF_ARRAY) {
+        snprintf(tname, sizeof tname, "array[%s]", wk_gguf_type_name(kv->arr_type));
+        val = wk_json_new_array();
+        for (uint64_t i = 0; i < kv->n; i++)
+            WK_TRY_GOTO(wk_json_array_push(val, kv_value_json(g, k, kv->arr_type, i, err), err), done);
+    } else {
+        snprintf(tname, sizeof tname, "%s", wk_gguf_type_name(kv->type));
+        val = kv_value_json(g, k, kv->type, 0, err);
+    }
+    WK_TRY_GOTO(wk_json_array_push(e, wk_json_new_string(kv->key), err), done);
+    WK_TRY_GOTO(wk_json_array_push(e, wk_json_new_string(tname), err), done);
+    WK_TRY_GOTO(wk_json_array_push(e, wk_json_take(&val), err), done);
+    WK_TRY_GOTO(wk_json_array_push(arr, wk_json_take(&e), err), done);
+    rc = 0;
+done:
+    wk_json_free(val);
+    wk_json_free(e);
+    if (rc) wk_err_prefix(err, "%s: key \"%s\"", wk_gguf_path(g), kv->key);
+    return rc;
+}
+
 int wk_st_gguf_kv_to_json(const wk_gguf *g, wk_buf *out, wk_err *err)
 {
+    int rc = -1;
     wk_json *arr = wk_json_new_array();
-    int rc = arr ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
-    for (size_t k = 0; !rc && k < wk_gguf_kv_count(g); k++) {
-        const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
-        if (strncmp(kv->key, "weightkit.digest.", 17) == 0) continue;
-        char tname[32];
-        wk_json *e = wk_json_new_array(), *val;
-        if (kv->type == WK_GGUF_ARRAY) {
-            snprintf(tname, sizeof tname, "array[%s]", wk_gguf_type_name(kv->arr_type));
-            val = wk_json_new_array();
-            for (uint64_t i = 0; !rc && i < kv->n; i++)
-                rc = wk_json_array_push(val, kv_value_json(g, k, kv->arr_type, i, err), err);
-        } else {
-            snprintf(tname, sizeof tname, "%s", wk_gguf_type_name(kv->type));
-            val = kv_value_json(g, k, kv->type, 0, err);
-        }
-        if (!rc) rc = wk_json_array_push(e, wk_json_new_string(kv->key), err);
-        if (!rc) rc = wk_json_array_push(e, wk_json_new_string(tname), err);
-        if (!rc) { rc = wk_json_array_push(e, val, err); val = NULL; }
-        wk_json_free(val);
-        if (!rc) rc = wk_json_array_push(arr, e, err);
-        else wk_json_free(e);
-        if (rc) rc = wk_err_prefix(err, "%s: key \"%s\"", wk_gguf_path(g), kv->key);
-    }
     wk_json_dump_opts o = wk_json_opts_compact();
     o.allow_nan = 1;
-    if (!rc) rc = wk_json_dump(arr, &o, out, err);
+    WK_FAIL_GOTO(!arr, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
+        if (strncmp(wk_gguf_kv_at(g, k)->key, "weightkit.digest.", 17) == 0) continue;
+        WK_TRY_GOTO(kv_entry_json(g, k, arr, err), done);
+    }
+    WK_TRY_GOTO(wk_json_dump(arr, &o, out, err), done);
+    rc = 0;
+done:
     wk_json_free(arr);
     return rc;
 }
@@ -772,6 +795,49 @@ static int json_to_bytes(const wk_json *v, wk_gguf_type t, wk_buf *b, wk_err *er
     return 0;
 }
 
+/* A GGUF array KV from the JSON array v; tn is "array[<element type>]". */
+static int apply_array(wk_ggufw *w, const char *key, const char *tn, const wk_json *v, wk_buf *b,
+                       wk_err *err)
+{
+    char et_name[16];
+    snprintf(et_name, sizeof et_name, "%.*s", (int)strcspn(tn + 6, "]"), tn + 6);
+    int et = wk_gguf_type_from_name(et_name);
+    WK_FAIL_IF(et < 0 || et == WK_GGUF_ARRAY || wk_json_type_of(v) != WK_JSON_ARRAY, err, WK_E_FORMAT,
+               "key \"%s\": bad array type \"%s\"", key, tn);
+    size_t n = wk_json_len(v);
+    for (size_t i = 0; i < n; i++) WK_TRY(json_to_bytes(wk_json_at(v, i), (wk_gguf_type)et, b, err));
+    if (et != WK_GGUF_STRING) {
+        WK_TRY(wk_buf_check(b, err));
+        return wk_ggufw_kv_arr(w, key, (wk_gguf_type)et, b->data, n, err);
+    }
+    /* re-split into pointers for the string-array writer */
+    int rc = -1;
+    const char **s = calloc(n ? n : 1, sizeof *s);
+    size_t *l = calloc(n ? n : 1, sizeof *l);
+    WK_FAIL_GOTO(!s || !l, done, err, WK_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) wk_json_as_string(wk_json_at(v, i), &s[i], &l[i], NULL);
+    WK_TRY_GOTO(wk_ggufw_kv_arr_str(w, key, s, l, n, err), done);
+    rc = 0;
+done:
+    free(s);
+    free(l);
+    return rc;
+}
+
+/* A GGUF scalar KV of type name tn from the JSON value v. */
+static int apply_scalar(wk_ggufw *w, const char *key, const char *tn, const wk_json *v, wk_buf *b,
+                        wk_err *err)
+{
+    int t = wk_gguf_type_from_name(tn);
+    WK_FAIL_IF(t < 0 || t == WK_GGUF_ARRAY, err, WK_E_FORMAT, "key \"%s\": bad type \"%s\"", key, tn);
+    WK_TRY(json_to_bytes(v, (wk_gguf_type)t, b, err));
+    WK_TRY(wk_buf_check(b, err));
+    if (t == WK_GGUF_STRING) return wk_ggufw_kv_str(w, key, (const char *)b->data + 8, b->len - 8, err);
+    uint64_t bits = 0;
+    for (size_t i = 0; i < b->len; i++) bits |= (uint64_t)b->data[i] << (8 * i);
+    return wk_ggufw_kv_scalar(w, key, (wk_gguf_type)t, bits, err);
+}
+
 static int apply_entry(const wk_json *e, wk_ggufw *w, const uint32_t *file_type, wk_err *err)
 {
     const char *key, *tn;
@@ -783,41 +849,8 @@ static int apply_entry(const wk_json *e, wk_ggufw *w, const uint32_t *file_type,
     if (file_type && strcmp(key, "general.file_type") == 0) return wk_ggufw_kv_u32(w, key, *file_type, err);
     wk_buf b;
     wk_buf_init(&b);
-    int rc = 0;
-    if (strncmp(tn, "array[", 6) == 0) {
-        char et_name[16];
-        snprintf(et_name, sizeof et_name, "%.*s", (int)strcspn(tn + 6, "]"), tn + 6);
-        int et = wk_gguf_type_from_name(et_name);
-        if (et < 0 || et == WK_GGUF_ARRAY || wk_json_type_of(v) != WK_JSON_ARRAY)
-            rc = wk_err_set(err, WK_E_FORMAT, "key \"%s\": bad array type \"%s\"", key, tn);
-        for (size_t i = 0; !rc && i < wk_json_len(v); i++)
-            rc = json_to_bytes(wk_json_at(v, i), (wk_gguf_type)et, &b, err);
-        if (!rc && et == WK_GGUF_STRING) {
-            /* re-split into pointers for the string-array writer */
-            size_t n = wk_json_len(v);
-            const char **s = calloc(n ? n : 1, sizeof *s);
-            size_t *l = calloc(n ? n : 1, sizeof *l);
-            if (!s || !l) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
-            for (size_t i = 0; !rc && i < n; i++) wk_json_as_string(wk_json_at(v, i), &s[i], &l[i], NULL);
-            if (!rc) rc = wk_ggufw_kv_arr_str(w, key, s, l, n, err);
-            free(s);
-            free(l);
-        } else if (!rc) {
-            rc = wk_buf_check(&b, err);
-            if (!rc) rc = wk_ggufw_kv_arr(w, key, (wk_gguf_type)et, b.data, wk_json_len(v), err);
-        }
-    } else {
-        int t = wk_gguf_type_from_name(tn);
-        if (t < 0 || t == WK_GGUF_ARRAY) rc = wk_err_set(err, WK_E_FORMAT, "key \"%s\": bad type \"%s\"", key, tn);
-        if (!rc) rc = json_to_bytes(v, (wk_gguf_type)t, &b, err);
-        if (!rc) rc = wk_buf_check(&b, err);
-        if (!rc && t == WK_GGUF_STRING) rc = wk_ggufw_kv_str(w, key, (const char *)b.data + 8, b.len - 8, err);
-        else if (!rc) {
-            uint64_t bits = 0;
-            for (size_t i = 0; i < b.len; i++) bits |= (uint64_t)b.data[i] << (8 * i);
-            rc = wk_ggufw_kv_scalar(w, key, (wk_gguf_type)t, bits, err);
-        }
-    }
+    int rc = strncmp(tn, "array[", 6) == 0 ? apply_array(w, key, tn, v, &b, err)
+                                           : apply_scalar(w, key, tn, v, &b, err);
     wk_buf_free(&b);
     return rc;
 }
@@ -831,10 +864,17 @@ int wk_st_gguf_kv_apply(const char *json, size_t len, wk_ggufw *w, const uint32_
     o.max_string = WK_ST_MAX_HEADER;
     wk_json *arr = wk_json_parse(json, len, &o, err);
     if (!arr) return wk_err_prefix(err, WK_ST_GGUF_KV);
-    int rc = 0;
-    if (wk_json_type_of(arr) != WK_JSON_ARRAY) rc = wk_err_set(err, WK_E_FORMAT, "%s: not an array", WK_ST_GGUF_KV);
-    for (size_t i = 0; !rc && i < wk_json_len(arr); i++)
-        if (apply_entry(wk_json_at(arr, i), w, file_type, err)) rc = wk_err_prefix(err, "%s entry %zu", WK_ST_GGUF_KV, i);
+    int rc = -1;
+    WK_FAIL_GOTO(wk_json_type_of(arr) != WK_JSON_ARRAY, done, err, WK_E_FORMAT, "%s: not an array",
+                 WK_ST_GGUF_KV);
+    for (size_t i = 0; i < wk_json_len(arr); i++) {
+        if (apply_entry(wk_json_at(arr, i), w, file_type, err)) {
+            wk_err_prefix(err, "%s entry %zu", WK_ST_GGUF_KV, i);
+            goto done;
+        }
+    }
+    rc = 0;
+done:
     wk_json_free(arr);
     return rc;
 }

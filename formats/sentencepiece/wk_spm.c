@@ -7,7 +7,7 @@
 
 #include "wk_cursor.h"
 #include "wk_io.h"
-#include "wk_json.h"
+#include "wk_utf8.h"
 
 /* Protobuf wire types. */
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I32 = 5 };
@@ -118,8 +118,8 @@ static int parse_piece(pctx *p, const field *outer, wk_spm_piece *pc)
     while ((r = next_field(p, &c, &f)) == 0) {
         if (f.field == 1) {
             WK_TRY(want_wt(p, &c, &f, WT_LEN, "piece"));
-            size_t bad = wk_json_utf8_check(f.data, f.len);
-            if (bad != WK_JSON_UTF8_OK) {
+            size_t bad = wk_utf8_check(f.data, f.len);
+            if (bad != WK_UTF8_OK) {
                 /* the sentencepiece library and the GGUF token list need UTF-8 */
                 wk_cur at = wk_cur_make(f.data, f.len, f.data_pos);
                 wk_cur_skip(&at, bad);

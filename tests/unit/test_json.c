@@ -586,27 +586,6 @@ static void test_limits(void)
 
 /* Every prefix of every golden input, and random byte flips: no crash, and a
  * failure always names a byte offset. */
-/* wk_json_utf8_check: the parser's UTF-8 rules, for names from other formats. */
-static void test_utf8_check(void)
-{
-    static const struct { const char *s; size_t n, bad; } v[] = {
-        {"", 0, WK_JSON_UTF8_OK},
-        {"plain", 5, WK_JSON_UTF8_OK},
-        {"\xE2\x96\x81" "a\xF0\x9F\x98\x80", 8, WK_JSON_UTF8_OK}, /* U+2581, U+1F600 */
-        {"a\x00" "b", 3, WK_JSON_UTF8_OK},                          /* NUL is UTF-8 */
-        {"ab\xFF", 3, 2},                                        /* never a UTF-8 byte */
-        {"a\xC0\xAF", 3, 1},                                     /* overlong "/" */
-        {"\xED\xA0\x80", 3, 0},                                  /* surrogate U+D800 */
-        {"\xF4\x90\x80\x80", 4, 0},                              /* above U+10FFFF */
-        {"x\xE2\x96", 3, 1},                                     /* truncated sequence */
-        {"\x80", 1, 0},                                          /* stray continuation */
-    };
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-        size_t got = wk_json_utf8_check(v[i].s, v[i].n);
-        CHECK_MSG(got == v[i].bad, "vector %zu: got %zu, want %zu", i, got, v[i].bad);
-    }
-}
-
 static void test_truncation_and_mutation(void)
 {
     size_t len;
@@ -670,6 +649,5 @@ int main(void)
     WK_RUN(test_duplicate_in_large_object);
     WK_RUN(test_limits);
     WK_RUN(test_truncation_and_mutation);
-    WK_RUN(test_utf8_check);
     return wk_test_summary();
 }

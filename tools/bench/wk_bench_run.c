@@ -112,7 +112,7 @@ static int run_synthetic(run_ctx *c, const wk_npy_f32 *file, wk_err *err)
 /* Tensor i of s as float32 (rows x cols); NULL with *err. */
 static float *tensor_f32(const wk_source *s, size_t i, uint8_t **scratch, size_t *cap, wk_err *err)
 {
-    const wk_src_tensor *t = wk_source_tensor(s, i);
+    const wk_source_tensor *t = wk_source_tensor_at(s, i);
     size_t n = (size_t)(t->shape[0] * t->shape[1]);
     const uint8_t *p = wk_source_get(s, i, scratch, cap, err);
     if (!p) return NULL;
@@ -132,7 +132,7 @@ static float *tensor_f32(const wk_source *s, size_t i, uint8_t **scratch, size_t
 }
 
 /* A 2-D tensor weightkit can turn into floats. */
-static int usable(const wk_src_tensor *t)
+static int usable(const wk_source_tensor *t)
 {
     if (t->ndim != 2 || t->shape[0] <= 0 || t->shape[1] <= 0) return 0;
     if (t->dtype == WK_DT_F32 || t->dtype == WK_DT_F16 || t->dtype == WK_DT_BF16) return 1;
@@ -149,7 +149,7 @@ static int run_model(run_ctx *c, const wk_npy_f32 *file, wk_err *err)
     int rc = 0, used = 0;
     if (!s) return -1;
     for (size_t i = 0; i < wk_source_count(s) && !rc; i++) {
-        const wk_src_tensor *t = wk_source_tensor(s, i);
+        const wk_source_tensor *t = wk_source_tensor_at(s, i);
         if (!usable(t) || (o->max_tensors && used >= o->max_tensors)) continue;
         used++;
         int64_t batch;

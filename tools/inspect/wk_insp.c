@@ -126,7 +126,7 @@ static void pth_close(void *state) { wk_pth_close(state); }
  * wk-inspect and wk-pack read a damaged file with the same reader. */
 static int gguf_probe(const uint8_t *head, size_t n, const char *path)
 {
-    return wk_source_guess(path, head, n) == WK_SRC_GGUF;
+    return wk_source_guess(path, head, n) == WK_SOURCE_GGUF;
 }
 
 static void gguf_row(const void *h, size_t i, insp_row *r)
@@ -180,7 +180,7 @@ static void gguf_close(void *state) { wk_gguf_close(state); }
 
 static int st_probe(const uint8_t *head, size_t n, const char *path)
 {
-    return wk_source_guess(path, head, n) == WK_SRC_SAFETENSORS;
+    return wk_source_guess(path, head, n) == WK_SOURCE_SAFETENSORS;
 }
 
 static void st_row(const void *h, size_t i, insp_row *r)
@@ -237,7 +237,7 @@ static int dir_probe(const uint8_t *head, size_t n, const char *path)
 
 static void dir_row(const void *h, size_t i, insp_row *r)
 {
-    const wk_src_tensor *t = wk_source_tensor(h, i);
+    const wk_source_tensor *t = wk_source_tensor_at(h, i);
     memset(r, 0, sizeof *r);
     r->name = t->name;
     const wk_ggml_type_info *gi = t->ggml_type >= 0 ? wk_ggml_type_get(t->ggml_type) : NULL;
@@ -271,7 +271,7 @@ static int dir_open(const char *path, const insp_opts *o, insp_file *f, void **s
     if (!s) return -1;
     f->format = "directory";
     snprintf(f->detail, sizeof f->detail, "%s, %zu file%s, %" PRIu64 " bytes",
-             wk_src_kind_name(wk_source_kind(s)), wk_source_file_count(s),
+             wk_source_kind_name(wk_source_kind_of(s)), wk_source_file_count(s),
              wk_source_file_count(s) == 1 ? "" : "s", wk_source_bytes(s));
     f->n = wk_source_count(s);
     f->row = dir_row;

@@ -121,14 +121,14 @@ done:
 /* Write through f's output: the plan of the GGUF (p) or shard k of the
  * safetensors plan (sp), unchanged tensors by in-kernel copy; then close f
  * (with sums as close_out).  On failure f is aborted. */
-static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl *p, wk_src_stplan *sp,
+static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl *p, wk_source_stplan *sp,
                      size_t k, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
 {
-    wk_src_out *c = wk_src_out_new(src, f->out, err);
+    wk_source_out *c = wk_source_out_new(src, f->out, err);
     int rc = !c ? -1
-             : p ? wk_gl_write(p, wk_src_out_sink(c), o->progress, o->progress_ctx, err)
-                 : wk_src_st_write(sp, k, wk_src_out_sink(c), o->progress, o->progress_ctx, err);
-    wk_src_out_free(c);
+             : p ? wk_gl_write(p, wk_source_out_sink(c), o->progress, o->progress_ctx, err)
+                 : wk_source_st_write(sp, k, wk_source_out_sink(c), o->progress, o->progress_ctx, err);
+    wk_source_out_free(c);
     if (rc) {
         wk_out_abort(f->out);
         wk_hash_free(f->sha);
@@ -156,7 +156,7 @@ done:
     return rc;
 }
 
-static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const char *path,
+static int write_shard(wk_source_stplan *p, const wk_source *src, size_t k, const char *path,
                        const char **inputs, int sha, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
 {
     out_file f;
@@ -167,7 +167,7 @@ static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const c
 /* Shards of p into the directory o->output (written atomically), with
  * model.safetensors.index.json when there are several, and SHA256SUMS with
  * --sha256; *size gets the shards' bytes. */
-static int write_shards(const wk_pack_opts *o, const wk_source *src, wk_src_stplan *p,
+static int write_shards(const wk_pack_opts *o, const wk_source *src, wk_source_stplan *p,
                         const char **inputs, uint64_t *size, wk_err *err)
 {
     int rc = -1;
@@ -176,16 +176,16 @@ static int write_shards(const wk_pack_opts *o, const wk_source *src, wk_src_stpl
     wk_buf_init(&b);
     wk_outdir *d = wk_outdir_open(o->output, err);
     if (!d) goto done;
-    for (size_t k = 0; k < wk_src_st_shard_count(p); k++) {
-        char *path = wk_path_join(wk_outdir_path(d), wk_src_st_shard_name(p, k));
+    for (size_t k = 0; k < wk_source_st_shard_count(p); k++) {
+        char *path = wk_path_join(wk_outdir_path(d), wk_source_st_shard_name(p, k));
         int wr = path ? write_shard(p, src, k, path, inputs, o->sha256, &sums, o, err)
                       : wk_err_set(err, WK_E_NOMEM, "out of memory");
-        *size += wk_src_st_shard_size(p, k);
+        *size += wk_source_st_shard_size(p, k);
         free(path);
         WK_TRY_GOTO(wr, done);
     }
-    if (wk_src_st_shard_count(p) > 1) {
-        WK_TRY_GOTO(wk_src_st_index(p, &b, err), done);
+    if (wk_source_st_shard_count(p) > 1) {
+        WK_TRY_GOTO(wk_source_st_index(p, &b, err), done);
         WK_TRY_GOTO(write_in(d, "model.safetensors.index.json", b.data, b.len, err), done);
     }
     if (o->sha256)   /* one SHA256SUMS for the shards (sha256sum -c SHA256SUMS) */
@@ -201,8 +201,8 @@ done:
 
 static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, wk_err *err)
 {
-    wk_src_st_opts so;
-    wk_src_st_opts_init(&so);
+    wk_source_st_opts so;
+    wk_source_st_opts_init(&so);
     so.out_dtype = o->gl.outtype == WK_OUTTYPE_AUTO ? -1
                  : o->gl.outtype == WK_OUTTYPE_F32 ? WK_DT_F32
                  : o->gl.outtype == WK_OUTTYPE_F16 ? WK_DT_F16 : WK_DT_BF16;
@@ -210,7 +210,7 @@ static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, 
     so.threads = o->threads;
     so.shard_size = o->shard_size;
     stage(o, so.digests ? "digests" : "writing");
-    wk_src_stplan *p = wk_src_st_plan(src, &so, o->progress, o->progress_ctx, err);
+    wk_source_stplan *p = wk_source_st_plan(src, &so, o->progress, o->progress_ctx, err);
     if (!p) return -1;
     int rc = -1;
     const char **inputs = input_list(src);
@@ -219,13 +219,13 @@ static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, 
     WK_FAIL_GOTO(!inputs, done, err, WK_E_NOMEM, "out of memory");
     if (!o->shard_size) {
         rc = write_shard(p, src, 0, o->output, inputs, o->sha256, NULL, o, err);
-        *size = wk_src_st_shard_size(p, 0);
+        *size = wk_source_st_shard_size(p, 0);
     } else {
         rc = write_shards(o, src, p, inputs, size, err);
     }
 done:
     free(inputs);
-    wk_src_st_free(p);
+    wk_source_st_free(p);
     return rc;
 }
 

@@ -367,11 +367,11 @@ int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
     const char *inputs[2] = { NULL, NULL };
     char *tmp = NULL;
     wk_gguf *g;
-    if (wk_source_kind(src) == WK_SRC_GGUF) {
+    if (wk_source_kind_of(src) == WK_SOURCE_GGUF) {
         inputs[0] = wk_source_file(src, 0);
         g = wk_gguf_open(inputs[0], err);
     } else {
-        if (o->packing) o->packing(o->ctx, o->input, wk_src_kind_name(wk_source_kind(src)));
+        if (o->packing) o->packing(o->ctx, o->input, wk_source_kind_name(wk_source_kind_of(src)));
         g = pack_first(o, src, &tmp, err);
     }
     int rc = g ? quantize_gguf(o, g, inputs, tot, err) : -1;

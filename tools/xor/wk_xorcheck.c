@@ -704,7 +704,7 @@ static int done_index(const wk_xorcheck_stream *st, const xs_range ***out, size_
 static const wk_tensor_stats *streamed(const wk_source *s, size_t i, int type,
                                        const xs_range **idx, size_t n)
 {
-    const wk_src_tensor *t = wk_source_tensor(s, i);
+    const wk_source_tensor *t = wk_source_tensor_at(s, i);
     size_t file;
     uint64_t off;
     if (!n || t->nbytes == 0 || wk_source_file_range(s, i, &file, &off) || file != 0) return NULL;
@@ -737,7 +737,7 @@ int wk_xorcheck_file_stream(const char *path, const wk_xorcheck_stream *st, wk_x
     size_t cap = 0;
     int rc = 0;
     for (size_t i = 0; i < wk_source_count(s); i++) {
-        const wk_src_tensor *t = wk_source_tensor(s, i);
+        const wk_source_tensor *t = wk_source_tensor_at(s, i);
         int type = t->ggml_type >= 0 ? t->ggml_type : wk_ggml_type_from_dtype(t->dtype);
         const wk_tensor_stats *hit = streamed(s, i, type, idx, n_idx);
         wk_tensor_stats sts;
