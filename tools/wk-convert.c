@@ -161,7 +161,7 @@ static int parse_args(conv_opts *o, int argc, char **argv, int *help, int *versi
 /* ---- progress / counting sink ------------------------------------------------ */
 
 typedef struct {
-    wk_sink inner;
+    wk_sink *inner;
     wk_progress *bar;
     uint64_t done;
 } count_sink;
@@ -169,7 +169,7 @@ typedef struct {
 static int count_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
     count_sink *c = ctx;
-    WK_TRY(wk_sink_write(&c->inner, p, n, err));
+    WK_TRY(wk_sink_write(c->inner, p, n, err));
     c->done += n;
     wk_progress_update(c->bar, c->done);
     return 0;
@@ -266,7 +266,7 @@ static int write_all(wk_convert *c, const conv_opts *o, char (*digests)[65], wk_
     int rc = 0;
     wk_progress *bar = wk_progress_new("wk-convert", wk_convert_total_bytes(c),
                                        wk_cli_want_progress(&o->std));
-    count_sink cs = {{0}, bar, 0};
+    count_sink cs = {NULL, bar, 0};
     wk_hash *h = o->sha256 ? wk_hash_create(WK_HASH_SHA256, err) : NULL;
     if (o->sha256 && !h) rc = -1;
     for (size_t i = 0; i < wk_convert_file_count(c) && rc == 0; i++) {
@@ -278,13 +278,13 @@ static int write_all(wk_convert *c, const conv_opts *o, char (*digests)[65], wk_
             rc = path ? -1 : wk_err_set(err, WK_E_NOMEM, "out of memory");
             break;
         }
-        if (h) {
-            wk_hash_reset(h, err);
-            wk_out_set_hook(out, wk_hash_hook, h);
-        }
+        if (h) wk_hash_reset(h, err);
         wk_progress_set_label(bar, f->name);
-        cs.inner = wk_sink_out(out);
-        rc = wk_convert_stream_file(c, i, (wk_sink){count_write, &cs}, err);
+        wk_sink os, cw;
+        cs.inner = wk_sink_out(&os, out);
+        wk_sink_tee(&os, h);
+        wk_sink_init(&cw, count_write, &cs);
+        rc = wk_convert_stream_file(c, i, &cw, err);
         if (rc == 0 && wk_out_tell(out) != f->size)
             rc = wk_err_set(err, WK_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", f->name,
                             (unsigned long long)wk_out_tell(out), (unsigned long long)f->size);

@@ -211,7 +211,6 @@ static int open_out(out_file *f, const char *path, const char **inputs, int sha,
             wk_out_abort(f->out);
             return -1;
         }
-        wk_out_set_hook(f->out, wk_hash_hook, f->sha);
     }
     return 0;
 }
@@ -260,6 +259,7 @@ static int pack_gguf(const pack_opts *o, const wk_source *src, wk_progress *bar,
     if (!rc) {
         wk_progress_set_label(bar, "writing");
         wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
+        if (c) wk_sink_tee(wk_src_out_sink(c), f.sha);   /* --sha256: hashed while written */
         rc = c ? wk_gl_write(p, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
         wk_src_out_free(c);
         if (rc) {
@@ -281,6 +281,7 @@ static int write_shard(wk_src_stplan *p, const wk_source *src, size_t k, const c
     out_file f;
     WK_TRY(open_out(&f, path, inputs, sha, err));
     wk_src_out *c = wk_src_out_new(src, f.out, err);   /* unchanged tensors: in-kernel copy */
+    if (c) wk_sink_tee(wk_src_out_sink(c), f.sha);   /* --sha256: hashed while written */
     int rc = c ? wk_src_st_write(p, k, wk_src_out_sink(c), bar ? wk_progress_cb : NULL, bar, err) : -1;
     wk_src_out_free(c);
     if (rc) {

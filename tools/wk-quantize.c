@@ -435,7 +435,8 @@ static int quantize_gguf(const q_opts *o, const wk_gguf *g, const char **inputs,
     }
     wk_out *out = rc ? NULL : wk_out_open(o->output, inputs, err);
     if (!rc && !out) rc = -1;
-    if (!rc) rc = wk_ggufw_begin(w, wk_sink_out(out), err);
+    wk_sink os;   /* outlives w's writes below */
+    if (!rc) rc = wk_ggufw_begin(w, wk_sink_out(&os, out), err);
 
     wk_progress *bar = wk_cli_want_progress(&o->std) ? wk_progress_new("quantize", 0, 1) : NULL;
     uint64_t total_in = 0, done = 0, params = 0, bytes_out = 0;
@@ -535,7 +536,8 @@ static wk_gguf *pack_first(const q_opts *o, wk_source *src, char **tmp_path, wk_
     wk_gl *p = wk_gl_plan_new(src, &go, NULL, NULL, err);
     if (!p) return NULL;
     wk_out *out = wk_out_open(path, NULL, err);
-    int rc = out ? wk_gl_write(p, wk_sink_out(out), NULL, NULL, err) : -1;
+    wk_sink os;
+    int rc = out ? wk_gl_write(p, wk_sink_out(&os, out), NULL, NULL, err) : -1;
     if (out) rc = rc ? (wk_out_abort(out), -1) : wk_out_commit(out, err);
     wk_gl_free(p);
     if (rc) return NULL;

@@ -317,7 +317,7 @@ static int check_wanted(const xor_opts *o, const wk_xor_item *it)
 
 /* The wk_xor_run tap: a file that will be checked gets a streaming consumer,
  * so check_done need not read it again (without memory for one, it does). */
-static wk_out_hook check_tap(void *ctx, wk_xor_item *it, void **hook_ctx)
+static wk_sink_fn check_tap(void *ctx, wk_xor_item *it, void **hook_ctx)
 {
     check_ctx *c = ctx;
     item_check *r = &c->res[it - c->p->items];
@@ -1006,7 +1006,7 @@ static int cmd_hash(xor_opts *o)
         }
         b.len = 0;
         wk_manifest_format_line(&b, dig[i], files[i]);
-        if (!b.failed) fwrite(b.data, 1, b.len, stdout);
+        if (!wk_buf_failed(&b)) fwrite(b.data, 1, b.len, stdout);
     }
     wk_buf_free(&b);
     free(dig); free(errs); free(st);

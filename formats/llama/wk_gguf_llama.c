@@ -997,16 +997,17 @@ static int writer_sink(void *ctx, const void *p, size_t n, wk_err *err)
     return 0;
 }
 
-int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_err *err)
+int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     WK_TRY(wk_ggufw_begin(p->w, sink, err));
     write_ctx c = {p->w, progress, pctx, 0, 0};
     for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
-    wk_sink ws = {writer_sink, &c};
+    wk_sink ws;
+    wk_sink_init(&ws, writer_sink, &c);
     wk_src_bufs bufs = {0};
     int rc = 0;
     for (size_t i = 0; !rc && i < p->n_t; i++)
-        rc = wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err);
+        rc = wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err);
     wk_src_bufs_free(&bufs);
     if (!rc) rc = wk_ggufw_finish(p->w, err);
     return rc;
