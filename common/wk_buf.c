@@ -13,16 +13,24 @@ void wk_buf_free(wk_buf *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Ensure room for n more bytes; returns 0 or -1 (and marks failed). */
+/* Fail b's sink with the buffer's one message; returns -1. */
+static int wk_buf_nomem(wk_buf *b)
+{
+    wk_err e;
+    wk_err_set(&e, WK_E_NOMEM, "out of memory building a buffer");
+    return wk_sink_fail(&b->sink, &e);
+}
+
+/* Ensure room for n more bytes; returns 0 or -1 (and fails the sink). */
 static int wk_buf_reserve(wk_buf *b, size_t n)
 {
-    if (b->failed) return -1;
+    if (b->sink.failed) return -1;
     if (n <= b->cap - b->len) return 0;
-    if (n > SIZE_MAX / 2 - b->len) { b->failed = 1; return -1; }
+    if (n > SIZE_MAX / 2 - b->len) return wk_buf_nomem(b);
     size_t cap = b->cap ? b->cap : 256;
     while (cap - b->len < n) cap *= 2;
     uint8_t *p = realloc(b->data, cap);
-    if (!p) { b->failed = 1; return -1; }
+    if (!p) return wk_buf_nomem(b);
     b->data = p;
     b->cap = cap;
     return 0;
@@ -74,6 +82,20 @@ void wk_buf_le64(wk_buf *b, uint64_t v)
 
 int wk_buf_check(const wk_buf *b, wk_err *err)
 {
-    if (!b->failed) return 0;
-    return wk_err_set(err, WK_E_NOMEM, "out of memory building a buffer");
+    return wk_sink_status(&b->sink, err);
+}
+
+/* The sink callback: append, failing with the buffer's sticky error. */
+static int buf_sink_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    wk_buf *b = ctx;
+    wk_buf_put(b, p, n);
+    return wk_buf_check(b, err);
+}
+
+wk_sink *wk_sink_buf(wk_buf *b)
+{
+    b->sink.write = buf_sink_write;
+    b->sink.ctx = b;
+    return &b->sink;
 }

@@ -14,7 +14,6 @@ struct wk_hash {
     wk_hash_alg alg;
     EVP_MD_CTX *md;     /* WK_HASH_SHA256 */
     XXH3_state_t *xxh;  /* WK_HASH_XXH3_64 / WK_HASH_XXH3_128 */
-    int failed;         /* an update through wk_hash_hook failed */
 };
 
 size_t wk_hash_size(wk_hash_alg alg)
@@ -68,7 +67,6 @@ void wk_hash_free(wk_hash *h)
 int wk_hash_reset(wk_hash *h, wk_err *err)
 {
     int ok;
-    h->failed = 0;
     switch (h->alg) {
     case WK_HASH_SHA256: ok = EVP_DigestInit_ex(h->md, EVP_sha256(), NULL) == 1; break;
     case WK_HASH_XXH3_64: ok = XXH3_64bits_reset(h->xxh) == XXH_OK; break;
@@ -119,8 +117,6 @@ static void xxh3_digest(wk_hash *h, uint8_t out[WK_HASH_MAX_DIGEST])
 
 int wk_hash_digest(wk_hash *h, uint8_t out[WK_HASH_MAX_DIGEST], wk_err *err)
 {
-    WK_FAIL_IF(h->failed, err, WK_E_INTERNAL, "%s: an earlier update failed",
-               wk_hash_name(h->alg));
     if (h->alg == WK_HASH_SHA256)
         return sha256_digest(h, out, err);
     xxh3_digest(h, out);
@@ -149,10 +145,4 @@ void wk_hex(const uint8_t *p, size_t n, char *hex)
         hex[2 * i + 1] = digits[p[i] & 15];
     }
     hex[2 * n] = '\0';
-}
-
-void wk_hash_hook(void *ctx, const void *p, size_t n)
-{
-    wk_hash *h = ctx;
-    if (wk_hash_update(h, p, n, NULL) != 0) h->failed = 1;
 }

@@ -35,9 +35,5 @@ int wk_hash_oneshot(wk_hash_alg alg, const void *p, size_t n,
                     uint8_t out[WK_HASH_MAX_DIGEST], wk_err *err);
 /* Lowercase hex of n bytes into hex (2n+1 bytes incl. NUL). */
 void wk_hex(const uint8_t *p, size_t n, char *hex);
-/* Adapter for wk_out_set_hook: ctx is a wk_hash*; errors are impossible for
- * these algorithms once created (EVP update failure is recorded and reported
- * by the next wk_hash_digest). */
-void wk_hash_hook(void *ctx, const void *p, size_t n);
 
 #endif

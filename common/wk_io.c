@@ -449,8 +449,6 @@ struct wk_out {
     uint8_t *buf;        /* WK_OUT_BUF bytes */
     size_t len;          /* bytes pending in buf */
     uint64_t written;    /* bytes accepted from the caller */
-    wk_out_hook hook;
-    void *hook_ctx;
     int no_kcopy;        /* copy_file_range refused once: wk_out_copy_fd stops trying */
 };
 
@@ -517,12 +515,6 @@ wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *e
     return NULL;
 }
 
-void wk_out_set_hook(wk_out *o, wk_out_hook hook, void *ctx)
-{
-    o->hook = hook;
-    o->hook_ctx = ctx;
-}
-
 /* write(2) from a map gave EFAULT: the mapped input shrank.  Find the first
  * unreadable page's map (the kernel copied what it could) to name the file. */
 static int fault_error(const wk_out *o, const uint8_t *p, wk_err *err)
@@ -564,7 +556,6 @@ int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err)
 {
     WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
     if (n == 0) return 0;
-    if (o->hook) o->hook(o->hook_ctx, p, n);
     o->written += n;
     if (n <= WK_OUT_BUF - o->len) {
         memcpy(o->buf + o->len, p, n);
@@ -586,7 +577,6 @@ int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err)
         size_t room = WK_OUT_BUF - o->len;
         size_t k = n < room ? (size_t)n : room;
         memset(o->buf + o->len, 0, k);
-        if (o->hook) o->hook(o->hook_ctx, o->buf + o->len, k);
         o->len += k;
         o->written += k;
         n -= k;
@@ -673,7 +663,7 @@ static uint64_t kcopy(wk_out *o, int fd, uint64_t *off, uint64_t n, int *e)
     return done;
 }
 
-/* pread n bytes of fd at off through o's buffer (and hook). */
+/* pread n bytes of fd at off through o's buffer. */
 static int pread_through(wk_out *o, int fd, uint64_t off, uint64_t n, wk_err *err)
 {
     while (n > 0) {
@@ -689,7 +679,6 @@ static int pread_through(wk_out *o, int fd, uint64_t off, uint64_t n, wk_err *er
             return wk_err_errno(err, errno, "copy into %s: read input at byte %llu", o->final_path,
                                 (unsigned long long)off);
         }
-        if (o->hook) o->hook(o->hook_ctx, o->buf + o->len, (size_t)r);
         o->len += (size_t)r;
         o->written += (uint64_t)r;
         off += (uint64_t)r;
@@ -705,14 +694,13 @@ int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *byte
     WK_FAIL_IF(n > SIZE_MAX || off > (uint64_t)INT64_MAX - n, err, WK_E_LIMIT,
                "copy into %s: range of %llu bytes at %llu is too large", o->final_path,
                (unsigned long long)n, (unsigned long long)off);
-    /* With a hook the bytes must pass through user space once anyway: hashing
-     * them from the caller's map and letting the kernel copy them measured
+    /* A caller hashing the bytes (a sink's tee) reads them from its map
+     * anyway: hashing them there and letting the kernel copy them measured
      * faster than write(2) from that map (docs/benchmarks.md, wk-pack). */
-    if ((bytes || !o->hook) && !o->no_kcopy) {
+    if (!o->no_kcopy) {
         WK_TRY(out_flush(o, err));
         int e;
         uint64_t done = kcopy(o, fd, &off, n, &e);
-        if (done && o->hook) o->hook(o->hook_ctx, bytes, (size_t)done);
         o->written += done;
         n -= done;
         if (bytes) bytes = (const uint8_t *)bytes + done;

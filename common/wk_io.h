@@ -41,11 +41,6 @@ void wk_map_close(wk_map *m);
 /* ---- atomic output file ------------------------------------------------ */
 typedef struct wk_out wk_out;
 
-/* Called on every byte range as it is written (e.g. to hash on the fly): once
- * per wk_out_write with the caller's bytes, and on the zero runs of
- * wk_out_zeros, in file order. */
-typedef void (*wk_out_hook)(void *ctx, const void *p, size_t n);
-
 /* Create a temporary file next to final_path (mode 0600 while written; the
  * final file gets the replaced file's permission bits, else 0666 & ~umask).
  * Refuses (WK_E_UNSAFE) if final_path exists and is the same file (dev and
@@ -55,13 +50,12 @@ typedef void (*wk_out_hook)(void *ctx, const void *p, size_t n);
  * failure: WK_E_IO (e.g. missing directory, final_path is a directory),
  * WK_E_UNSAFE, WK_E_LIMIT, WK_E_NOMEM. */
 wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *err);
-/* Install (or with hook NULL, remove) the write hook. */
-void wk_out_set_hook(wk_out *o, wk_out_hook hook, void *ctx);
 /* Buffered write (1 MiB buffer; large writes go straight through; EINTR and
  * short writes are retried).  WK_E_IO naming the final path on failure; after
  * a failure every later write and the commit fail too (abort is still needed). */
 int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err);
-/* Write n zero bytes (through the buffer and the hook).  As wk_out_write. */
+/* Write n zero bytes (through the buffer).  As wk_out_write.  (To hash an
+ * output while it is written, write through a wk_sink with a tee: wk_sink.h.) */
 int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err);
 /* Bytes accepted so far (buffered or written). */
 uint64_t wk_out_tell(const wk_out *o);
@@ -77,11 +71,11 @@ void wk_out_abort(wk_out *o);
 /* Append n bytes of the file open as fd, from byte offset off (fd's own
  * position is neither used nor moved), to o — copied inside the kernel
  * (copy_file_range: no pass through user space) when it can.  bytes, if not
- * NULL, is the same n bytes in memory (e.g. fd's map): the hook, if any, is
- * given them, and they are written the ordinary way when the kernel cannot
- * copy between these files (EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, ...: o then
- * stops trying).  With bytes NULL the fallback reads fd with pread, and so
- * does a copy while a hook is installed (the hook must see the bytes).
+ * NULL, is the same n bytes in memory (e.g. fd's map): they are written the
+ * ordinary way when the kernel cannot copy between these files (EXDEV,
+ * ENOSYS, EINVAL, EOPNOTSUPP, ...: o then stops trying), and a sink whose
+ * callback calls this (wk_src_out_sink) hashes them with its tee.  With bytes
+ * NULL the fallback reads fd with pread.
  * Fails as wk_out_write (WK_E_IO naming the final path, also when fd holds
  * fewer than off + n bytes; WK_E_LIMIT for a range beyond 2^63). */
 int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *bytes, wk_err *err);

@@ -711,7 +711,7 @@ int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, w
     size_t start = out->len;
     if (!v) return wk_err_set(err, WK_E_USAGE, "JSON dump: no value");
     if (put_value(&w, v, 0) != 0 || wk_buf_check(out, err) != 0) {
-        if (!out->failed) out->len = start;
+        if (!wk_buf_failed(out)) out->len = start;
         return -1;
     }
     return 0;
@@ -866,7 +866,7 @@ static int read_string(wk_json_reader *r)
         wk_cur_bytes(r->c, len, &run);
         wk_buf_put(&r->scratch, run, len);
     }
-    if (r->scratch.failed) return wk_buf_check(&r->scratch, r->err);
+    if (wk_buf_failed(&r->scratch)) return wk_buf_check(&r->scratch, r->err);
     return 0;
 }
 

@@ -120,7 +120,7 @@ wk_json_dump_opts wk_json_opts_compact(void);
  * "\n" themselves).  opts NULL = wk_json_opts_python().  Fails with
  * WK_E_FORMAT if a string or key is not valid UTF-8 or a NaN/Inf is met with
  * allow_nan 0, WK_E_LIMIT if nesting exceeds WK_JSON_MAX_DEPTH_CAP, WK_E_NOMEM
- * (out->failed set); except after WK_E_NOMEM, out is cut back to its
+ * (out failed: wk_buf_failed); except after WK_E_NOMEM, out is cut back to its
  * previous length. */
 int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
 

@@ -1,29 +1,58 @@
-/* wk_sink.c — the memory and null sinks (see wk_sink.h). */
+/* wk_sink.c — the byte stream (see wk_sink.h). */
 #include "wk_sink.h"
 
-static int buf_write(void *ctx, const void *p, size_t n, wk_err *err)
+#include <string.h>
+
+void wk_sink_init(wk_sink *s, wk_sink_fn write, void *ctx)
 {
-    wk_buf *b = ctx;
-    if (n) wk_buf_put(b, p, n);
-    return wk_buf_check(b, err);
+    s->write = write;
+    s->ctx = ctx;
+    s->tee = NULL;
+    s->count = 0;
+    s->failed = 0;
+    wk_err_clear(&s->err);
 }
 
-wk_sink wk_sink_buf(wk_buf *b)
+int wk_sink_fail(wk_sink *s, const wk_err *e)
 {
-    wk_sink s = {buf_write, b};
-    return s;
+    if (!s->failed) {
+        s->failed = 1;
+        if (e != &s->err) s->err = *e;
+    }
+    return -1;
+}
+
+int wk_sink_status(const wk_sink *s, wk_err *err)
+{
+    if (!s->failed) return 0;
+    if (err && err != &s->err) *err = s->err;
+    return -1;
+}
+
+int wk_sink_write(wk_sink *s, const void *p, size_t n, wk_err *err)
+{
+    if (!s->failed) {
+        if (!s->write)
+            wk_err_set(&s->err, WK_E_INTERNAL, "write to a sink without a callback");
+        if (!s->write || s->write(s->ctx, p, n, &s->err) != 0 ||
+            (s->tee && n && wk_hash_update(s->tee, p, n, &s->err) != 0))
+            s->failed = 1;
+        else
+            s->count += n;
+    }
+    return wk_sink_status(s, err);
 }
 
 static int null_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
+    (void)ctx;
     (void)p;
+    (void)n;
     (void)err;
-    if (ctx) *(uint64_t *)ctx += n;
     return 0;
 }
 
-wk_sink wk_sink_null(uint64_t *counter)
+void wk_sink_null(wk_sink *s)
 {
-    wk_sink s = {null_write, counter};
-    return s;
+    wk_sink_init(s, null_write, NULL);
 }

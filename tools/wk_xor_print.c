@@ -219,7 +219,7 @@ int xor_print_hashes(char *const *files, int n, const wk_xorrun_digest *d, const
         }
         b.len = 0;
         wk_manifest_format_line(&b, d[i].digest, files[i]);
-        if (!b.failed) fwrite(b.data, 1, b.len, stdout);
+        if (!wk_buf_failed(&b)) fwrite(b.data, 1, b.len, stdout);
     }
     wk_buf_free(&b);
     return bad;

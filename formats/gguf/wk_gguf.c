@@ -570,7 +570,7 @@ struct wk_ggufw {
     uint64_t data_size;   /* running aligned sum */
     /* streaming state */
     int begun, failed;
-    wk_sink sink;
+    wk_sink *sink;        /* not owned */
     size_t cur;           /* tensor being written */
     uint64_t cur_done;    /* bytes of it so far */
     uint64_t written;
@@ -774,7 +774,7 @@ uint64_t wk_ggufw_tensor_file_offset(const wk_ggufw *w, size_t i)
 
 static int emit(wk_ggufw *w, const void *p, size_t n, wk_err *err)
 {
-    if (wk_sink_write(&w->sink, p, n, err)) {
+    if (wk_sink_write(w->sink, p, n, err)) {
         w->failed = 1;
         return -1;
     }
@@ -793,7 +793,7 @@ static int emit_zeros(wk_ggufw *w, uint64_t n, wk_err *err)
     return 0;
 }
 
-int wk_ggufw_begin(wk_ggufw *w, wk_sink sink, wk_err *err)
+int wk_ggufw_begin(wk_ggufw *w, wk_sink *sink, wk_err *err)
 {
     if (w->begun) return wk_err_set(err, WK_E_USAGE, "GGUF writer: begin called twice");
     WK_TRY(wk_buf_check(&w->kv, err));

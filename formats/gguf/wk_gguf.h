@@ -203,8 +203,9 @@ uint64_t wk_ggufw_tensor_file_offset(const wk_ggufw *w, size_t i);
 uint64_t wk_ggufw_header_size(const wk_ggufw *w);
 uint64_t wk_ggufw_total_size(const wk_ggufw *w);
 
-/* Write the header to sink; no KV or tensor may be added afterwards. */
-int wk_ggufw_begin(wk_ggufw *w, wk_sink sink, wk_err *err);
+/* Write the header to sink (which must outlive the writer; not owned); no KV
+ * or tensor may be added afterwards. */
+int wk_ggufw_begin(wk_ggufw *w, wk_sink *sink, wk_err *err);
 /* Append n bytes of the current tensor's data.  Tensors are written in the
  * order they were added; the first write after begin (or after a tensor is
  * complete) starts the next tensor.  When a tensor's nbytes are complete its

@@ -1037,16 +1037,17 @@ static int writer_sink(void *ctx, const void *p, size_t n, wk_err *err)
     return 0;
 }
 
-int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_err *err)
+int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     WK_TRY(wk_ggufw_begin(p->w, sink, err));
     write_ctx c = {p->w, progress, pctx, 0, 0};
     for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
-    wk_sink ws = {writer_sink, &c};
+    wk_sink ws;
+    wk_sink_init(&ws, writer_sink, &c);
     wk_source_bufs bufs = {0};
     int rc = -1;
     for (size_t i = 0; i < p->n_t; i++)
-        WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, &bufs, err), done);
+        WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err), done);
     WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
     rc = 0;
 done:

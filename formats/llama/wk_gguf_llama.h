@@ -101,6 +101,6 @@ const char *wk_gl_tensor_name(const wk_gl *p, size_t i, int *type, size_t *src);
 uint32_t wk_gl_file_type(const wk_gl *p);
 
 /* Write the whole file to sink.  progress (may be NULL) gets output bytes. */
-int wk_gl_write(wk_gl *p, wk_sink sink, wk_progress_fn progress, void *pctx, wk_err *err);
+int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err);
 
 #endif

@@ -646,7 +646,7 @@ static void convert(wk_dtype from, wk_dtype to, const void *src, void *dst, size
     }
 }
 
-int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink sink,
+int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink *sink,
                    wk_source_bufs *bufs, wk_err *err)
 {
     const wk_source_tensor *t = wk_source_tensor_at(s, i);
@@ -664,7 +664,7 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
     if (!convert_dt && heads <= 0) {
         for (uint64_t off = 0; off < t->nbytes;) {     /* plain copy, in chunks */
             size_t k = t->nbytes - off < WK_SOURCE_CHUNK ? (size_t)(t->nbytes - off) : WK_SOURCE_CHUNK;
-            WK_TRY(wk_sink_write(&sink, src + off, k, err));
+            WK_TRY(wk_sink_write(sink, src + off, k, err));
             off += k;
         }
         return 0;
@@ -694,36 +694,29 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
         convert(t->dtype, convert_dt ? x->out_dtype : t->dtype, src + (size_t)sr * row_el * es_in,
                 bufs->out + fill * row_out, row_el);
         if (++fill == per || r == rows - 1) {
-            WK_TRY(wk_sink_write(&sink, bufs->out, fill * row_out, err));
+            WK_TRY(wk_sink_write(sink, bufs->out, fill * row_out, err));
             fill = 0;
         }
     }
     return 0;
 }
 
-typedef struct {
-    wk_hash *h;
-} hash_ctx;
-
-static int hash_write(void *ctx, const void *p, size_t n, wk_err *err)
-{
-    return wk_hash_update(((hash_ctx *)ctx)->h, p, n, err);
-}
-
 int wk_source_digest(const wk_source *s, size_t i, const wk_source_xform *x, wk_source_bufs *bufs,
                      char hex[17], wk_err *err)
 {
-    hash_ctx hc = {wk_hash_create(WK_HASH_XXH3_64, err)};
-    if (!hc.h) return -1;
-    wk_sink sink = {hash_write, &hc};
+    wk_hash *h = wk_hash_create(WK_HASH_XXH3_64, err);
+    if (!h) return -1;
+    wk_sink sink;
+    wk_sink_null(&sink);
+    wk_sink_tee(&sink, h);
     uint8_t d[WK_HASH_MAX_DIGEST];
     int rc = -1;
-    WK_TRY_GOTO(wk_source_emit(s, i, x, sink, bufs, err), done);
-    WK_TRY_GOTO(wk_hash_digest(hc.h, d, err), done);
+    WK_TRY_GOTO(wk_source_emit(s, i, x, &sink, bufs, err), done);
+    WK_TRY_GOTO(wk_hash_digest(h, d, err), done);
     wk_hex(d, 8, hex);
     rc = 0;
 done:
-    wk_hash_free(hc.h);
+    wk_hash_free(h);
     return rc;
 }
 
@@ -740,7 +733,10 @@ struct wk_source_out {
     wk_out *out;
     copy_file *f;
     size_t n_files;
+    wk_sink sink;         /* over src_out_write(this) */
 };
+
+static int src_out_write(void *ctx, const void *p, size_t n, wk_err *err);
 
 wk_source_out *wk_source_out_new(const wk_source *s, wk_out *o, wk_err *err)
 {
@@ -756,6 +752,7 @@ wk_source_out *wk_source_out_new(const wk_source *s, wk_out *o, wk_err *err)
     c->out = o;
     c->f = f;
     c->n_files = s->n_files;
+    wk_sink_init(&c->sink, src_out_write, c);
     for (size_t k = 0; k < s->n_files; k++) {
         f[k].size = s->files[k].size;
         f[k].fd = -1;
@@ -815,10 +812,9 @@ static int src_out_write(void *ctx, const void *p, size_t n, wk_err *err)
     return wk_out_copy_fd(c->out, c->f[k].fd, off, n, p, err);
 }
 
-wk_sink wk_source_out_sink(wk_source_out *c)
+wk_sink *wk_source_out_sink(wk_source_out *c)
 {
-    wk_sink s = {src_out_write, c};
-    return s;
+    return &c->sink;
 }
 
 /* ---- safetensors output ------------------------------------------------------------ */
@@ -1097,19 +1093,20 @@ static int stw_sink(void *ctx, const void *p, size_t n, wk_err *err)
     return 0;
 }
 
-int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
-                       wk_err *err)
+int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink *sink, wk_progress_fn progress, void *pctx,
+                    wk_err *err)
 {
     if (k >= p->n_shards) return wk_err_set(err, WK_E_USAGE, "shard %zu out of range", k);
     st_shard *sh = &p->shards[k];
     WK_TRY(wk_stw_begin(sh->w, sink, err));
     stw_ctx c = {sh->w, progress, pctx, 0, wk_stw_total_size(sh->w)};
-    wk_sink ws = {stw_sink, &c};
+    wk_sink ws;
+    wk_sink_init(&ws, stw_sink, &c);
     wk_source_bufs bufs = {0};
     int rc = -1;
     for (size_t j = 0; j < sh->n; j++) {
         size_t i = sh->first + wk_stw_order(sh->w, j);
-        WK_TRY_GOTO(wk_source_emit(p->src, i, &p->x[i], ws, &bufs, err), done);
+        WK_TRY_GOTO(wk_source_emit(p->src, i, &p->x[i], &ws, &bufs, err), done);
     }
     WK_TRY_GOTO(wk_stw_finish(sh->w, err), done);
     rc = 0;

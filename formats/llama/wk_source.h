@@ -137,7 +137,7 @@ int wk_source_out_nbytes(const wk_source *s, size_t i, const wk_source_xform *x,
  * if the rows do not split into `unpermute` heads of even size, and sink or
  * reader errors. */
 #define WK_SOURCE_CHUNK (4u << 20)
-int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink sink,
+int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink *sink,
                    wk_source_bufs *bufs, wk_err *err);
 
 /* XXH3-64 of the bytes wk_source_emit would produce, as 16 lowercase hex
@@ -152,7 +152,7 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_source_xform *x, wk_
  * of at least WK_SOURCE_KCOPY_MIN bytes that lie inside one of s's input files
  * as mapped — an unchanged tensor emitted in place — is copied from that file
  * by the kernel (wk_out_copy_fd: copy_file_range, with an ordinary write as
- * the fallback; a hook on o is given the bytes from the map); everything else (headers,
+ * the fallback; a tee on the sink hashes the bytes from the map); everything else (headers,
  * padding, converted, un-permuted or merged bytes) goes through
  * wk_out_write.  The files are opened read-only on first use.  s and o must
  * outlive the sink.  NULL (WK_E_NOMEM) on failure; the sink fails as
@@ -160,7 +160,8 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_source_xform *x, wk_
 #define WK_SOURCE_KCOPY_MIN (64u << 10)
 typedef struct wk_source_out wk_source_out;
 wk_source_out *wk_source_out_new(const wk_source *s, wk_out *o, wk_err *err);
-wk_sink wk_source_out_sink(wk_source_out *c);
+/* The sink (owned by c: valid until wk_source_out_free; add a tee to hash). */
+wk_sink *wk_source_out_sink(wk_source_out *c);
 void wk_source_out_free(wk_source_out *c);   /* closes the files; safe on NULL */
 
 /* ---- safetensors output ----------------------------------------------------- */
@@ -193,8 +194,8 @@ size_t wk_source_st_shard_count(const wk_source_stplan *p);
 const char *wk_source_st_shard_name(const wk_source_stplan *p, size_t k);
 uint64_t wk_source_st_shard_size(const wk_source_stplan *p, size_t k);
 /* Write shard k to sink; progress gets the bytes of this shard. */
-int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink sink, wk_progress_fn progress, void *pctx,
-                       wk_err *err);
+int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink *sink, wk_progress_fn progress,
+                       void *pctx, wk_err *err);
 /* model.safetensors.index.json text (for more than one shard). */
 int wk_source_st_index(const wk_source_stplan *p, wk_buf *out, wk_err *err);
 

@@ -166,7 +166,7 @@ struct wk_pthw {
     uint64_t cd_off, cd_size, total;
     /* streaming */
     int state;
-    wk_sink sink;
+    wk_sink *sink;
     uint64_t pos;
     size_t next_rec;  /* next record to write */
     rec *cur;         /* record whose data is being streamed */
@@ -827,7 +827,7 @@ static uint32_t min32(uint64_t v) { return v >= U32_MAX_ ? 0xFFFFFFFFu : (uint32
 
 static int emit(wk_pthw *w, const void *p, size_t n, wk_err *err)
 {
-    if (wk_sink_write(&w->sink, p, n, err) != 0) {
+    if (wk_sink_write(w->sink, p, n, err) != 0) {
         w->state = ST_FAILED;
         return wk_err_prefix(err, "writing torch zip at byte %llu", (unsigned long long)w->pos);
     }
@@ -922,7 +922,7 @@ static int emit_fixed(wk_pthw *w, rec *r, const void *data, wk_err *err)
     return 0;
 }
 
-int wk_pthw_begin(wk_pthw *w, wk_sink sink, wk_err *err)
+int wk_pthw_begin(wk_pthw *w, wk_sink *sink, wk_err *err)
 {
     if (w->state != ST_PLANNED) return fail_state(w, err, "wk_pthw_begin");
     w->sink = sink;
@@ -1163,7 +1163,7 @@ out:
     return rc;
 }
 
-int wk_pthw_save_sink(wk_sink sink, const char *file_name, const wk_tensor_info *tensors,
+int wk_pthw_save_sink(wk_sink *sink, const char *file_name, const wk_tensor_info *tensors,
                       size_t n, wk_pth_profile profile, wk_err *err)
 {
     size_t m = n ? n : 1, ns = 0;
@@ -1199,7 +1199,8 @@ int wk_pthw_save_file(const char *path, const wk_tensor_info *tensors, size_t n,
 {
     wk_out *o = wk_out_open(path, NULL, err);
     if (!o) return -1;
-    if (wk_pthw_save_sink(wk_sink_out(o), path, tensors, n, profile, err) != 0) {
+    wk_sink s;
+    if (wk_pthw_save_sink(wk_sink_out(&s, o), path, tensors, n, profile, err) != 0) {
         wk_out_abort(o);
         return wk_err_prefix(err, "%s", path);
     }

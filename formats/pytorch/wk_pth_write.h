@@ -155,8 +155,9 @@ void wk_pthw_record_get(const wk_pthw *w, size_t i, wk_pthw_record_info *out);
 uint64_t wk_pthw_cd_offset(const wk_pthw *w);
 uint64_t wk_pthw_cd_size(const wk_pthw *w);
 
-/* Write the local header and data of data.pkl (and byteorder) to sink. */
-int wk_pthw_begin(wk_pthw *w, wk_sink sink, wk_err *err);
+/* Write the local header and data of data.pkl (and byteorder) to sink
+ * (which must outlive the writer; not owned). */
+int wk_pthw_begin(wk_pthw *w, wk_sink *sink, wk_err *err);
 /* Start storage s's record; s must be wk_pthw_record_storage(w, k) for the
  * next k (WK_E_USAGE otherwise). */
 int wk_pthw_storage_begin(wk_pthw *w, size_t s, wk_err *err);
@@ -188,7 +189,7 @@ int wk_pthw_save_file(const char *path, const wk_tensor_info *tensors, size_t n,
                       wk_pth_profile profile, wk_err *err);
 
 /* Same, to a sink; file_name only gives the archive name (NULL: "archive"). */
-int wk_pthw_save_sink(wk_sink sink, const char *file_name, const wk_tensor_info *tensors,
+int wk_pthw_save_sink(wk_sink *sink, const char *file_name, const wk_tensor_info *tensors,
                       size_t n, wk_pth_profile profile, wk_err *err);
 
 #endif

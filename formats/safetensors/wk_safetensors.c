@@ -362,7 +362,7 @@ struct wk_stw {
     wk_buf header;          /* 8-byte length + JSON + spaces */
     uint64_t data_size;
     int begun, failed;
-    wk_sink sink;
+    wk_sink *sink;          /* not owned */
     uint64_t written;
 };
 
@@ -555,12 +555,12 @@ const uint8_t *wk_stw_header(const wk_stw *w, size_t *len)
 
 uint64_t wk_stw_total_size(const wk_stw *w) { return w->header.len + w->data_size; }
 
-int wk_stw_begin(wk_stw *w, wk_sink sink, wk_err *err)
+int wk_stw_begin(wk_stw *w, wk_sink *sink, wk_err *err)
 {
     if (w->begun) return wk_err_set(err, WK_E_USAGE, "safetensors writer: begin called twice");
     w->begun = 1;
     w->sink = sink;
-    if (wk_sink_write(&w->sink, w->header.data, w->header.len, err)) {
+    if (wk_sink_write(w->sink, w->header.data, w->header.len, err)) {
         w->failed = 1;
         return -1;
     }
@@ -575,7 +575,7 @@ int wk_stw_write(wk_stw *w, const void *p, size_t n, wk_err *err)
         w->failed = 1;
         return wk_err_set(err, WK_E_USAGE, "safetensors writer: data past the planned size");
     }
-    if (wk_sink_write(&w->sink, p, n, err)) {
+    if (wk_sink_write(w->sink, p, n, err)) {
         w->failed = 1;
         return -1;
     }

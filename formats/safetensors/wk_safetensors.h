@@ -129,8 +129,8 @@ uint64_t wk_stw_tensor_file_offset(const wk_stw *w, size_t i);
 /* The 8-byte length + padded JSON header, and the whole file size. */
 const uint8_t *wk_stw_header(const wk_stw *w, size_t *len);
 uint64_t wk_stw_total_size(const wk_stw *w);
-/* Write the header to sink. */
-int wk_stw_begin(wk_stw *w, wk_sink sink, wk_err *err);
+/* Write the header to sink (which must outlive the writer; not owned). */
+int wk_stw_begin(wk_stw *w, wk_sink *sink, wk_err *err);
 /* Append data bytes (tensors back to back in wk_stw_order). */
 int wk_stw_write(wk_stw *w, const void *p, size_t n, wk_err *err);
 /* Check that exactly wk_stw_total_size() bytes were written (WK_E_INTERNAL). */

@@ -17,7 +17,7 @@ static void roundtrip(const wk_manifest_entry *e)
     wk_manifest back;
     wk_manifest_init(&back);
     /* Escaping can push a name near the limit past WK_MANIFEST_MAX_LINE. */
-    if (!b.failed && b.len <= WK_MANIFEST_MAX_LINE) {
+    if (!wk_buf_failed(&b) && b.len <= WK_MANIFEST_MAX_LINE) {
         if (wk_manifest_parse(&back, b.data, b.len, "roundtrip", &err) != 0) abort();
         if (back.n != 1 || strcmp(back.entries[0].name, e->name) != 0 ||
             memcmp(back.entries[0].digest, e->digest, WK_MANIFEST_DIGEST) != 0)

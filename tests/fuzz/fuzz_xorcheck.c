@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (size_t off = 0; off < size;) {
         size_t piece = 1 + (size_t)(next(&s) % (next(&s) & 1 ? 16 : 65536));
         if (piece > size - off) piece = size - off;
-        wk_xorcheck_stream_feed(st, data + off, piece);
+        wk_xorcheck_stream_feed(st, data + off, piece, NULL);
         off += piece;
     }
     wk_xorcheck *streamed = calloc(1, sizeof *streamed), *reread = calloc(1, sizeof *reread);

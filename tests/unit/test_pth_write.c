@@ -721,8 +721,8 @@ static void test_stream_errors(void)
     wk_pthw_free(w);
     /* a failing sink: the error names the offset */
     w = plan_simple(st, t, &err);
-    wk_sink bad = {NULL, NULL};
-    CHECK(wk_pthw_begin(w, bad, &err) != 0);
+    wk_sink bad = {0};
+    CHECK(wk_pthw_begin(w, &bad, &err) != 0);
     CHECK_MSG(strstr(err.msg, "byte 0") != NULL, "%s", err.msg);
     wk_pthw_free(w);
     wk_buf_free(&out);
@@ -775,7 +775,8 @@ static int write_zip64_file(const char *path, wk_err *err)
     wk_pthw *w = wk_pthw_plan(path, st, 3, t, 3, WK_PTH_TORCH_1_13, err);
     if (!w) return -1;
     wk_out *o = wk_out_open(path, NULL, err);
-    int rc = o ? wk_pthw_begin(w, wk_sink_out(o), err) : -1;
+    wk_sink os;
+    int rc = o ? wk_pthw_begin(w, wk_sink_out(&os, o), err) : -1;
     for (size_t k = 0; rc == 0 && k < 3; k++) {
         size_t s = wk_pthw_record_storage(w, k);
         rc = wk_pthw_storage_begin(w, s, err);

@@ -410,11 +410,9 @@ typedef struct {
     const uint8_t *p;
 } mem_src;
 
-static int mem_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n, wk_err *err)
+static int mem_fill(void *ctx, uint64_t off, size_t n, wk_sink *sink, wk_err *err)
 {
-    (void)err;
-    memcpy(buf, ((const mem_src *)ctx)->p + off, n);
-    return 0;
+    return wk_sink_write(sink, ((const mem_src *)ctx)->p + off, n, err);
 }
 
 /* Compress with wk_gz_write at some thread count; returns the file bytes. */
@@ -426,7 +424,8 @@ static void gz_write_file(const uint8_t *p, size_t n, int threads, int level, wk
     CHECK(o != NULL);
     mem_src src = {p};
     wk_gz_opts opts = {level, threads, NULL, NULL};
-    CHECK_OK(wk_gz_write(o, n, mem_fill, &src, &opts, &err), &err);
+    wk_sink os;
+    CHECK_OK(wk_gz_write(wk_sink_out(&os, o), path, n, mem_fill, &src, &opts, &err), &err);
     CHECK_OK(wk_out_commit(o, &err), &err);
     CHECK(slurp(path, out) == 0);
     free(path);
@@ -802,7 +801,7 @@ typedef struct {
     size_t n, fail_at;
 } mem_producer;
 
-static int mem_produce(void *ctx, wk_sink sink, wk_err *err)
+static int mem_produce(void *ctx, wk_sink *sink, wk_err *err)
 {
     mem_producer *m = ctx;
     static const size_t steps[] = {1, 4097, (1u << 20) + 3, 77, 3u << 20};
@@ -811,10 +810,10 @@ static int mem_produce(void *ctx, wk_sink sink, wk_err *err)
         size_t step = steps[k++ % 5];
         if (step > m->n - off) step = m->n - off;
         if (off + step > m->fail_at) {
-            WK_TRY(wk_sink_write(&sink, m->mem + off, m->fail_at - off, err));
+            WK_TRY(wk_sink_write(sink, m->mem + off, m->fail_at - off, err));
             return wk_err_set(err, WK_E_IO, "producer failed at %zu", m->fail_at);
         }
-        WK_TRY(wk_sink_write(&sink, m->mem + off, step, err));
+        WK_TRY(wk_sink_write(sink, m->mem + off, step, err));
         off += step;
     }
     return 0;
@@ -1093,7 +1092,7 @@ static void stream_vs_file(const char *path, uint32_t seed, wk_xorcheck *st_out)
         x = x * 1103515245u + 12345u;
         size_t k = seed == 0 ? (o < 65536 ? 1 : 1u << 20) : 1 + (x >> 8) % (x & 1 ? 97 : 70000);
         if (k > b.len - o) k = b.len - o;
-        wk_xorcheck_stream_feed(st, b.data + o, k);
+        CHECK(wk_xorcheck_stream_feed(st, b.data + o, k, NULL) == 0);
         o += k;
     }
     wk_xorcheck ref;
@@ -1204,7 +1203,7 @@ static void test_xorcheck_stream(void)
     if (d) closedir(d);
     /* a stream of other bytes than the file's (a size mismatch) is ignored */
     wk_xorcheck_stream *s2 = wk_xorcheck_stream_new();
-    wk_xorcheck_stream_feed(s2, b.data, 100);
+    CHECK(wk_xorcheck_stream_feed(s2, b.data, 100, NULL) == 0);
     wk_err err;
     CHECK_OK(wk_xorcheck_file_stream(tiny, s2, &c, &err), &err);
     CHECK_MSG(c.streamed == 0 && c.tensors > 10 && c.flagged == 0, "streamed %llu tensors %llu "

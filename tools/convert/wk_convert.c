@@ -339,7 +339,7 @@ long wk_convert_find_file(const wk_convert *c, const char *name)
 /* ---- a sink that passes on at most `left` bytes ------------------------------------ */
 
 typedef struct {
-    wk_sink inner;
+    wk_sink *inner;
     uint64_t left;
     int full; /* the limit was reached: the producer may stop */
 } limit_sink;
@@ -348,7 +348,7 @@ static int limit_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
     limit_sink *l = ctx;
     size_t k = n < l->left ? n : (size_t)l->left;
-    if (k && wk_sink_write(&l->inner, p, k, err) != 0) return -1;
+    if (k && wk_sink_write(l->inner, p, k, err) != 0) return -1;
     l->left -= k;
     if (l->left == 0) l->full = 1;
     return 0;
@@ -669,7 +669,7 @@ static void chunk_caps(const wk_convert *c, const wk_convert_file *f, size_t *ou
 
 /* Writer-side bookkeeping around the tensors: begin, per-tensor records in
  * the writer's order, finish.  Tensor data comes from write_tensor. */
-static int stream_tensors(stream_state *s, wk_sink sink, wk_err *err)
+static int stream_tensors(stream_state *s, wk_sink *sink, wk_err *err)
 {
     const wk_convert_file *f = s->f;
     size_t n = s->pw ? wk_pthw_storage_count(s->pw) : f->n_tensors;
@@ -703,7 +703,8 @@ finish:
 
 static int stream_shard(wk_convert *c, const wk_convert_file *f, limit_sink *lim, wk_err *err)
 {
-    wk_sink sink = {limit_write, lim};
+    wk_sink sink;
+    wk_sink_init(&sink, limit_write, lim);
     stream_state s;
     memset(&s, 0, sizeof s);
     s.c = c;
@@ -716,7 +717,7 @@ static int stream_shard(wk_convert *c, const wk_convert_file *f, limit_sink *lim
     if (!s.pw && !s.sw) return -1;
     uint64_t size = s.pw ? wk_pthw_total_size(s.pw) : wk_stw_total_size(s.sw);
     if (size != f->size) wk_err_set(err, WK_E_INTERNAL, "size changed since planning");
-    else rc = stream_tensors(&s, sink, err);
+    else rc = stream_tensors(&s, &sink, err);
     if (rc != 0) wk_err_prefix(err, "%s", f->name);
     for (int r = 0; r < WK_LL_MAX_RANKS; r++)
         if (s.fds[r] >= 0) close(s.fds[r]);
@@ -741,7 +742,7 @@ static int stream_copy(const wk_convert *c, const wk_convert_file *f, limit_sink
     return rc;
 }
 
-int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink sink, wk_err *err)
+int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink *sink, wk_err *err)
 {
     if (i >= c->n_files) return wk_err_set(err, WK_E_USAGE, "no output file %zu", i);
     const wk_convert_file *f = &c->files[i];
@@ -754,7 +755,7 @@ int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink si
     }
 }
 
-int wk_convert_stream_file(wk_convert *c, size_t i, wk_sink sink, wk_err *err)
+int wk_convert_stream_file(wk_convert *c, size_t i, wk_sink *sink, wk_err *err)
 {
     return wk_convert_stream_prefix(c, i, UINT64_MAX, sink, err);
 }

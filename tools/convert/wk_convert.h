@@ -112,11 +112,11 @@ const wk_convert_opts *wk_convert_opts_of(const wk_convert *c);
  * bytes, strictly forward).  Sink errors are passed up; a shard of an engine
  * planned without data fails with WK_E_USAGE; a file that changed size since
  * planning (tokenizer.model) fails with WK_E_MISMATCH. */
-int wk_convert_stream_file(wk_convert *c, size_t i, wk_sink sink, wk_err *err);
+int wk_convert_stream_file(wk_convert *c, size_t i, wk_sink *sink, wk_err *err);
 
 /* Like wk_convert_stream_file but stop after the first `limit` bytes (all of
  * them if the file is shorter): cheap for a shard's header and pickle, e.g.
  * to compare candidate profiles against a file's first KiB. */
-int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink sink, wk_err *err);
+int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink *sink, wk_err *err);
 
 #endif

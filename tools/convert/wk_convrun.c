@@ -15,7 +15,7 @@
 /* ---- progress / counting sink ------------------------------------------------ */
 
 typedef struct {
-    wk_sink inner;
+    wk_sink *inner;
     const wk_convrun_report *rep;
     uint64_t total;
     uint64_t done;
@@ -24,7 +24,7 @@ typedef struct {
 static int count_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
     count_sink *c = ctx;
-    WK_TRY(wk_sink_write(&c->inner, p, n, err));
+    WK_TRY(wk_sink_write(c->inner, p, n, err));
     c->done += n;
     if (c->rep->progress) c->rep->progress(c->rep->ctx, c->done, c->total);
     return 0;
@@ -44,13 +44,13 @@ static int write_file(wk_convert *c, size_t i, wk_outdir *d, wk_hash *h, count_s
     wk_out *out = wk_out_open(path, NULL, err);
     free(path);
     if (!out) return -1;
-    if (h) {
-        wk_hash_reset(h, err);
-        wk_out_set_hook(out, wk_hash_hook, h);
-    }
+    if (h) wk_hash_reset(h, err);
     if (rep->stage) rep->stage(rep->ctx, f->name);
-    cs->inner = wk_sink_out(out);
-    int rc = wk_convert_stream_file(c, i, (wk_sink){count_write, cs}, err);
+    wk_sink os, cw;
+    cs->inner = wk_sink_out(&os, out);
+    wk_sink_tee(&os, h);                  /* --sha256: hashed while written */
+    wk_sink_init(&cw, count_write, cs);
+    int rc = wk_convert_stream_file(c, i, &cw, err);
     if (rc == 0 && wk_out_tell(out) != f->size)
         rc = wk_err_set(err, WK_E_INTERNAL, "%s: wrote %llu bytes, planned %llu", f->name,
                         (unsigned long long)wk_out_tell(out), (unsigned long long)f->size);
@@ -74,7 +74,7 @@ static int write_all(wk_convert *c, const wk_convrun_opts *o, char (*digests)[65
     wk_outdir *d = wk_outdir_open(o->output, err);
     if (!d) return -1;
     int rc = -1;
-    count_sink cs = {{0}, rep, wk_convert_total_bytes(c), 0};
+    count_sink cs = {NULL, rep, wk_convert_total_bytes(c), 0};
     wk_hash *h = NULL;
     if (o->sha256 && !(h = wk_hash_create(WK_HASH_SHA256, err))) goto done;
     for (size_t i = 0; i < wk_convert_file_count(c); i++)

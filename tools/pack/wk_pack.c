@@ -48,7 +48,6 @@ static int open_out(out_file *f, const char *path, const char **inputs, int sha,
             wk_out_abort(f->out);
             return -1;
         }
-        wk_out_set_hook(f->out, wk_hash_hook, f->sha);
     }
     return 0;
 }
@@ -125,6 +124,7 @@ static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl 
                      size_t k, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
 {
     wk_source_out *c = wk_source_out_new(src, f->out, err);
+    if (c) wk_sink_tee(wk_source_out_sink(c), f->sha);   /* --sha256: hashed while written */
     int rc = !c ? -1
              : p ? wk_gl_write(p, wk_source_out_sink(c), o->progress, o->progress_ctx, err)
                  : wk_source_st_write(sp, k, wk_source_out_sink(c), o->progress, o->progress_ctx, err);

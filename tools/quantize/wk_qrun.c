@@ -70,6 +70,7 @@ typedef struct {
     const wk_gguf *g;
     wk_gguf *im;            /* importance matrix, or NULL */
     wk_ggufw *w;
+    wk_sink os;             /* w's sink: the output file (outlives w's writes) */
     int *types;             /* output ggml type of each tensor */
     float *imat;            /* one row of importance weights */
     uint64_t total_in, done;
@@ -287,7 +288,7 @@ static int open_file(qrun *qr, const char **inputs, wk_out **out, wk_err *err)
     if (!(qr->w = wk_ggufw_new(wk_gguf_alignment(qr->g), err))) return -1;
     WK_TRY(plan_file(qr, err));
     if (!(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
-    return wk_ggufw_begin(qr->w, wk_sink_out(*out), err);
+    return wk_ggufw_begin(qr->w, wk_sink_out(&qr->os, *out), err);
 }
 
 /* Write every tensor through qr->w (begun); *tot on success. */
@@ -350,7 +351,8 @@ static wk_gguf *pack_first(const wk_qrun_opts *o, wk_source *src, char **tmp_pat
     wk_gl *p = wk_gl_plan_new(src, &go, NULL, NULL, err);
     if (!p) return NULL;
     wk_out *out = wk_out_open(path, NULL, err);
-    int rc = out ? wk_gl_write(p, wk_sink_out(out), NULL, NULL, err) : -1;
+    wk_sink os;
+    int rc = out ? wk_gl_write(p, wk_sink_out(&os, out), NULL, NULL, err) : -1;
     if (out) rc = rc ? (wk_out_abort(out), -1) : wk_out_commit(out, err);
     wk_gl_free(p);
     if (rc) return NULL;

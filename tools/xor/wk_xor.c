@@ -499,12 +499,37 @@ int wk_payload_read(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_err
 
 typedef struct {
     uint8_t *in;     /* dictionary + block input */
+    size_t in_len, in_want;
+    wk_sink in_sink; /* the fill writes into in[in_len..in_want) through this */
     uint8_t *out;
     size_t out_cap, out_len;
     uint32_t crc;
     int failed;      /* 1 OOM, 2 deflate error, 3 fill error (in err) */
     wk_err err;
 } gz_block;
+
+/* The block's input sink: append to in, never past the bytes asked for. */
+static int gz_in_write(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    gz_block *b = ctx;
+    WK_FAIL_IF(n > b->in_want - b->in_len, err, WK_E_INTERNAL,
+               "gzip writer: the fill gave more than the %zu bytes asked for", b->in_want);
+    memcpy(b->in + b->in_len, p, n);
+    b->in_len += n;
+    return 0;
+}
+
+/* Have fill write input bytes [off, off+n) into b->in; 0, or -1 with b->err. */
+static int gz_fill_block(gz_block *b, uint64_t off, size_t n, wk_gz_fill_fn fill, void *fill_ctx)
+{
+    b->in_len = 0;
+    b->in_want = n;
+    wk_sink_init(&b->in_sink, gz_in_write, b);
+    WK_TRY(fill(fill_ctx, off, n, &b->in_sink, &b->err));
+    WK_FAIL_IF(b->in_len != n, &b->err, WK_E_INTERNAL,
+               "gzip writer: the fill gave %zu of the %zu bytes asked for", b->in_len, n);
+    return 0;
+}
 
 /* Compress block [off, off+n) (last = final block) into b->out. */
 static void gz_compress_block(gz_block *b, uint64_t off, size_t n, int last, int level,
@@ -513,7 +538,7 @@ static void gz_compress_block(gz_block *b, uint64_t off, size_t n, int last, int
     size_t dict = off < WK_GZ_DICT ? (size_t)off : WK_GZ_DICT;
     b->failed = 0;
     b->out_len = 0;
-    if (fill(fill_ctx, off - dict, b->in, dict + n, &b->err)) {
+    if (gz_fill_block(b, off - dict, dict + n, fill, fill_ctx)) {
         b->failed = 3;
         return;
     }
@@ -572,25 +597,26 @@ static gz_block *gz_blocks_new(int n)
     return b;
 }
 
-/* The fixed 10-byte member header: no name, mtime 0, OS 255 (unknown). */
-static int gz_write_header(wk_out *o, int level, wk_err *err)
+/* The fixed 10-byte member header: no name, mtime 0, OS 255 (unknown).
+ * Errors stay in the sink's sticky error (checked once, at the end). */
+static void gz_write_header(wk_sink *out, int level)
 {
     uint8_t h[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
     h[8] = level == 9 ? 2 : level == 1 ? 4 : 0;
-    return wk_out_write(o, h, sizeof h, err);
+    wk_sink_write(out, h, sizeof h, NULL);
 }
 
-static int gz_trailer(wk_out *o, uint32_t crc, uint64_t n, wk_err *err)
+static void gz_trailer(wk_sink *out, uint32_t crc, uint64_t n)
 {
     uint8_t t[8];
     for (int i = 0; i < 4; i++) {
         t[i] = (uint8_t)(crc >> (8 * i));
         t[4 + i] = (uint8_t)(n >> (8 * i));
     }
-    return wk_out_write(o, t, sizeof t, err);
+    wk_sink_write(out, t, sizeof t, NULL);
 }
 
-int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
+int wk_gz_write(wk_sink *out, const char *label, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
                 const wk_gz_opts *opts, wk_err *err)
 {
     int level = opts && opts->level ? opts->level : 6;
@@ -600,11 +626,10 @@ int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
     int batch = nth * 2;
     if ((uint64_t)batch > nblocks) batch = (int)nblocks;
     gz_block *b = gz_blocks_new(batch);
-    if (!b) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory for gzip blocks",
-                              wk_out_final_path(o));
-    WK_TRY(gz_write_header(o, level, err));
+    if (!b) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory for gzip blocks", label);
+    gz_write_header(out, level);
     uint32_t crc = (uint32_t)crc32(0L, Z_NULL, 0);
-    int rc = 0;
+    int rc = wk_sink_status(out, err);
     for (uint64_t first = 0; first < nblocks && rc == 0; first += (uint64_t)batch) {
         int k = nblocks - first < (uint64_t)batch ? (int)(nblocks - first) : batch;
 #ifdef _OPENMP
@@ -623,16 +648,17 @@ int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
             else if (b[i].failed)
                 rc = wk_err_set(err, b[i].failed == 1 ? WK_E_NOMEM : WK_E_INTERNAL,
                                 "%s: deflate failed on the block at byte %llu",
-                                wk_out_final_path(o), (unsigned long long)off);
+                                label, (unsigned long long)off);
             else
-                rc = wk_out_write(o, b[i].out, b[i].out_len, err);
+                rc = wk_sink_write(out, b[i].out, b[i].out_len, err);
             crc = (uint32_t)crc32_combine(crc, b[i].crc, (z_off_t)len);
             if (rc == 0 && opts && opts->block_done) rc = opts->block_done(opts->ctx, off, len, err);
         }
     }
     gz_blocks_free(b, batch);
     WK_TRY(rc);
-    return gz_trailer(o, crc, n, err);
+    gz_trailer(out, crc, n);
+    return wk_sink_status(out, err);
 }
 
 /* ---- decode one file ---------------------------------------------------- */
@@ -642,7 +668,7 @@ typedef struct {
     const in_file *base;
     wk_xorbase *bseq;       /* or: a sequential base (read in step with the output) */
     uint8_t *tmp;           /* SLOT_BYTES of scratch for base bytes */
-    wk_out *o;
+    wk_sink *out;           /* the output file (hashing tee, tap) */
     wk_progress_fn progress;
     void *progress_ctx;
 } decode_ctx;
@@ -674,7 +700,7 @@ static int decode_serial(wk_payload *pl, const decode_ctx *d, wk_err *err)
         size_t got;
         rc = decode_step(pl, d, buf, &pos, &got, err);
         if (rc || got == 0) break;
-        rc = wk_out_write(d->o, buf, got, err);
+        rc = wk_sink_write(d->out, buf, got, err);
         if (rc) break;
     }
     free(buf);
@@ -682,7 +708,7 @@ static int decode_serial(wk_payload *pl, const decode_ctx *d, wk_err *err)
 }
 
 /* Two-stage pipeline: the caller inflates and XORs into a ring of slots, a
- * writer thread hashes (via the wk_out hook) and writes them in order. */
+ * writer thread hashes (the output sink's tee) and writes them in order. */
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -691,7 +717,7 @@ typedef struct {
     uint64_t head, tail;  /* slots filled / slots written */
     int eof;              /* producer is done (or failed) */
     int wfail;            /* writer failed: werr holds why */
-    wk_out *o;
+    wk_sink *out;
     wk_err werr;
 } ring;
 
@@ -707,7 +733,7 @@ static void *ring_writer(void *arg)
         }
         size_t i = (size_t)(g->tail % NSLOTS), n = g->len[i];
         pthread_mutex_unlock(&g->mu);
-        int rc = wk_out_write(g->o, g->slot[i], n, &g->werr);
+        int rc = wk_sink_write(g->out, g->slot[i], n, &g->werr);
         pthread_mutex_lock(&g->mu);
         if (rc) g->wfail = 1;
         else g->tail++;
@@ -752,7 +778,7 @@ static int decode_pipelined(wk_payload *pl, const decode_ctx *d, wk_err *err)
 {
     ring g;
     memset(&g, 0, sizeof g);
-    g.o = d->o;
+    g.out = d->out;
     for (int i = 0; i < NSLOTS; i++) {
         g.slot[i] = malloc(SLOT_BYTES);
         if (!g.slot[i]) {
@@ -780,18 +806,17 @@ static int decode_pipelined(wk_payload *pl, const decode_ctx *d, wk_err *err)
     return rc;
 }
 
-/* The output hook when a tap is given: hash, then the tap. */
+/* The decoded output: the file, then the tap (if any). */
 typedef struct {
-    wk_hash *h;
-    wk_out_hook tap;
-    void *tap_ctx;
-} tee_hook;
+    wk_out *o;
+    wk_sink *tap;
+} out_tap;
 
-static void tee_hook_fn(void *ctx, const void *p, size_t n)
+static int out_tap_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
-    const tee_hook *t = ctx;
-    wk_hash_hook(t->h, p, n);
-    t->tap(t->tap_ctx, p, n);
+    const out_tap *t = ctx;
+    WK_TRY(wk_out_write(t->o, p, n, err));
+    return t->tap ? wk_sink_write(t->tap, p, n, err) : 0;
 }
 
 /* Compare the digest, then commit or abort *o (always consumed). */
@@ -820,11 +845,11 @@ static int decode_finish(const wk_xor_decode_args *a, wk_out **o, wk_hash *h,
 
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err)
 {
-    return wk_xor_decode_file_tap(a, NULL, NULL, res, err);
+    return wk_xor_decode_file_tap(a, NULL, res, err);
 }
 
-int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_out_hook tap, void *tap_ctx,
-                           wk_xor_result *res, wk_err *err)
+int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_result *res,
+                           wk_err *err)
 {
     memset(res, 0, sizeof *res);
     res->verified = -1;
@@ -848,12 +873,13 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_out_hook tap, void *t
     const char *inputs[] = {a->payload, a->base_fn ? NULL : a->base, NULL};
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
-    tee_hook tee = {h, tap, tap_ctx};
-    if (tap) wk_out_set_hook(o, tee_hook_fn, &tee);
-    else wk_out_set_hook(o, wk_hash_hook, h);
+    out_tap ot = {o, tap};
+    wk_sink os;
+    wk_sink_init(&os, out_tap_write, &ot);
+    wk_sink_tee(&os, h);
     if (a->base_fn && !(bseq = wk_xorbase_start(a->base_fn, a->base_ctx, a->base_label, err)))
         goto out;
-    decode_ctx d = {&base, bseq, tmp, o, a->progress, a->progress_ctx};
+    decode_ctx d = {&base, bseq, tmp, &os, a->progress, a->progress_ctx};
     rc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
     res->members = wk_payload_members(pl);
     if (bseq) res->base_bytes = wk_xorbase_pos(bseq);
@@ -880,15 +906,17 @@ typedef struct {
     void *progress_ctx;
 } encode_ctx;
 
-/* Payload bytes [off, off+n): target XOR base.  Thread-safe (pread only). */
-static int encode_fill(void *ctx, uint64_t off, uint8_t *buf, size_t n, wk_err *err)
+/* Write payload bytes [off, off+n) (target XOR base) into sink, in 16 KiB
+ * pieces.  Thread-safe (pread only; each caller its own sink). */
+static int encode_fill(void *ctx, uint64_t off, size_t n, wk_sink *sink, wk_err *err)
 {
     const encode_ctx *e = ctx;
-    WK_TRY(in_read(&e->target, off, buf, n, err));
-    uint8_t tmp[16384];
-    for (size_t k = 0; k < n; k += sizeof tmp) {
-        size_t m = n - k < sizeof tmp ? n - k : sizeof tmp;
-        WK_TRY(xor_with_file(&e->base, off + k, buf + k, m, tmp, err));
+    uint8_t buf[16384], tmp[16384];
+    for (size_t k = 0; k < n; k += sizeof buf) {
+        size_t m = n - k < sizeof buf ? n - k : sizeof buf;
+        WK_TRY(in_read(&e->target, off + k, buf, m, err));
+        WK_TRY(xor_with_file(&e->base, off + k, buf, m, tmp, err));
+        WK_TRY(wk_sink_write(sink, buf, m, err));
     }
     return 0;
 }
@@ -906,19 +934,14 @@ static int encode_block_done(void *ctx, uint64_t off, size_t n, wk_err *err)
     return 0;
 }
 
-static int encode_raw(wk_out *o, encode_ctx *e, wk_err *err)
+static int encode_raw(wk_sink *out, encode_ctx *e, wk_err *err)
 {
-    uint8_t *buf = malloc(SLOT_BYTES);
-    if (!buf) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    int rc = 0;
-    for (uint64_t off = 0; off < e->target.size && rc == 0; off += SLOT_BYTES) {
+    for (uint64_t off = 0; off < e->target.size; off += SLOT_BYTES) {
         size_t n = e->target.size - off < SLOT_BYTES ? (size_t)(e->target.size - off) : SLOT_BYTES;
-        rc = encode_fill(e, off, buf, n, err);
-        if (rc == 0) rc = wk_out_write(o, buf, n, err);
-        if (rc == 0) rc = encode_block_done(e, off, n, err);
+        WK_TRY(encode_fill(e, off, n, out, err));
+        WK_TRY(encode_block_done(e, off, n, err));
     }
-    free(buf);
-    return rc;
+    return 0;
 }
 
 int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *err)
@@ -941,11 +964,13 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
     if (!(e.h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     res->gzip = a->gzip && a->base;
+    wk_sink os;
+    wk_sink_out(&os, o);
     if (res->gzip) {
         wk_gz_opts g = {a->level, a->threads, encode_block_done, &e};
-        rc = wk_gz_write(o, e.target.size, encode_fill, &e, &g, err);
+        rc = wk_gz_write(&os, a->out, e.target.size, encode_fill, &e, &g, err);
     } else {
-        rc = encode_raw(o, &e, err);
+        rc = encode_raw(&os, &e, err);
     }
     uint8_t d[WK_HASH_MAX_DIGEST];
     if (rc == 0) rc = in_unchanged(&e.target, err);
@@ -1316,8 +1341,10 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_p
                             it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, ph.fn,
                             ph.ctx, o->engine, NULL, NULL, NULL};
     void *tap_ctx = NULL;
-    wk_out_hook tap = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
-    it->status = wk_xor_decode_file_tap(&a, tap, tap_ctx, &it->res, &it->err);
+    wk_sink_fn tap_fn = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
+    wk_sink tap;
+    wk_sink_init(&tap, tap_fn, tap_ctx);
+    it->status = wk_xor_decode_file_tap(&a, tap_fn ? &tap : NULL, &it->res, &it->err);
     if (it->status == 0 && o->done) it->status = o->done(o->done_ctx, it, &it->err);
 }
 

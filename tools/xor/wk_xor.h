@@ -100,10 +100,12 @@ void wk_payload_close(wk_payload *r);
 #define WK_GZ_BLOCK (1u << 20)
 #define WK_GZ_DICT (32u << 10) /* dictionary: the last 32 KiB of the previous block */
 
-/* Produce input bytes [off, off+n) into buf; 0, or -1 with err set.  Called
- * from several threads at once (each with its own err), possibly more than
- * once for a range (dictionaries): must give the same bytes every time. */
-typedef int (*wk_gz_fill_fn)(void *ctx, uint64_t off, uint8_t *buf, size_t n, wk_err *err);
+/* Write input bytes [off, off+n), in order, into sink (a sink over the
+ * block's input buffer that the writer provides); 0, or -1 with err set
+ * (sink errors passed up).  Called from several threads at once (each with
+ * its own sink and err), possibly more than once for a range (dictionaries):
+ * must give the same bytes every time. */
+typedef int (*wk_gz_fill_fn)(void *ctx, uint64_t off, size_t n, wk_sink *sink, wk_err *err);
 /* Called in order, from one thread, after block [off, off+n) was written;
  * -1 (err set) stops the write. */
 typedef int (*wk_gz_block_fn)(void *ctx, uint64_t off, size_t n, wk_err *err);
@@ -116,12 +118,13 @@ typedef struct {
 } wk_gz_opts;
 
 /* Write one gzip member (mtime 0, no name, OS 255) holding the n bytes that
- * `fill` produces, to o.  The deflate stream is a chain of WK_GZ_BLOCK
- * blocks, each compressed on its own with the previous 32 KiB as preset
- * dictionary and ended by a sync flush (the last by Z_FINISH); CRC-32 parts
- * are joined with crc32_combine.  Fails on a fill, block_done or write error,
- * or OOM. */
-int wk_gz_write(wk_out *o, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
+ * `fill` produces, to out (label names it in messages).  The deflate stream
+ * is a chain of WK_GZ_BLOCK blocks, each compressed on its own with the
+ * previous 32 KiB as preset dictionary and ended by a sync flush (the last by
+ * Z_FINISH); CRC-32 parts are joined with crc32_combine.  Memory: 2 x threads
+ * blocks (at most the blocks there are).  Fails on a fill, block_done or
+ * write error (out's first error), or OOM. */
+int wk_gz_write(wk_sink *out, const char *label, uint64_t n, wk_gz_fill_fn fill, void *fill_ctx,
                 const wk_gz_opts *opts, wk_err *err);
 
 /* ---- one file ------------------------------------------------------------ */
@@ -164,11 +167,12 @@ typedef struct {
  * res is filled as far as the work got. */
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err);
 
-/* The same, also giving every output byte, in order, to tap(tap_ctx, ...)
- * after the hash (on the writer thread when pipelined; e.g. a
- * wk_xorcheck_stream).  tap NULL = wk_xor_decode_file. */
-int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_out_hook tap, void *tap_ctx,
-                           wk_xor_result *res, wk_err *err);
+/* The same, also writing every output byte, in order, into tap after the
+ * file (on the writer thread when pipelined; e.g. a sink over a
+ * wk_xorcheck_stream); a tap error fails the decode.  tap NULL =
+ * wk_xor_decode_file. */
+int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_result *res,
+                           wk_err *err);
 
 typedef struct {
     const char *target;      /* the fine-tuned file */
@@ -256,9 +260,10 @@ int wk_xor_find_manifest(const char *const *dirs, size_t ndirs, char *const *nam
 typedef int (*wk_xor_done_fn)(void *ctx, wk_xor_item *it, wk_err *err);
 
 /* Called before a file is decoded, from the worker thread that decodes it:
- * return a hook to be given every byte of it->out as it is written (with its
- * context in *hook_ctx), or NULL for none.  ctx is the run's done_ctx. */
-typedef wk_out_hook (*wk_xor_tap_fn)(void *ctx, wk_xor_item *it, void **hook_ctx);
+ * return the callback of a sink to be given every byte of it->out as it is
+ * written (with its context in *tap_ctx), or NULL for none.  ctx is the run's
+ * done_ctx. */
+typedef wk_sink_fn (*wk_xor_tap_fn)(void *ctx, wk_xor_item *it, void **tap_ctx);
 
 typedef struct {
     wk_payload_kind kind;    /* decode */
@@ -273,7 +278,7 @@ typedef struct {
     wk_xor_done_fn done;     /* may be NULL */
     void *done_ctx;
     wk_inflate_engine engine; /* decode */
-    wk_xor_tap_fn tap;       /* decode, may be NULL: a byte hook per file (XOR and COPY items) */
+    wk_xor_tap_fn tap;       /* decode, may be NULL: a byte tap per file (XOR and COPY items) */
 } wk_xor_run_opts;
 
 /* mkdir -p dir.  WK_E_IO naming the component that cannot be created or

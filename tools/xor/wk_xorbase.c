@@ -53,8 +53,9 @@ static void *producer_main(void *arg)
     wk_xorbase *b = arg;
     wk_err e;
     wk_err_clear(&e);
-    wk_sink sink = {ring_put, b};
-    int rc = b->fn(b->ctx, sink, &e);
+    wk_sink sink;
+    wk_sink_init(&sink, ring_put, b);
+    int rc = b->fn(b->ctx, &sink, &e);
     pthread_mutex_lock(&b->mu);
     b->done = 1;
     if (rc) {

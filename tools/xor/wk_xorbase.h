@@ -24,7 +24,7 @@
 
 /* Push every byte of the base, in order, into sink; 0, or -1 with err set
  * (sink errors passed up).  Runs on the reader's producer thread. */
-typedef int (*wk_xorbase_fn)(void *ctx, wk_sink sink, wk_err *err);
+typedef int (*wk_xorbase_fn)(void *ctx, wk_sink *sink, wk_err *err);
 
 typedef struct wk_xorbase wk_xorbase;
 

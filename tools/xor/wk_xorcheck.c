@@ -656,8 +656,9 @@ static size_t parse_step(wk_xorcheck_stream *s, const uint8_t *p, size_t n)
 }
 
 
-void wk_xorcheck_stream_feed(void *ctx, const void *p, size_t n)
+int wk_xorcheck_stream_feed(void *ctx, const void *p, size_t n, wk_err *err)
 {
+    (void)err;
     wk_xorcheck_stream *s = ctx;
     const uint8_t *b = p;
     while (n) {
@@ -667,6 +668,7 @@ void wk_xorcheck_stream_feed(void *ctx, const void *p, size_t n)
         b += k;
         n -= k;
     }
+    return 0;
 }
 
 /* ---- the check ---------------------------------------------------------------- */

@@ -11,8 +11,8 @@
  * look like trained weights, not that they are the publisher's.  Nothing
  * here prints.
  *
- * Single pass: a wk_xorcheck_stream, installed as the output's write hook
- * (wk_out_hook) while the file is decoded, summarises tensors from the bytes
+ * Single pass: a wk_xorcheck_stream, fed as a tap sink of the output
+ * (wk_sink, wk_xor_decode_file_tap) while the file is decoded, summarises tensors from the bytes
  * as they are written, so the check need not read the file again.  It reads
  * a torch zip written in order (torch.save: data.pkl, then the data/<key>
  * records, stored) or a safetensors file (header first): it buffers only
@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wk_err.h"
+#include "wk_sink.h"
 #include "wk_stats.h"
 
 #define WK_XORCHECK_MAX_LISTED 16 /* flagged tensors kept with their stats */
@@ -80,11 +81,12 @@ typedef struct wk_xorcheck_stream wk_xorcheck_stream;
 
 /* A consumer for one output file, fed from its first byte.  NULL on OOM. */
 wk_xorcheck_stream *wk_xorcheck_stream_new(void);
-/* The wk_out_hook: ctx is the stream, p/n the next bytes of the file.  Never
- * fails and never crashes on any input: bytes it cannot make sense of only
- * stop the streaming (those tensors are re-read by wk_xorcheck_file_stream).
- * Memory stays bounded (the WK_XORCHECK_MAX_* limits above). */
-void wk_xorcheck_stream_feed(void *ctx, const void *p, size_t n);
+/* A wk_sink callback (wk_sink_init(&s, wk_xorcheck_stream_feed, st)): ctx is
+ * the stream, p/n the next bytes of the file.  Never fails (returns 0) and
+ * never crashes on any input: bytes it cannot make sense of only stop the
+ * streaming (those tensors are re-read by wk_xorcheck_file_stream).  Memory
+ * stays bounded (the WK_XORCHECK_MAX_* limits above). */
+int wk_xorcheck_stream_feed(void *ctx, const void *p, size_t n, wk_err *err);
 /* Free; safe on NULL. */
 void wk_xorcheck_stream_free(wk_xorcheck_stream *st);
 

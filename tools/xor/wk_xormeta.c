@@ -312,8 +312,8 @@ static int make_groups(wk_xormeta *m, const char *name, wk_xm_file *f, wk_buf *p
         uint64_t size = wk_convert_file_get(m->prof[k].conv, (size_t)i)->size;
         wk_buf b;
         wk_buf_init(&b);
-        wk_sink s = wk_sink_buf(&b);
-        if (wk_convert_stream_prefix(m->prof[k].conv, (size_t)i, WK_XORMETA_PREFIX, s, err)) {
+        if (wk_convert_stream_prefix(m->prof[k].conv, (size_t)i, WK_XORMETA_PREFIX, wk_sink_buf(&b),
+                                     err)) {
             wk_buf_free(&b);
             return -1;
         }
@@ -349,7 +349,7 @@ typedef struct {
     size_t fi;
 } conv_src;
 
-static int conv_produce(void *ctx, wk_sink sink, wk_err *err)
+static int conv_produce(void *ctx, wk_sink *sink, wk_err *err)
 {
     conv_src *s = ctx;
     return wk_convert_stream_file(s->c, s->fi, sink, err);
@@ -384,7 +384,9 @@ static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t
     wk_xor_decode_args a = {it->src, NULL, it->out, o->kind, it->has_expect ? it->expect : NULL,
                             0, o->pipeline, o->progress, o->progress_ctx, o->engine,
                             conv_produce, &src, m->prof[rep].name};
-    return wk_xor_decode_file_tap(&a, st ? wk_xorcheck_stream_feed : NULL, st, &it->res, err);
+    wk_sink tap;
+    wk_sink_init(&tap, wk_xorcheck_stream_feed, st);
+    return wk_xor_decode_file_tap(&a, st ? &tap : NULL, &it->res, err);
 }
 
 /* The "nothing matched" message. */

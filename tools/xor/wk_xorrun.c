@@ -80,7 +80,7 @@ static int check_wanted(const wk_xorrun_opts *o, const wk_xor_item *it)
 
 /* The wk_xor_run tap: a file that will be checked gets a streaming consumer,
  * so check_done need not read it again (without memory for one, it does). */
-static wk_out_hook check_tap(void *ctx, wk_xor_item *it, void **hook_ctx)
+static wk_sink_fn check_tap(void *ctx, wk_xor_item *it, void **hook_ctx)
 {
     check_ctx *c = ctx;
     item_check *r = &c->res[it - c->p->items];
