@@ -246,7 +246,7 @@ int main(int argc, char **argv)
     ro.progress_ctx = bar;
     int rc = wk_bench_run(&ro, fmts, nfmt, rep, &err);
     wk_progress_finish(bar);
-    if (!rc) rc = report(&o, rep, &err);
+    rc = rc ? rc : report(&o, rep, &err);
     wk_bench_report_free(rep);
     wk_npy_free(&file);
     if (rc) return wk_cli_fail(o.std.prog, &err);

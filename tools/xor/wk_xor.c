@@ -880,12 +880,13 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
     if (a->base_fn && !(bseq = wk_xorbase_start(a->base_fn, a->base_ctx, a->base_label, err)))
         goto out;
     decode_ctx d = {&base, bseq, tmp, &os, a->progress, a->progress_ctx};
-    rc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
+    int drc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
     res->members = wk_payload_members(pl);
     if (bseq) res->base_bytes = wk_xorbase_pos(bseq);
-    if (rc == 0) rc = in_unchanged(&pl->file, err);
-    if (rc == 0) rc = in_unchanged(&base, err);
-    if (rc == 0) rc = decode_finish(a, &o, h, res, err);
+    WK_TRY_GOTO(drc, out);
+    WK_TRY_GOTO(in_unchanged(&pl->file, err), out);
+    WK_TRY_GOTO(in_unchanged(&base, err), out);
+    rc = decode_finish(a, &o, h, res, err);
 out:
     wk_xorbase_close(bseq);
     wk_out_abort(o);
@@ -966,23 +967,18 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     res->gzip = a->gzip && a->base;
     wk_sink os;
     wk_sink_out(&os, o);
-    if (res->gzip) {
-        wk_gz_opts g = {a->level, a->threads, encode_block_done, &e};
-        rc = wk_gz_write(&os, a->out, e.target.size, encode_fill, &e, &g, err);
-    } else {
-        rc = encode_raw(&os, &e, err);
-    }
+    wk_gz_opts g = {a->level, a->threads, encode_block_done, &e};
+    WK_TRY_GOTO(res->gzip ? wk_gz_write(&os, a->out, e.target.size, encode_fill, &e, &g, err)
+                          : encode_raw(&os, &e, err), out);
     uint8_t d[WK_HASH_MAX_DIGEST];
-    if (rc == 0) rc = in_unchanged(&e.target, err);
-    if (rc == 0) rc = in_unchanged(&e.base, err);
-    if (rc == 0) rc = wk_hash_digest(e.h, d, err);
-    if (rc == 0) {
-        memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
-        res->out_bytes = wk_out_tell(o);
-        rc = wk_out_commit(o, err);
-        o = NULL;
-        res->committed = rc == 0;
-    }
+    WK_TRY_GOTO(in_unchanged(&e.target, err), out);
+    WK_TRY_GOTO(in_unchanged(&e.base, err), out);
+    WK_TRY_GOTO(wk_hash_digest(e.h, d, err), out);
+    memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
+    res->out_bytes = wk_out_tell(o);
+    rc = wk_out_commit(o, err);
+    o = NULL;
+    res->committed = rc == 0;
 out:
     wk_out_abort(o);
     wk_hash_free(e.h);

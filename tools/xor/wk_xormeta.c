@@ -427,7 +427,8 @@ int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm
         rc = wk_err_set(err, WK_E_USAGE, "%s: no converter profile makes a file of this name "
                         "(is the payload set an XOR of a LLaMA HF conversion? other shard sizes?)",
                         it->name);
-    if (rc == 0) rc = payload_prefix(it->src, o, WK_XORMETA_PREFIX, &dec, &gzip, err);
+    else if (rc == 0)
+        rc = payload_prefix(it->src, o, WK_XORMETA_PREFIX, &dec, &gzip, err);
     int64_t hint = rc == 0 ? size_hint(it->src, gzip) : -1;
     /* rank: size, then structure of the decoded prefix, then preference */
     for (size_t g = 0; rc == 0 && g < f->n_groups; g++) {
@@ -488,7 +489,7 @@ int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm
     if (f->chosen >= 0) f->matched = f->groups[f->chosen].profiles;
     else {
         it->res.committed = 0;
-        if (rc == 0) rc = no_match(m, it, f, hint, err);
+        rc = rc ? rc : no_match(m, it, f, hint, err);
     }
     for (size_t g = 0; g < f->n_groups; g++) wk_buf_free(&pre[g]);
     wk_buf_free(&dec);
