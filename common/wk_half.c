@@ -3,11 +3,12 @@
  * Scalar reference functions use integer bit manipulation only (no FPU
  * rounding modes, FTZ/DAZ or x87 involved).  The *_row functions dispatch at
  * run time to F16C/AVX2 kernels (`target` attribute, so the rest of the
- * library is built for the baseline ISA).  Dispatch: wk_cpu_has(WK_CPU_SIMD),
- * the one cached probe of wk_cpu.h. */
+ * library is built for the baseline ISA).  Dispatch: a kernel table chosen
+ * once, at first use, from wk_cpu.h's cached probe. */
 #include "wk_half.h"
 #include "wk_cpu.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -218,39 +219,46 @@ WK_TARGET_AVX2 static void f32_to_bf16_avx2(const float *src, uint16_t *dst, siz
 }
 #endif /* WK_HALF_X86 */
 
-/* ---- dispatch ------------------------------------------------------------- */
+/* ---- dispatch: the kernels are chosen once ------------------------------------ */
 
-void wk_f16_to_f32_row(const uint16_t *src, float *dst, size_t n)
-{
+typedef struct {
+    void (*f16_to_f32)(const uint16_t *src, float *dst, size_t n);
+    void (*f32_to_f16)(const float *src, uint16_t *dst, size_t n);
+    void (*bf16_to_f32)(const uint16_t *src, float *dst, size_t n);
+    void (*f32_to_bf16)(const float *src, uint16_t *dst, size_t n);
+} half_kernels;
+
+static const half_kernels k_ref = {
+    wk_f16_to_f32_row_ref, wk_f32_to_f16_row_ref, wk_bf16_to_f32_row_ref, wk_f32_to_bf16_row_ref,
+};
 #if WK_HALF_X86
-    if (wk_cpu_has(WK_CPU_SIMD)) { f16_to_f32_avx2(src, dst, n); return; }
+static const half_kernels k_avx2 = {
+    f16_to_f32_avx2, f32_to_f16_avx2, bf16_to_f32_avx2, f32_to_bf16_avx2,
+};
 #endif
-    wk_f16_to_f32_row_ref(src, dst, n);
+
+/* Set once inside pthread_once (from wk_cpu's cached probe), read-only after. */
+static const half_kernels *g_kernels;
+static pthread_once_t g_kernels_once = PTHREAD_ONCE_INIT;
+
+static void choose_kernels(void)
+{
+    g_kernels = &k_ref;
+#if WK_HALF_X86
+    if (wk_cpu_has(WK_CPU_SIMD)) g_kernels = &k_avx2;
+#endif
 }
 
-void wk_f32_to_f16_row(const float *src, uint16_t *dst, size_t n)
+static const half_kernels *kernels(void)
 {
-#if WK_HALF_X86
-    if (wk_cpu_has(WK_CPU_SIMD)) { f32_to_f16_avx2(src, dst, n); return; }
-#endif
-    wk_f32_to_f16_row_ref(src, dst, n);
+    pthread_once(&g_kernels_once, choose_kernels);
+    return g_kernels;
 }
 
-void wk_bf16_to_f32_row(const uint16_t *src, float *dst, size_t n)
-{
-#if WK_HALF_X86
-    if (wk_cpu_has(WK_CPU_SIMD)) { bf16_to_f32_avx2(src, dst, n); return; }
-#endif
-    wk_bf16_to_f32_row_ref(src, dst, n);
-}
-
-void wk_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n)
-{
-#if WK_HALF_X86
-    if (wk_cpu_has(WK_CPU_SIMD)) { f32_to_bf16_avx2(src, dst, n); return; }
-#endif
-    wk_f32_to_bf16_row_ref(src, dst, n);
-}
+void wk_f16_to_f32_row(const uint16_t *src, float *dst, size_t n) { kernels()->f16_to_f32(src, dst, n); }
+void wk_f32_to_f16_row(const float *src, uint16_t *dst, size_t n) { kernels()->f32_to_f16(src, dst, n); }
+void wk_bf16_to_f32_row(const uint16_t *src, float *dst, size_t n) { kernels()->bf16_to_f32(src, dst, n); }
+void wk_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n) { kernels()->f32_to_bf16(src, dst, n); }
 
 /* ---- 16-bit <-> 16-bit ---------------------------------------------------- */
 
