@@ -9,13 +9,8 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build-bench}
-LIB=$BUILD/libweightkit.a
-[ -f "$LIB" ] || { echo "bench_ggml: no $LIB (build weightkit first)" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
-wk_src_includes "$SRC"
-if wk_is_asan "$LIB"; then
-  echo "bench_ggml: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
-fi
+wk_bench_lib bench_ggml "$BUILD"   # LIB, WK_INC
 wk_llama_peer_bench bench_ggml   # LIBDIR, GGML_INCDIR, or exit 1
 exe=${TMPDIR:-/tmp}/wk-bench-ggml.$$
 trap 'rm -f "$exe"' EXIT

@@ -15,13 +15,8 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build}
-LIB=$BUILD/libweightkit.a
-[ -f "$LIB" ] || { echo "quant_bench: no $LIB (build weightkit first)" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
-wk_src_includes "$SRC"
-if wk_is_asan "$LIB"; then
-  echo "quant_bench: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
-fi
+wk_bench_lib quant_bench "$BUILD"   # LIB, WK_INC
 wk_llama_peer_bench quant_bench   # LIBDIR, GGML_INCDIR, WK_GGML_BASE_LINK, or exit 1
 
 exe=${TMPDIR:-/tmp}/wk-quant-bench.$$

@@ -13,10 +13,8 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-$SRC/build}
-LIB=$BUILD/libweightkit.a
-[ -f "$LIB" ] || { echo "quant_optimum: no $LIB (build weightkit first)" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
-wk_src_includes "$SRC"
+wk_bench_lib quant_optimum "$BUILD"   # LIB, WK_INC
 exe=${TMPDIR:-/tmp}/wk-quant-optimum.$$
 trap 'rm -f "$exe"' EXIT
 "${CC:-cc}" -std=c11 -O2 -fopenmp -Wall -Wextra "${WK_INC[@]}" \

@@ -83,3 +83,15 @@ int wk_cli_want_progress(const wk_cli_std_opts *o)
     if (o->progress >= 0) return o->progress;
     return !o->quiet && isatty(STDERR_FILENO);
 }
+
+int wk_cli_std_or_exit(wk_cli_std_opts *o, int argc, char **argv, int *i, void (*usage)(void),
+                       int *exit_now, wk_err *err)
+{
+    int help = 0, version = 0;
+    int r = wk_cli_std(o, argc, argv, i, &help, &version, err);
+    if (r <= 0) return r;
+    if (help) usage();
+    else if (version) wk_cli_print_version(o->prog);
+    if (help || version) *exit_now = 1;
+    return 1;
+}

@@ -36,6 +36,13 @@ void wk_cli_std_init(wk_cli_std_opts *o, const char *prog);
 int wk_cli_std(wk_cli_std_opts *o, int argc, char **argv, int *i,
                int *want_help, int *want_version, wk_err *err);
 
+/* wk_cli_std() for a tool whose --help prints usage() and whose --version is
+ * wk_cli_print_version(): both are printed here and set *exit_now to 1 (the
+ * tool then exits 0).  Returns 1 if argv[*i] was consumed, 0 if it is not a
+ * standard option, -1 on a bad value (as wk_cli_std). */
+int wk_cli_std_or_exit(wk_cli_std_opts *o, int argc, char **argv, int *i, void (*usage)(void),
+                       int *exit_now, wk_err *err);
+
 /* Print "<prog> (weightkit) <version>" and, on a second line, the zlib,
  * OpenSSL, libzip and xxhash versions in use, to stdout. */
 void wk_cli_print_version(const char *prog);

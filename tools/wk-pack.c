@@ -86,15 +86,8 @@ static int parse_args(pack_opts *o, int argc, char **argv, int *exit_now, wk_err
     const char *pos[2];
     int npos = 0;
     for (int i = 1; i < argc; i++) {
-        int help = 0, version = 0;
-        int r = wk_cli_std(&o->std, argc, argv, &i, &help, &version, err);
-        if (r < 0) return -1;
-        if (help || version) {
-            if (help) usage();
-            else wk_cli_print_version(o->std.prog);
-            *exit_now = 1;
-            return 0;
-        }
+        int r = wk_cli_std_or_exit(&o->std, argc, argv, &i, usage, exit_now, err);
+        if (r < 0 || *exit_now) return r < 0 ? -1 : 0;
         if (r) continue;
         const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--format")) {

@@ -73,3 +73,15 @@ wk_src_includes() {
         find "$1/common" "$1/formats" "$1/tools" -type f -name '*.h' \
              ! -path '*/internal/*' ! -path '*/x86/*' -printf '%h\n' | LC_ALL=C sort -u)
 }
+
+# wk_bench_lib NAME BUILD: for benches compiled against BUILD/libweightkit.a — sets LIB and WK_INC
+# (wk_src_includes of this source tree), or exits 1 when the library is missing or is a
+# sanitizer build (its timings would mean nothing).
+wk_bench_lib() {
+    LIB=$2/libweightkit.a
+    [ -f "$LIB" ] || { echo "$1: no $LIB (build weightkit first)" >&2; exit 1; }
+    wk_src_includes "$(cd "$_wk_peer_dir/../.." && pwd)"
+    if wk_is_asan "$LIB"; then
+        echo "$1: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
+    fi
+}
