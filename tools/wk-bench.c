@@ -20,12 +20,9 @@
 
 typedef struct {
     wk_cli_std_opts std;
-    int64_t rows, cols, batch, gemm_batch;
-    uint64_t seed;
-    const char *types, *model, *acts, *json_path, *svg_path;
-    int dists[WK_GEN_COUNT], ndists;
-    int search, speed, fidelity, scaling, reps, max_tensors;
-    double min_seconds;
+    wk_bench_run_opts run;   /* what the engine runs (acts, threads, callbacks set in main) */
+    const char *types, *acts, *json_path, *svg_path;
+    int search;
 } opts;
 
 static void usage(void)
@@ -83,19 +80,19 @@ static int parse_dists(opts *o, const char *s, wk_err *err)
     char buf[256];
     if (!s) return wk_err_set(err, WK_E_USAGE, "--dist needs a value");
     snprintf(buf, sizeof buf, "%s", s);
-    o->ndists = 0;
+    o->run.ndists = 0;
     for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
         if (!strcmp(t, "all")) {
-            for (int g = 0; g < WK_GEN_COUNT; g++) o->dists[g] = g;
-            o->ndists = WK_GEN_COUNT;
+            for (int g = 0; g < WK_GEN_COUNT; g++) o->run.dists[g] = g;
+            o->run.ndists = WK_GEN_COUNT;
             return 0;
         }
         int g = wk_bench_gen_by_name(t);
         if (g < 0)
             return wk_err_set(err, WK_E_USAGE, "--dist: unknown '%s' (gauss, student-t, outlier, all)", t);
-        if (o->ndists < WK_GEN_COUNT) o->dists[o->ndists++] = g;
+        if (o->run.ndists < WK_GEN_COUNT) o->run.dists[o->run.ndists++] = g;
     }
-    if (!o->ndists) return wk_err_set(err, WK_E_USAGE, "--dist: empty list");
+    if (!o->run.ndists) return wk_err_set(err, WK_E_USAGE, "--dist: empty list");
     return 0;
 }
 
@@ -104,15 +101,15 @@ static int parse_args(opts *o, int argc, char **argv, wk_err *err)
 {
     memset(o, 0, sizeof *o);
     wk_cli_std_init(&o->std, "wk-bench");
-    o->rows = o->cols = 4096;
-    o->batch = o->gemm_batch = 8;
-    o->seed = 1;
+    o->run.rows = o->run.cols = 4096;
+    o->run.batch = o->run.gemm_batch = 8;
+    o->run.seed = 1;
     o->types = DEFAULT_TYPES;
-    o->ndists = 1;
-    o->speed = 1;
-    o->fidelity = 1;
-    o->reps = 5;
-    o->min_seconds = 0.05;
+    o->run.ndists = 1;
+    o->run.speed = 1;
+    o->run.fidelity = 1;
+    o->run.reps = 5;
+    o->run.min_seconds = 0.05;
     for (int i = 1; i < argc; i++) {
         int help = 0, version = 0;
         if (!strcmp(argv[i], "--json")) {   /* ours takes a FILE (the standard flag does not) */
@@ -128,29 +125,29 @@ static int parse_args(opts *o, int argc, char **argv, wk_err *err)
         if (r) continue;
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t n;
-        if (!strcmp(a, "--rows")) { if (parse_i64(a, v, 1, 1 << 20, &o->rows, err)) return -1; i++; }
-        else if (!strcmp(a, "--cols")) { if (parse_i64(a, v, 1, 1 << 20, &o->cols, err)) return -1; i++; }
-        else if (!strcmp(a, "--batch")) { if (parse_i64(a, v, 1, 4096, &o->batch, err)) return -1; i++; }
-        else if (!strcmp(a, "--gemm-batch")) { if (parse_i64(a, v, 1, 256, &o->gemm_batch, err)) return -1; i++; }
-        else if (!strcmp(a, "--seed")) { if (parse_i64(a, v, 0, INT64_MAX, &n, err)) return -1; o->seed = (uint64_t)n; i++; }
-        else if (!strcmp(a, "--reps")) { if (parse_i64(a, v, 1, 1000, &n, err)) return -1; o->reps = (int)n; i++; }
-        else if (!strcmp(a, "--max-tensors")) { if (parse_i64(a, v, 1, 1 << 30, &n, err)) return -1; o->max_tensors = (int)n; i++; }
+        if (!strcmp(a, "--rows")) { if (parse_i64(a, v, 1, 1 << 20, &o->run.rows, err)) return -1; i++; }
+        else if (!strcmp(a, "--cols")) { if (parse_i64(a, v, 1, 1 << 20, &o->run.cols, err)) return -1; i++; }
+        else if (!strcmp(a, "--batch")) { if (parse_i64(a, v, 1, 4096, &o->run.batch, err)) return -1; i++; }
+        else if (!strcmp(a, "--gemm-batch")) { if (parse_i64(a, v, 1, 256, &o->run.gemm_batch, err)) return -1; i++; }
+        else if (!strcmp(a, "--seed")) { if (parse_i64(a, v, 0, INT64_MAX, &n, err)) return -1; o->run.seed = (uint64_t)n; i++; }
+        else if (!strcmp(a, "--reps")) { if (parse_i64(a, v, 1, 1000, &n, err)) return -1; o->run.reps = (int)n; i++; }
+        else if (!strcmp(a, "--max-tensors")) { if (parse_i64(a, v, 1, 1 << 30, &n, err)) return -1; o->run.max_tensors = (int)n; i++; }
         else if (!strcmp(a, "--min-time")) {
             char *end;
-            if (!v || (o->min_seconds = strtod(v, &end), end == v || *end) || !(o->min_seconds >= 0) ||
-                o->min_seconds > 60)
+            if (!v || (o->run.min_seconds = strtod(v, &end), end == v || *end) || !(o->run.min_seconds >= 0) ||
+                o->run.min_seconds > 60)
                 return wk_err_set(err, WK_E_USAGE, "--min-time: need seconds in [0, 60]");
             i++;
         }
         else if (!strcmp(a, "--types")) { if (!v) return wk_err_set(err, WK_E_USAGE, "--types needs a value"); o->types = v; i++; }
         else if (!strcmp(a, "--dist")) { if (parse_dists(o, v, err)) return -1; i++; }
-        else if (!strcmp(a, "--model")) { if (!v) return wk_err_set(err, WK_E_USAGE, "--model needs a path"); o->model = v; i++; }
+        else if (!strcmp(a, "--model")) { if (!v) return wk_err_set(err, WK_E_USAGE, "--model needs a path"); o->run.model = v; i++; }
         else if (!strcmp(a, "--activations")) { if (!v) return wk_err_set(err, WK_E_USAGE, "--activations needs a file"); o->acts = v; i++; }
         else if (!strcmp(a, "--svg")) { if (!v) return wk_err_set(err, WK_E_USAGE, "--svg needs a file"); o->svg_path = v; i++; }
         else if (!strcmp(a, "--search")) o->search = 1;
-        else if (!strcmp(a, "--no-speed")) o->speed = 0;
-        else if (!strcmp(a, "--speed-only")) o->fidelity = 0;
-        else if (!strcmp(a, "--scaling")) o->scaling = 1;
+        else if (!strcmp(a, "--no-speed")) o->run.speed = 0;
+        else if (!strcmp(a, "--speed-only")) o->run.fidelity = 0;
+        else if (!strcmp(a, "--scaling")) o->run.scaling = 1;
         else return wk_err_set(err, WK_E_USAGE, "unknown option '%s' (see --help)", a);
     }
     return 1;
@@ -187,28 +184,6 @@ static void on_stage(void *bar, const char *label)
     wk_progress_set_label(bar, label);
 }
 
-static void run_opts(const opts *o, const wk_npy_f32 *acts, wk_bench_run_opts *ro)
-{
-    memset(ro, 0, sizeof *ro);
-    ro->rows = o->rows;
-    ro->cols = o->cols;
-    ro->batch = o->batch;
-    ro->gemm_batch = o->gemm_batch;
-    ro->seed = o->seed;
-    ro->model = o->model;
-    ro->acts = acts;
-    memcpy(ro->dists, o->dists, sizeof ro->dists);
-    ro->ndists = o->ndists;
-    ro->fidelity = o->fidelity;
-    ro->speed = o->speed;
-    ro->scaling = o->scaling;
-    ro->reps = o->reps;
-    ro->max_tensors = o->max_tensors;
-    ro->min_seconds = o->min_seconds;
-    ro->threads = o->std.threads;
-    ro->stage = on_stage;
-}
-
 /* The table on stdout (unless -q), then --json and --svg. */
 static int report(const opts *o, const wk_bench_report *rep, wk_err *err)
 {
@@ -229,7 +204,7 @@ int main(int argc, char **argv)
     r = parse_args(&o, argc, argv, &err);
     if (r <= 0) return r < 0 ? wk_cli_fail(o.std.prog, &err) : 0;
     if (parse_types(&o, fmts, 64, &nfmt, &err)) return wk_cli_fail(o.std.prog, &err);
-    if (!o.fidelity && !o.speed) {
+    if (!o.run.fidelity && !o.run.speed) {
         wk_err_set(&err, WK_E_USAGE, "--speed-only and --no-speed leave nothing to do");
         return wk_cli_fail(o.std.prog, &err);
     }
@@ -237,14 +212,15 @@ int main(int argc, char **argv)
     wk_io_install_signal_cleanup(); /* temporaries of --json/--svg; truncated inputs named */
     if (o.acts && wk_npy_read(o.acts, &file, &err)) return wk_cli_fail(o.std.prog, &err);
 
-    wk_bench_report *rep = wk_bench_report_new(&o.seed, o.model, o.acts, o.std.threads, &err);
+    wk_bench_report *rep = wk_bench_report_new(&o.run.seed, o.run.model, o.acts, o.std.threads, &err);
     if (!rep) { wk_npy_free(&file); return wk_cli_fail(o.std.prog, &err); }
-    wk_bench_run_opts ro;
-    run_opts(&o, o.acts ? &file : NULL, &ro);
-    wk_progress *bar = wk_progress_new("wk-bench", wk_bench_run_total(&ro, nfmt), wk_cli_want_progress(&o.std));
-    ro.progress = wk_progress_cb;
-    ro.progress_ctx = bar;
-    int rc = wk_bench_run(&ro, fmts, nfmt, rep, &err);
+    o.run.acts = o.acts ? &file : NULL;
+    o.run.threads = o.std.threads;
+    o.run.stage = on_stage;
+    wk_progress *bar = wk_progress_new("wk-bench", wk_bench_run_total(&o.run, nfmt), wk_cli_want_progress(&o.std));
+    o.run.progress = wk_progress_cb;
+    o.run.progress_ctx = bar;
+    int rc = wk_bench_run(&o.run, fmts, nfmt, rep, &err);
     wk_progress_finish(bar);
     rc = rc ? rc : report(&o, rep, &err);
     wk_bench_report_free(rep);
