@@ -238,7 +238,7 @@ int wk_xorrun_exec(wk_xorrun *r, wk_progress_fn progress, void *progress_ctx, wk
     check_ctx cc = {o, &r->p, ck};
     wk_xor_run_opts ro = {o->kind, o->gzip, o->level, o->threads, o->keep_bad, o->pipeline,
                           progress, progress_ctx, ck ? check_done : NULL, &cc, o->engine,
-                          ck ? check_tap : NULL};
+                          ck ? check_tap : NULL, o->max_output};
     return wk_xor_run(&r->p, o->dst, &ro, err);
 }
 
@@ -275,12 +275,12 @@ static void meta_item(meta_run *r, size_t i)
     if (it->action == WK_XOR_DO_COPY) {
         wk_xor_decode_args a = {it->src, NULL, it->out, WK_PAYLOAD_AUTO,
                                 it->has_expect ? it->expect : NULL, r->o->keep_bad, 0,
-                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL};
+                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL, 0, r->o->max_output};
         it->status = wk_xor_decode_file(&a, &it->res, &it->err);
         return;
     }
     wk_xm_opts xo = {r->o->kind, r->o->pipeline, r->o->engine, r->o->check != 0, r->prefer,
-                     ph.fn, ph.ctx};
+                     ph.fn, ph.ctx, r->o->max_output};
     ck->meta = 1;
     it->status = wk_xormeta_decode(r->xm, it, &xo, &ck->xm, &it->err);
     if (it->status == 0 && ck->xm.checked) {  /* the selection already ran the check */
