@@ -142,6 +142,11 @@ done
 run 20 - "$BIN/wk-pack" "$SRC/tests/fixtures/models/tiny" o.gguf --vocab fifo
 if [ $rc != 0 ] && [ $rc != 124 ] && says 'fifo: is a FIFO'; then pass "item 14: wk-pack --vocab FIFO refused"
 else bad "item 14: wk-pack --vocab FIFO: $(why)"; fi
+# wk-xor hash: a pipe named on the command line is read (as sha256sum does); a device is refused
+run 20 - bash -c "\"$BIN/wk-xor\" hash <(echo hi) && \"$BIN/wk-xor\" hash /dev/zero"
+if [ $rc = 1 ] && grep -q "^$(echo hi | sha256sum | cut -c1-64)  /dev/fd/" out.txt && says '/dev/zero: is a character device'; then
+  pass "item 14: wk-xor hash reads <(...) and refuses /dev/zero"
+else bad "item 14: wk-xor hash: $(why) / $(cat out.txt)"; fi
 # a FIFO and a device in the payload directory: the file fails loudly, the others decode
 mkdir -p fpay && echo '{"a": 1}' >fpay/config.json && mkfifo fpay/pytorch_model.bin && ln -s /dev/zero fpay/extra.bin
 run 20 - "$BIN/wk-xor" decode fdst fpay base --no-manifest --no-progress

@@ -3,10 +3,13 @@
  * --base-meta decoding in phases, the JSON report, verify and hash. */
 #include "wk_xorrun.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wk_hash.h"
@@ -582,6 +585,22 @@ int wk_xorrun_verify_open(const wk_xorrun_opts *o, const char *dir, wk_manifest 
 
 /* ---- hash --------------------------------------------------------------- */
 
+/* Hash one FILE argument.  A FIFO named on the command line (a shell's <(...))
+ * is read as sha256sum reads it, blocking until its writer is done: the user
+ * asked for that pipe.  Anything else goes through wk_input_open (regular
+ * files only: a device is refused, never read forever). */
+static int hash_arg(const char *path, uint8_t *digest, wk_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return wk_manifest_hash_file(path, digest, NULL, NULL, err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return wk_err_errno(err, errno, "open %s", path);
+    int rc = wk_manifest_hash_fd(fd, path, digest, NULL, NULL, 0, err);
+    close(fd);
+    return rc;
+}
+
 void wk_xorrun_hash(char *const *files, int n, int threads, wk_xorrun_digest *out)
 {
     for (int i = 0; i < n; i++)  /* standard input first, on this thread */
@@ -593,6 +612,6 @@ void wk_xorrun_hash(char *const *files, int n, int threads, wk_xorrun_digest *ou
 #endif
     for (int i = 0; i < n; i++)
         if (strcmp(files[i], "-"))
-            out[i].status = wk_manifest_hash_file(files[i], out[i].digest, NULL, NULL, &out[i].err);
+            out[i].status = hash_arg(files[i], out[i].digest, &out[i].err);
     (void)nth;
 }
