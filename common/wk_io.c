@@ -389,6 +389,38 @@ static int fsync_parent(const char *path, wk_err *err)
     return rc;
 }
 
+/* ==== opening inputs ===================================================== */
+
+const char *wk_file_type_name(mode_t mode)
+{
+    return S_ISREG(mode) ? "a regular file" : S_ISDIR(mode) ? "a directory"
+         : S_ISFIFO(mode) ? "a FIFO (named pipe)" : S_ISCHR(mode) ? "a character device"
+         : S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket"
+         : S_ISLNK(mode) ? "a symbolic link" : "of unknown type";
+}
+
+int wk_input_open(const char *path, unsigned flags, struct stat *st, wk_err *err)
+{
+    struct stat sb;
+    if (!st) st = &sb;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return wk_err_errno(err, errno, "open %s", path);
+    int ok = fstat(fd, st) == 0;
+    int e = errno;
+    if (ok && !S_ISREG(st->st_mode) && !(S_ISDIR(st->st_mode) && (flags & WK_IN_DIR))) {
+        close(fd);
+        return wk_err_set(err, WK_E_IO, "%s: is %s, not a regular file%s", path,
+                          wk_file_type_name(st->st_mode), flags & WK_IN_DIR ? " or directory" : "");
+    }
+    int fl = ok ? fcntl(fd, F_GETFL) : -1;
+    if (ok && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)) ok = 0, e = errno;
+    if (!ok) {
+        close(fd);
+        return wk_err_errno(err, e, "stat %s", path);
+    }
+    return fd;
+}
+
 /* ==== read-only maps ===================================================== */
 
 /* Map the open regular file fd into m (m->path already set). */
@@ -417,11 +449,10 @@ int wk_map_open(wk_map *m, const char *path, wk_err *err)
     memset(m, 0, sizeof *m);
     m->path = strdup(path);
     if (!m->path) return wk_err_set(err, WK_E_NOMEM, "out of memory mapping %s", path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = wk_input_open(path, 0, NULL, err);
     if (fd < 0) {
-        int e = errno;
         wk_map_close(m);
-        return wk_err_errno(err, e, "open %s", path);
+        return -1;
     }
     int rc = map_fd(m, fd, err);
     close(fd);

@@ -14,7 +14,24 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include "wk_err.h"
+
+/* ---- opening inputs ---------------------------------------------------- */
+
+/* The one way an input is opened (issue #24 item 14: a FIFO or a device as an
+ * input hung the tools).  Opens path read-only with O_NONBLOCK (so a FIFO
+ * without a writer cannot block the open), fstat()s it, refuses anything but a
+ * regular file — or a directory, with WK_IN_DIR — then clears O_NONBLOCK.
+ * Symlinks are followed (the type checked is the target's).  *st (may be NULL)
+ * gets the fstat.  Returns the descriptor (O_CLOEXEC), or -1 with WK_E_IO:
+ * "open <path>: <strerror>", or "<path>: is a FIFO (named pipe), not a regular
+ * file" (a character device, a block device, a socket, a directory). */
+#define WK_IN_DIR 1u
+int wk_input_open(const char *path, unsigned flags, struct stat *st, wk_err *err);
+/* "a regular file", "a directory", "a FIFO (named pipe)", "a character device",
+ * "a block device", "a socket", "a symbolic link", "of unknown type" for a st_mode. */
+const char *wk_file_type_name(mode_t mode);
 
 /* ---- read-only maps ---------------------------------------------------- */
 typedef struct {

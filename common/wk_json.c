@@ -717,6 +717,18 @@ int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, w
     return 0;
 }
 
+int wk_json_dump_string(const char *s, size_t n, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err)
+{
+    wk_json_dump_opts def = wk_json_opts_python();
+    wk_json_writer w = {opts ? opts : &def, NULL, NULL, out, err};
+    size_t start = out->len;
+    if (put_string(&w, s, n) != 0 || wk_buf_check(out, err) != 0) {
+        if (!wk_buf_failed(out)) out->len = start;
+        return -1;
+    }
+    return 0;
+}
+
 /* ======================================================================== */
 /* Reader                                                                   */
 /* ======================================================================== */

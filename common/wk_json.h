@@ -124,6 +124,13 @@ wk_json_dump_opts wk_json_opts_compact(void);
  * previous length. */
 int wk_json_dump(const wk_json *v, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
 
+/* Append n bytes at s as one JSON string (quoted, escaped as wk_json_dump
+ * would escape a string node with these opts; NULL = wk_json_opts_python()),
+ * without building a node: for writers that stream a large document.  Fails
+ * with WK_E_FORMAT on invalid UTF-8, WK_E_NOMEM (out failed); except after
+ * WK_E_NOMEM, out is cut back to its previous length. */
+int wk_json_dump_string(const char *s, size_t n, const wk_json_dump_opts *opts, wk_buf *out, wk_err *err);
+
 /* Strings are checked with wk_utf8_check (wk_utf8.h): the parser's rules,
  * also for names read from other formats that end up in JSON. */
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "wk_cli.h"
+#include "wk_hfcfg.h"
 #include "wk_io.h"
 #include "wk_manifest.h"
 #include "wk_progress.h"
@@ -64,6 +65,13 @@ static int parse_own(xor_opts *o, int argc, char **argv, int *i, wk_err *err)
         else if (!strcmp(v, "isal") || !strcmp(v, "isa-l")) o->r.engine = WK_INFLATE_ISAL;
         else if (!strcmp(v, "auto")) o->r.engine = WK_INFLATE_AUTO;
         else return wk_err_set(err, WK_E_USAGE, "--inflate must be auto, zlib or isal, not '%s'", v);
+        return 1;
+    }
+    if (!strcmp(a, "--max-output")) {
+        const char *v = opt_value(argc, argv, i, err);
+        if (!v) return -1;
+        if (!strcmp(v, "none")) o->r.max_output = UINT64_MAX;
+        else WK_TRY(wk_hfcfg_parse_size(v, &o->r.max_output, err));
         return 1;
     }
     if (!strcmp(a, "--keep-bad")) o->r.keep_bad = 1;

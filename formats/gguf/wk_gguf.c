@@ -54,6 +54,7 @@ struct wk_gguf {
     wk_gguf_tensor *t;
     size_t n_t;
     wk_strmap names;         /* tensor name -> index into t */
+    wk_strmap keys;          /* KV key -> index into kv (duplicate check in O(1), item 10 of #24) */
 };
 
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
@@ -201,9 +202,9 @@ static int parse_kvs(wk_gguf *g, wk_cur *c, uint64_t n_kv, wk_err *err)
         kv->key = dup_n(k, klen);
         if (!kv->key) return wk_err_set(err, WK_E_NOMEM, "%s: out of memory", g->name);
         g->n_kv = i + 1;
-        for (uint64_t j = 0; j < i; j++)
-            if (strcmp(g->kv[j].key, kv->key) == 0)
-                return fail_at(g, c, err, WK_E_FORMAT, "duplicate key \"%s\"", kv->key);
+        long prev;
+        if (wk_strmap_add(&g->keys, kv->key, (size_t)i, &prev, err)) return wk_err_prefix(err, "%s", g->name);
+        if (prev >= 0) return fail_at(g, c, err, WK_E_FORMAT, "duplicate key \"%s\"", kv->key);
         kv->offset = c->base + start;
         if (read_value(g, c, kv, &g->str_offs[i], err)) return -1;
         kv->record = c->p + start;
@@ -379,6 +380,7 @@ void wk_gguf_close(wk_gguf *g)
     free(g->str_offs);
     free(g->t);
     wk_strmap_free(&g->names);
+    wk_strmap_free(&g->keys);
     free(g->name);
     wk_map_close(&g->map);
     free(g);
@@ -396,9 +398,7 @@ const wk_gguf_tensor *wk_gguf_tensor_at(const wk_gguf *g, size_t i) { return i <
 
 long wk_gguf_find_key(const wk_gguf *g, const char *key)
 {
-    for (size_t i = 0; i < g->n_kv; i++)
-        if (strcmp(g->kv[i].key, key) == 0) return (long)i;
-    return -1;
+    return wk_strmap_get(&g->keys, key);
 }
 
 long wk_gguf_find_tensor(const wk_gguf *g, const char *name)
@@ -565,7 +565,9 @@ struct wk_ggufw {
     uint64_t n_kv;
     char **keys;
     size_t keys_cap;
+    wk_strmap key_map;    /* key -> index into keys (duplicate check in O(1)) */
     wk_ggufw_t *t;
+    wk_strmap t_map;      /* tensor name -> index into t */
     size_t n_t, t_cap;
     uint64_t data_size;   /* running aligned sum */
     /* streaming state */
@@ -598,6 +600,8 @@ void wk_ggufw_free(wk_ggufw *w)
     for (size_t i = 0; i < w->n_kv; i++) free(w->keys[i]);
     for (size_t i = 0; i < w->n_t; i++) free(w->t[i].name);
     free(w->keys);
+    wk_strmap_free(&w->key_map);
+    wk_strmap_free(&w->t_map);
     free(w->t);
     wk_buf_free(&w->kv);
     free(w);
@@ -605,9 +609,7 @@ void wk_ggufw_free(wk_ggufw *w)
 
 int wk_ggufw_has_key(const wk_ggufw *w, const char *key)
 {
-    for (size_t i = 0; i < w->n_kv; i++)
-        if (strcmp(w->keys[i], key) == 0) return 1;
-    return 0;
+    return wk_strmap_get(&w->key_map, key) >= 0;
 }
 
 /* Check and record key, write its string and the value type. */
@@ -624,6 +626,11 @@ static int kv_start(wk_ggufw *w, const char *key, wk_gguf_type t, wk_err *err)
         w->keys_cap = cap;
     }
     if (!(w->keys[w->n_kv] = strdup(key))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    long prev;
+    if (wk_strmap_add(&w->key_map, w->keys[w->n_kv], w->n_kv, &prev, err)) {
+        free(w->keys[w->n_kv]);
+        return -1;
+    }
     w->n_kv++;
     size_t len = strlen(key);
     wk_buf_le64(&w->kv, len);
@@ -724,9 +731,8 @@ long wk_ggufw_add_tensor(wk_ggufw *w, const char *name, int type, int n_dims, co
                           name, WK_GGUF_MAX_NAME);
     if (n_dims < 1 || n_dims > WK_GGUF_MAX_DIMS)
         return wk_err_set(err, WK_E_USAGE, "GGUF writer: tensor \"%s\": %d dims (1..4 allowed)", name, n_dims);
-    for (size_t i = 0; i < w->n_t; i++)
-        if (strcmp(w->t[i].name, name) == 0)
-            return wk_err_set(err, WK_E_USAGE, "GGUF writer: duplicate tensor \"%s\"", name);
+    if (wk_strmap_get(&w->t_map, name) >= 0)
+        return wk_err_set(err, WK_E_USAGE, "GGUF writer: duplicate tensor \"%s\"", name);
     wk_ggufw_t t = {0};
     t.type = type;
     t.n_dims = n_dims;
@@ -744,6 +750,11 @@ long wk_ggufw_add_tensor(wk_ggufw *w, const char *name, int type, int n_dims, co
         w->t_cap = cap;
     }
     if (!(t.name = strdup(name))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    long prev;
+    if (wk_strmap_add(&w->t_map, t.name, w->n_t, &prev, err)) {
+        free(t.name);
+        return -1;
+    }
     t.offset = w->data_size;
     w->data_size = pad_to(w->data_size + t.nbytes, w->alignment);
     w->t[w->n_t] = t;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wk_hash.h"
 #include "wk_io.h"
@@ -203,12 +204,16 @@ static int load_json(const char *dir, const char *name, wk_json **root, char **p
     char *path = wk_path_join(dir, name);
     if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
-    wk_err e2;
-    if (wk_map_open(&m, path, &e2)) {
+    struct stat st;
+    if (stat(path, &st) != 0 && errno == ENOENT) {  /* absent: fine; anything else must open */
         free(path);
         return 0;
     }
     int rc = -1;
+    if (wk_map_open(&m, path, err)) {  /* a FIFO or device is named as such (wk_input_open) */
+        free(path);
+        return -1;
+    }
     WK_FAIL_GOTO(m.size > (64u << 20), done, err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
     if (!(*root = wk_json_parse(m.data, m.size, NULL, err))) {
         wk_err_prefix(err, "%s", path);
@@ -685,7 +690,8 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
         return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
                           "(give one with --vocab FILE)", wk_source_dir(p->src));
     wk_spm m;
-    if (wk_spm_load(&m, vpath, err)) {
+    /* pieces beyond the embedding's rows are refused before anything is allocated */
+    if (wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err)) {
         free(vpath);
         return -1;
     }

@@ -623,10 +623,12 @@ const wk_tensor_info *wk_llama_ckpt_tensor(const wk_llama_ckpt *ck, int rank, wk
     return ck->table[(size_t)rank * ck->slots + slot_of(kind, layer)];
 }
 
+/* Present and not a directory: a FIFO or device is found too, so that opening
+ * it says what it is (wk_input_open) instead of "no tokenizer.model". */
 static int is_regular(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 char *wk_llama_find_tokenizer(const char *model_dir)

@@ -270,11 +270,17 @@ done:
 /* Read the first bytes of a file to tell formats apart. */
 static int sniff(const char *path, uint8_t head[9], size_t *n, wk_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return wk_err_errno(err, errno, "%s", path);
     memset(head, 0, 9);
-    *n = fread(head, 1, 9, f);
-    fclose(f);
+    *n = 0;
+    int fd = wk_input_open(path, 0, NULL, err);
+    if (fd < 0) return -1;
+    while (*n < 9) {
+        ssize_t r = read(fd, head + *n, 9 - *n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        *n += (size_t)r;
+    }
+    close(fd);
     return 0;
 }
 
@@ -389,7 +395,14 @@ static int open_path(wk_source *s, const char *path, int threads, wk_err *err)
         WK_FAIL_IF(!(s->dir = strdup(path)), err, WK_E_NOMEM, "out of memory");
         WK_TRY(open_dir(s, threads, err));
     } else {
-        WK_FAIL_IF(!is_file(path), err, WK_E_IO, "%s: no such file or directory", path);
+        struct stat st;
+        WK_FAIL_IF(stat(path, &st) != 0 && errno == ENOENT, err, WK_E_IO, "%s: no such file or directory", path);
+        if (!is_file(path)) {  /* says what it is: a FIFO, a device ... */
+            int fd = wk_input_open(path, 0, NULL, err);
+            if (fd < 0) return -1;
+            close(fd);
+            return wk_err_set(err, WK_E_IO, "%s: replaced while being opened", path);
+        }
         const char *slash = strrchr(path, '/');
         s->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
         WK_FAIL_IF(!s->dir, err, WK_E_NOMEM, "out of memory");
@@ -792,7 +805,7 @@ static int copy_find(wk_source_out *c, const void *p, size_t n, uint64_t *off)
         copy_file *f = &c->f[k];
         if (!f->base || f->fd == -2 || a < f->base || a - f->base > f->size || n > f->size - (a - f->base))
             continue;
-        if (f->fd == -1) f->fd = open(c->src->files[k].path, O_RDONLY | O_CLOEXEC);
+        if (f->fd == -1) f->fd = wk_input_open(c->src->files[k].path, 0, NULL, NULL);
         if (f->fd < 0) {
             f->fd = -2;
             return -1;

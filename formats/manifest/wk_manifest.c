@@ -25,6 +25,7 @@ void wk_manifest_free(wk_manifest *m)
     for (size_t i = 0; i < m->n; i++) free(m->entries[i].name);
     free(m->entries);
     free(m->label);
+    wk_strmap_free(&m->index);
     memset(m, 0, sizeof *m);
 }
 
@@ -186,6 +187,8 @@ static wk_manifest_entry *append_entry(wk_manifest *m, char *name,
         m->entries = e;
         m->cap = cap;
     }
+    long prev;
+    if (wk_strmap_add(&m->index, name, m->n, &prev, NULL)) return NULL;
     wk_manifest_entry *e = &m->entries[m->n++];
     e->name = name;
     memcpy(e->digest, digest, WK_MANIFEST_DIGEST);
@@ -283,15 +286,10 @@ int wk_manifest_parse(wk_manifest *m, const void *data, size_t len, const char *
 
 int wk_manifest_load(wk_manifest *m, const char *path, wk_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return wk_err_errno(err, errno, "open manifest %s", path);
     struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return wk_err_errno(err, e, "stat manifest %s", path);
-    }
-    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > WK_MANIFEST_MAX_BYTES) {
+    int fd = wk_input_open(path, 0, &st, err);
+    if (fd < 0) return wk_err_prefix(err, "manifest");
+    if ((uint64_t)st.st_size > WK_MANIFEST_MAX_BYTES) {
         close(fd);
         return wk_err_set(err, WK_E_LIMIT, "%s: not a regular file of at most %u bytes", path,
                           WK_MANIFEST_MAX_BYTES);
@@ -339,9 +337,8 @@ int wk_manifest_add(wk_manifest *m, const char *name, const uint8_t digest[WK_MA
 
 const wk_manifest_entry *wk_manifest_find(const wk_manifest *m, const char *name)
 {
-    for (size_t i = 0; i < m->n; i++)
-        if (strcmp(m->entries[i].name, name) == 0) return &m->entries[i];
-    return NULL;
+    long i = wk_strmap_get(&m->index, name);
+    return i >= 0 ? &m->entries[i] : NULL;
 }
 
 /* ---- writing ----------------------------------------------------------- */
@@ -439,10 +436,10 @@ out:
 int wk_manifest_hash_file(const char *path, uint8_t out[WK_MANIFEST_DIGEST],
                           wk_progress_fn progress, void *ctx, wk_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return wk_err_errno(err, errno, "open %s", path);
     struct stat st;
-    uint64_t total = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    int fd = wk_input_open(path, 0, &st, err);
+    if (fd < 0) return -1;
+    uint64_t total = (uint64_t)st.st_size;
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif

@@ -20,6 +20,7 @@
 #include "wk_buf.h"
 #include "wk_err.h"
 #include "wk_progress.h"
+#include "wk_strmap.h"
 
 #define WK_MANIFEST_DIGEST 32                   /* SHA-256 */
 #define WK_MANIFEST_MAX_BYTES (64u << 20)       /* whole manifest file */
@@ -43,6 +44,7 @@ typedef struct {
     wk_manifest_entry *entries; /* in file order */
     size_t n, cap;
     char *label;                /* source path for messages (owned), may be NULL */
+    wk_strmap index;            /* name -> first entry of that name (wk_manifest_find) */
 } wk_manifest;
 
 /* A zeroed wk_manifest is a valid empty manifest. */
@@ -63,7 +65,8 @@ int wk_manifest_load(wk_manifest *m, const char *path, wk_err *err);
 int wk_manifest_add(wk_manifest *m, const char *name, const uint8_t digest[WK_MANIFEST_DIGEST],
                     wk_err *err);
 
-/* The entry named `name`, or NULL.  Linear scan (manifests are short). */
+/* The entry named `name` (the first one, if a parse failed on a duplicate),
+ * or NULL.  Hashed: O(1), so matching n names against a manifest is O(n). */
 const wk_manifest_entry *wk_manifest_find(const wk_manifest *m, const char *name);
 
 /* Append the line sha256sum would print for (digest, name) in text mode,

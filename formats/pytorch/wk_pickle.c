@@ -376,6 +376,7 @@ struct wk_pickle {
     const wk_pv *root;
     node_block *blocks;
     size_t n_nodes, max_nodes;
+    size_t n_items;  /* container items appended so far (at most 2 * max_nodes) */
     /* load-time state */
     wk_pv **stack;
     size_t sp, stack_cap;
@@ -486,6 +487,10 @@ static int note_depth(wk_pickle *pk, wk_pv *parent, const wk_pv *child)
  * appends is bounded by the number of stack pushes, hence by the input. */
 static int seq_add(wk_pickle *pk, wk_pv *parent, wk_pv *child)
 {
+    /* a BINGET pushes an old value without making one: bound the items too */
+    if (pk->n_items >= 2 * pk->max_nodes)
+        return perr(pk, WK_E_LIMIT, "more than %zu container items", 2 * pk->max_nodes);
+    pk->n_items++;
     if (parent->u.seq.n == parent->u.seq.cap) {
         size_t cap = parent->u.seq.cap ? parent->u.seq.cap * 2 : 4;
         wk_pv **items = realloc(parent->u.seq.items, cap * sizeof *items);
@@ -497,17 +502,21 @@ static int seq_add(wk_pickle *pk, wk_pv *parent, wk_pv *child)
     return note_depth(pk, parent, child);
 }
 
+/* The memo is bounded by the values made, not by the input (issue #24 item 15:
+ * 200 MB of MEMOIZE made a 1.6 GB array).  Picklers number memo entries
+ * densely from 0 (Python's, torch.save's, one per stored object), so an index
+ * at or past 2 * values + 64 is refused: the array stays below 4 pointers per
+ * value (with its doubling). */
 static int memo_put(wk_pickle *pk, uint64_t idx)
 {
     wk_pv *v = top(pk);
     if (!v) return -1;
-    /* Picklers number memo entries densely and each PUT costs >= 1 byte, so
-     * an index at or past the input length is hostile; this bounds the array. */
-    if (idx >= pk->len) return perr(pk, WK_E_FORMAT, "memo index %" PRIu64 " out of range", idx);
+    if (idx >= 2 * (uint64_t)pk->n_nodes + 64)
+        return perr(pk, WK_E_FORMAT, "memo index %" PRIu64 " out of range (%zu values so far; "
+                    "picklers number memo entries densely)", idx, pk->n_nodes);
     if (idx >= pk->memo_cap) {
         size_t cap = pk->memo_cap ? pk->memo_cap : 64;
         while (cap <= idx) cap *= 2;
-        if (cap > pk->len) cap = pk->len;
         wk_pv **m = realloc(pk->memo, cap * sizeof *m);
         if (!m) return perr(pk, WK_E_NOMEM, "out of memory");
         memset(m + pk->memo_cap, 0, (cap - pk->memo_cap) * sizeof *m);
@@ -971,7 +980,9 @@ wk_pickle *wk_pickle_load(const uint8_t *data, size_t len, const char *name, wk_
     }
     pk->data = data;
     pk->len = data ? len : 0;
-    pk->max_nodes = pk->len + 16;
+    /* torch.save writes about one value per 7 bytes; more than one per 2 is refused */
+    pk->max_nodes = pk->len / 2 + 64;
+    if (pk->max_nodes > WK_PICKLE_MAX_VALUES) pk->max_nodes = WK_PICKLE_MAX_VALUES;
     pk->err = err;
     int rc = run(pk);
     free(pk->stack);
@@ -1313,11 +1324,11 @@ static int dis_track(dis_state *ds, const op *o, wk_err *err)
         break;
     case OP_BINPUT: case OP_LONG_BINPUT: case OP_MEMOIZE: {
         uint64_t idx = o->code == OP_MEMOIZE ? ds->memo_count : o->u;
-        if (idx < ds->len) {
+        /* shadowed only near the dense numbering (the loader's rule): at most ~4 slots per PUT */
+        if (idx < 2 * (uint64_t)ds->memo_count + 64) {
             if (idx >= ds->memo_cap) {
                 size_t cap = ds->memo_cap ? ds->memo_cap : 64;
                 while (cap <= idx) cap *= 2;
-                if (cap > ds->len) cap = ds->len;
                 shadow *m = realloc(ds->memo, cap * sizeof *m);
                 if (!m) return wk_err_set(err, WK_E_NOMEM, "out of memory");
                 memset(m + ds->memo_cap, 0, (cap - ds->memo_cap) * sizeof *m);
@@ -1348,13 +1359,21 @@ int wk_pickle_disasm(const uint8_t *data, size_t len, const char *name, wk_buf *
     memset(&ds, 0, sizeof ds);
     ds.len = c.len;
     int rc = -1;
+    size_t start = out->len;
+    int cut = 0;
     for (;;) {
         op o;
         WK_TRY_GOTO(read_op(&c, &o, name, err) || dis_line(&ds, &o, out, err) || dis_track(&ds, &o, err),
                     done);
         if (o.code == OP_STOP) break;
+        if (out->len - start > WK_PICKLE_DISASM_MAX) {
+            wk_buf_printf(out, "(listing cut after %zu bytes, at byte %zu of %zu: longer than any "
+                          "checkpoint's)\n", out->len - start, wk_cur_pos(&c), c.len);
+            cut = 1;
+            break;
+        }
     }
-    if (wk_cur_left(&c)) wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
+    if (!cut && wk_cur_left(&c)) wk_buf_printf(out, "(%zu bytes after STOP)\n", wk_cur_left(&c));
     WK_TRY_GOTO(wk_buf_check(out, err), done);
     rc = 0;
 done:

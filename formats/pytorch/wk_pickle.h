@@ -20,6 +20,14 @@
  *    memo, the stack, the number of values and the nesting depth are bounded
  *    (WK_PICKLE_MAX_* below, and by the input size), so a hostile pickle gets
  *    an error naming its byte offset, never a crash or a huge allocation.
+ *    Memory bound (issue #24 item 15): at most V = min(len/2 + 64,
+ *    WK_PICKLE_MAX_VALUES) values (torch.save writes about one per 7 bytes),
+ *    each one wk_pv (176 bytes); at most 2V container items (16 bytes each
+ *    with the arrays' doubling); a memo below 4V pointers (an index must be
+ *    below 2 * values + 64: picklers number them densely); a stack of at most
+ *    WK_PICKLE_MAX_STACK pointers.  So at most 176V + 32V + 32V + 8 MiB:
+ *    below 120 x len + 8 MiB, and below 1 GiB + 8 MiB whatever the input.  wk_pickle_disasm's listing stops
+ *    after WK_PICKLE_DISASM_MAX bytes.
  *
  * Byte offsets in messages are offsets inside the pickle (as in
  * `python -m pickletools`), prefixed by the name given to the loader. */
@@ -36,6 +44,8 @@
 #define WK_PICKLE_MAX_STACK (1u << 20)   /* values on the stack at once */
 #define WK_PICKLE_MAX_LINE 1024          /* bytes of a GLOBAL module or name line */
 #define WK_PICKLE_MAX_NAME 65536         /* bytes of one flattened dotted name */
+#define WK_PICKLE_MAX_VALUES (4u << 20) /* values made (a state dict makes ~20 per tensor) */
+#define WK_PICKLE_DISASM_MAX (16u << 20) /* bytes of a wk_pickle_disasm listing (then cut) */
 
 typedef enum {
     WK_PV_NONE = 0,
@@ -153,7 +163,9 @@ int wk_pickle_flatten(const wk_pickle *pk, wk_pickle_tensor_fn on_tensor, void *
  * strings shown escaped (long ones cut) and globals outside the allow-list
  * marked "REFUSED".  Nothing is interpreted, so hostile pickles can be
  * listed.  Stops after STOP; returns 0, or -1 with *err (WK_E_FORMAT) on a
- * truncated argument or unknown opcode, after listing what came before it. */
+ * truncated argument or unknown opcode, after listing what came before it.
+ * A listing longer than WK_PICKLE_DISASM_MAX bytes is cut there, with a last
+ * line saying so (returns 0). */
 int wk_pickle_disasm(const uint8_t *data, size_t len, const char *name, wk_buf *out, wk_err *err);
 
 #endif

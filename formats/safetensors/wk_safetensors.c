@@ -399,21 +399,31 @@ static int tensor_bytes(const wk_stw_tensor *t, uint64_t *out, wk_err *err)
     return 0;
 }
 
-/* Append {"__metadata__": {meta[0]: meta[1], ...}} (n_meta pairs) to root. */
-static int header_meta(wk_json *root, const char *const *meta, size_t n_meta, wk_err *err)
+/* Append "__metadata__":{meta[0]:meta[1],...} (n_meta pairs) to out, streamed
+ * (no node per value: a GGUF's KV array can be most of the header). */
+static int header_meta(wk_buf *out, const char *const *meta, size_t n_meta, wk_err *err)
 {
+    wk_json_dump_opts o = wk_json_opts_compact();
+    wk_strmap seen = WK_STRMAP_INIT;
     int rc = -1;
-    wk_json *m = wk_json_new_object();
+    WK_TRY_GOTO(wk_json_dump_string("__metadata__", 12, &o, out, err), done);
+    wk_buf_puts(out, ":{");
     for (size_t i = 0; i < n_meta; i++) {
-        WK_FAIL_GOTO(m && wk_json_get(m, meta[2 * i]), done, err, WK_E_USAGE,
-                     "safetensors writer: duplicate __metadata__ key \"%s\"", meta[2 * i]);
-        WK_TRY_GOTO(wk_json_object_append(m, meta[2 * i], wk_json_new_string(meta[2 * i + 1]), err),
-                    done);
+        long prev;
+        WK_TRY_GOTO(wk_strmap_add(&seen, meta[2 * i], i, &prev, err), done);
+        WK_FAIL_GOTO(prev >= 0, done, err, WK_E_USAGE, "safetensors writer: duplicate __metadata__ key \"%s\"",
+                     meta[2 * i]);
+        if (i) wk_buf_putc(out, ',');
+        WK_TRY_GOTO(wk_json_dump_string(meta[2 * i], strlen(meta[2 * i]), &o, out, err), done);
+        wk_buf_putc(out, ':');
+        WK_TRY_GOTO(wk_json_dump_string(meta[2 * i + 1], strlen(meta[2 * i + 1]), &o, out, err), done);
+        WK_FAIL_GOTO(out->len > WK_ST_MAX_HEADER + 8, done, err, WK_E_LIMIT,
+                     "safetensors writer: header exceeds 100 MB (__metadata__ \"%s\")", meta[2 * i]);
     }
-    WK_TRY_GOTO(wk_json_object_append(root, "__metadata__", wk_json_take(&m), err), done);
-    rc = 0;
+    wk_buf_putc(out, '}');
+    rc = wk_buf_check(out, err);
 done:
-    wk_json_free(m);
+    wk_strmap_free(&seen);
     return rc;
 }
 
@@ -440,8 +450,10 @@ done:
     return rc;
 }
 
-/* Build the JSON object in file order and dump it compact into w->header
- * (after its 8-byte length, padded with spaces to a multiple of 8). */
+/* Write the JSON object in file order, compact, into w->header (after its
+ * 8-byte length, padded with spaces to a multiple of 8): __metadata__ streamed
+ * straight into the header, the tensor entries as a tree dumped after it.  Peak
+ * memory: the header once, plus the tensor entries' tree and text. */
 static int build_header(wk_stw *w, const wk_stw_tensor *ts, const char *const *meta, size_t n_meta,
                         wk_err *err)
 {
@@ -451,17 +463,24 @@ static int build_header(wk_stw *w, const wk_stw_tensor *ts, const char *const *m
     wk_buf js;
     wk_buf_init(&js);
     WK_FAIL_GOTO(!root, done, err, WK_E_NOMEM, "out of memory");
-    if (meta) WK_TRY_GOTO(header_meta(root, meta, n_meta, err), done);
     for (size_t k = 0; k < w->n; k++)
         WK_TRY_GOTO(header_entry(w, &ts[w->order[k]], w->order[k], root, err), done);
-    WK_TRY_GOTO(wk_json_dump(root, &o, &js, err), done);
-    size_t pad = (8 - js.len % 8) % 8;
-    WK_FAIL_GOTO(js.len + pad > WK_ST_MAX_HEADER, done, err, WK_E_LIMIT,
-                 "safetensors writer: header of %zu bytes exceeds 100 MB", js.len);
-    wk_buf_le64(&w->header, js.len + pad);
-    wk_buf_put(&w->header, js.data, js.len);
+    WK_TRY_GOTO(wk_json_dump(root, &o, &js, err), done);  /* "{...}" or "{}" */
+    wk_buf_le64(&w->header, 0);
+    wk_buf_putc(&w->header, '{');
+    if (meta) {
+        WK_TRY_GOTO(header_meta(&w->header, meta, n_meta, err), done);
+        if (w->n) wk_buf_putc(&w->header, ',');
+    }
+    wk_buf_put(&w->header, js.data + 1, js.len - 1);
+    WK_TRY_GOTO(wk_buf_check(&w->header, err), done);
+    size_t len = w->header.len - 8, pad = (8 - len % 8) % 8;
+    WK_FAIL_GOTO(len + pad > WK_ST_MAX_HEADER, done, err, WK_E_LIMIT,
+                 "safetensors writer: header of %zu bytes exceeds 100 MB", len);
     for (size_t i = 0; i < pad; i++) wk_buf_putc(&w->header, ' ');
     WK_TRY_GOTO(wk_buf_check(&w->header, err), done);
+    uint64_t hl = len + pad;
+    for (int i = 0; i < 8; i++) w->header.data[i] = (uint8_t)(hl >> (8 * i));
     rc = 0;
 done:
     wk_json_free(root);
@@ -684,7 +703,19 @@ void wk_st_index_free(wk_st_index *ix)
 
 /* ---- GGUF KVs as JSON ---------------------------------------------------------- */
 
-static wk_json *kv_value_json(const wk_gguf *g, size_t k, wk_gguf_type t, uint64_t i, wk_err *err)
+/* Append -x or x in decimal (as printf's %" PRId64 " / %" PRIu64 " would). */
+static void put_decimal(wk_buf *out, int neg, uint64_t x)
+{
+    char d[24];
+    size_t n = sizeof d;
+    do d[--n] = (char)('0' + x % 10); while ((x /= 10) != 0);
+    if (neg) d[--n] = '-';
+    wk_buf_put(out, d + n, sizeof d - n);
+}
+
+/* Append value i of KV k (element i of an array, or the scalar) as JSON, as a
+ * wk_json node of that value would be dumped (compact, NaN allowed). */
+static int kv_value_put(const wk_gguf *g, size_t k, wk_gguf_type t, uint64_t i, wk_buf *out, wk_err *err)
 {
     const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
     if (t == WK_GGUF_STRING) {
@@ -692,65 +723,94 @@ static wk_json *kv_value_json(const wk_gguf *g, size_t k, wk_gguf_type t, uint64
         const char *s;
         if (kv->type == WK_GGUF_ARRAY) s = wk_gguf_arr_str(g, k, i, &len);
         else { len = (size_t)wk_le64(kv->value); s = (const char *)kv->value + 8; }
-        return wk_json_new_stringn(s, len);
+        wk_json_dump_opts o = wk_json_opts_compact();
+        return wk_json_dump_string(s, len, &o, out, err);
     }
     double d;
     int64_t v;
+    char num[WK_JSON_REPR_MAX];
     wk_gguf_kv_num(g, k, i, &d, &v);
-    if (t == WK_GGUF_FLOAT32 || t == WK_GGUF_FLOAT64) return wk_json_new_double(d);
-    if (t == WK_GGUF_BOOL) return wk_json_new_bool((int)v);
-    if (t == WK_GGUF_UINT64 && v < 0) {
-        char lit[32];
-        snprintf(lit, sizeof lit, "%" PRIu64, (uint64_t)v);
-        return wk_json_new_raw_number(lit, err);
-    }
-    return wk_json_new_int(v);
+    if (t == WK_GGUF_FLOAT32 || t == WK_GGUF_FLOAT64) wk_buf_put(out, num, wk_json_repr_double(d, num));
+    else if (t == WK_GGUF_BOOL) wk_buf_puts(out, v ? "true" : "false");
+    else put_decimal(out, t == WK_GGUF_UINT64 ? 0 : v < 0, t == WK_GGUF_UINT64 || v >= 0 ? (uint64_t)v
+                                                                              : 0 - (uint64_t)v);
+    return 0;
 }
 
-/* Append [key, type name, value] of KV k to arr; a failure names the key. */
-static int kv_entry_json(const wk_gguf *g, size_t k, wk_json *arr, wk_err *err)
+/* Append [key, type name, value] of KV k; a failure names the key. */
+static int kv_entry_put(const wk_gguf *g, size_t k, wk_buf *out, wk_err *err)
 {
     const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
-    int rc = -1;
+    wk_json_dump_opts o = wk_json_opts_compact();
     char tname[32];
-    wk_json *e = wk_json_new_array(), *val;
-    if (kv->type == WK_GGUF_ARRAY) {
-        snprintf(tname, sizeof tname, "array[%s]", wk_gguf_type_name(kv->arr_type));
-        val = wk_json_new_array();
-        for (uint64_t i = 0; i < kv->n; i++)
-            WK_TRY_GOTO(wk_json_array_push(val, kv_value_json(g, k, kv->arr_type, i, err), err), done);
-    } else {
-        snprintf(tname, sizeof tname, "%s", wk_gguf_type_name(kv->type));
-        val = kv_value_json(g, k, kv->type, 0, err);
+    if (kv->type == WK_GGUF_ARRAY) snprintf(tname, sizeof tname, "array[%s]", wk_gguf_type_name(kv->arr_type));
+    else snprintf(tname, sizeof tname, "%s", wk_gguf_type_name(kv->type));
+    wk_buf_putc(out, '[');
+    int rc = wk_json_dump_string(kv->key, strlen(kv->key), &o, out, err);
+    wk_buf_putc(out, ',');
+    if (rc == 0) rc = wk_json_dump_string(tname, strlen(tname), &o, out, err);
+    wk_buf_putc(out, ',');
+    if (rc == 0 && kv->type == WK_GGUF_ARRAY) {
+        wk_buf_putc(out, '[');
+        for (uint64_t i = 0; rc == 0 && i < kv->n; i++) {
+            if (i) wk_buf_putc(out, ',');
+            rc = kv_value_put(g, k, kv->arr_type, i, out, err);
+        }
+        wk_buf_putc(out, ']');
+    } else if (rc == 0) {
+        rc = kv_value_put(g, k, kv->type, 0, out, err);
     }
-    WK_TRY_GOTO(wk_json_array_push(e, wk_json_new_string(kv->key), err), done);
-    WK_TRY_GOTO(wk_json_array_push(e, wk_json_new_string(tname), err), done);
-    WK_TRY_GOTO(wk_json_array_push(e, wk_json_take(&val), err), done);
-    WK_TRY_GOTO(wk_json_array_push(arr, wk_json_take(&e), err), done);
-    rc = 0;
-done:
-    wk_json_free(val);
-    wk_json_free(e);
+    wk_buf_putc(out, ']');
     if (rc) wk_err_prefix(err, "%s: key \"%s\"", wk_gguf_path(g), kv->key);
     return rc;
 }
 
+/* A lower bound of the bytes the KV array of g takes as JSON, from the counts
+ * alone (no allocation): per KV its key and type strings and 8 bytes of
+ * punctuation, per element at least one byte and a comma (a string element
+ * its bytes and quotes). */
+static uint64_t kv_json_min_len(const wk_gguf *g)
+{
+    uint64_t n = 2;
+    for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
+        const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
+        n += strlen(kv->key) + 16;
+        if (kv->type != WK_GGUF_ARRAY) continue;
+        if (kv->arr_type != WK_GGUF_STRING) { n += 2 * kv->n; continue; }
+        for (uint64_t i = 0; i < kv->n; i++) {
+            size_t len = 0;
+            wk_gguf_arr_str(g, k, i, &len);
+            n += (uint64_t)len + 3;
+        }
+    }
+    return n;
+}
+
+/* Streams the JSON text (no node per value: issue #24 item 12, where a tree of
+ * the KV arrays took ~58x the file).  The text goes into a safetensors header
+ * (at most WK_ST_MAX_HEADER bytes), so a text longer than that is refused: first
+ * from a lower bound computed from the counts, before any allocation, then while
+ * writing, so the buffer never holds more than the cap plus one KV. */
 int wk_st_gguf_kv_to_json(const wk_gguf *g, wk_buf *out, wk_err *err)
 {
-    int rc = -1;
-    wk_json *arr = wk_json_new_array();
-    wk_json_dump_opts o = wk_json_opts_compact();
-    o.allow_nan = 1;
-    WK_FAIL_GOTO(!arr, done, err, WK_E_NOMEM, "out of memory");
+    uint64_t min = kv_json_min_len(g);
+    WK_FAIL_IF(min > WK_ST_MAX_HEADER, err, WK_E_LIMIT, "%s: its metadata (KV arrays) takes at least %" PRIu64
+               " bytes as JSON, more than a safetensors header may hold (100,000,000 bytes); convert to "
+               "GGUF instead", wk_gguf_path(g), min);
+    size_t start = out->len;
+    int first = 1;
+    wk_buf_putc(out, '[');
     for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
         if (strncmp(wk_gguf_kv_at(g, k)->key, "weightkit.digest.", 17) == 0) continue;
-        WK_TRY_GOTO(kv_entry_json(g, k, arr, err), done);
+        if (!first) wk_buf_putc(out, ',');
+        first = 0;
+        WK_TRY(kv_entry_put(g, k, out, err));
+        WK_FAIL_IF(out->len - start > WK_ST_MAX_HEADER, err, WK_E_LIMIT, "%s: its metadata (KV arrays) "
+                   "takes more than %llu bytes as JSON, more than a safetensors header may hold; convert "
+                   "to GGUF instead", wk_gguf_path(g), (unsigned long long)WK_ST_MAX_HEADER);
     }
-    WK_TRY_GOTO(wk_json_dump(arr, &o, out, err), done);
-    rc = 0;
-done:
-    wk_json_free(arr);
-    return rc;
+    wk_buf_putc(out, ']');
+    return wk_buf_check(out, err);
 }
 
 /* One JSON value as little-endian bytes of GGUF type t. */

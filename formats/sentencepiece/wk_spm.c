@@ -16,6 +16,8 @@ typedef struct {
     const char *label;
     wk_err *err;
     char where[48];        /* "piece N: " while inside a piece, else "" */
+    char *arena;           /* piece texts, back to back with their NULs (m->text_arena) */
+    size_t arena_used, arena_cap;
 } pctx;
 
 /* Fail with "<file>: byte N: [piece M: ]<what>". */
@@ -127,9 +129,13 @@ static int parse_piece(pctx *p, const field *outer, wk_spm_piece *pc)
                 snprintf(m, sizeof m, "text is not valid UTF-8 (byte 0x%02x)", f.data[bad]);
                 return perr(p, &at, WK_E_FORMAT, m);
             }
-            free(pc->text);
-            if (!(pc->text = dup_bytes(f.data, f.len)))
-                return wk_err_set(p->err, WK_E_NOMEM, "%s: out of memory", p->label);
+            /* the arena holds every text field of the file (their sum is below len) */
+            if (f.len + 1 > p->arena_cap - p->arena_used)
+                return wk_err_set(p->err, WK_E_INTERNAL, "%s: piece text arena overrun", p->label);
+            pc->text = p->arena + p->arena_used;
+            memcpy(pc->text, f.data, f.len);
+            pc->text[f.len] = 0;
+            p->arena_used += f.len + 1;
             pc->len = f.len;
         } else if (f.field == 2) {
             WK_TRY(want_wt(p, &c, &f, WT_I32, "score"));
@@ -141,8 +147,12 @@ static int parse_piece(pctx *p, const field *outer, wk_spm_piece *pc)
         }
     }
     if (r < 0) return -1;
-    if (!pc->text && !(pc->text = dup_bytes((const uint8_t *)"", 0)))
-        return wk_err_set(p->err, WK_E_NOMEM, "%s: out of memory", p->label);
+    if (!pc->text) {
+        if (1 > p->arena_cap - p->arena_used)
+            return wk_err_set(p->err, WK_E_INTERNAL, "%s: piece text arena overrun", p->label);
+        pc->text = p->arena + p->arena_used++;
+        pc->text[0] = 0;
+    }
     return 0;
 }
 
@@ -227,25 +237,40 @@ static int fill_default_strings(pctx *p, wk_spm *m)
     return 0;
 }
 
-static int parse_model(pctx *p, wk_spm *m, const uint8_t *data, size_t len)
+/* Count the pieces (top-level field 1) without allocating anything. */
+static int count_pieces(pctx *p, const uint8_t *data, size_t len, size_t *n)
 {
     wk_cur c = wk_cur_make(data, len, 0);
     field f;
     int r;
-    size_t cap = 0;
+    *n = 0;
+    while ((r = next_field(p, &c, &f)) == 0)
+        if (f.field == 1) (*n)++;
+    return r < 0 ? -1 : 0;
+}
+
+/* Allocations are sized before parsing (issue #24 item 15): the pieces array
+ * exactly once from the count (refused first when over max_pieces), the texts
+ * in one arena of len + count bytes (every text is a part of the input). */
+static int parse_model(pctx *p, wk_spm *m, const uint8_t *data, size_t len, size_t max_pieces)
+{
+    size_t count;
+    WK_TRY(count_pieces(p, data, len, &count));
+    if (count == 0) return wk_err_set(p->err, WK_E_FORMAT, "%s: no pieces (not a SentencePiece model?)", p->label);
+    WK_FAIL_IF(max_pieces && count > max_pieces, p->err, WK_E_FORMAT, "%s: %zu pieces, but the embedding has "
+               "only %zu rows (is this the model's own tokenizer.model?)", p->label, count, max_pieces);
+    m->pieces = calloc(count, sizeof *m->pieces);
+    p->arena_cap = len + count;
+    m->text_arena = p->arena = malloc(p->arena_cap);
+    if (!m->pieces || !p->arena) return wk_err_set(p->err, WK_E_NOMEM, "%s: out of memory", p->label);
+    wk_cur c = wk_cur_make(data, len, 0);
+    field f;
+    int r;
     while ((r = next_field(p, &c, &f)) == 0) {
         if (f.field == 1) {
             WK_TRY(want_wt(p, &c, &f, WT_LEN, "pieces"));
-            if (m->n_pieces == cap) {
-                /* every piece costs >= 2 input bytes, so growth is bounded by len */
-                size_t ncap = cap ? 2 * cap : 1024;
-                wk_spm_piece *np = realloc(m->pieces, ncap * sizeof *np);
-                if (!np) return wk_err_set(p->err, WK_E_NOMEM, "%s: out of memory", p->label);
-                m->pieces = np;
-                cap = ncap;
-            }
+            if (m->n_pieces == count) return wk_err_set(p->err, WK_E_INTERNAL, "%s: piece count changed", p->label);
             wk_spm_piece *pc = &m->pieces[m->n_pieces++];
-            memset(pc, 0, sizeof *pc);
             snprintf(p->where, sizeof p->where, "piece %zu: ", m->n_pieces - 1);
             if (parse_piece(p, &f, pc)) return -1;
             p->where[0] = 0;
@@ -258,38 +283,48 @@ static int parse_model(pctx *p, wk_spm *m, const uint8_t *data, size_t len)
         }
     }
     if (r < 0) return -1;
-    if (m->n_pieces == 0) return wk_err_set(p->err, WK_E_FORMAT, "%s: no pieces (not a SentencePiece model?)", p->label);
     return fill_default_strings(p, m);
 }
 
-int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err)
+int wk_spm_parse_max(wk_spm *m, const void *data, size_t len, const char *label, size_t max_pieces,
+                     wk_err *err)
 {
-    pctx p = {label ? label : "(buffer)", err, ""};
+    pctx p = {label ? label : "(buffer)", err, "", NULL, 0, 0};
     set_defaults(m);
     if (len > WK_SPM_MAX_BYTES) {
         return wk_err_set(err, WK_E_LIMIT, "%s: %zu bytes is larger than the %u-byte limit for a "
                           "SentencePiece model", p.label, len, WK_SPM_MAX_BYTES);
     }
-    if (parse_model(&p, m, data, len)) {
+    if (parse_model(&p, m, data, len, max_pieces)) {
         wk_spm_free(m);
         return -1;
     }
     return 0;
 }
 
-int wk_spm_load(wk_spm *m, const char *path, wk_err *err)
+int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err)
+{
+    return wk_spm_parse_max(m, data, len, label, 0, err);
+}
+
+int wk_spm_load_max(wk_spm *m, const char *path, size_t max_pieces, wk_err *err)
 {
     wk_map map;
     set_defaults(m);
     if (wk_map_open(&map, path, err)) return -1;
-    int rc = wk_spm_parse(m, map.data, map.size, path, err);
+    int rc = wk_spm_parse_max(m, map.data, map.size, path, max_pieces, err);
     wk_map_close(&map);
     return rc;
 }
 
+int wk_spm_load(wk_spm *m, const char *path, wk_err *err)
+{
+    return wk_spm_load_max(m, path, 0, err);
+}
+
 void wk_spm_free(wk_spm *m)
 {
-    for (size_t i = 0; i < m->n_pieces; i++) free(m->pieces[i].text);
+    free(m->text_arena);
     free(m->pieces);
     free(m->unk_surface);
     free(m->unk_piece);

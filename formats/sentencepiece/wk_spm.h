@@ -33,7 +33,7 @@ enum {
 enum { WK_SPM_UNIGRAM = 1, WK_SPM_BPE = 2, WK_SPM_WORD = 3, WK_SPM_CHAR = 4 };
 
 typedef struct {
-    char *text;       /* UTF-8 as stored, NUL-terminated (len bytes) */
+    char *text;       /* UTF-8 as stored, NUL-terminated (len bytes); in wk_spm.text_arena */
     size_t len;
     float score;      /* default 0 */
     int type;         /* default WK_SPM_NORMAL */
@@ -42,6 +42,7 @@ typedef struct {
 typedef struct {
     wk_spm_piece *pieces;   /* index = token id */
     size_t n_pieces;
+    char *text_arena;       /* owns every pieces[i].text */
 
     /* TrainerSpec (field 2) */
     int has_trainer;
@@ -76,6 +77,16 @@ typedef struct {
 int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err);
 /* Map the file at path and parse it. */
 int wk_spm_load(wk_spm *m, const char *path, wk_err *err);
+/* As wk_spm_parse / wk_spm_load, refusing (WK_E_FORMAT, "<file>: N pieces, but
+ * the embedding has only M rows") a model of more than max_pieces pieces (0 =
+ * no limit) after counting them, before any allocation.  Memory: the pieces
+ * array is allocated once, sizeof(wk_spm_piece) (32 bytes) per piece, the
+ * texts in one block of len + n_pieces bytes; so at most
+ * 32 * min(pieces, max_pieces) + len + pieces bytes (a piece costs >= 2 input
+ * bytes), besides the input. */
+int wk_spm_parse_max(wk_spm *m, const void *data, size_t len, const char *label, size_t max_pieces,
+                     wk_err *err);
+int wk_spm_load_max(wk_spm *m, const char *path, size_t max_pieces, wk_err *err);
 void wk_spm_free(wk_spm *m);
 
 /* Name of a piece type ("normal", "unknown", ...; "?" for others) and of a

@@ -220,10 +220,12 @@ interrupted() {
   fi
 }
 
+# (these decodes of the 256 MiB payload against the 4 MiB base pass wk-xor's default cap of
+# 2 x base + 64 MiB, issue #24 item 13: --max-output lets the fault under test stop them)
 mkdir -p mid
 cp big/w.bin mid/w.bin
 mkdir -p out-mid
-dfl "$xor" decode out-mid mid base --no-manifest -j 1 --no-progress >truncmid.out 2>truncmid.err </dev/null &
+dfl "$xor" decode out-mid mid base --no-manifest -j 1 --no-progress --max-output 1GiB >truncmid.out 2>truncmid.err </dev/null &
 pid=$!
 if wait_tmp out-mid $pid; then
   truncate -s 4096 mid/w.bin
@@ -239,7 +241,7 @@ fi
 mkdir -p del out-del
 cp big/w.bin del/w.bin
 big_sum=$( { cat base/w.bin; head -c $(( (256 - 4) << 20 )) /dev/zero; } | sha256sum | cut -c1-64)
-dfl "$xor" decode out-del del base --no-manifest -j 1 --no-progress >deleted.out 2>deleted.err </dev/null &
+dfl "$xor" decode out-del del base --no-manifest -j 1 --no-progress --max-output 1GiB >deleted.out 2>deleted.err </dev/null &
 pid=$!
 if wait_tmp out-del $pid; then
   rm -f del/w.bin
@@ -260,7 +262,7 @@ rm -rf out-del
 for sig in INT TERM; do
   name=sig$(echo $sig | tr 'A-Z' 'a-z')
   rm -rf "out-$name"; mkdir -p "out-$name"
-  dfl "$xor" decode "out-$name" big base --no-manifest -j 1 --no-progress >"$name.out" 2>"$name.err" </dev/null &
+  dfl "$xor" decode "out-$name" big base --no-manifest -j 1 --no-progress --max-output 1GiB >"$name.out" 2>"$name.err" </dev/null &
   pid=$!
   if wait_tmp "out-$name" $pid; then
     interrupted $name $sig $pid w.bin "SIG$sig mid-write" bad

@@ -683,8 +683,7 @@ static int stream_tensors(stream_state *s, wk_sink *sink, wk_err *err)
                           s->stage_cap);
     for (int r = 0; r < s->c->geom.n_ranks; r++) {
         const char *path = wk_llama_ckpt_rank_path(s->c->ck, r);
-        if ((s->fds[r] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-            return wk_err_errno(err, errno, "open %s", path);
+        if ((s->fds[r] = wk_input_open(path, 0, NULL, err)) < 0) return -1;
     }
     for (size_t k = 0; k < n && !s->lim->full; k++) {
         size_t i = s->pw ? wk_pthw_record_storage(s->pw, k) : wk_stw_order(s->sw, k);

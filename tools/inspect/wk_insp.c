@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "wk_pickle.h"
 #include "wk_pth.h"
@@ -298,10 +299,11 @@ static const insp_format *pick_format(const char *path)
     uint8_t head[64];
     size_t n = 0;
     if (!dir_probe(NULL, 0, path)) {
-        FILE *fp = fopen(path, "rb");
-        if (fp) {
-            n = fread(head, 1, sizeof head, fp);
-            fclose(fp);
+        int fd = wk_input_open(path, 0, NULL, NULL);  /* a FIFO or device: the open reports it */
+        if (fd >= 0) {
+            ssize_t r = read(fd, head, sizeof head);
+            n = r > 0 ? (size_t)r : 0;
+            close(fd);
         }
     }
     size_t nf = sizeof k_formats / sizeof k_formats[0];

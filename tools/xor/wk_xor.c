@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
 #ifdef WK_HAVE_ISAL
@@ -77,16 +78,9 @@ static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
     f->path = path;
     f->role = role;
     if (!path) return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return wk_err_errno(err, errno, "%s %s", role, path);
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        close(fd);
-        return S_ISDIR(st.st_mode) || e == 0
-            ? wk_err_set(err, WK_E_IO, "%s %s is not a regular file", role, path)
-            : wk_err_errno(err, e, "%s %s", role, path);
-    }
+    int fd = wk_input_open(path, 0, &st, err);
+    if (fd < 0) return wk_err_prefix(err, "%s", role);
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 #endif
@@ -806,15 +800,23 @@ static int decode_pipelined(wk_payload *pl, const decode_ctx *d, wk_err *err)
     return rc;
 }
 
-/* The decoded output: the file, then the tap (if any). */
+/* The decoded output: the file, then the tap (if any); at most max bytes. */
 typedef struct {
     wk_out *o;
     wk_sink *tap;
+    uint64_t max;
+    const char *payload;
+    int default_max;
 } out_tap;
 
 static int out_tap_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
     const out_tap *t = ctx;
+    if (n > t->max - wk_out_tell(t->o))
+        return wk_err_set(err, WK_E_LIMIT, "payload %s decodes to more than %llu bytes (%s); a gzip "
+                          "bomb, or not a payload for this base? (--max-output SIZE raises the limit)",
+                          t->payload, (unsigned long long)t->max,
+                          t->default_max ? "the limit: 2 x the base file + 64 MiB" : "--max-output");
     WK_TRY(wk_out_write(t->o, p, n, err));
     return t->tap ? wk_sink_write(t->tap, p, n, err) : 0;
 }
@@ -841,6 +843,25 @@ static int decode_finish(const wk_xor_decode_args *a, wk_out **o, wk_hash *h,
     return wk_err_set(err, WK_E_MISMATCH, "%s: SHA-256 mismatch: expected %s, got %s (%s)",
                       a->out, want, got, a->keep_bad ? "kept because of --keep-bad"
                                                      : "output removed");
+}
+
+/* Fail (WK_E_IO) if the file system of out has less than need bytes free. */
+static int check_space(const char *out, uint64_t need, wk_err *err)
+{
+    char *dir = strdup(out);
+    WK_FAIL_IF(!dir, err, WK_E_NOMEM, "out of memory");
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    struct statvfs vf;
+    int rc = 0;
+    if (statvfs(dir, &vf) == 0 && (uint64_t)vf.f_bavail * vf.f_frsize < need)
+        rc = wk_err_set(err, WK_E_IO, "%s: not enough free space in %s for it (%llu bytes needed, "
+                        "%llu available)", out, dir, (unsigned long long)need,
+                        (unsigned long long)((uint64_t)vf.f_bavail * vf.f_frsize));
+    free(dir);
+    return rc;
 }
 
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err)
@@ -870,10 +891,14 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         goto out;
     }
+    uint64_t max = a->max_output ? a->max_output
+                 : WK_XOR_MAX_OUTPUT_DEFAULT(a->base_fn ? a->base_size : base.size);
+    /* a raw payload's output is exactly its size: refuse what cannot fit, before writing */
+    if (!res->gzip && check_space(a->out, res->in_bytes, err)) goto out;
     const char *inputs[] = {a->payload, a->base_fn ? NULL : a->base, NULL};
     if (!(o = wk_out_open(a->out, inputs, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
-    out_tap ot = {o, tap};
+    out_tap ot = {o, tap, max, a->payload, a->max_output == 0};
     wk_sink os;
     wk_sink_init(&os, out_tap_write, &ot);
     wk_sink_tee(&os, h);
@@ -1013,8 +1038,10 @@ void wk_xor_free_names(char **names, size_t n)
     free(names);
 }
 
-/* Kinds of directory entries, for listing and planning. */
-typedef enum { ENT_FILE, ENT_DOC, ENT_OTHER } ent_kind;
+/* Kinds of directory entries, for listing and planning: ENT_SPECIAL is a FIFO,
+ * device or socket (or a symlink to one), never read (it could block forever or
+ * never end) and never skipped silently: its item fails, naming the type. */
+typedef enum { ENT_FILE, ENT_DOC, ENT_OTHER, ENT_SPECIAL } ent_kind;
 
 /* Visible entries of dir with their kinds; names sorted. */
 static int scan_dir(const char *dir, char ***names, ent_kind **kinds, size_t *n, wk_err *err)
@@ -1046,9 +1073,10 @@ static int scan_dir(const char *dir, char ***names, ent_kind **kinds, size_t *n,
     for (size_t i = 0; rc == 0 && i < *n; i++) {
         char *p = wk_path_join(dir, (*names)[i]);
         struct stat st;
-        int reg = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        int ok = p && stat(p, &st) == 0;
         free(p);
-        (*kinds)[i] = !reg ? ENT_OTHER : is_doc((*names)[i]) ? ENT_DOC : ENT_FILE;
+        (*kinds)[i] = !ok ? ENT_OTHER : S_ISDIR(st.st_mode) ? ENT_OTHER : !S_ISREG(st.st_mode) ? ENT_SPECIAL
+                    : is_doc((*names)[i]) ? ENT_DOC : ENT_FILE;
     }
     if (rc) {
         wk_xor_free_names(*names, *n);
@@ -1104,6 +1132,16 @@ static int plan_item(wk_xor_item *it, const char *dst, const char *src_dir, cons
     }
     struct stat st;
     if (stat(it->src, &st) == 0) it->src_bytes = (uint64_t)st.st_size;
+    if (k == ENT_SPECIAL) {  /* refused loudly (issue #24 items 14, 18) */
+        it->action = WK_XOR_DO_XOR;
+        it->status = -1;
+        it->src_bytes = 0;
+        wk_err_set(&it->err, WK_E_IO, "%s: is %s, not a regular file: refused (a payload or model "
+                   "file must be a regular file; remove it from the directory)", it->src,
+                   stat(it->src, &st) == 0 ? wk_file_type_name(st.st_mode) : "of unknown type");
+        free(base);
+        return 0;
+    }
     if (k != ENT_FILE) {
         it->action = WK_XOR_DO_SKIP;
         free(base);
@@ -1151,48 +1189,81 @@ int wk_xor_plan_make(wk_xor_plan *p, const char *dst, const char *src_dir,
     return rc;
 }
 
-static int cmp_item_name_items(const void *a, const void *b)
-{
-    return strcmp(((const wk_xor_item *)a)->name, ((const wk_xor_item *)b)->name);
-}
-
 static int cmp_item_name(const void *key, const void *item)
 {
     return strcmp((const char *)key, ((const wk_xor_item *)item)->name);
 }
 
+/* Fill *it for manifest entry e, which names no file of the source directory. */
+static int plan_missing_item(wk_xor_item *it, const wk_manifest *m, const wk_manifest_entry *e, wk_err *err)
+{
+    memset(it, 0, sizeof *it);
+    if (!(it->name = strdup(e->name))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    it->action = WK_XOR_DO_MISSING;
+    it->status = -1;
+    it->has_expect = 1;
+    memcpy(it->expect, e->digest, WK_MANIFEST_DIGEST);
+    wk_err_set(&it->err, WK_E_MISMATCH, "%s lists %s, but the source directory has no such "
+               "file", m->label ? m->label : "the manifest", e->name);
+    return 0;
+}
+
+static int cmp_entry_name_ptr(const void *a, const void *b)
+{
+    return strcmp((*(const wk_manifest_entry *const *)a)->name, (*(const wk_manifest_entry *const *)b)->name);
+}
+
+/* Merge the n0 sorted items of p with the sorted missing entries into one
+ * sorted array (items are large: they are moved once, never sorted). */
+static int plan_merge_missing(wk_xor_plan *p, const wk_manifest *m, const wk_manifest_entry **miss,
+                              size_t nmiss, wk_err *err)
+{
+    size_t n0 = p->n, i = 0, j = 0, k = 0;
+    WK_FAIL_IF(nmiss > SIZE_MAX / sizeof *p->items - n0, err, WK_E_NOMEM, "out of memory");
+    wk_xor_item *v = calloc(n0 + nmiss, sizeof *v);
+    WK_FAIL_IF(!v, err, WK_E_NOMEM, "out of memory");
+    int rc = 0;
+    while (i < n0 || j < nmiss) {
+        if (j == nmiss || (i < n0 && strcmp(p->items[i].name, miss[j]->name) < 0)) v[k++] = p->items[i++];
+        else if ((rc = plan_missing_item(&v[k], m, miss[j++], err)) != 0) break;
+        else k++;
+    }
+    while (i < n0) v[k++] = p->items[i++];  /* after a failure: keep every old item */
+    free(p->items);
+    p->items = v;
+    p->n = k;
+    return rc;
+}
+
+/* O((n + m) log(n + m)): one pass marks the items found; the missing entries
+ * are sorted by pointer and merged in (issue #24 item 11: this was a realloc
+ * and a qsort of every item per missing entry). */
 int wk_xor_plan_expect(wk_xor_plan *p, const wk_manifest *m, wk_err *err)
 {
+    const wk_manifest_entry **miss = malloc((m->n ? m->n : 1) * sizeof *miss);
+    WK_FAIL_IF(!miss, err, WK_E_NOMEM, "out of memory");
+    size_t nmiss = 0;
     for (size_t i = 0; i < m->n; i++) {
         const wk_manifest_entry *e = &m->entries[i];
         wk_xor_item *it = p->n ? bsearch(e->name, p->items, p->n, sizeof *it, cmp_item_name) : NULL;
-        if (it && it->action != WK_XOR_DO_SKIP) {
+        if (!it) {
+            miss[nmiss++] = e;
+        } else if (it->action != WK_XOR_DO_SKIP) {
             it->has_expect = 1;
             memcpy(it->expect, e->digest, WK_MANIFEST_DIGEST);
-            continue;
-        }
-        if (it) {
+        } else {
             it->status = -1;
             wk_err_set(&it->err, WK_E_USAGE, "%s lists %s, but documentation files and "
                        "directories are not decoded", m->label ? m->label : "the manifest", e->name);
-            continue;
         }
-        wk_xor_item *v = realloc(p->items, (p->n + 1) * sizeof *v);
-        if (!v) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-        p->items = v;
-        it = &v[p->n];
-        memset(it, 0, sizeof *it);
-        if (!(it->name = strdup(e->name))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-        p->n++;
-        it->action = WK_XOR_DO_MISSING;
-        it->status = -1;
-        it->has_expect = 1;
-        memcpy(it->expect, e->digest, WK_MANIFEST_DIGEST);
-        wk_err_set(&it->err, WK_E_MISMATCH, "%s lists %s, but the source directory has no such "
-                   "file", m->label ? m->label : "the manifest", e->name);
-        qsort(p->items, p->n, sizeof *p->items, cmp_item_name_items);
     }
-    return 0;
+    int rc = 0;
+    if (nmiss) {
+        qsort(miss, nmiss, sizeof *miss, cmp_entry_name_ptr);
+        rc = plan_merge_missing(p, m, miss, nmiss, err);
+    }
+    free(miss);
+    return rc;
 }
 
 long wk_xor_manifest_fit(const wk_manifest *m, char *const *names, size_t n)
@@ -1335,7 +1406,7 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_p
     wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
     wk_xor_decode_args a = {it->src, it->base, it->out, kind,
                             it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, ph.fn,
-                            ph.ctx, o->engine, NULL, NULL, NULL};
+                            ph.ctx, o->engine, NULL, NULL, NULL, 0, o->max_output};
     void *tap_ctx = NULL;
     wk_sink_fn tap_fn = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
     wk_sink tap;

@@ -155,7 +155,15 @@ typedef struct {
                                 in order (wk_xorbase.h); base must then be NULL */
     void *base_ctx;
     const char *base_label;  /* names base_fn's bytes in messages */
+    uint64_t base_size;      /* with base_fn: how many bytes it yields (for the default cap) */
+    uint64_t max_output;     /* decoded bytes allowed: 0 = WK_XOR_MAX_OUTPUT_DEFAULT(base size),
+                                UINT64_MAX = no limit */
 } wk_xor_decode_args;
+
+/* The default cap on a decoded file: 2 x its base file + 64 MiB (an XOR
+ * output is as long as its payload, which a real release makes as long as the
+ * fine-tuned file: never far from the base's size). */
+#define WK_XOR_MAX_OUTPUT_DEFAULT(base_bytes) (2 * (uint64_t)(base_bytes) + ((uint64_t)64 << 20))
 
 /* Decode one payload to a temporary file next to a->out, hashing the bytes as
  * they are written (the base read by offset from a->base, or sequentially from
@@ -163,7 +171,11 @@ typedef struct {
  * On mismatch the file is removed (committed anyway with keep_bad) and -1 is
  * returned with WK_E_MISMATCH, "expected .. got ..".  Other failures (missing
  * base, corrupt or truncated gzip, an input that changed size or mtime while
- * it was read, write error) leave nothing under a->out.
+ * it was read, write error) leave nothing under a->out.  A payload that decodes
+ * to more than the cap (a->max_output; a gzip bomb, issue #24 item 13) fails
+ * with WK_E_LIMIT as soon as it passes the cap, and a raw payload larger than
+ * the free space of the output's file system (statvfs) fails before anything
+ * is written (WK_E_IO); neither leaves a file.
  * res is filled as far as the work got. */
 int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *err);
 
@@ -279,6 +291,7 @@ typedef struct {
     void *done_ctx;
     wk_inflate_engine engine; /* decode */
     wk_xor_tap_fn tap;       /* decode, may be NULL: a byte tap per file (XOR and COPY items) */
+    uint64_t max_output;     /* decode: per-file cap, as wk_xor_decode_args.max_output */
 } wk_xor_run_opts;
 
 /* mkdir -p dir.  WK_E_IO naming the component that cannot be created or

@@ -273,10 +273,10 @@ static int64_t size_hint(const char *path, int gzip)
     if (stat(path, &st) != 0) return -1;
     if (!gzip) return (int64_t)st.st_size;
     if (st.st_size < 18) return -1;
-    FILE *fp = fopen(path, "rb");
+    int fd = wk_input_open(path, 0, NULL, NULL);
     uint8_t t[4];
-    int ok = fp && fseeko(fp, st.st_size - 4, SEEK_SET) == 0 && fread(t, 1, 4, fp) == 4;
-    if (fp) fclose(fp);
+    int ok = fd >= 0 && pread(fd, t, 4, st.st_size - 4) == 4;
+    if (fd >= 0) close(fd);
     return ok ? (int64_t)wk_le32(t) : -1;
 }
 
@@ -383,7 +383,8 @@ static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t
     conv_src src = {m->prof[rep].conv, (size_t)fi};
     wk_xor_decode_args a = {it->src, NULL, it->out, o->kind, it->has_expect ? it->expect : NULL,
                             0, o->pipeline, o->progress, o->progress_ctx, o->engine,
-                            conv_produce, &src, m->prof[rep].name};
+                            conv_produce, &src, m->prof[rep].name,
+                            wk_convert_file_get(m->prof[rep].conv, (size_t)fi)->size, o->max_output};
     wk_sink tap;
     wk_sink_init(&tap, wk_xorcheck_stream_feed, st);
     return wk_xor_decode_file_tap(&a, st ? &tap : NULL, &it->res, err);

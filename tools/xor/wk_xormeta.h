@@ -95,6 +95,7 @@ typedef struct {
     uint64_t prefer;      /* profile bits to rank first among equals (e.g. the shards' match) */
     wk_progress_fn progress; /* payload bytes of the current pass; may be NULL */
     void *progress_ctx;
+    uint64_t max_output;  /* per-file cap (0 = 2 x the converted base file + 64 MiB) */
 } wk_xm_opts;
 
 /* Decode the payload it->src into it->out for the file called it->name

@@ -3,10 +3,13 @@
  * --base-meta decoding in phases, the JSON report, verify and hash. */
 #include "wk_xorrun.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "wk_hash.h"
@@ -238,7 +241,7 @@ int wk_xorrun_exec(wk_xorrun *r, wk_progress_fn progress, void *progress_ctx, wk
     check_ctx cc = {o, &r->p, ck};
     wk_xor_run_opts ro = {o->kind, o->gzip, o->level, o->threads, o->keep_bad, o->pipeline,
                           progress, progress_ctx, ck ? check_done : NULL, &cc, o->engine,
-                          ck ? check_tap : NULL};
+                          ck ? check_tap : NULL, o->max_output};
     return wk_xor_run(&r->p, o->dst, &ro, err);
 }
 
@@ -275,12 +278,12 @@ static void meta_item(meta_run *r, size_t i)
     if (it->action == WK_XOR_DO_COPY) {
         wk_xor_decode_args a = {it->src, NULL, it->out, WK_PAYLOAD_AUTO,
                                 it->has_expect ? it->expect : NULL, r->o->keep_bad, 0,
-                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL};
+                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL, 0, r->o->max_output};
         it->status = wk_xor_decode_file(&a, &it->res, &it->err);
         return;
     }
     wk_xm_opts xo = {r->o->kind, r->o->pipeline, r->o->engine, r->o->check != 0, r->prefer,
-                     ph.fn, ph.ctx};
+                     ph.fn, ph.ctx, r->o->max_output};
     ck->meta = 1;
     it->status = wk_xormeta_decode(r->xm, it, &xo, &ck->xm, &it->err);
     if (it->status == 0 && ck->xm.checked) {  /* the selection already ran the check */
@@ -582,6 +585,22 @@ int wk_xorrun_verify_open(const wk_xorrun_opts *o, const char *dir, wk_manifest 
 
 /* ---- hash --------------------------------------------------------------- */
 
+/* Hash one FILE argument.  A FIFO named on the command line (a shell's <(...))
+ * is read as sha256sum reads it, blocking until its writer is done: the user
+ * asked for that pipe.  Anything else goes through wk_input_open (regular
+ * files only: a device is refused, never read forever). */
+static int hash_arg(const char *path, uint8_t *digest, wk_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return wk_manifest_hash_file(path, digest, NULL, NULL, err);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return wk_err_errno(err, errno, "open %s", path);
+    int rc = wk_manifest_hash_fd(fd, path, digest, NULL, NULL, 0, err);
+    close(fd);
+    return rc;
+}
+
 void wk_xorrun_hash(char *const *files, int n, int threads, wk_xorrun_digest *out)
 {
     for (int i = 0; i < n; i++)  /* standard input first, on this thread */
@@ -593,6 +612,6 @@ void wk_xorrun_hash(char *const *files, int n, int threads, wk_xorrun_digest *ou
 #endif
     for (int i = 0; i < n; i++)
         if (strcmp(files[i], "-"))
-            out[i].status = wk_manifest_hash_file(files[i], out[i].digest, NULL, NULL, &out[i].err);
+            out[i].status = hash_arg(files[i], out[i].digest, &out[i].err);
     (void)nth;
 }

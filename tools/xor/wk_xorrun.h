@@ -45,6 +45,7 @@ typedef struct {
     const char *base_meta;    /* decode --base-meta LLAMA_DIR */
     const char *tokenizer;    /* --tokenizer (with --base-meta) */
     int threads;
+    uint64_t max_output;      /* decode --max-output: per-file cap (0 = default, see wk_xor.h) */
     /* --base-manifest found bad base files: called once before failing, with
      * the manifest and each entry's result (may be NULL). */
     void (*base_bad)(void *ctx, const wk_manifest *m, const wk_check_result *res);
