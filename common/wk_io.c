@@ -588,6 +588,14 @@ uint64_t wk_out_tell(const wk_out *o) { return o->written; }
 
 const char *wk_out_final_path(const wk_out *o) { return o->final_path; }
 
+const char *wk_out_temp_path(const wk_out *o) { return o->tmp_path; }
+
+int wk_out_flush(wk_out *o, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    return out_flush(o, err);
+}
+
 /* Flush, fsync, close, rename, fsync the directory. */
 static int out_finish(wk_out *o, wk_err *err)
 {

@@ -64,6 +64,12 @@ static void print_item(const wk_cli_std_opts *std, const wk_xorrun_opts *o, cons
                ck->xm.verified ? "verified by hash" : "chosen by structure, unverified",
                ck->xm.passes, ck->xm.passes == 1 ? "" : "es");
     if (ck && ck->ran) print_check(ck);
+    if (ck && ck->not_run)
+        printf("  tensor check: NOT RUN (%s)%s\n", ck->why_not,
+               it->status ? "" : "; the file is unchecked");
+    if (ck && ck->json_bad)
+        printf("  JSON check: SUSPECT, does not parse as JSON: %s\n"
+               "  (typical of a decode against the wrong base)\n", ck->json_why);
 }
 
 /* The advice printed once when any digest differs. */
@@ -99,10 +105,11 @@ int xor_print_report(const wk_xorrun *r, const wk_cli_std_opts *std, int ok)
     const wk_xorrun_opts *o = r->o;
     const wk_xor_plan *p = &r->p;
     const item_check *ck = r->ck;
-    int mismatch = 0, suspect = 0;
+    int mismatch = 0, suspect = 0, unchecked = 0;
     for (size_t i = 0; i < p->n; i++) {
         const item_check *c = ck ? &ck[i] : NULL;
-        if (c && c->ran && wk_xorcheck_suspect(&c->c)) suspect = 1;
+        if (c && c->not_run && !p->items[i].status) unchecked = 1;
+        if (c && ((c->ran && wk_xorcheck_suspect(&c->c)) || c->json_bad)) suspect = 1;
         else if (c && c->meta) continue;  /* its own report (cmd_xor_meta) */
         else if (p->items[i].status && p->items[i].err.code == WK_E_MISMATCH &&
                  p->items[i].action != WK_XOR_DO_MISSING) mismatch = 1;
@@ -113,14 +120,19 @@ int xor_print_report(const wk_xorrun *r, const wk_cli_std_opts *std, int ok)
     } else {
         for (size_t i = 0; i < p->n; i++)
             if (!std->quiet || p->items[i].status ||
-                (ck && ck[i].ran && wk_xorcheck_suspect(&ck[i].c)))
+                (ck && ((ck[i].ran && wk_xorcheck_suspect(&ck[i].c)) || ck[i].json_bad ||
+                        ck[i].not_run)))
                 print_item(std, o, &p->items[i], ck ? &ck[i] : NULL);
     }
     if (mismatch && !o->base_meta) print_mismatch_hint(std->prog);
     if (suspect)
-        fprintf(stderr, "%s: warning: decoded tensors look like noise: the base is probably not "
-                "the one the payload was made against (another model, size or conversion)%s\n",
+        fprintf(stderr, "%s: warning: decoded files look like noise (tensors flagged, or JSON "
+                "that does not parse): the base is probably not the one the payload was made "
+                "against (another model, size or conversion)%s\n",
                 std->prog, o->strict ? "" : "; --strict makes this an error");
+    if (unchecked)
+        fprintf(stderr, "%s: warning: the tensor check could not run on some files (see above); "
+                "they were written unchecked (--strict refuses such files)\n", std->prog);
     return mismatch;
 }
 
