@@ -143,5 +143,49 @@ PY
   rm -rf big
 fi
 
+# ---- item 17: names with a newline or a backslash ----------------------------
+nl=$'x.json\npytorch_model-00001-of-00002.bin: OK'
+bs='back\slash.json'
+mkdir -p n/ft n/base
+for f in "$nl" "$bs" config.json; do
+  printf '{"v": 2, "name": "fine"}' > "n/ft/$f"
+  printf '{"v": 1, "name": "base-file"}' > "n/base/$f"
+done
+"$W" encode n/pay n/ft n/base --no-progress --manifest-out n/out.sha256 > n/enc.out 2>n/enc.err
+( cd n/ft && LC_ALL=C sha256sum -- "$bs" config.json "$nl" ) > n/coreutils.sha256
+LC_ALL=C sort n/coreutils.sha256 > n/coreutils.sorted; LC_ALL=C sort n/enc.out > n/enc.sorted
+check "17: encode's stdout is byte-identical to sha256sum's lines (escaped names)" cmp -s n/enc.sorted n/coreutils.sorted
+check "17: --manifest-out holds the same lines" eval 'LC_ALL=C sort n/out.sha256 | cmp -s - n/coreutils.sorted'
+check "17: sha256sum -c accepts encode's output" eval '(cd n/ft && sha256sum -c --quiet ../enc.out)'
+check "17: the newline name's line starts with a backslash and shows \\n" \
+  grep -qxF '\'"$(cd n/ft && sha256sum -- "$nl" | cut -c2-65)"'  x.json\npytorch_model-00001-of-00002.bin: OK' n/enc.out
+# decode with coreutils' manifest (escaped lines read back) and without one
+"$W" decode n/dst n/pay n/base --manifest n/coreutils.sha256 --no-progress > n/dec.out 2>n/dec.err
+check "17: decode reads coreutils' escaped manifest: 3 files OK" test "$(grep -c ': OK$' n/dec.out)" -eq 3
+check "17: no forged 'pytorch_model-00001-of-00002.bin: OK' line (decode)" \
+  eval '! grep -qx "pytorch_model-00001-of-00002.bin: OK.*" n/dec.out'
+check "17: the decode line of the newline name is escaped" \
+  grep -qxF '\x.json\npytorch_model-00001-of-00002.bin: OK: OK' n/dec.out
+"$W" decode n/dst2 n/pay n/base --no-manifest --no-progress > n/dec2.out 2>/dev/null
+check "17: no forged line without a manifest either" \
+  eval '! grep -q "^pytorch_model" n/dec2.out && [ "$(wc -l < n/dec2.out)" -eq 3 ]'
+# verify: the same output as sha256sum -c, both manifests
+"$W" verify n/dst --manifest n/coreutils.sha256 > n/ver.out 2>&1
+( cd n/dst && sha256sum -c ../coreutils.sha256 ) > n/ver.ref 2>&1
+check "17: verify prints exactly what sha256sum -c prints" cmp -s n/ver.out n/ver.ref
+check "17: verify: no forged line" eval '! grep -q "^pytorch_model" n/ver.out'
+"$W" verify n/dst --manifest n/out.sha256 > n/ver2.out 2>&1
+check "17: verify reads the manifest wk-xor wrote" test "$(grep -c ': OK$' n/ver2.out)" -eq 3
+# hash: the same lines as sha256sum
+( cd n/dst && "$W" hash -- "$bs" config.json "$nl" ) > n/hash.out 2>&1 || true
+( cd n/dst && sha256sum -- "$bs" config.json "$nl" ) > n/hash.ref
+check "17: wk-xor hash prints exactly sha256sum's lines" cmp -s n/hash.out n/hash.ref
+# a failure message naming such a file stays on one line
+mkdir -p n/pay2 && cp n/pay/config.json n/pay2/ && printf 'junk' > "n/pay2/$nl"
+rm -f "n/base2" ; mkdir -p n/base2 && cp n/base/config.json n/base2/
+"$W" decode n/dst3 n/pay2 n/base2 --no-manifest --no-progress > n/f.out 2>n/f.err
+check "17: FAILED line escaped, error on one line" \
+  eval 'grep -qxF "\\x.json\\npytorch_model-00001-of-00002.bin: OK: FAILED" n/f.out && ! grep -q "^pytorch_model" n/f.err'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
