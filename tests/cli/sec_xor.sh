@@ -187,5 +187,28 @@ rm -f "n/base2" ; mkdir -p n/base2 && cp n/base/config.json n/base2/
 check "17: FAILED line escaped, error on one line" \
   eval 'grep -qxF "\\x.json\\npytorch_model-00001-of-00002.bin: OK: FAILED" n/f.out && ! grep -q "^pytorch_model" n/f.err'
 
+# ---- item 18: a tiktoken tokenizer.model is named, nothing written -----------
+mkdir -p tk && cp -r "$fx/tiny" tk/m
+"$PY" - tk/m/tokenizer.model <<'PY' || exit 1
+import base64, sys
+with open(sys.argv[1], 'w') as f:  # Llama 3 style: "<base64 bytes> <rank>" per line
+    for i in range(300):
+        f.write(base64.b64encode(bytes([i % 256]) + b'ab' * (i // 256)).decode() + ' ' + str(i) + '\n')
+PY
+want="tk/m/tokenizer.model: a tiktoken BPE vocabulary (Llama 3 style), not a SentencePiece model: not supported yet"
+rc=0; "$WK_BIN_DIR/wk-convert" tk/m tk/out > /dev/null 2>tk/c.err || rc=$?
+check "18: wk-convert names a tiktoken tokenizer.model, exit != 0, nothing written" \
+  eval '[ $rc -ne 0 ] && grep -qF "$want" tk/c.err && [ ! -e tk/out ] && ! grep -q "wire type" tk/c.err'
+rc=0; "$WK_BIN_DIR/wk-pack" tk/m tk/o.gguf > /dev/null 2>tk/p.err || rc=$?
+check "18: wk-pack names it too, nothing written" \
+  eval '[ $rc -ne 0 ] && grep -qF "$want" tk/p.err && [ ! -e tk/o.gguf ] && no_temps tk'
+printf '{"version": "1.0"}' > tk/tokenizer.json; : > tk/empty.model
+rc=0; "$WK_BIN_DIR/wk-pack" tk/m tk/o.gguf --vocab tk/tokenizer.json > /dev/null 2>tk/j.err || rc=$?
+check "18: a JSON file given as the vocabulary is named" \
+  eval '[ $rc -ne 0 ] && grep -qF "tk/tokenizer.json: a JSON file (tokenizer.json style), not a SentencePiece model" tk/j.err'
+rc=0; "$WK_BIN_DIR/wk-convert" "$fx/tiny" tk/out2 --tokenizer tk/empty.model > /dev/null 2>tk/e.err || rc=$?
+check "18: an empty tokenizer.model is named" \
+  eval '[ $rc -ne 0 ] && grep -qF "tk/empty.model: an empty file" tk/e.err && [ ! -e tk/out2 ]'
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
