@@ -103,6 +103,17 @@ check "8: encode: a fine-tuned symlink is refused, no payload for it" \
 mkdir -p lbase && for f in base/*; do ln -s "../$f" "lbase/$(basename "$f")"; done
 "$W" decode lb payload lbase --no-manifest -q >/dev/null 2>&1
 check "8: a base directory of symlinks (HF cache layout) is followed" cmp -s lb/pytorch_model.bin dst/pytorch_model.bin
+# verify only hashes: it follows links as sha256sum -c does (documented choice),
+# also when it discovers the manifest from the directory's names
+( cd dst && sha256sum -- * ) > lb.sha256
+"$W" verify lbase --manifest lb.sha256 > lv.out 2>&1
+check "8: verify follows links (HF cache layout), as sha256sum -c" \
+  eval 'grep -q "config.json: OK" lv.out && ! grep -q FAILED lv.out'
+mkdir -p cks && cp lb.sha256 cks/tiny-ft.sha256
+mkdir -p lb2 && for f in lb/*; do ln -s "../$f" "lb2/$(basename "$f")"; done
+WK_CHECKSUMS_DIR=$PWD/cks "$W" verify lb2 > lv3.out 2>&1
+check "8: verify discovers the manifest for a directory of links" \
+  eval 'grep -q "pytorch_model.bin: OK" lv3.out && ! grep -q FAILED lv3.out'
 # outputs never take a mode from xor: 0666 & ~umask for a new file
 ( umask 022; "$W" decode mode payload base --no-manifest -q >/dev/null 2>&1 )
 check "8: a new output is 0644 under umask 022" test "$(stat -c %a mode/config.json)" = 644

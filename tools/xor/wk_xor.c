@@ -1110,7 +1110,11 @@ int wk_xor_list_dir(const char *dir, char ***names, size_t *n, wk_err *err)
     WK_TRY(scan_dir(dir, &all, &kinds, &nall, err));
     size_t k = 0;
     for (size_t i = 0; i < nall; i++) {
-        if (kinds[i] == ENT_FILE) all[k++] = all[i];
+        char *p = kinds[i] == ENT_LINK && !is_doc(all[i]) ? wk_path_join(dir, all[i]) : NULL;
+        struct stat st;
+        int link_to_file = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        free(p);
+        if (kinds[i] == ENT_FILE || link_to_file) all[k++] = all[i];
         else free(all[i]);
     }
     free(kinds);

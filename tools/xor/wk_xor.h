@@ -236,9 +236,11 @@ typedef struct {
     int encode;
 } wk_xor_plan;
 
-/* List the files of dir that a payload set consists of: regular files
- * (symbolic links are never followed and not listed), not hidden, not
- * documentation (*.md, LICENSE*), sorted bytewise.  *names is a malloc'd array of malloc'd strings. */
+/* List the files of dir that a manifest may cover (for verify, which hashes
+ * them as sha256sum does): regular files and symbolic links to regular files,
+ * not hidden, not documentation (*.md, LICENSE*), sorted bytewise.  (A plan,
+ * wk_xor_plan_make, refuses links instead: their bytes would be decoded or
+ * encoded.)  *names is a malloc'd array of malloc'd strings. */
 int wk_xor_list_dir(const char *dir, char ***names, size_t *n, wk_err *err);
 void wk_xor_free_names(char **names, size_t n);
 
