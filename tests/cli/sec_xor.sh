@@ -106,7 +106,8 @@ check "8: a base directory of symlinks (HF cache layout) is followed" cmp -s lb/
 # verify only hashes: it follows links as sha256sum -c does (documented choice),
 # also when it discovers the manifest from the directory's names
 ( cd dst && sha256sum -- * ) > lb.sha256
-"$W" verify lbase --manifest lb.sha256 > lv.out 2>&1
+( cd base && sha256sum -- * ) > lbase.sha256
+"$W" verify lbase --manifest lbase.sha256 > lv.out 2>&1
 check "8: verify follows links (HF cache layout), as sha256sum -c" \
   eval 'grep -q "config.json: OK" lv.out && ! grep -q FAILED lv.out'
 mkdir -p cks && cp lb.sha256 cks/tiny-ft.sha256
