@@ -403,7 +403,11 @@ int wk_input_open(const char *path, unsigned flags, struct stat *st, wk_err *err
 {
     struct stat sb;
     if (!st) st = &sb;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    int nofollow = (flags & WK_IN_NOFOLLOW) != 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (nofollow ? O_NOFOLLOW : 0));
+    if (fd < 0 && nofollow && errno == ELOOP)
+        return wk_err_set(err, WK_E_UNSAFE, "%s is a symbolic link; links are not followed (copy "
+                          "the file itself into the directory)", path);
     if (fd < 0) return wk_err_errno(err, errno, "open %s", path);
     int ok = fstat(fd, st) == 0;
     int e = errno;
@@ -618,6 +622,14 @@ int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err)
 uint64_t wk_out_tell(const wk_out *o) { return o->written; }
 
 const char *wk_out_final_path(const wk_out *o) { return o->final_path; }
+
+const char *wk_out_temp_path(const wk_out *o) { return o->tmp_path; }
+
+int wk_out_flush(wk_out *o, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    return out_flush(o, err);
+}
 
 /* Flush, fsync, close, rename, fsync the directory. */
 static int out_finish(wk_out *o, wk_err *err)

@@ -28,6 +28,9 @@
  * "open <path>: <strerror>", or "<path>: is a FIFO (named pipe), not a regular
  * file" (a character device, a block device, a socket, a directory). */
 #define WK_IN_DIR 1u
+/* WK_IN_NOFOLLOW: a symbolic link at path is refused (O_NOFOLLOW), WK_E_UNSAFE
+ * "<path> is a symbolic link; links are not followed (...)". */
+#define WK_IN_NOFOLLOW 2u
 int wk_input_open(const char *path, unsigned flags, struct stat *st, wk_err *err);
 /* "a regular file", "a directory", "a FIFO (named pipe)", "a character device",
  * "a block device", "a socket", "a symbolic link", "of unknown type" for a st_mode. */
@@ -78,6 +81,12 @@ int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err);
 uint64_t wk_out_tell(const wk_out *o);
 /* The final path given to wk_out_open (owned by o). */
 const char *wk_out_final_path(const wk_out *o);
+/* Write the buffered bytes to the temporary file (no fsync), so that it can be
+ * read by path before the commit (e.g. to check it before it replaces an
+ * earlier file).  As wk_out_write on failure. */
+int wk_out_flush(wk_out *o, wk_err *err);
+/* The temporary file's path (owned by o; valid until commit or abort). */
+const char *wk_out_temp_path(const wk_out *o);
 /* Flush, fsync, rename to the final name, fsync the directory, free o.
  * o is freed in every case; on failure the temporary file is removed and -1
  * returned (if only the directory fsync failed, the file is already in place). */

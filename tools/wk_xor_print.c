@@ -9,6 +9,30 @@
 
 typedef wk_xorrun_check item_check;
 
+/* Start a status line with name as sha256sum -c does (escaped when it holds
+ * a newline or CR: no name can forge a line; wk_manifest_format_status_name). */
+static void put_name(const char *name)
+{
+    wk_buf b;
+    wk_buf_init(&b);
+    wk_manifest_format_status_name(&b, name);
+    if (!wk_buf_failed(&b)) fwrite(b.data, 1, b.len, stdout);
+    wk_buf_free(&b);
+}
+
+/* "<prog>: error: <msg>" on stderr, newlines and CRs in msg (file names from
+ * a payload directory or a manifest) shown as \n and \r: one line each. */
+static void put_error(const char *prog, const char *msg)
+{
+    fprintf(stderr, "%s: error: ", prog);
+    for (const char *s = msg; *s; s++) {
+        if (*s == '\n') fputs("\\n", stderr);
+        else if (*s == '\r') fputs("\\r", stderr);
+        else fputc(*s, stderr);
+    }
+    fputc('\n', stderr);
+}
+
 /* Text lines for a check result (after the item's own line). */
 static void print_check(const item_check *r)
 {
@@ -29,8 +53,10 @@ static void print_check(const item_check *r)
     for (size_t k = 0; k < c->n_listed; k++) {
         const wk_tensor_stats *st = &c->listed[k].stats;
         char fl[64];
-        printf("    %s: %s (nan %llu, inf %llu, min %.4g, max %.4g, mean %.4g, std %.4g)\n",
-               c->listed[k].name, wk_stats_flags_str(st->flags, fl, sizeof fl),
+        fputs("    ", stdout);
+        put_name(c->listed[k].name);  /* tensor names come from the decoded file */
+        printf(": %s (nan %llu, inf %llu, min %.4g, max %.4g, mean %.4g, std %.4g)\n",
+               wk_stats_flags_str(st->flags, fl, sizeof fl),
                (unsigned long long)st->n_nan, (unsigned long long)st->n_inf, st->min, st->max,
                st->mean, st->std);
     }
@@ -43,27 +69,37 @@ static void print_item(const wk_cli_std_opts *std, const wk_xorrun_opts *o, cons
                        const item_check *ck)
 {
     const char *st = wk_xorrun_item_status(it, ck);
+    if (o->encode && it->status == 0 && it->action != WK_XOR_DO_SKIP) {
+        wk_buf b;  /* a sha256sum line: the name escaped as sha256sum does */
+        wk_buf_init(&b);
+        wk_manifest_format_line(&b, it->res.sha256, it->name);
+        if (!wk_buf_failed(&b)) fwrite(b.data, 1, b.len, stdout);
+        wk_buf_free(&b);
+        return;
+    }
+    put_name(it->name);
     if (it->status != 0) {
-        printf("%s: FAILED\n", it->name);
-        fprintf(stderr, "%s: error: %s\n", std->prog, it->err.msg);
-    } else if (o->encode && it->action != WK_XOR_DO_SKIP) {
-        char hex[65];
-        wk_hex(it->res.sha256, WK_MANIFEST_DIGEST, hex);
-        printf("%s  %s\n", hex, it->name);
+        printf(": FAILED\n");
+        put_error(std->prog, it->err.msg);
     } else if (!strcmp(st, "skipped")) {
-        printf("%s: skipped (not a payload: documentation or directory)\n", it->name);
+        printf(": skipped (not a payload: documentation or directory)\n");
     } else if (it->action == WK_XOR_DO_COPY) {
-        printf("%s: %s (no base file: taken as is, as xor_codec.py does)\n", it->name,
+        printf(": %s (no base file: taken as is, as xor_codec.py does)\n",
                it->res.verified == 1 ? "OK" : "copied, not verified");
     } else {
-        printf("%s: %s\n", it->name, it->res.verified == 1 ? "OK"
-                                     : "decoded, not verified (no manifest entry)");
+        printf(": %s\n", it->res.verified == 1 ? "OK" : "decoded, not verified (no manifest entry)");
     }
     if (ck && ck->meta && ck->xm.chosen >= 0)
         printf("  base: %s, %s (%zu full pass%s)\n", ck->profile,
                ck->xm.verified ? "verified by hash" : "chosen by structure, unverified",
                ck->xm.passes, ck->xm.passes == 1 ? "" : "es");
     if (ck && ck->ran) print_check(ck);
+    if (ck && ck->not_run)
+        printf("  tensor check: NOT RUN (%s)%s\n", ck->why_not,
+               it->status ? "" : "; the file is unchecked");
+    if (ck && ck->json_bad)
+        printf("  JSON check: SUSPECT, does not parse as JSON: %s\n"
+               "  (typical of a decode against the wrong base)\n", ck->json_why);
 }
 
 /* The advice printed once when any digest differs. */
@@ -99,10 +135,11 @@ int xor_print_report(const wk_xorrun *r, const wk_cli_std_opts *std, int ok)
     const wk_xorrun_opts *o = r->o;
     const wk_xor_plan *p = &r->p;
     const item_check *ck = r->ck;
-    int mismatch = 0, suspect = 0;
+    int mismatch = 0, suspect = 0, unchecked = 0;
     for (size_t i = 0; i < p->n; i++) {
         const item_check *c = ck ? &ck[i] : NULL;
-        if (c && c->ran && wk_xorcheck_suspect(&c->c)) suspect = 1;
+        if (c && c->not_run && !p->items[i].status) unchecked = 1;
+        if (c && ((c->ran && wk_xorcheck_suspect(&c->c)) || c->json_bad)) suspect = 1;
         else if (c && c->meta) continue;  /* its own report (cmd_xor_meta) */
         else if (p->items[i].status && p->items[i].err.code == WK_E_MISMATCH &&
                  p->items[i].action != WK_XOR_DO_MISSING) mismatch = 1;
@@ -113,14 +150,19 @@ int xor_print_report(const wk_xorrun *r, const wk_cli_std_opts *std, int ok)
     } else {
         for (size_t i = 0; i < p->n; i++)
             if (!std->quiet || p->items[i].status ||
-                (ck && ck[i].ran && wk_xorcheck_suspect(&ck[i].c)))
+                (ck && ((ck[i].ran && wk_xorcheck_suspect(&ck[i].c)) || ck[i].json_bad ||
+                        ck[i].not_run)))
                 print_item(std, o, &p->items[i], ck ? &ck[i] : NULL);
     }
     if (mismatch && !o->base_meta) print_mismatch_hint(std->prog);
     if (suspect)
-        fprintf(stderr, "%s: warning: decoded tensors look like noise: the base is probably not "
-                "the one the payload was made against (another model, size or conversion)%s\n",
+        fprintf(stderr, "%s: warning: decoded files look like noise (tensors flagged, or JSON "
+                "that does not parse): the base is probably not the one the payload was made "
+                "against (another model, size or conversion)%s\n",
                 std->prog, o->strict ? "" : "; --strict makes this an error");
+    if (unchecked)
+        fprintf(stderr, "%s: warning: the tensor check could not run on some files (see above); "
+                "they were written unchecked (--strict refuses such files)\n", std->prog);
     return mismatch;
 }
 
@@ -138,22 +180,6 @@ void xor_print_meta(const wk_xorrun *r, const wk_cli_std_opts *std)
                 "  (--max-shard-size), or a converter profile weightkit does not reproduce yet.\n"
                 "  The per-profile results are in the errors above (size, structure score, outcome).\n",
                 std->prog, nomatch, nomatch == 1 ? "" : "s");
-}
-
-/* A name as sha256sum -c (coreutils 9) prints it: escaped, with a leading
- * backslash, only when it holds a newline; then '\\' and '\n' are escaped. */
-static void print_check_name(const char *name)
-{
-    if (!strchr(name, '\n')) {
-        fputs(name, stdout);
-        return;
-    }
-    putchar('\\');
-    for (const char *s = name; *s; s++) {
-        if (*s == '\\') fputs("\\\\", stdout);
-        else if (*s == '\n') fputs("\\n", stdout);
-        else putchar(*s);
-    }
 }
 
 void xor_print_notes(const wk_xorrun *r, const wk_cli_std_opts *std)
@@ -176,11 +202,13 @@ void xor_print_base_bad(const char *prog, const char *base_dir, const char *base
                         const wk_manifest *m, const wk_check_result *res)
 {
     for (size_t i = 0; i < m->n; i++) {
+        char msg[WK_ERR_MSG_MAX];
         if (res[i].status == WK_CHECK_FAILED)
-            fprintf(stderr, "%s: base %s/%s does not match %s\n", prog, base_dir,
-                    m->entries[i].name, base_manifest);
+            snprintf(msg, sizeof msg, "base %s/%s does not match %s", base_dir,
+                     m->entries[i].name, base_manifest);
         else if (res[i].status != WK_CHECK_OK)
-            fprintf(stderr, "%s: base: %s\n", prog, res[i].err.msg);
+            snprintf(msg, sizeof msg, "base: %s", res[i].err.msg);
+        if (res[i].status != WK_CHECK_OK) put_error(prog, msg);
     }
 }
 
@@ -191,10 +219,9 @@ void xor_print_verify(const wk_manifest *m, const wk_check_result *res, const wk
         int ok = res[i].status == WK_CHECK_OK;
         failed += res[i].status == WK_CHECK_FAILED;
         unread += res[i].status == WK_CHECK_MISSING || res[i].status == WK_CHECK_ERROR;
-        if (!ok && res[i].status != WK_CHECK_FAILED)
-            fprintf(stderr, "%s: error: %s\n", std->prog, res[i].err.msg);
+        if (!ok && res[i].status != WK_CHECK_FAILED) put_error(std->prog, res[i].err.msg);
         if (std->quiet && ok) continue;
-        print_check_name(m->entries[i].name);
+        put_name(m->entries[i].name);
         printf(": %s\n", ok ? "OK" : res[i].status == WK_CHECK_FAILED ? "FAILED"
                                                                      : "FAILED open or read");
     }
@@ -213,7 +240,7 @@ int xor_print_hashes(char *const *files, int n, const wk_xorrun_digest *d, const
     wk_buf_init(&b);
     for (int i = 0; i < n; i++) {
         if (d[i].status) {
-            fprintf(stderr, "%s: error: %s\n", prog, d[i].err.msg);
+            put_error(prog, d[i].err.msg);
             bad = 1;
             continue;
         }
@@ -265,11 +292,13 @@ void xor_print_usage(void)
 "  --no-pipeline         inflate and hash on one thread (diagnostics)\n"
 "  --check | --no-check  tensor check of decoded .bin/.safetensors files: open\n"
 "                        them and flag tensors that look like noise (NaN/Inf,\n"
-"                        |x| > 1e4, std > 100: the sign of a wrong base).  Default:\n"
+"                        |x| > 1e4, std > 100: the sign of a wrong base), and\n"
+"                        check that decoded *.json files parse.  Default:\n"
 "                        files with no expected digest; --check: every file\n"
 "  --strict              a file whose check flags a tensor (or that does not\n"
-"                        open as a checkpoint) fails and is removed (exit 3;\n"
-"                        kept with --keep-bad)\n"
+"                        open as a checkpoint, or a *.json that does not parse)\n"
+"                        fails and is not written: an earlier file of that\n"
+"                        name stays (exit 3; written with --keep-bad)\n"
 "encode options:\n"
 "  --raw                 uncompressed payloads (default: gzip)\n"
 "  --level N             gzip level 1..9 (default 6)\n"

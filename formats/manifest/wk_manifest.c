@@ -343,6 +343,17 @@ const wk_manifest_entry *wk_manifest_find(const wk_manifest *m, const char *name
 
 /* ---- writing ----------------------------------------------------------- */
 
+/* name's bytes, with '\\', '\n', '\r' escaped when escape is set. */
+static void put_name(wk_buf *b, const char *name, int escape)
+{
+    for (const char *s = name; *s; s++) {
+        if (escape && *s == '\\') wk_buf_puts(b, "\\\\");
+        else if (escape && *s == '\n') wk_buf_puts(b, "\\n");
+        else if (escape && *s == '\r') wk_buf_puts(b, "\\r");
+        else wk_buf_putc(b, (uint8_t)*s);
+    }
+}
+
 void wk_manifest_format_line(wk_buf *b, const uint8_t digest[WK_MANIFEST_DIGEST],
                              const char *name)
 {
@@ -352,13 +363,16 @@ void wk_manifest_format_line(wk_buf *b, const uint8_t digest[WK_MANIFEST_DIGEST]
     if (escape) wk_buf_putc(b, '\\');
     wk_buf_put(b, hex, HEX_LEN);
     wk_buf_puts(b, "  ");
-    for (const char *s = name; *s; s++) {
-        if (escape && *s == '\\') wk_buf_puts(b, "\\\\");
-        else if (escape && *s == '\n') wk_buf_puts(b, "\\n");
-        else if (escape && *s == '\r') wk_buf_puts(b, "\\r");
-        else wk_buf_putc(b, (uint8_t)*s);
-    }
+    put_name(b, name, escape);
     wk_buf_putc(b, '\n');
+}
+
+int wk_manifest_format_status_name(wk_buf *b, const char *name)
+{
+    int escape = strchr(name, '\n') != NULL;
+    if (escape) wk_buf_putc(b, '\\');
+    put_name(b, name, escape);
+    return escape;
 }
 
 int wk_manifest_write(const wk_manifest *m, const char *path, wk_err *err)

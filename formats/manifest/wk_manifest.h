@@ -74,6 +74,13 @@ const wk_manifest_entry *wk_manifest_find(const wk_manifest *m, const char *name
 void wk_manifest_format_line(wk_buf *b, const uint8_t digest[WK_MANIFEST_DIGEST],
                              const char *name);
 
+/* Append name as `sha256sum -c` (coreutils 9) starts a status line
+ * ("<name>: OK"): as it is, unless it holds a newline — then a leading
+ * backslash and the name with '\\', '\n' and '\r' escaped, so that no name
+ * can end the line and forge another ("x.json\nmodel.bin: OK" is printed
+ * "\x.json\nmodel.bin: OK: OK").  Returns 1 if the name was escaped. */
+int wk_manifest_format_status_name(wk_buf *b, const char *name);
+
 /* Write all entries in GNU text form, in their order, atomically (wk_out). */
 int wk_manifest_write(const wk_manifest *m, const char *path, wk_err *err);
 

@@ -1,9 +1,12 @@
 /* wk_spm.c — SentencePiece model protobuf parser (see wk_spm.h). */
 #include "wk_spm.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wk_cursor.h"
 #include "wk_io.h"
@@ -286,11 +289,70 @@ static int parse_model(pctx *p, wk_spm *m, const uint8_t *data, size_t len, size
     return fill_default_strings(p, m);
 }
 
+/* 1 if line [p, p+n) is "<base64> <rank>" (a tiktoken BPE vocabulary line). */
+static int tiktoken_line(const uint8_t *p, size_t n)
+{
+    size_t i = 0, b64 = 0, digits = 0;
+    while (i < n && (isalnum(p[i]) || p[i] == '+' || p[i] == '/')) i++, b64++;
+    while (i < n && p[i] == '=') i++, b64++;
+    if (b64 == 0 || b64 % 4 != 0 || i >= n || p[i] != ' ') return 0;
+    for (i++; i < n && isdigit(p[i]); i++) digits++;
+    if (i < n && p[i] == '\r') i++;
+    return digits > 0 && i == n;
+}
+
+/* What the first bytes of a non-SentencePiece file say it is, or NULL. */
+static const char *not_spm(const uint8_t *d, size_t len)
+{
+    if (len == 0) return "an empty file (no pieces)";
+    size_t i = 0;
+    while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r')) i++;
+    if (i == len) return "a file of only white space";
+    if (d[i] == '{' || d[i] == '[') return "a JSON file (tokenizer.json style)";
+    /* tiktoken: every complete line of the first 4 KiB is "<base64> <rank>" (a
+     * protobuf ModelProto starts with 0x0a, its first piece) */
+    size_t end = len < 4096 ? len : 4096, lines = 0;
+    for (size_t a = 0; a < end;) {
+        const uint8_t *nl = memchr(d + a, '\n', end - a);
+        if (!nl) break;
+        if (!tiktoken_line(d + a, (size_t)(nl - d) - a)) return NULL;
+        lines++;
+        a = (size_t)(nl - d) + 1;
+    }
+    return lines ? "a tiktoken BPE vocabulary (Llama 3 style)" : NULL;
+}
+
+int wk_spm_sniff(const void *data, size_t len, const char *label, wk_err *err)
+{
+    const char *what = not_spm(data, len);
+    if (!what) return 0;
+    if (!strncmp(what, "a tiktoken", 10))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: %s, not a SentencePiece model: not "
+                          "supported yet", label ? label : "(buffer)", what);
+    return wk_err_set(err, WK_E_FORMAT, "%s: %s, not a SentencePiece model (the tokenizer.model "
+                      "of LLaMA 1/2 is one)", label ? label : "(buffer)", what);
+}
+
+int wk_spm_check_file(const char *path, wk_err *err)
+{
+    int fd = wk_input_open(path, 0, NULL, err);   /* regular files only (no FIFO hang) */
+    if (fd < 0) return -1;
+    uint8_t head[4096];
+    size_t n = 0;
+    ssize_t r = 1;
+    while (n < sizeof head && (r = read(fd, head + n, sizeof head - n)) > 0) n += (size_t)r;
+    int e = errno;
+    close(fd);
+    if (r < 0) return wk_err_errno(err, e, "%s: read", path);
+    return wk_spm_sniff(head, n, path, err);
+}
+
 int wk_spm_parse_max(wk_spm *m, const void *data, size_t len, const char *label, size_t max_pieces,
                      wk_err *err)
 {
     pctx p = {label ? label : "(buffer)", err, "", NULL, 0, 0};
     set_defaults(m);
+    if (wk_spm_sniff(data, len, p.label, err)) return -1;
     if (len > WK_SPM_MAX_BYTES) {
         return wk_err_set(err, WK_E_LIMIT, "%s: %zu bytes is larger than the %u-byte limit for a "
                           "SentencePiece model", p.label, len, WK_SPM_MAX_BYTES);

@@ -75,6 +75,18 @@ typedef struct {
  * WK_SPM_MAX_BYTES; WK_E_NOMEM.
  * On failure *m is left empty (nothing to free, but wk_spm_free is safe). */
 int wk_spm_parse(wk_spm *m, const void *data, size_t len, const char *label, wk_err *err);
+/* Refuse, by name, what is clearly not a SentencePiece model: WK_E_UNSUPPORTED
+ * "<label>: a tiktoken BPE vocabulary (Llama 3 style), not a SentencePiece
+ * model: not supported yet"; WK_E_FORMAT for an empty or white-space-only
+ * file and JSON ("<label>: a JSON file (tokenizer.json style), not a ..."),
+ * judged from the first bytes (every complete line of the first 4 KiB
+ * "<base64> <rank>": tiktoken).  0 when the bytes may be one (wk_spm_parse
+ * decides).  wk_spm_parse calls this first. */
+int wk_spm_sniff(const void *data, size_t len, const char *label, wk_err *err);
+/* wk_spm_sniff on the first 4 KiB of the file at path (WK_E_IO if unreadable):
+ * for tools that copy a tokenizer.model without parsing it. */
+int wk_spm_check_file(const char *path, wk_err *err);
+
 /* Map the file at path and parse it. */
 int wk_spm_load(wk_spm *m, const char *path, wk_err *err);
 /* As wk_spm_parse / wk_spm_load, refusing (WK_E_FORMAT, "<file>: N pieces, but

@@ -155,6 +155,29 @@ static void test_format_line(void)
     wk_buf_free(&b);
 }
 
+/* Status lines ("<name>: OK"): escaped only for a newline, as sha256sum -c
+ * starts them; a name can never end the line (issue #24 item 17). */
+static void test_format_status_name(void)
+{
+    static const struct { const char *name, *want; int esc; } cases[] = {
+        {"config.json", "config.json", 0},
+        {"back\\slash", "back\\slash", 0},  /* as sha256sum -c: no newline, as is */
+        {"x.json\nmodel.bin: OK", "\\x.json\\nmodel.bin: OK", 1},
+        {"a\\b\nc\rd", "\\a\\\\b\\nc\\rd", 1},
+        {"cr\rx", "cr\rx", 0},  /* as sha256sum -c: a CR ends no line */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wk_buf b;
+        wk_buf_init(&b);
+        int esc = wk_manifest_format_status_name(&b, cases[i].name);
+        wk_buf_putc(&b, 0);
+        CHECK_EQ_STR((const char *)b.data, cases[i].want);
+        CHECK(esc == cases[i].esc);
+        CHECK(!strchr((const char *)b.data, '\n'));
+        wk_buf_free(&b);
+    }
+}
+
 static void test_write_load_roundtrip(void)
 {
     wk_manifest m, back;
@@ -269,6 +292,7 @@ int main(void)
     WK_RUN(test_parse_errors);
     WK_RUN(test_limits);
     WK_RUN(test_format_line);
+    WK_RUN(test_format_status_name);
     WK_RUN(test_write_load_roundtrip);
     WK_RUN(test_name_safe);
     WK_RUN(test_hash_and_check_dir);

@@ -249,11 +249,39 @@ static void test_fixture(void)
     wk_spm_free(&m);
 }
 
+/* Files that are clearly something else are named (issue #24 item 18). */
+static void test_not_spm(void)
+{
+    wk_buf b = {0};
+    wk_buf_puts(&b, "IQ== 0\nIg== 1\nIw== 2\nJA== 3\nJQ== 4\n");  /* Llama 3 tokenizer.model */
+    expect_bad(&b, "a tiktoken BPE vocabulary (Llama 3 style), not a SentencePiece model: "
+               "not supported yet", "tiktoken");
+    wk_err err;
+    CHECK(wk_spm_sniff(b.data, b.len, "t.model", &err) == -1 && err.code == WK_E_UNSUPPORTED);
+    b.len = 9;  /* a cut last line: the complete ones decide */
+    expect_bad(&b, "tiktoken", "tiktoken, cut");
+    wk_buf_free(&b);
+    wk_buf_puts(&b, "  {\"version\": \"1.0\", \"model\": {}}");
+    expect_bad(&b, "a JSON file", "tokenizer.json");
+    wk_buf_free(&b);
+    wk_buf_puts(&b, " \n\t\n");
+    expect_bad(&b, "white space", "white space");
+    wk_buf_free(&b);
+    /* not tiktoken: a line with no rank, a rank that is not a number */
+    wk_buf_puts(&b, "IQ== 0\nhello world\n");
+    CHECK(wk_spm_sniff(b.data, b.len, "x", &err) == 0);
+    wk_buf_free(&b);
+    wk_buf_puts(&b, "IQ==\n");
+    CHECK(wk_spm_sniff(b.data, b.len, "x", &err) == 0);
+    wk_buf_free(&b);
+}
+
 int main(void)
 {
     WK_RUN(test_basic);
     WK_RUN(test_defaults);
     WK_RUN(test_malformed);
     WK_RUN(test_fixture);
+    WK_RUN(test_not_spm);
     return wk_test_summary();
 }

@@ -643,12 +643,25 @@ static void put(const char *dir, const char *name, const void *p, size_t n)
 
 static int done_calls;
 
-static int count_done(void *ctx, wk_xor_item *it, wk_err *err)
+/* The done hook runs before the commit, on the complete temporary: it holds
+ * every byte, the digest is known, nothing is under it->out yet. */
+static int count_done(void *ctx, wk_xor_item *it, const char *tmp, int *keep, wk_err *err)
 {
     (void)ctx;
-    (void)err;
+    (void)keep;
+    struct stat st;
     __atomic_add_fetch(&done_calls, 1, __ATOMIC_SEQ_CST);
-    return it->res.committed ? 0 : -1;
+    int ok = !it->res.committed && it->res.verified == 1 && stat(tmp, &st) == 0 &&
+             (uint64_t)st.st_size == it->res.out_bytes && strcmp(tmp, it->out) != 0;
+    return ok ? 0 : wk_err_set(err, WK_E_INTERNAL, "%s: done hook saw a wrong state", it->name);
+}
+
+/* A done hook that refuses every file (keep: commit anyway). */
+static int refuse_done(void *ctx, wk_xor_item *it, const char *tmp, int *keep, wk_err *err)
+{
+    (void)tmp;
+    *keep = ctx != NULL;
+    return wk_err_set(err, WK_E_MISMATCH, "%s: refused by the hook", it->name);
 }
 
 static void test_plan_and_run(void)
@@ -702,6 +715,31 @@ static void test_plan_and_run(void)
     char *o1 = wk_path_join(out, "a.bin"), *o2 = wk_path_join(out, "added_tokens.json");
     CHECK(slurp(o1, &got) == 0 && got.len == sizeof t && memcmp(got.data, t, sizeof t) == 0);
     CHECK(slurp(o2, &got) == 0 && got.len == 10 && memcmp(got.data, "{\"<x>\": 1}", 10) == 0);
+
+    /* a hook that refuses: the earlier outputs stay exactly as they were
+     * (issue #24 item 4: decide before the rename); keep: committed anyway */
+    put(out, "a.bin", "earlier", 7);
+    CHECK_OK(wk_xor_plan_make(&p, out, pay, base, 0, &err), &err);
+    ro.done = refuse_done;
+    ro.done_ctx = NULL;
+    CHECK(wk_xor_run(&p, out, &ro, &err) == -1);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.items[i].action != WK_XOR_DO_SKIP)
+            CHECK(p.items[i].status == -1 && !p.items[i].res.committed &&
+                  strstr(p.items[i].err.msg, "refused by the hook"));
+    wk_xor_plan_free(&p);
+    CHECK(slurp(o1, &got) == 0 && got.len == 7 && memcmp(got.data, "earlier", 7) == 0);
+    CHECK(slurp(o2, &got) == 0 && got.len == 10);
+    CHECK_OK(wk_xor_plan_make(&p, out, pay, base, 0, &err), &err);
+    ro.done_ctx = &ro;  /* keep */
+    CHECK(wk_xor_run(&p, out, &ro, &err) == -1);
+    for (size_t i = 0; i < p.n; i++)
+        if (p.items[i].action != WK_XOR_DO_SKIP)
+            CHECK(p.items[i].status == -1 && p.items[i].res.committed);
+    wk_xor_plan_free(&p);
+    CHECK(slurp(o1, &got) == 0 && got.len == sizeof t && memcmp(got.data, t, sizeof t) == 0);
+    ro.done = count_done;
+    ro.done_ctx = NULL;
 
     /* a manifest naming a file the payload dir lacks, and a missing base */
     uint8_t d[32] = {0};
@@ -956,7 +994,7 @@ static void test_xormeta_tiny(void)
             wk_hash_oneshot(WK_HASH_SHA256, t.data, t.len, dg, &err);
             memcpy(it.expect, dg, sizeof it.expect);
             it.has_expect = 1;
-            wk_xm_opts o = {WK_PAYLOAD_AUTO, 1, WK_INFLATE_AUTO, 1, 0, NULL, NULL, 0};
+            wk_xm_opts o = {WK_PAYLOAD_AUTO, 1, WK_INFLATE_AUTO, 1, 0, NULL, NULL, 0, {NULL, NULL}};
             wk_xm_file f;
             CHECK_OK(wk_xormeta_decode(base, &it, &o, &f, &err), &err);
             CHECK_MSG(f.matched >> k & 1, "%s: profile %s not in the match",
@@ -1009,7 +1047,7 @@ static void test_xormeta_tiny(void)
         wk_hash_oneshot(WK_HASH_SHA256, t.data, t.len, dg, &err);
         memcpy(it.expect, dg, sizeof it.expect);
         it.has_expect = 1;
-        wk_xm_opts o = {WK_PAYLOAD_AUTO, 0, WK_INFLATE_AUTO, 1, 0, NULL, NULL, 0};
+        wk_xm_opts o = {WK_PAYLOAD_AUTO, 0, WK_INFLATE_AUTO, 1, 0, NULL, NULL, 0, {NULL, NULL}};
         wk_xm_file f;
         CHECK(wk_xormeta_decode(gqa, &it, &o, &f, &err) == -1 && err.code == WK_E_MISMATCH);
         CHECK_MSG(strstr(err.msg, "no converter profile reproduces") != NULL, "%s", err.msg);

@@ -11,6 +11,7 @@
 
 #include "wk_hash.h"
 #include "wk_io.h"
+#include "wk_spm.h"
 
 /* ---- progress / counting sink ------------------------------------------------ */
 
@@ -162,6 +163,7 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
     co.model = model;
     co.safetensors = o->safetensors;
     WK_TRY(locate(o, &r->model_dir, &r->tokenizer, err));
+    if (r->tokenizer) WK_TRY(wk_spm_check_file(r->tokenizer, err));  /* tiktoken, JSON: refused by name */
     co.tokenizer = r->tokenizer;
     if (model) {
         if (!(r->ck = wk_llama_open(r->model_dir, o->threads, err))) return -1;

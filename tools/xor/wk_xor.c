@@ -71,6 +71,10 @@ typedef struct {
     const char *role;  /* "payload", "base file", "target" */
 } in_file;
 
+/* Open path as the input `role`.  A payload or target that is a symbolic
+ * link is refused (O_NOFOLLOW: also when it became one after the directory
+ * was listed): its bytes would be published or decoded into DST (issue #24
+ * item 8).  A base file may be a link (HF cache snapshots are made of them). */
 static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
 {
     f->fd = -1;
@@ -79,7 +83,8 @@ static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
     f->role = role;
     if (!path) return 0;
     struct stat st;
-    int fd = wk_input_open(path, 0, &st, err);
+    int nofollow = strcmp(role, "base file") != 0;
+    int fd = wk_input_open(path, nofollow ? WK_IN_NOFOLLOW : 0, &st, err);
     if (fd < 0) return wk_err_prefix(err, "%s", role);
 #ifdef POSIX_FADV_SEQUENTIAL
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -821,28 +826,49 @@ static int out_tap_write(void *ctx, const void *p, size_t n, wk_err *err)
     return t->tap ? wk_sink_write(t->tap, p, n, err) : 0;
 }
 
-/* Compare the digest, then commit or abort *o (always consumed). */
-static int decode_finish(const wk_xor_decode_args *a, wk_out **o, wk_hash *h,
-                         wk_xor_result *res, wk_err *err)
+/* Commit *o (consumed) and record it. */
+static int decode_commit(wk_out **o, wk_xor_result *res, wk_err *err)
+{
+    wk_out *t = *o;
+    *o = NULL;
+    WK_TRY(wk_out_commit(t, err));
+    res->committed = 1;
+    return 0;
+}
+
+/* The judge's verdict on the complete temporary (before any rename): 0 commit;
+ * -1 failed (err set), committed anyway when the judge asked to keep it. */
+static int decode_judge(const wk_xor_judge *j, wk_out **o, wk_xor_result *res, wk_err *err)
+{
+    int keep = 0;
+    WK_TRY(wk_out_flush(*o, err));
+    if (j->fn(j->ctx, wk_out_temp_path(*o), res, &keep, err) == 0) return decode_commit(o, res, err);
+    wk_err ce;
+    if (keep && decode_commit(o, res, &ce)) *err = ce;
+    return -1;
+}
+
+/* Compare the digest, let the judge look at the temporary, then commit or
+ * leave *o to the caller's abort.  Nothing is renamed over a->out before
+ * every check passed. */
+static int decode_finish(const wk_xor_decode_args *a, const wk_xor_judge *j, wk_out **o,
+                         wk_hash *h, wk_xor_result *res, wk_err *err)
 {
     uint8_t d[WK_HASH_MAX_DIGEST];
     res->out_bytes = wk_out_tell(*o);
     if (wk_hash_digest(h, d, err)) return -1;
     memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
     res->verified = a->expect ? memcmp(d, a->expect, WK_MANIFEST_DIGEST) == 0 : -1;
-    if (res->verified != 0 || a->keep_bad) {
-        wk_out *t = *o;
-        *o = NULL;
-        WK_TRY(wk_out_commit(t, err));
-        res->committed = 1;
-    }
+    if (res->verified != 0 && j && j->fn) return decode_judge(j, o, res, err);
+    if (res->verified != 0 || a->keep_bad) WK_TRY(decode_commit(o, res, err));
     if (res->verified != 0) return 0;
     char want[65], got[65];
     wk_hex(a->expect, WK_MANIFEST_DIGEST, want);
     wk_hex(res->sha256, WK_MANIFEST_DIGEST, got);
     return wk_err_set(err, WK_E_MISMATCH, "%s: SHA-256 mismatch: expected %s, got %s (%s)",
                       a->out, want, got, a->keep_bad ? "kept because of --keep-bad"
-                                                     : "output removed");
+                                                     : "output removed; an earlier file of that "
+                                                       "name is left as it was");
 }
 
 /* Fail (WK_E_IO) if the file system of out has less than need bytes free. */
@@ -871,6 +897,12 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
 
 int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_result *res,
                            wk_err *err)
+{
+    return wk_xor_decode_file_judged(a, tap, NULL, res, err);
+}
+
+int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const wk_xor_judge *judge,
+                              wk_xor_result *res, wk_err *err)
 {
     memset(res, 0, sizeof *res);
     res->verified = -1;
@@ -911,7 +943,7 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
     WK_TRY_GOTO(drc, out);
     WK_TRY_GOTO(in_unchanged(&pl->file, err), out);
     WK_TRY_GOTO(in_unchanged(&base, err), out);
-    rc = decode_finish(a, &o, h, res, err);
+    rc = decode_finish(a, judge, &o, h, res, err);
 out:
     wk_xorbase_close(bseq);
     wk_out_abort(o);
@@ -1039,9 +1071,45 @@ void wk_xor_free_names(char **names, size_t n)
 }
 
 /* Kinds of directory entries, for listing and planning: ENT_SPECIAL is a FIFO,
- * device or socket (or a symlink to one), never read (it could block forever or
- * never end) and never skipped silently: its item fails, naming the type. */
-typedef enum { ENT_FILE, ENT_DOC, ENT_OTHER, ENT_SPECIAL } ent_kind;
+ * device or socket, never read (it could block forever or never end) and never
+ * skipped silently: its item fails, naming the type; ENT_LINK is a symbolic
+ * link, never followed (its target's bytes would end up in the output). */
+typedef enum { ENT_FILE, ENT_DOC, ENT_OTHER, ENT_SPECIAL, ENT_LINK } ent_kind;
+
+/* The kind of dir/name, symbolic links not followed (a hidden entry never
+ * gets here). */
+static ent_kind entry_kind(const char *dir, const char *name)
+{
+    char *p = wk_path_join(dir, name);
+    struct stat st;
+    int ok = p && lstat(p, &st) == 0;
+    free(p);
+    if (!ok || S_ISDIR(st.st_mode)) return ENT_OTHER;
+    if (S_ISLNK(st.st_mode)) return ENT_LINK;
+    if (!S_ISREG(st.st_mode)) return ENT_SPECIAL;
+    return is_doc(name) ? ENT_DOC : ENT_FILE;
+}
+
+/* Fail item it, whose source is a link or a special file (kind k), loudly. */
+static void refuse_entry(wk_xor_item *it, ent_kind k)
+{
+    struct stat st;
+    it->action = WK_XOR_DO_XOR;
+    it->status = -1;
+    if (k == ENT_SPECIAL) {   /* issue #24 items 14, 18 */
+        wk_err_set(&it->err, WK_E_IO, "%s: is %s, not a regular file: refused (a payload or model "
+                   "file must be a regular file; remove it from the directory)", it->src,
+                   lstat(it->src, &st) == 0 ? wk_file_type_name(st.st_mode) : "of unknown type");
+        return;
+    }
+    char to[256];
+    ssize_t tn = readlink(it->src, to, sizeof to - 1);
+    to[tn > 0 ? tn : 0] = '\0';
+    wk_err_set(&it->err, WK_E_UNSAFE, "%s is a symbolic link (to %s); payload and fine-tuned "
+               "files must be regular files: links are not followed, nothing was read or "
+               "written for it (copy the file itself into the directory if you trust it, "
+               "e.g. download with --local-dir or cp -L)", it->src, tn > 0 ? to : "?");
+}
 
 /* Visible entries of dir with their kinds; names sorted. */
 static int scan_dir(const char *dir, char ***names, ent_kind **kinds, size_t *n, wk_err *err)
@@ -1070,14 +1138,7 @@ static int scan_dir(const char *dir, char ***names, ent_kind **kinds, size_t *n,
         qsort(*names, *n, sizeof **names, cmp_str_ptr);
         if (!(*kinds = malloc(*n * sizeof **kinds))) rc = wk_err_set(err, WK_E_NOMEM, "out of memory");
     }
-    for (size_t i = 0; rc == 0 && i < *n; i++) {
-        char *p = wk_path_join(dir, (*names)[i]);
-        struct stat st;
-        int ok = p && stat(p, &st) == 0;
-        free(p);
-        (*kinds)[i] = !ok ? ENT_OTHER : S_ISDIR(st.st_mode) ? ENT_OTHER : !S_ISREG(st.st_mode) ? ENT_SPECIAL
-                    : is_doc((*names)[i]) ? ENT_DOC : ENT_FILE;
-    }
+    for (size_t i = 0; rc == 0 && i < *n; i++) (*kinds)[i] = entry_kind(dir, (*names)[i]);
     if (rc) {
         wk_xor_free_names(*names, *n);
         free(*kinds);
@@ -1096,7 +1157,11 @@ int wk_xor_list_dir(const char *dir, char ***names, size_t *n, wk_err *err)
     WK_TRY(scan_dir(dir, &all, &kinds, &nall, err));
     size_t k = 0;
     for (size_t i = 0; i < nall; i++) {
-        if (kinds[i] == ENT_FILE) all[k++] = all[i];
+        char *p = kinds[i] == ENT_LINK && !is_doc(all[i]) ? wk_path_join(dir, all[i]) : NULL;
+        struct stat st;
+        int link_to_file = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+        free(p);
+        if (kinds[i] == ENT_FILE || link_to_file) all[k++] = all[i];
         else free(all[i]);
     }
     free(kinds);
@@ -1131,14 +1196,9 @@ static int plan_item(wk_xor_item *it, const char *dst, const char *src_dir, cons
         return wk_err_set(err, WK_E_NOMEM, "out of memory");
     }
     struct stat st;
-    if (stat(it->src, &st) == 0) it->src_bytes = (uint64_t)st.st_size;
-    if (k == ENT_SPECIAL) {  /* refused loudly (issue #24 items 14, 18) */
-        it->action = WK_XOR_DO_XOR;
-        it->status = -1;
-        it->src_bytes = 0;
-        wk_err_set(&it->err, WK_E_IO, "%s: is %s, not a regular file: refused (a payload or model "
-                   "file must be a regular file; remove it from the directory)", it->src,
-                   stat(it->src, &st) == 0 ? wk_file_type_name(st.st_mode) : "of unknown type");
+    if (lstat(it->src, &st) == 0 && S_ISREG(st.st_mode)) it->src_bytes = (uint64_t)st.st_size;
+    if (k == ENT_SPECIAL || k == ENT_LINK) {
+        refuse_entry(it, k);
         free(base);
         return 0;
     }
@@ -1348,8 +1408,14 @@ int wk_xor_find_manifest(const char *const *dirs, size_t ndirs, char *const *nam
         wk_err ignored;
         if (scan_dir(dirs[d], &ents, &kinds, &ne, &ignored)) continue;
         for (size_t i = 0; i < ne && rc == 0; i++) {
+            /* installed checksums may be links: a manifest is only read */
             if (kinds[i] == ENT_OTHER || !has_suffix(ents[i], ".sha256")) continue;
             char *p = wk_path_join(dirs[d], ents[i]);
+            struct stat st;
+            if (p && kinds[i] == ENT_LINK && (stat(p, &st) != 0 || !S_ISREG(st.st_mode))) {
+                free(p);
+                continue;
+            }
             rc = p ? consider_manifest(&b, p, names, n, err) : wk_err_set(err, WK_E_NOMEM, "out of memory");
             free(p);
         }
@@ -1393,6 +1459,20 @@ int wk_xor_make_dirs(const char *dir, wk_err *err)
     return rc;
 }
 
+/* The run's done hook as the judge of one item's decode. */
+typedef struct {
+    const wk_xor_run_opts *o;
+    wk_xor_item *it;
+} item_judge;
+
+static int item_judge_fn(void *ctx, const char *tmp, const wk_xor_result *res, int *keep,
+                         wk_err *err)
+{
+    const item_judge *ij = ctx;
+    (void)res;  /* the same as ij->it->res */
+    return ij->o->done(ij->o->done_ctx, ij->it, tmp, keep, err);
+}
+
 /* Decode or encode one item, reporting progress to ph; records the outcome in it. */
 static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_progress_hook ph)
 {
@@ -1411,8 +1491,10 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_p
     wk_sink_fn tap_fn = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
     wk_sink tap;
     wk_sink_init(&tap, tap_fn, tap_ctx);
-    it->status = wk_xor_decode_file_tap(&a, tap_fn ? &tap : NULL, &it->res, &it->err);
-    if (it->status == 0 && o->done) it->status = o->done(o->done_ctx, it, &it->err);
+    item_judge ij = {o, it};
+    wk_xor_judge j = {item_judge_fn, &ij};
+    it->status = wk_xor_decode_file_judged(&a, tap_fn ? &tap : NULL, o->done ? &j : NULL,
+                                           &it->res, &it->err);
 }
 
 int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err *err)

@@ -186,6 +186,24 @@ int wk_xor_decode_file(const wk_xor_decode_args *a, wk_xor_result *res, wk_err *
 int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_result *res,
                            wk_err *err);
 
+/* Judge a decoded output before it is committed (renamed over a->out): called
+ * once its bytes are complete, flushed to the temporary file `tmp`, and
+ * res->sha256 / res->verified are set — never after a digest mismatch (the
+ * digest decides then).  Return 0 to commit.  Return -1 with err set to fail
+ * the decode: the temporary is removed and whatever was under a->out before
+ * stays as it was — unless the judge set *keep = 1 (--keep-bad), which
+ * commits the output anyway (the decode still fails, res->committed = 1). */
+typedef int (*wk_xor_judge_fn)(void *ctx, const char *tmp, const wk_xor_result *res, int *keep,
+                               wk_err *err);
+typedef struct {
+    wk_xor_judge_fn fn;
+    void *ctx;
+} wk_xor_judge;
+
+/* wk_xor_decode_file_tap with a judge (NULL: none) deciding the commit. */
+int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const wk_xor_judge *judge,
+                              wk_xor_result *res, wk_err *err);
+
 typedef struct {
     const char *target;      /* the fine-tuned file */
     const char *base;        /* base file; NULL = copy target verbatim */
@@ -230,9 +248,11 @@ typedef struct {
     int encode;
 } wk_xor_plan;
 
-/* List the files of dir that a payload set consists of: regular files
- * (symlinks followed), not hidden, not documentation (*.md, LICENSE*), sorted
- * bytewise.  *names is a malloc'd array of malloc'd strings. */
+/* List the files of dir that a manifest may cover (for verify, which hashes
+ * them as sha256sum does): regular files and symbolic links to regular files,
+ * not hidden, not documentation (*.md, LICENSE*), sorted bytewise.  (A plan,
+ * wk_xor_plan_make, refuses links instead: their bytes would be decoded or
+ * encoded.)  *names is a malloc'd array of malloc'd strings. */
 int wk_xor_list_dir(const char *dir, char ***names, size_t *n, wk_err *err);
 void wk_xor_free_names(char **names, size_t n);
 
@@ -265,11 +285,15 @@ long wk_xor_manifest_fit(const wk_manifest *m, char *const *names, size_t n);
 int wk_xor_find_manifest(const char *const *dirs, size_t ndirs, char *const *names, size_t n,
                          char **path, wk_err *err);
 
-/* Called after each file was decoded and committed (status 0), from the
- * worker thread that decoded it: several calls may run at once.  Returning -1
- * (with err set) marks the item failed.  This is the place for post-decode
- * validation (e.g. opening the checkpoint and checking its tensors). */
-typedef int (*wk_xor_done_fn)(void *ctx, wk_xor_item *it, wk_err *err);
+/* Called after each file was decoded, before it is committed (a wk_xor_judge
+ * for the item: tmp is the temporary holding its complete bytes, it->res is
+ * filled; see wk_xor_judge_fn), from the worker thread that decoded it:
+ * several calls may run at once.  Returning -1 (with err set) marks the item
+ * failed and leaves any earlier file under it->out alone, unless *keep was
+ * set.  This is the place for post-decode validation (e.g. opening the
+ * checkpoint and checking its tensors): a file that fails it never replaces
+ * the one that was there. */
+typedef int (*wk_xor_done_fn)(void *ctx, wk_xor_item *it, const char *tmp, int *keep, wk_err *err);
 
 /* Called before a file is decoded, from the worker thread that decodes it:
  * return the callback of a sink to be given every byte of it->out as it is

@@ -355,15 +355,16 @@ static int conv_produce(void *ctx, wk_sink *sink, wk_err *err)
     return wk_convert_stream_file(s->c, s->fi, sink, err);
 }
 
-/* Without a digest: is the committed output plausible?  1 yes, 0 no, -1
- * error.  A tensor check that ran is left in f; st (may be NULL) is the
- * stream that saw the pass's bytes, so the tensors need not be read again. */
-static int plausible(const wk_xor_item *it, const wk_xm_opts *o, const wk_xorcheck_stream *st,
-                     wk_xm_file *f, wk_err *err)
+/* Without a digest: is the decoded output at path (the temporary) plausible?
+ * 1 yes, 0 no, -1 error.  A tensor check that ran is left in f; st (may be
+ * NULL) is the stream that saw the pass's bytes, so the tensors need not be
+ * read again. */
+static int plausible(const char *path, const wk_xor_item *it, const wk_xm_opts *o,
+                     const wk_xorcheck_stream *st, wk_xm_file *f, wk_err *err)
 {
     if (ends_with(it->name, ".json")) {
         wk_map mp;
-        if (wk_map_open(&mp, it->out, err)) return -1;
+        if (wk_map_open(&mp, path, err)) return -1;
         wk_err e;
         wk_json *j = wk_json_parse(mp.data, mp.size, NULL, &e);
         wk_map_close(&mp);
@@ -371,14 +372,37 @@ static int plausible(const wk_xor_item *it, const wk_xm_opts *o, const wk_xorche
         return j != NULL;
     }
     if (!o->check_tensors || !wk_xorcheck_wants(it->name)) return 1;
-    WK_TRY(wk_xorcheck_file_stream(it->out, st, &f->check, err));
+    WK_TRY(wk_xorcheck_file_stream(path, st, &f->check, err));
     f->checked = 1;
     return !wk_xorcheck_suspect(&f->check);
 }
 
+/* The judge of one full pass (see wk_xor_judge_fn). */
+typedef struct {
+    wk_xor_item *it;
+    const wk_xm_opts *o;
+    const wk_xorcheck_stream *st;
+    wk_xm_file *f;
+    int implausible;      /* the pass was refused as implausible */
+} pass_judge;
+
+static int pass_judge_fn(void *ctx, const char *tmp, const wk_xor_result *res, int *keep,
+                         wk_err *err)
+{
+    pass_judge *pj = ctx;
+    (void)res;
+    if (!pj->it->has_expect) {
+        int ok = plausible(tmp, pj->it, pj->o, pj->st, pj->f, err);
+        if (ok < 0) return -1;
+        pj->implausible = !ok;
+        WK_FAIL_IF(!ok, err, WK_E_MISMATCH, "%s: output looks like noise", pj->it->out);
+    }
+    return pj->o->judge.fn ? pj->o->judge.fn(pj->o->judge.ctx, tmp, res, keep, err) : 0;
+}
+
 /* One full pass with group g; st (may be NULL) is fed every output byte. */
 static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t rep, long fi,
-                     wk_xorcheck_stream *st, wk_err *err)
+                     pass_judge *pj, wk_err *err)
 {
     conv_src src = {m->prof[rep].conv, (size_t)fi};
     wk_xor_decode_args a = {it->src, NULL, it->out, o->kind, it->has_expect ? it->expect : NULL,
@@ -386,8 +410,9 @@ static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t
                             conv_produce, &src, m->prof[rep].name,
                             wk_convert_file_get(m->prof[rep].conv, (size_t)fi)->size, o->max_output};
     wk_sink tap;
-    wk_sink_init(&tap, wk_xorcheck_stream_feed, st);
-    return wk_xor_decode_file_tap(&a, st ? &tap : NULL, &it->res, err);
+    wk_sink_init(&tap, wk_xorcheck_stream_feed, (void *)pj->st);
+    wk_xor_judge j = {pass_judge_fn, pj};
+    return wk_xor_decode_file_judged(&a, pj->st ? &tap : NULL, &j, &it->res, err);
 }
 
 /* The "nothing matched" message. */
@@ -464,28 +489,22 @@ int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm
         /* without a digest the pass is judged by the tensor check: stream it */
         wk_xorcheck_stream *st = !it->has_expect && o->check_tensors && wk_xorcheck_wants(it->name)
                                      ? wk_xorcheck_stream_new() : NULL;
-        if (full_pass(m, it, o, rep[g], fi[g], st, &e) != 0) {
-            wk_xorcheck_stream_free(st);
-            gr->outcome = e.code == WK_E_MISMATCH ? WK_XM_MISMATCH : WK_XM_ERROR;
-            if (gr->outcome == WK_XM_ERROR) rc = (*err = e, -1);  /* I/O, corrupt payload */
+        pass_judge pj = {it, o, st, f, 0};
+        int prc = full_pass(m, it, o, rep[g], fi[g], &pj, &e);
+        wk_xorcheck_stream_free(st);
+        if (prc != 0 && pj.implausible) {
+            gr->outcome = WK_XM_IMPLAUSIBLE;
             continue;
         }
-        if (it->has_expect) {
-            gr->outcome = WK_XM_MATCH;
-            f->chosen = (int)g;
-            f->verified = 1;
-            break;
+        if (prc != 0) {
+            gr->outcome = e.code == WK_E_MISMATCH && !it->res.verified ? WK_XM_MISMATCH
+                                                                       : WK_XM_ERROR;
+            if (gr->outcome == WK_XM_ERROR) rc = (*err = e, -1);  /* I/O, corrupt payload, judge */
+            continue;
         }
-        int ok = plausible(it, o, st, f, &e);
-        wk_xorcheck_stream_free(st);
-        if (ok < 0) {
-            rc = (*err = e, -1);
-            unlink(it->out);
-            break;
-        }
-        gr->outcome = ok ? WK_XM_PLAUSIBLE : WK_XM_IMPLAUSIBLE;
-        if (ok) f->chosen = (int)g;
-        else unlink(it->out);
+        gr->outcome = it->has_expect ? WK_XM_MATCH : WK_XM_PLAUSIBLE;
+        f->chosen = (int)g;
+        f->verified = it->has_expect;
     }
     if (f->chosen >= 0) f->matched = f->groups[f->chosen].profiles;
     else {

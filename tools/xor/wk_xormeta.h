@@ -96,14 +96,18 @@ typedef struct {
     wk_progress_fn progress; /* payload bytes of the current pass; may be NULL */
     void *progress_ctx;
     uint64_t max_output;  /* per-file cap (0 = 2 x the converted base file + 64 MiB) */
+    wk_xor_judge judge;   /* fn may be NULL: a last word on a pass's output before
+                             it is committed (after the digest / plausibility) */
 } wk_xm_opts;
 
 /* Decode the payload it->src into it->out for the file called it->name
  * (expected digest it->expect when it->has_expect) as described above, and
  * record the outcome in it->res / *f.  Returns 0 when a group was kept; -1
  * with WK_E_MISMATCH (nothing matched: the message lists the profiles
- * tried), WK_E_USAGE (no profile makes such a file) or another error.  On
- * failure nothing is left under it->out.  Safe to run concurrently on
+ * tried), WK_E_USAGE (no profile makes such a file) or another error.  A
+ * pass is judged (digest, or plausibility: JSON parses, tensor check) on its
+ * temporary file: only a kept pass is renamed over it->out, so on failure
+ * whatever was under it->out before is left as it was.  Safe to run concurrently on
  * different items. */
 int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm_file *f,
                       wk_err *err);

@@ -92,30 +92,105 @@ static wk_sink_fn check_tap(void *ctx, wk_xor_item *it, void **hook_ctx)
     return wk_xorcheck_stream_feed;
 }
 
-/* The wk_xor_run done hook: check the committed output it->out when asked
- * (see --check); under --strict a suspect file fails and is removed (unless
- * --keep-bad).  Runs on worker threads, each on its own item. */
-static int check_done(void *ctx, wk_xor_item *it, wk_err *err)
+/* 1 if the decoded item is a JSON file that gets the parse check: *.json
+ * with no expected digest (a digest judges the file better), unless
+ * --no-check. */
+static int json_wanted(const wk_xorrun_opts *o, const wk_xor_item *it)
+{
+    size_t n = strlen(it->name);
+    return o->check && !it->has_expect && n > 5 && !strcmp(it->name + n - 5, ".json");
+}
+
+/* Replace the first occurrence of the temporary's path in msg by the final
+ * path (readers name the file they opened: the user knows the final name). */
+static void name_final(char *msg, size_t cap, const char *tmp, const char *out)
+{
+    char *at = strstr(msg, tmp);
+    if (!at) return;
+    char rest[WK_ERR_MSG_MAX];
+    snprintf(rest, sizeof rest, "%s", at + strlen(tmp));
+    snprintf(at, cap - (size_t)(at - msg), "%s%s", out, rest);
+}
+
+/* What --strict does with a file that failed its check: not committed
+ * (committed anyway with --keep-bad); the phrase for the message. */
+static const char *strict_fate(const wk_xorrun_opts *o, int *keep)
+{
+    *keep = o->keep_bad;
+    return o->keep_bad ? "kept because of --keep-bad"
+                       : "not written (an earlier file of that name is left as it was)";
+}
+
+/* A decoded JSON file (see json_wanted) must parse: otherwise it is
+ * suspect (a decode against the wrong base), an error under --strict. */
+static int check_json(check_ctx *c, wk_xor_item *it, item_check *r, const char *tmp, int *keep,
+                      wk_err *err)
+{
+    wk_map mp;
+    WK_TRY(wk_map_open(&mp, tmp, err));
+    wk_err e;
+    wk_json_read_opts ro = wk_json_read_defaults();
+    ro.allow_nan = 1;  /* Python's json writes NaN (trainer_state.json) */
+    wk_json *j = wk_json_parse(mp.data, mp.size, &ro, &e);
+    wk_map_close(&mp);
+    r->json_ran = 1;
+    if (j) {
+        wk_json_free(j);
+        return 0;
+    }
+    if (e.code == WK_E_NOMEM) return (*err = e, -1);
+    r->json_bad = 1;
+    snprintf(r->json_why, sizeof r->json_why, "%s", e.msg);
+    name_final(r->json_why, sizeof r->json_why, tmp, it->out);
+    if (!c->o->strict) return 0;
+    r->strict_failed = 1;
+    return wk_err_set(err, WK_E_MISMATCH, "%s: the decoded bytes do not parse as JSON (%s); "
+                      "--strict: %s", it->out, r->json_why, strict_fate(c->o, keep));
+}
+
+/* The tensor check could not run (out of memory, an I/O error): reported
+ * as such.  Without --strict the file is committed, unchecked; with
+ * --strict it is not (nothing vouches for it). */
+static int check_not_run(check_ctx *c, wk_xor_item *it, item_check *r, const char *tmp,
+                         const wk_err *e, int *keep, wk_err *err)
+{
+    r->not_run = 1;
+    snprintf(r->why_not, sizeof r->why_not, "%s", e->msg);
+    name_final(r->why_not, sizeof r->why_not, tmp, it->out);
+    if (!c->o->strict) return 0;
+    return wk_err_set(err, e->code, "%s: the tensor check could not run (%s); --strict: %s "
+                      "(give the check more memory, e.g. a higher ulimit -v, or decode without "
+                      "--strict)", it->out, r->why_not, strict_fate(c->o, keep));
+}
+
+/* The wk_xor_run done hook, run on the complete temporary tmp before it
+ * replaces it->out: the tensor check or the JSON parse check when asked (see
+ * --check); under --strict a suspect file fails and is not committed (unless
+ * --keep-bad), so it never costs the file that was there before.  Runs on
+ * worker threads, each on its own item. */
+static int check_done(void *ctx, wk_xor_item *it, const char *tmp, int *keep, wk_err *err)
 {
     check_ctx *c = ctx;
     item_check *r = &c->res[it - c->p->items];
+    if (json_wanted(c->o, it)) return check_json(c, it, r, tmp, keep, err);
     if (!check_wanted(c->o, it)) return 0;
-    int rc = wk_xorcheck_file_stream(it->out, r->stream, &r->c, err);
+    wk_err ce;
+    wk_err_clear(&ce);
+    int rc = wk_xorcheck_file_stream(tmp, r->stream, &r->c, &ce);
     wk_xorcheck_stream_free(r->stream);
     r->stream = NULL;
-    WK_TRY(rc);
+    if (rc) return check_not_run(c, it, r, tmp, &ce, keep, err);
     r->ran = 1;
+    name_final(r->c.why, sizeof r->c.why, tmp, it->out);
     if (!c->o->strict || !wk_xorcheck_suspect(&r->c)) return 0;
     r->strict_failed = 1;
-    if (!c->o->keep_bad && unlink(it->out) == 0) it->res.committed = 0;
     if (r->c.unreadable)
         return wk_err_set(err, WK_E_MISMATCH, "%s does not open as a checkpoint (%s); --strict: %s",
-                          it->out, r->c.why, c->o->keep_bad ? "kept because of --keep-bad"
-                                                            : "output removed");
+                          it->out, r->c.why, strict_fate(c->o, keep));
     return wk_err_set(err, WK_E_MISMATCH, "%s: %llu of %llu tensors look like noise (NaN/Inf or "
                       "absurd magnitudes); --strict: %s", it->out,
                       (unsigned long long)r->c.flagged, (unsigned long long)r->c.tensors,
-                      c->o->keep_bad ? "kept because of --keep-bad" : "output removed");
+                      strict_fate(c->o, keep));
 }
 
 /* ---- decode / encode ---------------------------------------------------- */
@@ -269,6 +344,19 @@ typedef struct {
     uint64_t prefer;
 } meta_run;
 
+/* check_done as the judge of a --base-meta pass of one item. */
+typedef struct {
+    check_ctx *cc;
+    wk_xor_item *it;
+} item_judge;
+
+static int meta_judge(void *ctx, const char *tmp, const wk_xor_result *res, int *keep, wk_err *err)
+{
+    const item_judge *ij = ctx;
+    (void)res;
+    return check_done(ij->cc, ij->it, tmp, keep, err);
+}
+
 /* Decode item i (a shard in phase 1, anything else in phase 2). */
 static void meta_item(meta_run *r, size_t i)
 {
@@ -282,15 +370,17 @@ static void meta_item(meta_run *r, size_t i)
         it->status = wk_xor_decode_file(&a, &it->res, &it->err);
         return;
     }
+    /* a file verified by digest may still get the tensor check (--check):
+     * on the pass's temporary, before it replaces anything */
     wk_xm_opts xo = {r->o->kind, r->o->pipeline, r->o->engine, r->o->check != 0, r->prefer,
-                     ph.fn, ph.ctx, r->o->max_output};
+                     ph.fn, ph.ctx, r->o->max_output, {NULL, NULL}};
+    item_judge ij = {r->cc, it};
+    if (it->has_expect) xo.judge = (wk_xor_judge){meta_judge, &ij};
     ck->meta = 1;
     it->status = wk_xormeta_decode(r->xm, it, &xo, &ck->xm, &it->err);
     if (it->status == 0 && ck->xm.checked) {  /* the selection already ran the check */
         ck->ran = 1;
         ck->c = ck->xm.check;
-    } else if (it->status == 0) {
-        it->status = check_done(r->cc, it, &it->err);
     }
 }
 
@@ -493,7 +583,9 @@ const char *wk_xorrun_item_status(const wk_xor_item *it, const item_check *ck)
     if (it->status != 0) return it->err.code == WK_E_MISMATCH && it->res.committed ? "mismatch-kept"
                               : it->err.code == WK_E_MISMATCH ? "mismatch" : "failed";
     if (it->res.verified == 1) return "ok";
-    if (ck && ck->ran && wk_xorcheck_suspect(&ck->c)) return "unverified-suspect";
+    if (ck && ((ck->ran && wk_xorcheck_suspect(&ck->c)) || ck->json_bad))
+        return "unverified-suspect";
+    if (ck && ck->not_run) return "unverified-unchecked";
     return "unverified";
 }
 
@@ -522,6 +614,15 @@ static int json_item(wk_json *arr, const wk_xor_item *it, const item_check *ck, 
     wk_json *cj = json_check(ck, err);
     if (!cj) return -1;
     WK_TRY(wk_json_object_set(j, "check", cj, err));
+    if (ck && ck->not_run)  /* the tensor check could not run: why */
+        WK_TRY(wk_json_object_set(j, "check_not_run", wk_json_new_string(ck->why_not), err));
+    if (ck && ck->json_ran) {  /* a *.json output without a digest: does it parse? */
+        wk_json *pj = wk_json_new_object();
+        WK_TRY(wk_json_object_set(j, "json_check", pj, err));
+        WK_TRY(wk_json_object_set(pj, "parses", wk_json_new_bool(!ck->json_bad), err));
+        WK_TRY(wk_json_object_set(pj, "error", ck->json_bad ? wk_json_new_string(ck->json_why)
+                                                            : wk_json_new_null(), err));
+    }
     if (ck && ck->meta) {
         wk_json *pj = wk_json_new_object();
         WK_TRY(wk_json_object_set(j, "base_profile", pj, err));

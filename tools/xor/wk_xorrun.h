@@ -61,6 +61,11 @@ typedef struct {
     wk_xm_file xm;
     char profile[200];   /* the matched profile(s), described */
     wk_xorcheck_stream *stream; /* fed while the file is decoded; NULL = re-read it */
+    int not_run;         /* the tensor check could not run (why_not): unchecked */
+    char why_not[WK_ERR_MSG_MAX];
+    int json_ran;        /* a *.json output without a digest was parsed */
+    int json_bad;        /* ... and does not parse (json_why): suspect */
+    char json_why[WK_ERR_MSG_MAX];
 } wk_xorrun_check;
 
 typedef struct {
