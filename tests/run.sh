@@ -44,7 +44,7 @@ for b in $builds; do
   fi
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" "${tests[@]}") || status=1
+  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${tests[@]+"${tests[@]}"}) || status=1
 done
 # libFuzzer smoke run of every parser target (clang; regression inputs replayed first).
 if [[ " $builds " == *" asan "* ]]; then

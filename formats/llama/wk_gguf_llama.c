@@ -167,6 +167,7 @@ typedef struct {
     wk_source_xform x;
     uint64_t nbytes;
     char digest[17];
+    wk_source_nonfinite nf;   /* filled by the first pass over the bytes */
 } gl_tensor;
 
 struct wk_gl {
@@ -184,7 +185,20 @@ struct wk_gl {
     int tie;                /* config.json tie_word_embeddings */
     char *cfg_path;         /* config.json / params.json (messages), NULL if none */
     const char *heads_key;  /* "num_attention_heads" / "n_heads" */
+    int nf_checked;         /* the digest pass counted the non-finite values */
+    int set_file_type;      /* GGUF input: general.file_type rewritten (all-float output) */
+    uint64_t nf_in, nf_over;
 };
+
+/* Account tensor i's non-finite values; an error unless allowed. */
+static int nonfinite_done(wk_gl *p, size_t i, wk_err *err)
+{
+    gl_tensor *t = &p->t[i];
+    p->nf_in += t->nf.in_bad;
+    p->nf_over += t->nf.overflow;
+    t->x.nf = NULL;
+    return wk_source_nonfinite_check(p->src, t->src, &t->nf, t->x.out_dtype, p->o.allow_nonfinite, err);
+}
 
 static int cmp_tensors(const void *a, const void *b)
 {
@@ -903,7 +917,22 @@ static int map_repack(wk_gl *p, wk_err *err)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s has no GGUF type",
                               wk_source_path(src), st->name, wk_dtype_get(st->dtype)->torch_name);
     }
-    if (p->o.outtype != WK_OUTTYPE_AUTO) p->file_type = ftype_of(outtype_dtype(p->o.outtype));
+    /* general.file_type names the type of the bulk of the weights (llama.cpp's
+     * convention: llama-quantize writes the type it quantized to, and the
+     * loader, lacking the key, guesses the most common tensor type).  Quantized
+     * tensors stay as they are under --outtype, so while any is left the
+     * input's own file_type still describes them and is kept; only an all-float
+     * file becomes "mostly <outtype>". */
+    int quantized = 0;
+    for (size_t i = 0; i < p->n_t; i++)
+        quantized |= wk_source_tensor_at(src, p->t[i].src)->dtype == WK_DT_COUNT;
+    if (p->o.outtype != WK_OUTTYPE_AUTO && !quantized) {
+        p->file_type = ftype_of(outtype_dtype(p->o.outtype));
+        p->set_file_type = 1;
+    } else if (wk_source_gguf(src)) {
+        uint32_t ft;
+        if (wk_gguf_get_u32(wk_source_gguf(src), "general.file_type", &ft, NULL) == 0) p->file_type = ft;
+    }
     return 0;
 }
 
@@ -912,7 +941,7 @@ static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
     for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
         const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
         if (strncmp(kv->key, "weightkit.digest.", 17) == 0) continue;
-        if (strcmp(kv->key, "general.file_type") == 0 && p->o.outtype != WK_OUTTYPE_AUTO) {
+        if (strcmp(kv->key, "general.file_type") == 0 && p->set_file_type) {
             WK_TRY(wk_ggufw_kv_u32(p->w, kv->key, p->file_type, err));
             continue;
         }
@@ -966,6 +995,7 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     long failed = -1;
     wk_err first;
     wk_err_clear(&first);
+    for (size_t i = 0; i < p->n_t; i++) p->t[i].x.nf = &p->t[i].nf;
 #pragma omp parallel num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
     {
         wk_source_bufs bufs = {0};
@@ -996,6 +1026,8 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
         if (err) *err = first;
         return -1;
     }
+    for (size_t i = 0; i < p->n_t; i++) WK_TRY(nonfinite_done(p, i, err));   /* tensor order */
+    p->nf_checked = 1;
     const char **s = malloc((p->n_t ? p->n_t : 1) * sizeof *s);
     size_t *l = malloc((p->n_t ? p->n_t : 1) * sizeof *l);
     int rc = -1;
@@ -1110,6 +1142,12 @@ const wk_gl_hparams *wk_gl_hparams_of(const wk_gl *p) { return p->have_hparams ?
 size_t wk_gl_tensor_count(const wk_gl *p) { return p->n_t; }
 uint32_t wk_gl_file_type(const wk_gl *p) { return p->file_type; }
 
+void wk_gl_nonfinite(const wk_gl *p, uint64_t *in_bad, uint64_t *overflow)
+{
+    *in_bad = p->nf_in;
+    *overflow = p->nf_over;
+}
+
 const char *wk_gl_tensor_name(const wk_gl *p, size_t i, int *type, size_t *src)
 {
     if (i >= p->n_t) return NULL;
@@ -1145,8 +1183,12 @@ int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk
     wk_sink_init(&ws, writer_sink, &c);
     wk_source_bufs bufs = {0};
     int rc = -1;
-    for (size_t i = 0; i < p->n_t; i++)
+    for (size_t i = 0; i < p->n_t; i++) {
+        if (!p->nf_checked) p->t[i].x.nf = &p->t[i].nf;   /* no digest pass: check here */
         WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err), done);
+        if (!p->nf_checked) WK_TRY_GOTO(nonfinite_done(p, i, err), done);
+    }
+    p->nf_checked = 1;
     WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
     rc = 0;
 done:

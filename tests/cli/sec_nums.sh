@@ -149,5 +149,73 @@ hf 'rope_scaling={"type": "linear", "factor": 2.0}' sliding_window=None pretrain
 expect_ok "$BIN/wk-pack" h ok.gguf
 expect_ok "$BIN/wk-pack" hf0 ok0.gguf
 
+# ---- item 7: NaN/Inf and overflow to inf, in wk-pack and wk-convert --------------------------
+# poke PTH KEY ROW COL VALUE: one element of a tensor of a torch.save'd checkpoint
+poke() {
+    "$PY" - "$@" <<'PYEOF'
+import sys, torch
+path, key, r, c, v = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+d = torch.load(path)
+d[key][r, c] = v
+torch.save(d, path)
+PYEOF
+}
+if "$PY" -c "import torch" 2>/dev/null; then
+    rm -rf n; cp -r "$MODELS/tiny" n
+    poke n/consolidated.00.pth tok_embeddings.weight 3 5 nan
+    expect_fail 'n: tensor "model.embed_tokens.weight": 1 NaN/Inf value in the float16 output (first at element 773)' o -- "$BIN/wk-convert" n o
+    expect_fail 'n/consolidated.00.pth: tensor "tok_embeddings.weight": 1 NaN/Inf value (first at element 773)' o.gguf -- "$BIN/wk-pack" n o.gguf
+    expect_fail 'tensor "tok_embeddings.weight": 1 NaN/Inf value (first at element 773)' o.safetensors -- "$BIN/wk-pack" n o.safetensors --no-digest
+    expect_ok "$BIN/wk-convert" n o3 --allow-nonfinite
+    grep -q "1 NaN/Inf value(s) written" stderr.txt && ok "wk-convert reports the count" || bad "wk-convert --allow-nonfinite count: $(cat stderr.txt)"
+    expect_ok "$BIN/wk-pack" n o3.gguf --allow-nonfinite
+    grep -q "1 NaN/Inf value(s) passed on" stderr.txt && ok "wk-pack reports the count" || bad "wk-pack --allow-nonfinite count: $(cat stderr.txt)"
+    # bf16 values beyond +-65504: fine as bf16, inf as float16
+    rm -rf g; cp -r "$MODELS/tiny-gqa" g
+    poke g/consolidated.00.pth layers.1.feed_forward.w1.weight 2 7 100000
+    poke g/consolidated.00.pth layers.1.feed_forward.w1.weight 4 0 -1e30
+    expect_fail 'g/consolidated.00.pth: tensor "layers.1.feed_forward.w1.weight": 2 finite values beyond the range of float16 (first at element 519) would become inf' o.gguf -- "$BIN/wk-pack" g o.gguf --outtype f16
+    expect_fail 'tensor "layers.1.feed_forward.w1.weight": 2 finite values beyond the range of float16' o.gguf -- "$BIN/wk-pack" g o.gguf --outtype f16 --no-digest
+    expect_fail 'g: tensor "model.layers.1.mlp.gate_proj.weight": 2 NaN/Inf values in the float16 output' o -- "$BIN/wk-convert" g o --transformers-version 4.31.0
+    expect_ok "$BIN/wk-pack" g ok-bf16.gguf
+    expect_ok "$BIN/wk-pack" g ok-f16.gguf --outtype f16 --allow-nonfinite
+    grep -q "0 NaN/Inf value(s) passed on and 2 made inf" stderr.txt && ok "wk-pack reports the overflow count" || bad "overflow count: $(cat stderr.txt)"
+else
+    echo "# torch missing: NaN/overflow cases skipped" >&2
+fi
+
+# general.file_type describes the tensors written: quantized tensors kept -> the input's type
+gguf_ftype() {
+    "$PY" - "$1" <<'PYEOF'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+o = 24
+def u(fmt):
+    global o
+    v = struct.unpack_from("<" + fmt, b, o); o += struct.calcsize("<" + fmt); return v[0]
+def s():
+    global o
+    n = u("Q"); t = b[o:o + n]; o += n; return t.decode()
+size = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
+def val(t):
+    if t == 8: return s()
+    if t == 9:
+        et = u("I"); n = u("Q"); return [val(et) for _ in range(n)]
+    return u(size[t])
+n_kv = struct.unpack_from("<Q", b, 16)[0]
+for _ in range(n_kv):
+    k = s(); t = u("I"); v = val(t)
+    if k == "general.file_type": print(v)
+PYEOF
+}
+"$BIN/wk-quantize" "$MODELS/tiny" q8.gguf q8_0 >/dev/null 2>&1 || bad "wk-quantize tiny q8_0"
+expect_ok "$BIN/wk-pack" q8.gguf q8-f16.gguf --outtype f16
+[[ $(gguf_ftype q8-f16.gguf) == 7 ]] && ok "Q8_0 tensors kept: general.file_type stays 7 (MOSTLY_Q8_0)" \
+    || bad "q8 --outtype f16: general.file_type $(gguf_ftype q8-f16.gguf), want 7"
+"$BIN/wk-pack" "$MODELS/tiny" f16.gguf >/dev/null 2>&1 || bad "wk-pack tiny"
+expect_ok "$BIN/wk-pack" f16.gguf f32.gguf --outtype f32
+[[ $(gguf_ftype f32.gguf) == 0 ]] && ok "all-float --outtype f32: general.file_type 0 (ALL_F32)" \
+    || bad "f16 --outtype f32: general.file_type $(gguf_ftype f32.gguf), want 0"
+
 echo "# $fails failure(s)"
 [[ $fails -eq 0 ]]
