@@ -37,6 +37,8 @@ for b in $builds; do
     fi
     tests=(-R 'unit|malformed|sec_')
   fi
+  lsan=()
+  [[ $b == cast ]] && lsan=(LSAN_OPTIONS="suppressions=$root/tests/lsan-libomp.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}")
   echo "=== $b build ($dir) ==="
   cmake -S . -B "$dir" -DWK_WERROR=ON "${flags[@]}" >/dev/null
   if ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
@@ -44,7 +46,7 @@ for b in $builds; do
   fi
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-  (cd "$dir" && ctest --output-on-failure -j"$jobs" ${tests[@]+"${tests[@]}"}) || status=1
+  (cd "$dir" && env ${lsan[@]+"${lsan[@]}"} ctest --output-on-failure -j"$jobs" ${tests[@]+"${tests[@]}"}) || status=1
 done
 # libFuzzer smoke run of every parser target (clang; regression inputs replayed first).
 if [[ " $builds " == *" asan "* ]]; then
