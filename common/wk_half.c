@@ -273,3 +273,41 @@ void wk_f16_to_bf16_row(const uint16_t *src, uint16_t *dst, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] = f16_to_bf16(src[i]);
 }
+
+/* ---- non-finite values ---------------------------------------------------- */
+
+/* The count of elements whose exponent bits (mask) are all ones. */
+#define WK_NONFINITE_SCAN(T, W, mask)                                                       \
+    do {                                                                                   \
+        const uint8_t *b = x;                                                              \
+        uint64_t c = 0;                                                                    \
+        for (size_t i = 0; i < n; i++) {                                                   \
+            T v;                                                                           \
+            memcpy(&v, b + (size_t)(W) * i, W);                                            \
+            c += (v & (mask)) == (mask);                                                   \
+        }                                                                                  \
+        if (first) {                                                                       \
+            *first = SIZE_MAX;                                                             \
+            for (size_t i = 0; c && i < n; i++) {                                          \
+                T v;                                                                       \
+                memcpy(&v, b + (size_t)(W) * i, W);                                        \
+                if ((v & (mask)) == (mask)) { *first = i; break; }                         \
+            }                                                                              \
+        }                                                                                  \
+        return c;                                                                          \
+    } while (0)
+
+uint64_t wk_f32_nonfinite(const void *x, size_t n, size_t *first)
+{
+    WK_NONFINITE_SCAN(uint32_t, 4, 0x7f800000u);
+}
+
+uint64_t wk_f16_nonfinite(const void *x, size_t n, size_t *first)
+{
+    WK_NONFINITE_SCAN(uint16_t, 2, 0x7c00u);
+}
+
+uint64_t wk_bf16_nonfinite(const void *x, size_t n, size_t *first)
+{
+    WK_NONFINITE_SCAN(uint16_t, 2, 0x7f80u);
+}

@@ -45,4 +45,12 @@ void wk_f32_to_bf16_row(const float *src, uint16_t *dst, size_t n);
 void wk_bf16_to_f16_row(const uint16_t *src, uint16_t *dst, size_t n);
 void wk_f16_to_bf16_row(const uint16_t *src, uint16_t *dst, size_t n);
 
+/* Non-finite values (NaN, +-Inf) among n values in memory (any alignment):
+ * their count; *first (may be NULL) gets the index of the first, or
+ * SIZE_MAX when there is none.  One branch-free pass (the callers scan bytes
+ * they are converting or hashing anyway, still in cache). */
+uint64_t wk_f32_nonfinite(const void *x, size_t n, size_t *first);
+uint64_t wk_f16_nonfinite(const void *x, size_t n, size_t *first);
+uint64_t wk_bf16_nonfinite(const void *x, size_t n, size_t *first);
+
 #endif

@@ -25,6 +25,7 @@ typedef struct {
     const char *tokenizer;    /* --tokenizer */
     int no_tokenizer;
     int safetensors;
+    int allow_nonfinite;
     int dry_run;
     int sha256;
     const char *max_shard;    /* --max-shard-size */
@@ -89,6 +90,7 @@ static int parse_args(conv_opts *o, int argc, char **argv, int *help, int *versi
         if (!strcmp(a, "--dry-run")) o->dry_run = 1;
         else if (!strcmp(a, "--sha256")) o->sha256 = 1;
         else if (!strcmp(a, "--no-tokenizer")) o->no_tokenizer = 1;
+        else if (!strcmp(a, "--allow-nonfinite")) o->allow_nonfinite = 1;
         else if (!strcmp(a, "--safetensors")) o->safetensors = 1;
         else if (!strncmp(a, "--safe_serialization", 20) && (a[20] == 0 || a[20] == '=')) {
             o->safetensors = 1;
@@ -136,7 +138,8 @@ static int run(conv_opts *o, wk_err *err)
     wk_convrun_opts ro = { .input = o->input, .output = o->output, .model_size = o->model_size,
         .tokenizer = o->tokenizer, .no_tokenizer = o->no_tokenizer, .safetensors = o->safetensors,
         .sha256 = o->sha256, .max_shard = o->max_shard, .tf_version = o->tf_version,
-        .torch_version = o->torch_version, .threads = o->std.threads };
+        .torch_version = o->torch_version, .threads = o->std.threads,
+        .allow_nonfinite = o->allow_nonfinite };
     wk_threads_apply(o->std.threads);
     double t0 = now_s();
     wk_convrun r;
@@ -156,6 +159,9 @@ static int run(conv_opts *o, wk_err *err)
         double secs = now_s() - t0;
         if (rc == 0 && o->std.json) rc = conv_print_json(r.c, o->output, 0, r.model_dir, r.digests, secs, err);
         else if (rc == 0) conv_print_written(r.c, o->output, o->std.quiet, r.digests, secs);
+        if (rc == 0 && wk_convert_nonfinite(r.c))   /* only with --allow-nonfinite */
+            fprintf(stderr, "wk-convert: warning: %llu NaN/Inf value(s) written (--allow-nonfinite)\n",
+                    (unsigned long long)wk_convert_nonfinite(r.c));
     }
     wk_convrun_close(&r);
     return rc;

@@ -52,6 +52,9 @@ static void usage(void)
 "  --alignment N               GGUF data alignment (power of two, default 32)\n"
 "  --chat-template metharme|FILE  write tokenizer.chat_template\n"
 "  --no-digest                 do not store per-tensor XXH3-64 digests\n"
+"  --allow-nonfinite           pass NaN/Inf values (and values --outtype f16 turns\n"
+"                              into inf) on, with a count; default: an error naming\n"
+"                              the tensor, the count and the first element\n"
 "  --sha256                    also write OUTPUT.sha256 (sha256sum format; sharded:\n"
 "                              OUTPUT/SHA256SUMS for the shards)\n"
 "  --shard-size SIZE           safetensors: split into model-0000k-of-0000n.safetensors\n"
@@ -116,6 +119,8 @@ static int parse_args(pack_opts *o, int argc, char **argv, int *exit_now, wk_err
             WK_TRY(need_value(argc, argv, &i, &o->gl.chat_template, err));
         } else if (!strcmp(a, "--no-digest")) {
             o->gl.digests = 0;
+        } else if (!strcmp(a, "--allow-nonfinite")) {
+            o->gl.allow_nonfinite = 1;
         } else if (!strcmp(a, "--sha256")) {
             o->sha256 = 1;
         } else if (!strcmp(a, "--shard-size")) {
@@ -216,9 +221,14 @@ int main(int argc, char **argv)
     po.progress = bar ? wk_progress_cb : NULL;
     po.progress_ctx = bar;
     po.stage = on_stage;
-    uint64_t size = 0;
+    uint64_t size = 0, nonfinite[2] = {0, 0};
+    po.nonfinite = nonfinite;
     int rc = wk_pack_run(&po, src, &size, &err);
     wk_progress_finish(bar);
+    if (!rc && (nonfinite[0] || nonfinite[1]))   /* only with --allow-nonfinite */
+        fprintf(stderr, "wk-pack: warning: %llu NaN/Inf value(s) passed on and %llu made inf by "
+                "--outtype (--allow-nonfinite)\n", (unsigned long long)nonfinite[0],
+                (unsigned long long)nonfinite[1]);
     if (!rc && !o.std.quiet)
         fprintf(stderr, "wk-pack: %s (%s, %zu tensors) -> %s (%s, %llu bytes)\n", o.input,
                 wk_source_kind_name(wk_source_kind_of(src)), wk_source_count(src), o.output,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wk_half.h"
 #include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_json.h"
@@ -167,6 +168,7 @@ typedef struct {
     wk_source_xform x;
     uint64_t nbytes;
     char digest[17];
+    wk_source_nonfinite nf;   /* filled by the first pass over the bytes */
 } gl_tensor;
 
 struct wk_gl {
@@ -180,7 +182,24 @@ struct wk_gl {
     uint32_t file_type;
     int threads;
     int64_t cfg_vocab;      /* config.json vocab_size (HF), -1 if absent */
+    double theta;           /* rope_theta as read (the check against stored frequencies) */
+    int tie;                /* config.json tie_word_embeddings */
+    char *cfg_path;         /* config.json / params.json (messages), NULL if none */
+    const char *heads_key;  /* "num_attention_heads" / "n_heads" */
+    int nf_checked;         /* the digest pass counted the non-finite values */
+    int set_file_type;      /* GGUF input: general.file_type rewritten (all-float output) */
+    uint64_t nf_in, nf_over;
 };
+
+/* Account tensor i's non-finite values; an error unless allowed. */
+static int nonfinite_done(wk_gl *p, size_t i, wk_err *err)
+{
+    gl_tensor *t = &p->t[i];
+    p->nf_in += t->nf.in_bad;
+    p->nf_over += t->nf.overflow;
+    t->x.nf = NULL;
+    return wk_source_nonfinite_check(p->src, t->src, &t->nf, t->x.out_dtype, p->o.allow_nonfinite, err);
+}
 
 static int cmp_tensors(const void *a, const void *b)
 {
@@ -229,19 +248,15 @@ done:
 
 /* ---- hyperparameters ------------------------------------------------------------ */
 
-static int opt_int(const wk_json *o, const char *key, int64_t *v, const char *path, wk_err *err)
+/* o[key] (absent or null: 0) as an integer in [1, UINT32_MAX] (1), checked
+ * before any conversion; -1 with the file, key and range. */
+static int opt_u32(const wk_json *o, const char *key, uint32_t *v, const char *path, wk_err *err)
 {
     const wk_json *x = wk_json_get(o, key);
     if (!x || wk_json_type_of(x) == WK_JSON_NULL) return 0;
-    if (wk_json_as_int(x, v, err)) return wk_err_prefix(err, "%s: key \"%s\"", path, key);
-    return 1;
-}
-
-static int opt_num(const wk_json *o, const char *key, double *v, const char *path, wk_err *err)
-{
-    const wk_json *x = wk_json_get(o, key);
-    if (!x || wk_json_type_of(x) == WK_JSON_NULL) return 0;
-    if (wk_json_as_double(x, v, err)) return wk_err_prefix(err, "%s: key \"%s\"", path, key);
+    int64_t i;
+    WK_TRY(wk_llama_json_int(x, path, key, 1, UINT32_MAX, &i, err));
+    *v = (uint32_t)i;
     return 1;
 }
 
@@ -253,65 +268,123 @@ static int u32_of(int64_t v, uint32_t *out, const char *what, const char *path, 
     return 0;
 }
 
-/* From an HF config.json. */
-static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
+/* config.json keys that change the computation and are not implemented:
+ * refused by name unless they hold the value that means "off". */
+static int hf_unsupported(const wk_json *cfg, const char *path, wk_err *err)
 {
-    int64_t v = 0;
-    double d;
-    const char *mt;
-    if (!wk_json_get_string(cfg, "model_type", &mt, NULL, NULL) && strcmp(mt, "llama") != 0)
-        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: model_type \"%s\" (only \"llama\" is supported)", path, mt);
-    static const char *const req[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
-                                      "intermediate_size"};
-    uint32_t *dst[] = {&p->hp.n_embd, &p->hp.n_layer, &p->hp.n_head, &p->hp.n_ff};
-    for (int i = 0; i < 4; i++) {
-        int r = opt_int(cfg, req[i], &v, path, err);
-        if (r < 0) return -1;
-        if (r == 0) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"%s\"", path, req[i]);
-        WK_TRY(u32_of(v, dst[i], req[i], path, err));
+    const char *s;
+    if (wk_json_get(cfg, "hidden_act") &&
+        (wk_json_get_string(cfg, "hidden_act", &s, NULL, NULL) || strcmp(s, "silu") != 0))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"hidden_act\" must be \"silu\" (LLaMA's "
+                          "SwiGLU); another activation is not implemented", path);
+    static const char *const experts[] = {"num_local_experts", "num_experts", "n_routed_experts", "moe"};
+    for (size_t i = 0; i < sizeof experts / sizeof *experts; i++) {
+        const wk_json *x = wk_json_get(cfg, experts[i]);
+        int64_t n;
+        if (!x || wk_json_type_of(x) == WK_JSON_NULL ||
+            (wk_json_as_int(x, &n, NULL) == 0 && (n == 0 || n == 1)))
+            continue;
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"%s\": mixture-of-experts models are not "
+                          "implemented", path, experts[i]);
     }
-    int r = opt_int(cfg, "num_key_value_heads", &v, path, err);
-    if (r < 0) return -1;
-    p->hp.n_head_kv = p->hp.n_head;
-    if (r) WK_TRY(u32_of(v, &p->hp.n_head_kv, "num_key_value_heads", path, err));
-    if ((r = opt_num(cfg, "rms_norm_eps", &d, path, err)) < 0) return -1;
-    if (!r) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"rms_norm_eps\"", path);
-    p->hp.norm_eps = (float)d;
-    p->hp.rope_theta = 10000.0f;
-    if ((r = opt_num(cfg, "rope_theta", &d, path, err)) < 0) return -1;
-    if (r) p->hp.rope_theta = (float)d;
-    p->cfg_vocab = -1;
-    if ((r = opt_int(cfg, "vocab_size", &v, path, err)) < 0) return -1;
-    if (r) p->cfg_vocab = v;
-    if ((r = opt_int(cfg, "max_position_embeddings", &v, path, err)) < 0) return -1;
-    if (r) WK_TRY(u32_of(v, &p->hp.n_ctx, "max_position_embeddings", path, err));
-    const wk_json *rs = wk_json_get(cfg, "rope_scaling");
-    if (wk_json_type_of(rs) == WK_JSON_OBJECT) {
-        const char *type = NULL;
-        if (wk_json_get_string(rs, "type", &type, NULL, NULL) && wk_json_get_string(rs, "rope_type", &type, NULL, NULL))
-            return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling without a type", path);
-        if (strcmp(type, "linear") != 0)
-            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: rope_scaling type \"%s\" (only linear)", path, type);
-        if (wk_json_get_double(rs, "factor", &d, err)) return wk_err_prefix(err, "%s: rope_scaling", path);
-        p->hp.has_rope_scaling = 1;
-        p->hp.rope_scaling_factor = (float)d;
+    if (wk_json_type_of(wk_json_get(cfg, "sliding_window")) != WK_JSON_NULL)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"sliding_window\" is set: sliding-window "
+                          "attention is not implemented (only null is accepted)", path);
+    static const char *const biases[] = {"mlp_bias"};
+    for (size_t i = 0; i < sizeof biases / sizeof *biases; i++) {
+        int b = 0;
+        const wk_json *x = wk_json_get(cfg, biases[i]);
+        if (x && (wk_json_as_bool(x, &b, NULL) != 0 || b))
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"%s\" is not false: biases in the MLP "
+                              "are not implemented", path, biases[i]);
     }
     return 0;
 }
 
-/* From Meta params.json values. */
-static void hparams_meta(wk_gl *p, const wk_llama_params *mp)
+/* config.json's rope_scaling: null, or {"type"/"rope_type": "linear",
+ * "factor": in wk_llama_rope_factor_range}. */
+static int hf_rope_scaling(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
 {
-    p->hp.n_embd = (uint32_t)mp->dim;
-    p->hp.n_layer = (uint32_t)mp->n_layers;
-    p->hp.n_head = (uint32_t)mp->n_heads;
-    p->hp.n_head_kv = (uint32_t)mp->n_kv_heads;
+    const wk_json *rs = wk_json_get(cfg, "rope_scaling");
+    if (wk_json_type_of(rs) == WK_JSON_NULL) return 0;
+    if (wk_json_type_of(rs) != WK_JSON_OBJECT)
+        return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling must be null or an object", path);
+    const char *type = NULL;
+    if (wk_json_get_string(rs, "type", &type, NULL, NULL) && wk_json_get_string(rs, "rope_type", &type, NULL, NULL))
+        return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling without a type", path);
+    if (strcmp(type, "linear") != 0)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: rope_scaling type \"%s\" (only linear)", path, type);
+    double d;
+    const wk_json *f = wk_json_get(rs, "factor");
+    if (!f) return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling: missing key \"factor\"", path);
+    WK_TRY(wk_llama_json_real(f, path, "rope_scaling.factor", &wk_llama_rope_factor_range, &d, err));
+    p->hp.has_rope_scaling = 1;
+    p->hp.rope_scaling_factor = (float)d;
+    return 0;
+}
+
+/* From an HF config.json: every number range-checked before conversion. */
+static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
+{
+    double d;
+    const char *mt;
+    if (!wk_json_get_string(cfg, "model_type", &mt, NULL, NULL) && strcmp(mt, "llama") != 0)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: model_type \"%s\" (only \"llama\" is supported)", path, mt);
+    WK_TRY(hf_unsupported(cfg, path, err));
+    static const char *const req[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                      "intermediate_size"};
+    uint32_t *dst[] = {&p->hp.n_embd, &p->hp.n_layer, &p->hp.n_head, &p->hp.n_ff};
+    for (int i = 0; i < 4; i++) {
+        int r = opt_u32(cfg, req[i], dst[i], path, err);
+        if (r < 0) return -1;
+        if (r == 0) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"%s\"", path, req[i]);
+    }
+    p->hp.n_head_kv = p->hp.n_head;
+    if (opt_u32(cfg, "num_key_value_heads", &p->hp.n_head_kv, path, err) < 0) return -1;
+    uint32_t hd = 0;
+    if (opt_u32(cfg, "head_dim", &hd, path, err) < 0) return -1;
+    if (hd && (uint64_t)hd * p->hp.n_head != p->hp.n_embd)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: head_dim %u is not hidden_size %u / "
+                          "num_attention_heads %u: not implemented", path, hd, p->hp.n_embd, p->hp.n_head);
+    const wk_json *x = wk_json_get(cfg, "rms_norm_eps");
+    if (!x) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"rms_norm_eps\"", path);
+    WK_TRY(wk_llama_json_real(x, path, "rms_norm_eps", &wk_llama_norm_eps_range, &d, err));
+    p->hp.norm_eps = (float)d;
+    p->theta = 10000.0;
+    x = wk_json_get(cfg, "rope_theta");
+    if (x && wk_json_type_of(x) != WK_JSON_NULL)
+        WK_TRY(wk_llama_json_real(x, path, "rope_theta", &wk_llama_rope_theta_range, &p->theta, err));
+    p->hp.rope_theta = (float)p->theta;
+    uint32_t nv = 0;
+    int r = opt_u32(cfg, "vocab_size", &nv, path, err);
+    if (r < 0) return -1;
+    p->cfg_vocab = r ? (int64_t)nv : -1;
+    if (opt_u32(cfg, "max_position_embeddings", &p->hp.n_ctx, path, err) < 0) return -1;
+    int tie = 0;
+    if (wk_json_get(cfg, "tie_word_embeddings") &&
+        wk_json_get_bool(cfg, "tie_word_embeddings", &tie, err))
+        return wk_err_prefix(err, "%s", path);
+    p->tie = tie;
+    return hf_rope_scaling(p, cfg, path, err);
+}
+
+/* From Meta params.json values (range-checked by wk_llama_params_parse:
+ * sizes <= 2^40, so each must also fit the GGUF's uint32). */
+static int hparams_meta(wk_gl *p, const wk_llama_params *mp, const char *path, wk_err *err)
+{
+    WK_TRY(u32_of(mp->dim, &p->hp.n_embd, "dim", path, err));
+    WK_TRY(u32_of(mp->n_layers, &p->hp.n_layer, "n_layers", path, err));
+    WK_TRY(u32_of(mp->n_heads, &p->hp.n_head, "n_heads", path, err));
+    WK_TRY(u32_of(mp->n_kv_heads, &p->hp.n_head_kv, "n_kv_heads", path, err));
+    p->theta = mp->rope_theta;
+    p->heads_key = "n_heads";
     p->hp.norm_eps = (float)mp->norm_eps;
     p->hp.rope_theta = (float)mp->rope_theta;
     /* Meta's files do not say; llama.cpp's original converter guessed from
      * the generation: LLaMA-1 (eps 1e-6) 2048, LLaMA-2 (eps 1e-5) 4096, Code
      * Llama (theta 1e6) 16384. */
     p->hp.n_ctx = mp->rope_theta == 1000000.0 ? 16384 : mp->norm_eps >= 1e-5 ? 4096 : 2048;
+    return 0;
 }
 
 static int load_hparams(wk_gl *p, int hf, wk_err *err)
@@ -320,32 +393,23 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     const char *dir = wk_source_dir(src);
     if (hf) {
         wk_json *cfg;
-        char *path = NULL;
-        WK_TRY(load_json(dir, "config.json", &cfg, &path, err));
+        WK_TRY(load_json(dir, "config.json", &cfg, &p->cfg_path, err));
         if (!cfg) return wk_err_set(err, WK_E_USAGE, "%s: no config.json (needed for an HF model)", dir);
-        int rc = hparams_hf(p, cfg, path, err);
+        p->heads_key = "num_attention_heads";
+        int rc = hparams_hf(p, cfg, p->cfg_path, err);
         wk_json_free(cfg);
-        free(path);
         return rc;
     }
-    if (wk_source_meta(src)) {
-        hparams_meta(p, wk_llama_ckpt_params(wk_source_meta(src)));
-        return 0;
-    }
-    char *path = wk_path_join(dir, "params.json");
-    if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    if (!(p->cfg_path = wk_path_join(dir, "params.json"))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    if (wk_source_meta(src))
+        return hparams_meta(p, wk_llama_ckpt_params(wk_source_meta(src)), p->cfg_path, err);
     wk_map m;
-    if (read_small(path, &m, err)) {
-        free(path);
-        return wk_err_prefix(err, "Meta-layout tensors need params.json");
-    }
+    if (read_small(p->cfg_path, &m, err)) return wk_err_prefix(err, "Meta-layout tensors need params.json");
     wk_llama_params mp;   /* plain values: usable after the map is closed */
-    int rc = wk_llama_params_parse(m.data, m.size, path, &mp, err);
+    int rc = wk_llama_params_parse(m.data, m.size, p->cfg_path, &mp, err);
     wk_map_close(&m);
-    free(path);
     WK_TRY(rc);
-    hparams_meta(p, &mp);
-    return 0;
+    return hparams_meta(p, &mp, p->cfg_path, err);
 }
 
 /* ---- tensor mapping (model mode) --------------------------------------------------- */
@@ -364,6 +428,49 @@ static const wk_source_tensor *need(const wk_source *src, const char *name, int 
         return NULL;
     }
     return t;
+}
+
+/* Every rotary buffer of the source (rope.freqs, rotary_emb.inv_freq: dropped
+ * from the output) against the head count and rope_theta (hp.n_rot set). */
+static int check_ropes(wk_gl *p, int hf, wk_err *err)
+{
+    const wk_source *src = p->src;
+    float *v = NULL;
+    uint8_t *raw = NULL;
+    int rc = -1;
+    for (size_t i = 0; i < wk_source_count(src); i++) {
+        const wk_source_tensor *st = wk_source_tensor_at(src, i);
+        char name[64];
+        int perm;
+        if (wk_gl_map_name(st->name, hf, name, sizeof name, &perm) != 1) continue;
+        int64_t n = st->ndim == 1 ? st->shape[0] : -1;
+        WK_FAIL_GOTO(n < 0 || n > 65536 || (st->dtype != WK_DT_F32 && st->dtype != WK_DT_F16 &&
+                     st->dtype != WK_DT_BF16), done, err, WK_E_FORMAT, "%s: tensor \"%s\": a "
+                     "rotary buffer must be a 1-D float tensor of at most 65536 values",
+                     wk_source_path(src), st->name);
+        free(v);
+        free(raw);
+        v = malloc((size_t)(n ? n : 1) * sizeof *v);
+        raw = malloc((size_t)(n ? n : 1) * 4);
+        WK_FAIL_GOTO(!v || !raw, done, err, WK_E_NOMEM, "out of memory");
+        WK_TRY_GOTO(wk_source_read(src, i, raw, (size_t)n * 4, err), done);
+        for (int64_t j = 0; j < n; j++) {
+            uint16_t h;
+            if (st->dtype == WK_DT_F32) memcpy(&v[j], raw + 4 * j, 4);
+            else {
+                memcpy(&h, raw + 2 * j, 2);
+                v[j] = st->dtype == WK_DT_F16 ? wk_f16_to_f32(h) : wk_bf16_to_f32(h);
+            }
+        }
+        wk_llama_rope_check c = {wk_source_path(src), st->name, st->dtype, p->cfg_path, p->heads_key,
+                                 p->hp.n_head, p->hp.n_embd, p->hp.n_rot, "rope_theta", p->theta};
+        WK_TRY_GOTO(wk_llama_check_rope(&c, v, n, err), done);
+    }
+    rc = 0;
+done:
+    free(v);
+    free(raw);
+    return rc;
 }
 
 /* Check tensor shapes against the hyperparameters; fill n_vocab / n_ff. */
@@ -396,6 +503,11 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s: %u heads / %u kv heads do not fit width %u", f,
                           p->hp.n_head, p->hp.n_head_kv, p->hp.n_embd);
     p->hp.n_rot = p->hp.n_embd / p->hp.n_head;
+    WK_TRY(check_ropes(p, hf, err));
+    if (p->tie && out)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tie_word_embeddings is true but the checkpoint "
+                          "has its own \"%s\": which one the model uses is ambiguous; set it to "
+                          "false or remove the tensor", p->cfg_path, out->name);
     /* layer count: blocks present must be exactly 0 .. n_layer-1 */
     for (uint32_t l = 0; l <= p->hp.n_layer; l++) {
         snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.q_proj.weight" : "layers.%u.attention.wq.weight", l);
@@ -811,7 +923,22 @@ static int map_repack(wk_gl *p, wk_err *err)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s has no GGUF type",
                               wk_source_path(src), st->name, wk_dtype_get(st->dtype)->torch_name);
     }
-    if (p->o.outtype != WK_OUTTYPE_AUTO) p->file_type = ftype_of(outtype_dtype(p->o.outtype));
+    /* general.file_type names the type of the bulk of the weights (llama.cpp's
+     * convention: llama-quantize writes the type it quantized to, and the
+     * loader, lacking the key, guesses the most common tensor type).  Quantized
+     * tensors stay as they are under --outtype, so while any is left the
+     * input's own file_type still describes them and is kept; only an all-float
+     * file becomes "mostly <outtype>". */
+    int quantized = 0;
+    for (size_t i = 0; i < p->n_t; i++)
+        quantized |= wk_source_tensor_at(src, p->t[i].src)->dtype == WK_DT_COUNT;
+    if (p->o.outtype != WK_OUTTYPE_AUTO && !quantized) {
+        p->file_type = ftype_of(outtype_dtype(p->o.outtype));
+        p->set_file_type = 1;
+    } else if (wk_source_gguf(src)) {
+        uint32_t ft;
+        if (wk_gguf_get_u32(wk_source_gguf(src), "general.file_type", &ft, NULL) == 0) p->file_type = ft;
+    }
     return 0;
 }
 
@@ -820,7 +947,7 @@ static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
     for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
         const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
         if (strncmp(kv->key, "weightkit.digest.", 17) == 0) continue;
-        if (strcmp(kv->key, "general.file_type") == 0 && p->o.outtype != WK_OUTTYPE_AUTO) {
+        if (strcmp(kv->key, "general.file_type") == 0 && p->set_file_type) {
             WK_TRY(wk_ggufw_kv_u32(p->w, kv->key, p->file_type, err));
             continue;
         }
@@ -874,6 +1001,7 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     long failed = -1;
     wk_err first;
     wk_err_clear(&first);
+    for (size_t i = 0; i < p->n_t; i++) p->t[i].x.nf = &p->t[i].nf;
 #pragma omp parallel num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
     {
         wk_source_bufs bufs = {0};
@@ -904,6 +1032,8 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
         if (err) *err = first;
         return -1;
     }
+    for (size_t i = 0; i < p->n_t; i++) WK_TRY(nonfinite_done(p, i, err));   /* tensor order */
+    p->nf_checked = 1;
     const char **s = malloc((p->n_t ? p->n_t : 1) * sizeof *s);
     size_t *l = malloc((p->n_t ? p->n_t : 1) * sizeof *l);
     int rc = -1;
@@ -1009,6 +1139,7 @@ void wk_gl_free(wk_gl *p)
     if (!p) return;
     wk_ggufw_free(p->w);
     free(p->t);
+    free(p->cfg_path);
     free(p);
 }
 
@@ -1016,6 +1147,12 @@ uint64_t wk_gl_total_size(const wk_gl *p) { return wk_ggufw_total_size(p->w); }
 const wk_gl_hparams *wk_gl_hparams_of(const wk_gl *p) { return p->have_hparams ? &p->hp : NULL; }
 size_t wk_gl_tensor_count(const wk_gl *p) { return p->n_t; }
 uint32_t wk_gl_file_type(const wk_gl *p) { return p->file_type; }
+
+void wk_gl_nonfinite(const wk_gl *p, uint64_t *in_bad, uint64_t *overflow)
+{
+    *in_bad = p->nf_in;
+    *overflow = p->nf_over;
+}
 
 const char *wk_gl_tensor_name(const wk_gl *p, size_t i, int *type, size_t *src)
 {
@@ -1052,8 +1189,12 @@ int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk
     wk_sink_init(&ws, writer_sink, &c);
     wk_source_bufs bufs = {0};
     int rc = -1;
-    for (size_t i = 0; i < p->n_t; i++)
+    for (size_t i = 0; i < p->n_t; i++) {
+        if (!p->nf_checked) p->t[i].x.nf = &p->t[i].nf;   /* no digest pass: check here */
         WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err), done);
+        if (!p->nf_checked) WK_TRY_GOTO(nonfinite_done(p, i, err), done);
+    }
+    p->nf_checked = 1;
     WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
     rc = 0;
 done:

@@ -57,6 +57,9 @@ typedef struct {
     const char *chat_template;  /* NULL, "metharme", or a file holding a template */
     int digests;                /* store weightkit.digest.* (default 1) */
     int threads;                /* digest pass threads (<= 0 = default) */
+    int allow_nonfinite;        /* 0: NaN/Inf in a float tensor, or a value that becomes inf
+                                   in the output type, is an error (wk_source_nonfinite_check);
+                                   1: passed on and counted (wk_gl_nonfinite) */
 } wk_gl_opts;
 
 void wk_gl_opts_init(wk_gl_opts *o);
@@ -97,6 +100,9 @@ const wk_gl_hparams *wk_gl_hparams_of(const wk_gl *p);   /* NULL for GGUF/carrie
 size_t wk_gl_tensor_count(const wk_gl *p);
 /* Output name, ggml type and source tensor index of output tensor i. */
 const char *wk_gl_tensor_name(const wk_gl *p, size_t i, int *type, size_t *src);
+/* NaN/Inf values written (read as such, and made by the conversion): known
+ * after wk_gl_plan_new with digests, else after wk_gl_write. */
+void wk_gl_nonfinite(const wk_gl *p, uint64_t *in_bad, uint64_t *overflow);
 /* llama_ftype written as general.file_type. */
 uint32_t wk_gl_file_type(const wk_gl *p);
 

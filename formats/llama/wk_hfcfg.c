@@ -131,8 +131,12 @@ int wk_hfcfg_config_json(const wk_hf_profile *p, const wk_hf_llama_config *c, wk
     }
     if (p->flags & WK_HF_PAD_TOKEN)
         WK_TRY_GOTO(wk_json_object_append(o, "pad_token_id", wk_json_new_int(0), err), done);
-    wk_json *eps = c->rms_norm_eps_is_int ? wk_json_new_int((int64_t)c->rms_norm_eps)
-                                          : wk_json_new_double(c->rms_norm_eps);
+    /* an integer only when it is one that int64 holds exactly (params.json's
+     * range check refuses every integer today; this keeps the cast defined) */
+    int eps_int = c->rms_norm_eps_is_int && c->rms_norm_eps >= -9.2e18 && c->rms_norm_eps <= 9.2e18 &&
+                  c->rms_norm_eps == floor(c->rms_norm_eps);
+    wk_json *eps = eps_int ? wk_json_new_int((int64_t)c->rms_norm_eps)
+                           : wk_json_new_double(c->rms_norm_eps);
     WK_TRY_GOTO(wk_json_object_append(o, "rms_norm_eps", eps, err), done);
     if (c->rope_theta != 10000.0)
         WK_TRY_GOTO(wk_json_object_append(o, "rope_theta",

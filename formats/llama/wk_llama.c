@@ -74,29 +74,142 @@ int wk_llama_kind_shape(const wk_llama_geom *g, wk_ll_kind k, int64_t shape[2])
     }
 }
 
+/* ---- numbers from JSON ------------------------------------------------------------ */
+
+/* The literal of a JSON number as read (or its type name) into buf. */
+static const char *num_text(const wk_json *v, char *buf, size_t cap)
+{
+    int64_t i;
+    double d;
+    switch (wk_json_type_of(v)) {
+    case WK_JSON_INT: wk_json_as_int(v, &i, NULL); snprintf(buf, cap, "%lld", (long long)i); break;
+    case WK_JSON_BIGINT: snprintf(buf, cap, "%.40s%s", wk_json_bigint_text(v),
+                                  strlen(wk_json_bigint_text(v)) > 40 ? "..." : ""); break;
+    case WK_JSON_DOUBLE: {
+        char r[WK_JSON_REPR_MAX];
+        wk_json_as_double(v, &d, NULL);
+        wk_json_repr_double(d, r);
+        snprintf(buf, cap, "%s", r);
+        break;
+    }
+    default: snprintf(buf, cap, "a JSON %s", wk_json_type_name(wk_json_type_of(v))); break;
+    }
+    return buf;
+}
+
+int wk_llama_json_real(const wk_json *v, const char *path, const char *key, const wk_llama_range *r,
+                       double *out, wk_err *err)
+{
+    wk_json_type t = wk_json_type_of(v);
+    double d = 0;
+    int ok = (t == WK_JSON_INT || t == WK_JSON_DOUBLE || t == WK_JSON_BIGINT) &&
+             wk_json_as_double(v, &d, NULL) == 0 && isfinite(d) &&
+             (r->lo_open ? d > r->lo : d >= r->lo) && (r->hi_open ? d < r->hi : d <= r->hi);
+    if (!ok) {
+        char got[64];
+        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" is %s: must be a number %s %g and %s %g",
+                          path, key, num_text(v, got, sizeof got), r->lo_open ? ">" : ">=", r->lo,
+                          r->hi_open ? "<" : "<=", r->hi);
+    }
+    *out = d;
+    return 0;
+}
+
+int wk_llama_json_int(const wk_json *v, const char *path, const char *key, int64_t lo, int64_t hi,
+                      int64_t *out, wk_err *err)
+{
+    int64_t i = 0;
+    if (wk_json_type_of(v) != WK_JSON_INT || wk_json_as_int(v, &i, NULL) != 0 || i < lo || i > hi) {
+        char got[64];
+        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" must be %s integer in [%lld, %lld] "
+                          "(got %s)", path, key, lo == 1 ? "a positive" : "an", (long long)lo,
+                          (long long)hi, num_text(v, got, sizeof got));
+    }
+    *out = i;
+    return 0;
+}
+
+const wk_llama_range wk_llama_norm_eps_range = {0.0, 1.0, 1, 1};
+const wk_llama_range wk_llama_rope_theta_range = {1.0, WK_LL_ROPE_THETA_MAX, 1, 0};
+const wk_llama_range wk_llama_rope_factor_range = {1.0, WK_LL_ROPE_FACTOR_MAX, 0, 0};
+static const wk_llama_range k_ffn_mult_range = {WK_LL_FFN_MULT_MIN, WK_LL_FFN_MULT_MAX, 0, 0};
+
 /* ---- params.json --------------------------------------------------------------- */
 
-/* obj[key] as a positive integer (a float with an integral value is accepted,
- * as Python code indexes with it only after int()). */
+/* obj[key] as an integer in [1, 2^40] (the message keeps "must be a positive
+ * integer"). */
 static int get_pos_int(const wk_json *o, const char *key, const char *path, int64_t *out,
                        wk_err *err)
 {
     const wk_json *v = wk_json_get(o, key);
     if (!v) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"%s\"", path, key);
-    if (wk_json_type_of(v) != WK_JSON_INT || wk_json_as_int(v, out, NULL) != 0 || *out <= 0 ||
-        *out > ((int64_t)1 << 40))
-        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" must be a positive integer", path, key);
+    return wk_llama_json_int(v, path, key, 1, WK_LL_MAX_SIZE, out, err);
+}
+
+/* The keys of Meta's ModelArgs that a params.json may carry.  Others change
+ * the computation in ways not implemented (mixture of experts, sliding
+ * windows, Llama 3.1's scaled rope) or are unknown: refused by name. */
+static const char *const k_params_keys[] = {
+    "dim", "n_layers", "n_heads", "n_kv_heads", "norm_eps", "multiple_of", "ffn_dim_multiplier",
+    "vocab_size", "rope_theta", "max_seq_len", "max_batch_size", "use_scaled_rope", "rope_scaling",
+};
+
+static int check_params_keys(const wk_json *o, const char *path, wk_err *err)
+{
+    for (size_t i = 0; i < wk_json_len(o); i++) {
+        const char *k = wk_json_key_at(o, i, NULL);
+        const wk_json *v = wk_json_value_at(o, i);
+        size_t j = 0;
+        while (j < sizeof k_params_keys / sizeof *k_params_keys && strcmp(k, k_params_keys[j])) j++;
+        if (j == sizeof k_params_keys / sizeof *k_params_keys)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: unknown key \"%.100s\": it may change the "
+                              "model's computation (mixture of experts, sliding windows, ...), which "
+                              "weightkit does not implement; known keys: dim, n_layers, n_heads, "
+                              "n_kv_heads, norm_eps, multiple_of, ffn_dim_multiplier, vocab_size, "
+                              "rope_theta, max_seq_len, max_batch_size", path, k);
+        int b = 0;
+        if (strcmp(k, "use_scaled_rope") == 0 &&
+            (wk_json_as_bool(v, &b, NULL) != 0 || b))
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"use_scaled_rope\" (Llama 3.1's rope "
+                              "frequency scaling) is not implemented; only false is accepted", path);
+        if (strcmp(k, "rope_scaling") == 0 && wk_json_type_of(v) != WK_JSON_NULL)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"rope_scaling\" in params.json is not "
+                              "implemented; only null is accepted", path);
+    }
     return 0;
 }
 
-static int get_number(const wk_json *v, const char *key, const char *path, double *out,
-                      int *is_int, wk_err *err)
+/* The optional keys (n_kv_heads, multiple_of, ffn_dim_multiplier, vocab_size,
+ * rope_theta) into out, each range-checked before any conversion. */
+static int params_optional(const wk_json *o, const char *path, wk_llama_params *out, wk_err *err)
 {
-    wk_json_type t = wk_json_type_of(v);
-    if ((t != WK_JSON_INT && t != WK_JSON_DOUBLE) || wk_json_as_double(v, out, NULL) != 0 ||
-        !isfinite(*out))
-        return wk_err_set(err, WK_E_FORMAT, "%s: \"%s\" must be a number", path, key);
-    if (is_int) *is_int = t == WK_JSON_INT;
+    const wk_json *v = wk_json_get(o, "n_kv_heads");
+    out->n_kv_heads = out->n_heads;
+    if (v && wk_json_type_of(v) != WK_JSON_NULL) {
+        WK_TRY(get_pos_int(o, "n_kv_heads", path, &out->n_kv_heads, err));
+        out->has_n_kv_heads = 1;
+    }
+    if (wk_json_get(o, "multiple_of")) WK_TRY(get_pos_int(o, "multiple_of", path, &out->multiple_of, err));
+    out->ffn_dim_multiplier = 1.0;
+    v = wk_json_get(o, "ffn_dim_multiplier");
+    if (v && wk_json_type_of(v) != WK_JSON_NULL) {
+        WK_TRY(wk_llama_json_real(v, path, "ffn_dim_multiplier", &k_ffn_mult_range,
+                                  &out->ffn_dim_multiplier, err));
+        out->has_ffn_dim_multiplier = 1;
+    }
+    out->vocab_size = -1;
+    v = wk_json_get(o, "vocab_size");
+    if (v && (wk_json_type_of(v) != WK_JSON_INT || wk_json_as_int(v, &out->vocab_size, NULL) != 0 ||
+              (out->vocab_size <= 0 && out->vocab_size != -1) || out->vocab_size > WK_LL_MAX_SIZE))
+        return wk_err_set(err, WK_E_FORMAT, "%s: \"vocab_size\" must be -1 or a positive integer "
+                          "<= %lld", path, (long long)WK_LL_MAX_SIZE);
+    out->rope_theta = 10000.0;
+    v = wk_json_get(o, "rope_theta");
+    if (v && wk_json_type_of(v) != WK_JSON_NULL) {
+        WK_TRY(wk_llama_json_real(v, path, "rope_theta", &wk_llama_rope_theta_range,
+                                  &out->rope_theta, err));
+        out->has_rope_theta = 1;
+    }
     return 0;
 }
 
@@ -109,53 +222,18 @@ int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_lla
     if (wk_json_type_of(wk_json_get(o, "model")) == WK_JSON_OBJECT) o = wk_json_get(o, "model");
     int rc = -1;
     memset(out, 0, sizeof *out);
-    if (wk_json_type_of(o) != WK_JSON_OBJECT) {
-        wk_err_set(err, WK_E_FORMAT, "%s: not a JSON object", path);
-        goto done;
-    }
-    if (get_pos_int(o, "dim", path, &out->dim, err) || get_pos_int(o, "n_layers", path, &out->n_layers, err) ||
-        get_pos_int(o, "n_heads", path, &out->n_heads, err))
-        goto done;
+    WK_FAIL_GOTO(wk_json_type_of(o) != WK_JSON_OBJECT, done, err, WK_E_FORMAT,
+                 "%s: not a JSON object", path);
+    WK_TRY_GOTO(get_pos_int(o, "dim", path, &out->dim, err), done);
+    WK_TRY_GOTO(get_pos_int(o, "n_layers", path, &out->n_layers, err), done);
+    WK_TRY_GOTO(get_pos_int(o, "n_heads", path, &out->n_heads, err), done);
     const wk_json *v = wk_json_get(o, "norm_eps");
-    if (!v) {
-        wk_err_set(err, WK_E_FORMAT, "%s: missing key \"norm_eps\"", path);
-        goto done;
-    }
-    if (get_number(v, "norm_eps", path, &out->norm_eps, &out->norm_eps_is_int, err)) goto done;
-    out->n_kv_heads = out->n_heads;
-    if (wk_json_get(o, "n_kv_heads") && wk_json_type_of(wk_json_get(o, "n_kv_heads")) != WK_JSON_NULL) {
-        if (get_pos_int(o, "n_kv_heads", path, &out->n_kv_heads, err)) goto done;
-        out->has_n_kv_heads = 1;
-    }
-    if (wk_json_get(o, "multiple_of") && get_pos_int(o, "multiple_of", path, &out->multiple_of, err))
-        goto done;
-    out->ffn_dim_multiplier = 1.0;
-    v = wk_json_get(o, "ffn_dim_multiplier");
-    if (v && wk_json_type_of(v) != WK_JSON_NULL) {
-        if (get_number(v, "ffn_dim_multiplier", path, &out->ffn_dim_multiplier, NULL, err)) goto done;
-        if (out->ffn_dim_multiplier <= 0) {
-            wk_err_set(err, WK_E_FORMAT, "%s: \"ffn_dim_multiplier\" must be positive", path);
-            goto done;
-        }
-        out->has_ffn_dim_multiplier = 1;
-    }
-    out->vocab_size = -1;
-    v = wk_json_get(o, "vocab_size");
-    if (v && (wk_json_type_of(v) != WK_JSON_INT || wk_json_as_int(v, &out->vocab_size, NULL) != 0 ||
-              (out->vocab_size <= 0 && out->vocab_size != -1))) {
-        wk_err_set(err, WK_E_FORMAT, "%s: \"vocab_size\" must be -1 or a positive integer", path);
-        goto done;
-    }
-    out->rope_theta = 10000.0;
-    v = wk_json_get(o, "rope_theta");
-    if (v && wk_json_type_of(v) != WK_JSON_NULL) {
-        if (get_number(v, "rope_theta", path, &out->rope_theta, NULL, err)) goto done;
-        if (out->rope_theta <= 1.0) {
-            wk_err_set(err, WK_E_FORMAT, "%s: \"rope_theta\" must be > 1", path);
-            goto done;
-        }
-        out->has_rope_theta = 1;
-    }
+    WK_FAIL_GOTO(!v, done, err, WK_E_FORMAT, "%s: missing key \"norm_eps\"", path);
+    WK_TRY_GOTO(wk_llama_json_real(v, path, "norm_eps", &wk_llama_norm_eps_range, &out->norm_eps,
+                                   err), done);
+    out->norm_eps_is_int = wk_json_type_of(v) == WK_JSON_INT;
+    WK_TRY_GOTO(params_optional(o, path, out, err), done);
+    WK_TRY_GOTO(check_params_keys(o, path, err), done);
     rc = 0;
 done:
     wk_json_free(root);
@@ -164,9 +242,20 @@ done:
 
 int64_t wk_llama_ffn_from_params(const wk_llama_params *p)
 {
-    if (p->multiple_of <= 0) return -1;
+    /* Ranges (wk_llama_params_parse): dim, multiple_of <= 2^40 and
+     * ffn_dim_multiplier in [WK_LL_FFN_MULT_MIN, WK_LL_FFN_MULT_MAX], so every
+     * product below is < 2^50 and each conversion to int64 is exact in range.
+     * Values set by hand are checked here again: -1 for anything outside. */
+    if (p->multiple_of <= 0 || p->multiple_of > WK_LL_MAX_SIZE || p->dim <= 0 ||
+        p->dim > WK_LL_MAX_SIZE)
+        return -1;
     int64_t hidden = (int64_t)((double)(2 * (4 * p->dim)) / 3.0); /* int(2 * 4dim / 3) */
-    if (p->has_ffn_dim_multiplier) hidden = (int64_t)(p->ffn_dim_multiplier * (double)hidden);
+    if (p->has_ffn_dim_multiplier) {
+        double m = p->ffn_dim_multiplier;
+        if (!(m >= WK_LL_FFN_MULT_MIN && m <= WK_LL_FFN_MULT_MAX)) return -1;
+        hidden = (int64_t)(m * (double)hidden);
+    }
+    if (hidden <= 0) return -1;
     return p->multiple_of * ((hidden + p->multiple_of - 1) / p->multiple_of);
 }
 
@@ -538,6 +627,82 @@ static int check_kind_shapes(const wk_llama_ckpt *ck, wk_err *err)
     return 0;
 }
 
+/* ---- rotary buffers ------------------------------------------------------------------ */
+
+/* Relative tolerance of a stored frequency: its dtype's rounding (bf16 keeps
+ * 8 significant bits, fp16 11; HF's fp32 inv_freq holds fp16-rounded values)
+ * with a margin for float32 pow. */
+static double rope_tol(wk_dtype dt) { return dt == WK_DT_BF16 ? 1.0 / 128 : 1.0 / 1024; }
+
+int wk_llama_check_rope(const wk_llama_rope_check *c, const float *v, int64_t n, wk_err *err)
+{
+    if (n * 2 != c->head_dim)
+        return wk_err_set(err, WK_E_FORMAT, "%s: %s %lld contradicts the checkpoint: tensor \"%s\" "
+                          "in %s holds %lld rotary frequencies, i.e. a head size of %lld (%lld "
+                          "heads of width %lld), not %lld", c->cfg_path, c->heads_key,
+                          (long long)c->n_heads, c->name, c->file, (long long)n, (long long)(2 * n),
+                          (long long)(n > 0 ? c->dim / (2 * n) : 0), (long long)(2 * n),
+                          (long long)c->head_dim);
+    double tol = rope_tol(c->dtype);
+    for (int64_t j = 0; j < n; j++) {
+        double want = pow(c->theta, -(double)(2 * j) / (double)c->head_dim);
+        double got = v[j];
+        if (isfinite(got) && fabs(got - want) <= tol * want + 1e-7) continue;
+        /* the theta the stored values imply, from the second frequency */
+        double implied = n > 1 && v[1] > 0 && v[1] < 1 ? pow((double)v[1], -(double)c->head_dim / 2.0) : 0;
+        return wk_err_set(err, WK_E_FORMAT, "%s: %s %g contradicts the checkpoint: tensor \"%s\" in "
+                          "%s holds value %g at index %lld where theta %g gives %g (the stored "
+                          "frequencies imply theta ~ %.3g)", c->cfg_path, c->theta_key, c->theta,
+                          c->name, c->file, got, (long long)j, c->theta, want, implied);
+    }
+    return 0;
+}
+
+/* A 1-D tensor of a Meta rank as floats (n values, malloc'd into *out). */
+static int rope_values(const wk_tensor_info *t, float **out, wk_err *err)
+{
+    int64_t n = t->ndim == 1 ? t->shape[0] : -1;
+    size_t es = wk_dtype_get(t->dtype)->size;
+    if (n < 0 || n > 65536 || (t->dtype != WK_DT_F16 && t->dtype != WK_DT_BF16 && t->dtype != WK_DT_F32))
+        return wk_err_set(err, WK_E_FORMAT, "tensor \"%s\": a rotary buffer must be a 1-D float "
+                          "tensor of at most 65536 values", t->name);
+    float *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+    if (!v) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *e = t->storage + (size_t)(t->storage_offset + i * t->stride[0]) * es;
+        uint16_t h;
+        if (t->dtype == WK_DT_F32) memcpy(&v[i], e, 4);
+        else {
+            memcpy(&h, e, 2);
+            v[i] = t->dtype == WK_DT_F16 ? wk_f16_to_f32(h) : wk_bf16_to_f32(h);
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+/* Every rope.freqs buffer of rank 0 against n_heads (its length is head_dim /
+ * 2) and rope_theta (its values). */
+static int check_ropes(const wk_llama_ckpt *ck, wk_err *err)
+{
+    const wk_llama_params *p = &ck->params;
+    for (size_t i = 0; i < wk_pth_count(ck->rank[0]); i++) {
+        const wk_tensor_info *t = wk_pth_tensor(ck->rank[0], i);
+        int64_t layer;
+        if (parse_key(t->name, &layer) != KEY_ROPE) continue;
+        float *v = NULL;
+        if (rope_values(t, &v, err)) return wk_err_prefix(err, "%s", ck->rank_path[0]);
+        wk_llama_rope_check c = {ck->rank_path[0], t->name, t->dtype, ck->params_path, "n_heads",
+                                 p->n_heads, p->dim, p->dim / p->n_heads,
+                                 p->has_rope_theta ? "rope_theta" : "rope_theta (absent: 10000)",
+                                 p->rope_theta};
+        int rc = wk_llama_check_rope(&c, v, t->shape[0], err);
+        free(v);
+        WK_TRY(rc);
+    }
+    return 0;
+}
+
 /* Infer the geometry from the tensors and compare it with params.json. */
 static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
 {
@@ -560,6 +725,7 @@ static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
         return wk_err_set(err, WK_E_FORMAT, "%s: dim %lld is not n_heads %lld times an even head "
                           "size", pp, (long long)p->dim, (long long)p->n_heads);
     g->head_dim = g->dim / g->n_heads;
+    WK_TRY(check_ropes(ck, err));
     WK_TRY(check_rank_count(ck, err));
     WK_TRY(infer_kv_heads(ck, err));
     WK_TRY(check_kind_shapes(ck, err));

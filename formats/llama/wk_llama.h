@@ -17,9 +17,48 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wk_err.h"
+#include "wk_json.h"
 #include "wk_tensor.h"
 
 #define WK_LL_MAX_RANKS 64
+
+/* ---- numbers from JSON -------------------------------------------------------- */
+
+/* Every number read from params.json / config.json is range-checked as a
+ * double (or int64) before it is converted to anything narrower, so no
+ * conversion can be out of range (docs/security.md, issue #24 item 1). */
+#define WK_LL_MAX_SIZE ((int64_t)1 << 40)  /* dim, layers, heads, multiple_of, vocab */
+#define WK_LL_ROPE_THETA_MAX 1e10          /* real models: 1e4 .. 1e6 (Llama 3: 5e5) */
+#define WK_LL_ROPE_FACTOR_MAX 1024.0       /* linear rope scaling factor */
+#define WK_LL_FFN_MULT_MIN 0.01            /* ffn_dim_multiplier (real: 0.75 .. 1.5) */
+#define WK_LL_FFN_MULT_MAX 16.0
+
+/* An interval of allowed values; *_open: the bound itself is excluded. */
+typedef struct {
+    double lo, hi;
+    int lo_open, hi_open;
+} wk_llama_range;
+
+/* norm_eps / rms_norm_eps: (0, 1).  0 divides by zero for an all-zero row,
+ * a negative value can take the square root of a negative number, and >= 1
+ * would swamp the mean square of real activations; real models use 1e-6 or
+ * 1e-5, so the open interval refuses only impossible values. */
+extern const wk_llama_range wk_llama_norm_eps_range;
+/* rope_theta: (1, WK_LL_ROPE_THETA_MAX]; linear rope factor: [1, WK_LL_ROPE_FACTOR_MAX]. */
+extern const wk_llama_range wk_llama_rope_theta_range;
+extern const wk_llama_range wk_llama_rope_factor_range;
+
+/* JSON value v (key `key` of file `path`) as a finite double inside r: an
+ * int, a float or a big int, compared as a double before any conversion.
+ * WK_E_FORMAT "PATH: "KEY" is VALUE: must be a number > LO and < HI" for a
+ * missing value (NULL), another type, or a value outside r. */
+int wk_llama_json_real(const wk_json *v, const char *path, const char *key, const wk_llama_range *r,
+                       double *out, wk_err *err);
+/* v as an integer in [lo, hi] (a JSON int only: no float, no big int).
+ * WK_E_FORMAT "PATH: "KEY" must be a positive integer in [LO, HI] (got V)"
+ * ("an integer" when lo != 1). */
+int wk_llama_json_int(const wk_json *v, const char *path, const char *key, int64_t lo, int64_t hi,
+                      int64_t *out, wk_err *err);
 
 /* ---- params.json ------------------------------------------------------------ */
 
@@ -38,16 +77,23 @@ typedef struct {
 } wk_llama_params;
 
 /* Parse params.json bytes (`path` names the file in messages).  Required:
- * dim, n_layers, n_heads, norm_eps (numbers); optional: n_kv_heads,
- * multiple_of, ffn_dim_multiplier, vocab_size, rope_theta; other keys are
- * ignored, as Meta's and HF's code ignore them.  LLaMA-3 style files that nest
+ * dim, n_layers, n_heads (integers in [1, 2^40]), norm_eps (in
+ * wk_llama_norm_eps_range); optional: n_kv_heads, multiple_of (integers in
+ * [1, 2^40]), ffn_dim_multiplier (in [WK_LL_FFN_MULT_MIN, WK_LL_FFN_MULT_MAX]),
+ * vocab_size (-1 or [1, 2^40]), rope_theta (wk_llama_rope_theta_range);
+ * max_seq_len and max_batch_size are ignored (they do not change the
+ * weights); use_scaled_rope must be false/absent and rope_scaling null/absent
+ * (not implemented).  Any other key is refused by name (WK_E_UNSUPPORTED): it
+ * may change the computation (e.g. "moe", "sliding_window").  Files that nest
  * everything under "model" are accepted.  WK_E_FORMAT naming the file and key
- * for malformed JSON, a missing key, a wrong type or a non-positive size. */
+ * (and the allowed range) for malformed JSON, a missing key, a wrong type or
+ * an out-of-range value. */
 int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_llama_params *out,
                           wk_err *err);
 
 /* Meta's FeedForward hidden size from params: multiple_of * ceil(int(mult *
- * int(8 dim / 3)) / multiple_of); -1 if multiple_of is absent. */
+ * int(8 dim / 3)) / multiple_of); -1 if multiple_of is absent or a value is
+ * outside the ranges wk_llama_params_parse enforces. */
 int64_t wk_llama_ffn_from_params(const wk_llama_params *p);
 
 /* ---- geometry ----------------------------------------------------------------- */
@@ -75,6 +121,28 @@ int wk_llama_geom_from_params(const wk_llama_params *p, int64_t vocab, int n_ran
  * dividing n_heads, n_kv_heads, dim, ffn and vocab (as fairscale requires).
  * WK_E_FORMAT naming the offending values. */
 int wk_llama_geom_check(const wk_llama_geom *g, wk_err *err);
+
+/* ---- rotary buffers ------------------------------------------------------------ */
+
+/* What a stored rotary buffer (Meta rope.freqs, HF rotary_emb.inv_freq) must
+ * agree with: it holds head_dim / 2 values theta^(-2j / head_dim), rounded to
+ * its dtype (docs/formats/llama-layouts.md). */
+typedef struct {
+    const char *file, *name;   /* the tensor's file and name (messages) */
+    wk_dtype dtype;            /* stored dtype: sets the tolerance */
+    const char *cfg_path;      /* params.json / config.json (messages) */
+    const char *heads_key;     /* "n_heads" / "num_attention_heads" */
+    int64_t n_heads, dim, head_dim;
+    const char *theta_key;     /* "rope_theta" */
+    double theta;
+} wk_llama_rope_check;
+
+/* Check n stored values v: n must be head_dim / 2 (else WK_E_FORMAT: the
+ * config's head count contradicts the checkpoint), and each value within
+ * the dtype's rounding (relative 1/1024 for fp16/fp32, 1/128 for bf16, plus
+ * 1e-7 for fp16 subnormals) of theta^(-2j / head_dim) computed in double
+ * (else WK_E_FORMAT naming the theta the values imply). */
+int wk_llama_check_rope(const wk_llama_rope_check *c, const float *v, int64_t n, wk_err *err);
 
 /* ---- Meta tensor kinds ------------------------------------------------------------ */
 

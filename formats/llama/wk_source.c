@@ -659,6 +659,68 @@ static void convert(wk_dtype from, wk_dtype to, const void *src, void *dst, size
     }
 }
 
+/* Count the non-finite values among n elements of dtype d at p (element
+ * index base) into *c (in_bad / first_in). */
+static void scan_in(wk_dtype d, const void *p, size_t n, uint64_t base, uint64_t *c, uint64_t *first)
+{
+    size_t f = SIZE_MAX;
+    uint64_t k = d == WK_DT_F32 ? wk_f32_nonfinite(p, n, &f)
+               : d == WK_DT_F16 ? wk_f16_nonfinite(p, n, &f)
+               : d == WK_DT_BF16 ? wk_bf16_nonfinite(p, n, &f) : 0;
+    if (k && *c == 0) *first = base + f;
+    *c += k;
+}
+
+/* Row r of a conversion: input row in (dtype from, n elements, source
+ * element index base), output row out (dtype to): count input NaN/Inf and
+ * finite values that became Inf. */
+static void scan_row(wk_source_nonfinite *nf, wk_dtype from, const void *in, wk_dtype to,
+                     const void *out, size_t n, uint64_t base)
+{
+    uint64_t in_bad = 0, out_bad = 0, f_in = 0, f_out = 0;
+    scan_in(from, in, n, base, &in_bad, &f_in);
+    scan_in(to, out, n, base, &out_bad, &f_out);
+    if (in_bad) {
+        if (nf->in_bad == 0) nf->first_in = f_in;
+        nf->in_bad += in_bad;
+    }
+    if (out_bad <= in_bad) return;
+    /* rare: find the first element finite in the input and not in the output */
+    size_t ei = wk_dtype_get(from)->size, eo = wk_dtype_get(to)->size;
+    for (size_t k = 0; nf->overflow == 0 && k < n; k++) {
+        uint64_t ci = 0, co = 0, fi, fo;
+        scan_in(from, (const uint8_t *)in + k * ei, 1, 0, &ci, &fi);
+        scan_in(to, (const uint8_t *)out + k * eo, 1, 0, &co, &fo);
+        if (co && !ci) {
+            nf->first_over = base + k;
+            break;
+        }
+    }
+    nf->overflow += out_bad - in_bad;
+}
+
+int wk_source_nonfinite_check(const wk_source *s, size_t i, const wk_source_nonfinite *nf,
+                              wk_dtype out_dtype, int allow, wk_err *err)
+{
+    if (allow || (!nf->in_bad && !nf->overflow)) return 0;
+    const char *name = wk_source_tensor_at(s, i)->name;
+    size_t fi;
+    uint64_t off;
+    const char *path = wk_source_file_range(s, i, &fi, &off) == 0 && wk_source_file(s, fi)
+                     ? wk_source_file(s, fi) : wk_source_path(s);
+    if (nf->in_bad)
+        return wk_err_set(err, WK_E_UNSAFE, "%s: tensor \"%s\": %llu NaN/Inf value%s (first at "
+                          "element %llu): a model with them computes garbage; --allow-nonfinite "
+                          "passes them on", path, name, (unsigned long long)nf->in_bad,
+                          nf->in_bad == 1 ? "" : "s", (unsigned long long)nf->first_in);
+    return wk_err_set(err, WK_E_UNSAFE, "%s: tensor \"%s\": %llu finite value%s beyond the range of "
+                      "%s (first at element %llu) would become inf; use a wider --outtype (f32, "
+                      "bf16) or --allow-nonfinite", path, name,
+                      (unsigned long long)nf->overflow, nf->overflow == 1 ? "" : "s",
+                      wk_dtype_get(out_dtype) ? wk_dtype_get(out_dtype)->torch_name : "?",
+                      (unsigned long long)nf->first_over);
+}
+
 int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_sink *sink,
                    wk_source_bufs *bufs, wk_err *err)
 {
@@ -674,9 +736,14 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
     }
     int convert_dt = x && x->out_dtype != t->dtype;
     int64_t heads = x ? x->unpermute : 0;
+    wk_source_nonfinite *nf = x ? x->nf : NULL;
+    if (nf) *nf = (wk_source_nonfinite){0, UINT64_MAX, 0, UINT64_MAX};
+    int scan = nf && is_float16_32(t->dtype);
     if (!convert_dt && heads <= 0) {
+        size_t es = scan ? wk_dtype_get(t->dtype)->size : 1;
         for (uint64_t off = 0; off < t->nbytes;) {     /* plain copy, in chunks */
             size_t k = t->nbytes - off < WK_SOURCE_CHUNK ? (size_t)(t->nbytes - off) : WK_SOURCE_CHUNK;
+            if (scan) scan_in(t->dtype, src + off, k / es, off / es, &nf->in_bad, &nf->first_in);
             WK_TRY(wk_sink_write(sink, src + off, k, err));
             off += k;
         }
@@ -706,6 +773,10 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
         }
         convert(t->dtype, convert_dt ? x->out_dtype : t->dtype, src + (size_t)sr * row_el * es_in,
                 bufs->out + fill * row_out, row_el);
+        if (scan)
+            scan_row(nf, t->dtype, src + (size_t)sr * row_el * es_in,
+                     convert_dt ? x->out_dtype : t->dtype, bufs->out + fill * row_out, row_el,
+                     (uint64_t)sr * row_el);
         if (++fill == per || r == rows - 1) {
             WK_TRY(wk_sink_write(sink, bufs->out, fill * row_out, err));
             fill = 0;
@@ -851,6 +922,9 @@ struct wk_source_stplan {
     wk_source_xform *x;        /* per source tensor */
     uint64_t *nbytes;
     char (*digest)[17];
+    wk_source_nonfinite *nf;   /* per source tensor, filled by the first pass */
+    int nf_checked;
+    uint64_t nf_in, nf_over;
     st_shard *shards;
     size_t n_shards;
     uint64_t total;
@@ -991,6 +1065,21 @@ done:
     return rc;
 }
 
+/* Account tensor i's non-finite values; an error unless allowed. */
+static int st_nonfinite_done(wk_source_stplan *p, size_t i, wk_err *err)
+{
+    p->nf_in += p->nf[i].in_bad;
+    p->nf_over += p->nf[i].overflow;
+    p->x[i].nf = NULL;
+    return wk_source_nonfinite_check(p->src, i, &p->nf[i], p->x[i].out_dtype, p->o.allow_nonfinite, err);
+}
+
+void wk_source_st_nonfinite(const wk_source_stplan *p, uint64_t *in_bad, uint64_t *overflow)
+{
+    *in_bad = p->nf_in;
+    *overflow = p->nf_over;
+}
+
 static int st_plan(wk_source_stplan *p, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     const wk_source *s = p->src;
@@ -999,7 +1088,8 @@ static int st_plan(wk_source_stplan *p, wk_progress_fn progress, void *pctx, wk_
     p->nbytes = calloc(n ? n : 1, sizeof *p->nbytes);
     p->digest = calloc(n ? n : 1, sizeof *p->digest);
     p->shards = calloc(n ? n : 1, sizeof *p->shards);
-    if (!p->x || !p->nbytes || !p->digest || !p->shards) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    p->nf = calloc(n ? n : 1, sizeof *p->nf);
+    if (!p->x || !p->nbytes || !p->digest || !p->shards || !p->nf) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     size_t kvl;
     const wk_st *sst = wk_source_kind_of(s) == WK_SOURCE_SAFETENSORS ? wk_source_st(s, 0) : NULL;
     int gguf_like = wk_source_gguf(s) || (sst && wk_st_meta_get(sst, WK_ST_GGUF_KV, &kvl));
@@ -1033,7 +1123,12 @@ static int st_plan(wk_source_stplan *p, wk_progress_fn progress, void *pctx, wk_
         else snprintf(p->shards[k].name, sizeof p->shards[k].name, "model-%05zu-of-%05zu.safetensors", k + 1,
                       p->n_shards);
     }
-    if (p->o.digests) WK_TRY(st_digests(p, progress, pctx, err));
+    if (p->o.digests) {
+        for (size_t i = 0; i < n; i++) p->x[i].nf = &p->nf[i];
+        WK_TRY(st_digests(p, progress, pctx, err));
+        for (size_t i = 0; i < n; i++) WK_TRY(st_nonfinite_done(p, i, err));   /* source order */
+        p->nf_checked = 1;
+    }
     char *kv_json = NULL;
     if (wk_source_gguf(s)) {
         wk_buf b;
@@ -1083,6 +1178,7 @@ void wk_source_st_free(wk_source_stplan *p)
     free(p->x);
     free(p->nbytes);
     free(p->digest);
+    free(p->nf);
     free(p);
 }
 
@@ -1119,7 +1215,9 @@ int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink *sink, wk_progress
     int rc = -1;
     for (size_t j = 0; j < sh->n; j++) {
         size_t i = sh->first + wk_stw_order(sh->w, j);
+        if (!p->nf_checked) p->x[i].nf = &p->nf[i];   /* no digest pass: check here */
         WK_TRY_GOTO(wk_source_emit(p->src, i, &p->x[i], &ws, &bufs, err), done);
+        if (!p->nf_checked) WK_TRY_GOTO(st_nonfinite_done(p, i, err), done);
     }
     WK_TRY_GOTO(wk_stw_finish(sh->w, err), done);
     rc = 0;

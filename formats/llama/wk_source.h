@@ -108,6 +108,23 @@ const uint8_t *wk_source_get(const wk_source *s, size_t i, uint8_t **scratch, si
 
 /* ---- emitting tensors (the byte producer of wk-pack) ------------------------ */
 
+/* Non-finite values met by wk_source_emit in one tensor (issue #24 item 7):
+ * NaN/Inf in the input, and finite input values that the conversion turned
+ * into +-Inf (beyond +-65504 to fp16).  Element indices are row-major in the
+ * source tensor; UINT64_MAX when there is none. */
+typedef struct {
+    uint64_t in_bad, first_in;       /* NaN/Inf read */
+    uint64_t overflow, first_over;   /* finite -> Inf by the conversion */
+} wk_source_nonfinite;
+
+/* 0 if nf (filled by emitting tensor i of s to out_dtype) is clean or
+ * allow is set; else WK_E_UNSAFE naming the file, the tensor, the count,
+ * the first element and the way out: "PATH: tensor "T": N NaN/Inf values
+ * (first at element I) ..." or "... N finite values beyond the range of
+ * float16 (first at element I) would become inf ...". */
+int wk_source_nonfinite_check(const wk_source *s, size_t i, const wk_source_nonfinite *nf,
+                              wk_dtype out_dtype, int allow, wk_err *err);
+
 /* What to do to a tensor's bytes on the way out. */
 typedef struct {
     wk_dtype out_dtype;   /* F32 / F16 / BF16 from any of these (rounding to nearest even,
@@ -115,6 +132,9 @@ typedef struct {
     int64_t unpermute;    /* > 0: undo HF's q/k row permutation with this many heads:
                              output row h*D + 2i + p = input row h*D + p*D/2 + i
                              (D = rows / heads; rows = outermost dimension) */
+    wk_source_nonfinite *nf; /* not NULL: wk_source_emit resets and fills it (F32 / F16 /
+                                BF16 inputs; the scan runs on bytes being copied or
+                                converted anyway) */
 } wk_source_xform;
 
 /* Reusable buffers for wk_source_emit (zero-initialise; free with
@@ -173,6 +193,8 @@ typedef struct {
     int digests;            /* add weightkit.xxh3-64.<name> keys (default 1) */
     int threads;            /* digest pass (<= 0 = default) */
     uint64_t shard_size;    /* 0 = one file; else transformers' max_shard_size rule */
+    int allow_nonfinite;    /* 0: NaN/Inf, or a value the conversion makes inf, is an error
+                               (wk_source_nonfinite_check); 1: passed on and counted */
 } wk_source_st_opts;
 
 void wk_source_st_opts_init(wk_source_st_opts *o);
@@ -196,6 +218,9 @@ uint64_t wk_source_st_shard_size(const wk_source_stplan *p, size_t k);
 /* Write shard k to sink; progress gets the bytes of this shard. */
 int wk_source_st_write(wk_source_stplan *p, size_t k, wk_sink *sink, wk_progress_fn progress,
                        void *pctx, wk_err *err);
+/* NaN/Inf values written (read as such / made by the conversion): known after
+ * wk_source_st_plan with digests, else after every shard was written. */
+void wk_source_st_nonfinite(const wk_source_stplan *p, uint64_t *in_bad, uint64_t *overflow);
 /* model.safetensors.index.json text (for more than one shard). */
 int wk_source_st_index(const wk_source_stplan *p, wk_buf *out, wk_err *err);
 

@@ -1110,7 +1110,11 @@ def write_meta_base(out):
         stride = (shape[1], 1) if len(shape) == 2 else (1,)
         tensors.append((name, dict(storage="HalfStorage", key=str(i), numel=numel, shape=shape,
                                    stride=stride)))
-        storages.append((str(i), bytes(2 * numel)))
+        raw = bytes(2 * numel)
+        if name == "rope.freqs":   # valid values: 10000^(-2j/head_dim) in fp16 (wk checks them)
+            hd = dim // PARAMS["n_heads"]
+            raw = struct.pack("<%de" % numel, *[10000.0 ** (-2.0 * j / hd) for j in range(numel)])
+        storages.append((str(i), raw))
     data, _ = torch_zip(state_dict_pickle(tensors), storages, prefix="consolidated")
     with open(os.path.join(out, "consolidated.00.pth"), "wb") as f:
         f.write(data)

@@ -307,9 +307,45 @@ static void test_params(void)
     CHECK_EQ_U64(wk_llama_ffn_from_params(&p), 11008);
     p.dim = 6656;
     CHECK_EQ_U64(wk_llama_ffn_from_params(&p), 17920);
-    const char *nested = "{\"model\": {\"dim\": 16, \"n_heads\": 2, \"n_layers\": 1, \"norm_eps\": 1}}";
+    /* (norm_eps was the integer 1 here: issue #24 item 6 makes norm_eps (0, 1)) */
+    const char *nested = "{\"model\": {\"dim\": 16, \"n_heads\": 2, \"n_layers\": 1, "
+                         "\"norm_eps\": 0.5, \"max_seq_len\": 2048, \"use_scaled_rope\": false}}";
     CHECK_OK(wk_llama_params_parse(nested, strlen(nested), "p", &p, &err), &err);
-    CHECK(p.dim == 16 && p.norm_eps_is_int && wk_llama_ffn_from_params(&p) == -1);
+    CHECK(p.dim == 16 && !p.norm_eps_is_int && wk_llama_ffn_from_params(&p) == -1);
+    /* issue #24 items 1 and 6: out-of-range numbers and unknown keys, refused
+     * before any conversion, naming the file, the key and the range */
+    static const struct { const char *json, *msg; } range[] = {
+        {"\"norm_eps\": 9223372036854775807", "\"norm_eps\" is 9223372036854775807: must be a number > 0 and < 1"},
+        {"\"norm_eps\": 99999999999999999999999", "\"norm_eps\" is 99999999999999999999999: must be a number > 0"},
+        {"\"norm_eps\": 0", "\"norm_eps\" is 0: must be"},
+        {"\"norm_eps\": -1e-5", "\"norm_eps\" is -1e-05: must be"},
+        {"\"norm_eps\": 1e300", "\"norm_eps\" is 1e+300"},
+        {"\"norm_eps\": 1e-6, \"ffn_dim_multiplier\": 1e300", "\"ffn_dim_multiplier\" is 1e+300: must be a number >= 0.01 and <= 16"},
+        {"\"norm_eps\": 1e-6, \"ffn_dim_multiplier\": 1e17", "\"ffn_dim_multiplier\" is 1e+17"},
+        {"\"norm_eps\": 1e-6, \"ffn_dim_multiplier\": 3e16", "\"ffn_dim_multiplier\" is 3e+16"},
+        {"\"norm_eps\": 1e-6, \"ffn_dim_multiplier\": 1e-300", "\"ffn_dim_multiplier\" is 1e-300"},
+        {"\"norm_eps\": 1e-6, \"rope_theta\": 1e300", "\"rope_theta\" is 1e+300: must be a number > 1 and <= 1e+10"},
+        {"\"norm_eps\": 1e-6, \"rope_theta\": -1e300", "\"rope_theta\" is -1e+300"},
+        {"\"norm_eps\": 1e-6, \"n_kv_heads\": 1e300", "\"n_kv_heads\" must be a positive integer in [1, 1099511627776] (got 1e+300)"},
+        {"\"norm_eps\": 1e-6, \"moe\": {\"num_experts\": 8}", "unknown key \"moe\""},
+        {"\"norm_eps\": 1e-6, \"use_scaled_rope\": true", "\"use_scaled_rope\" (Llama 3.1"},
+        {"\"norm_eps\": 1e-6, \"rope_scaling\": {\"factor\": 8}", "\"rope_scaling\" in params.json"},
+    };
+    for (size_t i = 0; i < sizeof range / sizeof range[0]; i++) {
+        char j[512];
+        snprintf(j, sizeof j, "{\"dim\": 16, \"n_heads\": 2, \"n_layers\": 1, \"multiple_of\": 8, %s}",
+                 range[i].json);
+        CHECK_MSG(wk_llama_params_parse(j, strlen(j), "x/params.json", &p, &err) == -1, "%s", j);
+        CHECK_MSG(strstr(err.msg, "x/params.json: ") && strstr(err.msg, range[i].msg), "%s -> %s",
+                  j, err.msg);
+    }
+    /* values set by hand outside the parser's ranges: no conversion, -1 */
+    CHECK_OK(wk_llama_params_parse(j7, strlen(j7), "params.json", &p, &err), &err);
+    p.has_ffn_dim_multiplier = 1;
+    p.ffn_dim_multiplier = 1e300;
+    CHECK(wk_llama_ffn_from_params(&p) == -1);
+    p.ffn_dim_multiplier = 1e-300;
+    CHECK(wk_llama_ffn_from_params(&p) == -1);
     const char *bad[] = {"{\"dim\": 16}", "[1]", "{\"dim\": \"16\", \"n_heads\": 2, \"n_layers\": 1, "
                          "\"norm_eps\": 1e-6}", "{\"dim\": 16, \"n_heads\": 2, \"n_layers\": 1, "
                          "\"norm_eps\": 1e-6, \"vocab_size\": 0}", "{"};
@@ -417,6 +453,10 @@ static int make_ckpt(const char *dir, const synth *s)
             }
         if (r == 0 && s->extra) { /* a tiny 1-D extra tensor */
             uint8_t *b = calloc(1, 8);
+            if (strstr(s->extra, "rope.freqs")) { /* a valid one: 10000^(-2j/4), head size 4 */
+                float f[2] = {1.0f, 0.01f};
+                memcpy(b, f, 8);
+            }
             memset(&t[n], 0, sizeof t[n]);
             names[n] = strdup(s->extra);
             t[n].name = names[n];

@@ -324,6 +324,37 @@ static void test_torch_golden(void)
     free(g.data);
 }
 
+/* wk_*_nonfinite: every 16-bit pattern classified as isfinite() of its float
+ * value says; f32 specials; the first index; unaligned input (issue #24 item 7). */
+static void test_nonfinite(void)
+{
+    uint64_t n16 = 0, nb16 = 0, want16 = 0, wantb16 = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint16_t v = (uint16_t)h;
+        n16 += wk_f16_nonfinite(&v, 1, NULL);
+        nb16 += wk_bf16_nonfinite(&v, 1, NULL);
+        want16 += !isfinite(wk_f16_to_f32(v));
+        wantb16 += !isfinite(wk_bf16_to_f32(v));
+    }
+    CHECK_EQ_U64(n16, want16);
+    CHECK_EQ_U64(nb16, wantb16);
+    CHECK_EQ_U64(want16, 2 * 1024);
+    float f[6] = {1.0f, 65504.0f, 3.4e38f, INFINITY, -INFINITY, NAN};
+    size_t first = 0;
+    CHECK_EQ_U64(wk_f32_nonfinite(f, 6, &first), 3);
+    CHECK_EQ_U64(first, 3);
+    CHECK_EQ_U64(wk_f32_nonfinite(f, 3, &first), 0);
+    CHECK(first == SIZE_MAX);
+    uint8_t buf[1 + 6 * sizeof(float)];
+    memcpy(buf + 1, f, sizeof f);
+    CHECK_EQ_U64(wk_f32_nonfinite(buf + 1, 6, &first), 3);
+    CHECK_EQ_U64(first, 3);
+    uint16_t h[4];
+    wk_f32_to_f16_row(f + 1, h, 3);   /* 65504 stays finite; 3.4e38 overflows to inf */
+    CHECK_EQ_U64(wk_f16_nonfinite(h, 3, &first), 2);
+    CHECK_EQ_U64(first, 1);
+}
+
 int main(void)
 {
     WK_RUN(test_f16_to_f32_exhaustive);
@@ -335,5 +366,6 @@ int main(void)
     WK_RUN(test_simd_16bit_inputs);
     WK_RUN(test_simd_f32_sweep);
     WK_RUN(test_torch_golden);
+    WK_RUN(test_nonfinite);
     return wk_test_summary();
 }

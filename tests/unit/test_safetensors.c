@@ -265,13 +265,13 @@ static void test_source(void)
         CHECK_OK(wk_source_read(s, (size_t)w, buf, sizeof buf, &err), &err);
         CHECK(memcmp(buf, b.data + off, 24) == 0);
         CHECK(wk_source_read(s, (size_t)w, buf, 8, &err) != 0 && err.code == WK_E_USAGE);
-        wk_source_xform x = {WK_DT_BF16, 0};
+        wk_source_xform x = {WK_DT_BF16, 0, NULL};
         uint64_t nb;
         CHECK_OK(wk_source_out_nbytes(s, (size_t)w, &x, &nb, &err), &err);
         CHECK_EQ_U64(nb, 12);
         /* HF -> Meta row order: 2 heads of D = 4 rows: out row h*4 + 2i + p = in row h*4 + p*2 + i */
         long q = wk_source_find(s, "q");
-        wk_source_xform u = {WK_DT_F16, 2};
+        wk_source_xform u = {WK_DT_F16, 2, NULL};
         wk_buf o = {0};
         wk_source_bufs bufs = {0};
         CHECK_OK(wk_source_emit(s, (size_t)q, &u, wk_sink_buf(&o), &bufs, &err), &err);
@@ -279,7 +279,7 @@ static void test_source(void)
         static const int perm[8] = {0, 2, 1, 3, 4, 6, 5, 7};
         CHECK_EQ_U64(o.len, 16);
         for (int r = 0; r < 8 && o.len == 16; r++) CHECK(memcmp(o.data + 2 * r, in + 2 * perm[r], 2) == 0);
-        wk_source_xform odd = {WK_DT_F16, 3};
+        wk_source_xform odd = {WK_DT_F16, 3, NULL};
         CHECK(wk_source_emit(s, (size_t)q, &odd, wk_sink_buf(&o), &bufs, &err) != 0 && err.code == WK_E_FORMAT);
         wk_source_bufs_free(&bufs);
         wk_buf_free(&o);

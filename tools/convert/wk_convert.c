@@ -38,6 +38,7 @@ struct wk_convert {
     size_t n_files;
     wk_buf *json;                /* per file: the bytes of a JSON file */
     uint64_t tensor_bytes, total_bytes;
+    uint64_t nonfinite;          /* NaN/Inf written (atomic: shards may stream concurrently) */
 };
 
 void wk_convert_opts_init(wk_convert_opts *o)
@@ -612,6 +613,37 @@ static int write_inv_freq(stream_state *s, const wk_llama_hf_tensor *t, wk_err *
     return rc;
 }
 
+uint64_t wk_convert_nonfinite(const wk_convert *c)
+{
+    return __atomic_load_n(&c->nonfinite, __ATOMIC_RELAXED);
+}
+
+/* Count the NaN/Inf among rows starting at r0 of a tensor as float16 about
+ * to be written (n values, still in cache) into *count / *first. */
+static void count_f16(const void *f16, size_t n, int64_t r0, int64_t cols, uint64_t *count,
+                      uint64_t *first)
+{
+    size_t f;
+    uint64_t k = wk_f16_nonfinite(f16, n, &f);
+    if (k && !*count) *first = (uint64_t)r0 * (uint64_t)cols + f;
+    *count += k;
+}
+
+/* After tensor t: its NaN/Inf count is an error unless allowed. */
+static int nonfinite_done(stream_state *s, const wk_llama_hf_tensor *t, uint64_t count,
+                          uint64_t first, wk_err *err)
+{
+    if (!count) return 0;
+    if (s->c->opts.allow_nonfinite) {
+        __atomic_fetch_add(&s->c->nonfinite, count, __ATOMIC_RELAXED);
+        return 0;
+    }
+    return wk_err_set(err, WK_E_UNSAFE, "%s: tensor \"%s\": %llu NaN/Inf value%s in the float16 "
+                      "output (first at element %llu): NaN/Inf in the checkpoint, or values beyond "
+                      "+-65504; --allow-nonfinite writes them", wk_llama_ckpt_dir(s->c->ck), t->name,
+                      (unsigned long long)count, count == 1 ? "" : "s", (unsigned long long)first);
+}
+
 /* Write the data of state-dict tensor `ti`; prefetch tensor `next` (SIZE_MAX: none). */
 static int write_tensor(stream_state *s, size_t ti, size_t next, wk_err *err)
 {
@@ -626,21 +658,24 @@ static int write_tensor(stream_state *s, size_t ti, size_t next, wk_err *err)
     prod_init(&p, s->c->ck, t);
     size_t row_bytes = (size_t)p.cols * 2;
     int64_t per = chunk_rows(p.rows, p.cols, p.perm_hd), sub = sub_rows(p.rows, p.cols);
+    uint64_t bad = 0, first = 0;
     for (int64_t r0 = 0; r0 < p.rows && !s->lim->full; r0 += per) {
         int64_t r1 = r0 + per < p.rows ? r0 + per : p.rows;
         if (p.staged) WK_TRY(stage_rows(&p, r0, r1, s->stage, s->fds, s->c->ck, err));
         if (is_passthrough(&p)) {
+            count_f16(s->stage, (size_t)((r1 - r0) * p.cols), r0, p.cols, &bad, &first);
             WK_TRY(put(s, s->stage, (size_t)(r1 - r0) * row_bytes, err));
             continue;
         }
         for (int64_t a = r0; a < r1 && !s->lim->full; a += sub) {
             int64_t b = a + sub < r1 ? a + sub : r1;
             fill_rows(&p, a, b, s->buf);
+            count_f16(s->buf, (size_t)((b - a) * p.cols), a, p.cols, &bad, &first);
             WK_TRY(put(s, s->buf, (size_t)(b - a) * row_bytes, err));
         }
     }
     if (!p.staged) release_map(&p);
-    return 0;
+    return nonfinite_done(s, t, bad, first, err);
 }
 
 /* Buffer sizes for shard f: the largest chunk of output rows, and of source

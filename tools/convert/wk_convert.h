@@ -48,6 +48,10 @@ typedef struct {
     int model;                 /* 1: model files (config, weights); 0: tokenizer only */
     const char *tokenizer;     /* tokenizer.model to copy, or NULL: no tokenizer files */
     int threads;               /* reserved (production is single-threaded, see docs) */
+    int allow_nonfinite;       /* 0: a NaN/Inf in the float16 output (NaN/Inf read, or a
+                                  bf16/fp32 value beyond +-65504) fails the shard, naming the
+                                  tensor, the count and the first element; 1: written and
+                                  counted (wk_convert_nonfinite) */
 } wk_convert_opts;
 
 /* Defaults as listed above; tokenizer NULL, model 1. */
@@ -103,6 +107,9 @@ uint64_t wk_convert_tensor_bytes(const wk_convert *c);
 size_t wk_convert_tensor_count(const wk_convert *c);
 const wk_llama_hf_tensor *wk_convert_tensor(const wk_convert *c, size_t t);
 size_t wk_convert_tensor_file(const wk_convert *c, size_t t);
+
+/* NaN/Inf values written so far by this engine's shards (allow_nonfinite). */
+uint64_t wk_convert_nonfinite(const wk_convert *c);
 
 /* The geometry and profile the plan was made for. */
 const wk_llama_geom *wk_convert_geom(const wk_convert *c);

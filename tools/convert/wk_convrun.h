@@ -32,6 +32,7 @@ typedef struct {
     const char *tf_version;   /* transformers version string, or NULL: default / auto */
     const char *torch_version;
     int threads;
+    int allow_nonfinite;      /* wk_convert_opts.allow_nonfinite */
 } wk_convrun_opts;
 
 typedef struct {

@@ -149,6 +149,7 @@ static int pack_gguf(const wk_pack_opts *o, const wk_source *src, uint64_t *size
     WK_TRY_GOTO(open_out(&f, o->output, inputs, o->sha256, err), done);
     stage(o, "writing");
     rc = write_out(&f, o->output, src, p, NULL, 0, NULL, o, err);
+    if (!rc && o->nonfinite) wk_gl_nonfinite(p, &o->nonfinite[0], &o->nonfinite[1]);
 done:
     *size = wk_gl_total_size(p);
     free(inputs);
@@ -209,6 +210,7 @@ static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, 
     so.digests = o->gl.digests;
     so.threads = o->threads;
     so.shard_size = o->shard_size;
+    so.allow_nonfinite = o->gl.allow_nonfinite;
     stage(o, so.digests ? "digests" : "writing");
     wk_source_stplan *p = wk_source_st_plan(src, &so, o->progress, o->progress_ctx, err);
     if (!p) return -1;
@@ -223,6 +225,7 @@ static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, 
     } else {
         rc = write_shards(o, src, p, inputs, size, err);
     }
+    if (!rc && o->nonfinite) wk_source_st_nonfinite(p, &o->nonfinite[0], &o->nonfinite[1]);
 done:
     free(inputs);
     wk_source_st_free(p);

@@ -22,6 +22,8 @@ typedef struct {
     uint64_t shard_size;      /* safetensors: shards of at most this size in a directory; 0 one file */
     int sha256;               /* also the outputs' SHA-256 (sha256sum format) */
     int threads;
+    uint64_t *nonfinite;      /* not NULL: [0] NaN/Inf values read, [1] values the conversion
+                                 made inf, both written (gl.allow_nonfinite; else an error) */
     wk_progress_fn progress;  /* bytes done of the current stage; may be NULL */
     void *progress_ctx;
     /* A new stage starts ("digests", "writing"); called with progress_ctx; may be NULL. */

@@ -348,6 +348,7 @@ static wk_gguf *pack_first(const wk_qrun_opts *o, wk_source *src, char **tmp_pat
     wk_gl_opts_init(&go);
     go.threads = o->threads;
     go.digests = 0;
+    go.allow_nonfinite = 1;   /* the quantizer refuses NaN/Inf itself, naming the block */
     wk_gl *p = wk_gl_plan_new(src, &go, NULL, NULL, err);
     if (!p) return NULL;
     wk_out *out = wk_out_open(path, NULL, err);

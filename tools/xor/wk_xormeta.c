@@ -58,6 +58,7 @@ static int plan_profiles(wk_xormeta *m, int safetensors, wk_err *err)
         for (size_t t = 0; t < sizeof k_torch / sizeof *k_torch; t++) {
             wk_convert_opts o;
             wk_convert_opts_init(&o);
+            o.allow_nonfinite = 1;   /* the base's bytes as they are: the manifest judges them */
             WK_TRY(wk_hf_profile_parse(k_versions[v], &o.hf, err));
             o.torch = k_torch[t];
             o.safetensors = safetensors;
