@@ -186,9 +186,10 @@ static int cmp_tensors(const void *a, const void *b)
     return wk_gl_name_cmp(((const gl_tensor *)a)->name, ((const gl_tensor *)b)->name);
 }
 
-static int read_small(const char *path, wk_map *m, wk_err *err)
+/* Map a small auxiliary file, recorded in the run's inputs `in`. */
+static int read_small(wk_inputs *in, const char *path, wk_map *m, wk_err *err)
 {
-    if (wk_map_open(m, path, err)) return -1;
+    if (wk_inputs_add(in, path, err) || wk_map_open(m, path, err)) return -1;
     if (m->size > (64u << 20)) {
         wk_map_close(m);
         return wk_err_set(err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
@@ -196,8 +197,10 @@ static int read_small(const char *path, wk_map *m, wk_err *err)
     return 0;
 }
 
-/* Parse a JSON file from dir (NULL if absent: *root NULL, returns 0). */
-static int load_json(const char *dir, const char *name, wk_json **root, char **path_out, wk_err *err)
+/* Parse a JSON file from dir (NULL if absent: *root NULL, returns 0),
+ * recorded in the run's inputs `in` when present. */
+static int load_json(wk_inputs *in, const char *dir, const char *name, wk_json **root, char **path_out,
+                     wk_err *err)
 {
     *root = NULL;
     char *path = wk_path_join(dir, name);
@@ -209,6 +212,7 @@ static int load_json(const char *dir, const char *name, wk_json **root, char **p
         return 0;
     }
     int rc = -1;
+    WK_TRY_GOTO(wk_inputs_add(in, path, err), done);
     WK_FAIL_GOTO(m.size > (64u << 20), done, err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
     if (!(*root = wk_json_parse(m.data, m.size, NULL, err))) {
         wk_err_prefix(err, "%s", path);
@@ -316,7 +320,7 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     if (hf) {
         wk_json *cfg;
         char *path = NULL;
-        WK_TRY(load_json(dir, "config.json", &cfg, &path, err));
+        WK_TRY(load_json(wk_source_inputs(p->src), dir, "config.json", &cfg, &path, err));
         if (!cfg) return wk_err_set(err, WK_E_USAGE, "%s: no config.json (needed for an HF model)", dir);
         int rc = hparams_hf(p, cfg, path, err);
         wk_json_free(cfg);
@@ -330,7 +334,7 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     char *path = wk_path_join(dir, "params.json");
     if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
-    if (read_small(path, &m, err)) {
+    if (read_small(wk_source_inputs(src), path, &m, err)) {
         free(path);
         return wk_err_prefix(err, "Meta-layout tensors need params.json");
     }
@@ -456,7 +460,7 @@ static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t
 {
     wk_json *j;
     char *path = NULL;
-    WK_TRY(load_json(wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
+    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
     if (!j) return 0;
     int rc = -1;
     for (size_t i = 0; i < wk_json_len(j); i++) {
@@ -525,7 +529,7 @@ static int added_tokens_decoder(wk_gl *p, char **tok, size_t *len, float *score,
 {
     wk_json *tc;
     char *path = NULL;
-    WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
+    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
     if (!tc) return 0;
     const wk_json *d = wk_json_get(tc, "added_tokens_decoder");
     int rc = -1;
@@ -577,7 +581,7 @@ typedef struct {
 static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
 {
     wk_json *tc, *cfg;
-    WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, NULL, err));
+    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "tokenizer_config.json", &tc, NULL, err));
     if (tc) {
         int b;
         const char *s;
@@ -587,7 +591,7 @@ static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
         if (!wk_json_get_string(tc, "chat_template", &s, &n, NULL)) sp->chat_template = strndup(s, n);
         wk_json_free(tc);
     }
-    WK_TRY(load_json(wk_source_dir(p->src), "config.json", &cfg, NULL, err));
+    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "config.json", &cfg, NULL, err));
     if (cfg) {
         int64_t v;
         if (!wk_json_get_int(cfg, "bos_token_id", &v, NULL) && v >= 0) sp->bos = v;
@@ -598,10 +602,10 @@ static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
     return 0;
 }
 
-static int read_template(const char *path, char **out, wk_err *err)
+static int read_template(wk_inputs *in, const char *path, char **out, wk_err *err)
 {
     wk_map m;
-    WK_TRY(read_small(path, &m, err));
+    WK_TRY(read_small(in, path, &m, err));
     *out = strndup((const char *)m.data ? (const char *)m.data : "", m.size);
     wk_map_close(&m);
     return *out ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
@@ -665,7 +669,7 @@ static int chat_template_kv(wk_gl *p, special_info *sp, wk_err *err)
     char *tmpl = NULL;
     if (p->o.chat_template) {
         if (strcmp(p->o.chat_template, "metharme") == 0) tmpl = strdup(wk_gl_chat_template_metharme());
-        else WK_TRY(read_template(p->o.chat_template, &tmpl, err));
+        else WK_TRY(read_template(wk_source_inputs(p->src), p->o.chat_template, &tmpl, err));
         WK_FAIL_IF(!tmpl, err, WK_E_NOMEM, "out of memory");
     } else {
         tmpl = sp->chat_template;
@@ -685,7 +689,7 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
         return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
                           "(give one with --vocab FILE)", wk_source_dir(p->src));
     wk_spm m;
-    if (wk_spm_load(&m, vpath, err)) {
+    if (wk_inputs_add(wk_source_inputs(p->src), vpath, err) || wk_spm_load(&m, vpath, err)) {
         free(vpath);
         return -1;
     }

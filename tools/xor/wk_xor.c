@@ -859,6 +859,7 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
     wk_hash *h = NULL;
     uint8_t *tmp = NULL;
     wk_xorbase *bseq = NULL;
+    wk_inputs *ins = NULL;
     int rc = -1;
     if (in_open(&base, a->base_fn ? NULL : a->base, "base file", err)) return -1;
     res->base_bytes = base.size;
@@ -870,8 +871,10 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         goto out;
     }
-    const char *inputs[] = {a->payload, a->base_fn ? NULL : a->base, NULL};
-    if (!(o = wk_out_open(a->out, inputs, err))) goto out;
+    if (!(ins = wk_inputs_new(err)) || wk_inputs_add(ins, a->payload, err) ||
+        (!a->base_fn && a->base && wk_inputs_add(ins, a->base, err)))
+        goto out;
+    if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     out_tap ot = {o, tap};
     wk_sink os;
@@ -890,6 +893,7 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
 out:
     wk_xorbase_close(bseq);
     wk_out_abort(o);
+    wk_inputs_free(ins);
     wk_hash_free(h);
     wk_payload_close(pl);
     free(tmp);
@@ -952,6 +956,7 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     encode_ctx e = {.progress = a->progress, .progress_ctx = a->progress_ctx};
     e.base.fd = -1;
     wk_out *o = NULL;
+    wk_inputs *ins = NULL;
     int rc = -1;
     if (in_open(&e.target, a->target, "target", err)) return -1;
     if (in_open(&e.base, a->base, "base file", err)) goto out;
@@ -961,8 +966,10 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         goto out;
     }
-    const char *inputs[] = {a->target, a->base, NULL};
-    if (!(o = wk_out_open(a->out, inputs, err))) goto out;
+    if (!(ins = wk_inputs_new(err)) || wk_inputs_add(ins, a->target, err) ||
+        (a->base && wk_inputs_add(ins, a->base, err)))
+        goto out;
+    if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(e.h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     res->gzip = a->gzip && a->base;
     wk_sink os;
@@ -981,6 +988,7 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     res->committed = rc == 0;
 out:
     wk_out_abort(o);
+    wk_inputs_free(ins);
     wk_hash_free(e.h);
     free(e.hbuf);
     in_close(&e.base);
