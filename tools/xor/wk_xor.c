@@ -874,6 +874,8 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
     if (!(ins = wk_inputs_new(err)) || wk_inputs_add(ins, a->payload, err) ||
         (!a->base_fn && a->base && wk_inputs_add(ins, a->base, err)))
         goto out;
+    for (size_t i = 0; i < wk_inputs_count(a->base_inputs); i++)
+        if (wk_inputs_add(ins, wk_inputs_path(a->base_inputs, i), err)) goto out;
     if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     out_tap ot = {o, tap};
@@ -1343,7 +1345,7 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_p
     wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
     wk_xor_decode_args a = {it->src, it->base, it->out, kind,
                             it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, ph.fn,
-                            ph.ctx, o->engine, NULL, NULL, NULL};
+                            ph.ctx, o->engine, NULL, NULL, NULL, NULL};
     void *tap_ctx = NULL;
     wk_sink_fn tap_fn = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
     wk_sink tap;

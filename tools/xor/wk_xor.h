@@ -155,6 +155,8 @@ typedef struct {
                                 in order (wk_xorbase.h); base must then be NULL */
     void *base_ctx;
     const char *base_label;  /* names base_fn's bytes in messages */
+    const wk_inputs *base_inputs; /* the files base_fn reads (may be NULL): never overwritten,
+                                     checked unchanged before the commit, as payload and base */
 } wk_xor_decode_args;
 
 /* Decode one payload to a temporary file next to a->out, hashing the bytes as
