@@ -65,7 +65,6 @@ void wk_xor_apply(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *bas
 typedef struct {
     int fd;            /* -1: no file (an absent base reads as empty) */
     uint64_t size;
-    struct timespec mtime;
     const char *path;  /* for messages (not owned) */
     const char *role;  /* "payload", "base file", "target" */
 } in_file;
@@ -92,24 +91,7 @@ static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
 #endif
     f->fd = fd;
     f->size = (uint64_t)st.st_size;
-    f->mtime = st.st_mtim;
     return 0;
-}
-
-/* Fail if the file's size or modification time changed since in_open: the
- * bytes read may mix two versions (a download still running, a truncation). */
-static int in_unchanged(const in_file *f, wk_err *err)
-{
-    struct stat st;
-    if (f->fd < 0) return 0;
-    if (fstat(f->fd, &st) != 0) return wk_err_errno(err, errno, "%s %s", f->role, f->path);
-    if ((uint64_t)st.st_size == f->size && st.st_mtim.tv_sec == f->mtime.tv_sec &&
-        st.st_mtim.tv_nsec == f->mtime.tv_nsec)
-        return 0;
-    return wk_err_set(err, WK_E_IO, "%s %s changed while being read (%llu bytes at the start, "
-                      "%llu now%s); is it still being written or downloaded?", f->role, f->path,
-                      (unsigned long long)f->size, (unsigned long long)st.st_size,
-                      (uint64_t)st.st_size < f->size ? ": truncated" : "");
 }
 
 static void in_close(in_file *f)
@@ -889,8 +871,9 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
     res->members = wk_payload_members(pl);
     if (bseq) res->base_bytes = wk_xorbase_pos(bseq);
     WK_TRY_GOTO(drc, out);
-    WK_TRY_GOTO(in_unchanged(&pl->file, err), out);
-    WK_TRY_GOTO(in_unchanged(&base, err), out);
+    /* the bytes read may mix two versions (a download still running, a
+     * truncation): say so before the digest check can call them corrupt */
+    WK_TRY_GOTO(wk_inputs_unchanged(ins, err), out);
     rc = decode_finish(a, &o, h, res, err);
 out:
     wk_xorbase_close(bseq);
@@ -980,8 +963,7 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     WK_TRY_GOTO(res->gzip ? wk_gz_write(&os, a->out, e.target.size, encode_fill, &e, &g, err)
                           : encode_raw(&os, &e, err), out);
     uint8_t d[WK_HASH_MAX_DIGEST];
-    WK_TRY_GOTO(in_unchanged(&e.target, err), out);
-    WK_TRY_GOTO(in_unchanged(&e.base, err), out);
+    WK_TRY_GOTO(wk_inputs_unchanged(ins, err), out);
     WK_TRY_GOTO(wk_hash_digest(e.h, d, err), out);
     memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
     res->out_bytes = wk_out_tell(o);
