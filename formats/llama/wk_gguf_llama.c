@@ -197,13 +197,13 @@ static int read_small(wk_inputs *in, const char *path, wk_map *m, wk_err *err)
     return 0;
 }
 
-/* Parse a JSON file from dir (NULL if absent: *root NULL, returns 0),
- * recorded in the run's inputs `in` when present. */
-static int load_json(wk_inputs *in, const char *dir, const char *name, wk_json **root, char **path_out,
-                     wk_err *err)
+/* Parse the JSON file `name` from src's directory (NULL if absent: *root
+ * NULL, returns 0), recorded in src's inputs when present. */
+static int load_json(const wk_source *src, const char *name, wk_json **root, char **path_out, wk_err *err)
 {
     *root = NULL;
-    char *path = wk_path_join(dir, name);
+    wk_inputs *in = wk_source_inputs(src);
+    char *path = wk_path_join(wk_source_dir(src), name);
     if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
     wk_err e2;
@@ -320,7 +320,7 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     if (hf) {
         wk_json *cfg;
         char *path = NULL;
-        WK_TRY(load_json(wk_source_inputs(p->src), dir, "config.json", &cfg, &path, err));
+        WK_TRY(load_json(p->src, "config.json", &cfg, &path, err));
         if (!cfg) return wk_err_set(err, WK_E_USAGE, "%s: no config.json (needed for an HF model)", dir);
         int rc = hparams_hf(p, cfg, path, err);
         wk_json_free(cfg);
@@ -460,7 +460,7 @@ static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t
 {
     wk_json *j;
     char *path = NULL;
-    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
+    WK_TRY(load_json(p->src, "added_tokens.json", &j, &path, err));
     if (!j) return 0;
     int rc = -1;
     for (size_t i = 0; i < wk_json_len(j); i++) {
@@ -529,7 +529,7 @@ static int added_tokens_decoder(wk_gl *p, char **tok, size_t *len, float *score,
 {
     wk_json *tc;
     char *path = NULL;
-    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
+    WK_TRY(load_json(p->src, "tokenizer_config.json", &tc, &path, err));
     if (!tc) return 0;
     const wk_json *d = wk_json_get(tc, "added_tokens_decoder");
     int rc = -1;
@@ -581,7 +581,7 @@ typedef struct {
 static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
 {
     wk_json *tc, *cfg;
-    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "tokenizer_config.json", &tc, NULL, err));
+    WK_TRY(load_json(p->src, "tokenizer_config.json", &tc, NULL, err));
     if (tc) {
         int b;
         const char *s;
@@ -591,7 +591,7 @@ static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
         if (!wk_json_get_string(tc, "chat_template", &s, &n, NULL)) sp->chat_template = strndup(s, n);
         wk_json_free(tc);
     }
-    WK_TRY(load_json(wk_source_inputs(p->src), wk_source_dir(p->src), "config.json", &cfg, NULL, err));
+    WK_TRY(load_json(p->src, "config.json", &cfg, NULL, err));
     if (cfg) {
         int64_t v;
         if (!wk_json_get_int(cfg, "bos_token_id", &v, NULL) && v >= 0) sp->bos = v;

@@ -575,7 +575,8 @@ static int report_inputs(const wk_bench_report *r, wk_inputs *in, wk_err *err)
     const char *files[] = {r->model, r->acts};
     for (int i = 0; i < 2; i++) {
         struct stat st;
-        if (files[i] && stat(files[i], &st) == 0 && S_ISREG(st.st_mode)) WK_TRY(wk_inputs_add(in, files[i], err));
+        if (files[i] && stat(files[i], &st) == 0 && S_ISREG(st.st_mode))
+            WK_TRY(wk_inputs_add(in, files[i], err));
     }
     return 0;
 }
