@@ -1,6 +1,7 @@
 /* wk_cli.c — the standard options, version banner and error printing shared
  * by every wk-* tool (tools only: this is the one module that prints). */
 #include "wk_cli.h"
+#include "wk_io.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -94,4 +95,22 @@ int wk_cli_std_or_exit(wk_cli_std_opts *o, int argc, char **argv, int *i, void (
     else if (version) wk_cli_print_version(o->prog);
     if (help || version) *exit_now = 1;
     return 1;
+}
+
+/* wk_io_stale_fn for wk_cli_sweep_stale: one line on stderr. */
+static void stale_line(void *ctx, const char *path, uint64_t bytes, int removed, const char *why)
+{
+    const wk_cli_std_opts *o = ctx;
+    if (o->quiet) return;
+    if (removed)
+        fprintf(stderr, "%s: removed stale temporary %s (%llu bytes): %s\n", o->prog, path,
+                (unsigned long long)bytes, why);
+    else
+        fprintf(stderr, "%s: warning: stale temporary %s (%llu bytes) left: %s\n", o->prog, path,
+                (unsigned long long)bytes, why);
+}
+
+void wk_cli_sweep_stale(const wk_cli_std_opts *o, const char *output)
+{
+    if (output) wk_io_sweep_stale(output, stale_line, (void *)o, NULL);
 }

@@ -52,5 +52,10 @@ int wk_cli_fail(const char *prog, const wk_err *err);
 /* Whether a progress bar should be drawn: progress 1/0 as given (an explicit
  * --progress wins over --quiet); -1 -> stderr is a TTY and not quiet. */
 int wk_cli_want_progress(const wk_cli_std_opts *o);
+/* Before writing `output` (a file or directory; NULL: nothing): remove the
+ * temporaries of it left by runs that died (wk_io_sweep_stale) and, unless
+ * quiet, say so on stderr, one line each ("<prog>: removed stale temporary
+ * ..." or "<prog>: warning: stale temporary ... left: ..."). */
+void wk_cli_sweep_stale(const wk_cli_std_opts *o, const char *output);
 
 #endif

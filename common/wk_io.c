@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -29,6 +30,7 @@
 #define WK_OUT_BUF (1u << 20)      /* wk_out write buffer */
 #define WK_IO_MAX_WRITE (1u << 30) /* largest single write(2) we issue */
 #define WK_RM_MAX_DEPTH 32         /* recursion limit when removing a tree */
+#define WK_IO_TMP_TAG ".wk-tmp."   /* ".<name>.wk-tmp.<pid>.XXXXXX" */
 
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "signal handler needs lock-free atomic int");
 
@@ -324,26 +326,39 @@ static char *split_dir(const char *path, const char **base)
     return dir;
 }
 
-/* "<dir>/.<base>.wk-tmp.XXXXXX" for path; NULL with err set on failure. */
+/* "<dir>/.<base>.wk-tmp.<pid>.XXXXXX" for path; NULL with err set on failure.
+ * The pid and the lock the owner holds on the temporary (temp_lock) let a
+ * later run tell a dead run's leftovers from a live one's (wk_io_sweep_stale). */
 static char *temp_template(const char *path, wk_err *err)
 {
     const char *base;
     char *dir = split_dir(path, &base);
     char *name = NULL, *tmp = NULL;
-    size_t n = strlen(base) + 16;
+    size_t n = strlen(base) + 48;
     if (dir && (name = malloc(n))) {
-        snprintf(name, n, ".%s.wk-tmp.XXXXXX", base);
+        snprintf(name, n, ".%s" WK_IO_TMP_TAG "%ld.XXXXXX", base, (long)getpid());
         tmp = wk_path_join(dir, name);
     }
     free(dir);
     free(name);
     if (!tmp) { wk_err_set(err, WK_E_NOMEM, "out of memory for path %s", path); return NULL; }
     if (strlen(tmp) >= WK_IO_PATH_MAX) {
-        wk_err_set(err, WK_E_LIMIT, "%s: path too long (max %d bytes)", path, WK_IO_PATH_MAX - 24);
+        wk_err_set(err, WK_E_LIMIT, "%s: path too long (max %d bytes)", path, WK_IO_PATH_MAX - 48);
         free(tmp);
         return NULL;
     }
     return tmp;
+}
+
+/* Take the owner's lock on a new temporary (open as fd): held until the fd
+ * is closed, i.e. until commit/abort or the process dies. */
+static int temp_lock(int fd, const char *tmp, wk_err *err)
+{
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EINTR) continue;
+        return wk_err_errno(err, errno, "lock temporary %s", tmp);
+    }
+    return 0;
 }
 
 /* The process umask, read without changing it where /proc allows (changing
@@ -479,6 +494,7 @@ struct wk_out {
     int slot;            /* registry slot of tmp_path */
     int failed;          /* a write failed; commit must fail */
     mode_t mode;         /* permissions for the final file */
+    const wk_inputs *inputs; /* borrowed: checked at open and before the rename */
     char *final_path;
     char *tmp_path;
     uint8_t *buf;        /* WK_OUT_BUF bytes */
@@ -487,27 +503,33 @@ struct wk_out {
     int no_kcopy;        /* copy_file_range refused once: wk_out_copy_fd stops trying */
 };
 
-/* WK_E_UNSAFE if final_path exists and is the same file as an input (stat
- * follows symlinks, so a symlink to an input or a hard link is caught).
- * Records in *mode the permissions the output should get. */
-static int check_final(const char *final_path, const char *const *inputs,
-                       mode_t *mode, wk_err *err)
+/* WK_E_UNSAFE if path exists and is the same file as an input (stat follows
+ * symlinks, so a symlink to an input or a hard link is caught). */
+static int check_not_input(const char *path, const wk_inputs *inputs, wk_err *err)
 {
-    struct stat fs, is;
-    *mode = 0666 & ~current_umask();
-    if (stat(final_path, &fs) != 0) return 0;
-    WK_FAIL_IF(S_ISDIR(fs.st_mode), err, WK_E_IO, "%s: is a directory", final_path);
-    *mode = fs.st_mode & 07777;
-    for (size_t i = 0; inputs && inputs[i]; i++) {
-        if (stat(inputs[i], &is) == 0 && is.st_dev == fs.st_dev && is.st_ino == fs.st_ino)
-            return wk_err_set(err, WK_E_UNSAFE, "refusing to write %s: it is the input %s",
-                              final_path, inputs[i]);
-    }
+    struct stat fs;
+    if (stat(path, &fs) != 0) return 0;
+    const char *in = wk_inputs_same(inputs, &fs);
+    WK_FAIL_IF(in, err, WK_E_UNSAFE, "refusing to write %s: it is the input %s (the same file); "
+               "choose another output name", path, in);
     return 0;
 }
 
+/* The output must not be an input, nor a directory.  The new file's mode is
+ * 0666 & ~umask, never the mode of a file it replaces (no setuid/setgid
+ * copied from, e.g., a symlink's target). */
+static int check_final(const char *final_path, const wk_inputs *inputs, mode_t *mode, wk_err *err)
+{
+    struct stat fs;
+    *mode = 0666 & ~current_umask();
+    if (stat(final_path, &fs) != 0) return 0;
+    WK_FAIL_IF(S_ISDIR(fs.st_mode), err, WK_E_IO, "%s: is a directory", final_path);
+    return check_not_input(final_path, inputs, err);
+}
+
 /* mkstemp the temporary file and register it, with the cleanup signals
- * blocked in between so it is never on disk unregistered (in this thread). */
+ * blocked in between so it is never on disk unregistered (in this thread);
+ * then lock it (stale-temporary detection) and set its mode. */
 static int out_create_temp(wk_out *o, wk_err *err)
 {
     o->slot = reg_reserve();
@@ -515,7 +537,7 @@ static int out_create_temp(wk_out *o, wk_err *err)
                o->final_path, WK_IO_MAX_LIVE);
     sigset_t old;
     sigmask_block(&old);
-    o->fd = mkstemp(o->tmp_path);
+    o->fd = mkostemp(o->tmp_path, O_CLOEXEC);
     int e = errno;
     if (o->fd >= 0) reg_publish(o->slot, o->tmp_path, SLOT_FILE);
     sigmask_restore(&old);
@@ -524,13 +546,18 @@ static int out_create_temp(wk_out *o, wk_err *err)
         o->slot = -1;
         return wk_err_errno(err, e, "create temporary file for %s", o->final_path);
     }
-    fcntl(o->fd, F_SETFD, FD_CLOEXEC);
+    WK_TRY(temp_lock(o->fd, o->tmp_path, err));
+    struct stat st;
+    if (fstat(o->fd, &st) != 0) return wk_err_errno(err, errno, "stat %s", o->tmp_path);
+    const char *in = wk_inputs_same(o->inputs, &st);
+    WK_FAIL_IF(in, err, WK_E_UNSAFE, "refusing to write %s: its temporary %s is the input %s",
+               o->final_path, o->tmp_path, in);
     if (fchmod(o->fd, o->mode) != 0)
         return wk_err_errno(err, errno, "chmod temporary file for %s", o->final_path);
     return 0;
 }
 
-wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *err)
+wk_out *wk_out_open(const char *final_path, const wk_inputs *inputs, wk_err *err)
 {
     mode_t mode;
     if (check_final(final_path, inputs, &mode, err) != 0) return NULL;
@@ -539,6 +566,7 @@ wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *e
     o->fd = -1;
     o->slot = -1;
     o->mode = mode;
+    o->inputs = inputs;
     o->final_path = strdup(final_path);
     o->buf = malloc(WK_OUT_BUF);
     if (!o->final_path || !o->buf) {
@@ -631,18 +659,33 @@ int wk_out_flush(wk_out *o, wk_err *err)
     return out_flush(o, err);
 }
 
-/* Flush, fsync, close, rename, fsync the directory. */
+/* Flush, fsync, check the inputs, rename (still holding the temporary's
+ * lock, so no other run takes it for stale), close, fsync the directory. */
 static int out_finish(wk_out *o, wk_err *err)
 {
     WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
     WK_TRY(out_flush(o, err));
     if (fsync(o->fd) != 0) return wk_err_errno(err, errno, "fsync %s", o->final_path);
+    WK_TRY(wk_inputs_unchanged(o->inputs, err));
+    WK_TRY(check_not_input(o->final_path, o->inputs, err));
+    if (rename(o->tmp_path, o->final_path) != 0)
+        return wk_err_errno(err, errno, "rename %s to %s", o->tmp_path, o->final_path);
+    reg_release(o->slot);   /* renamed: nothing left to clean up */
+    o->slot = -1;
     int rc = close(o->fd);
     o->fd = -1;
     if (rc != 0) return wk_err_errno(err, errno, "close %s", o->final_path);
-    if (rename(o->tmp_path, o->final_path) != 0)
-        return wk_err_errno(err, errno, "rename %s to %s", o->tmp_path, o->final_path);
     return fsync_parent(o->final_path, err);
+}
+
+const char *wk_out_staged(wk_out *o, wk_err *err)
+{
+    if (o->failed) {
+        wk_err_set(err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+        return NULL;
+    }
+    if (out_flush(o, err) != 0) return NULL;
+    return o->tmp_path;
 }
 
 static void out_free(wk_out *o)
@@ -763,6 +806,8 @@ int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *byte
 /* ==== atomic output directory ============================================ */
 struct wk_outdir {
     int slot;
+    int fd;              /* the temporary directory, locked (see temp_lock) */
+    const wk_inputs *inputs; /* borrowed: checked before the rename */
     char *final_path;    /* without trailing slashes */
     char *tmp_path;
 };
@@ -820,12 +865,15 @@ static int outdir_create_temp(wk_outdir *d, wk_err *err)
         d->slot = -1;
         return wk_err_errno(err, e, "create temporary directory for %s", d->final_path);
     }
-    if (chmod(d->tmp_path, 0777 & ~current_umask()) != 0)
+    d->fd = open(d->tmp_path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d->fd < 0) return wk_err_errno(err, errno, "open %s", d->tmp_path);
+    WK_TRY(temp_lock(d->fd, d->tmp_path, err));
+    if (fchmod(d->fd, 0777 & ~current_umask()) != 0)
         return wk_err_errno(err, errno, "chmod %s", d->tmp_path);
     return 0;
 }
 
-wk_outdir *wk_outdir_open(const char *final_dir, wk_err *err)
+wk_outdir *wk_outdir_open(const char *final_dir, const wk_inputs *inputs, wk_err *err)
 {
     wk_outdir *d = calloc(1, sizeof *d);
     char *name = strdup(final_dir);
@@ -838,6 +886,8 @@ wk_outdir *wk_outdir_open(const char *final_dir, wk_err *err)
         return NULL;
     }
     d->slot = -1;
+    d->fd = -1;
+    d->inputs = inputs;
     d->final_path = name;
     if (n == 0 || strcmp(name, "/") == 0) {
         wk_err_set(err, WK_E_USAGE, "'%s' is not a usable output directory name", final_dir);
@@ -854,18 +904,39 @@ const char *wk_outdir_path(const wk_outdir *d) { return d->tmp_path; }
 static void outdir_free(wk_outdir *d)
 {
     reg_release(d->slot);
+    if (d->fd >= 0) close(d->fd);
     free(d->final_path);
     free(d->tmp_path);
     free(d);
 }
 
+/* rename(2) of the temporary directory failed with e: say why in the user's
+ * terms (ENOTEMPTY/EEXIST: another run created the directory meanwhile). */
+static int outdir_rename_error(const wk_outdir *d, int e, wk_err *err)
+{
+    if (e == ENOTEMPTY || e == EEXIST)
+        return wk_err_set(err, WK_E_IO, "%s: another run wrote the same output directory meanwhile "
+                          "(it was absent or empty when this run started); nothing of this run was "
+                          "kept, the other run's output is left as it is", d->final_path);
+    if (e == ENOTDIR)
+        return wk_err_set(err, WK_E_IO, "%s: a file of that name was created meanwhile (by another "
+                          "run?); nothing of this run was kept", d->final_path);
+    return wk_err_errno(err, e, "rename %s to %s", d->tmp_path, d->final_path);
+}
+
 int wk_outdir_commit(wk_outdir *d, wk_err *err)
 {
-    if (rename(d->tmp_path, d->final_path) != 0) {
-        wk_err_errno(err, errno, "rename %s to %s", d->tmp_path, d->final_path);
+    if (wk_inputs_unchanged(d->inputs, err) != 0) {
         wk_outdir_abort(d);
         return -1;
     }
+    if (rename(d->tmp_path, d->final_path) != 0) {
+        outdir_rename_error(d, errno, err);
+        wk_outdir_abort(d);
+        return -1;
+    }
+    reg_release(d->slot);
+    d->slot = -1;
     int rc = fsync_parent(d->final_path, err);
     outdir_free(d);
     return rc;
@@ -876,4 +947,73 @@ void wk_outdir_abort(wk_outdir *d)
     if (!d) return;
     if (d->slot >= 0) rm_tree_at(AT_FDCWD, d->tmp_path, 0);
     outdir_free(d);
+}
+
+/* ==== stale temporaries of dead runs ===================================== */
+
+/* If name is ".<base>.wk-tmp.<pid>.XXXXXX" (this scheme), its pid (> 0);
+ * 0 for ".<base>.wk-tmp.<anything else>" (an older or foreign name); -1 if
+ * name is not a temporary of base at all. */
+static long stale_pid(const char *name, const char *base)
+{
+    size_t bl = strlen(base), tl = strlen(WK_IO_TMP_TAG);
+    if (name[0] != '.' || strncmp(name + 1, base, bl) != 0 || strncmp(name + 1 + bl, WK_IO_TMP_TAG, tl) != 0)
+        return -1;
+    const char *p = name + 1 + bl + tl;
+    long pid = 0;
+    size_t nd = 0;
+    for (; *p >= '0' && *p <= '9' && nd < 10; p++, nd++) pid = pid * 10 + (*p - '0');
+    if (nd == 0 || *p != '.' || strlen(p + 1) != 6 || pid <= 0) return 0;
+    for (const char *q = p + 1; *q; q++)
+        if (!((*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z'))) return 0;
+    return pid;
+}
+
+/* Look at one temporary `name` (pid as stale_pid) in the directory dfd:
+ * remove it if no process holds its lock and its pid is not running; else
+ * report it when it cannot be told apart (older name, pid in use). */
+static void sweep_one(int dfd, const char *dir, const char *name, long pid, wk_io_stale_fn fn, void *ctx)
+{
+    struct stat st;
+    if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+        return;
+    char *path = wk_path_join(dir, name);
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (!path || fd < 0) goto done;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) goto done;    /* its run is alive: leave it */
+    if (pid == 0) {
+        if (fn) fn(ctx, path, (uint64_t)st.st_size, 0, "not named by this version (no process id): "
+                   "remove it by hand if no weightkit run is writing it");
+    } else if (kill((pid_t)pid, 0) == 0 || errno == EPERM) {
+        if (fn) fn(ctx, path, (uint64_t)st.st_size, 0, "unlocked, but its process id is in use: remove "
+                   "it by hand if no weightkit run is writing it");
+    } else {
+        if (S_ISDIR(st.st_mode)) rm_tree_at(dfd, name, 0);
+        else unlinkat(dfd, name, 0);
+        if (fn) fn(ctx, path, (uint64_t)st.st_size, 1, "left by a run that died (process gone, lock free)");
+    }
+done:
+    if (fd >= 0) close(fd);
+    free(path);
+}
+
+int wk_io_sweep_stale(const char *final_path, wk_io_stale_fn fn, void *ctx, wk_err *err)
+{
+    char *copy = strdup(final_path);
+    WK_FAIL_IF(!copy, err, WK_E_NOMEM, "out of memory");
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/') copy[--n] = '\0';
+    const char *base;
+    char *dir = split_dir(copy, &base);
+    DIR *d = dir && *base ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        long pid = stale_pid(e->d_name, base);
+        if (pid >= 0) sweep_one(dirfd(d), dir, e->d_name, pid, fn, ctx);
+    }
+    if (d) closedir(d);
+    int rc = dir ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
+    free(dir);
+    free(copy);
+    return rc;
 }

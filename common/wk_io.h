@@ -1,8 +1,11 @@
 /* wk_io.h — whole-file read-only maps and atomic outputs.
  *
  * Inputs are mapped read-only (never modified).  Outputs are written to a
- * temporary name in the destination directory ("<dir>/.<name>.wk-tmp.XXXXXX"),
- * fsynced, and renamed over the final name only by wk_out_commit(); any
+ * temporary name in the destination directory
+ * ("<dir>/.<name>.wk-tmp.<pid>.XXXXXX", unique, created exclusively and
+ * flock()ed by its run until committed or removed: wk_io_sweep_stale() tells
+ * a dead run's leftovers by that), fsynced, and renamed over the final name
+ * only by wk_out_commit(), after checking that no input changed (wk_inputs.h); any
  * failure, wk_out_abort(), or SIGINT/SIGTERM/SIGHUP (once
  * wk_io_install_signal_cleanup() was called by the tool) removes the temporary
  * file.  The final path never holds a partial file.
@@ -16,6 +19,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 #include "wk_err.h"
+#include "wk_inputs.h"
 
 /* ---- opening inputs ---------------------------------------------------- */
 
@@ -62,14 +66,16 @@ void wk_map_close(wk_map *m);
 typedef struct wk_out wk_out;
 
 /* Create a temporary file next to final_path (mode 0600 while written; the
- * final file gets the replaced file's permission bits, else 0666 & ~umask).
- * Refuses (WK_E_UNSAFE) if final_path exists and is the same file (dev and
- * inode, symlinks followed: a symlink or hard link to an input counts) as one
- * of the paths in `inputs` (NULL-terminated list, may be NULL).  A symlink at
- * final_path is replaced by the new file, not written through.  NULL on
+ * final file gets 0666 & ~umask: never the mode of a file it replaces, so no
+ * setuid bit is ever carried over).  Refuses (WK_E_UNSAFE) if final_path
+ * exists and is the same file (dev and inode, symlinks followed: a symlink or
+ * hard link to an input counts) as one of `inputs` (may be NULL), or if the
+ * temporary is.  A symlink at final_path is replaced by the new file, not
+ * written through.  `inputs` is borrowed: it must outlive o (more files may
+ * be added to it meanwhile; all are checked by wk_out_commit).  NULL on
  * failure: WK_E_IO (e.g. missing directory, final_path is a directory),
  * WK_E_UNSAFE, WK_E_LIMIT, WK_E_NOMEM. */
-wk_out *wk_out_open(const char *final_path, const char *const *inputs, wk_err *err);
+wk_out *wk_out_open(const char *final_path, const wk_inputs *inputs, wk_err *err);
 /* Buffered write (1 MiB buffer; large writes go straight through; EINTR and
  * short writes are retried).  WK_E_IO naming the final path on failure; after
  * a failure every later write and the commit fail too (abort is still needed). */
@@ -87,12 +93,19 @@ const char *wk_out_final_path(const wk_out *o);
 int wk_out_flush(wk_out *o, wk_err *err);
 /* The temporary file's path (owned by o; valid until commit or abort). */
 const char *wk_out_temp_path(const wk_out *o);
-/* Flush, fsync, rename to the final name, fsync the directory, free o.
- * o is freed in every case; on failure the temporary file is removed and -1
- * returned (if only the directory fsync failed, the file is already in place). */
+/* Flush, fsync, check that every input is unchanged (wk_inputs_unchanged)
+ * and that final_path is still not one of them, rename to the final name,
+ * fsync the directory, free o.  o is freed in every case; on failure the
+ * temporary file is removed and -1 returned (if only the directory fsync
+ * failed, the file is already in place). */
 int wk_out_commit(wk_out *o, wk_err *err);
 /* Remove the temporary file and free o.  Safe on NULL. */
 void wk_out_abort(wk_out *o);
+/* Flush o and return its temporary's path (owned by o), for a run that reads
+ * back what it staged (wk-quantize packs a non-GGUF input first): the file
+ * stays registered for signal cleanup and locked until wk_out_abort (or
+ * commit).  NULL with err after a failed write. */
+const char *wk_out_staged(wk_out *o, wk_err *err);
 
 /* Append n bytes of the file open as fd, from byte offset off (fd's own
  * position is neither used nor moved), to o — copied inside the kernel
@@ -109,16 +122,20 @@ int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *byte
 /* ---- atomic output directory ------------------------------------------- */
 typedef struct wk_outdir wk_outdir;
 
-/* Create "<parent>/.<name>.wk-tmp.XXXXXX" (trailing slashes of final_dir are
- * ignored; mode 0777 & ~umask); files are written inside it (with plain wk_out
- * on wk_outdir_path()/name, or any other way).  Fails early (WK_E_IO) if
- * final_dir exists and is not an empty directory; NULL on failure. */
-wk_outdir *wk_outdir_open(const char *final_dir, wk_err *err);
+/* Create "<parent>/.<name>.wk-tmp.<pid>.XXXXXX" (trailing slashes of
+ * final_dir are ignored; mode 0777 & ~umask; locked like a file's); files are
+ * written inside it (with plain wk_out on wk_outdir_path()/name, or any other
+ * way).  Fails early (WK_E_IO) if final_dir exists and is not an empty
+ * directory; NULL on failure.  inputs (borrowed, may be NULL) are checked
+ * unchanged by wk_outdir_commit. */
+wk_outdir *wk_outdir_open(const char *final_dir, const wk_inputs *inputs, wk_err *err);
 /* The temporary directory's path (owned by d). */
 const char *wk_outdir_path(const wk_outdir *d);
-/* Rename the temporary directory to final_dir (which must not exist or be an
- * empty directory), fsync the parent, free d.  d is freed in every case; if
- * the rename fails the temporary directory is removed and -1 returned. */
+/* Check the inputs unchanged, rename the temporary directory to final_dir
+ * (which must not exist or be an empty directory), fsync the parent, free d.
+ * d is freed in every case; if the check or the rename fails the temporary
+ * directory is removed and -1 returned (WK_E_IO; when another run created
+ * final_dir meanwhile the message says so). */
 int wk_outdir_commit(wk_outdir *d, wk_err *err);
 /* Remove the temporary directory recursively and free d.  Symlinks inside are
  * unlinked, never followed; best effort (depth limit 32).  Safe on NULL. */
@@ -146,6 +163,17 @@ void wk_outdir_abort(wk_outdir *d);
  * This is the one piece of process-wide state in the library (a signal
  * handler needs it). */
 void wk_io_install_signal_cleanup(void);
+
+/* Temporaries of final_path (".<name>.wk-tmp.<pid>.XXXXXX" beside it) left
+ * by runs that died (kill -9, power loss): each one whose lock nobody holds
+ * and whose pid is not a running process is removed (recursively for a
+ * directory, symlinks never followed) and reported through fn with removed 1;
+ * unlocked ones that cannot be told apart (pid in use, or a name without a
+ * pid) are reported with removed 0 and left.  Locked ones (a live run) are
+ * neither touched nor reported.  fn may be NULL.  Fails only on OOM; an
+ * unreadable directory is skipped (the output's own open reports it). */
+typedef void (*wk_io_stale_fn)(void *ctx, const char *path, uint64_t bytes, int removed, const char *why);
+int wk_io_sweep_stale(const char *final_path, wk_io_stale_fn fn, void *ctx, wk_err *err);
 
 /* Join dir + "/" + name into a new malloc'd string (no doubled "/" if dir
  * ends with one; just name if dir is ""). NULL on OOM. */

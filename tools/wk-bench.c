@@ -188,9 +188,7 @@ static void on_stage(void *bar, const char *label)
 static int report(const opts *o, const wk_bench_report *rep, wk_err *err)
 {
     if (!o->std.quiet) wk_bench_report_print(rep, stdout);
-    if (o->json_path) WK_TRY(wk_bench_report_json(rep, o->json_path, err));
-    if (o->svg_path) WK_TRY(wk_bench_report_svg(rep, o->svg_path, err));
-    return 0;
+    return wk_bench_report_files(rep, o->json_path, o->svg_path, err);
 }
 
 int main(int argc, char **argv)
@@ -210,6 +208,8 @@ int main(int argc, char **argv)
     }
     o.std.threads = wk_threads_apply(o.std.threads);
     wk_io_install_signal_cleanup(); /* temporaries of --json/--svg; truncated inputs named */
+    wk_cli_sweep_stale(&o.std, o.json_path);
+    wk_cli_sweep_stale(&o.std, o.svg_path);
     if (o.acts && wk_npy_read(o.acts, &file, &err)) return wk_cli_fail(o.std.prog, &err);
 
     wk_bench_report *rep = wk_bench_report_new(&o.run.seed, o.run.model, o.acts, o.std.threads, &err);

@@ -141,6 +141,7 @@ static int run(conv_opts *o, wk_err *err)
         .torch_version = o->torch_version, .threads = o->std.threads,
         .allow_nonfinite = o->allow_nonfinite };
     wk_threads_apply(o->std.threads);
+    if (!o->dry_run) wk_cli_sweep_stale(&o->std, o->output);
     double t0 = now_s();
     wk_convrun r;
     int rc = wk_convrun_open(&r, &ro, err);

@@ -209,6 +209,12 @@ int main(int argc, char **argv)
         return 0;
     }
     wk_io_install_signal_cleanup();
+    wk_cli_sweep_stale(&o.std, o.output);
+    if (o.sha256 && !o.shard_size) {
+        char side[4096];
+        snprintf(side, sizeof side, "%s.sha256", o.output);
+        wk_cli_sweep_stale(&o.std, side);
+    }
     wk_progress *bar = wk_cli_want_progress(&o.std) ? wk_progress_new("pack", 0, 1) : NULL;
     wk_pack_opts po;
     wk_pack_opts_init(&po);

@@ -250,6 +250,7 @@ static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
         WK_FAIL_GOTO(!rep || !r.jt, done, err, WK_E_NOMEM, "out of memory");
         WK_TRY_GOTO(json_head(rep, o, err), done);
     }
+    wk_cli_sweep_stale(&o->std, o->output);
     bar = wk_cli_want_progress(&o->std) ? wk_progress_new("quantize", 0, 1) : NULL;
     wk_qrun_opts ro;
     run_opts(o, &r, bar, &ro);

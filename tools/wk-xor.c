@@ -200,6 +200,7 @@ static int cmd_xor(const xor_opts *o)
         return wk_cli_fail(o->std.prog, &err);
     }
     xor_print_notes(&r, &o->std);
+    for (size_t i = 0; i < r.p.n; i++) wk_cli_sweep_stale(&o->std, r.p.items[i].out);
     const char *label = o->cmd == CMD_ENCODE ? "encode" : "decode";
     wk_progress *bar = wk_progress_new(label, r.total, wk_cli_want_progress(&o->std));
     int rc = wk_xorrun_exec(&r, wk_progress_cb, bar, &err);

@@ -206,9 +206,10 @@ static int cmp_tensors(const void *a, const void *b)
     return wk_gl_name_cmp(((const gl_tensor *)a)->name, ((const gl_tensor *)b)->name);
 }
 
-static int read_small(const char *path, wk_map *m, wk_err *err)
+/* Map a small auxiliary file, recorded in the run's inputs `in`. */
+static int read_small(wk_inputs *in, const char *path, wk_map *m, wk_err *err)
 {
-    if (wk_map_open(m, path, err)) return -1;
+    if (wk_inputs_add(in, path, err) || wk_map_open(m, path, err)) return -1;
     if (m->size > (64u << 20)) {
         wk_map_close(m);
         return wk_err_set(err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
@@ -216,11 +217,13 @@ static int read_small(const char *path, wk_map *m, wk_err *err)
     return 0;
 }
 
-/* Parse a JSON file from dir (NULL if absent: *root NULL, returns 0). */
-static int load_json(const char *dir, const char *name, wk_json **root, char **path_out, wk_err *err)
+/* Parse the JSON file `name` from src's directory (NULL if absent: *root
+ * NULL, returns 0), recorded in src's inputs when present. */
+static int load_json(const wk_source *src, const char *name, wk_json **root, char **path_out, wk_err *err)
 {
     *root = NULL;
-    char *path = wk_path_join(dir, name);
+    wk_inputs *in = wk_source_inputs(src);
+    char *path = wk_path_join(wk_source_dir(src), name);
     if (!path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
     struct stat st;
@@ -233,6 +236,7 @@ static int load_json(const char *dir, const char *name, wk_json **root, char **p
         free(path);
         return -1;
     }
+    WK_TRY_GOTO(wk_inputs_add(in, path, err), done);
     WK_FAIL_GOTO(m.size > (64u << 20), done, err, WK_E_LIMIT, "%s: larger than 64 MiB", path);
     if (!(*root = wk_json_parse(m.data, m.size, NULL, err))) {
         wk_err_prefix(err, "%s", path);
@@ -393,7 +397,7 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     const char *dir = wk_source_dir(src);
     if (hf) {
         wk_json *cfg;
-        WK_TRY(load_json(dir, "config.json", &cfg, &p->cfg_path, err));
+        WK_TRY(load_json(p->src, "config.json", &cfg, &p->cfg_path, err));
         if (!cfg) return wk_err_set(err, WK_E_USAGE, "%s: no config.json (needed for an HF model)", dir);
         p->heads_key = "num_attention_heads";
         int rc = hparams_hf(p, cfg, p->cfg_path, err);
@@ -404,7 +408,8 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
     if (wk_source_meta(src))
         return hparams_meta(p, wk_llama_ckpt_params(wk_source_meta(src)), p->cfg_path, err);
     wk_map m;
-    if (read_small(p->cfg_path, &m, err)) return wk_err_prefix(err, "Meta-layout tensors need params.json");
+    if (read_small(wk_source_inputs(src), p->cfg_path, &m, err))
+        return wk_err_prefix(err, "Meta-layout tensors need params.json");
     wk_llama_params mp;   /* plain values: usable after the map is closed */
     int rc = wk_llama_params_parse(m.data, m.size, p->cfg_path, &mp, err);
     wk_map_close(&m);
@@ -573,7 +578,7 @@ static int added_tokens(wk_gl *p, char **tok, size_t *len, float *score, int32_t
 {
     wk_json *j;
     char *path = NULL;
-    WK_TRY(load_json(wk_source_dir(p->src), "added_tokens.json", &j, &path, err));
+    WK_TRY(load_json(p->src, "added_tokens.json", &j, &path, err));
     if (!j) return 0;
     int rc = -1;
     for (size_t i = 0; i < wk_json_len(j); i++) {
@@ -642,7 +647,7 @@ static int added_tokens_decoder(wk_gl *p, char **tok, size_t *len, float *score,
 {
     wk_json *tc;
     char *path = NULL;
-    WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, &path, err));
+    WK_TRY(load_json(p->src, "tokenizer_config.json", &tc, &path, err));
     if (!tc) return 0;
     const wk_json *d = wk_json_get(tc, "added_tokens_decoder");
     int rc = -1;
@@ -694,7 +699,7 @@ typedef struct {
 static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
 {
     wk_json *tc, *cfg;
-    WK_TRY(load_json(wk_source_dir(p->src), "tokenizer_config.json", &tc, NULL, err));
+    WK_TRY(load_json(p->src, "tokenizer_config.json", &tc, NULL, err));
     if (tc) {
         int b;
         const char *s;
@@ -704,7 +709,7 @@ static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
         if (!wk_json_get_string(tc, "chat_template", &s, &n, NULL)) sp->chat_template = strndup(s, n);
         wk_json_free(tc);
     }
-    WK_TRY(load_json(wk_source_dir(p->src), "config.json", &cfg, NULL, err));
+    WK_TRY(load_json(p->src, "config.json", &cfg, NULL, err));
     if (cfg) {
         int64_t v;
         if (!wk_json_get_int(cfg, "bos_token_id", &v, NULL) && v >= 0) sp->bos = v;
@@ -715,10 +720,10 @@ static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
     return 0;
 }
 
-static int read_template(const char *path, char **out, wk_err *err)
+static int read_template(wk_inputs *in, const char *path, char **out, wk_err *err)
 {
     wk_map m;
-    WK_TRY(read_small(path, &m, err));
+    WK_TRY(read_small(in, path, &m, err));
     *out = strndup((const char *)m.data ? (const char *)m.data : "", m.size);
     wk_map_close(&m);
     return *out ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
@@ -782,7 +787,7 @@ static int chat_template_kv(wk_gl *p, special_info *sp, wk_err *err)
     char *tmpl = NULL;
     if (p->o.chat_template) {
         if (strcmp(p->o.chat_template, "metharme") == 0) tmpl = strdup(wk_gl_chat_template_metharme());
-        else WK_TRY(read_template(p->o.chat_template, &tmpl, err));
+        else WK_TRY(read_template(wk_source_inputs(p->src), p->o.chat_template, &tmpl, err));
         WK_FAIL_IF(!tmpl, err, WK_E_NOMEM, "out of memory");
     } else {
         tmpl = sp->chat_template;
@@ -803,7 +808,8 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
                           "(give one with --vocab FILE)", wk_source_dir(p->src));
     wk_spm m;
     /* pieces beyond the embedding's rows are refused before anything is allocated */
-    if (wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err)) {
+    if (wk_inputs_add(wk_source_inputs(p->src), vpath, err) ||
+        wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err)) {
         free(vpath);
         return -1;
     }

@@ -780,6 +780,13 @@ const wk_llama_params *wk_llama_ckpt_params(const wk_llama_ckpt *ck) { return &c
 const wk_llama_geom *wk_llama_ckpt_geom(const wk_llama_ckpt *ck) { return &ck->geom; }
 const char *wk_llama_ckpt_dir(const wk_llama_ckpt *ck) { return ck->dir; }
 const char *wk_llama_ckpt_rank_path(const wk_llama_ckpt *ck, int rank) { return ck->rank_path[rank]; }
+
+int wk_llama_ckpt_add_inputs(const wk_llama_ckpt *ck, wk_inputs *in, wk_err *err)
+{
+    WK_TRY(wk_inputs_add(in, ck->params_path, err));
+    for (int r = 0; r < ck->geom.n_ranks; r++) WK_TRY(wk_inputs_add(in, ck->rank_path[r], err));
+    return 0;
+}
 wk_dtype wk_llama_ckpt_dtype(const wk_llama_ckpt *ck) { return ck->table[WK_LL_TOK_EMB]->dtype; }
 uint64_t wk_llama_ckpt_input_bytes(const wk_llama_ckpt *ck) { return ck->input_bytes; }
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include "wk_err.h"
 #include "wk_json.h"
+#include "wk_inputs.h"
 #include "wk_tensor.h"
 
 #define WK_LL_MAX_RANKS 64
@@ -197,6 +198,8 @@ const wk_llama_params *wk_llama_ckpt_params(const wk_llama_ckpt *ck);
 const wk_llama_geom *wk_llama_ckpt_geom(const wk_llama_ckpt *ck);
 const char *wk_llama_ckpt_dir(const wk_llama_ckpt *ck);
 const char *wk_llama_ckpt_rank_path(const wk_llama_ckpt *ck, int rank);
+/* Add params.json and every rank file of ck to in (wk_inputs_add). */
+int wk_llama_ckpt_add_inputs(const wk_llama_ckpt *ck, wk_inputs *in, wk_err *err);
 /* Dtype of tok_embeddings (the checkpoint's dtype, for reports). */
 wk_dtype wk_llama_ckpt_dtype(const wk_llama_ckpt *ck);
 /* Sum of the sizes of the rank files, bytes. */

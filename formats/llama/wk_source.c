@@ -49,6 +49,7 @@ struct wk_source {
     wk_strmap names;              /* tensor name -> index into t (built once all are in) */
     wk_llama_ckpt *meta;
     uint64_t max_nbytes;
+    wk_inputs *inputs;            /* every file read (wk_source_inputs) */
 };
 
 const char *wk_source_kind_name(wk_source_kind k)
@@ -130,6 +131,7 @@ static src_file *add_file(wk_source *s, const char *path, wk_err *err)
     s->n_files++;
     struct stat st;
     if (stat(path, &st) == 0) f->size = (uint64_t)st.st_size;
+    if (wk_inputs_add(s->inputs, path, err)) return NULL;
     return f;
 }
 
@@ -205,6 +207,7 @@ static int load_gguf(wk_source *s, const char *path, wk_err *err)
 static int load_meta(wk_source *s, int threads, wk_err *err)
 {
     if (!(s->meta = wk_llama_open(s->dir, threads, err))) return -1;
+    WK_TRY(wk_llama_ckpt_add_inputs(s->meta, s->inputs, err));
     const wk_llama_geom *g = wk_llama_ckpt_geom(s->meta);
     for (int r = 0; r < g->n_ranks; r++)
         if (!add_file(s, wk_llama_ckpt_rank_path(s->meta, r), err)) return -1;
@@ -248,6 +251,7 @@ static int load_index(wk_source *s, const char *index, int st, wk_err *err)
     if (!ipath) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_st_index ix = {0};
     int rc = -1;
+    WK_TRY_GOTO(wk_inputs_add(s->inputs, ipath, err), done);
     WK_TRY_GOTO(wk_st_index_load(&ix, ipath, err), done);
     for (size_t k = 0; k < ix.n_shards; k++) WK_TRY_GOTO(load_shard(s, ix.shards[k], st, err), done);
     WK_TRY_GOTO(build_names(s, err), done);
@@ -415,7 +419,8 @@ static int open_path(wk_source *s, const char *path, int threads, wk_err *err)
 wk_source *wk_source_open(const char *path, int threads, wk_err *err)
 {
     wk_source *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
+    if (!s || !(s->path = strdup(path)) || !(s->inputs = wk_inputs_new(err))) {
+        if (s) free(s->path);
         free(s);
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
@@ -443,6 +448,7 @@ void wk_source_close(wk_source *s)
     wk_strmap_free(&s->names);
     free(s->path);
     free(s->dir);
+    wk_inputs_free(s->inputs);
     free(s);
 }
 
@@ -450,6 +456,7 @@ wk_source_kind wk_source_kind_of(const wk_source *s) { return s->kind; }
 const char *wk_source_path(const wk_source *s) { return s->path; }
 const char *wk_source_dir(const wk_source *s) { return s->dir; }
 size_t wk_source_file_count(const wk_source *s) { return s->n_files; }
+wk_inputs *wk_source_inputs(const wk_source *s) { return s->inputs; }
 const char *wk_source_file(const wk_source *s, size_t i) { return i < s->n_files ? s->files[i].path : NULL; }
 size_t wk_source_count(const wk_source *s) { return s->n_t; }
 uint64_t wk_source_max_nbytes(const wk_source *s) { return s->max_nbytes; }

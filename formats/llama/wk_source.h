@@ -78,6 +78,11 @@ const char *wk_source_dir(const wk_source *s);
 /* The files read (shards / ranks), for messages, the "refuse to overwrite an
  * input" check and the benchmark.  Total input bytes too. */
 size_t wk_source_file_count(const wk_source *s);
+/* Every file read for s (shards, ranks, params.json, the index), as the set
+ * an output must not overwrite and checks unchanged before its commit
+ * (wk_inputs.h).  Owned by s; a reader of auxiliary files for this source
+ * (config.json, the tokenizer files: wk_gguf_llama) adds them to it. */
+wk_inputs *wk_source_inputs(const wk_source *s);
 const char *wk_source_file(const wk_source *s, size_t i);
 uint64_t wk_source_bytes(const wk_source *s);
 

@@ -162,33 +162,48 @@ static void test_out_abort(void)
     CHECK(o == NULL && strstr(err.msg, "is a directory"));
 }
 
-/* Replacing an existing (non-input) file keeps its permission bits. */
+/* Replacing an existing (non-input) file gives the new file 0666 & ~umask,
+ * never the replaced file's bits (a setuid 4755 file must not pass its bits
+ * on: issue #24 item 8). */
 static void test_out_replace(void)
 {
     const char *dir = scratch("replace");
     wk_err err;
     write_file(at(dir, "old"), "old contents");
-    chmod(at(dir, "old"), 0640);
+    chmod(at(dir, "old"), 04755);
+    mode_t um = umask(022);
     wk_out *o = wk_out_open(at(dir, "old"), NULL, &err);
     CHECK(o != NULL);
-    if (!o) return;
+    if (!o) { umask(um); return; }
     CHECK_OK(wk_out_write(o, "new", 3, &err), &err);
     CHECK_OK(wk_out_commit(o, &err), &err);
+    umask(um);
     size_t n;
     char *s = read_file(at(dir, "old"), &n);
     CHECK_EQ_STR(s, "new");
     free(s);
     struct stat st;
-    CHECK(stat(at(dir, "old"), &st) == 0 && (st.st_mode & 0777) == 0640);
+    CHECK(stat(at(dir, "old"), &st) == 0 && (st.st_mode & 07777) == 0644);
+}
+
+/* A set of the NULL-terminated paths (each must exist, else it is skipped). */
+static wk_inputs *set_of(const char *const *paths)
+{
+    wk_err err;
+    wk_inputs *s = wk_inputs_new(&err);
+    for (size_t i = 0; s && paths[i]; i++) wk_inputs_add(s, paths[i], &err);
+    return s;
 }
 
 static void expect_refused(const char *final_path, const char *const *inputs)
 {
     wk_err err;
     wk_err_clear(&err);
-    wk_out *o = wk_out_open(final_path, inputs, &err);
+    wk_inputs *in = set_of(inputs);
+    wk_out *o = wk_out_open(final_path, in, &err);
     CHECK_MSG(o == NULL && err.code == WK_E_UNSAFE, "%s not refused (%s)", final_path, err.msg);
     wk_out_abort(o);
+    wk_inputs_free(in);
 }
 
 static void test_out_refuses_input(void)
@@ -209,9 +224,65 @@ static void test_out_refuses_input(void)
     CHECK_EQ_STR(s, "precious");
     free(s);
     CHECK(count_entries(dir) == 3);              /* no temporaries left behind */
-    wk_out *o = wk_out_open(at(dir, "fresh"), inputs, &err); /* other names are fine */
+    wk_inputs *in = set_of(inputs);
+    wk_out *o = wk_out_open(at(dir, "fresh"), in, &err); /* other names are fine */
     CHECK(o != NULL);
     wk_out_abort(o);
+    wk_inputs_free(in);
+}
+
+/* An input whose mtime, size or inode changes between open and commit makes
+ * the commit fail, naming it, and leaves no output (issue #24 item 5). */
+static void test_out_input_changed(void)
+{
+    const char *dir = scratch("changed");
+    wk_err err;
+    static const char *const how[] = {"touch", "append", "replace"};
+    for (int k = 0; k < 3; k++) {
+        write_file(at(dir, "in.bin"), "version 1");
+        struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+        CHECK(utimensat(AT_FDCWD, at(dir, "in.bin"), old, 0) == 0);
+        const char *paths[] = {at(dir, "in.bin"), NULL};
+        wk_inputs *in = set_of(paths);
+        CHECK(wk_inputs_count(in) == 1);
+        CHECK_OK(wk_inputs_unchanged(in, &err), &err);
+        wk_out *o = wk_out_open(at(dir, "out.bin"), in, &err);
+        CHECK(o != NULL);
+        if (!o) { wk_inputs_free(in); return; }
+        CHECK_OK(wk_out_write(o, "x", 1, &err), &err);
+        if (k == 0) CHECK(utimensat(AT_FDCWD, at(dir, "in.bin"), NULL, 0) == 0);
+        if (k == 1) write_file(at(dir, "in.bin"), "version 2, longer");
+        if (k == 2) { write_file(at(dir, "new.bin"), "version 1");
+                      CHECK(utimensat(AT_FDCWD, at(dir, "new.bin"), old, 0) == 0);
+                      CHECK(rename(at(dir, "new.bin"), at(dir, "in.bin")) == 0); }
+        CHECK_MSG(wk_out_commit(o, &err) != 0, "commit after %s succeeded", how[k]);
+        CHECK_MSG(strstr(err.msg, "in.bin: changed while being read") != NULL, "%s", err.msg);
+        CHECK(access(at(dir, "out.bin"), F_OK) != 0);
+        CHECK(count_entries(dir) == 1);           /* temporary removed too */
+        wk_inputs_free(in);
+    }
+}
+
+/* A temporary of a dead run (no lock, its pid gone) is removed by the sweep;
+ * one locked by a live holder is left alone (issue #24 item 16). */
+static void test_sweep_stale(void)
+{
+    const char *dir = scratch("stale");
+    wk_err err;
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    waitpid(dead, NULL, 0);
+    char name[128];
+    snprintf(name, sizeof name, ".out.gguf.wk-tmp.%ld.AbC123", (long)dead);
+    write_file(at(dir, name), "stale");
+    write_file(at(dir, ".other.gguf.wk-tmp.1.AbC123"), "not ours");
+    wk_out *live = wk_out_open(at(dir, "out.gguf"), NULL, &err);  /* locked by us */
+    CHECK(live != NULL);
+    CHECK_OK(wk_io_sweep_stale(at(dir, "out.gguf"), NULL, NULL, &err), &err);
+    CHECK(access(at(dir, name), F_OK) != 0);
+    CHECK(access(at(dir, ".other.gguf.wk-tmp.1.AbC123"), F_OK) == 0);
+    CHECK(count_entries(dir) == 2);               /* the live temporary stays */
+    wk_out_abort(live);
 }
 
 /* Fill an output directory: two files via wk_out, a subdirectory, and a
@@ -239,7 +310,7 @@ static void test_outdir(void)
     const char *dir = scratch("outdir");
     wk_err err;
     write_file(at(dir, "keep"), "keep me");
-    wk_outdir *d = wk_outdir_open(at(dir, "model"), &err);
+    wk_outdir *d = wk_outdir_open(at(dir, "model"), NULL, &err);
     CHECK_MSG(d != NULL, "open: %s", err.msg);
     if (!d) return;
     CHECK(strstr(wk_outdir_path(d), "/.model.wk-tmp.") != NULL);
@@ -250,7 +321,7 @@ static void test_outdir(void)
     wk_outdir_abort(NULL);
 
     CHECK(mkdir(at(dir, "model"), 0777) == 0);    /* an empty final dir is replaced */
-    d = wk_outdir_open(at(dir, "model/"), &err);
+    d = wk_outdir_open(at(dir, "model/"), NULL, &err);
     CHECK(d != NULL);
     if (!d) return;
     fill_outdir(d, at(dir, "keep"));
@@ -262,9 +333,9 @@ static void test_outdir(void)
     char *s = read_file(at(dir, "model/b.bin"), &n);
     CHECK_EQ_STR(s, "b.bin");
     free(s);
-    d = wk_outdir_open(at(dir, "model"), &err);   /* now not empty: refused */
+    d = wk_outdir_open(at(dir, "model"), NULL, &err);   /* now not empty: refused */
     CHECK(d == NULL && strstr(err.msg, "not empty"));
-    d = wk_outdir_open(at(dir, "keep"), &err);
+    d = wk_outdir_open(at(dir, "keep"), NULL, &err);
     CHECK(d == NULL && strstr(err.msg, "not a directory"));
 }
 
@@ -274,7 +345,7 @@ static void child_writes_and_waits(const char *dir, int fd)
     wk_err err;
     wk_io_install_signal_cleanup();
     wk_out *o = wk_out_open(at(dir, "final.bin"), NULL, &err);
-    wk_outdir *d = wk_outdir_open(at(dir, "final.dir"), &err);
+    wk_outdir *d = wk_outdir_open(at(dir, "final.dir"), NULL, &err);
     if (!o || !d) _exit(3);
     static uint8_t chunk[1 << 16];
     for (int i = 0; i < 40; i++) wk_out_write(o, chunk, sizeof chunk, &err);
@@ -453,6 +524,8 @@ int main(void)
     WK_RUN(test_out_abort);
     WK_RUN(test_out_replace);
     WK_RUN(test_out_refuses_input);
+    WK_RUN(test_out_input_changed);
+    WK_RUN(test_sweep_stale);
     WK_RUN(test_outdir);
     WK_RUN(test_out_copy_fd);
     WK_RUN(test_signal_cleanup);

@@ -544,7 +544,7 @@ static void roundtrip(size_t tn, size_t bn, int gzip, int pipeline)
     CHECK_MSG(raw.len == tn && (tn == 0 || memcmp(raw.data, ref, tn) == 0),
               "payload bytes tn=%zu bn=%zu gzip=%d", tn, bn, gzip);
     wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, want, 0, pipeline,
-                             NULL, NULL, WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0};
+                             NULL, NULL, WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0, NULL};
     CHECK_OK(wk_xor_decode_file(&da, &res, &err), &err);
     CHECK(res.verified == 1 && res.committed && res.out_bytes == tn && res.gzip == gzip);
     CHECK(slurp(f.out, &raw) == 0);
@@ -583,7 +583,7 @@ static void test_decode_failures(void)
     char *dir = wk_path_join(wk_test_tmpdir(), "");
     /* digest mismatch: no final file, message with both digests */
     wk_xor_decode_args da = {f.payload, f.base, f.out, WK_PAYLOAD_AUTO, wrong, 0, 1, NULL, NULL,
-                             WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0};
+                             WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0, NULL};
     CHECK(wk_xor_decode_file(&da, &res, &err) == -1 && err.code == WK_E_MISMATCH);
     CHECK(strstr(err.msg, "expected 0100000000") != NULL && strstr(err.msg, "output removed"));
     CHECK(!exists(f.out) && res.verified == 0 && !res.committed);
@@ -595,7 +595,7 @@ static void test_decode_failures(void)
     /* missing base */
     char *nobase = tmp_path("no-such-base");
     wk_xor_decode_args db = {f.payload, nobase, f.out, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
-                             WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0};
+                             WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0, NULL};
     CHECK(wk_xor_decode_file(&db, &res, &err) == -1 && err.code == WK_E_IO);
     CHECK(strstr(err.msg, "base file") && strstr(err.msg, "no-such-base"));
     CHECK(!exists(f.out));
@@ -617,7 +617,7 @@ static void test_decode_failures(void)
     /* refusing to overwrite an input */
     write_file(f.payload, pay.data, pay.len);
     wk_xor_decode_args dc = {f.payload, f.base, f.base, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
-                             WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0};
+                             WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0, NULL};
     CHECK(wk_xor_decode_file(&dc, &res, &err) == -1 && err.code == WK_E_UNSAFE);
     wk_buf_free(&pay);
     free(nobase);
@@ -917,9 +917,9 @@ static void test_decode_base_fn(void)
             mem_producer mp = {base, bn, SIZE_MAX};
             wk_xor_result r1, r2;
             wk_xor_decode_args a1 = {pay, bf, o1, WK_PAYLOAD_AUTO, NULL, 0, pipe, NULL, NULL,
-                                     WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0};
+                                     WK_INFLATE_AUTO, NULL, NULL, NULL, 0, 0, NULL};
             wk_xor_decode_args a2 = {pay, NULL, o2, WK_PAYLOAD_AUTO, NULL, 0, pipe, NULL, NULL,
-                                     WK_INFLATE_AUTO, mem_produce, &mp, "generated base", 0, 0};
+                                     WK_INFLATE_AUTO, mem_produce, &mp, "generated base", 0, 0, NULL};
             CHECK_OK(wk_xor_decode_file(&a1, &r1, &err), &err);
             CHECK_OK(wk_xor_decode_file(&a2, &r2, &err), &err);
             wk_buf b1, b2;
@@ -940,7 +940,7 @@ static void test_decode_base_fn(void)
     mem_producer bad = {base, n, 1000};
     wk_xor_result r;
     wk_xor_decode_args a = {pay, NULL, o2, WK_PAYLOAD_AUTO, NULL, 0, 1, NULL, NULL,
-                            WK_INFLATE_AUTO, mem_produce, &bad, "generated base", 0, 0};
+                            WK_INFLATE_AUTO, mem_produce, &bad, "generated base", 0, 0, NULL};
     CHECK(wk_xor_decode_file(&a, &r, &err) == -1 && strstr(err.msg, "producer failed"));
     CHECK(!exists(o2));
     free(pay); free(bf); free(o1); free(o2);

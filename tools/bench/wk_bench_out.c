@@ -8,6 +8,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_THREADS_SCALING 64
 
@@ -348,7 +350,8 @@ static wk_json *rec_json(jst *s, const wk_bench_report *r, const rec *e)
     return o;
 }
 
-int wk_bench_report_json(const wk_bench_report *r, const char *path, wk_err *err)
+/* The JSON report into *b (initialised by the caller). */
+static int render_json(const wk_bench_report *r, wk_buf *b, wk_err *err)
 {
     jst s = { 0 };
     wk_json *root = wk_json_new_object();
@@ -403,19 +406,12 @@ int wk_bench_report_json(const wk_bench_report *r, const char *path, wk_err *err
         }
         put(&s, root, "tensors", ts);
     }
-    wk_buf b;
-    wk_buf_init(&b);
     int rc = -1;
     if (s.bad) wk_err_set(err, WK_E_NOMEM, "out of memory building the JSON report");
-    else if (!wk_json_dump(root, &(wk_json_dump_opts){ 2, 0, 1, 0, NULL, NULL }, &b, err)) {
-        wk_buf_putc(&b, '\n');
-        if (!wk_buf_check(&b, err)) {
-            wk_out *o = wk_out_open(path, NULL, err);
-            if (o && wk_out_write(o, b.data, b.len, err)) wk_out_abort(o);
-            else if (o) rc = wk_out_commit(o, err);
-        }
+    else if (!wk_json_dump(root, &(wk_json_dump_opts){ 2, 0, 1, 0, NULL, NULL }, b, err)) {
+        wk_buf_putc(b, '\n');
+        rc = wk_buf_check(b, err);
     }
-    wk_buf_free(&b);
     wk_json_free(root);
     return rc;
 }
@@ -559,22 +555,75 @@ static void svg_gemv_panel(wk_buf *b, const wk_bench_report *r, const svg_frame 
 /* Left panel: log10 NMSE (float path: filled; integer path: open) vs bits per
  * weight, one colour per input.  Right panel: GEMV GB/s per format with the
  * copy bandwidth as a line. */
-int wk_bench_report_svg(const wk_bench_report *r, const char *path, wk_err *err)
+static int render_svg(const wk_bench_report *r, wk_buf *b, wk_err *err)
 {
     svg_frame f = { .W = 960, .H = 440, .px0 = 70, .px1 = 500, .py0 = 50, .py1 = 370 };
     svg_nmse_range(r, &f.lo, &f.hi);
-    wk_buf b;
-    wk_buf_init(&b);
-    svg_nmse_axes(&b, &f);
-    svg_nmse_points(&b, r, &f);
-    svg_gemv_panel(&b, r, &f);
-    wk_buf_puts(&b, "</svg>\n");
-    int rc = -1;
-    if (!wk_buf_check(&b, err)) {
-        wk_out *o = wk_out_open(path, NULL, err);
-        if (o && wk_out_write(o, b.data, b.len, err)) wk_out_abort(o);
-        else if (o) rc = wk_out_commit(o, err);
+    svg_nmse_axes(b, &f);
+    svg_nmse_points(b, r, &f);
+    svg_gemv_panel(b, r, &f);
+    wk_buf_puts(b, "</svg>\n");
+    return wk_buf_check(b, err);
+}
+
+/* ---- the report files ------------------------------------------------------------------ */
+
+/* The report's --model / --activations files (regular files only: a model
+ * directory's files were checked by the run itself) into in. */
+static int report_inputs(const wk_bench_report *r, wk_inputs *in, wk_err *err)
+{
+    const char *files[] = {r->model, r->acts};
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        if (files[i] && stat(files[i], &st) == 0 && S_ISREG(st.st_mode))
+            WK_TRY(wk_inputs_add(in, files[i], err));
     }
-    wk_buf_free(&b);
+    return 0;
+}
+
+/* Open path (never over an input) and write b into it, uncommitted. */
+static wk_out *stage_file(const char *path, const wk_inputs *in, const wk_buf *b, wk_err *err)
+{
+    wk_out *o = wk_out_open(path, in, err);
+    if (o && wk_out_write(o, b->data, b->len, err)) {
+        wk_out_abort(o);
+        return NULL;
+    }
+    return o;
+}
+
+int wk_bench_report_files(const wk_bench_report *r, const char *json_path, const char *svg_path, wk_err *err)
+{
+    wk_buf b[2];
+    wk_out *o[2] = {NULL, NULL};
+    const char *path[2] = {json_path, svg_path};
+    wk_buf_init(&b[0]);
+    wk_buf_init(&b[1]);
+    int rc = -1;
+    wk_inputs *in = wk_inputs_new(err);
+    WK_TRY_GOTO(!in || report_inputs(r, in, err) ? -1 : 0, done);
+    for (int i = 0; i < 2; i++) {
+        if (!path[i]) continue;
+        WK_TRY_GOTO(i == 0 ? render_json(r, &b[i], err) : render_svg(r, &b[i], err), done);
+        if (!(o[i] = stage_file(path[i], in, &b[i], err))) goto done;
+    }
+    /* both written: commit both; if the second fails, the first goes again */
+    if (o[0]) { rc = wk_out_commit(o[0], err); o[0] = NULL; WK_TRY_GOTO(rc, done); rc = -1; }
+    if (o[1]) {
+        int c = wk_out_commit(o[1], err);
+        o[1] = NULL;
+        if (c && json_path) {
+            unlink(json_path);
+            wk_err_prefix(err, "%s removed again", json_path);
+        }
+        WK_TRY_GOTO(c, done);
+    }
+    rc = 0;
+done:
+    wk_out_abort(o[0]);
+    wk_out_abort(o[1]);
+    wk_buf_free(&b[0]);
+    wk_buf_free(&b[1]);
+    wk_inputs_free(in);
     return rc;
 }

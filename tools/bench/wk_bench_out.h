@@ -44,8 +44,11 @@ void wk_bench_report_scaling(wk_bench_report *r, const wk_bench_fmt *f, int thre
 
 /* The table. */
 void wk_bench_report_print(const wk_bench_report *r, FILE *out);
-/* JSON / SVG, written atomically to path.  WK_E_IO, WK_E_NOMEM. */
-int wk_bench_report_json(const wk_bench_report *r, const char *path, wk_err *err);
-int wk_bench_report_svg(const wk_bench_report *r, const char *path, wk_err *err);
+/* The JSON report to json_path and the SVG to svg_path (either may be NULL),
+ * both or neither: both are written to temporaries first, then committed; if
+ * the second commit fails the first file is removed again.  Never written over
+ * the report's --model or --activations file (WK_E_UNSAFE).  WK_E_IO,
+ * WK_E_NOMEM. */
+int wk_bench_report_files(const wk_bench_report *r, const char *json_path, const char *svg_path, wk_err *err);
 
 #endif

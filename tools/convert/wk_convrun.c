@@ -35,14 +35,14 @@ static int count_write(void *ctx, const void *p, size_t n, wk_err *err)
 
 /* Write planned file i of c into the directory d (its SHA-256 into
  * digests[i] when h is not NULL), through the counting sink cs. */
-static int write_file(wk_convert *c, size_t i, wk_outdir *d, wk_hash *h, count_sink *cs,
+static int write_file(wk_convert *c, size_t i, wk_outdir *d, const wk_inputs *in, wk_hash *h, count_sink *cs,
                       char (*digests)[65], wk_err *err)
 {
     const wk_convrun_report *rep = cs->rep;
     const wk_convert_file *f = wk_convert_file_get(c, i);
     char *path = wk_path_join(wk_outdir_path(d), f->name);
     WK_FAIL_IF(!path, err, WK_E_NOMEM, "out of memory");
-    wk_out *out = wk_out_open(path, NULL, err);
+    wk_out *out = wk_out_open(path, in, err);
     free(path);
     if (!out) return -1;
     if (h) wk_hash_reset(h, err);
@@ -69,17 +69,17 @@ static int write_file(wk_convert *c, size_t i, wk_outdir *d, wk_hash *h, count_s
 }
 
 /* Write every planned file into a temporary directory, then rename it. */
-static int write_all(wk_convert *c, const wk_convrun_opts *o, char (*digests)[65], const wk_convrun_report *rep,
-                     wk_err *err)
+static int write_all(wk_convert *c, const wk_convrun_opts *o, const wk_inputs *in, char (*digests)[65],
+                     const wk_convrun_report *rep, wk_err *err)
 {
-    wk_outdir *d = wk_outdir_open(o->output, err);
+    wk_outdir *d = wk_outdir_open(o->output, in, err);
     if (!d) return -1;
     int rc = -1;
     count_sink cs = {NULL, rep, wk_convert_total_bytes(c), 0};
     wk_hash *h = NULL;
     if (o->sha256 && !(h = wk_hash_create(WK_HASH_SHA256, err))) goto done;
     for (size_t i = 0; i < wk_convert_file_count(c); i++)
-        WK_TRY_GOTO(write_file(c, i, d, h, &cs, digests, err), done);
+        WK_TRY_GOTO(write_file(c, i, d, in, h, &cs, digests, err), done);
     rc = 0;
 done:
     wk_hash_free(h);
@@ -166,8 +166,11 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
     WK_TRY(locate(o, &r->model_dir, &r->tokenizer, err));
     if (r->tokenizer) WK_TRY(wk_spm_check_file(r->tokenizer, err));  /* tiktoken, JSON: refused by name */
     co.tokenizer = r->tokenizer;
+    if (!(r->inputs = wk_inputs_new(err))) return -1;
+    if (r->tokenizer) WK_TRY(wk_inputs_add(r->inputs, r->tokenizer, err));
     if (model) {
         if (!(r->ck = wk_llama_open(r->model_dir, o->threads, err))) return -1;
+        WK_TRY(wk_llama_ckpt_add_inputs(r->ck, r->inputs, err));
         const wk_llama_size *sz = o->model_size ? wk_llama_size_get(o->model_size) : NULL;
         if (sz && wk_llama_size_check(sz, wk_llama_ckpt_geom(r->ck), err)) return -1;
     }
@@ -181,7 +184,7 @@ int wk_convrun_write(wk_convrun *r, const wk_convrun_opts *o, const wk_convrun_r
     static const wk_convrun_report none = {0};
     if (o->sha256 && !(r->digests = calloc(wk_convert_file_count(r->c), sizeof *r->digests)))
         return wk_err_set(err, WK_E_NOMEM, "out of memory");
-    return write_all(r->c, o, r->digests, rep ? rep : &none, err);
+    return write_all(r->c, o, r->inputs, r->digests, rep ? rep : &none, err);
 }
 
 void wk_convrun_close(wk_convrun *r)
@@ -189,6 +192,7 @@ void wk_convrun_close(wk_convrun *r)
     free(r->digests);
     wk_convert_free(r->c);
     wk_llama_close(r->ck);
+    wk_inputs_free(r->inputs);
     free(r->model_dir);
     free(r->tokenizer);
     memset(r, 0, sizeof *r);

@@ -41,6 +41,7 @@ typedef struct {
     wk_convert *c;            /* the plan */
     int gqa_auto;             /* transformers 4.31.0 was chosen for a GQA model */
     char (*digests)[65];      /* with sha256, after wk_convrun_write: hex per file */
+    wk_inputs *inputs;        /* params.json, ranks, tokenizer: never overwritten, checked unchanged */
 } wk_convrun;
 
 /* How wk_convrun_write reports; any member may be NULL. */

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "wk_hash.h"
@@ -25,21 +26,12 @@ static void stage(const wk_pack_opts *o, const char *label)
 
 /* ---- output ------------------------------------------------------------------ */
 
-/* Inputs that must not be overwritten (NULL-terminated, malloc'd array). */
-static const char **input_list(const wk_source *s)
-{
-    size_t n = wk_source_file_count(s);
-    const char **l = calloc(n + 1, sizeof *l);
-    for (size_t i = 0; l && i < n; i++) l[i] = wk_source_file(s, i);
-    return l;
-}
-
 typedef struct {
     wk_out *out;
     wk_hash *sha;
 } out_file;
 
-static int open_out(out_file *f, const char *path, const char **inputs, int sha, wk_err *err)
+static int open_out(out_file *f, const char *path, const wk_inputs *inputs, int sha, wk_err *err)
 {
     f->sha = NULL;
     if (!(f->out = wk_out_open(path, inputs, err))) return -1;
@@ -52,10 +44,10 @@ static int open_out(out_file *f, const char *path, const char **inputs, int sha,
     return 0;
 }
 
-/* A small file written at once, atomically. */
-static int write_small(const char *path, const void *data, size_t len, wk_err *err)
+/* A small file written at once, atomically (inputs: as wk_out_open). */
+static int write_small(const char *path, const wk_inputs *inputs, const void *data, size_t len, wk_err *err)
 {
-    wk_out *o = wk_out_open(path, NULL, err);
+    wk_out *o = wk_out_open(path, inputs, err);
     if (!o) return -1;
     if (wk_out_write(o, data, len, err)) {
         wk_out_abort(o);
@@ -65,51 +57,69 @@ static int write_small(const char *path, const void *data, size_t len, wk_err *e
 }
 
 /* A small file `name` in the output directory d. */
-static int write_in(wk_outdir *d, const char *name, const void *data, size_t len, wk_err *err)
+static int write_in(wk_outdir *d, const wk_inputs *inputs, const char *name, const void *data, size_t len,
+                    wk_err *err)
 {
     char *path = wk_path_join(wk_outdir_path(d), name);
     WK_FAIL_IF(!path, err, WK_E_NOMEM, "out of memory");
-    int rc = write_small(path, data, len, err);
+    int rc = write_small(path, inputs, data, len, err);
     free(path);
     return rc;
 }
 
-/* "<path>.sha256": the sha256sum line of digest d for path's base name. */
-static int write_sidecar(const char *path, const uint8_t *d, wk_err *err)
+/* Open "<path>.sha256" and write into it the sha256sum line of digest d for
+ * path's base name (not committed yet: the caller commits it together with
+ * the file it describes). */
+static wk_out *open_sidecar(const char *path, const wk_inputs *inputs, const uint8_t *d, wk_err *err)
 {
-    int rc = -1;
     const char *base = strrchr(path, '/');
     wk_buf line;
     wk_buf_init(&line);
     wk_manifest_format_line(&line, d, base ? base + 1 : path);
     size_t pl = strlen(path) + 8;
     char *sp = malloc(pl);
-    WK_FAIL_GOTO(!sp, done, err, WK_E_NOMEM, "out of memory");
-    snprintf(sp, pl, "%s.sha256", path);
-    rc = write_small(sp, line.data, line.len, err);
-done:
+    wk_out *o = NULL;
+    if (!sp || wk_buf_check(&line, err)) {
+        if (!sp) wk_err_set(err, WK_E_NOMEM, "out of memory");
+    } else {
+        snprintf(sp, pl, "%s.sha256", path);
+        if ((o = wk_out_open(sp, inputs, err)) && wk_out_write(o, line.data, line.len, err)) {
+            wk_out_abort(o);
+            o = NULL;
+        }
+    }
     free(sp);
     wk_buf_free(&line);
-    return rc;
+    return o;
 }
 
 /* Commit f and, with --sha256, append its sha256sum line to sums (if not
- * NULL) or write "<path>.sha256". */
-static int close_out(out_file *f, const char *path, wk_buf *sums, wk_err *err)
+ * NULL) or write "<path>.sha256".  Both files or neither: the sidecar is
+ * written before the output is committed, and if its own commit fails the
+ * just committed output is removed again (exit 0 iff both are in place). */
+static int close_out(out_file *f, const char *path, const wk_inputs *inputs, wk_buf *sums, wk_err *err)
 {
     int rc = -1;
     uint8_t d[WK_HASH_MAX_DIGEST];
-    if (f->sha && wk_hash_digest(f->sha, d, err)) {
+    wk_out *side = NULL;
+    if ((f->sha && wk_hash_digest(f->sha, d, err)) ||
+        (f->sha && !sums && !(side = open_sidecar(path, inputs, d, err)))) {
         wk_out_abort(f->out);
         goto done;
     }
-    WK_TRY_GOTO(wk_out_commit(f->out, err), done);
+    if (wk_out_commit(f->out, err)) {
+        wk_out_abort(side);
+        goto done;
+    }
+    if (side && wk_out_commit(side, err)) {
+        unlink(path);
+        wk_err_prefix(err, "%s removed again (its .sha256 could not be written)", path);
+        goto done;
+    }
     if (f->sha && sums) {
         const char *base = strrchr(path, '/');
         wk_manifest_format_line(sums, d, base ? base + 1 : path);
         WK_TRY_GOTO(wk_buf_check(sums, err), done);
-    } else if (f->sha) {
-        WK_TRY_GOTO(write_sidecar(path, d, err), done);
     }
     rc = 0;
 done:
@@ -134,7 +144,7 @@ static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl 
         wk_hash_free(f->sha);
         return -1;
     }
-    return close_out(f, path, sums, err);
+    return close_out(f, path, wk_source_inputs(src), sums, err);
 }
 
 static int pack_gguf(const wk_pack_opts *o, const wk_source *src, uint64_t *size, wk_err *err)
@@ -143,25 +153,22 @@ static int pack_gguf(const wk_pack_opts *o, const wk_source *src, uint64_t *size
     wk_gl *p = wk_gl_plan_new(src, &o->gl, o->progress, o->progress_ctx, err);
     if (!p) return -1;
     int rc = -1;
-    const char **inputs = input_list(src);
     out_file f;
-    WK_FAIL_GOTO(!inputs, done, err, WK_E_NOMEM, "out of memory");
-    WK_TRY_GOTO(open_out(&f, o->output, inputs, o->sha256, err), done);
+    WK_TRY_GOTO(open_out(&f, o->output, wk_source_inputs(src), o->sha256, err), done);
     stage(o, "writing");
     rc = write_out(&f, o->output, src, p, NULL, 0, NULL, o, err);
     if (!rc && o->nonfinite) wk_gl_nonfinite(p, &o->nonfinite[0], &o->nonfinite[1]);
 done:
     *size = wk_gl_total_size(p);
-    free(inputs);
     wk_gl_free(p);
     return rc;
 }
 
 static int write_shard(wk_source_stplan *p, const wk_source *src, size_t k, const char *path,
-                       const char **inputs, int sha, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
+                       int sha, wk_buf *sums, const wk_pack_opts *o, wk_err *err)
 {
     out_file f;
-    WK_TRY(open_out(&f, path, inputs, sha, err));
+    WK_TRY(open_out(&f, path, wk_source_inputs(src), sha, err));
     return write_out(&f, path, src, NULL, p, k, sums, o, err);
 }
 
@@ -169,17 +176,18 @@ static int write_shard(wk_source_stplan *p, const wk_source *src, size_t k, cons
  * model.safetensors.index.json when there are several, and SHA256SUMS with
  * --sha256; *size gets the shards' bytes. */
 static int write_shards(const wk_pack_opts *o, const wk_source *src, wk_source_stplan *p,
-                        const char **inputs, uint64_t *size, wk_err *err)
+                        uint64_t *size, wk_err *err)
 {
     int rc = -1;
     wk_buf sums, b;
     wk_buf_init(&sums);
     wk_buf_init(&b);
-    wk_outdir *d = wk_outdir_open(o->output, err);
+    const wk_inputs *inputs = wk_source_inputs(src);
+    wk_outdir *d = wk_outdir_open(o->output, inputs, err);
     if (!d) goto done;
     for (size_t k = 0; k < wk_source_st_shard_count(p); k++) {
         char *path = wk_path_join(wk_outdir_path(d), wk_source_st_shard_name(p, k));
-        int wr = path ? write_shard(p, src, k, path, inputs, o->sha256, &sums, o, err)
+        int wr = path ? write_shard(p, src, k, path, o->sha256, &sums, o, err)
                       : wk_err_set(err, WK_E_NOMEM, "out of memory");
         *size += wk_source_st_shard_size(p, k);
         free(path);
@@ -187,10 +195,10 @@ static int write_shards(const wk_pack_opts *o, const wk_source *src, wk_source_s
     }
     if (wk_source_st_shard_count(p) > 1) {
         WK_TRY_GOTO(wk_source_st_index(p, &b, err), done);
-        WK_TRY_GOTO(write_in(d, "model.safetensors.index.json", b.data, b.len, err), done);
+        WK_TRY_GOTO(write_in(d, inputs, "model.safetensors.index.json", b.data, b.len, err), done);
     }
     if (o->sha256)   /* one SHA256SUMS for the shards (sha256sum -c SHA256SUMS) */
-        WK_TRY_GOTO(write_in(d, "SHA256SUMS", sums.data, sums.len, err), done);
+        WK_TRY_GOTO(write_in(d, inputs, "SHA256SUMS", sums.data, sums.len, err), done);
     rc = 0;
 done:
     wk_buf_free(&b);
@@ -215,19 +223,15 @@ static int pack_st(const wk_pack_opts *o, const wk_source *src, uint64_t *size, 
     wk_source_stplan *p = wk_source_st_plan(src, &so, o->progress, o->progress_ctx, err);
     if (!p) return -1;
     int rc = -1;
-    const char **inputs = input_list(src);
     stage(o, "writing");
     *size = 0;
-    WK_FAIL_GOTO(!inputs, done, err, WK_E_NOMEM, "out of memory");
     if (!o->shard_size) {
-        rc = write_shard(p, src, 0, o->output, inputs, o->sha256, NULL, o, err);
+        rc = write_shard(p, src, 0, o->output, o->sha256, NULL, o, err);
         *size = wk_source_st_shard_size(p, 0);
     } else {
-        rc = write_shards(o, src, p, inputs, size, err);
+        rc = write_shards(o, src, p, size, err);
     }
     if (!rc && o->nonfinite) wk_source_st_nonfinite(p, &o->nonfinite[0], &o->nonfinite[1]);
-done:
-    free(inputs);
     wk_source_st_free(p);
     return rc;
 }

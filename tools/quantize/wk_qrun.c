@@ -279,8 +279,8 @@ static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_e
 }
 
 /* Set up the output: qr->types, qr->w with the plan, *out opened on
- * o->output (inputs: NULL-terminated files it must not overwrite), begun. */
-static int open_file(qrun *qr, const char **inputs, wk_out **out, wk_err *err)
+ * o->output (inputs: the files it must not overwrite), begun. */
+static int open_file(qrun *qr, const wk_inputs *inputs, wk_out **out, wk_err *err)
 {
     const size_t nt = wk_gguf_tensor_count(qr->g);
     qr->types = calloc(nt ? nt : 1, sizeof *qr->types);
@@ -307,17 +307,18 @@ static int write_file(qrun *qr, wk_qrun_total *tot, wk_err *err)
     return 0;
 }
 
-/* Quantize g into o->output; inputs (NULL-terminated) are the files that
- * the output must not overwrite.  Progress starts at 0 of the total once
- * the importance matrix is open, even if the setup fails. */
-static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, const char **inputs, wk_qrun_total *tot,
+/* Quantize g into o->output; inputs are the files read (the output must not
+ * be one of them; they must not change before the commit), the imatrix is
+ * added.  Progress starts at 0 of the total once the importance matrix is
+ * open, even if the setup fails. */
+static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inputs, wk_qrun_total *tot,
                          wk_err *err)
 {
     const size_t nt = wk_gguf_tensor_count(g);
     qrun qr = { .o = o, .g = g };
     wk_out *out = NULL;
     int rc = -1;
-    if (o->imatrix && !(qr.im = wk_gguf_open(o->imatrix, err)))
+    if (o->imatrix && (wk_inputs_add(inputs, o->imatrix, err) || !(qr.im = wk_gguf_open(o->imatrix, err))))
         return wk_err_prefix(err, "--imatrix (a GGUF imatrix file is needed)");
     const int setup = open_file(&qr, inputs, &out, err);
     for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
@@ -335,15 +336,11 @@ done:
     return rc;
 }
 
-/* A non-GGUF input: pack it (as wk-pack, types kept) into "<OUTPUT>.wk-pack.gguf",
- * map that, and unlink it at once (the mapping keeps the data). */
-static wk_gguf *pack_first(const wk_qrun_opts *o, wk_source *src, char **tmp_path, wk_err *err)
+/* A non-GGUF input: pack it (as wk-pack, types kept) into a temporary of the
+ * output (*stage: unique, owned by this run, removed by wk_out_abort, by the
+ * signal cleanup, or found stale by a later run) and map that. */
+static wk_gguf *pack_first(const wk_qrun_opts *o, wk_source *src, wk_out **stage, wk_err *err)
 {
-    size_t n = strlen(o->output) + 16;
-    char *path = malloc(n);
-    if (!path) { wk_err_set(err, WK_E_NOMEM, "out of memory"); return NULL; }
-    snprintf(path, n, "%s.wk-pack.gguf", o->output);
-    *tmp_path = path;
     wk_gl_opts go;
     wk_gl_opts_init(&go);
     go.threads = o->threads;
@@ -351,15 +348,13 @@ static wk_gguf *pack_first(const wk_qrun_opts *o, wk_source *src, char **tmp_pat
     go.allow_nonfinite = 1;   /* the quantizer refuses NaN/Inf itself, naming the block */
     wk_gl *p = wk_gl_plan_new(src, &go, NULL, NULL, err);
     if (!p) return NULL;
-    wk_out *out = wk_out_open(path, NULL, err);
     wk_sink os;
-    int rc = out ? wk_gl_write(p, wk_sink_out(&os, out), NULL, NULL, err) : -1;
-    if (out) rc = rc ? (wk_out_abort(out), -1) : wk_out_commit(out, err);
+    const char *path = NULL;
+    *stage = wk_out_open(o->output, wk_source_inputs(src), err);
+    int rc = *stage ? wk_gl_write(p, wk_sink_out(&os, *stage), NULL, NULL, err) : -1;
+    if (rc == 0 && !(path = wk_out_staged(*stage, err))) rc = -1;
     wk_gl_free(p);
-    if (rc) return NULL;
-    wk_gguf *g = wk_gguf_open(path, err);
-    unlink(path);
-    return g;
+    return rc ? NULL : wk_gguf_open(path, err);
 }
 
 int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
@@ -367,19 +362,17 @@ int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
     memset(tot, 0, sizeof *tot);
     wk_source *src = wk_source_open(o->input, o->threads, err);
     if (!src) return -1;
-    const char *inputs[2] = { NULL, NULL };
-    char *tmp = NULL;
+    wk_out *stage = NULL;
     wk_gguf *g;
     if (wk_source_kind_of(src) == WK_SOURCE_GGUF) {
-        inputs[0] = wk_source_file(src, 0);
-        g = wk_gguf_open(inputs[0], err);
+        g = wk_gguf_open(wk_source_file(src, 0), err);
     } else {
         if (o->packing) o->packing(o->ctx, o->input, wk_source_kind_name(wk_source_kind_of(src)));
-        g = pack_first(o, src, &tmp, err);
+        g = pack_first(o, src, &stage, err);
     }
-    int rc = g ? quantize_gguf(o, g, inputs, tot, err) : -1;
+    int rc = g ? quantize_gguf(o, g, wk_source_inputs(src), tot, err) : -1;
     wk_gguf_close(g);
+    wk_out_abort(stage);
     wk_source_close(src);
-    free(tmp);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* wk_qrun.h — the quantization engine behind wk-quantize: a model (GGUF with
  * F32/F16/BF16 weights, or anything wk-pack reads, packed first into a
- * temporary "<OUTPUT>.wk-pack.gguf") to a GGUF of ggml block types, with
+ * unique temporary of OUTPUT owned by the run, wk_out_staged) to a GGUF of
+ * ggml block types, with
  * llama-quantize's per-tensor types (formats/quant/wk_qmix.h) and bytes.
  *
  *   wk_qrun_opts o;  wk_qrun_opts_init(&o);  o.input = ...; o.mix.p = preset;

@@ -66,7 +66,6 @@ void wk_xor_apply(uint8_t *dst, const uint8_t *src, size_t n, const uint8_t *bas
 typedef struct {
     int fd;            /* -1: no file (an absent base reads as empty) */
     uint64_t size;
-    struct timespec mtime;
     const char *path;  /* for messages (not owned) */
     const char *role;  /* "payload", "base file", "target" */
 } in_file;
@@ -91,24 +90,7 @@ static int in_open(in_file *f, const char *path, const char *role, wk_err *err)
 #endif
     f->fd = fd;
     f->size = (uint64_t)st.st_size;
-    f->mtime = st.st_mtim;
     return 0;
-}
-
-/* Fail if the file's size or modification time changed since in_open: the
- * bytes read may mix two versions (a download still running, a truncation). */
-static int in_unchanged(const in_file *f, wk_err *err)
-{
-    struct stat st;
-    if (f->fd < 0) return 0;
-    if (fstat(f->fd, &st) != 0) return wk_err_errno(err, errno, "%s %s", f->role, f->path);
-    if ((uint64_t)st.st_size == f->size && st.st_mtim.tv_sec == f->mtime.tv_sec &&
-        st.st_mtim.tv_nsec == f->mtime.tv_nsec)
-        return 0;
-    return wk_err_set(err, WK_E_IO, "%s %s changed while being read (%llu bytes at the start, "
-                      "%llu now%s); is it still being written or downloaded?", f->role, f->path,
-                      (unsigned long long)f->size, (unsigned long long)st.st_size,
-                      (uint64_t)st.st_size < f->size ? ": truncated" : "");
 }
 
 static void in_close(in_file *f)
@@ -912,6 +894,7 @@ int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const w
     wk_hash *h = NULL;
     uint8_t *tmp = NULL;
     wk_xorbase *bseq = NULL;
+    wk_inputs *ins = NULL;
     int rc = -1;
     if (in_open(&base, a->base_fn ? NULL : a->base, "base file", err)) return -1;
     res->base_bytes = base.size;
@@ -927,8 +910,12 @@ int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const w
                  : WK_XOR_MAX_OUTPUT_DEFAULT(a->base_fn ? a->base_size : base.size);
     /* a raw payload's output is exactly its size: refuse what cannot fit, before writing */
     if (!res->gzip && check_space(a->out, res->in_bytes, err)) goto out;
-    const char *inputs[] = {a->payload, a->base_fn ? NULL : a->base, NULL};
-    if (!(o = wk_out_open(a->out, inputs, err))) goto out;
+    if (!(ins = wk_inputs_new(err)) || wk_inputs_add(ins, a->payload, err) ||
+        (!a->base_fn && a->base && wk_inputs_add(ins, a->base, err)))
+        goto out;
+    for (size_t i = 0; i < wk_inputs_count(a->base_inputs); i++)
+        if (wk_inputs_add(ins, wk_inputs_path(a->base_inputs, i), err)) goto out;
+    if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     out_tap ot = {o, tap, max, a->payload, a->max_output == 0};
     wk_sink os;
@@ -941,12 +928,14 @@ int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const w
     res->members = wk_payload_members(pl);
     if (bseq) res->base_bytes = wk_xorbase_pos(bseq);
     WK_TRY_GOTO(drc, out);
-    WK_TRY_GOTO(in_unchanged(&pl->file, err), out);
-    WK_TRY_GOTO(in_unchanged(&base, err), out);
+    /* the bytes read may mix two versions (a download still running, a
+     * truncation): say so before the digest check can call them corrupt */
+    WK_TRY_GOTO(wk_inputs_unchanged(ins, err), out);
     rc = decode_finish(a, judge, &o, h, res, err);
 out:
     wk_xorbase_close(bseq);
     wk_out_abort(o);
+    wk_inputs_free(ins);
     wk_hash_free(h);
     wk_payload_close(pl);
     free(tmp);
@@ -1009,6 +998,7 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     encode_ctx e = {.progress = a->progress, .progress_ctx = a->progress_ctx};
     e.base.fd = -1;
     wk_out *o = NULL;
+    wk_inputs *ins = NULL;
     int rc = -1;
     if (in_open(&e.target, a->target, "target", err)) return -1;
     if (in_open(&e.base, a->base, "base file", err)) goto out;
@@ -1018,8 +1008,10 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         goto out;
     }
-    const char *inputs[] = {a->target, a->base, NULL};
-    if (!(o = wk_out_open(a->out, inputs, err))) goto out;
+    if (!(ins = wk_inputs_new(err)) || wk_inputs_add(ins, a->target, err) ||
+        (a->base && wk_inputs_add(ins, a->base, err)))
+        goto out;
+    if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(e.h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
     res->gzip = a->gzip && a->base;
     wk_sink os;
@@ -1028,8 +1020,7 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     WK_TRY_GOTO(res->gzip ? wk_gz_write(&os, a->out, e.target.size, encode_fill, &e, &g, err)
                           : encode_raw(&os, &e, err), out);
     uint8_t d[WK_HASH_MAX_DIGEST];
-    WK_TRY_GOTO(in_unchanged(&e.target, err), out);
-    WK_TRY_GOTO(in_unchanged(&e.base, err), out);
+    WK_TRY_GOTO(wk_inputs_unchanged(ins, err), out);
     WK_TRY_GOTO(wk_hash_digest(e.h, d, err), out);
     memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
     res->out_bytes = wk_out_tell(o);
@@ -1038,6 +1029,7 @@ int wk_xor_encode_file(const wk_xor_encode_args *a, wk_xor_result *res, wk_err *
     res->committed = rc == 0;
 out:
     wk_out_abort(o);
+    wk_inputs_free(ins);
     wk_hash_free(e.h);
     free(e.hbuf);
     in_close(&e.base);
@@ -1486,7 +1478,7 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_p
     wk_payload_kind kind = it->action == WK_XOR_DO_COPY ? WK_PAYLOAD_AUTO : o->kind;
     wk_xor_decode_args a = {it->src, it->base, it->out, kind,
                             it->has_expect ? it->expect : NULL, o->keep_bad, o->pipeline, ph.fn,
-                            ph.ctx, o->engine, NULL, NULL, NULL, 0, o->max_output};
+                            ph.ctx, o->engine, NULL, NULL, NULL, 0, o->max_output, NULL};
     void *tap_ctx = NULL;
     wk_sink_fn tap_fn = o->tap ? o->tap(o->done_ctx, it, &tap_ctx) : NULL;
     wk_sink tap;

@@ -158,6 +158,8 @@ typedef struct {
     uint64_t base_size;      /* with base_fn: how many bytes it yields (for the default cap) */
     uint64_t max_output;     /* decoded bytes allowed: 0 = WK_XOR_MAX_OUTPUT_DEFAULT(base size),
                                 UINT64_MAX = no limit */
+    const wk_inputs *base_inputs; /* the files base_fn reads (may be NULL): never overwritten,
+                                     checked unchanged before the commit, as payload and base */
 } wk_xor_decode_args;
 
 /* The default cap on a decoded file: 2 x its base file + 64 MiB (an XOR

@@ -32,6 +32,7 @@ typedef struct {
 struct wk_xormeta {
     wk_llama_ckpt *ck;
     char *tokenizer;
+    wk_inputs *inputs;       /* params.json, ranks, tokenizer (wk_xor_decode_args.base_inputs) */
     xm_profile prof[WK_XORMETA_MAX_PROFILES];
     size_t n;
 };
@@ -41,6 +42,7 @@ void wk_xormeta_close(wk_xormeta *m)
     if (!m) return;
     for (size_t k = 0; k < m->n; k++) wk_convert_free(m->prof[k].conv);
     wk_llama_close(m->ck);
+    wk_inputs_free(m->inputs);
     free(m->tokenizer);
     free(m);
 }
@@ -97,7 +99,9 @@ wk_xormeta *wk_xormeta_open(const char *llama_dir, const char *tokenizer, int sa
         free(m);
         return NULL;
     }
-    if (!(m->ck = wk_llama_open(llama_dir, threads, err)) || plan_profiles(m, safetensors, err)) {
+    if (!(m->ck = wk_llama_open(llama_dir, threads, err)) || !(m->inputs = wk_inputs_new(err)) ||
+        wk_llama_ckpt_add_inputs(m->ck, m->inputs, err) || wk_inputs_add(m->inputs, m->tokenizer, err) ||
+        plan_profiles(m, safetensors, err)) {
         if (m->ck) wk_err_prefix(err, "--base-meta %s", llama_dir);
         wk_xormeta_close(m);
         return NULL;
@@ -409,7 +413,7 @@ static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t
     wk_xor_decode_args a = {it->src, NULL, it->out, o->kind, it->has_expect ? it->expect : NULL,
                             0, o->pipeline, o->progress, o->progress_ctx, o->engine,
                             conv_produce, &src, m->prof[rep].name,
-                            wk_convert_file_get(m->prof[rep].conv, (size_t)fi)->size, o->max_output};
+                            wk_convert_file_get(m->prof[rep].conv, (size_t)fi)->size, o->max_output, m->inputs};
     wk_sink tap;
     wk_sink_init(&tap, wk_xorcheck_stream_feed, (void *)pj->st);
     wk_xor_judge j = {pass_judge_fn, pj};

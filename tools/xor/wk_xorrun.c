@@ -366,7 +366,7 @@ static void meta_item(meta_run *r, size_t i)
     if (it->action == WK_XOR_DO_COPY) {
         wk_xor_decode_args a = {it->src, NULL, it->out, WK_PAYLOAD_AUTO,
                                 it->has_expect ? it->expect : NULL, r->o->keep_bad, 0,
-                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL, 0, r->o->max_output};
+                                ph.fn, ph.ctx, r->o->engine, NULL, NULL, NULL, 0, r->o->max_output, NULL};
         it->status = wk_xor_decode_file(&a, &it->res, &it->err);
         return;
     }
