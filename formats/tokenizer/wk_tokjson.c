@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wk_io.h"
 #include "wk_strmap.h"
 
 /* The names LlamaConverter.vocab gives ids 0, 1, 2 whatever the model calls them. */
@@ -491,4 +492,26 @@ int wk_tokjson_is_tiktoken(const void *data, size_t len)
     if (i == len || b64 == 0) return 0;
     for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++) digits++;
     return digits > 0 && (i == len || s[i] == '\n' || s[i] == '\r');
+}
+
+int wk_tokjson_load_spm(wk_spm *m, const char *path, wk_err *err)
+{
+    wk_map map;
+    memset(m, 0, sizeof *m);
+    WK_TRY(wk_map_open(&map, path, err));
+    int rc = -1;
+    WK_FAIL_GOTO(wk_tokjson_is_tiktoken(map.data, map.size), done, err, WK_E_UNSUPPORTED,
+                 "%s: a tiktoken BPE file (lines \"<base64 token> <rank>\", as Llama 3 ships), "
+                 "not a SentencePiece model: the LLaMA tokenizer.json converter needs a "
+                 "SentencePiece BPE tokenizer.model", path);
+    WK_TRY_GOTO(wk_spm_parse(m, map.data, map.size, path, err), done);
+    if (wk_tokjson_check(m, path, err)) {
+        wk_spm_free(m);
+        memset(m, 0, sizeof *m);
+        goto done;
+    }
+    rc = 0;
+done:
+    wk_map_close(&map);
+    return rc;
 }

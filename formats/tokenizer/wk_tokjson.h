@@ -48,6 +48,11 @@ int wk_tokjson_merges(const wk_spm *m, const char *label, wk_tokjson_merge **out
 int wk_tokjson_write(const wk_spm *m, wk_tokjson_post post, const char *label, wk_sink *out,
                      wk_err *err);
 
+/* Read the tokenizer.model at path for conversion: a tiktoken file (Llama 3) is
+ * refused naming the file (WK_E_UNSUPPORTED), then wk_spm_load's errors, then
+ * wk_tokjson_check's (e.g. a unigram model).  On failure *m is empty. */
+int wk_tokjson_load_spm(wk_spm *m, const char *path, wk_err *err);
+
 /* 1 if the bytes look like a tiktoken BPE file (lines "<base64> <rank>", as
  * Llama 3 ships as tokenizer.model), else 0.  Only the first line is looked at. */
 int wk_tokjson_is_tiktoken(const void *data, size_t len);

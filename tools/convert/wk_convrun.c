@@ -161,6 +161,7 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
     co.threads = o->threads;
     co.model = model;
     co.safetensors = o->safetensors;
+    co.fast_tokenizer = !o->slow_tokenizer;
     WK_TRY(locate(o, &r->model_dir, &r->tokenizer, err));
     co.tokenizer = r->tokenizer;
     if (model) {
