@@ -347,6 +347,37 @@ wk_convert *wk_convert_new_geom(const wk_llama_geom *g, const wk_convert_opts *o
     return plan(NULL, g, o, tokenizer_size, err);
 }
 
+/* 1 if name ends with suffix. */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+const char *wk_convert_option_for(const char *name)
+{
+    if (!strcmp(name, "tokenizer.json"))
+        return "wk-convert writes tokenizer.json by default (what the converter wrote with "
+               "`tokenizers` installed); a base made with --slow-tokenizer, or by a converter "
+               "without `tokenizers`, lacks it: re-create the base with wk-convert without "
+               "--slow-tokenizer (or decode with --base-meta META_DIR)";
+    if (!strcmp(name, "tokenizer.model") || !strcmp(name, "tokenizer_config.json") ||
+        !strcmp(name, "special_tokens_map.json"))
+        return "wk-convert writes the tokenizer files unless --no-tokenizer (--tokenizer PATH "
+               "when tokenizer.model is not beside the checkpoint)";
+    if (ends_with(name, ".safetensors") || !strcmp(name, WK_HF_ST_INDEX_NAME))
+        return "wk-convert writes safetensors shards with --safetensors; their names depend on "
+               "--max-shard-size";
+    if (!strncmp(name, "pytorch_model", 13))
+        return "wk-convert writes pytorch_model*.bin without --safetensors; the shard names "
+               "depend on --max-shard-size";
+    if (!strcmp(name, "config.json") || !strcmp(name, "generation_config.json"))
+        return "wk-convert writes it for every model conversion (not with --model_size "
+               "tokenizer_only)";
+    return "no wk-convert option produces a file of that name (is the base the right model, "
+           "converted to the same file layout?)";
+}
+
 size_t wk_convert_file_count(const wk_convert *c) { return c->n_files; }
 const wk_convert_file *wk_convert_file_get(const wk_convert *c, size_t i) { return &c->files[i]; }
 uint64_t wk_convert_total_bytes(const wk_convert *c) { return c->total_bytes; }

@@ -115,6 +115,12 @@ size_t wk_convert_tensor_count(const wk_convert *c);
 const wk_llama_hf_tensor *wk_convert_tensor(const wk_convert *c, size_t t);
 size_t wk_convert_tensor_file(const wk_convert *c, size_t t);
 
+/* Which wk-convert option produces an output file called name, as advice for
+ * a user whose base directory lacks it (e.g. for "tokenizer.json": the
+ * default fast tokenizer path, not --slow-tokenizer).  A static sentence
+ * without a final period; never NULL. */
+const char *wk_convert_option_for(const char *name);
+
 /* The geometry and profile the plan was made for. */
 const wk_llama_geom *wk_convert_geom(const wk_convert *c);
 const wk_convert_opts *wk_convert_opts_of(const wk_convert *c);
