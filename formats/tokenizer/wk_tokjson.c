@@ -35,6 +35,9 @@ static int piece_map(const wk_spm *m, const char *label, wk_strmap *map, wk_err 
 
 int wk_tokjson_check(const wk_spm *m, const char *label, wk_err *err)
 {
+    WK_FAIL_IF(!m->has_trainer, err, WK_E_UNSUPPORTED,
+               "%s: no trainer_spec, so the model type is protobuf's default, unigram "
+               "(a truncated file?): tokenizer.json is written for BPE models only", label);
     WK_FAIL_IF(m->model_type != WK_SPM_BPE, err, WK_E_UNSUPPORTED,
                "%s: SentencePiece model type %s: tokenizer.json is written for BPE models only "
                "(LlamaConverter: \"Llama is supposed to be a BPE model!\")",

@@ -25,6 +25,7 @@ static wk_spm model(const tp *p, size_t n, wk_spm_piece *buf)
     }
     m.pieces = buf;
     m.n_pieces = n;
+    m.has_trainer = 1;
     m.model_type = WK_SPM_BPE;
     m.unk_piece = "<unk>";
     return m;
@@ -115,6 +116,9 @@ static void test_refusals(void)
     m.model_type = WK_SPM_UNIGRAM;
     CHECK(wk_tokjson_check(&m, "x/tokenizer.model", &err) != 0 && err.code == WK_E_UNSUPPORTED &&
           strstr(err.msg, "x/tokenizer.model") && strstr(err.msg, "unigram"));
+    m.model_type = WK_SPM_BPE;
+    m.has_trainer = 0; /* e.g. a truncated file: the type defaults to unigram */
+    CHECK(wk_tokjson_check(&m, "t", &err) != 0 && strstr(err.msg, "no trainer_spec"));
     m = model(p, 5, buf); /* duplicate text */
     wk_tokjson_merge *mg;
     size_t n;

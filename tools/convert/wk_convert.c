@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -250,7 +251,15 @@ static wk_tokjson_post post_of(const wk_hf_profile *p)
  * model that cannot be converted), size it by streaming it to a counting sink. */
 static int plan_tokjson(wk_convert *c, wk_err *err)
 {
-    WK_TRY(wk_tokjson_load_spm(&c->spm, c->tokenizer, err));
+    if (wk_tokjson_load_spm(&c->spm, c->tokenizer, err)) {
+        if (err && err->code == WK_E_UNSUPPORTED) {
+            char msg[WK_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            wk_err_set(err, WK_E_UNSUPPORTED, "%.900s (--slow-tokenizer writes the slow "
+                       "tokenizer files, without tokenizer.json)", msg);
+        }
+        return -1;
+    }
     wk_sink count;
     wk_sink_null(&count);
     WK_TRY(wk_tokjson_write(&c->spm, post_of(&c->opts.hf), c->tokenizer, &count, err));
