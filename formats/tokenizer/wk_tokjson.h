@@ -53,6 +53,22 @@ int wk_tokjson_write(const wk_spm *m, wk_tokjson_post post, const char *label, w
  * wk_tokjson_check's (e.g. a unigram model).  On failure *m is empty. */
 int wk_tokjson_load_spm(wk_spm *m, const char *path, wk_err *err);
 
+/* Reader: a tokenizer.json holding a SentencePiece-style BPE (model.type "BPE" with
+ * byte_fallback true: what LlamaConverter writes) as a wk_spm, for a GGUF vocabulary
+ * when no tokenizer.model is at hand.  Pieces in id order from model.vocab (ids exactly
+ * 0..n-1), then added_tokens past the vocab (contiguous ids; CONTROL if special, else
+ * USER_DEFINED; score -1000).  Types: "<0xXX>" BYTE, an added token marked special
+ * CONTROL (UNKNOWN for model.unk_token), else NORMAL.  Scores, which tokenizer.json does
+ * not keep: the k-th distinct piece the merges produce (in merge order) gets -(k+1),
+ * which keeps SentencePiece's merge priority; other normal pieces get lower scores in
+ * id order; specials and byte pieces 0.  Ids: unk from model.unk_token, bos "<s>",
+ * eos "</s>", pad none.  add_dummy_prefix from a Prepend("▁") normalizer or a Metaspace
+ * pre-tokenizer.  Errors name the file and the field: WK_E_FORMAT (does not parse, a
+ * field missing or of the wrong type, a merge not made of two pieces, bad ids),
+ * WK_E_UNSUPPORTED (model.type other than BPE, byte_fallback not true), WK_E_LIMIT,
+ * WK_E_NOMEM.  On failure *m is empty. */
+int wk_tokjson_read_spm(wk_spm *m, const char *path, wk_err *err);
+
 /* 1 if the bytes look like a tiktoken BPE file (lines "<base64> <rank>", as
  * Llama 3 ships as tokenizer.model), else 0.  Only the first line is looked at. */
 int wk_tokjson_is_tiktoken(const void *data, size_t len);

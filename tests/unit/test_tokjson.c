@@ -3,6 +3,7 @@
  * bytes are checked against published hashes (tests/cli/tokenizer_hashes.sh) and an
  * independent Python transcription (tests/peer/convert.sh); this pins the rules one by one. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,11 +150,113 @@ static void test_tiktoken_sniff(void)
     CHECK(wk_tokjson_is_tiktoken("", 0) == 0);
 }
 
+/* tokenizer.json written from the tokenizer.model at path, read back: the same pieces,
+ * types and special ids as the model; the scores order the merged pieces as the model's
+ * scores do (ties aside).  Returns 0 if path is absent (nothing checked). */
+static int reader_roundtrip(const char *path)
+{
+    wk_spm a, b;
+    wk_err err;
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fclose(f);
+    CHECK_OK(wk_spm_load(&a, path, &err), &err);
+    char out[4096];
+    snprintf(out, sizeof out, "%s/rt.tokenizer.json", wk_test_tmpdir());
+    char *s = render(&a, WK_TOKJSON_POST_2023, &err);
+    CHECK_MSG(s != NULL, "%s", err.msg);
+    if (!s) return -1;
+    f = fopen(out, "wb");
+    CHECK(f && fwrite(s, 1, strlen(s), f) == strlen(s));
+    if (f) fclose(f);
+    free(s);
+    CHECK_OK(wk_tokjson_read_spm(&b, out, &err), &err);
+    CHECK_EQ_U64(b.n_pieces, a.n_pieces);
+    size_t n = a.n_pieces < b.n_pieces ? a.n_pieces : b.n_pieces, bad_text = 0, bad_type = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *want = i == 0 ? "<unk>" : i == 1 ? "<s>" : i == 2 ? "</s>" : a.pieces[i].text;
+        bad_text += strcmp(b.pieces[i].text, want) != 0;
+        int t = a.pieces[i].type == WK_SPM_USER_DEFINED ? WK_SPM_NORMAL : a.pieces[i].type;
+        bad_type += b.pieces[i].type != t;
+    }
+    CHECK_EQ_U64(bad_text, 0);
+    CHECK_EQ_U64(bad_type, 0);
+    CHECK(b.unk_id == a.unk_id && b.bos_id == a.bos_id && b.eos_id == a.eos_id);
+    CHECK(b.add_dummy_prefix == 1 && b.model_type == WK_SPM_BPE);
+    /* merged pieces sorted by the derived score: the model's scores never increase */
+    wk_tokjson_merge *mg = NULL;
+    size_t nm = 0, inversions = 0;
+    CHECK_OK(wk_tokjson_merges(&a, path, &mg, &nm, &err), &err);
+    float last_real = 0, last_derived = 0;
+    for (size_t i = 0; i < nm; i++) {
+        /* merges come in the model's score order; the product's derived score must not rise */
+        char cat[1024];
+        snprintf(cat, sizeof cat, "%s%s", a.pieces[mg[i].left].text, a.pieces[mg[i].right].text);
+        for (size_t k = 3; k < n; k++) {
+            if (strcmp(a.pieces[k].text, cat) != 0) continue;
+            if (i && a.pieces[k].score < last_real && b.pieces[k].score > last_derived) inversions++;
+            last_real = a.pieces[k].score;
+            last_derived = b.pieces[k].score;
+            break;
+        }
+        if (i > 2000) break; /* the first merges are enough, the lookup is linear */
+    }
+    CHECK_EQ_U64(inversions, 0);
+    free(mg);
+    wk_spm_free(&a);
+    wk_spm_free(&b);
+    return 1;
+}
+
+static void test_reader(void)
+{
+    CHECK(reader_roundtrip(wk_test_src("tests/fixtures/models/tokenizer.model")) == 1);
+    char p[4096];
+    snprintf(p, sizeof p, "%s", wk_test_src("../shared/data/llama-tokenizer.model"));
+    if (reader_roundtrip(p) == 0) {
+        snprintf(p, sizeof p, "%s", wk_test_src("../../shared/data/llama-tokenizer.model"));
+        if (reader_roundtrip(p) == 0) printf("note: shared LLaMA tokenizer absent, not read back\n");
+    }
+}
+
+static void test_reader_refusals(void)
+{
+    static const struct { const char *json, *want; } cases[] = {
+        {"{\"model\": ", "does not parse"},
+        {"[]", "not a JSON object"},
+        {"{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}", "\"model.type\" is \"Unigram\""},
+        {"{\"model\": {\"type\": \"BPE\", \"byte_fallback\": false}}", "model.byte_fallback"},
+        {"{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"a\": 0, "
+         "\"b\": 1, \"c\": 5}, \"merges\": []}}", "\"model.vocab\""},
+        {"{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"a\": 0, "
+         "\"b\": 1, \"c\": 2}, \"merges\": [\"a x\"]}}", "\"model.merges\": entry 0"},
+        {"{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"a\": 0, "
+         "\"b\": 1, \"c\": 2}}}", "\"model.merges\": missing"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/bad%zu.json", wk_test_tmpdir(), i);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (!f) continue;
+        fputs(cases[i].json, f);
+        fclose(f);
+        wk_spm m;
+        wk_err err;
+        int rc = wk_tokjson_read_spm(&m, path, &err);
+        CHECK_MSG(rc != 0 && strstr(err.msg, path) && strstr(err.msg, cases[i].want),
+                  "case %zu: rc %d, \"%s\" (want \"%s\")", i, rc, err.msg, cases[i].want);
+        CHECK(m.n_pieces == 0 && m.pieces == NULL);
+    }
+}
+
 int main(void)
 {
     WK_RUN(test_merge_order);
     WK_RUN(test_layout_and_escapes);
     WK_RUN(test_refusals);
     WK_RUN(test_tiktoken_sniff);
+    WK_RUN(test_reader);
+    WK_RUN(test_reader_refusals);
     return wk_test_summary();
 }
