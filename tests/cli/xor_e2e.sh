@@ -52,4 +52,14 @@ for f in "$tmp"/ft/*; do
   cmp "$f" "$tmp/meta-out/$(basename "$f")" || fail "--base-meta: decoded $(basename "$f") differs"
 done
 echo "ok - --base-meta reproduces all $(ls "$tmp/ft" | wc -l) files of the fine-tune, tokenizer.json included"
-echo "4 passed, 0 failed"
+
+# a release made against a slow-tokenizer base (no tokenizer.json, model_max_length 1e30):
+# --base-meta finds the slow profile too
+"$bin/wk-convert" "$fx/tiny-ft" "$tmp/ft-slow" -q --slow-tokenizer
+"$bin/wk-xor" encode "$tmp/payload-slow" "$tmp/ft-slow" "$tmp/base-slow" --manifest-out "$tmp/slow.sha256" -q
+[[ $(wc -l <"$tmp/slow.sha256") -eq 6 ]] || fail "slow manifest should list 6 files"
+"$bin/wk-xor" decode "$tmp/meta-slow" "$tmp/payload-slow" --base-meta "$fx/tiny" --manifest "$tmp/slow.sha256" \
+  >"$tmp/slow.out" || fail "--base-meta decode of a slow-tokenizer release failed"
+grep -q "^base profile: .*slow tokenizer (verified)" "$tmp/slow.out" || fail "slow profile not named: $(cat "$tmp/slow.out")"
+echo "ok - --base-meta also decodes a release made against a slow-tokenizer base"
+echo "5 passed, 0 failed"

@@ -33,7 +33,8 @@ struct wk_convert {
     wk_convert_opts opts;
     char *tokenizer;             /* owned copy of opts.tokenizer */
     uint64_t tokenizer_size;
-    wk_spm spm;                  /* the parsed tokenizer (fast_tokenizer only) */
+    wk_spm spm;                  /* the parsed tokenizer (fast_tokenizer only), unless ... */
+    const wk_spm *tok_spm;       /* ... borrowed (opts.tokenizer_spm); points to the one used */
     wk_llama_hf_tensor *tensors; /* state-dict order */
     size_t n_tensors;
     size_t *tensor_file;         /* file index of each tensor */
@@ -251,7 +252,10 @@ static wk_tokjson_post post_of(const wk_hf_profile *p)
  * model that cannot be converted), size it by streaming it to a counting sink. */
 static int plan_tokjson(wk_convert *c, wk_err *err)
 {
-    if (wk_tokjson_load_spm(&c->spm, c->tokenizer, err)) {
+    if (c->opts.tokenizer_spm) {
+        c->tok_spm = c->opts.tokenizer_spm;
+        WK_TRY(wk_tokjson_check(c->tok_spm, c->tokenizer, err));
+    } else if (wk_tokjson_load_spm(&c->spm, c->tokenizer, err)) {
         if (err && err->code == WK_E_UNSUPPORTED) {
             char msg[WK_ERR_MSG_MAX];
             snprintf(msg, sizeof msg, "%s", err->msg);
@@ -259,10 +263,12 @@ static int plan_tokjson(wk_convert *c, wk_err *err)
                        "tokenizer files, without tokenizer.json)", msg);
         }
         return -1;
+    } else {
+        c->tok_spm = &c->spm;
     }
     wk_sink count;
     wk_sink_null(&count);
-    WK_TRY(wk_tokjson_write(&c->spm, post_of(&c->opts.hf), c->tokenizer, &count, err));
+    WK_TRY(wk_tokjson_write(c->tok_spm, post_of(&c->opts.hf), c->tokenizer, &count, err));
     wk_convert_file *f = add_file(c, "tokenizer.json", WK_CONV_TOKJSON, err);
     if (!f) return -1;
     f->size = wk_sink_count(&count);
@@ -816,7 +822,7 @@ static int stream_tokjson(const wk_convert *c, const wk_convert_file *f, limit_s
 {
     wk_sink sink;
     wk_sink_init(&sink, limit_write, lim);
-    WK_TRY(wk_tokjson_write(&c->spm, post_of(&c->opts.hf), c->tokenizer, &sink, err));
+    WK_TRY(wk_tokjson_write(c->tok_spm, post_of(&c->opts.hf), c->tokenizer, &sink, err));
     WK_FAIL_IF(wk_sink_count(&sink) != f->size, err, WK_E_INTERNAL,
                "%s: %llu bytes, planned %llu", f->name, (unsigned long long)wk_sink_count(&sink),
                (unsigned long long)f->size);

@@ -35,6 +35,7 @@
 #include "wk_pth_write.h"
 #include "wk_safetensors.h"
 #include "wk_sink.h"
+#include "wk_spm.h"
 
 #define WK_CONVERT_CHUNK (128u << 10) /* output bytes produced at once (cache-sized) */
 #define WK_CONVERT_DEFAULT_SHARD 10000000000ull /* "10GB" */
@@ -52,6 +53,9 @@ typedef struct {
                                   tokenizer_config.json with model_max_length 2048; the
                                   tokenizer must be a SentencePiece BPE model.  0: the slow
                                   LlamaTokenizer's files only */
+    const wk_spm *tokenizer_spm; /* NULL, or tokenizer already parsed (wk_tokjson_load_spm),
+                                  borrowed: it must outlive the engine; lets several
+                                  engines share one copy */
     int threads;               /* reserved (production is single-threaded, see docs) */
 } wk_convert_opts;
 
