@@ -24,6 +24,7 @@ typedef struct {
     const char *model_size;   /* --model_size */
     const char *tokenizer;    /* --tokenizer */
     int no_tokenizer;
+    int slow_tokenizer;
     int safetensors;
     int allow_nonfinite;
     int dry_run;
@@ -91,6 +92,7 @@ static int parse_args(conv_opts *o, int argc, char **argv, int *help, int *versi
         else if (!strcmp(a, "--sha256")) o->sha256 = 1;
         else if (!strcmp(a, "--no-tokenizer")) o->no_tokenizer = 1;
         else if (!strcmp(a, "--allow-nonfinite")) o->allow_nonfinite = 1;
+        else if (!strcmp(a, "--slow-tokenizer")) o->slow_tokenizer = 1;
         else if (!strcmp(a, "--safetensors")) o->safetensors = 1;
         else if (!strncmp(a, "--safe_serialization", 20) && (a[20] == 0 || a[20] == '=')) {
             o->safetensors = 1;
@@ -136,7 +138,8 @@ static void on_file(void *bar, const char *file)
 static int run(conv_opts *o, wk_err *err)
 {
     wk_convrun_opts ro = { .input = o->input, .output = o->output, .model_size = o->model_size,
-        .tokenizer = o->tokenizer, .no_tokenizer = o->no_tokenizer, .safetensors = o->safetensors,
+        .tokenizer = o->tokenizer, .no_tokenizer = o->no_tokenizer,
+        .slow_tokenizer = o->slow_tokenizer, .safetensors = o->safetensors,
         .sha256 = o->sha256, .max_shard = o->max_shard, .tf_version = o->tf_version,
         .torch_version = o->torch_version, .threads = o->std.threads,
         .allow_nonfinite = o->allow_nonfinite };

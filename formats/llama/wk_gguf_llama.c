@@ -14,6 +14,7 @@
 #include "wk_json.h"
 #include "wk_llama.h"
 #include "wk_safetensors.h"
+#include "wk_tokjson.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -798,18 +799,51 @@ static int chat_template_kv(wk_gl *p, special_info *sp, wk_err *err)
     return rc;
 }
 
-/* The tokenizer KVs: tokenizer.model (--vocab, or found next to the input),
- * with an HF directory's added tokens and special-token settings (hf). */
+/* 1 if path names a file ending in ".json". */
+static int is_json_name(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 5 && strcmp(path + n - 5, ".json") == 0;
+}
+
+/* The vocabulary's file: --vocab; else tokenizer.model in the source directory;
+ * else (HF directory) its tokenizer.json; else tokenizer.model in the parent.
+ * NULL when there is none (or out of memory). */
+static char *find_vocab(wk_gl *p, int hf)
+{
+    if (p->o.vocab) return strdup(p->o.vocab);
+    const char *dir = wk_source_dir(p->src);
+    char *t = wk_path_join(dir, "tokenizer.model");
+    wk_map m;
+    wk_err e;
+    if (t && !wk_map_open(&m, t, &e)) {
+        wk_map_close(&m);
+        return t;
+    }
+    free(t);
+    if (hf && (t = wk_path_join(dir, "tokenizer.json")) && !wk_map_open(&m, t, &e)) {
+        wk_map_close(&m);
+        return t;
+    }
+    if (hf) free(t);
+    return wk_llama_find_tokenizer(dir);
+}
+
+/* The tokenizer KVs: tokenizer.model (--vocab, or found next to the input; an HF
+ * directory's tokenizer.json when it has no tokenizer.model), with an HF
+ * directory's added tokens and special-token settings (hf). */
 static int add_vocab(wk_gl *p, int hf, wk_err *err)
 {
-    char *vpath = p->o.vocab ? strdup(p->o.vocab) : wk_llama_find_tokenizer(wk_source_dir(p->src));
+    char *vpath = find_vocab(p, hf);
     if (!vpath)
-        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model here or in the parent directory "
-                          "(give one with --vocab FILE)", wk_source_dir(p->src));
+        return wk_err_set(err, WK_E_USAGE, "%s: no tokenizer.model%s here or in the parent "
+                          "directory (give one with --vocab FILE)", wk_source_dir(p->src),
+                          hf ? " or tokenizer.json" : "");
     wk_spm m;
     /* pieces beyond the embedding's rows are refused before anything is allocated */
     if (wk_inputs_add(wk_source_inputs(p->src), vpath, err) ||
-        wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err)) {
+        (is_json_name(vpath) ? wk_tokjson_read_spm(&m, vpath, err)
+                             : wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err))) {
         free(vpath);
         return -1;
     }

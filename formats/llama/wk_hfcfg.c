@@ -224,9 +224,9 @@ done:
     return rc;
 }
 
-int wk_hfcfg_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)
+/* tokenizer_config.json with model_max_length given as a decimal literal. */
+static int tokenizer_config(const char *max_len, wk_buf *out, wk_err *err)
 {
-    (void)p; /* the same bytes for every supported profile (see docs/convert.md) */
     int rc = -1;
     wk_json *o = wk_json_new_object(), *big = NULL;
     WK_FAIL_GOTO(!o, done, err, WK_E_NOMEM, "out of memory building JSON");
@@ -236,7 +236,7 @@ int wk_hfcfg_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *
     WK_TRY_GOTO(wk_json_object_append(o, "clean_up_tokenization_spaces",
                                       wk_json_new_bool(0), err), done);
     WK_TRY_GOTO(put_added_token(o, "eos_token", "</s>", 1, err), done);
-    if (!(big = wk_json_new_raw_number("1000000000000000019884624838656", err))) goto done;
+    if (!(big = wk_json_new_raw_number(max_len, err))) goto done;
     WK_TRY_GOTO(wk_json_object_append(o, "model_max_length", wk_json_take(&big), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "pad_token", wk_json_new_null(), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "sp_model_kwargs", wk_json_new_object(), err), done);
@@ -248,6 +248,18 @@ int wk_hfcfg_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *
 done:
     wk_json_free(o);
     return rc;
+}
+
+int wk_hfcfg_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)
+{
+    (void)p; /* the same bytes for every supported profile (see docs/convert.md) */
+    return tokenizer_config("1000000000000000019884624838656", out, err);
+}
+
+int wk_hfcfg_fast_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)
+{
+    (void)p; /* the published 4.28-era bytes for every profile (docs/formats/tokenizer-json.md) */
+    return tokenizer_config("2048", out, err);
 }
 
 int wk_hfcfg_special_tokens_map_json(const wk_hf_profile *p, wk_buf *out, wk_err *err)

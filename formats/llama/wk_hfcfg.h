@@ -85,6 +85,10 @@ int wk_hfcfg_index_json(uint64_t total_size, const char *const *keys, const char
  * WK_E_NOMEM only. */
 int wk_hfcfg_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err);
 int wk_hfcfg_special_tokens_map_json(const wk_hf_profile *p, wk_buf *out, wk_err *err);
+/* tokenizer_config.json as saved by LlamaTokenizerFast (the converter with
+ * `tokenizers` installed): the slow file with "model_max_length": 2048 (700
+ * bytes, sha256 380608719f…, the published April-2023 file).  WK_E_NOMEM only. */
+int wk_hfcfg_fast_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_err *err);
 
 /* ---- sizes and names ----------------------------------------------------------- */
 

@@ -117,7 +117,7 @@ copy_seeds() {
     safetensors) pat='.*\.safetensors$' ;;
     xorcheck)    pat='.*\.\(pth\|pt\|bin\|safetensors\)$' ;;
     gguf)        pat='.*\.gguf$' ;;
-    spm)         pat='.*\.model$' ;;
+    spm|tokjson) pat='.*\.model$' ;;
     *)           pat='.*\.'"$t"'$' ;;
   esac
   find "$root/tests/fixtures" "$root/tests/malformed/cases" "$seeds_gen/$t" "$root/checksums" \

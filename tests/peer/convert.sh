@@ -5,7 +5,10 @@
 # fine-tune) and extra synthetic ones: every output file must have the same SHA-256; torch.load
 # of our shards must give the reference tensors; --sha256 lines must match sha256sum; --dry-run
 # sizes must be the written sizes; -j1 and -j2 must give the same bytes; a tiny --max-shard-size
-# must give >= 3 shards.  Exit 77 (skip) without torch.
+# must give >= 3 shards.  The tokenizer files are the fast path's (tokenizer.json, built by the
+# reference from sentencepiece's view of the model); with the synthetic stand-ins (a random
+# tokenizer.model) or without python3-sentencepiece, both sides run with --slow-tokenizer.
+# Exit 77 (skip) without torch.
 set -euo pipefail
 
 PY=/usr/bin/python3
@@ -31,6 +34,7 @@ bad() { echo "convert.sh: FAIL: $*" >&2; fail=1; }
 run_case() {
     local name=$1 model=$2
     shift 2
+    [ -z "$TOKOPT" ] || set -- "$@" "$TOKOPT"
     local w=$TMP/$name.wk r=$TMP/$name.ref ref_args=() a
     cases=$((cases + 1))
     for a in "$@"; do
@@ -65,6 +69,9 @@ FIX=$SRC/tests/fixtures/models
 M=$TMP/models
 mkdir -p "$M"
 synth() { "$PY" "$REF" synth "$M/$1" "${@:2}"; }
+TOKOPT=""
+"$PY" -c "import sentencepiece" 2>/dev/null ||
+    { TOKOPT=--slow-tokenizer; note "no python3-sentencepiece: tokenizer.json not compared"; }
 if [ -f "$FIX/tiny/params.json" ]; then
     cp "$FIX/tokenizer.model" "$M/tokenizer.model"
     for m in tiny tiny-mp2 tiny-gqa tiny-ft; do
@@ -72,6 +79,7 @@ if [ -f "$FIX/tiny/params.json" ]; then
     done
 else
     note "fixtures not found in $FIX: using synthetic stand-ins"
+    TOKOPT=--slow-tokenizer
     head -c 4096 /dev/urandom >"$M/tokenizer.model"
     synth tiny --dim 256 --layers 2 --heads 4 --vocab 512 --seed 1
     synth tiny-mp2 --dim 256 --layers 2 --heads 4 --vocab 512 --ranks 2 --seed 1 --share-layer-storage
@@ -109,11 +117,15 @@ EOF
 # the Python script's command line: --input_dir DIR --model_size tokenizer_only --output_dir DIR
 mkdir -p "$TMP/layout"
 cp "$M/tokenizer.model" "$TMP/layout/tokenizer.model"
-"$BIN" --input_dir "$TMP/layout" --model_size tokenizer_only --output_dir "$TMP/layout.out" -q
-[ "$(ls "$TMP/layout.out" | tr '\n' ' ')" = "special_tokens_map.json tokenizer.model tokenizer_config.json " ] ||
+"$BIN" --input_dir "$TMP/layout" --model_size tokenizer_only --output_dir "$TMP/layout.out" -q $TOKOPT
+want="special_tokens_map.json tokenizer.json tokenizer.model tokenizer_config.json "
+[ -z "$TOKOPT" ] || want="special_tokens_map.json tokenizer.model tokenizer_config.json "
+[ "$(ls "$TMP/layout.out" | tr '\n' ' ')" = "$want" ] ||
     bad "tokenizer_only: unexpected files $(ls "$TMP/layout.out")"
-cmp -s "$TMP/layout.out/tokenizer_config.json" "$TMP/tiny.ref/tokenizer_config.json" ||
-    bad "tokenizer_only: tokenizer_config.json differs"
+for f in tokenizer_config.json tokenizer.json; do
+    [ -e "$TMP/tiny.ref/$f" ] || continue
+    cmp -s "$TMP/layout.out/$f" "$TMP/tiny.ref/$f" || bad "tokenizer_only: $f differs"
+done
 
 if [ "$fail" -ne 0 ]; then
     echo "convert.sh: FAILED" >&2

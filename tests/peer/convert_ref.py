@@ -10,7 +10,7 @@ the k permutation from the actual tensors, rope_theta from params.json).
 
 usage:
   convert_ref.py convert MODEL_DIR OUT_DIR [--transformers-version V] [--max-shard-size S]
-                 [--tokenizer PATH | --no-tokenizer] [--safetensors]
+                 [--tokenizer PATH | --no-tokenizer] [--slow-tokenizer] [--safetensors]
   convert_ref.py synth OUT_DIR --dim D --layers L --heads H [--kv-heads K] --vocab V
                  [--ranks N] [--dtype f16|bf16|f32] [--multiple-of M] [--ffn-mult X]
                  [--rope-theta T] [--seed S] [--share-layer-storage]
@@ -23,6 +23,15 @@ metadata={"format": "pt"}).  The safetensors package is not on this machine, so 
 out here by its reference writer's rule: tensors sorted by dtype (descending enum order: F32
 before BF16 before F16), then by name; header = compact JSON, "__metadata__" first, then each
 tensor {"dtype","shape","data_offsets"} in that order; padded with spaces to a multiple of 8.
+
+Tokenizer files: by default what the script wrote with `tokenizers` installed (LlamaTokenizerFast):
+tokenizer_config.json with model_max_length 2048 and tokenizer.json, built here as transformers'
+LlamaConverter builds it (SentencePieceExtractor's literal double loop over the vocab, Python's
+stable sort) and written as tokenizers' save(pretty=True) writes it: serde_json's pretty form,
+which for this data is json.dumps(indent=2, ensure_ascii=False) with insertion-ordered keys and
+no final newline (same separators, same escapes: backslash-escaped quote, backslash, b t n f r,
+other C0 controls as lowercase u00xx, everything else raw).  Pieces are read with the sentencepiece module.
+--slow-tokenizer: the slow LlamaTokenizer's files only (model_max_length 1e30, no tokenizer.json).
 """
 import argparse
 import glob
@@ -56,6 +65,7 @@ def profile(version):
         "pad_token": minor <= 31,      # LlamaConfig pad_token_id=0 until PR #24958 (4.32)
         "gqa_script": minor >= 31,
         "empty_first": True,           # E1 shard_checkpoint quirk (no non-empty check)
+        "update_post": minor >= 31,    # LlamaTokenizerFast.update_post_processor (4.31)
     }
 
 
@@ -263,6 +273,59 @@ SPECIAL_TOKENS_MAP = {"bos_token": added("<s>", False), "eos_token": added("</s>
                       "unk_token": added("<unk>", False)}
 
 
+def spm_extract_merges(pieces, vocab_scores):
+    """SentencePieceExtractor.extract: every (left, right) of the vocab whose concatenation
+    has a non-zero score, by score descending (stable over the double loop's order)."""
+    vocab = {p: i for i, p in enumerate(pieces)}
+    scores = dict(vocab_scores)
+    merges = []
+    for piece_l in vocab.keys():
+        for piece_r in vocab.keys():
+            merge = f"{piece_l}{piece_r}"
+            piece_score = scores.get(merge, None)
+            if piece_score:
+                merges += [(piece_l, piece_r, piece_score)]
+    merges = sorted(merges, key=lambda val: val[2], reverse=True)
+    return [(val[0], val[1]) for val in merges]
+
+
+def tokenizer_json(tok, update_post):
+    """LlamaConverter's graph for the SentencePiece BPE model at tok, as save(pretty=True)."""
+    import sentencepiece
+    sp = sentencepiece.SentencePieceProcessor(model_file=tok)
+    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+    vocab_scores = [("<unk>", 0.0), ("<s>", 0.0), ("</s>", 0.0)]
+    vocab_scores += [(pieces[i], sp.get_score(i)) for i in range(3, len(pieces))]
+    merges = spm_extract_merges(pieces, vocab_scores)
+    tok_id = lambda k, t: {k: {"id": t[0], "type_id": t[1]}}
+    single = [tok_id("SpecialToken", ("<s>", 0)), tok_id("Sequence", ("A", 0))]
+    pair = single + ([tok_id("SpecialToken", ("<s>", 1)), tok_id("Sequence", ("B", 1))]
+                     if update_post else [tok_id("Sequence", ("B", 0))])
+    bos = sp.piece_to_id("<s>")
+    rep = lambda pat, to: {"type": "Replace", "pattern": {"String": pat}, "content": to}
+    doc = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": i, "content": c, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": True, "special": True}
+                         for i, c in enumerate(("<unk>", "<s>", "</s>"))],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "\u2581"}, rep(" ", "\u2581")]},
+        "pre_tokenizer": None,
+        "post_processor": {"type": "TemplateProcessing", "single": single, "pair": pair,
+                           "special_tokens": {"<s>": {"id": "<s>", "ids": [bos],
+                                                      "tokens": ["<s>"]}}},
+        "decoder": {"type": "Sequence", "decoders": [
+            rep("\u2581", " "), {"type": "ByteFallback"}, {"type": "Fuse"},
+            {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+        "model": {"type": "BPE", "dropout": None, "unk_token": sp.id_to_piece(sp.unk_id()),
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": True, "byte_fallback": True,
+                  "vocab": {w: i for i, (w, _) in enumerate(vocab_scores)},
+                  "merges": [f"{l} {r}" for l, r in merges]},
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
 def write_text(path, text):
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
@@ -299,11 +362,17 @@ def cmd_convert(a):
     if index is not None:
         write_text(os.path.join(a.out_dir, weights_name + ".index.json"), dumps(index))
     if tok:
+        cfg = dict(TOKENIZER_CONFIG)
+        if not a.slow_tokenizer:
+            cfg["model_max_length"] = 2048  # the published fast-path file (380608719f...)
         write_text(os.path.join(a.out_dir, "tokenizer_config.json"),
-                   dumps(TOKENIZER_CONFIG, ensure_ascii=False))
+                   dumps(cfg, ensure_ascii=False))
         write_text(os.path.join(a.out_dir, "special_tokens_map.json"),
                    dumps(SPECIAL_TOKENS_MAP, ensure_ascii=False))
         shutil.copyfile(tok, os.path.join(a.out_dir, "tokenizer.model"))
+        if not a.slow_tokenizer:
+            write_text(os.path.join(a.out_dir, "tokenizer.json"),
+                       tokenizer_json(tok, prof["update_post"]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,6 +490,7 @@ def main():
     c.add_argument("--max-shard-size", default="10GB")
     c.add_argument("--tokenizer")
     c.add_argument("--no-tokenizer", action="store_true")
+    c.add_argument("--slow-tokenizer", action="store_true")
     c.add_argument("--safetensors", action="store_true")
     s = sub.add_parser("synth")
     s.add_argument("out_dir")

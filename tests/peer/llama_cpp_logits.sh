@@ -125,6 +125,30 @@ print("%-22s %d tokens, identical to sentencepiece (%d byte-fallback pieces)"
 EOF
 done
 
+echo "== tokenizer from tokenizer.json (no tokenizer.model): llama.cpp vs sentencepiece"
+# The fixtures' model scores its first merge -0.0, which the HF converter drops (see
+# docs/formats/tokenizer-json.md); a copy without zero-scored pieces is converted, its
+# tokenizer.model removed, and wk-pack reads tokenizer.json (scores derived from the merges).
+$PY "$SRC/tests/peer/spm_craft.py" --rescore "$MODELS/tokenizer.model" "$TMP/rescored.model"
+rm -rf "$TMP/hf-tokjson"
+"$BIN/wk-convert" -q "$MODELS/tiny" "$TMP/hf-tokjson" --tokenizer "$TMP/rescored.model"
+rm "$TMP/hf-tokjson/tokenizer.model"
+"$BIN/wk-pack" -q "$TMP/hf-tokjson" "$TMP/tokjson.gguf" --outtype f32
+"$HARNESS" tokenize "$TMP/tokjson.gguf" "$SAMPLE" >"$TMP/llama.ids" || die "llama.cpp tokenize failed"
+$PY - "$TMP/rescored.model" "$SAMPLE" "$TMP/llama.ids" <<'EOF' || die "tokenization from tokenizer.json differs"
+import sys
+import sentencepiece as spm
+sp = spm.SentencePieceProcessor(model_file=sys.argv[1])
+text = open(sys.argv[2], encoding="utf-8").read()
+want = [sp.bos_id()] + sp.encode(text)
+got = [int(x) for x in open(sys.argv[3]).read().split()]
+if got != want:
+    i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    sys.exit("tokenizer.json GGUF: llama.cpp %d tokens, sentencepiece %d; first difference at %d: %s vs %s"
+             % (len(got), len(want), i, got[i:i + 5], want[i:i + 5]))
+print("%-22s %d tokens, identical to sentencepiece" % ("tokenizer.json vocab", len(got)))
+EOF
+
 echo "== chat template"
 "$HARNESS" template "$TMP/tiny-chat.gguf" >"$TMP/tmpl.txt" || die "llama.cpp reads no chat template"
 $PY - "$TMP/tmpl.txt" <<'EOF' || die "chat template differs"

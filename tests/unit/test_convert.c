@@ -171,6 +171,7 @@ static wk_convert *plan_real(int64_t dim, int64_t layers, int64_t heads, double 
     wk_convert_opts o;
     wk_convert_opts_init(&o);
     o.tokenizer = "tokenizer.model"; /* not read: sizes only */
+    o.fast_tokenizer = 0;
     wk_convert *c = wk_convert_new_geom(&g, &o, 499723, &err);
     CHECK_MSG(c != NULL, "plan: %s", err.msg);
     return c;

@@ -972,7 +972,13 @@ static void test_xormeta_tiny(void)
         wk_xormeta_close(ft);
         return;
     }
-    CHECK(wk_xormeta_profile_count(base) == 32);
+    /* 16 release lines x 2 torch layouts, with the fast tokenizer files, then the slow ones */
+    CHECK(wk_xormeta_profile_count(base) == 64);
+    if (wk_xormeta_profile_count(base) == 64) {
+        CHECK(wk_convert_find_file(wk_xormeta_engine(base, 0), "tokenizer.json") >= 0);
+        CHECK(wk_convert_find_file(wk_xormeta_engine(base, 32), "tokenizer.json") < 0);
+        CHECK(strstr(wk_xormeta_profile_name(base, 32), "slow tokenizer") != NULL);
+    }
     char *dir = mkdir_tmp("xm");
     static const char *const names[] = {"pytorch_model.bin", "config.json"};
     for (size_t k = 0; k < wk_xormeta_profile_count(base); k += 7) {  /* a spread of profiles */

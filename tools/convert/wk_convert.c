@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -20,6 +21,7 @@
 
 #include "wk_half.h"
 #include "wk_io.h"
+#include "wk_tokjson.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "wk_convert assumes a little-endian host (tensor bytes are copied as they are)"
@@ -31,6 +33,8 @@ struct wk_convert {
     wk_convert_opts opts;
     char *tokenizer;             /* owned copy of opts.tokenizer */
     uint64_t tokenizer_size;
+    wk_spm spm;                  /* the parsed tokenizer (fast_tokenizer only), unless ... */
+    const wk_spm *tok_spm;       /* ... borrowed (opts.tokenizer_spm); points to the one used */
     wk_llama_hf_tensor *tensors; /* state-dict order */
     size_t n_tensors;
     size_t *tensor_file;         /* file index of each tensor */
@@ -48,6 +52,7 @@ void wk_convert_opts_init(wk_convert_opts *o)
     o->torch = WK_PTH_TORCH_1_13;
     o->max_shard_size = WK_CONVERT_DEFAULT_SHARD;
     o->model = 1;
+    o->fast_tokenizer = 1;
 }
 
 static uint64_t tensor_nbytes(const wk_llama_hf_tensor *t)
@@ -71,6 +76,7 @@ void wk_convert_free(wk_convert *c)
     free(c->tensor_file);
     free(c->tensors);
     free(c->tokenizer);
+    wk_spm_free(&c->spm);
     free(c);
 }
 
@@ -236,14 +242,51 @@ static int plan_config(wk_convert *c, wk_err *err)
     return add_json(c, "generation_config.json", wk_hfcfg_generation_config_json, err);
 }
 
+/* The post-processor template of the profile's LlamaTokenizerFast: 4.31 added
+ * update_post_processor (pair "<s> $A <s>:1 $B:1"). */
+static wk_tokjson_post post_of(const wk_hf_profile *p)
+{
+    return p->minor >= 31 ? WK_TOKJSON_POST_UPDATE : WK_TOKJSON_POST_2023;
+}
+
+/* tokenizer.json: parse and check the tokenizer now (nothing is written for a
+ * model that cannot be converted), size it by streaming it to a counting sink. */
+static int plan_tokjson(wk_convert *c, wk_err *err)
+{
+    if (c->opts.tokenizer_spm) {
+        c->tok_spm = c->opts.tokenizer_spm;
+        WK_TRY(wk_tokjson_check(c->tok_spm, c->tokenizer, err));
+    } else if (wk_tokjson_load_spm(&c->spm, c->tokenizer, err)) {
+        if (err && err->code == WK_E_UNSUPPORTED) {
+            char msg[WK_ERR_MSG_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            wk_err_set(err, WK_E_UNSUPPORTED, "%.900s (--slow-tokenizer writes the slow "
+                       "tokenizer files, without tokenizer.json)", msg);
+        }
+        return -1;
+    } else {
+        c->tok_spm = &c->spm;
+    }
+    wk_sink count;
+    wk_sink_null(&count);
+    WK_TRY(wk_tokjson_write(c->tok_spm, post_of(&c->opts.hf), c->tokenizer, &count, err));
+    wk_convert_file *f = add_file(c, "tokenizer.json", WK_CONV_TOKJSON, err);
+    if (!f) return -1;
+    f->size = wk_sink_count(&count);
+    return 0;
+}
+
 static int plan_tokenizer(wk_convert *c, wk_err *err)
 {
-    WK_TRY(add_json(c, "tokenizer_config.json", wk_hfcfg_tokenizer_config_json, err));
+    int fast = c->opts.fast_tokenizer;
+    WK_TRY(add_json(c, "tokenizer_config.json",
+                    fast ? wk_hfcfg_fast_tokenizer_config_json : wk_hfcfg_tokenizer_config_json,
+                    err));
     WK_TRY(add_json(c, "special_tokens_map.json", wk_hfcfg_special_tokens_map_json, err));
     wk_convert_file *f = add_file(c, "tokenizer.model", WK_CONV_COPY, err);
     if (!f) return -1;
     f->size = c->tokenizer_size;
-    return 0;
+    return fast ? plan_tokjson(c, err) : 0;
 }
 
 static wk_convert *plan(const wk_llama_ckpt *ck, const wk_llama_geom *g, const wk_convert_opts *o,
@@ -279,7 +322,7 @@ static wk_convert *plan(const wk_llama_ckpt *ck, const wk_llama_geom *g, const w
                              err))
             goto fail;
     }
-    size_t max_files = 2 + c->n_tensors + 2 + 3;
+    size_t max_files = 2 + c->n_tensors + 2 + 4;
     c->files = calloc(max_files, sizeof *c->files);
     c->json = calloc(max_files, sizeof *c->json);
     c->tensor_file = calloc(c->n_tensors + 1, sizeof *c->tensor_file);
@@ -318,6 +361,37 @@ wk_convert *wk_convert_new_geom(const wk_llama_geom *g, const wk_convert_opts *o
 {
     if (wk_llama_geom_check(g, err) != 0) return NULL;
     return plan(NULL, g, o, tokenizer_size, err);
+}
+
+/* 1 if name ends with suffix. */
+static int ends_with(const char *name, const char *suffix)
+{
+    size_t n = strlen(name), k = strlen(suffix);
+    return n >= k && strcmp(name + n - k, suffix) == 0;
+}
+
+const char *wk_convert_option_for(const char *name)
+{
+    if (!strcmp(name, "tokenizer.json"))
+        return "wk-convert writes tokenizer.json by default (what the converter wrote with "
+               "`tokenizers` installed); a base made with --slow-tokenizer, or by a converter "
+               "without `tokenizers`, lacks it: re-create the base with wk-convert without "
+               "--slow-tokenizer (or decode with --base-meta META_DIR)";
+    if (!strcmp(name, "tokenizer.model") || !strcmp(name, "tokenizer_config.json") ||
+        !strcmp(name, "special_tokens_map.json"))
+        return "wk-convert writes the tokenizer files unless --no-tokenizer (--tokenizer PATH "
+               "when tokenizer.model is not beside the checkpoint)";
+    if (ends_with(name, ".safetensors") || !strcmp(name, WK_HF_ST_INDEX_NAME))
+        return "wk-convert writes safetensors shards with --safetensors; their names depend on "
+               "--max-shard-size";
+    if (!strncmp(name, "pytorch_model", 13))
+        return "wk-convert writes pytorch_model*.bin without --safetensors; the shard names "
+               "depend on --max-shard-size";
+    if (!strcmp(name, "config.json") || !strcmp(name, "generation_config.json"))
+        return "wk-convert writes it for every model conversion (not with --model_size "
+               "tokenizer_only)";
+    return "no wk-convert option produces a file of that name (is the base the right model, "
+           "converted to the same file layout?)";
 }
 
 size_t wk_convert_file_count(const wk_convert *c) { return c->n_files; }
@@ -776,6 +850,19 @@ static int stream_copy(const wk_convert *c, const wk_convert_file *f, limit_sink
     return rc;
 }
 
+/* tokenizer.json from the tokenizer parsed at planning (the bytes depend on it alone). */
+static int stream_tokjson(const wk_convert *c, const wk_convert_file *f, limit_sink *lim,
+                          wk_err *err)
+{
+    wk_sink sink;
+    wk_sink_init(&sink, limit_write, lim);
+    WK_TRY(wk_tokjson_write(c->tok_spm, post_of(&c->opts.hf), c->tokenizer, &sink, err));
+    WK_FAIL_IF(wk_sink_count(&sink) != f->size, err, WK_E_INTERNAL,
+               "%s: %llu bytes, planned %llu", f->name, (unsigned long long)wk_sink_count(&sink),
+               (unsigned long long)f->size);
+    return 0;
+}
+
 int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink *sink, wk_err *err)
 {
     if (i >= c->n_files) return wk_err_set(err, WK_E_USAGE, "no output file %zu", i);
@@ -785,6 +872,7 @@ int wk_convert_stream_prefix(wk_convert *c, size_t i, uint64_t limit, wk_sink *s
     switch (f->kind) {
     case WK_CONV_JSON: return limit_write(&lim, c->json[i].data, c->json[i].len, err);
     case WK_CONV_COPY: return stream_copy(c, f, &lim, err);
+    case WK_CONV_TOKJSON: return stream_tokjson(c, f, &lim, err);
     default: return stream_shard(c, f, &lim, err);
     }
 }

@@ -35,6 +35,7 @@
 #include "wk_pth_write.h"
 #include "wk_safetensors.h"
 #include "wk_sink.h"
+#include "wk_spm.h"
 
 #define WK_CONVERT_CHUNK (128u << 10) /* output bytes produced at once (cache-sized) */
 #define WK_CONVERT_DEFAULT_SHARD 10000000000ull /* "10GB" */
@@ -47,6 +48,14 @@ typedef struct {
                                   True), __metadata__ {"format": "pt"}) instead of .bin */
     int model;                 /* 1: model files (config, weights); 0: tokenizer only */
     const char *tokenizer;     /* tokenizer.model to copy, or NULL: no tokenizer files */
+    int fast_tokenizer;        /* 1 (default): what LlamaTokenizerFast saves (the converter
+                                  with `tokenizers` installed): tokenizer.json too, and
+                                  tokenizer_config.json with model_max_length 2048; the
+                                  tokenizer must be a SentencePiece BPE model.  0: the slow
+                                  LlamaTokenizer's files only */
+    const wk_spm *tokenizer_spm; /* NULL, or tokenizer already parsed (wk_tokjson_load_spm),
+                                  borrowed: it must outlive the engine; lets several
+                                  engines share one copy */
     int threads;               /* reserved (production is single-threaded, see docs) */
     int allow_nonfinite;       /* 0: a NaN/Inf in the float16 output (NaN/Inf read, or a
                                   bf16/fp32 value beyond +-65504) fails the shard, naming the
@@ -54,14 +63,15 @@ typedef struct {
                                   counted (wk_convert_nonfinite) */
 } wk_convert_opts;
 
-/* Defaults as listed above; tokenizer NULL, model 1. */
+/* Defaults as listed above; tokenizer NULL, model 1, fast_tokenizer 1. */
 void wk_convert_opts_init(wk_convert_opts *o);
 
 typedef enum {
     WK_CONV_JSON,  /* a small JSON file built in memory */
     WK_CONV_SHARD, /* a torch.save'd weights shard */
     WK_CONV_SAFETENSORS, /* a safetensors weights shard */
-    WK_CONV_COPY   /* a byte copy of an input file (tokenizer.model) */
+    WK_CONV_COPY,  /* a byte copy of an input file (tokenizer.model) */
+    WK_CONV_TOKJSON /* tokenizer.json, streamed from the parsed tokenizer.model */
 } wk_conv_kind;
 
 typedef struct {
@@ -77,13 +87,16 @@ typedef struct wk_convert wk_convert;
 /* Plan the conversion of an opened checkpoint (which must outlive the
  * engine).  Fails with WK_E_UNSUPPORTED when the profile cannot represent
  * the model (grouped-query attention before transformers 4.31), WK_E_IO if
- * the tokenizer cannot be read, WK_E_NOMEM, or a writer planning error. */
+ * the tokenizer cannot be read, WK_E_UNSUPPORTED / WK_E_FORMAT when the fast
+ * tokenizer files are asked for and the tokenizer is not a SentencePiece BPE
+ * model (wk_tokjson_load_spm), WK_E_NOMEM, or a writer planning error. */
 wk_convert *wk_convert_new(const wk_llama_ckpt *ck, const wk_convert_opts *o, wk_err *err);
 
 /* Plan from a geometry alone (no tensor data): every file's name and size
  * are exact, JSON files can be streamed, shards cannot (WK_E_USAGE).  The
- * tokenizer.model size is taken as tokenizer_size (o->tokenizer is not read
- * and may be any non-NULL string to include tokenizer files). */
+ * tokenizer.model size is taken as tokenizer_size (with fast_tokenizer 0,
+ * o->tokenizer is not read and may be any non-NULL string to include the
+ * tokenizer files; with fast_tokenizer 1 it is read to plan tokenizer.json). */
 wk_convert *wk_convert_new_geom(const wk_llama_geom *g, const wk_convert_opts *o,
                                 uint64_t tokenizer_size, wk_err *err);
 
@@ -92,7 +105,9 @@ void wk_convert_free(wk_convert *c); /* safe on NULL */
 /* Output files, in the order the Python script writes them: config.json,
  * generation_config.json, the shards, the index (if more than one shard;
  * pytorch_model.bin.index.json or model.safetensors.index.json),
- * tokenizer_config.json, special_tokens_map.json, tokenizer.model. */
+ * tokenizer_config.json, special_tokens_map.json, tokenizer.model, and with
+ * fast_tokenizer tokenizer.json (the order of PreTrainedTokenizerFast's
+ * save_pretrained: the slow vocabulary file, then tokenizer.json). */
 size_t wk_convert_file_count(const wk_convert *c);
 const wk_convert_file *wk_convert_file_get(const wk_convert *c, size_t i);
 /* Index of the file called name, or -1. */
@@ -110,6 +125,11 @@ size_t wk_convert_tensor_file(const wk_convert *c, size_t t);
 
 /* NaN/Inf values written so far by this engine's shards (allow_nonfinite). */
 uint64_t wk_convert_nonfinite(const wk_convert *c);
+/* Which wk-convert option produces an output file called name, as advice for
+ * a user whose base directory lacks it (e.g. for "tokenizer.json": the
+ * default fast tokenizer path, not --slow-tokenizer).  A static sentence
+ * without a final period; never NULL. */
+const char *wk_convert_option_for(const char *name);
 
 /* The geometry and profile the plan was made for. */
 const wk_llama_geom *wk_convert_geom(const wk_convert *c);

@@ -163,6 +163,7 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
     co.model = model;
     co.safetensors = o->safetensors;
     co.allow_nonfinite = o->allow_nonfinite;
+    co.fast_tokenizer = !o->slow_tokenizer;
     WK_TRY(locate(o, &r->model_dir, &r->tokenizer, err));
     if (r->tokenizer) WK_TRY(wk_spm_check_file(r->tokenizer, err));  /* tiktoken, JSON: refused by name */
     co.tokenizer = r->tokenizer;

@@ -26,6 +26,7 @@ typedef struct {
     const char *model_size;   /* "7B" .. "70Bf", "tokenizer_only", or NULL */
     const char *tokenizer;    /* tokenizer.model, or NULL: INPUT or its parent */
     int no_tokenizer;
+    int slow_tokenizer;       /* 1: the slow LlamaTokenizer's files only (no tokenizer.json) */
     int safetensors;
     int sha256;               /* wk_convrun_write fills r->digests */
     const char *max_shard;    /* max_shard_size ("10GB"), or NULL */

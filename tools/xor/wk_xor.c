@@ -1209,6 +1209,7 @@ static int plan_item(wk_xor_item *it, const char *dst, const char *src_dir, cons
         it->action = WK_XOR_DO_COPY;
     } else if (e == ENOENT) {
         it->status = -1;
+        it->base_missing = 1;
         wk_err_set(&it->err, WK_E_IO, "base file missing: %s (needed for %s); is the base "
                    "directory the right model, converted to the same file layout?", base, it->src);
     } else {

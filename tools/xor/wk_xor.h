@@ -240,6 +240,7 @@ typedef struct {
     int has_expect;
     uint8_t expect[WK_MANIFEST_DIGEST];
     int status;              /* 0 ok (or not run yet), -1 failed (see err) */
+    int base_missing;        /* planning found no base file of this name (status -1) */
     wk_xor_result res;
     wk_err err;
 } wk_xor_item;

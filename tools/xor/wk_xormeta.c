@@ -6,6 +6,7 @@
 #include "wk_cursor.h"
 #include "wk_json.h"
 #include "wk_pickle.h"
+#include "wk_tokjson.h"
 #include "wk_xorcheck.h"
 
 #include <errno.h>
@@ -33,6 +34,8 @@ struct wk_xormeta {
     wk_llama_ckpt *ck;
     char *tokenizer;
     wk_inputs *inputs;       /* params.json, ranks, tokenizer (wk_xor_decode_args.base_inputs) */
+    wk_spm spm;        /* the tokenizer parsed once for every fast profile */
+    int have_spm;
     xm_profile prof[WK_XORMETA_MAX_PROFILES];
     size_t n;
 };
@@ -44,6 +47,7 @@ void wk_xormeta_close(wk_xormeta *m)
     wk_llama_close(m->ck);
     wk_inputs_free(m->inputs);
     free(m->tokenizer);
+    wk_spm_free(&m->spm);
     free(m);
 }
 
@@ -51,32 +55,42 @@ size_t wk_xormeta_profile_count(const wk_xormeta *m) { return m->n; }
 const char *wk_xormeta_profile_name(const wk_xormeta *m, size_t k) { return m->prof[k].name; }
 wk_convert *wk_xormeta_engine(const wk_xormeta *m, size_t k) { return m->prof[k].conv; }
 
-/* Plan one engine per profile the model allows. */
+/* Plan one engine per profile the model allows: every release line x torch layout,
+ * first with the fast tokenizer files (tokenizer.json, the converter with `tokenizers`
+ * installed), then with the slow ones only (a base converted without `tokenizers`). */
 static int plan_profiles(wk_xormeta *m, int safetensors, wk_err *err)
 {
     wk_err last;
     wk_err_clear(&last);
-    for (size_t v = 0; v < sizeof k_versions / sizeof *k_versions; v++) {
-        for (size_t t = 0; t < sizeof k_torch / sizeof *k_torch; t++) {
-            wk_convert_opts o;
-            wk_convert_opts_init(&o);
-            o.allow_nonfinite = 1;   /* the base's bytes as they are: the manifest judges them */
-            WK_TRY(wk_hf_profile_parse(k_versions[v], &o.hf, err));
-            o.torch = k_torch[t];
-            o.safetensors = safetensors;
-            o.tokenizer = m->tokenizer;
-            wk_err e;
-            wk_convert *c = wk_convert_new(m->ck, &o, &e);
-            if (!c) {
-                if (e.code == WK_E_NOMEM) return (*err = e, -1);
-                last = e;  /* e.g. grouped-query attention before 4.31 */
-                continue;
-            }
-            xm_profile *p = &m->prof[m->n++];
-            p->conv = c;
-            snprintf(p->name, sizeof p->name, "transformers %s, %s%s", k_versions[v],
-                     wk_pth_profile_get(k_torch[t])->name, safetensors ? ", safetensors" : "");
+    /* a tokenizer that cannot give tokenizer.json (unigram, tiktoken): slow profiles only */
+    m->have_spm = wk_tokjson_load_spm(&m->spm, m->tokenizer, &last) == 0;
+    if (!m->have_spm && last.code == WK_E_NOMEM) return (*err = last, -1);
+    size_t nv = sizeof k_versions / sizeof *k_versions, nt = sizeof k_torch / sizeof *k_torch;
+    for (size_t k = 0; k < 2 * nv * nt && m->n < WK_XORMETA_MAX_PROFILES; k++) {
+        int slow = k >= nv * nt;
+        if (!slow && !m->have_spm) continue;
+        size_t v = k % (nv * nt) / nt, t = k % nt;
+        wk_convert_opts o;
+        wk_convert_opts_init(&o);
+        o.allow_nonfinite = 1;   /* the base's bytes as they are: the manifest judges them */
+        WK_TRY(wk_hf_profile_parse(k_versions[v], &o.hf, err));
+        o.torch = k_torch[t];
+        o.safetensors = safetensors;
+        o.tokenizer = m->tokenizer;
+        o.fast_tokenizer = !slow;
+        o.tokenizer_spm = slow ? NULL : &m->spm;
+        wk_err e;
+        wk_convert *c = wk_convert_new(m->ck, &o, &e);
+        if (!c) {
+            if (e.code == WK_E_NOMEM) return (*err = e, -1);
+            last = e;  /* e.g. grouped-query attention before 4.31, a unigram tokenizer */
+            continue;
         }
+        xm_profile *p = &m->prof[m->n++];
+        p->conv = c;
+        snprintf(p->name, sizeof p->name, "transformers %s, %s%s%s", k_versions[v],
+                 wk_pth_profile_get(k_torch[t])->name, safetensors ? ", safetensors" : "",
+                 slow ? ", slow tokenizer" : "");
     }
     if (m->n == 0)
         return wk_err_set(err, WK_E_UNSUPPORTED, "no converter profile can convert this model: %s",

@@ -5,7 +5,7 @@
  * An XOR payload was made against one specific HF conversion of the base;
  * another transformers/torch version writes other bytes and the decode gives
  * garbage.  Here every candidate profile (transformers version string ×
- * torch.save layout) is a wk_convert engine over one opened checkpoint; the
+ * torch.save layout × fast or slow tokenizer files) is a wk_convert engine over one opened checkpoint; the
  * base bytes of a payload file are streamed from an engine through a
  * wk_xorbase ring straight into the decoder, never written to disk, memory
  * O(tensor chunk + ring).
@@ -44,7 +44,8 @@ typedef struct wk_xormeta wk_xormeta;
 /* Open the Meta checkpoint in llama_dir (tokenizer.model from tokenizer, or
  * found in llama_dir or its parent when NULL) and plan one engine per
  * candidate profile that can represent the model (transformers versions
- * 4.28.0.dev0 .. 4.32.1 × torch 1.13 / 2.1; weights as .safetensors when
+ * 4.28.0.dev0 .. 4.32.1 × torch 1.13 / 2.1 × the fast tokenizer files
+ * (tokenizer.json; a unigram or tiktoken tokenizer has the slow ones only) or the slow ones; weights as .safetensors when
  * safetensors).  Fails with the reader's error, or WK_E_UNSUPPORTED when no
  * profile can convert the model. */
 wk_xormeta *wk_xormeta_open(const char *llama_dir, const char *tokenizer, int safetensors,

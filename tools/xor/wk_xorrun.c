@@ -293,6 +293,34 @@ static int open_meta(wk_xorrun *r, wk_err *err)
     return 0;
 }
 
+/* Decode: a payload file without a base file of its name stops the run
+ * before anything is decoded, naming the first such file, the option of
+ * wk-convert that makes it, and how many others lack one. */
+static int check_bases(const wk_xor_plan *p, const wk_xorrun_opts *o, wk_err *err)
+{
+    const wk_xor_item *first = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->items[i].base_missing && n++ == 0) first = &p->items[i];
+    if (!first) return 0;
+    char more[64] = "";
+    if (n > 1) snprintf(more, sizeof more, " (and %zu more payload files without one)", n - 1);
+    wk_buf nb;   /* the name as sha256sum -c shows it: a newline cannot forge a line */
+    wk_buf_init(&nb);
+    wk_manifest_format_status_name(&nb, first->name);
+    wk_buf_putc(&nb, 0);
+    const char *name = wk_buf_failed(&nb) ? "?" : (const char *)nb.data;
+    if (o->base_meta)
+        wk_err_set(err, WK_E_IO, "--base-meta %s: no converter profile produces %s, which the "
+                   "payload has%s: %s; nothing was decoded", o->base_meta, name, more,
+                   wk_convert_option_for(first->name));
+    else
+        wk_err_set(err, WK_E_IO, "base file missing: %s/%s (the payload has %s)%s: %s; nothing "
+                   "was decoded", o->base, name, name, more, wk_convert_option_for(first->name));
+    wk_buf_free(&nb);
+    return -1;
+}
+
 int wk_xorrun_open(wk_xorrun *r, const wk_xorrun_opts *o, wk_err *err)
 {
     memset(r, 0, sizeof *r);
@@ -300,6 +328,7 @@ int wk_xorrun_open(wk_xorrun *r, const wk_xorrun_opts *o, wk_err *err)
     wk_manifest_init(&r->m);
     WK_TRY(wk_xor_plan_make(&r->p, o->dst, o->src, o->base_meta ? o->src : o->base, o->encode, err));
     if (!o->encode) WK_TRY(o->base_meta ? open_meta(r, err) : open_decode(r, err));
+    if (!o->encode) WK_TRY(check_bases(&r->p, o, err));
     for (size_t i = 0; i < r->p.n; i++) r->total += r->p.items[i].src_bytes;
     if (!o->encode) r->ck = calloc(r->p.n ? r->p.n : 1, sizeof *r->ck);
     WK_FAIL_IF(o->base_meta && !r->ck, err, WK_E_NOMEM, "out of memory");
@@ -422,6 +451,7 @@ static void meta_plan_fix(wk_xor_plan *p, wk_xormeta *xm)
         for (size_t k = 0; k < wk_xormeta_profile_count(xm) && !known; k++)
             known = wk_convert_find_file(wk_xormeta_engine(xm, k), it->name) >= 0;
         if (!known && !strcmp(it->name, "added_tokens.json")) it->action = WK_XOR_DO_COPY;
+        else if (!known) it->base_missing = 1;
     }
 }
 

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# setup_tokenizers.sh — install HF's `tokenizers` node bindings (npm) for peer tests.
+#
+#   bash tests/peer/setup_tokenizers.sh [VERSION]     prints one line:  NODE_PATH=<dir>
+#
+# Idempotent.  Installs tokenizers@VERSION (default 0.13.3, the release of the April-2023
+# LLaMA conversions) with `npm install --no-audit --no-fund` into $WK_PEERS_DIR/tokenizers-VERSION (default
+# WK_PEERS_DIR=/opt/weightkit-peers, outside the repository).
+# Exit 77 (skip) when npm/node is missing or the registry cannot be reached; any other
+# 0.13.3's native part is an optional dependency that npm does not resolve (the registry
+# has tokenizers-linux-x64-gnu 0.13.4-rc2 only): it is installed by name (NATIVE below).
+# failure is fatal (exit 1) with a message on stderr.  Not sourced: call it and parse its output.
+set -euo pipefail
+
+VER=${1:-0.13.3}
+case $VER in
+    0.13.3) NATIVE="tokenizers-linux-x64-gnu@0.13.4-rc2" ;;
+    *) NATIVE="" ;;
+esac
+[[ $(uname -m) == x86_64 ]] || NATIVE=""
+PEERS=${WK_PEERS_DIR:-/opt/weightkit-peers}
+DIR=$PEERS/tokenizers-$VER
+STAMP=$DIR/.wk-installed-$VER
+
+skip() { echo "setup_tokenizers: SKIP: $*" >&2; exit 77; }
+die() { echo "setup_tokenizers: ERROR: $*" >&2; exit 1; }
+
+command -v node >/dev/null 2>&1 || skip "node not installed (apt-get install nodejs npm)"
+mkdir -p "$PEERS" 2>/dev/null || die "cannot create $PEERS (set WK_PEERS_DIR to a writable directory)"
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$PEERS/.setup-tokenizers.lock"
+    flock 9
+fi
+
+if [[ ! -f $STAMP ]]; then
+    command -v npm >/dev/null 2>&1 || skip "npm not installed (apt-get install npm)"
+    mkdir -p "$DIR" || die "cannot create $DIR (set WK_PEERS_DIR to a writable directory)"
+    if ! timeout 60 npm view "tokenizers@$VER" version >/dev/null 2>&1; then
+        skip "npm registry unreachable (npm view tokenizers@$VER failed)"
+    fi
+    [[ -f $DIR/package.json ]] || echo '{"name":"wk-peers-tokenizers","private":true}' >"$DIR/package.json"
+    echo "setup_tokenizers: npm install tokenizers@$VER into $DIR" >&2
+    (cd "$DIR" && timeout 600 npm install --no-audit --no-fund "tokenizers@$VER" $NATIVE >&2) \
+        || die "npm install tokenizers@$VER failed in $DIR"
+    touch "$STAMP"
+fi
+
+(cd "$DIR" && node -e 'require("tokenizers").Tokenizer' >/dev/null 2>&1) \
+    || die "tokenizers@$VER in $DIR does not load (require(\"tokenizers\").Tokenizer)"
+echo "NODE_PATH=$DIR/node_modules"
