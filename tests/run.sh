@@ -4,7 +4,7 @@
 # and a clang build with -fsanitize=float-cast-overflow on top (build-cast/: gcc's
 # UBSan does not report out-of-range float -> integer conversions; issue #24 item 1)
 # running the unit, malformed and sec_* suites.
-#   bash tests/run.sh            both builds
+#   bash tests/run.sh            all three builds
 #   WK_TEST_BUILDS=normal bash tests/run.sh   only the normal build
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
