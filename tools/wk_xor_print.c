@@ -202,7 +202,7 @@ void xor_print_base_bad(const char *prog, const char *base_dir, const char *base
                         const wk_manifest *m, const wk_check_result *res)
 {
     for (size_t i = 0; i < m->n; i++) {
-        char msg[WK_ERR_MSG_MAX];
+        char msg[WK_ERR_MSG_MAX + 16];   /* room for "base: " + a whole message */
         if (res[i].status == WK_CHECK_FAILED)
             snprintf(msg, sizeof msg, "base %s/%s does not match %s", base_dir,
                      m->entries[i].name, base_manifest);
