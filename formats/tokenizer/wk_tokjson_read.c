@@ -44,9 +44,17 @@ static int read_vocab(const wk_json *model, const char *path, wk_spm *m, wk_err 
     size_t n = wk_json_len(v);
     WK_FAIL_IF(n < 3 || n > (1u << 24), err, WK_E_LIMIT,
                "%s: field \"model.vocab\": %zu entries (3 .. 16777216 read)", path, n);
+    size_t bytes = 0;   /* the texts go into one arena (m->text_arena owns them) */
+    for (size_t i = 0; i < n; i++) {
+        size_t kl;
+        wk_json_key_at(v, i, &kl);
+        bytes += kl + 1;
+    }
     m->pieces = calloc(n, sizeof *m->pieces);
-    WK_FAIL_IF(!m->pieces, err, WK_E_NOMEM, "out of memory");
+    m->text_arena = malloc(bytes);
+    WK_FAIL_IF(!m->pieces || !m->text_arena, err, WK_E_NOMEM, "out of memory");
     m->n_pieces = n;
+    char *at = m->text_arena;
     for (size_t i = 0; i < n; i++) {
         size_t kl;
         const char *k = wk_json_key_at(v, i, &kl);
@@ -59,7 +67,8 @@ static int read_vocab(const wk_json *model, const char *path, wk_spm *m, wk_err 
                    path, (long long)id);
         WK_FAIL_IF(strlen(k) != kl, err, WK_E_FORMAT,
                    "%s: field \"model.vocab\": a piece contains U+0000", path);
-        WK_FAIL_IF(!(p->text = strdup(k)), err, WK_E_NOMEM, "out of memory");
+        p->text = memcpy(at, k, kl + 1);
+        at += kl + 1;
         p->len = kl;
         p->type = WK_SPM_NORMAL;
     }
