@@ -29,7 +29,7 @@ target_link_libraries(weightkit_shared PRIVATE ${WK_LAYER_TARGETS})
 set_target_properties(weightkit_shared PROPERTIES OUTPUT_NAME weightkit
   VERSION ${PROJECT_VERSION} SOVERSION ${WK_SOVERSION}
   LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
-if(NOT WK_SANITIZE)  # the sanitizer runtimes are not linked into shared objects
+if(NOT WK_SANITIZE AND NOT WK_FUZZ)  # sanitizer runtimes are not linked into shared objects
   target_link_options(weightkit_shared PRIVATE -Wl,--no-undefined)
 endif()
 
