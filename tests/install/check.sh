@@ -33,7 +33,7 @@ pre=$tmp/prefix
 cmake --install "$build" --prefix "$pre" >"$tmp/install.log" 2>&1 \
   || { cat "$tmp/install.log"; bad "cmake --install"; exit 1; }
 ok "cmake --install $build --prefix <tmp>"
-libdir=$(sed -nE 's/^CMAKE_INSTALL_LIBDIR:PATH=(.*)/\1/p' "$build/CMakeCache.txt"); libdir=$pre/${libdir:-lib}
+rlib=$(sed -nE 's/^CMAKE_INSTALL_LIBDIR:PATH=(.*)/\1/p' "$build/CMakeCache.txt"); rlib=${rlib:-lib}; libdir=$pre/$rlib
 for t in "${tools[@]}"; do
   check "bin/$t installed and runs" bash -c "'$pre/bin/$t' --help >/dev/null"
   check "man1/$t.1 installed" test -s "$pre/share/man/man1/$t.1"
@@ -155,8 +155,8 @@ if [[ -n $deb ]]; then
   dpkg-deb -I "$deb" >"$tmp/deb.info"
   miss=""
   for f in "${tools[@]/#//usr/bin/}" "${tools[@]/#//usr/share/man/man1/}" /usr/share/weightkit/checksums/metharme-13b.sha256 \
-           /usr/include/weightkit/wk_source.h /usr/lib/pkgconfig/weightkit.pc /usr/lib/libweightkit.a \
-           "/usr/lib/libweightkit.so.$ver" /usr/lib/cmake/weightkit/weightkitConfig.cmake \
+           /usr/include/weightkit/wk_source.h "/usr/$rlib/pkgconfig/weightkit.pc" "/usr/$rlib/libweightkit.a" \
+           "/usr/$rlib/libweightkit.so.$ver" "/usr/$rlib/cmake/weightkit/weightkitConfig.cmake" \
            /usr/share/bash-completion/completions/wk-xor; do
     [[ $f == /usr/share/man/man1/* ]] && f=$f.1
     grep -qxF "$f" "$tmp/deb.files" || miss+=" $f"
