@@ -11,7 +11,8 @@
 # 4. man -l renders every page, with every long option of the tool's --help;
 # 5. bash completion offers a tool's options and wk-xor's subcommands;
 # 6. cpack builds the .deb: dpkg-deb -c lists the tree, dpkg-deb -I's Depends names the package
-#    of every library the binaries need (dpkg -S of their DT_NEEDED), and the unpacked tools run.
+#    of every library the binaries need (dpkg -S of their DT_NEEDED), apt-get -s resolves it,
+#    dpkg unpacks it into an empty dpkg root and the tools run from there.
 # Prints "ok - ..." / "not ok - ..."; exits 1 on any failure, 77 (skip) without help2man/man.
 set -uo pipefail
 build=$(cd "${1:?usage: check.sh BUILD_DIR}" && pwd) || exit 1
@@ -183,7 +184,15 @@ if [[ -n $deb ]]; then
   for p in libzip4 libxxhash0 libssl3 zlib1g libgomp1; do
     check "Depends: $p" bash -c "[[ ', $depends,' == *', $p '* || ', $depends,' == *', $p,'* ]]"
   done
-  root=$tmp/debroot; mkdir -p "$root" && dpkg-deb -x "$deb" "$root"
+  # apt resolves the Depends against Debian's packages (simulation: nothing is installed)
+  apt-get -s install "$deb" >"$tmp/apt.out" 2>&1
+  check "apt-get -s install <deb>: the Depends resolve" grep -q '^Inst weightkit ' "$tmp/apt.out"
+  # dpkg unpacks it into a fresh, empty dpkg root (no chroot: the dependencies are this system's)
+  root=$tmp/debroot; mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
+  : >"$root/var/lib/dpkg/status"; : >"$root/var/lib/dpkg/available"
+  dpkg --root="$root" --force-depends --unpack "$deb" >"$tmp/dpkg.out" 2>&1
+  check "dpkg --root=<empty root> --unpack: status 'install ok unpacked'" \
+    bash -c "dpkg --root='$root' -s weightkit 2>/dev/null | grep -qx 'Status: install ok unpacked'"
   check "unpacked .deb: wk-xor --help runs" bash -c "'$root/usr/bin/wk-xor' --help | grep -q '^usage: wk-xor'"
   check "unpacked .deb: wk-xor finds its manifests in <root>/usr/share/weightkit/checksums" \
     bash -c "'$root/usr/bin/wk-xor' --list-manifests | grep -A1 -F '$root/usr/bin/../share/weightkit/checksums (installed tree)' | grep -q metharme-13b.sha256"
