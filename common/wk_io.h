@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h> /* mode_t, also under strict -std=c11 (installed header) */
 #include "wk_err.h"
 #include "wk_inputs.h"
 

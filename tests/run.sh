@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # weightkit test suite: installs missing Debian packages, then builds and runs
-# ctest three times — a normal build (build/), an ASan+UBSan build (build-asan/),
+# ctest three times — a normal build (out of tree: $WK_OOT_BUILD, default
+# /tmp/weightkit-build-<hash of the source path>; followed by the install checks,
+# tests/install/check.sh: install prefix, examples, man pages, .deb), an ASan+UBSan build (build-asan/),
 # and a clang build with -fsanitize=float-cast-overflow on top (build-cast/: gcc's
 # UBSan does not report out-of-range float -> integer conversions; issue #24 item 1)
 # running the unit, malformed and sec_* suites.
@@ -22,7 +24,9 @@ builds=${WK_TEST_BUILDS:-"normal asan cast"}
 status=0
 for b in $builds; do
   case $b in
-    normal) dir=build;      flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+    # out of tree, as a user's build (issue #21): nothing may assume build/ inside the source
+    normal) dir=${WK_OOT_BUILD:-${TMPDIR:-/tmp}/weightkit-build-$(printf %s "$root" | sha256sum | cut -c1-12)}
+            flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
     asan)   dir=build-asan; flags=(-DCMAKE_BUILD_TYPE=Debug -DWK_SANITIZE=ON) ;;
     cast)   dir=build-cast; flags=(-DCMAKE_BUILD_TYPE=Debug -DWK_SANITIZE=ON
                                    -DCMAKE_C_COMPILER=clang "-DCMAKE_C_FLAGS=-fsanitize=float-cast-overflow") ;;
@@ -47,6 +51,12 @@ for b in $builds; do
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   (cd "$dir" && env ${lsan[@]+"${lsan[@]}"} ctest --output-on-failure -j"$jobs" ${tests[@]+"${tests[@]}"}) || status=1
+  if [[ $b == normal ]]; then  # cmake --install, examples/, man pages, the .deb (issue #21)
+    echo "=== install checks ($dir) ==="
+    irc=0; bash tests/install/check.sh "$dir" || irc=$?
+    if [[ $irc -eq 77 && -z "${CI:-}" ]]; then echo "install checks skipped" >&2
+    elif [[ $irc -ne 0 ]]; then echo "install checks FAILED ($irc)" >&2; status=1; fi
+  fi
 done
 # libFuzzer smoke run of every parser target (clang; regression inputs replayed first).
 if [[ " $builds " == *" asan "* ]]; then

@@ -12,6 +12,7 @@
 #include "wk_manifest.h"
 #include "wk_progress.h"
 #include "wk_xor.h"
+#include "wk_xor_dirs.h"
 #include "wk_xor_print.h"
 #include "wk_xorrun.h"
 
@@ -141,6 +142,7 @@ static int parse_args(xor_opts *o, int argc, char **argv, wk_err *err)
         const char *a = argv[i];
         if (!only_files && a[0] == '-' && a[1] != '\0') {
             if (!strcmp(a, "--")) { only_files = 1; continue; }
+            if (!strcmp(a, "--list-manifests")) return xor_print_manifest_dirs(stdout, 1);
             int help = 0, version = 0;
             int r = wk_cli_std(&o->std, argc, argv, &i, &help, &version, err);
             if (r < 0) return -1;
@@ -148,6 +150,7 @@ static int parse_args(xor_opts *o, int argc, char **argv, wk_err *err)
             if (version) {
                 wk_cli_print_version(o->std.prog);
                 printf("inflate: %s\n", wk_inflate_engines());
+                xor_print_manifest_dirs(stdout, 0);
                 return 0;
             }
             if (r == 0) r = parse_own(o, argc, argv, &i, err);
@@ -177,7 +180,10 @@ static void base_bad(void *ctx, const wk_manifest *m, const wk_check_result *res
 
 static void run_opts(const xor_opts *o, wk_xorrun_opts *ro)
 {
+    static const char *dirs[XOR_MANIFEST_DIRS_MAX];
     *ro = o->r;
+    ro->manifest_dirs = dirs;
+    ro->n_manifest_dirs = xor_manifest_dirs(dirs, NULL);
     ro->encode = o->cmd == CMD_ENCODE;
     ro->dst = o->pos[0];
     ro->src = o->pos[1];

@@ -315,7 +315,10 @@ void xor_print_usage(void)
 "  -h, --help            show this help\n"
 "  -V, --version         show version\n"
 "\n"
-"Manifests are searched in $WK_CHECKSUMS_DIR, <exe dir>/../../checksums and\n"
-"<exe dir>/../share/weightkit/checksums.  Exit status: 0 ok, 1 error, 2 usage,\n"
-"3 hash mismatch.\n");
+"  --list-manifests      show where default manifests are searched, and exit\n"
+"\n"
+"Default manifests are searched in $WK_CHECKSUMS_DIR and in the shipped\n"
+"checksums/: the source tree's when run from a build tree, else\n"
+"<exe dir>/../share/weightkit/checksums, else <prefix>/share/weightkit/checksums\n"
+"(see --list-manifests).  Exit status: 0 ok, 1 error, 2 usage, 3 hash mismatch.\n");
 }

@@ -24,32 +24,13 @@ typedef wk_xorrun_check item_check;
 
 /* ---- manifests ---------------------------------------------------------- */
 
-/* Directory holding the running executable (malloc'd), or NULL. */
-static char *exe_dir(void)
+/* The default manifest for this set of names among o->manifest_dirs, or
+ * NULL (*err set on error). */
+static char *default_manifest(const wk_xorrun_opts *o, char *const *names, size_t n, wk_err *err)
 {
-    char buf[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-    if (n <= 0) return NULL;
-    buf[n] = '\0';
-    char *slash = strrchr(buf, '/');
-    if (!slash) return NULL;
-    *slash = '\0';
-    return strdup(buf);
-}
-
-/* The default manifest for this set of names, or NULL (*err set on error). */
-static char *default_manifest(char *const *names, size_t n, wk_err *err)
-{
-    char *dir = exe_dir();
-    char *d1 = dir ? wk_path_join(dir, "../../checksums") : NULL;
-    char *d2 = dir ? wk_path_join(dir, "../share/weightkit/checksums") : NULL;
-    const char *dirs[3] = {getenv("WK_CHECKSUMS_DIR"), d1, d2};
     char *path = NULL;
     wk_err_clear(err);
-    wk_xor_find_manifest(dirs, 3, names, n, &path, err);
-    free(dir);
-    free(d1);
-    free(d2);
+    wk_xor_find_manifest(o->manifest_dirs, o->n_manifest_dirs, names, n, &path, err);
     return path;
 }
 
@@ -59,7 +40,7 @@ int wk_xorrun_pick_manifest(const wk_xorrun_opts *o, char *const *names, size_t 
     wk_manifest_init(m);
     if (o->manifest) return wk_manifest_load(m, o->manifest, err);
     if (o->no_manifest) return 0;
-    char *path = default_manifest(names, n, err);
+    char *path = default_manifest(o, names, n, err);
     if (!path) return err->code == WK_OK ? 0 : -1;
     int rc = wk_manifest_load(m, path, err);
     free(path);

@@ -31,6 +31,8 @@ typedef struct {
     const char *dst, *src;    /* DST, PAYLOAD_DIR / FINETUNED_DIR */
     const char *base;         /* BASE_DIR; NULL with base_meta */
     const char *manifest;     /* --manifest, or NULL: discover one (see wk_xorrun_pick_manifest) */
+    const char *const *manifest_dirs; /* where to discover it (NULL entries skipped; the */
+    size_t n_manifest_dirs;           /* tool decides the layout: tools/wk_xor_dirs.c) */
     int no_manifest;          /* --no-manifest */
     const char *base_manifest;
     const char *manifest_out; /* encode --manifest-out */
@@ -102,8 +104,8 @@ const char *wk_xorrun_item_status(const wk_xor_item *it, const wk_xorrun_check *
 /* The JSON report of a run: command, manifest, ok, base profile, files. */
 wk_json *wk_xorrun_json(const wk_xorrun *r, int ok, wk_err *err);
 
-/* Load o->manifest, or discover one for names (in $WK_CHECKSUMS_DIR and
- * beside the executable); *m stays empty when there is none.  -1 on a load
+/* Load o->manifest, or discover one for names in o->manifest_dirs (the best
+ * fit of every *.sha256 there); *m stays empty when there is none.  -1 on a load
  * error or an ambiguous discovery. */
 int wk_xorrun_pick_manifest(const wk_xorrun_opts *o, char *const *names, size_t n, wk_manifest *m,
                             wk_err *err);
