@@ -116,6 +116,17 @@ install(FILES ${CMAKE_BINARY_DIR}/weightkitConfig.cmake
 # help2man (Debian: help2man) runs the built tool; --version-string keeps the
 # page free of build paths.  Without help2man no pages are built (a warning).
 find_program(WK_HELP2MAN help2man)
+# The page's date: $SOURCE_DATE_EPOCH if set, else the last commit's time, so the
+# same source gives the same page bytes (help2man honours SOURCE_DATE_EPOCH).
+set(WK_MAN_EPOCH "$ENV{SOURCE_DATE_EPOCH}")
+if(NOT WK_MAN_EPOCH)
+  execute_process(COMMAND git -C ${CMAKE_SOURCE_DIR} log -1 --format=%ct
+                  OUTPUT_VARIABLE WK_MAN_EPOCH OUTPUT_STRIP_TRAILING_WHITESPACE
+                  RESULT_VARIABLE wk_git_rc ERROR_QUIET)
+  if(NOT wk_git_rc EQUAL 0 OR NOT WK_MAN_EPOCH MATCHES "^[0-9]+$")
+    set(WK_MAN_EPOCH 0)
+  endif()
+endif()
 set(WK_MAN_NAMES
   "wk-bench=matmul fidelity and kernel speed of ggml weight formats"
   "wk-convert=convert a Meta LLaMA checkpoint to the HuggingFace layout"
@@ -140,6 +151,7 @@ if(WK_HELP2MAN)
       COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man/help2man
       COMMAND ${CMAKE_COMMAND} -E create_symlink ${CMAKE_SOURCE_DIR}/cmake/wk-help2man-wrap.sh ${wrap}
       COMMAND ${CMAKE_COMMAND} -E env WK_HELP2MAN_BIN=$<TARGET_FILE_DIR:${name}>
+              SOURCE_DATE_EPOCH=${WK_MAN_EPOCH}
               ${WK_HELP2MAN} --no-info --no-discard-stderr --section=1
               --version-string=${PROJECT_VERSION} --source=weightkit
               "--name=${desc}" --output=${page} ${wrap}
