@@ -315,18 +315,36 @@ static int put_kvs(wk_ggufw *w, const wk_gguf *g, const wk_pack_edits *es, int k
 
 static uint64_t pad_to(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+/* --keep-split: the part of ref holding tensor i of src. */
+static int part_in(const wk_source *ref, const wk_source *src, size_t i, size_t *part, wk_err *err)
+{
+    const char *name = wk_source_tensor_at(src, i)->name;
+    long j = wk_source_find(ref, name);
+    WK_FAIL_IF(j < 0, err, WK_E_UNSUPPORTED, "%s: --keep-split: tensor \"%s\" is not in %s", wk_source_path(src),
+               name, wk_source_path(ref));
+    *part = wk_source_tensor_at(ref, (size_t)j)->file;
+    return 0;
+}
+
 /* starts[k] = first tensor of part k; *np parts (starts has n + 1 slots). */
 static int layout(const wk_pack_gguf_opts *o, const wk_source *src, uint32_t align, size_t *starts, size_t *np,
                   wk_err *err)
 {
-    size_t n = wk_source_count(src), k = 0;
+    size_t n = wk_source_count(src), k = 0, prev = 0, pk = 0;
+    const wk_source *ref = o->layout_src ? o->layout_src : src;
     uint64_t cur = 0;
     starts[k++] = 0;
     for (size_t i = 0; i < n; i++) {
         const wk_source_tensor *t = wk_source_tensor_at(src, i);
         uint64_t b = pad_to(t->nbytes, align);
         int cut = 0;
-        if (o->keep_split) cut = i > 0 && t->file != wk_source_tensor_at(src, i - 1)->file;
+        if (o->keep_split) {
+            WK_TRY(part_in(ref, src, i, &pk, err));
+            WK_FAIL_IF(pk < prev, err, WK_E_UNSUPPORTED, "%s: --keep-split: tensor \"%s\" comes after tensors "
+                       "of a later part of %s", wk_source_path(src), t->name, wk_source_path(ref));
+            cut = i > 0 && pk != prev;
+            prev = pk;
+        }
         else if (o->split_max_tensors) cut = i > 0 && i % o->split_max_tensors == 0;
         else if (o->split_max_size) cut = i > 0 && cur + b > o->split_max_size;   /* llama.cpp: data bytes only */
         if (cut) {

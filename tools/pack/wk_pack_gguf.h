@@ -57,6 +57,8 @@ typedef struct {
     uint64_t split_max_size;    /* > 0: llama.cpp's --split-max-size rule */
     uint32_t split_max_tensors; /* > 0: at most this many tensors a part */
     int keep_split;             /* the input's own parts (a set in, the same layout out) */
+    const wk_source *layout_src;/* keep_split: take the parts from this set instead of src (each
+                                   tensor goes to the part holding the tensor of its name there) */
     const wk_pack_edits *edits; /* may be NULL */
     wk_progress_fn progress;    /* bytes written of the whole output; may be NULL */
     void *progress_ctx;
