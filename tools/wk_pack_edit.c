@@ -47,6 +47,22 @@ static int value(int argc, char **argv, int *i, const char **v, wk_err *err)
     return 0;
 }
 
+/* llama.cpp's gguf-split sizes: N followed by M (10^6 bytes) or G (10^9); else
+ * anything --shard-size takes (5GB, 500MiB, bytes). */
+static int parse_split_size(const char *v, uint64_t *out, wk_err *err)
+{
+    size_t l = strlen(v);
+    if (l > 1 && (v[l - 1] == 'M' || v[l - 1] == 'G')) {
+        char *end;
+        unsigned long long n = strtoull(v, &end, 10);
+        WK_FAIL_IF(v[0] == '-' || end != v + l - 1 || n == 0 || n > (1ull << 40), err, WK_E_USAGE,
+                   "--split-max-size: \"%s\" is not a positive size", v);
+        *out = n * (v[l - 1] == 'M' ? 1000000ull : 1000000000ull);
+        return 0;
+    }
+    return wk_hfcfg_parse_size(v, out, err);
+}
+
 int pack_edit_arg(wk_pack_edit_cli *c, int argc, char **argv, int *i, wk_err *err)
 {
     const char *a = argv[*i], *v = NULL;
@@ -55,7 +71,7 @@ int pack_edit_arg(wk_pack_edit_cli *c, int argc, char **argv, int *i, wk_err *er
     else if (!strcmp(a, "--allow-type-change")) c->edits.retype = 1;
     else if (!strcmp(a, "--split-max-size")) {
         WK_TRY(value(argc, argv, i, &v, err));
-        WK_TRY(wk_hfcfg_parse_size(v, &c->split_max_size, err));
+        WK_TRY(parse_split_size(v, &c->split_max_size, err));
         WK_FAIL_IF(!c->split_max_size, err, WK_E_USAGE, "--split-max-size: must be > 0");
     } else if (!strcmp(a, "--split-max-tensors")) {
         WK_TRY(value(argc, argv, i, &v, err));

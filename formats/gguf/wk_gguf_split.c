@@ -13,7 +13,7 @@
 int wk_gguf_is_split_key(const char *key)
 {
     return strcmp(key, WK_GGUF_KEY_SPLIT_NO) == 0 || strcmp(key, WK_GGUF_KEY_SPLIT_COUNT) == 0 ||
-           strcmp(key, WK_GGUF_KEY_SPLIT_TENSORS) == 0;
+           strcmp(key, WK_GGUF_KEY_SPLIT_TENSORS) == 0 || strcmp(key, WK_GGUF_KEY_SPLIT_SET) == 0;
 }
 
 /* The value of key as an integer if it has type t; 0 absent, 1 found, -1 wrong type. */
@@ -120,6 +120,21 @@ static int check_no_metadata(const wk_gguf *g, wk_err *err)
     return 0;
 }
 
+/* weightkit.split.set: the same in every part, or in none. */
+static int check_set_id(wk_gguf **p, size_t n, wk_err *err)
+{
+    const char *id0 = NULL, *id;
+    size_t l0 = 0, l;
+    int has0 = wk_gguf_get_str(p[0], WK_GGUF_KEY_SPLIT_SET, &id0, &l0, NULL) == 0;
+    for (size_t k = 1; k < n; k++) {
+        int has = wk_gguf_get_str(p[k], WK_GGUF_KEY_SPLIT_SET, &id, &l, NULL) == 0;
+        WK_FAIL_IF(has != has0 || (has && (l != l0 || memcmp(id, id0, l) != 0)), err, WK_E_FORMAT,
+                   "%s: belongs to another split set than %s (%s %s)", wk_gguf_path(p[k]), wk_gguf_path(p[0]),
+                   WK_GGUF_KEY_SPLIT_SET, has && has0 ? "differs" : "present in only one of them");
+    }
+    return 0;
+}
+
 /* Tensor names unique across the parts; split.tensors.count equal to the total
  * wherever present. */
 static int check_tensors(wk_gguf **p, size_t n, wk_err *err)
@@ -192,6 +207,7 @@ static int open_rest(const char *path, wk_gguf *g, const wk_gguf_split_info *in,
         if (k != in->no && !(p[k] = open_part(prefix, k, in->count, path, err))) goto done;
     for (unsigned k = 1; k < in->count; k++) WK_TRY_GOTO(check_no_metadata(p[k], err), done);
     WK_TRY_GOTO(check_extra(prefix, in->count, err), done);
+    WK_TRY_GOTO(check_set_id(p, in->count, err), done);
     rc = 0;
 done:
     free(first);

@@ -25,6 +25,11 @@
 #define WK_GGUF_KEY_SPLIT_NO "split.no"
 #define WK_GGUF_KEY_SPLIT_COUNT "split.count"
 #define WK_GGUF_KEY_SPLIT_TENSORS "split.tensors.count"
+/* weightkit's own: in every part of a set it writes, the same 16 hex digits
+ * (XXH3-64 of the set's tensor names, types and shapes, and of the first
+ * part's per-tensor digests): parts of two different sets are told apart
+ * even when their split.* keys agree.  Checked when present. */
+#define WK_GGUF_KEY_SPLIT_SET "weightkit.split.set"
 #define WK_GGUF_SPLIT_MAX_PARTS 60    /* parts written at once (wk_io's temporaries) */
 
 typedef struct {
@@ -39,7 +44,8 @@ typedef struct {
  * split.no >= split.count, or split.no without split.count. */
 int wk_gguf_split_info_of(const wk_gguf *g, wk_gguf_split_info *info, wk_err *err);
 
-/* 1 for the split keys (split.*), else 0. */
+/* 1 for the split keys (split.no, split.count, split.tensors.count) and
+ * weightkit.split.set, else 0. */
 int wk_gguf_is_split_key(const char *key);
 
 /* llama_split_path: "<prefix>-%05d-of-%05d.gguf" with no+1, count into a

@@ -14,6 +14,7 @@
 #include "wk_buf.h"
 #include "wk_gguf_llama.h"
 #include "wk_gguf_split.h"
+#include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_utf8.h"
 
@@ -361,9 +362,31 @@ static int layout(const wk_pack_gguf_opts *o, const wk_source *src, uint32_t ali
     return 0;
 }
 
+/* weightkit.split.set of the set written from src (wk_gguf_split.h). */
+static int set_id(const wk_source *src, char hex[17], wk_err *err)
+{
+    wk_hash *h = wk_hash_create(WK_HASH_XXH3_64, err);
+    if (!h) return -1;
+    for (size_t i = 0; i < wk_source_count(src); i++) {
+        const wk_source_tensor *t = wk_source_tensor_at(src, i);
+        int64_t v[2 + WK_MAX_DIMS] = {t->ggml_type, t->ndim};
+        for (int d = 0; d < t->ndim; d++) v[2 + d] = t->shape[d];
+        wk_hash_update(h, t->name, strlen(t->name) + 1, NULL);
+        wk_hash_update(h, v, sizeof v, NULL);
+    }
+    const wk_gguf *g = wk_source_gguf(src);
+    long k = wk_gguf_find_key(g, WK_GGUF_KEY_DIGESTS);
+    if (k >= 0) wk_hash_update(h, wk_gguf_kv_at(g, (size_t)k)->value, wk_gguf_kv_at(g, (size_t)k)->value_len, NULL);
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    int rc = wk_hash_digest(h, d, err);
+    wk_hash_free(h);
+    if (!rc) wk_hex(d, 8, hex);
+    return rc;
+}
+
 /* The header plan of part k of np (tensors t0..t1). */
 static wk_ggufw *plan_part(const wk_source *src, const wk_pack_edits *es, size_t k, size_t np, size_t t0,
-                           size_t t1, wk_err *err)
+                           size_t t1, const char *id, wk_err *err)
 {
     const wk_gguf *g = wk_source_gguf(src);
     wk_ggufw *w = wk_ggufw_new(wk_gguf_alignment(g), err);
@@ -374,6 +397,7 @@ static wk_ggufw *plan_part(const wk_source *src, const wk_pack_edits *es, size_t
         WK_TRY_GOTO(wk_ggufw_kv_scalar(w, WK_GGUF_KEY_SPLIT_NO, WK_GGUF_UINT16, k, err), done);
         WK_TRY_GOTO(wk_ggufw_kv_scalar(w, WK_GGUF_KEY_SPLIT_COUNT, WK_GGUF_UINT16, np, err), done);
         WK_TRY_GOTO(wk_ggufw_kv_i32(w, WK_GGUF_KEY_SPLIT_TENSORS, (int32_t)wk_source_count(src), err), done);
+        WK_TRY_GOTO(wk_ggufw_kv_str(w, WK_GGUF_KEY_SPLIT_SET, id, 16, err), done);
     }
     long al = wk_gguf_find_key(g, "general.alignment");
     if (k > 0 && al >= 0) WK_TRY_GOTO(wk_ggufw_kv_copy(w, g, (size_t)al, err), done);
@@ -465,10 +489,12 @@ int wk_pack_gguf_run(const wk_pack_gguf_opts *o, const wk_source *src, wk_pack_g
     WK_TRY_GOTO(layout(o, src, wk_gguf_alignment(g), starts, &np, err), done);
     WK_FAIL_GOTO(!(ps = calloc(np, sizeof *ps)), done, err, WK_E_NOMEM, "out of memory");
     uint64_t total = 0, written = 0;
+    char id[17] = "";
+    if (np > 1) WK_TRY_GOTO(set_id(src, id, err), done);
     for (size_t i = 0; i < n; i++) total += wk_source_tensor_at(src, i)->nbytes;
     for (size_t k = 0; k < np; k++) {
         WK_FAIL_GOTO(!(ps[k].path = part_path(o->output, k, np)), done, err, WK_E_NOMEM, "out of memory");
-        if (!(ps[k].w = plan_part(src, o->edits, k, np, starts[k], starts[k + 1], err))) goto done;
+        if (!(ps[k].w = plan_part(src, o->edits, k, np, starts[k], starts[k + 1], id, err))) goto done;
         r->bytes += wk_ggufw_total_size(ps[k].w);
     }
     for (size_t k = 0; k < np; k++) {
