@@ -8,7 +8,7 @@
 # warm page cache, BENCH_RUNS (default 5) rounds that run every command once in turn (the disk
 # synced before each; median and best of the wall times printed as a Markdown table):
 #   cp IN OUT && sync                         the reference: the same bytes copied and synced
-#   wk-pack IN s.gguf --split-max-size 300M   split into parts (fsynced, renamed when all done)
+#   wk-pack IN s.gguf --split-max-size 300M   split into parts (BENCH_SPLIT changes the size) (fsynced, renamed when all done)
 #   wk-pack s-00001-of-0000N.gguf m.gguf      merge the parts back (checked == IN once)
 #   wk-pack IN e.gguf --set general.name=...  a metadata edit into a new file
 #   wk-pack IN --in-place --special-token ... an in-place edit (header pwrite + fsync)
@@ -19,6 +19,7 @@ BIN=${1:-$ROOT/build/bin}
 PY=/usr/bin/python3
 MB=${BENCH_MB:-1024}
 RUNS=${BENCH_RUNS:-5}
+SPLIT=${BENCH_SPLIT:-300M}
 WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/wk-split-bench.XXXXXX")}
 KEEP=${BENCH_DIR:+1}
 trap '[[ -n $KEEP ]] || rm -rf "$WORK"' EXIT
@@ -62,14 +63,14 @@ run() {  # run LABEL CMD...
     t0=$(date +%s.%N)
     "$@" >/dev/null
     t1=$(date +%s.%N)
-    T[$label]+="$(echo "$t1 - $t0" | bc) "
+    T[$label]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') "
 }
 cleanup_outs() { rm -f cp.gguf s-*.gguf m.gguf e.gguf; }
 nparts=0
 for r in $(seq "$RUNS"); do
     cleanup_outs
     run "cp + sync" bash -c 'cp in.gguf cp.gguf && sync cp.gguf'
-    run "split (--split-max-size 300M)" "$BIN/wk-pack" -q in.gguf s.gguf --split-max-size 300M
+    run "split (--split-max-size $SPLIT)" "$BIN/wk-pack" -q in.gguf s.gguf --split-max-size "$SPLIT"
     nparts=$(ls s-*.gguf | wc -l)
     run "merge ($nparts parts)" "$BIN/wk-pack" -q s-00001-of-$(printf %05d "$nparts").gguf m.gguf
     [[ $r != 1 ]] || cmp -s in.gguf m.gguf || { echo "split_bench: merge != input" >&2; exit 1; }
@@ -84,8 +85,9 @@ echo "GGUF of $((size >> 20)) MiB, $RUNS rounds, $(nproc) cores, load average $(
 echo
 echo "| command | median s | best s | GB/s (median) | median / cp+sync |"
 echo "|---|---|---|---|---|"
-for label in "cp + sync" "split (--split-max-size 300M)" "merge ($nparts parts)" "edit into a new file (--set)" \
+for label in "cp + sync" "split (--split-max-size $SPLIT)" "merge ($nparts parts)" "edit into a new file (--set)" \
              "edit --in-place (--special-token)"; do
     read -r med best <<<"$(echo "${T[$label]}" | stats)"
-    echo "| $label | $med | $best | $(echo "scale=2; $size / $med / 1000000000" | bc) | $(echo "scale=2; $med / $ref" | bc) |"
+    awk -v l="$label" -v m="$med" -v b="$best" -v s="$size" -v r="$ref" \
+        'BEGIN {printf "| %s | %.3f | %.3f | %.2f | %.2f |\n", l, m, b, s / m / 1e9, m / r}'
 done

@@ -1,6 +1,5 @@
 /* wk_gguf_llama.c — LLaMA checkpoints as llama.cpp GGUF files (see wk_gguf_llama.h). */
 #include "wk_gguf_llama.h"
-#include "wk_gguf_split.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wk_gguf_split.h"
 #include "wk_half.h"
 #include "wk_hash.h"
 #include "wk_io.h"
