@@ -498,6 +498,8 @@ int wk_pack_gguf_run(const wk_pack_gguf_opts *o, const wk_source *src, wk_pack_g
         r->bytes += wk_ggufw_total_size(ps[k].w);
     }
     for (size_t k = 0; k < np; k++) {
+        /* a part's temporary left by a killed run (wk-pack sweeps OUTPUT's own) */
+        WK_TRY_GOTO(wk_io_sweep_stale(ps[k].path, NULL, NULL, err), done);
         if (!(ps[k].out = wk_out_open(ps[k].path, wk_source_inputs(src), err))) goto done;
         WK_TRY_GOTO(write_part(&ps[k], src, starts[k], starts[k + 1], o, &written, total, err), done);
     }
