@@ -297,9 +297,19 @@ static int split_probe(const uint8_t *head, size_t n, const char *path)
            sscanf(path + l - 20, "-%5u-of-%5u%5s", &a, &b, dot) == 3 && !strcmp(dot, ".gguf") && b > 1;
 }
 
+/* As dir_row, with the dtype column as for one GGUF file: the ggml type name. */
+static void split_row(const void *h, size_t i, insp_row *r)
+{
+    dir_row(h, i, r);
+    const wk_source_tensor *t = wk_source_tensor_at(h, i);
+    const wk_ggml_type_info *gi = t->ggml_type >= 0 ? wk_ggml_type_get(t->ggml_type) : NULL;
+    if (gi) snprintf(r->type, sizeof r->type, "%s", gi->name);
+}
+
 static int split_open(const char *path, const insp_opts *o, insp_file *f, void **state, wk_err *err)
 {
     WK_TRY(dir_open(path, o, f, state, err));
+    f->row = split_row;
     const wk_gguf *g = f->gguf;
     f->format = "gguf";
     snprintf(f->detail, sizeof f->detail, "split set of %zu parts (metadata in %s), version %" PRIu32
