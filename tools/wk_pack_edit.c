@@ -107,8 +107,11 @@ int pack_edit_applies(const wk_pack_edit_cli *c, const wk_source *src, int gguf_
     WK_FAIL_IF(c->keep_split && (c->split_max_size || c->split_max_tensors), err, WK_E_USAGE, "--keep-split "
                "and --split-max-*: choose one");
     if (!wk_source_gguf(src) || !gguf_out) return 0;
-    ours = ours || c->chat_template || wk_source_file_count(src) > 1;
-    WK_FAIL_IF(ours && packing_opts, err, WK_E_USAGE, "%s: a split, merge or metadata edit copies the GGUF's "
+    ours = ours || c->chat_template;
+    /* a set with no option of ours: merged as is, or repacked (one file) by the ordinary path
+       when a packing option (--outtype ...) asks for a conversion */
+    if (!ours) return wk_source_file_count(src) > 1 && !packing_opts;
+    WK_FAIL_IF(packing_opts, err, WK_E_USAGE, "%s: a split, merge or metadata edit copies the GGUF's "
                "tensors unchanged: --outtype, --vocab, --name, --ctx, --alignment, --no-digest, --sha256, "
                "--shard-size and --allow-nonfinite do not apply", wk_source_path(src));
     return ours;

@@ -23,7 +23,9 @@ void pack_edit_usage(void);
  * 0 not ours, -1 bad value (WK_E_USAGE in err). */
 int pack_edit_arg(wk_pack_edit_cli *c, int argc, char **argv, int *i, wk_err *err);
 /* 1 if a GGUF input goes to the split/merge/edit engine: a split option, an
- * edit (a --chat-template counts for a GGUF input), or a split set as input.
+ * edit (a --chat-template counts for a GGUF input), or a split set as input
+ * with no packing option (with one, e.g. --outtype, the ordinary path packs
+ * the set into one file).
  * gguf_out: OUTPUT is a GGUF file (else only the options are refused).
  * packing_opts: 1 if an option of the ordinary packing path was given
  * (--outtype, --vocab, ...), which is then refused (WK_E_USAGE, -1). */

@@ -149,6 +149,13 @@ EOF
 "$BIN/wk-bench" --model s-00001-of-00005.gguf --no-speed --types q8_0 --max-tensors 3 >bench.txt 2>&1 &&
     grep -q "q8_0" bench.txt && ok "wk-bench --model reads the set" || bad "wk-bench on a set: $(tail -2 bench.txt)"
 
+"$BIN/wk-pack" -q s-00002-of-00005.gguf c16.gguf --outtype f16 && "$BIN/wk-pack" -q tiny.gguf u16.gguf --outtype f16 &&
+    [ "$(sha c16.gguf)" = "$(sha u16.gguf)" ] && ok "wk-pack --outtype f16 of the set (one file) == of the unsplit file" ||
+    bad "--outtype on a set"
+"$BIN/wk-pack" -q s-00001-of-00005.gguf x.safetensors && "$BIN/wk-pack" -q x.safetensors back.gguf &&
+    [ "$(sha back.gguf)" = "$orig" ] && ok "set -> safetensors -> GGUF == the original (no split keys carried)" ||
+    bad "set -> safetensors -> GGUF"
+
 # ---- bad sets ---------------------------------------------------------------------------------
 mkdir -p miss extra foreign tcount ktype meta
 cp s-0000[1235]-of-00005.gguf miss/
