@@ -247,13 +247,12 @@ static const wk_pack_edit *find_edit(const wk_pack_edits *es, const char *key)
     return NULL;
 }
 
-static char type_desc_buf[2][32];
-/* "u32", "arr[u32]" (one of two static buffers, for one message). */
-static const char *type_desc(int slot, wk_gguf_type t, wk_gguf_type at)
+/* "u32", "arr[u32]" into b (32 bytes), as --set spells types. */
+static const char *type_desc(char *b, wk_gguf_type t, wk_gguf_type at)
 {
-    if (t == WK_GGUF_ARRAY) snprintf(type_desc_buf[slot], 32, "arr[%s]", wk_gguf_type_name(at));
-    else snprintf(type_desc_buf[slot], 32, "%s", t == WK_GGUF_STRING ? "str" : wk_gguf_type_name(t));
-    return type_desc_buf[slot];
+    if (t == WK_GGUF_ARRAY) snprintf(b, 32, "arr[%s]", at == WK_GGUF_STRING ? "str" : wk_gguf_type_name(at));
+    else snprintf(b, 32, "%s", t == WK_GGUF_STRING ? "str" : wk_gguf_type_name(t));
+    return b;
 }
 
 /* Every edit against g before anything is written: --remove of a key g lacks,
@@ -271,10 +270,11 @@ static int check_edits(const wk_gguf *g, const wk_pack_edits *es, wk_err *err)
         WK_FAIL_IF(e->remove && k < 0, err, WK_E_USAGE, "%s: --remove %s: no such key", p, e->key);
         if (e->remove || k < 0) continue;
         const wk_gguf_kv *kv = wk_gguf_kv_at(g, (size_t)k);
+        char had[32], want[32];
         int same = kv->type == e->type && (kv->type != WK_GGUF_ARRAY || kv->arr_type == e->arr_type);
         WK_FAIL_IF(!same && !es->retype, err, WK_E_USAGE, "%s: key \"%s\" has type %s, not %s (change its "
-                   "type with --allow-type-change)", p, e->key, type_desc(0, kv->type, kv->arr_type),
-                   type_desc(1, e->type, e->arr_type));
+                   "type with --allow-type-change)", p, e->key, type_desc(had, kv->type, kv->arr_type),
+                   type_desc(want, e->type, e->arr_type));
     }
     for (size_t i = 0; es && i < es->n; i++) {
         const wk_pack_edit *e = &es->e[i];
