@@ -11,6 +11,7 @@
 #include "wk_hfcfg.h"
 #include "wk_io.h"
 #include "wk_pack.h"
+#include "wk_pack_edit.h"
 #include "wk_progress.h"
 #include "wk_source.h"
 #include "wk_threads.h"
@@ -25,6 +26,7 @@ typedef struct {
     uint64_t shard_size;
     int sha256;
     int list;        /* --list: print the input's tensors and exit */
+    wk_pack_edit_cli ed;  /* GGUF split / merge / metadata edits */
 } pack_opts;
 
 static void usage(void)
@@ -65,6 +67,7 @@ static void usage(void)
 "  -q, --quiet                 no summary line\n"
 "  --progress, --no-progress   progress bar on stderr (default: if a TTY)\n"
 "  -h, --help, -V, --version\n");
+    pack_edit_usage();
 }
 
 static int need_value(int argc, char **argv, int *i, const char **out, wk_err *err)
@@ -128,6 +131,8 @@ static int parse_args(pack_opts *o, int argc, char **argv, int *exit_now, wk_err
             WK_TRY(wk_hfcfg_parse_size(v, &o->shard_size, err));
         } else if (!strcmp(a, "--list")) {
             o->list = 1;
+        } else if ((r = pack_edit_arg(&o->ed, argc, argv, &i, err)) != 0) {
+            if (r < 0) return -1;
         } else if (a[0] == '-' && a[1]) {
             return wk_err_set(err, WK_E_USAGE, "unknown option %s (see --help)", a);
         } else {
@@ -135,12 +140,13 @@ static int parse_args(pack_opts *o, int argc, char **argv, int *exit_now, wk_err
             pos[npos++] = a;
         }
     }
-    if (npos < (o->list ? 1 : 2))
-        return wk_err_set(err, WK_E_USAGE, "%s expected (see --help)", o->list ? "INPUT" : "INPUT and OUTPUT");
-    if (o->list && npos != 1) return wk_err_set(err, WK_E_USAGE, "--list takes only INPUT");
+    int one = o->list || o->ed.in_place;
+    if (npos < (one ? 1 : 2))
+        return wk_err_set(err, WK_E_USAGE, "%s expected (see --help)", one ? "INPUT" : "INPUT and OUTPUT");
+    if (one && npos != 1) return wk_err_set(err, WK_E_USAGE, "--list and --in-place take only INPUT");
     o->input = pos[0];
     o->output = npos > 1 ? pos[1] : NULL;
-    if (o->list) return 0;
+    if (one) return 0;
     if (o->format == FMT_AUTO) {
         size_t n = strlen(o->output);
         if (n > 5 && !strcmp(o->output + n - 5, ".gguf")) o->format = FMT_GGUF;
@@ -201,6 +207,12 @@ int main(int argc, char **argv)
     if (exit_now) return 0;
     wk_threads_apply(o.std.threads);
     o.gl.threads = o.std.threads;
+    o.ed.chat_template = o.gl.chat_template;   /* used only for a GGUF input */
+    if (o.ed.in_place) {
+        int rc = pack_edit_in_place(&o.ed, o.input, &o.std, &err);
+        pack_edit_free(&o.ed);
+        return rc ? wk_cli_fail(o.std.prog, &err) : 0;
+    }
     wk_source *src = wk_source_open(o.input, o.std.threads, &err);
     if (!src) return wk_cli_fail(o.std.prog, &err);
     if (o.list) {
@@ -210,6 +222,15 @@ int main(int argc, char **argv)
     }
     wk_io_install_signal_cleanup();
     wk_cli_sweep_stale(&o.std, o.output);
+    int packing = o.gl.outtype != WK_OUTTYPE_AUTO || o.gl.vocab || o.gl.name || o.gl.ctx || o.gl.alignment ||
+                  !o.gl.digests || o.gl.allow_nonfinite || o.sha256 || o.shard_size;
+    int ed = pack_edit_applies(&o.ed, src, o.format == FMT_GGUF, packing, &err);
+    if (ed) {   /* a GGUF split / merge / metadata edit (or an error) */
+        int rc = ed < 0 ? -1 : pack_edit_run(&o.ed, src, o.output, &o.std, &err);
+        pack_edit_free(&o.ed);
+        wk_source_close(src);
+        return rc ? wk_cli_fail(o.std.prog, &err) : 0;
+    }
     if (o.sha256 && !o.shard_size) {
         char side[4096];
         snprintf(side, sizeof side, "%s.sha256", o.output);
@@ -240,5 +261,6 @@ int main(int argc, char **argv)
                 wk_source_kind_name(wk_source_kind_of(src)), wk_source_count(src), o.output,
                 o.format == FMT_GGUF ? "gguf" : "safetensors", (unsigned long long)size);
     wk_source_close(src);
+    pack_edit_free(&o.ed);
     return rc ? wk_cli_fail(o.std.prog, &err) : 0;
 }

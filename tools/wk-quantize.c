@@ -24,7 +24,7 @@ typedef struct {
     wk_cli_std_opts std;
     const char *input, *output, *imatrix;
     const preset *p;
-    int search, pure, allow_requantize, leave_output;
+    int search, pure, allow_requantize, leave_output, keep_split;
     int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
 } q_opts;
 
@@ -36,7 +36,7 @@ static void usage(void)
 "  Quantize a model to ggml block types, writing a GGUF that llama.cpp loads.\n"
 "  By default the bytes are exactly those of llama-quantize (ggml's reference\n"
 "  quantizers, llama-quantize's per-tensor types).  INPUT is a GGUF file (F32,\n"
-"  F16 or BF16 weights), or anything wk-pack reads (HF or Meta directory, .pth,\n"
+"  F16 or BF16 weights; a split set: any of its parts), or anything wk-pack reads (HF or Meta directory, .pth,\n"
 "  .safetensors), which is packed first into a temporary GGUF next to OUTPUT.\n"
 "  OUTPUT is written atomically (temporary file, fsync, rename).\n"
 "\n"
@@ -59,6 +59,8 @@ static void usage(void)
 "  --token-embedding-type T  type of token_embd.weight (same types)\n"
 "  --leave-output-tensor  keep output.weight's type\n"
 "  --allow-requantize   accept inputs whose weights are already quantized\n"
+"  --keep-split         INPUT a split set (any part of NAME-0000k-of-0000n.gguf): write\n"
+"                       OUTPUT minus .gguf + -0000k-of-0000n.gguf with the same parts\n"
 "  -j, --threads N      threads (default: all cores); output is the same for any N\n"
 "  -q, --quiet          no per-tensor table and summary\n"
 "  --json               print a JSON report on stdout instead of the table\n"
@@ -90,6 +92,7 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
         else if (!strcmp(a, "--pure")) o->pure = 1;
         else if (!strcmp(a, "--leave-output-tensor")) o->leave_output = 1;
         else if (!strcmp(a, "--allow-requantize")) o->allow_requantize = 1;
+        else if (!strcmp(a, "--keep-split")) o->keep_split = 1;
         else if (!strcmp(a, "--output-tensor-type") || !strcmp(a, "--token-embedding-type")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a type", a);
             int t = parse_tensor_type(argv[++i]);
@@ -228,6 +231,7 @@ static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opt
     ro->mix.embd_type = o->embd_type;
     ro->search = o->search;
     ro->allow_requantize = o->allow_requantize;
+    ro->keep_split = o->keep_split;
     ro->threads = o->std.threads;
     ro->progress = bar ? wk_progress_cb : NULL;
     ro->progress_ctx = bar;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wk_gguf_split.h"
 #include "wk_half.h"
 #include "wk_hash.h"
 #include "wk_io.h"
@@ -986,7 +987,7 @@ static int copy_gguf_kvs(wk_gl *p, const wk_gguf *g, wk_err *err)
 {
     for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
         const wk_gguf_kv *kv = wk_gguf_kv_at(g, k);
-        if (strncmp(kv->key, "weightkit.digest.", 17) == 0) continue;
+        if (strncmp(kv->key, "weightkit.digest.", 17) == 0 || wk_gguf_is_split_key(kv->key)) continue;
         if (strcmp(kv->key, "general.file_type") == 0 && p->set_file_type) {
             WK_TRY(wk_ggufw_kv_u32(p->w, kv->key, p->file_type, err));
             continue;

@@ -17,6 +17,7 @@ static int omp_get_max_threads(void) { return 1; }
 #endif
 
 #include "wk_half.h"
+#include "wk_gguf_split.h"
 #include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_pth.h"
@@ -182,26 +183,41 @@ static int load_st(wk_source *s, const char *path, wk_err *err)
     return 0;
 }
 
+/* A GGUF file, or every part of the split set it belongs to (wk_gguf_split.h):
+ * one source file per part, tensors in set order. */
 static int load_gguf(wk_source *s, const char *path, wk_err *err)
 {
-    src_file *f = add_file(s, path, err);
-    if (!f) return -1;
-    if (!(f->gguf = wk_gguf_open(path, err))) return -1;
-    for (size_t i = 0; i < wk_gguf_tensor_count(f->gguf); i++) {
-        const wk_gguf_tensor *t = wk_gguf_tensor_at(f->gguf, i);
-        src_entry *e = add_entry(s, err);
-        if (!e) return -1;
-        int dt = wk_ggml_type_to_dtype(t->type);
-        e->data = t->data;
-        e->pub.name = t->name;
-        e->pub.dtype = dt < 0 ? WK_DT_COUNT : (wk_dtype)dt;
-        e->pub.ggml_type = t->type;
-        e->pub.ndim = (int)t->n_dims;
-        for (uint32_t d = 0; d < t->n_dims; d++) e->pub.shape[d] = t->ne[t->n_dims - 1 - d];
-        e->pub.nbytes = t->nbytes;
-        e->pub.file = 0;
+    wk_gguf **parts;
+    size_t np, k = 0;
+    WK_TRY(wk_gguf_split_open(path, &parts, &np, err));
+    int rc = -1;
+    for (; k < np; k++) {
+        src_file *f = add_file(s, wk_gguf_path(parts[k]), err);
+        if (!f) goto done;
+        f->gguf = parts[k];
+        for (size_t i = 0; i < wk_gguf_tensor_count(f->gguf); i++) {
+            const wk_gguf_tensor *t = wk_gguf_tensor_at(f->gguf, i);
+            src_entry *e = add_entry(s, err);
+            if (!e) {
+                k++;
+                goto done;
+            }
+            int dt = wk_ggml_type_to_dtype(t->type);
+            e->data = t->data;
+            e->pub.name = t->name;
+            e->pub.dtype = dt < 0 ? WK_DT_COUNT : (wk_dtype)dt;
+            e->pub.ggml_type = t->type;
+            e->pub.ndim = (int)t->n_dims;
+            for (uint32_t d = 0; d < t->n_dims; d++) e->pub.shape[d] = t->ne[t->n_dims - 1 - d];
+            e->pub.nbytes = t->nbytes;
+            e->pub.file = s->n_files - 1;
+        }
     }
-    return 0;
+    rc = 0;
+done:
+    for (; k < np; k++) wk_gguf_close(parts[k]);   /* those not handed to a source file */
+    free(parts);
+    return rc;
 }
 
 static int load_meta(wk_source *s, int threads, wk_err *err)
@@ -1260,11 +1276,15 @@ static int verify_one(const char *path, wk_digest_cb cb, void *ctx, size_t *n, w
     size_t got = 0;
     WK_TRY(sniff(path, h, &got, err));
     if (got >= 4 && memcmp(h, "GGUF", 4) == 0) {
-        wk_gguf *g = wk_gguf_open(path, err);
-        if (!g) return -1;
-        int rc = wk_gguf_verify_digests(g, cb, ctx, err);
-        *n += wk_gguf_tensor_count(g);
-        wk_gguf_close(g);
+        wk_gguf **parts;
+        size_t np;
+        WK_TRY(wk_gguf_split_open(path, &parts, &np, err));   /* a split set: all its parts */
+        int rc = wk_gguf_split_verify_digests(parts, np, cb, ctx, err);
+        for (size_t k = 0; k < np; k++) {
+            *n += wk_gguf_tensor_count(parts[k]);
+            wk_gguf_close(parts[k]);
+        }
+        free(parts);
         return rc;
     }
     if (got >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "wk_cursor.h"
+#include "wk_gguf_split.h"
 #include "wk_hash.h"
 #include "wk_strmap.h"
 #include "wk_io.h"
@@ -802,6 +803,7 @@ int wk_st_gguf_kv_to_json(const wk_gguf *g, wk_buf *out, wk_err *err)
     wk_buf_putc(out, '[');
     for (size_t k = 0; k < wk_gguf_kv_count(g); k++) {
         if (strncmp(wk_gguf_kv_at(g, k)->key, "weightkit.digest.", 17) == 0) continue;
+        if (wk_gguf_is_split_key(wk_gguf_kv_at(g, k)->key)) continue;   /* one file out: no split keys */
         if (!first) wk_buf_putc(out, ',');
         first = 0;
         WK_TRY(kv_entry_put(g, k, out, err));

@@ -15,6 +15,9 @@
  *       print a metadata value (llama_model_meta_val_str).
  *   llama_harness template MODEL.gguf
  *       print llama_model_chat_template(model, NULL).
+ *   llama_harness eog MODEL.gguf ID...
+ *       print llama_vocab_eos(), llama_vocab_bos(), then for each ID whether
+ *       llama_vocab_is_eog (1/0): where generation stops.
  * Exit 0 on success, 1 on any failure (message on stderr).  llama.cpp's own
  * log goes to stderr only with WK_LLAMA_LOG=1. */
 #include <stdio.h>
@@ -154,10 +157,22 @@ static int cmd_template(const char *model)
     return t ? 0 : 1;
 }
 
+static int cmd_eog(const char *model, int n, char **ids)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    printf("eos %d bos %d", llama_vocab_eos(v), llama_vocab_bos(v));
+    for (int i = 0; i < n; i++) printf(" %s:%d", ids[i], llama_vocab_is_eog(v, atoi(ids[i])) ? 1 : 0);
+    printf("\n");
+    llama_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: llama_harness logits|tokenize|meta|template MODEL ...\n");
+        fprintf(stderr, "usage: llama_harness logits|tokenize|meta|template|eog MODEL ...\n");
         return 2;
     }
     llama_log_set(quiet_log, NULL);
@@ -172,6 +187,7 @@ int main(int argc, char **argv)
         rc = cmd_tokenize(argv[2], argv[3], 1);
     else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
     else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
+    else if (!strcmp(argv[1], "eog") && argc >= 4) rc = cmd_eog(argv[2], argc - 3, argv + 3);
     else fprintf(stderr, "llama_harness: bad arguments\n");
     llama_backend_free();
     return rc;

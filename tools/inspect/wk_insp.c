@@ -286,9 +286,43 @@ static int dir_open(const char *path, const insp_opts *o, insp_file *f, void **s
 
 static void dir_close(void *state) { wk_source_close(state); }
 
+/* -- a GGUF split set (a part named "<prefix>-0000k-of-0000n.gguf", n > 1), as one model -- */
+
+static int split_probe(const uint8_t *head, size_t n, const char *path)
+{
+    size_t l = strlen(path);
+    unsigned a, b;
+    char dot[6] = "";
+    return n >= 4 && memcmp(head, "GGUF", 4) == 0 && l > 20 &&
+           sscanf(path + l - 20, "-%5u-of-%5u%5s", &a, &b, dot) == 3 && !strcmp(dot, ".gguf") && b > 1;
+}
+
+/* As dir_row, with the dtype column as for one GGUF file: the ggml type name. */
+static void split_row(const void *h, size_t i, insp_row *r)
+{
+    dir_row(h, i, r);
+    const wk_source_tensor *t = wk_source_tensor_at(h, i);
+    const wk_ggml_type_info *gi = t->ggml_type >= 0 ? wk_ggml_type_get(t->ggml_type) : NULL;
+    if (gi) snprintf(r->type, sizeof r->type, "%s", gi->name);
+}
+
+static int split_open(const char *path, const insp_opts *o, insp_file *f, void **state, wk_err *err)
+{
+    WK_TRY(dir_open(path, o, f, state, err));
+    f->row = split_row;
+    const wk_gguf *g = f->gguf;
+    f->format = "gguf";
+    snprintf(f->detail, sizeof f->detail, "split set of %zu parts (metadata in %s), version %" PRIu32
+             ", %zu metadata keys, alignment %" PRIu32 "%s", wk_source_file_count(*state), wk_gguf_path(g),
+             wk_gguf_version(g), wk_gguf_kv_count(g), wk_gguf_alignment(g),
+             wk_gguf_has_digests(g) ? ", per-tensor digests" : "");
+    return 0;
+}
+
 static const insp_format k_formats[] = {
     /* more specific formats first; the torch reader is the fallback */
     {"directory", dir_probe, dir_open, dir_close},
+    {"gguf-split", split_probe, split_open, dir_close},
     {"gguf", gguf_probe, gguf_open, gguf_close},
     {"safetensors", st_probe, st_open, st_close},
     {"pytorch-zip", pth_probe, pth_open, pth_close},

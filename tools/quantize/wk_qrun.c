@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "wk_gguf.h"
+#include "wk_pack_gguf.h"
 #include "wk_gguf_llama.h"
 #include "wk_half.h"
 #include "wk_io.h"
@@ -311,9 +312,25 @@ static int write_file(qrun *qr, wk_qrun_total *tot, wk_err *err)
  * be one of them; they must not change before the commit), the imatrix is
  * added.  Progress starts at 0 of the total once the importance matrix is
  * open, even if the setup fails. */
-static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inputs, wk_qrun_total *tot,
+/* --keep-split: the staged single file out (not committed) re-written as a
+ * set with the parts of the input set src, then out removed. */
+static int commit_split(const wk_qrun_opts *o, wk_out *out, const wk_source *src, wk_qrun_total *tot, wk_err *err)
+{
+    const char *staged = wk_out_staged(out, err);
+    wk_source *q = staged ? wk_source_open(staged, o->threads, err) : NULL;
+    wk_pack_gguf_opts po = {.output = o->output, .keep_split = 1, .layout_src = src};
+    wk_pack_gguf_result r;
+    int rc = q ? wk_pack_gguf_run(&po, q, &r, err) : -1;
+    if (!rc) tot->file_size = r.bytes;
+    wk_source_close(q);
+    wk_out_abort(out);
+    return rc;
+}
+
+static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, const wk_source *src, wk_qrun_total *tot,
                          wk_err *err)
 {
+    wk_inputs *inputs = wk_source_inputs(src);
     const size_t nt = wk_gguf_tensor_count(g);
     qrun qr = { .o = o, .g = g };
     wk_out *out = NULL;
@@ -325,7 +342,8 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inp
     progress(&qr);
     WK_TRY_GOTO(setup, done);
     WK_TRY_GOTO(write_file(&qr, tot, err), done);
-    rc = wk_out_commit(out, err);
+    rc = o->keep_split && wk_source_file_count(src) > 1 ? commit_split(o, out, src, tot, err)
+                                                        : wk_out_commit(out, err);
     out = NULL;
 done:
     if (out) wk_out_abort(out);
@@ -364,13 +382,13 @@ int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
     if (!src) return -1;
     wk_out *stage = NULL;
     wk_gguf *g;
-    if (wk_source_kind_of(src) == WK_SOURCE_GGUF) {
+    if (wk_source_kind_of(src) == WK_SOURCE_GGUF && wk_source_file_count(src) == 1) {
         g = wk_gguf_open(wk_source_file(src, 0), err);
     } else {
         if (o->packing) o->packing(o->ctx, o->input, wk_source_kind_name(wk_source_kind_of(src)));
         g = pack_first(o, src, &stage, err);
     }
-    int rc = g ? quantize_gguf(o, g, wk_source_inputs(src), tot, err) : -1;
+    int rc = g ? quantize_gguf(o, g, src, tot, err) : -1;
     wk_gguf_close(g);
     wk_out_abort(stage);
     wk_source_close(src);

@@ -50,6 +50,8 @@ typedef struct {
     int search;                   /* WK_QK_SEARCH kernels instead of ggml's reference */
     int allow_requantize;         /* accept quantized weights as input */
     int threads;                  /* 0: all cores */
+    int keep_split;               /* a split-set INPUT: OUTPUT as a set of the same parts (each
+                                     tensor in the part its input was in; wk_pack_gguf) */
     wk_progress_fn progress;      /* bytes of input weights done of their total; may be NULL */
     void *progress_ctx;
     /* Hooks, each may be NULL; ctx is passed to all of them. */
