@@ -15,6 +15,8 @@
  *       print a metadata value (llama_model_meta_val_str).
  *   llama_harness template MODEL.gguf
  *       print llama_model_chat_template(model, NULL).
+ *   llama_harness eog MODEL.gguf TOKEN...
+ *       print llama_vocab_is_eog (0 or 1) of each token, space-separated.
  * Exit 0 on success, 1 on any failure (message on stderr).  llama.cpp's own
  * log goes to stderr only with WK_LLAMA_LOG=1. */
 #include <stdio.h>
@@ -154,6 +156,17 @@ static int cmd_template(const char *model)
     return t ? 0 : 1;
 }
 
+static int cmd_eog(const char *model, int n, char **tok)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", llama_vocab_is_eog(v, atoi(tok[i])) ? 1 : 0);
+    printf("\n");
+    llama_model_free(m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -172,6 +185,7 @@ int main(int argc, char **argv)
         rc = cmd_tokenize(argv[2], argv[3], 1);
     else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
     else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
+    else if (!strcmp(argv[1], "eog") && argc >= 4) rc = cmd_eog(argv[2], argc - 3, argv + 3);
     else fprintf(stderr, "llama_harness: bad arguments\n");
     llama_backend_free();
     return rc;
