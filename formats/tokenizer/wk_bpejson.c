@@ -14,19 +14,25 @@
 #define BJ_MAX_BYTES (256u << 20)
 #define BJ_MAX_TOKENS (1u << 24)
 
-/* Map and parse path; *root NULL on failure (then the map is closed). */
-static int load(const char *path, wk_map *map, wk_json **root, wk_err *err)
+/* Parse len bytes (label names them in messages); NULL with *err on failure. */
+static wk_json *parse(const void *data, size_t len, const char *label, wk_err *err)
 {
-    *root = NULL;
-    WK_TRY(wk_map_open(map, path, err));
-    if (map->size > BJ_MAX_BYTES) {
-        wk_map_close(map);
-        return wk_err_set(err, WK_E_LIMIT, "%s: larger than %u MiB", path, BJ_MAX_BYTES >> 20);
+    if (len > BJ_MAX_BYTES) {
+        wk_err_set(err, WK_E_LIMIT, "%s: larger than %u MiB", label, BJ_MAX_BYTES >> 20);
+        return NULL;
     }
     wk_json_read_opts o = wk_json_read_defaults();
     o.max_values = 64u << 20;   /* a 150k-token vocabulary with 150k merge pairs */
-    if (!(*root = wk_json_parse(map->data, map->size, &o, err))) {
-        wk_err_prefix(err, "%s: does not parse", path);
+    wk_json *root = wk_json_parse(data, len, &o, err);
+    if (!root) wk_err_prefix(err, "%s: does not parse", label);
+    return root;
+}
+
+/* Map and parse path; *root NULL on failure (then the map is closed). */
+static int load(const char *path, wk_map *map, wk_json **root, wk_err *err)
+{
+    WK_TRY(wk_map_open(map, path, err));
+    if (!(*root = parse(map->data, map->size, path, err))) {
         wk_map_close(map);
         return -1;
     }
@@ -548,17 +554,27 @@ done:
     return rc;
 }
 
-int wk_bpej_read(wk_bpej *t, const char *path, const char *pre_override, wk_err *err)
+int wk_bpej_parse(wk_bpej *t, const void *data, size_t len, const char *label, const char *pre_override,
+                  wk_err *err)
 {
     memset(t, 0, sizeof *t);
     t->tpl_first = t->tpl_last = -1;
-    wk_map map;
-    wk_json *root;
-    WK_TRY(load(path, &map, &root, err));
-    int rc = read_all(root, path, pre_override, t, err);
+    wk_json *root = parse(data, len, label, err);
+    if (!root) return -1;
+    int rc = read_all(root, label, pre_override, t, err);
     wk_json_free(root);
-    wk_map_close(&map);
     if (rc) wk_bpej_free(t);
+    return rc;
+}
+
+int wk_bpej_read(wk_bpej *t, const char *path, const char *pre_override, wk_err *err)
+{
+    wk_map map;
+    memset(t, 0, sizeof *t);
+    t->tpl_first = t->tpl_last = -1;
+    WK_TRY(wk_map_open(&map, path, err));
+    int rc = wk_bpej_parse(t, map.data, map.size, path, pre_override, err);
+    wk_map_close(&map);
     return rc;
 }
 

@@ -62,6 +62,10 @@ typedef struct {
  * WK_E_NOMEM.  On failure *t is empty (wk_bpej_free is still safe). */
 int wk_bpej_read(wk_bpej *t, const char *path, const char *pre_override, wk_err *err);
 
+/* The same over len bytes in memory; label stands for the file in messages. */
+int wk_bpej_parse(wk_bpej *t, const void *data, size_t len, const char *label, const char *pre_override,
+                  wk_err *err);
+
 void wk_bpej_free(wk_bpej *t);
 
 /* The id of the first added token whose content is s (as llama.cpp's converter looks
