@@ -4,11 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "wk_bpejson.h"
 #include "wk_gguf_llama.h"
+#include "wk_io.h"
 #include "wk_json.h"
 #include "wk_spm.h"
+#include "wk_utf8.h"
 
 /* The special-token kinds gguf.SpecialVocab reads (its special_token_types, plus eot and
  * eom, which it fills when the eos changes), with their GGUF keys. */
@@ -269,7 +272,29 @@ done:
     return rc;
 }
 
-/* tokenizer_config.json's chat_template: a string or a list; absent: none. */
+/* chat_template.jinja beside the model (what transformers >= 4.50 saves instead of a
+ * tokenizer_config.json entry; SpecialVocab reads it then): its bytes, if present. */
+static int jinja_template(wk_ggufw *w, const wk_source *src, wk_err *err)
+{
+    char *path = wk_path_join(wk_source_dir(src), "chat_template.jinja");
+    WK_FAIL_IF(!path, err, WK_E_NOMEM, "out of memory");
+    struct stat st;
+    int rc = 0;
+    if (stat(path, &st) == 0) {
+        wk_map m;
+        rc = wk_inputs_add(wk_source_inputs(src), path, err) || wk_map_open(&m, path, err) ? -1 : 0;
+        if (!rc) {
+            rc = m.size > (16u << 20) ? wk_err_set(err, WK_E_LIMIT, "%s: larger than 16 MiB", path)
+                 : !wk_utf8_valid(m.data, m.size) ? wk_err_set(err, WK_E_FORMAT, "%s: not UTF-8", path)
+                 : wk_ggufw_kv_str(w, "tokenizer.chat_template", (const char *)m.data, m.size, err);
+            wk_map_close(&m);
+        }
+    }
+    free(path);
+    return rc;
+}
+
+/* tokenizer_config.json's chat_template: a string or a list; absent: chat_template.jinja, or none. */
 static int template_kvs(wk_ggufw *w, const wk_source *src, wk_err *err)
 {
     wk_json *tc;
@@ -279,7 +304,7 @@ static int template_kvs(wk_ggufw *w, const wk_source *src, wk_err *err)
     const char *s;
     size_t n;
     int rc = 0;
-    if (!c || wk_json_type_of(c) == WK_JSON_NULL) rc = 0;
+    if (!c || wk_json_type_of(c) == WK_JSON_NULL) rc = jinja_template(w, src, err);
     else if (!wk_json_as_string(c, &s, &n, NULL)) rc = wk_ggufw_kv_str(w, "tokenizer.chat_template", s, n, err);
     else if (wk_json_type_of(c) == WK_JSON_ARRAY) rc = template_list(w, c, path, err);
     else rc = wk_err_set(err, WK_E_FORMAT, "%s: field \"chat_template\": neither a string nor a list", path);

@@ -166,5 +166,24 @@ $PY -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["model"]["ignore
     ok "llama3 regex with ignore_merges false -> smaug-bpe" || bad "ignore_merges false"
 [ "$(pre_of "$TMP/base.gguf")" = llama-bpe ] && ok "llama3 regex with ignore_merges true -> llama-bpe" || bad "llama-bpe"
 
+# chat_template.jinja is the template when tokenizer_config.json has none
+cp -r "$TMP/base" "$TMP/jinja"
+$PY -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); del j["chat_template"]; json.dump(j, open(p,"w"))' "$TMP/jinja/tokenizer_config.json"
+printf '{{ messages[0]["content"] }}\n' >"$TMP/jinja/chat_template.jinja"
+"$BIN/wk-pack" -q "$TMP/jinja" "$TMP/jinja.gguf" && [ "$($PY - "$TMP/jinja.gguf" "$SRC/tests/peer/safetensors_read.py" <<'P'
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("r", sys.argv[2]); r = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(r)
+print(repr(r.read_gguf(sys.argv[1])[0]["tokenizer.chat_template"][1]))
+P
+)" = "'{{ messages[0][\"content\"] }}\\n'" ] && ok "chat_template.jinja -> tokenizer.chat_template" || bad "chat_template.jinja"
+
+# --help lists the names the table knows (the error message prints the table's own list)
+names=$(sed -n 's/.*(known: \(.*\))$/\1/p' "$TMP/pre_bogus.err")
+help=$("$BIN/wk-pack" --help | tr -s ' \n' ' ')
+miss=""
+for nm in ${names//,/ }; do [[ $help == *"$nm"* ]] || miss="$miss $nm"; done
+[ -n "$names" ] && [ -z "$miss" ] && ok "--help lists every known pre-tokenizer ($names)" || bad "--help misses:$miss"
+
 [ $fail -eq 0 ] && echo "$n passed, 0 failed"
 exit $fail
