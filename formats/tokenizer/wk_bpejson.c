@@ -345,6 +345,10 @@ static int read_added(const wk_json *root, const char *path, wk_bpej *t, wk_err 
             id < BJ_MAX_TOKENS)
             end = (size_t)id + 1;
     }
+    /* ids past the vocabulary must be contiguous: at most one per entry (checked before
+     * anything is allocated for them) */
+    WK_FAIL_IF(end - t->n_model > na, err, WK_E_FORMAT, "%s: field \"added_tokens\": ids up to %zu "
+               "leave a gap after model.vocab's %zu ids (%zu entries)", path, end - 1, t->n_model, na);
     WK_TRY(grow(t, end, err));
     WK_FAIL_IF(na && !(t->added_id = malloc(na * sizeof *t->added_id)), err, WK_E_NOMEM, "out of memory");
     for (size_t i = 0; i < na; i++) {

@@ -89,7 +89,7 @@ E
 case_ id_negative 'has no id in 0..' <<'E'
 v = tj["model"]["vocab"]; k = [t for t, i in v.items() if i == 7][0]; v[k] = -1
 E
-case_ added_gap '"added_tokens": no token has id' <<'E'
+case_ added_gap 'leave a gap after model.vocab' <<'E'
 tj["added_tokens"][-1]["id"] += 5
 E
 case_ added_mismatch 'is "' <<'E'

@@ -115,8 +115,10 @@ static void test_refusals(void)
     refused(doc(b, sizeof b, BL, "[\"a c\"]", "", ""), "\"model.merges\": entry 0 is not two tokens",
             WK_E_FORMAT);
     refused(doc(b, sizeof b, BL, "[\"b a\"]", "", ""), "the merged token is not in model.vocab", WK_E_FORMAT);
-    refused(doc(b, sizeof b, BL, "[]", "{\"id\": 6, \"content\": \"<x>\"}", ""), "no token has id 4",
+    refused(doc(b, sizeof b, BL, "[]", "{\"id\": 6, \"content\": \"<x>\"}", ""), "ids up to 6 leave a gap after model.vocab's 4 ids",
             WK_E_FORMAT);
+    refused(doc(b, sizeof b, BL, "[]", "{\"id\": 1, \"content\": \"b\"}, {\"id\": 4, \"content\": \"<x>\"}, "
+                "{\"id\": 6, \"content\": \"<y>\"}", ""), "no token has id 5", WK_E_FORMAT);
     refused(doc(b, sizeof b, BL, "[]", "{\"id\": 4, \"content\": \"ab\"}", ""), "appears twice", WK_E_FORMAT);
     refused(doc(b, sizeof b, "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"x\"}, \"behavior\": \"Isolated\"}",
                 "[]", "", ""), "no ByteLevel step", WK_E_UNSUPPORTED);
