@@ -5,7 +5,7 @@
 #   1. Tokenizers trained and saved by `tokenizers` (tests/fixtures/gen/make_bpe_tokenizers.js):
 #      the committed llama3 / qwen2 / gpt2 styles (tests/fixtures/tokenizers/bpe-*) and, generated
 #      here, one per other row of the pre-tokenizer table (qwen35, smaug-bpe, starcoder,
-#      deepseek-coder).  Each gets a tiny random LLaMA (tests/peer/bpe_tiny_model.py) whose
+#      deepseek-coder, deepseek-llm).  Each gets a tiny random LLaMA (tests/peer/bpe_tiny_model.py) whose
 #      embedding has the fixture's row count (qwen2: 61 rows more than tokens -> [PADi]).
 #   2. wk-pack it; the GGUF's tokenizer KVs are checked against the tokenizer.json read here
 #      in Python: model gpt2, pre name, tokens in id order, types, merges, special ids,
@@ -47,7 +47,7 @@ cc -std=c11 -O1 -Wall -o "$HARNESS" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR
 export WK_LLAMA_LIBDIR=$LIBDIR
 
 node "$SRC/tests/fixtures/gen/make_bpe_tokenizers.js" "$TMP/gen" llama3 qwen2 gpt2 qwen35 smaug starcoder \
-    deepseek-coder >/dev/null || die "make_bpe_tokenizers.js failed"
+    deepseek-coder deepseek-llm >/dev/null || die "make_bpe_tokenizers.js failed"
 for s in llama3 qwen2 gpt2; do   # the committed fixtures are what the generator writes
     for f in tokenizer.json tokenizer_config.json generation_config.json rows; do
         cmp -s "$FX/bpe-$s/$f" "$TMP/gen/bpe-$s/$f" || die "$FX/bpe-$s/$f differs from the generator's output"
@@ -130,14 +130,15 @@ same_ids() { # NAME
 }
 
 declare -A PRE=([llama3]=llama-bpe [qwen2]=qwen2 [gpt2]=gpt-2 [qwen35]=qwen35 [smaug]=smaug-bpe
-                [starcoder]=starcoder [deepseek-coder]=deepseek-coder)
+                [starcoder]=starcoder [deepseek-coder]=deepseek-coder [deepseek-llm]=deepseek-llm)
 declare -A WANT=(
     [llama3]='{"bos": "<|begin_of_text|>", "eos": "<|eot_id|>", "add_bos": true}'
     [qwen2]='{"eos": "<|im_end|>", "pad": "<|endoftext|>"}'
     [gpt2]='{"bos": "<|endoftext|>", "eos": "<|endoftext|>", "unk": "<|endoftext|>"}'
     [qwen35]='{"eos": "<|endoftext|>"}' [smaug]='{"eos": "<|endoftext|>"}' [starcoder]='{"eos": "<|endoftext|>"}'
-    [deepseek-coder]='{"bos": "<｜begin▁of▁sentence｜>", "eos": "<｜end▁of▁sentence｜>", "add_bos": true}')
-for s in llama3 qwen2 gpt2 qwen35 smaug starcoder deepseek-coder; do
+    [deepseek-coder]='{"bos": "<｜begin▁of▁sentence｜>", "eos": "<｜end▁of▁sentence｜>", "add_bos": true}'
+    [deepseek-llm]='{"bos": "<｜begin▁of▁sentence｜>", "eos": "<｜end▁of▁sentence｜>", "add_bos": true}')
+for s in llama3 qwen2 gpt2 qwen35 smaug starcoder deepseek-coder deepseek-llm; do
     dir=$FX/bpe-$s
     [[ -d $dir ]] || dir=$TMP/gen/bpe-$s
     pack "$s" "$dir" "$(cat "$dir/rows")"
