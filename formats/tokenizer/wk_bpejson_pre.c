@@ -24,6 +24,10 @@ const char wk_bpej_gpt2_regex[] =
 #define RE_QWEN2 "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 /* LLAMA_VOCAB_PRE_TYPE_QWEN35: "original regex from tokenizer.json". */
 #define RE_QWEN35 "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?[\\p{L}\\p{M}]+|\\p{N}| ?[^\\s\\p{L}\\p{M}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+/* LLAMA_VOCAB_PRE_TYPE_TEKKEN: "original regex from tokenizer.json". */
+#define RE_TEKKEN "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+/* LLAMA_VOCAB_PRE_TYPE_GPT4O: "original regex from tokenizer.json". */
+#define RE_GPT4O "[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]*[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\\r\\n\\p{L}\\p{N}]?[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]+[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 /* LLAMA_VOCAB_PRE_TYPE_DEEPSEEK_CODER: its list, the last entry from Digits(individual). */
 #define RE_DSC_CJK "[\xe4\xb8\x80-\xe9\xbe\xa5\xe0\xa0\x80-\xe4\xb8\x80\xea\xb0\x80-\xed\x9f\xbf]+"
 
@@ -44,6 +48,8 @@ static const pre_row k_rows[] = {
     {.name = "smaug-bpe", .ignore_merges = 0, .n = 1, .step = {RE_LLAMA3}},
     {.name = "qwen2", .ignore_merges = 0, .n = 1, .step = {RE_QWEN2}},
     {.name = "qwen35", .ignore_merges = 0, .n = 1, .step = {RE_QWEN35}},
+    {.name = "tekken", .ignore_merges = 1, .n = 1, .step = {RE_TEKKEN}},
+    {.name = "gpt-4o", .ignore_merges = 0, .n = 1, .step = {RE_GPT4O}},
     {.name = "gpt-2", .ignore_merges = 0, .n = 1, .step = {wk_bpej_gpt2_regex}},
     {.name = "starcoder", .ignore_merges = 0, .n = 2, .step = {"\\p{N}", wk_bpej_gpt2_regex}},
     {.name = "deepseek-llm", .ignore_merges = 0, .n = 6,
