@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wk_bpejson.h"
 #include "wk_cli.h"
 #include "wk_gguf_llama.h"
 #include "wk_hfcfg.h"
@@ -47,7 +48,13 @@ static void usage(void)
 "  --outtype auto|f32|f16|bf16 tensor type (default auto: keep the stored type).\n"
 "                              GGUF: 2-D weights only, 1-D tensors stay F32;\n"
 "                              safetensors: every float tensor\n"
-"  --vocab FILE                tokenizer.model (default: INPUT dir, then its parent)\n"
+"  --vocab FILE                tokenizer.model or tokenizer.json (default: INPUT dir's\n"
+"                              tokenizer.model, its tokenizer.json, the parent's\n"
+"                              tokenizer.model)\n"
+"  --pre NAME                  byte-level BPE: tokenizer.ggml.pre instead of the one\n"
+"                              identified from tokenizer.json's patterns (llama-bpe,\n"
+"                              smaug-bpe, qwen2, qwen35, tekken, gpt-4o, gpt-2,\n"
+"                              starcoder, deepseek-llm, deepseek-coder)\n"
 "  --name NAME                 general.name (default: the input directory's name)\n"
 "  --ctx N                     llama.context_length (default: config.json, or a\n"
 "                              guess for Meta: 2048 / 4096 / 16384)\n"
@@ -108,6 +115,14 @@ static int parse_args(pack_opts *o, int argc, char **argv, int *exit_now, wk_err
             o->gl.outtype = (wk_outtype)t;
         } else if (!strcmp(a, "--vocab")) {
             WK_TRY(need_value(argc, argv, &i, &o->gl.vocab, err));
+        } else if (!strcmp(a, "--pre")) {
+            WK_TRY(need_value(argc, argv, &i, &o->gl.pre, err));
+            if (!wk_bpej_pre_known(o->gl.pre)) {
+                char names[512];
+                wk_bpej_pre_names(names, sizeof names);
+                return wk_err_set(err, WK_E_USAGE, "--pre: \"%s\" is not a known pre-tokenizer "
+                                  "(known: %s)", o->gl.pre, names);
+            }
         } else if (!strcmp(a, "--name")) {
             WK_TRY(need_value(argc, argv, &i, &o->gl.name, err));
         } else if (!strcmp(a, "--ctx")) {

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wk_bpejson.h"
+#include "wk_gguf_bpe.h"
 #include "wk_gguf_split.h"
 #include "wk_half.h"
 #include "wk_hash.h"
@@ -841,10 +843,24 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
                           "directory (give one with --vocab FILE)", wk_source_dir(p->src),
                           hf ? " or tokenizer.json" : "");
     wk_spm m;
-    /* pieces beyond the embedding's rows are refused before anything is allocated */
+    wk_bpej_kind kind = WK_BPEJ_SPM;
     if (wk_inputs_add(wk_source_inputs(p->src), vpath, err) ||
-        (is_json_name(vpath) ? wk_tokjson_read_spm(&m, vpath, err)
-                             : wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err))) {
+        (is_json_name(vpath) && wk_bpej_probe(vpath, &kind, err))) {
+        free(vpath);
+        return -1;
+    }
+    if (kind == WK_BPEJ_BYTELEVEL) {   /* GPT-2 style: formats/llama/wk_gguf_bpe.c */
+        wk_gl_bpe_opts bo = {vpath, p->o.pre, p->hp.n_vocab, !p->o.chat_template};
+        special_info none = {0, 0, NULL, -1, -1, -1, -1};
+        int rc = wk_gl_bpe_vocab(p->w, p->src, &bo, err) ? -1 : chat_template_kv(p, &none, err);
+        free(vpath);
+        return rc;
+    }
+    WK_FAIL_IF(p->o.pre, err, WK_E_USAGE, "--pre: %s is a SentencePiece vocabulary (no pre-tokenizer)",
+               vpath);
+    /* pieces beyond the embedding's rows are refused before anything is allocated */
+    if (is_json_name(vpath) ? wk_tokjson_read_spm(&m, vpath, err)
+                            : wk_spm_load_max(&m, vpath, p->hp.n_vocab ? p->hp.n_vocab : 1, err)) {
         free(vpath);
         return -1;
     }
@@ -1242,3 +1258,12 @@ done:
     wk_source_bufs_free(&bufs);
     return rc;
 }
+
+/* ---- shared with wk_gguf_bpe.c ------------------------------------------------------ */
+
+int wk_gl_load_json(const wk_source *src, const char *name, wk_json **root, char **path, wk_err *err)
+{
+    return load_json(src, name, root, path, err);
+}
+
+int wk_gl_token_looks_special(const char *t, size_t n) { return looks_special(t, n); }

@@ -32,6 +32,7 @@
 #include <stdint.h>
 #include "wk_err.h"
 #include "wk_gguf.h"
+#include "wk_json.h"
 #include "wk_progress.h"
 #include "wk_sink.h"
 #include "wk_source.h"
@@ -52,6 +53,7 @@ typedef struct {
     wk_outtype outtype;
     uint32_t alignment;         /* 0 = 32 (general.alignment written only if != 32) */
     const char *vocab;          /* tokenizer.model, or NULL: the source dir, then its parent */
+    const char *pre;            /* byte-level BPE: tokenizer.ggml.pre (--pre), NULL: identified */
     const char *name;           /* general.name, or NULL: the source directory's name */
     uint32_t ctx;               /* llama.context_length, 0 = from config (see docs/pack.md) */
     const char *chat_template;  /* NULL, "metharme", or a file holding a template */
@@ -105,6 +107,13 @@ const char *wk_gl_tensor_name(const wk_gl *p, size_t i, int *type, size_t *src);
 void wk_gl_nonfinite(const wk_gl *p, uint64_t *in_bad, uint64_t *overflow);
 /* llama_ftype written as general.file_type. */
 uint32_t wk_gl_file_type(const wk_gl *p);
+
+/* The JSON file `name` in src's directory, parsed (*root NULL and 0 if absent), recorded
+ * in src's inputs; *path (if not NULL) gets its malloc'd path.  Errors name the file. */
+int wk_gl_load_json(const wk_source *src, const char *name, wk_json **root, char **path, wk_err *err);
+
+/* llama.cpp's converter's does_token_look_special: "<pad>", "<mask>", "<|...|>", ... */
+int wk_gl_token_looks_special(const char *t, size_t n);
 
 /* Write the whole file to sink.  progress (may be NULL) gets output bytes. */
 int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err);

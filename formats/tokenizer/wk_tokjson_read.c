@@ -210,6 +210,43 @@ static int read_added(const wk_json *root, const char *path, const char *unk, wk
     return 0;
 }
 
+/* The normalizer and pre-tokenizer a SentencePiece-style BPE may have (what LlamaConverter and
+ * the later legacy=false conversions write): normalizer none, Prepend("\u2581"), Replace(" " ->
+ * "\u2581") or a Sequence of those; pre_tokenizer none or Metaspace("\u2581") without split.
+ * Anything else changes the result and is refused by name. */
+static int spm_pipeline(const wk_json *root, const char *path, wk_err *err)
+{
+    const wk_json *n = wk_json_get(root, "normalizer");
+    const char *t = NULL, *s;
+    if (n && wk_json_type_of(n) != WK_JSON_NULL) {
+        int seq = !wk_json_get_string(n, "type", &t, NULL, NULL) && !strcmp(t, "Sequence");
+        const wk_json *list = seq ? wk_json_get(n, "normalizers") : NULL;
+        size_t cnt = seq ? wk_json_len(list) : 1;
+        for (size_t i = 0; i < cnt; i++) {
+            const wk_json *e = seq ? wk_json_at(list, i) : n;
+            t = NULL;
+            int okp = !wk_json_get_string(e, "type", &t, NULL, NULL) && !strcmp(t, "Prepend") &&
+                      !wk_json_get_string(e, "prepend", &s, NULL, NULL) && !strcmp(s, "\xE2\x96\x81");
+            int okr = t && !strcmp(t, "Replace") &&
+                      !wk_json_get_string(wk_json_get(e, "pattern"), "String", &s, NULL, NULL) && !strcmp(s, " ") &&
+                      !wk_json_get_string(e, "content", &s, NULL, NULL) && !strcmp(s, "\xE2\x96\x81");
+            WK_FAIL_IF(!okp && !okr, err, WK_E_UNSUPPORTED, "%s: field \"normalizer\": \"%.40s\" is not "
+                       "implemented for a SentencePiece-style BPE (Prepend / Replace of U+2581 are read)",
+                       path, t ? t : "?");
+        }
+    }
+    const wk_json *pt = wk_json_get(root, "pre_tokenizer");
+    int split = 0;
+    if (!pt || wk_json_type_of(pt) == WK_JSON_NULL) return 0;
+    t = NULL;
+    WK_FAIL_IF(wk_json_get_string(pt, "type", &t, NULL, NULL) || strcmp(t, "Metaspace") ||
+               wk_json_get_string(pt, "replacement", &s, NULL, NULL) || strcmp(s, "\xE2\x96\x81") ||
+               (wk_json_get(pt, "split") && (wk_json_get_bool(pt, "split", &split, NULL) || split)),
+               err, WK_E_UNSUPPORTED, "%s: field \"pre_tokenizer\": \"%.40s\" is not implemented for a "
+               "SentencePiece-style BPE (Metaspace U+2581 without split is read)", path, t ? t : "?");
+    return 0;
+}
+
 /* SentencePiece's add_dummy_prefix: a normalizer that prepends "▁" (LlamaConverter), or a
  * Metaspace pre-tokenizer that adds a prefix space. */
 static int dummy_prefix(const wk_json *root)
@@ -260,6 +297,7 @@ int wk_tokjson_read_spm(wk_spm *m, const char *path, wk_err *err)
         goto done;
     }
     WK_TRY_GOTO(bpe_model(root, path, &model, err), done);
+    WK_TRY_GOTO(spm_pipeline(root, path, err), done);
     if (wk_json_get(model, "unk_token") && wk_json_type_of(wk_json_get(model, "unk_token")) != WK_JSON_NULL)
         WK_FAIL_GOTO(wk_json_get_string(model, "unk_token", &unk, NULL, NULL), done, err,
                      WK_E_FORMAT, "%s: field \"model.unk_token\": not a string", path);

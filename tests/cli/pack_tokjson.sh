@@ -82,6 +82,13 @@ refuse notjson '{"model": {"type": "BPE",' "does not parse"
 refuse unigram '{"model": {"type": "Unigram", "vocab": [["<unk>", 0.0]]}}' '"model.type" is "Unigram"'
 refuse bytelevel '{"model": {"type": "BPE", "byte_fallback": false, "vocab": {}, "merges": []}}' '"model.byte_fallback"'
 refuse nomodel '{"version": "1.0"}' '"model"'
+# a normalizer / pre-tokenizer that would change the result (the SentencePiece-style reader reads
+# Prepend / Replace of U+2581 and a Metaspace without split only)
+variant() { "$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); exec(sys.argv[2]); print(json.dumps(j))' \
+    "$TMP/hf/tokenizer.json" "$1"; }
+refuse lowercase "$(variant 'j["normalizer"]["normalizers"].append({"type": "Lowercase"})')" '"normalizer": "Lowercase"'
+refuse metasplit "$(variant 'j["normalizer"] = None; j["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}')" '"pre_tokenizer": "Metaspace"'
+refuse whitespace "$(variant 'j["pre_tokenizer"] = {"type": "Whitespace"}')" '"pre_tokenizer": "Whitespace"'
 
 [ $fail -eq 0 ] && echo "$n passed, 0 failed"
 exit $fail

