@@ -637,7 +637,7 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
         if (nl > 5 && !strcmp(t->name + nl - 5, ".bias") &&
             (!p->arch->qkv_bias || strstr(t->name, "attn_output")))
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": %s has no such bias (not "
-                              "implemented)", wk_source_path(src), st->name, p->arch->hf_class);
+                              "implemented)", wk_source_file(src, st->file), st->name, p->arch->hf_class);
         if (!p->arch->unpermute_qk) perm = 0;   /* NEOX rotary: rows stay as stored */
         if (st->dtype != WK_DT_F32 && st->dtype != WK_DT_F16 && st->dtype != WK_DT_BF16)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s (F32, F16 or BF16 expected)",
