@@ -27,7 +27,7 @@ expect_fail() {
     shift 2
     if "$@" >stdout.txt 2>stderr.txt; then bad "accepted: $* (expected: $want)"; return; fi
     if ! grep -qF -- "$want" stderr.txt; then bad "$want: got $(cat stderr.txt)"; return; fi
-    if ls -a | grep -q '^o\.gguf\|\.tmp\|^\.o\.gguf'; then bad "$want: output left behind"; return; fi
+    if ls -a | grep '^o\.gguf\|\.tmp\|^\.o\.gguf' >/dev/null; then bad "$want: output left behind"; return; fi
     [[ $(grep -c . stderr.txt) == 1 ]] || { bad "$want: more than one line: $(cat stderr.txt)"; return; }
     ok "refused: $want"
 }
@@ -206,6 +206,20 @@ PYEOF
 expect_fail 'tensor "model.layers.0.mlp.up_proj.weight": 1 finite value beyond the range of float16 (first at element 5)' -- "$BIN/wk-pack" h o.gguf --outtype f16
 expect_ok "$BIN/wk-pack" h o.gguf --outtype f16 --allow-nonfinite
 expect_ok "$BIN/wk-pack" h o.gguf
+
+# ---- wk-quantize mixes only the architectures whose llama.cpp rules it reproduces ------------------
+"$PY" - qwen2.gguf q3.gguf <<'PYEOF'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+k = b"general.architecture"
+i = d.index(struct.pack("<Q", len(k)) + k) + 8 + len(k) + 12
+assert d[i:i + 5] == b"qwen2"
+d[i:i + 5] = b"qwen3"
+open(sys.argv[2], "wb").write(bytes(d))
+PYEOF
+expect_fail 'q3.gguf: general.architecture "qwen3": llama.cpp'"'"'s type mix for it is not reproduced (llama, qwen2); use --pure' -- "$BIN/wk-quantize" q3.gguf o.gguf q4_k_m
+expect_ok "$BIN/wk-quantize" q3.gguf o.gguf q8_0 --pure
+expect_ok "$BIN/wk-quantize" qwen2.gguf o.gguf q4_k_m
 
 [[ $fails == 0 ]] || { echo "pack_arch: $fails failure(s)" >&2; exit 1; }
 echo "pack_arch: OK"

@@ -14,7 +14,8 @@
 #   3. rope_freqs.weight is bit-identical to the numpy float32 reimplementation of the converter
 #      and to the converter's own code (LlamaModel.generate_extra_tensors, run with torch).
 #   4. The --quant variants (hidden 256, 8 layers) packed to F16: llama_model_quantize and
-#      wk-quantize (-j1 and -j2) give identical files for q4_k_m and q5_k_m.
+#      wk-quantize (-j1 and -j2) give identical files for q4_k_m and q5_k_m; and for q4_k_m on
+#      80-layer variants, where llama.cpp's model type (70B or 65B) decides attn_v's type.
 # Exit 77 (skipped) if npm / the registry is unavailable or Debian's python3-torch is missing.
 # Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (ctest sets them); WK_PEERS_DIR (npm cache).
 set -euo pipefail
@@ -101,5 +102,22 @@ for m in llama31-tied llama31 mistral qwen2-tied qwen2; do
         done
         echo "ok - $m $t: identical to llama_model_quantize ($(stat -c %s "ref-$m-$t.gguf") bytes, -j1 and -j2)"
     done
+done
+# 80 layers: llama.cpp takes llama with GQA and qwen2 for "70B" (attn_v at least Q5_K), llama
+# without GQA for LLaMA-1 65B (no bump)
+mkdir -p q80 q80g
+cp "$VOCAB" q80/
+cp "$VOCAB" q80g/
+$PY "$SRC/tests/fixtures/gen/make_arch_models.py" q80 --quant --layers 80 --kv 4 --only llama31
+$PY "$SRC/tests/fixtures/gen/make_arch_models.py" q80g --quant --layers 80 --only llama31,qwen2
+for d in q80/llama31:65B:q4_K q80g/llama31:70B:q5_K q80g/qwen2:70B:q5_K; do
+    IFS=: read -r dir size vt <<<"$d"
+    n=${dir//\//-}
+    "$BIN/wk-pack" -q "$dir" "$n.gguf" --outtype f16 --no-digest || die "wk-pack $dir"
+    ./qpeer quantize "$n.gguf" "ref-$n.gguf" 15 2 || die "llama_model_quantize $n"
+    "$BIN/wk-quantize" -q "$n.gguf" "wk-$n.gguf" q4_k_m -j2 || die "wk-quantize $n"
+    cmp -s "ref-$n.gguf" "wk-$n.gguf" || die "$n (80 layers, $size): wk-quantize differs from llama.cpp"
+    "$BIN/wk-inspect" "wk-$n.gguf" | grep "blk.10.attn_v.weight *$vt " >/dev/null || die "$n: blk.10.attn_v is not $vt"
+    echo "ok - $n q4_k_m (80 layers: llama.cpp's $size, attn_v $vt): identical to llama_model_quantize"
 done
 echo "pack_arch: OK"

@@ -238,9 +238,9 @@ static int plan_file(qrun *qr, wk_err *err)
         size_t al = 0;
         wk_err e;
         if (wk_gguf_get_str(g, "general.architecture", &a, &al, &e)) a = "", al = 0;
-        WK_FAIL_IF(1, err, WK_E_UNSUPPORTED, "general.architecture \"%.*s\": llama.cpp's type mix for "
+        WK_FAIL_IF(1, err, WK_E_UNSUPPORTED, "%s: general.architecture \"%.*s\": llama.cpp's type mix for "
                    "it is not reproduced (llama, qwen2); use --pure for one type everywhere",
-                   (int)(al > 64 ? 64 : al), a);
+                   o->input, (int)(al > 64 ? 64 : al), a);
     }
     for (size_t i = 0; i < wk_gguf_kv_count(g); i++)
         if (!skip_kv(wk_gguf_kv_at(g, i)->key)) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
