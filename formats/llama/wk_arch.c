@@ -17,7 +17,7 @@ static const char *const k_qwen2_keys[] = {"use_sliding_window", "max_window_lay
                                            "use_mrope", NULL};
 
 static const wk_arch k_arch[WK_ARCH_COUNT] = {
-    [WK_ARCH_LLAMA] = {.hf_class = "LlamaForCausalLM", .model_type = "llama", .gguf_arch = "llama",
+    [WK_ARCH_LLAMA] = {.hf_class = "LlamaForCausalLM", .hf_alias = "LLaMAForCausalLM", .model_type = "llama", .gguf_arch = "llama",
                        .unpermute_qk = 1, .qkv_bias = 0, .rope_llama3 = 1, .swa = WK_SWA_NONE,
                        .keys = k_llama_keys},
     [WK_ARCH_MISTRAL] = {.hf_class = "MistralForCausalLM", .model_type = "mistral", .gguf_arch = "llama",
@@ -35,7 +35,7 @@ static const char *const k_common_keys[] = {
     "architectures", "model_type", "hidden_size", "intermediate_size", "num_hidden_layers",
     "num_attention_heads", "num_key_value_heads", "head_dim", "rms_norm_eps", "rope_theta",
     "rope_scaling", "rope_parameters", "vocab_size", "max_position_embeddings",
-    "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id", "hidden_act",
+    "max_sequence_length", "tie_word_embeddings", "bos_token_id", "eos_token_id", "pad_token_id", "hidden_act",
     "sliding_window", "num_local_experts", "num_experts", "n_routed_experts", "moe",
     "_name_or_path", "torch_dtype", "dtype", "transformers_version", "use_cache",
     "initializer_range", "attention_dropout", "pretraining_tp", "return_dict",
@@ -71,7 +71,9 @@ int wk_arch_from_config(const wk_json *cfg, const char *path, wk_arch_id *id, wk
                           "which model this is cannot be told", path);
     for (int i = 0; i < WK_ARCH_COUNT; i++) {
         const wk_arch *r = &k_arch[i];
-        if (cls ? strcmp(cls, r->hf_class) != 0 : strcmp(mt, r->model_type) != 0) continue;
+        int named = cls ? !strcmp(cls, r->hf_class) || (r->hf_alias && !strcmp(cls, r->hf_alias))
+                        : !strcmp(mt, r->model_type);
+        if (!named) continue;
         if (mt && strcmp(mt, r->model_type) != 0)
             return wk_err_set(err, WK_E_FORMAT, "%s: \"architectures\" is %s but \"model_type\" is "
                               "\"%s\" (expected \"%s\")", path, cls, mt, r->model_type);

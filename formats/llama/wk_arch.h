@@ -30,6 +30,7 @@ typedef enum {
 
 typedef struct {
     const char *hf_class;      /* config.json "architectures"[0] */
+    const char *hf_alias;      /* another spelling of it (early 2023 conversions), or NULL */
     const char *model_type;    /* config.json "model_type" */
     const char *gguf_arch;     /* general.architecture and the hyperparameter key prefix */
     int unpermute_qk;          /* 1: llama rope (adjacent pairs): HF's q/k rows un-permuted;

@@ -182,6 +182,7 @@ struct wk_gl {
     wk_rope_scaling rs;     /* config.json rope_scaling */
     float *rope_freqs;      /* llama3 rope scaling: the rope_freqs.weight values */
     int64_t swa;            /* sliding_window in effect (WK_SWA_WINDOW archs), 0 none */
+    uint32_t head_dim;      /* config.json head_dim (= n_rot), 0 when absent */
     wk_gl_opts o;
     wk_ggufw *w;
     gl_tensor *t;
@@ -394,6 +395,7 @@ static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *er
     if (hd && (uint64_t)hd * p->hp.n_head != p->hp.n_embd)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: head_dim %u is not hidden_size %u / "
                           "num_attention_heads %u: not implemented", path, hd, p->hp.n_embd, p->hp.n_head);
+    p->head_dim = hd;
     const wk_json *x = wk_json_get(cfg, "rms_norm_eps");
     if (!x) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"rms_norm_eps\"", path);
     WK_TRY(wk_llama_json_real(x, path, "rms_norm_eps", &wk_llama_norm_eps_range, &d, err));
@@ -408,6 +410,8 @@ static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *er
     if (r < 0) return -1;
     p->cfg_vocab = r ? (int64_t)nv : -1;
     if (opt_u32(cfg, "max_position_embeddings", &p->hp.n_ctx, path, err) < 0) return -1;
+    if (!p->hp.n_ctx && opt_u32(cfg, "max_sequence_length", &p->hp.n_ctx, path, err) < 0)
+        return -1;   /* early 2023 conversions' name (llama.cpp's converter reads it too) */
     int tie = 0;
     if (wk_json_get(cfg, "tie_word_embeddings") &&
         wk_json_get_bool(cfg, "tie_word_embeddings", &tie, err))
@@ -1017,6 +1021,10 @@ static int add_arch_kvs(wk_gl *p, wk_err *err)
     if (h->has_rope_scaling) {
         WK_TRY(wk_ggufw_kv_str(w, akey(p, "rope.scaling.type", k), "linear", 6, err));
         WK_TRY(wk_ggufw_kv_f32(w, akey(p, "rope.scaling.factor", k), h->rope_scaling_factor, err));
+    }
+    if (p->head_dim) {   /* the converter writes config.json's head_dim (Llama 3.2 has one) */
+        WK_TRY(wk_ggufw_kv_u32(w, akey(p, "attention.key_length", k), p->head_dim, err));
+        WK_TRY(wk_ggufw_kv_u32(w, akey(p, "attention.value_length", k), p->head_dim, err));
     }
     WK_TRY(wk_ggufw_kv_u32(w, "general.file_type", p->file_type, err));
     if (is_llama) {

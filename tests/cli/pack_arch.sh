@@ -77,6 +77,10 @@ t, n = struct.unpack_from("<IQ", d, i)
 assert t == 8 and d[i + 12:i + 12 + n].decode() == sys.argv[2], d[i + 12:i + 12 + n]
 PYEOF
 done
+"$BIN/wk-inspect" --meta llama31-tied.gguf >m1.txt 2>&1 && "$BIN/wk-inspect" --meta qwen2.gguf >m2.txt 2>&1 || bad "wk-inspect --meta"
+grep 'llama.attention.key_length *u32 *16$' m1.txt >/dev/null && ok "head_dim in config.json -> attention.key_length (as the converter)" || bad "no key_length"
+grep 'qwen2.block_count *u32 *2$' m2.txt >/dev/null && ! grep 'qwen2.vocab_size\|rope.dimension_count\|llama\.' m2.txt >/dev/null &&
+    ok "qwen2: qwen2.* keys, no vocab_size / rope.dimension_count (as Qwen2Model)" || bad "qwen2 metadata: $(grep qwen2 m2.txt)"
 # same input, same bytes, for any -j
 "$BIN/wk-pack" -q "$ARCH/qwen2-tied" j1.gguf --vocab tokenizer.model -j1
 "$BIN/wk-pack" -q "$ARCH/qwen2-tied" j2.gguf --vocab tokenizer.model -j2

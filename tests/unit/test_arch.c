@@ -47,6 +47,7 @@ static void test_table(void)
     static const struct { const char *cfg; int id; const char *msg; } cases[] = {
         {"{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\"}", WK_ARCH_LLAMA, NULL},
         {"{\"model_type\": \"mistral\"}", WK_ARCH_MISTRAL, NULL},
+        {"{\"architectures\": [\"LLaMAForCausalLM\"], \"model_type\": \"llama\"}", WK_ARCH_LLAMA, NULL},
         {"{\"architectures\": [\"Qwen2ForCausalLM\"]}", WK_ARCH_QWEN2, NULL},
         {"{\"architectures\": [\"Qwen2MoeForCausalLM\"]}", -1, "Qwen2MoeForCausalLM is not supported"},
         {"{\"architectures\": [\"MixtralForCausalLM\"]}", -1, "MixtralForCausalLM is not supported"},
