@@ -18,10 +18,11 @@ static const char *const k_qwen2_keys[] = {"use_sliding_window", "max_window_lay
 
 static const wk_arch k_arch[WK_ARCH_COUNT] = {
     [WK_ARCH_LLAMA] = {.hf_class = "LlamaForCausalLM", .hf_alias = "LLaMAForCausalLM", .model_type = "llama", .gguf_arch = "llama",
-                       .unpermute_qk = 1, .qkv_bias = 0, .rope_llama3 = 1, .swa = WK_SWA_NONE,
+                       .unpermute_qk = 1, .qkv_bias = 0, .rope_llama3 = 1, .free_head_dim = 1, .swa = WK_SWA_NONE,
                        .keys = k_llama_keys},
     [WK_ARCH_MISTRAL] = {.hf_class = "MistralForCausalLM", .model_type = "mistral", .gguf_arch = "llama",
-                         .unpermute_qk = 1, .qkv_bias = 0, .rope_llama3 = 1, .swa = WK_SWA_WINDOW,
+                         .unpermute_qk = 1, .qkv_bias = 0, .rope_llama3 = 1, .free_head_dim = 1,
+                         .swa = WK_SWA_WINDOW,
                          .swa_default = 4096, .keys = k_mistral_keys},
     [WK_ARCH_QWEN2] = {.hf_class = "Qwen2ForCausalLM", .model_type = "qwen2", .gguf_arch = "qwen2",
                        .unpermute_qk = 0, .qkv_bias = 1, .rope_llama3 = 0, .swa = WK_SWA_FLAG,

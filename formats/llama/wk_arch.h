@@ -37,6 +37,8 @@ typedef struct {
                                   0: NEOX rope (half split): rows kept as stored */
     int qkv_bias;              /* 1: q/k/v biases required (and no o_proj bias); 0: no bias */
     int rope_llama3;           /* rope_scaling "llama3" representable (rope_freqs tensor) */
+    int free_head_dim;         /* head_dim may differ from hidden_size / heads (q_proj then
+                                  has heads * head_dim rows; GGUF attention.key_length) */
     wk_swa_rule swa;
     int64_t swa_default;       /* WK_SWA_WINDOW: the config class's sliding_window default */
     const char *const *keys;   /* config keys of this architecture beyond the common ones

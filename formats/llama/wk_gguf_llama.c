@@ -392,9 +392,12 @@ static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *er
     if (opt_u32(cfg, "num_key_value_heads", &p->hp.n_head_kv, path, err) < 0) return -1;
     uint32_t hd = 0;
     if (opt_u32(cfg, "head_dim", &hd, path, err) < 0) return -1;
-    if (hd && (uint64_t)hd * p->hp.n_head != p->hp.n_embd)
+    if (hd && (uint64_t)hd * p->hp.n_head != p->hp.n_embd && !p->arch->free_head_dim)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: head_dim %u is not hidden_size %u / "
-                          "num_attention_heads %u: not implemented", path, hd, p->hp.n_embd, p->hp.n_head);
+                          "num_attention_heads %u: not implemented for %s", path, hd, p->hp.n_embd,
+                          p->hp.n_head, p->arch->hf_class);
+    if (hd > 65536 || (hd & 1))
+        return wk_err_set(err, WK_E_FORMAT, "%s: head_dim %u: must be even and at most 65536", path, hd);
     p->head_dim = hd;
     const wk_json *x = wk_json_get(cfg, "rms_norm_eps");
     if (!x) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"rms_norm_eps\"", path);
@@ -547,7 +550,7 @@ static int check_biases(wk_gl *p, uint32_t l, wk_err *err)
         snprintf(name, sizeof name, "model.layers.%u.self_attn.%s_proj.bias", l, proj[j]);
         const wk_source_tensor *b = need(p->src, name, 1, err);
         if (!b) return wk_err_prefix(err, "%s needs q/k/v biases", p->arch->hf_class);
-        int64_t rows = j == 0 ? (int64_t)p->hp.n_embd : (int64_t)p->hp.n_head_kv * p->hp.n_rot;
+        int64_t rows = (int64_t)(j == 0 ? p->hp.n_head : p->hp.n_head_kv) * p->hp.n_rot;
         if (b->shape[0] != rows)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %lld values, expected %lld",
                               wk_source_path(p->src), name, (long long)b->shape[0], (long long)rows);
@@ -581,10 +584,21 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
     if (p->hp.n_ff && p->hp.n_ff != ffn->shape[0])
         return wk_err_set(err, WK_E_FORMAT, "%s: FFN size %lld, config says %u", f, (long long)ffn->shape[0], p->hp.n_ff);
     p->hp.n_ff = (uint32_t)ffn->shape[0];
-    if (!p->hp.n_head || p->hp.n_embd % p->hp.n_head || !p->hp.n_head_kv || p->hp.n_head % p->hp.n_head_kv)
+    if (!p->hp.n_head || (!p->head_dim && p->hp.n_embd % p->hp.n_head) || !p->hp.n_head_kv ||
+        p->hp.n_head % p->hp.n_head_kv)
         return wk_err_set(err, WK_E_FORMAT, "%s: %u heads / %u kv heads do not fit width %u", f,
                           p->hp.n_head, p->hp.n_head_kv, p->hp.n_embd);
-    p->hp.n_rot = p->hp.n_embd / p->hp.n_head;
+    p->hp.n_rot = p->head_dim ? p->head_dim : p->hp.n_embd / p->hp.n_head;
+    if (hf && p->head_dim && (uint64_t)p->head_dim * p->hp.n_head != p->hp.n_embd) {
+        const wk_source_tensor *q = need(src, "model.layers.0.self_attn.q_proj.weight", 2, err);
+        if (!q) return -1;
+        if (q->shape[0] != (int64_t)p->hp.n_head * p->head_dim)
+            return wk_err_set(err, WK_E_FORMAT, "%s: head_dim %u is not hidden_size %u / "
+                              "num_attention_heads %u, and the checkpoint's \"%s\" has %lld rows, not "
+                              "%u x %u: the config contradicts the checkpoint", p->cfg_path, p->head_dim,
+                              p->hp.n_embd, p->hp.n_head, q->name, (long long)q->shape[0],
+                              p->hp.n_head, p->head_dim);
+    }
     WK_TRY(check_ropes(p, hf, err));
     if (p->tie && out)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tie_word_embeddings is true but the checkpoint "
@@ -609,8 +623,10 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" beyond the %u layers of the config", f, name, p->hp.n_layer);
         if (i < 0) continue;
         const wk_source_tensor *q = wk_source_tensor_at(src, (size_t)i);
-        if (q->ndim != 2 || q->shape[0] != p->hp.n_embd || q->shape[1] != p->hp.n_embd)
-            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u", f, name, p->hp.n_embd);
+        if (q->ndim != 2 || q->shape[0] != (int64_t)p->hp.n_head * p->hp.n_rot || q->shape[1] != p->hp.n_embd)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u (%u "
+                              "heads x %u)", wk_source_file(src, q->file), name, p->hp.n_embd,
+                              p->hp.n_head, p->hp.n_rot);
         snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.k_proj.weight" : "layers.%u.attention.wk.weight", l);
         const wk_source_tensor *k = need(src, name, 2, err);
         if (!k) return -1;

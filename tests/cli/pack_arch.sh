@@ -56,7 +56,7 @@ PYEOF
 m() { rm -rf h; cp -r "$ARCH/$1" h; shift; [[ $# == 0 ]] || edit h/config.json "$@"; }
 
 # ---- the fixtures pack; the GGUF says what llama.cpp's converter writes --------------------------
-for f in llama31-tied llama31 mistral qwen2-tied qwen2; do
+for f in llama31-tied llama31 mistral mistral-hd qwen2-tied qwen2; do
     "$BIN/wk-pack" -q "$ARCH/$f" "$f.gguf" --vocab tokenizer.model || { bad "wk-pack $f"; continue; }
     "$BIN/wk-inspect" "$f.gguf" >"$f.txt" 2>&1 || bad "wk-inspect $f"
     ok "packed $f"
@@ -64,6 +64,7 @@ done
 grep -q 'rope_freqs.weight *f32 *\[8\]' llama31-tied.txt && ok "llama3 scaling: rope_freqs.weight [8]" || bad "no rope_freqs in llama31-tied"
 grep -q '^  output.weight' llama31-tied.txt && bad "tied llama has output.weight" || ok "tied: no output.weight"
 grep -q '^  output.weight' llama31.txt && ok "untied: output.weight" || bad "untied llama lacks output.weight"
+grep 'blk.0.attn_q.weight *bf16 *\[128, 64\]' mistral-hd.txt >/dev/null && ok "head_dim 32: attn_q [128, 64]" || bad "mistral-hd attn_q shape"
 grep -q 'blk.0.attn_q.bias' qwen2.txt && ok "qwen2: attn_q.bias" || bad "qwen2 has no attn_q.bias"
 grep -q 'rope_freqs' mistral.txt qwen2.txt && bad "rope_freqs without llama3 scaling" || ok "no rope_freqs without llama3 scaling"
 "$BIN/wk-inspect" --json llama31-tied.gguf >j.json 2>/dev/null || true
@@ -192,6 +193,10 @@ st_rename h/model.safetensors model.layers.1.self_attn.k_proj.bias model.layers.
 expect_fail 'missing tensor "model.layers.1.self_attn.k_proj.bias"' -- "$BIN/wk-pack" h o.gguf
 m qwen2 'architectures=["LlamaForCausalLM"]' model_type='"llama"' use_sliding_window=DEL max_window_layers=DEL sliding_window=DEL
 expect_fail 'tensor "model.layers.0.self_attn.k_proj.bias": LlamaForCausalLM has no such bias' -- "$BIN/wk-pack" h o.gguf
+m qwen2 head_dim=32
+expect_fail 'h/config.json: head_dim 32 is not hidden_size 64 / num_attention_heads 4: not implemented for Qwen2ForCausalLM' -- "$BIN/wk-pack" h o.gguf
+m mistral-hd head_dim=16
+expect_fail 'h/model.safetensors: tensor "model.layers.0.self_attn.q_proj.weight": shape does not match width 64 (4 heads x 16)' -- "$BIN/wk-pack" h o.gguf
 m llama31 vocab_size=500
 expect_fail 'h/config.json: vocab_size 500, but the embedding has 512 rows' -- "$BIN/wk-pack" h o.gguf
 

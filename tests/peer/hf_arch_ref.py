@@ -101,7 +101,7 @@ def forward(d, tokens, scaling=True):
     sd = load_weights(d)
     h, nh = cfg["hidden_size"], cfg["num_attention_heads"]
     nkv = cfg.get("num_key_value_heads", nh)
-    hd, eps = h // nh, cfg["rms_norm_eps"]
+    hd, eps = cfg.get("head_dim") or h // nh, cfg["rms_norm_eps"]
     n = len(tokens)
     x = sd["model.embed_tokens.weight"][torch.tensor(tokens)]
     inv = inv_freq_of(cfg, hd, scaling)
@@ -125,7 +125,7 @@ def forward(d, tokens, scaling=True):
         k = k.repeat_interleave(nh // nkv, dim=0)   # repeat_kv
         v = v.repeat_interleave(nh // nkv, dim=0)
         att = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd) + mask, dim=-1)
-        o = (att @ v).transpose(0, 1).reshape(n, h)
+        o = (att @ v).transpose(0, 1).reshape(n, nh * hd)
         x = x + lin(o, p + "self_attn.o_proj")
         m = rms(x, sd[p + "post_attention_layernorm.weight"], eps)
         g = torch.nn.functional.silu(lin(m, p + "mlp.gate_proj")) * lin(m, p + "mlp.up_proj")
@@ -239,7 +239,7 @@ def cmd_ropefreqs(gguf, cfg_path):
     rs = dict(cfg["rope_scaling"])
     rs.setdefault("rope_theta", cfg.get("rope_theta", 10000.0))
     got = gguf_tensor(gguf, "rope_freqs.weight")
-    dim = cfg["hidden_size"] // cfg["num_attention_heads"]
+    dim = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
     want = llama3_factors_numpy(rs["rope_theta"], dim, rs["factor"], rs["low_freq_factor"],
                                 rs["high_freq_factor"], rs["original_max_position_embeddings"])
     conv = llama3_factors_converter(cfg, rs)

@@ -60,7 +60,7 @@ le() { $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]
 
 TOKS="1 $(seq -s ' ' 7 10 477)"   # BOS + 47 ids spread over the 512-piece vocabulary
 echo "== logits: llama.cpp vs the torch reference (48 positions)"
-for m in llama31-tied llama31 mistral qwen2-tied qwen2; do
+for m in llama31-tied llama31 mistral mistral-hd qwen2-tied qwen2; do
     "$BIN/wk-pack" -q "$ARCH/$m" "$m-f32.gguf" --outtype f32 --vocab "$VOCAB" || die "wk-pack $m"
     "$BIN/wk-pack" -q "$ARCH/$m" "$m-auto.gguf" --vocab "$VOCAB" || die "wk-pack $m (stored type)"
     # shellcheck disable=SC2086
@@ -90,7 +90,7 @@ echo "== q4_k_m / q5_k_m: wk-quantize vs llama_model_quantize, byte for byte"
 mkdir -p q
 cp "$VOCAB" q/
 $PY "$SRC/tests/fixtures/gen/make_arch_models.py" q --quant
-for m in llama31-tied llama31 mistral qwen2-tied qwen2; do
+for m in llama31-tied llama31 mistral mistral-hd qwen2-tied qwen2; do
     "$BIN/wk-pack" -q "q/$m" "$m-q.gguf" --outtype f16 --no-digest || die "wk-pack --quant $m"
     for tf in q4_k_m:15 q5_k_m:17; do
         t=${tf%:*}
