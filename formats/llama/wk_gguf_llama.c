@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "wk_arch.h"
 #include "wk_bpejson.h"
 #include "wk_gguf_bpe.h"
 #include "wk_gguf_split.h"
@@ -167,7 +168,8 @@ int wk_gl_name_cmp(const char *a, const char *b)
 
 typedef struct {
     char name[64];
-    size_t src;
+    size_t src;               /* source tensor, or GL_GENERATED */
+    const float *gen;         /* GL_GENERATED: the F32 values written (owned by the plan) */
     int type;                 /* ggml type written */
     wk_source_xform x;
     uint64_t nbytes;
@@ -175,8 +177,15 @@ typedef struct {
     wk_source_nonfinite nf;   /* filled by the first pass over the bytes */
 } gl_tensor;
 
+#define GL_GENERATED ((size_t)-1)
+
 struct wk_gl {
     const wk_source *src;
+    const wk_arch *arch;    /* the model's row of the architecture table (model mode) */
+    wk_rope_scaling rs;     /* config.json rope_scaling */
+    float *rope_freqs;      /* llama3 rope scaling: the rope_freqs.weight values */
+    int64_t swa;            /* sliding_window in effect (WK_SWA_WINDOW archs), 0 none */
+    uint32_t head_dim;      /* config.json head_dim (= n_rot), 0 when absent */
     wk_gl_opts o;
     wk_ggufw *w;
     gl_tensor *t;
@@ -202,6 +211,7 @@ static int nonfinite_done(wk_gl *p, size_t i, wk_err *err)
     p->nf_in += t->nf.in_bad;
     p->nf_over += t->nf.overflow;
     t->x.nf = NULL;
+    if (t->src == GL_GENERATED) return 0;   /* finite by construction */
     return wk_source_nonfinite_check(p->src, t->src, &t->nf, t->x.out_dtype, p->o.allow_nonfinite, err);
 }
 
@@ -295,39 +305,71 @@ static int hf_unsupported(const wk_json *cfg, const char *path, wk_err *err)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"%s\": mixture-of-experts models are not "
                           "implemented", path, experts[i]);
     }
-    if (wk_json_type_of(wk_json_get(cfg, "sliding_window")) != WK_JSON_NULL)
-        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"sliding_window\" is set: sliding-window "
-                          "attention is not implemented (only null is accepted)", path);
-    static const char *const biases[] = {"mlp_bias"};
+    static const char *const biases[] = {"mlp_bias", "attention_bias"};
     for (size_t i = 0; i < sizeof biases / sizeof *biases; i++) {
         int b = 0;
         const wk_json *x = wk_json_get(cfg, biases[i]);
         if (x && (wk_json_as_bool(x, &b, NULL) != 0 || b))
-            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"%s\" is not false: biases in the MLP "
-                              "are not implemented", path, biases[i]);
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"%s\" is not false: %s biases are not "
+                              "implemented for this architecture", path, biases[i],
+                              i ? "attention" : "MLP");
     }
     return 0;
 }
 
-/* config.json's rope_scaling: null, or {"type"/"rope_type": "linear",
- * "factor": in wk_llama_rope_factor_range}. */
+/* 1 if cfg[key] is absent, null or false. */
+static int off(const wk_json *cfg, const char *key)
+{
+    const wk_json *x = wk_json_get(cfg, key);
+    int b = 1;
+    return !x || wk_json_type_of(x) == WK_JSON_NULL || (wk_json_as_bool(x, &b, NULL) == 0 && !b);
+}
+
+/* Sliding-window attention under the architecture's rule (wk_arch.h): p->swa
+ * gets the window a WK_SWA_WINDOW model uses (checked against the context
+ * length written once that is known); Qwen2's flag and per-layer kinds must
+ * say "full attention everywhere". */
+static int hf_swa(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
+{
+    const wk_json *w = wk_json_get(cfg, "sliding_window");
+    if (p->arch->swa == WK_SWA_NONE && wk_json_type_of(w) != WK_JSON_NULL)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"sliding_window\" is set: sliding-window "
+                          "attention is not implemented for %s (only null is accepted)", path,
+                          p->arch->hf_class);
+    if (p->arch->swa == WK_SWA_WINDOW) {
+        p->swa = w ? 0 : p->arch->swa_default;   /* absent: the config class's default */
+        if (w && wk_json_type_of(w) != WK_JSON_NULL)
+            WK_TRY(wk_llama_json_int(w, path, "sliding_window", 1, INT32_MAX, &p->swa, err));
+    }
+    if (p->arch->swa != WK_SWA_FLAG) return 0;
+    if (!off(cfg, "use_sliding_window"))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"use_sliding_window\" is not false: "
+                          "sliding-window attention is not implemented", path);
+    if (!off(cfg, "use_mrope"))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"use_mrope\" is not false: multimodal "
+                          "rotary embedding is not implemented", path);
+    const wk_json *lt = wk_json_get(cfg, "layer_types");
+    for (size_t i = 0; lt && wk_json_type_of(lt) != WK_JSON_NULL && i <= wk_json_len(lt); i++) {
+        const char *k = "full_attention";
+        if (wk_json_type_of(lt) != WK_JSON_ARRAY ||
+            (i < wk_json_len(lt) && wk_json_as_string(wk_json_at(lt, i), &k, NULL, NULL)) ||
+            strcmp(k, "full_attention") != 0)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"layer_types\": only \"full_attention\" "
+                              "layers are implemented (entry %zu)", path, i);
+    }
+    return 0;
+}
+
+/* config.json's rope_scaling (wk_arch_rope_scaling): linear -> the
+ * rope.scaling.* keys; llama3 -> the rope_freqs.weight tensor (n_rot known). */
 static int hf_rope_scaling(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
 {
-    const wk_json *rs = wk_json_get(cfg, "rope_scaling");
-    if (wk_json_type_of(rs) == WK_JSON_NULL) return 0;
-    if (wk_json_type_of(rs) != WK_JSON_OBJECT)
-        return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling must be null or an object", path);
-    const char *type = NULL;
-    if (wk_json_get_string(rs, "type", &type, NULL, NULL) && wk_json_get_string(rs, "rope_type", &type, NULL, NULL))
-        return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling without a type", path);
-    if (strcmp(type, "linear") != 0)
-        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: rope_scaling type \"%s\" (only linear)", path, type);
-    double d;
-    const wk_json *f = wk_json_get(rs, "factor");
-    if (!f) return wk_err_set(err, WK_E_FORMAT, "%s: rope_scaling: missing key \"factor\"", path);
-    WK_TRY(wk_llama_json_real(f, path, "rope_scaling.factor", &wk_llama_rope_factor_range, &d, err));
-    p->hp.has_rope_scaling = 1;
-    p->hp.rope_scaling_factor = (float)d;
+    WK_TRY(wk_arch_rope_scaling(p->arch, cfg, path, &p->rs, &p->theta, err));
+    p->hp.rope_theta = (float)p->theta;
+    if (p->rs.kind == WK_ROPE_LINEAR) {
+        p->hp.has_rope_scaling = 1;
+        p->hp.rope_scaling_factor = (float)p->rs.factor;
+    }
     return 0;
 }
 
@@ -335,10 +377,12 @@ static int hf_rope_scaling(wk_gl *p, const wk_json *cfg, const char *path, wk_er
 static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *err)
 {
     double d;
-    const char *mt;
-    if (!wk_json_get_string(cfg, "model_type", &mt, NULL, NULL) && strcmp(mt, "llama") != 0)
-        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: model_type \"%s\" (only \"llama\" is supported)", path, mt);
+    wk_arch_id id;
+    WK_TRY(wk_arch_from_config(cfg, path, &id, err));
+    p->arch = wk_arch_get(id);
+    WK_TRY(wk_arch_check_keys(p->arch, cfg, path, err));
     WK_TRY(hf_unsupported(cfg, path, err));
+    WK_TRY(hf_swa(p, cfg, path, err));
     static const char *const req[] = {"hidden_size", "num_hidden_layers", "num_attention_heads",
                                       "intermediate_size"};
     uint32_t *dst[] = {&p->hp.n_embd, &p->hp.n_layer, &p->hp.n_head, &p->hp.n_ff};
@@ -351,9 +395,13 @@ static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *er
     if (opt_u32(cfg, "num_key_value_heads", &p->hp.n_head_kv, path, err) < 0) return -1;
     uint32_t hd = 0;
     if (opt_u32(cfg, "head_dim", &hd, path, err) < 0) return -1;
-    if (hd && (uint64_t)hd * p->hp.n_head != p->hp.n_embd)
+    if (hd && (uint64_t)hd * p->hp.n_head != p->hp.n_embd && !p->arch->free_head_dim)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: head_dim %u is not hidden_size %u / "
-                          "num_attention_heads %u: not implemented", path, hd, p->hp.n_embd, p->hp.n_head);
+                          "num_attention_heads %u: not implemented for %s", path, hd, p->hp.n_embd,
+                          p->hp.n_head, p->arch->hf_class);
+    if (hd > 65536 || (hd & 1))
+        return wk_err_set(err, WK_E_FORMAT, "%s: head_dim %u: must be even and at most 65536", path, hd);
+    p->head_dim = hd;
     const wk_json *x = wk_json_get(cfg, "rms_norm_eps");
     if (!x) return wk_err_set(err, WK_E_FORMAT, "%s: missing key \"rms_norm_eps\"", path);
     WK_TRY(wk_llama_json_real(x, path, "rms_norm_eps", &wk_llama_norm_eps_range, &d, err));
@@ -368,6 +416,8 @@ static int hparams_hf(wk_gl *p, const wk_json *cfg, const char *path, wk_err *er
     if (r < 0) return -1;
     p->cfg_vocab = r ? (int64_t)nv : -1;
     if (opt_u32(cfg, "max_position_embeddings", &p->hp.n_ctx, path, err) < 0) return -1;
+    if (!p->hp.n_ctx && opt_u32(cfg, "max_sequence_length", &p->hp.n_ctx, path, err) < 0)
+        return -1;   /* early 2023 conversions' name (llama.cpp's converter reads it too) */
     int tie = 0;
     if (wk_json_get(cfg, "tie_word_embeddings") &&
         wk_json_get_bool(cfg, "tie_word_embeddings", &tie, err))
@@ -385,6 +435,7 @@ static int hparams_meta(wk_gl *p, const wk_llama_params *mp, const char *path, w
     WK_TRY(u32_of(mp->n_heads, &p->hp.n_head, "n_heads", path, err));
     WK_TRY(u32_of(mp->n_kv_heads, &p->hp.n_head_kv, "n_kv_heads", path, err));
     p->theta = mp->rope_theta;
+    p->arch = wk_arch_get(WK_ARCH_LLAMA);
     p->heads_key = "n_heads";
     p->hp.norm_eps = (float)mp->norm_eps;
     p->hp.rope_theta = (float)mp->rope_theta;
@@ -405,7 +456,17 @@ static int load_hparams(wk_gl *p, int hf, wk_err *err)
         if (!cfg) return wk_err_set(err, WK_E_USAGE, "%s: no config.json (needed for an HF model)", dir);
         p->heads_key = "num_attention_heads";
         int rc = hparams_hf(p, cfg, p->cfg_path, err);
+        int swa_key = wk_json_get(cfg, "sliding_window") != NULL;
         wk_json_free(cfg);
+        uint32_t ctx = p->o.ctx ? p->o.ctx : p->hp.n_ctx;
+        if (!rc && p->swa > 0 && (ctx == 0 || ctx > p->swa))
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: sliding_window %lld%s is smaller than the "
+                              "context length %u: llama.cpp's %s architecture has no sliding-window "
+                              "attention, so positions beyond the window would be computed "
+                              "differently; give --ctx %lld (or less) to write a context the window "
+                              "covers", p->cfg_path, (long long)p->swa,
+                              swa_key ? "" : " (the default: no key)", ctx,
+                              p->arch->gguf_arch, (long long)p->swa);
         return rc;
     }
     if (!(p->cfg_path = wk_path_join(dir, "params.json"))) return wk_err_set(err, WK_E_NOMEM, "out of memory");
@@ -482,6 +543,24 @@ done:
     return rc;
 }
 
+/* The q/k/v biases of layer l (architectures with qkv_bias): present, 1-D,
+ * as long as their matrix has rows. */
+static int check_biases(wk_gl *p, uint32_t l, wk_err *err)
+{
+    static const char *const proj[] = {"q", "k", "v"};
+    for (int j = 0; j < 3; j++) {
+        char name[96];
+        snprintf(name, sizeof name, "model.layers.%u.self_attn.%s_proj.bias", l, proj[j]);
+        const wk_source_tensor *b = need(p->src, name, 1, err);
+        if (!b) return wk_err_prefix(err, "%s needs q/k/v biases", p->arch->hf_class);
+        int64_t rows = (int64_t)(j == 0 ? p->hp.n_head : p->hp.n_head_kv) * p->hp.n_rot;
+        if (b->shape[0] != rows)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %lld values, expected %lld",
+                              wk_source_path(p->src), name, (long long)b->shape[0], (long long)rows);
+    }
+    return 0;
+}
+
 /* Check tensor shapes against the hyperparameters; fill n_vocab / n_ff. */
 static int check_shapes(wk_gl *p, int hf, wk_err *err)
 {
@@ -508,15 +587,35 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
     if (p->hp.n_ff && p->hp.n_ff != ffn->shape[0])
         return wk_err_set(err, WK_E_FORMAT, "%s: FFN size %lld, config says %u", f, (long long)ffn->shape[0], p->hp.n_ff);
     p->hp.n_ff = (uint32_t)ffn->shape[0];
-    if (!p->hp.n_head || p->hp.n_embd % p->hp.n_head || !p->hp.n_head_kv || p->hp.n_head % p->hp.n_head_kv)
+    if (!p->hp.n_head || (!p->head_dim && p->hp.n_embd % p->hp.n_head) || !p->hp.n_head_kv ||
+        p->hp.n_head % p->hp.n_head_kv)
         return wk_err_set(err, WK_E_FORMAT, "%s: %u heads / %u kv heads do not fit width %u", f,
                           p->hp.n_head, p->hp.n_head_kv, p->hp.n_embd);
-    p->hp.n_rot = p->hp.n_embd / p->hp.n_head;
+    p->hp.n_rot = p->head_dim ? p->head_dim : p->hp.n_embd / p->hp.n_head;
+    if (hf && p->head_dim && (uint64_t)p->head_dim * p->hp.n_head != p->hp.n_embd) {
+        const wk_source_tensor *q = need(src, "model.layers.0.self_attn.q_proj.weight", 2, err);
+        if (!q) return -1;
+        if (q->shape[0] != (int64_t)p->hp.n_head * p->head_dim)
+            return wk_err_set(err, WK_E_FORMAT, "%s: head_dim %u is not hidden_size %u / "
+                              "num_attention_heads %u, and the checkpoint's \"%s\" has %lld rows, not "
+                              "%u x %u: the config contradicts the checkpoint", p->cfg_path, p->head_dim,
+                              p->hp.n_embd, p->hp.n_head, q->name, (long long)q->shape[0],
+                              p->hp.n_head, p->head_dim);
+    }
     WK_TRY(check_ropes(p, hf, err));
     if (p->tie && out)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tie_word_embeddings is true but the checkpoint "
                           "has its own \"%s\": which one the model uses is ambiguous; set it to "
                           "false or remove the tensor", p->cfg_path, out->name);
+    if (hf && !p->tie && !out)
+        return wk_err_set(err, WK_E_FORMAT, "%s: tie_word_embeddings is false (absent: false) but the "
+                          "checkpoint has no \"lm_head.weight\": the output matrix is missing (set "
+                          "tie_word_embeddings to true if the model shares the embedding)", p->cfg_path);
+    if (p->rs.kind == WK_ROPE_LLAMA3) {
+        if (!(p->rope_freqs = malloc(p->hp.n_rot / 2 * sizeof *p->rope_freqs)))
+            return wk_err_set(err, WK_E_NOMEM, "out of memory");
+        wk_arch_llama3_factors(p->theta, p->hp.n_rot, &p->rs, p->rope_freqs);
+    }
     /* layer count: blocks present must be exactly 0 .. n_layer-1 */
     for (uint32_t l = 0; l <= p->hp.n_layer; l++) {
         snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.q_proj.weight" : "layers.%u.attention.wq.weight", l);
@@ -527,14 +626,17 @@ static int check_shapes(wk_gl *p, int hf, wk_err *err)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" beyond the %u layers of the config", f, name, p->hp.n_layer);
         if (i < 0) continue;
         const wk_source_tensor *q = wk_source_tensor_at(src, (size_t)i);
-        if (q->ndim != 2 || q->shape[0] != p->hp.n_embd || q->shape[1] != p->hp.n_embd)
-            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u", f, name, p->hp.n_embd);
+        if (q->ndim != 2 || q->shape[0] != (int64_t)p->hp.n_head * p->hp.n_rot || q->shape[1] != p->hp.n_embd)
+            return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\": shape does not match width %u (%u "
+                              "heads x %u)", wk_source_file(src, q->file), name, p->hp.n_embd,
+                              p->hp.n_head, p->hp.n_rot);
         snprintf(name, sizeof name, hf ? "model.layers.%u.self_attn.k_proj.weight" : "layers.%u.attention.wk.weight", l);
         const wk_source_tensor *k = need(src, name, 2, err);
         if (!k) return -1;
         if (k->shape[0] != (int64_t)p->hp.n_head_kv * p->hp.n_rot)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has %lld rows, expected %u kv heads x %u",
                               f, name, (long long)k->shape[0], p->hp.n_head_kv, p->hp.n_rot);
+        if (hf && p->arch->qkv_bias) WK_TRY(check_biases(p, l, err));
     }
     return 0;
 }
@@ -543,7 +645,7 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
 {
     const wk_source *src = p->src;
     size_t n = wk_source_count(src);
-    p->t = calloc(n ? n : 1, sizeof *p->t);
+    p->t = calloc(n + 1, sizeof *p->t);   /* + a generated rope_freqs */
     if (!p->t) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_dtype main_dt = WK_DT_F32;
     for (size_t i = 0; i < n; i++) {
@@ -554,6 +656,12 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
         if (r == 1) continue;
         if (r < 0)
             return wk_err_set(err, WK_E_FORMAT, "%s: tensor \"%s\" has no llama.cpp name", wk_source_path(src), st->name);
+        size_t nl = strlen(t->name);
+        if (nl > 5 && !strcmp(t->name + nl - 5, ".bias") &&
+            (!p->arch->qkv_bias || strstr(t->name, "attn_output")))
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": %s has no such bias (not "
+                              "implemented)", wk_source_file(src, st->file), st->name, p->arch->hf_class);
+        if (!p->arch->unpermute_qk) perm = 0;   /* NEOX rotary: rows stay as stored */
         if (st->dtype != WK_DT_F32 && st->dtype != WK_DT_F16 && st->dtype != WK_DT_BF16)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: tensor \"%s\": dtype %s (F32, F16 or BF16 expected)",
                               wk_source_path(src), st->name,
@@ -570,6 +678,14 @@ static int map_tensors(wk_gl *p, int hf, wk_err *err)
         p->n_t++;
     }
     p->file_type = ftype_of(main_dt);
+    if (p->rope_freqs) {   /* llama3 rope scaling: one generated F32 tensor */
+        gl_tensor *t = &p->t[p->n_t++];
+        snprintf(t->name, sizeof t->name, "rope_freqs.weight");
+        t->src = GL_GENERATED;
+        t->gen = p->rope_freqs;
+        t->type = wk_ggml_type_from_dtype(WK_DT_F32);
+        t->x.out_dtype = WK_DT_F32;
+    }
     return 0;
 }
 
@@ -911,10 +1027,49 @@ static const char *base_name(const char *path, char *buf, size_t cap)
     return buf;
 }
 
-static int add_model_kvs(wk_gl *p, int hf, wk_err *err)
+/* "<arch>.<key>" into buf (>= 96 bytes). */
+static const char *akey(const wk_gl *p, const char *key, char *buf)
+{
+    snprintf(buf, 96, "%s.%s", p->arch->gguf_arch, key);
+    return buf;
+}
+
+/* The hyperparameter KVs under the architecture's prefix, the ones llama.cpp's
+ * converter writes for it: vocab_size and rope.dimension_count for "llama"
+ * (LlamaModel), not for "qwen2" (llama.cpp derives both from the tensors). */
+static int add_arch_kvs(wk_gl *p, wk_err *err)
 {
     wk_ggufw *w = p->w;
     const wk_gl_hparams *h = &p->hp;
+    char k[96];
+    int is_llama = !strcmp(p->arch->gguf_arch, "llama");
+    WK_TRY(wk_ggufw_kv_u32(w, akey(p, "block_count", k), h->n_layer, err));
+    WK_TRY(wk_ggufw_kv_u32(w, akey(p, "context_length", k), p->o.ctx ? p->o.ctx : h->n_ctx, err));
+    WK_TRY(wk_ggufw_kv_u32(w, akey(p, "embedding_length", k), h->n_embd, err));
+    WK_TRY(wk_ggufw_kv_u32(w, akey(p, "feed_forward_length", k), h->n_ff, err));
+    WK_TRY(wk_ggufw_kv_u32(w, akey(p, "attention.head_count", k), h->n_head, err));
+    WK_TRY(wk_ggufw_kv_u32(w, akey(p, "attention.head_count_kv", k), h->n_head_kv, err));
+    WK_TRY(wk_ggufw_kv_f32(w, akey(p, "rope.freq_base", k), h->rope_theta, err));
+    WK_TRY(wk_ggufw_kv_f32(w, akey(p, "attention.layer_norm_rms_epsilon", k), h->norm_eps, err));
+    if (h->has_rope_scaling) {
+        WK_TRY(wk_ggufw_kv_str(w, akey(p, "rope.scaling.type", k), "linear", 6, err));
+        WK_TRY(wk_ggufw_kv_f32(w, akey(p, "rope.scaling.factor", k), h->rope_scaling_factor, err));
+    }
+    if (p->head_dim) {   /* the converter writes config.json's head_dim (Llama 3.2 has one) */
+        WK_TRY(wk_ggufw_kv_u32(w, akey(p, "attention.key_length", k), p->head_dim, err));
+        WK_TRY(wk_ggufw_kv_u32(w, akey(p, "attention.value_length", k), p->head_dim, err));
+    }
+    WK_TRY(wk_ggufw_kv_u32(w, "general.file_type", p->file_type, err));
+    if (is_llama) {
+        WK_TRY(wk_ggufw_kv_u32(w, akey(p, "vocab_size", k), h->n_vocab, err));
+        WK_TRY(wk_ggufw_kv_u32(w, akey(p, "rope.dimension_count", k), h->n_rot, err));
+    }
+    return 0;
+}
+
+static int add_model_kvs(wk_gl *p, int hf, wk_err *err)
+{
+    wk_ggufw *w = p->w;
     char nbuf[256];
     const char *name = p->o.name;
     if (!name) {
@@ -922,26 +1077,13 @@ static int add_model_kvs(wk_gl *p, int hf, wk_err *err)
         const char *dir = wk_source_dir(p->src);
         name = base_name(realpath(dir, real) ? real : dir, nbuf, sizeof nbuf);
     }
-    WK_TRY(wk_ggufw_kv_str(w, "general.architecture", "llama", 5, err));
+    const char *arch = p->arch->gguf_arch;
+    WK_TRY(wk_ggufw_kv_str(w, "general.architecture", arch, strlen(arch), err));
     WK_TRY(wk_ggufw_kv_str(w, "general.type", "model", 5, err));
     WK_TRY(wk_ggufw_kv_str(w, "general.name", name, strlen(name), err));
     if (p->o.alignment && p->o.alignment != WK_GGUF_DEFAULT_ALIGNMENT)
         WK_TRY(wk_ggufw_kv_u32(w, "general.alignment", p->o.alignment, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.block_count", h->n_layer, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.context_length", p->o.ctx ? p->o.ctx : h->n_ctx, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.embedding_length", h->n_embd, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.feed_forward_length", h->n_ff, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.attention.head_count", h->n_head, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.attention.head_count_kv", h->n_head_kv, err));
-    WK_TRY(wk_ggufw_kv_f32(w, "llama.rope.freq_base", h->rope_theta, err));
-    WK_TRY(wk_ggufw_kv_f32(w, "llama.attention.layer_norm_rms_epsilon", h->norm_eps, err));
-    if (h->has_rope_scaling) {
-        WK_TRY(wk_ggufw_kv_str(w, "llama.rope.scaling.type", "linear", 6, err));
-        WK_TRY(wk_ggufw_kv_f32(w, "llama.rope.scaling.factor", h->rope_scaling_factor, err));
-    }
-    WK_TRY(wk_ggufw_kv_u32(w, "general.file_type", p->file_type, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.vocab_size", h->n_vocab, err));
-    WK_TRY(wk_ggufw_kv_u32(w, "llama.rope.dimension_count", h->n_rot, err));
+    WK_TRY(add_arch_kvs(p, err));
     WK_TRY(wk_ggufw_kv_u32(w, "general.quantization_version", 2, err));
     return add_vocab(p, hf, err);
 }
@@ -1051,6 +1193,16 @@ static uint32_t carried_alignment(const char *json, size_t len)
 
 /* ---- digests ------------------------------------------------------------------------- */
 
+/* The digest of a generated tensor (its bytes as written); 0 for others. */
+static int gen_digest(gl_tensor *t, wk_err *err)
+{
+    if (t->src != GL_GENERATED) return 0;
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    WK_TRY(wk_hash_oneshot(WK_HASH_XXH3_64, t->gen, t->nbytes, d, err));
+    wk_hex(d, 8, t->digest);
+    return 0;
+}
+
 static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     uint64_t total = 0, done = 0;
@@ -1069,7 +1221,9 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
 #pragma omp atomic read
             f = failed;
             if (f >= 0) continue;
-            if (wk_source_digest(p->src, p->t[i].src, &p->t[i].x, &bufs, p->t[i].digest, &e)) {
+            if (gen_digest(&p->t[i], &e) ||
+                (p->t[i].src != GL_GENERATED &&
+                 wk_source_digest(p->src, p->t[i].src, &p->t[i].x, &bufs, p->t[i].digest, &e))) {
 #pragma omp critical(wk_gl_err)
                 if (failed < 0) {
                     first = e;
@@ -1115,8 +1269,14 @@ static int add_tensor_infos(wk_gl *p, wk_err *err)
     qsort(p->t, p->n_t, sizeof *p->t, cmp_tensors);
     for (size_t i = 0; i < p->n_t; i++) {
         gl_tensor *t = &p->t[i];
-        const wk_source_tensor *st = wk_source_tensor_at(p->src, t->src);
         int64_t ne[WK_GGUF_MAX_DIMS];
+        if (t->src == GL_GENERATED) {   /* rope_freqs: n_rot / 2 F32 values */
+            ne[0] = p->hp.n_rot / 2;
+            if (wk_ggufw_add_tensor(p->w, t->name, t->type, 1, ne, err) < 0) return -1;
+            t->nbytes = wk_ggufw_tensor_nbytes(p->w, i);
+            continue;
+        }
+        const wk_source_tensor *st = wk_source_tensor_at(p->src, t->src);
         for (int d = 0; d < st->ndim; d++) ne[d] = st->shape[st->ndim - 1 - d];
         if (wk_ggufw_add_tensor(p->w, t->name, t->type, st->ndim, ne, err) < 0)
             return wk_err_prefix(err, "%s", wk_source_path(p->src));
@@ -1196,6 +1356,7 @@ void wk_gl_free(wk_gl *p)
     if (!p) return;
     wk_ggufw_free(p->w);
     free(p->t);
+    free(p->rope_freqs);
     free(p->cfg_path);
     free(p);
 }
@@ -1248,7 +1409,8 @@ int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk
     int rc = -1;
     for (size_t i = 0; i < p->n_t; i++) {
         if (!p->nf_checked) p->t[i].x.nf = &p->t[i].nf;   /* no digest pass: check here */
-        WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err), done);
+        if (p->t[i].src == GL_GENERATED) WK_TRY_GOTO(wk_sink_write(&ws, p->t[i].gen, p->t[i].nbytes, err), done);
+        else WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err), done);
         if (!p->nf_checked) WK_TRY_GOTO(nonfinite_done(p, i, err), done);
     }
     p->nf_checked = 1;

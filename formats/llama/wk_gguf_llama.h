@@ -1,5 +1,7 @@
-/* wk_gguf_llama.h — a LLaMA model (HF or Meta layout, or a GGUF / a
- * safetensors file made from one) as a GGUF file llama.cpp loads.
+/* wk_gguf_llama.h — a LLaMA-family model (HF or Meta layout, or a GGUF / a
+ * safetensors file made from one) as a GGUF file llama.cpp loads.  HF
+ * directories: the config.json architectures of wk_arch.h (Llama 1/2/3.x,
+ * Mistral -> "llama", Qwen2 -> "qwen2"; docs/formats/llama-layouts.md §4).
  *
  * What it decides (docs/pack.md, docs/formats/gguf.md):
  *   - tensor names: HF (model.layers.N.self_attn.q_proj.weight ...) and Meta
@@ -85,8 +87,10 @@ int wk_gl_name_cmp(const char *a, const char *b);
 
 typedef struct wk_gl wk_gl;
 
-/* Plan the GGUF for src.  Errors name the file / key / tensor: missing
- * config.json or params.json, tokenizer.model not found or malformed,
+/* Plan the GGUF for src.  Errors name the file / key / tensor: an
+ * architecture, config key, rope_scaling type or sliding window wk_arch.h
+ * refuses (WK_E_UNSUPPORTED), tie_word_embeddings against lm_head, missing
+ * or unexpected attention biases, missing config.json or params.json, tokenizer.model not found or malformed,
  * unknown tensor, missing tensor, shape inconsistent with the config,
  * vocabulary larger than the embedding, config.json vocab_size or the output
  * matrix disagreeing with the embedding, a malformed added_tokens.json /

@@ -1,6 +1,7 @@
 /* wk_qmix.c — llama-quantize's presets and per-tensor type policy (LLaMA). */
 #include "wk_qmix.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* ---- presets: llama-quantize's names and llama_ftype numbers ------------------ */
@@ -39,14 +40,46 @@ const wk_qmix_preset *wk_qmix_find_preset(const char *s)
 
 /* ---- per-tensor type policy (llama-quantize's llama_tensor_get_type, LLaMA) ---- */
 
+/* The architectures whose llama.cpp mixes are reproduced, and when llama.cpp
+ * takes a model for a "70B" (llama_model's model type, which bumps attn_v):
+ * "llama" with 80 layers and grouped-query attention (80 layers without it
+ * is LLaMA-1 65B), "qwen2" with 80 layers. */
+static const struct {
+    const char *arch;
+    int layers_70b;
+    int needs_gqa;
+} ARCHS[] = {
+    { .arch = "llama", .layers_70b = 80, .needs_gqa = 1 },
+    { .arch = "qwen2", .layers_70b = 80, .needs_gqa = 0 },
+};
+
+/* "<arch>.<key>" of g as u32, 0 if absent. */
+static uint32_t arch_u32(const wk_gguf *g, const char *arch, const char *key)
+{
+    char k[96];
+    uint32_t v = 0;
+    wk_err e;
+    snprintf(k, sizeof k, "%s.%s", arch, key);
+    return wk_gguf_get_u32(g, k, &v, &e) ? 0 : v;
+}
+
 void wk_qmix_state_init(wk_qmix_state *ms, const wk_gguf *g)
 {
     const size_t nt = wk_gguf_tensor_count(g);
     memset(ms, 0, sizeof *ms);
     ms->tied = wk_gguf_find_tensor(g, "output.weight") < 0;
-    uint32_t nl = 0;
+    const char *arch = NULL;
+    size_t al = 0;
     wk_err e2;
-    if (!wk_gguf_get_u32(g, "llama.block_count", &nl, &e2)) ms->n_layer = (int)nl;
+    if (wk_gguf_get_str(g, "general.architecture", &arch, &al, &e2)) arch = NULL;
+    for (size_t a = 0; arch && a < sizeof ARCHS / sizeof *ARCHS; a++) {
+        if (strlen(ARCHS[a].arch) != al || memcmp(ARCHS[a].arch, arch, al)) continue;
+        ms->arch = ARCHS[a].arch;
+        ms->n_layer = (int)arch_u32(g, ms->arch, "block_count");
+        uint32_t nh = arch_u32(g, ms->arch, "attention.head_count");
+        uint32_t nkv = arch_u32(g, ms->arch, "attention.head_count_kv");
+        ms->is_70b = ms->n_layer == ARCHS[a].layers_70b && (!ARCHS[a].needs_gqa || (nkv && nkv != nh));
+    }
     for (size_t i = 0; i < nt; i++) {
         const char *n = wk_gguf_tensor_at(g, i)->name;
         ms->n_attn_v += strstr(n, "attn_v.weight") != NULL;
@@ -92,7 +125,7 @@ int wk_qmix_choose(const wk_qmix_opts *o, wk_qmix_state *ms, const wk_gguf_tenso
         } else if (strstr(n, "attn_v.weight")) {
             if (o->p->mix == WK_QMIX_K_M && use_more_bits(ms->i_attn_v, ms->n_attn_v)) type = WK_GGML_Q6_K;
             else if (o->p->mix == WK_QMIX_K_S && o->p->type == WK_GGML_Q4_K && ms->i_attn_v < 4) type = WK_GGML_Q5_K;
-            if (ms->n_layer == 80 && type == WK_GGML_Q4_K) type = WK_GGML_Q5_K;   /* LLaMA 70B */
+            if (ms->is_70b && type == WK_GGML_Q4_K) type = WK_GGML_Q5_K;   /* 70B: 8 q heads per v */
             ms->i_attn_v++;
         } else if (strstr(n, "ffn_down")) {
             int i = ms->i_ffn_down++, nl = ms->n_ffn_down;

@@ -42,10 +42,14 @@ typedef struct {
 
 typedef struct {
     int n_attn_v, n_ffn_down, i_attn_v, i_ffn_down, n_layer, tied;
+    const char *arch;   /* general.architecture when it is one whose mixes are reproduced
+                           ("llama", "qwen2"), else NULL */
+    int is_70b;         /* llama.cpp's model type is 70B (attn_v gets at least Q5_K) */
 } wk_qmix_state;
 
-/* Counters for g's tensors: attn_v / ffn_down counts, llama.block_count,
- * tied (no output.weight); indices at 0. */
+/* Counters for g's tensors: attn_v / ffn_down counts, <arch>.block_count,
+ * tied (no output.weight), arch and is_70b from general.architecture and
+ * the head counts; indices at 0. */
 void wk_qmix_state_init(wk_qmix_state *ms, const wk_gguf *g);
 
 /* Values per block of a ggml type (1 for the float types). */

@@ -87,8 +87,11 @@ static void test_q4_k_s(void)
     CHECK_EQ_U64(pick(&o, &ms, "blk.4.attn_q.weight", 4096), WK_GGML_Q4_K);
     CHECK_EQ_U64(pick(&o, &ms, "output.weight", 4096), WK_GGML_Q6_K);
     /* LLaMA 70B (80 layers): attn_v at least Q5_K */
-    wk_qmix_state m80 = { .n_attn_v = 80, .n_ffn_down = 80, .n_layer = 80, .i_attn_v = 10 };
+    wk_qmix_state m80 = { .n_attn_v = 80, .n_ffn_down = 80, .n_layer = 80, .i_attn_v = 10, .is_70b = 1 };
     CHECK_EQ_U64(pick(&o, &m80, "blk.10.attn_v.weight", 8192), WK_GGML_Q5_K);
+    /* LLaMA-1 65B (80 layers, no GQA): llama.cpp's model type is 65B, no bump */
+    wk_qmix_state m65 = { .n_attn_v = 80, .n_ffn_down = 80, .n_layer = 80, .i_attn_v = 10, .is_70b = 0 };
+    CHECK_EQ_U64(pick(&o, &m65, "blk.10.attn_v.weight", 8192), WK_GGML_Q4_K);
     /* fallback: Q4_K on a row that is not whole 256-blocks -> Q5_0 */
     CHECK_EQ_U64(pick(&o, &ms, "blk.5.attn_q.weight", 4000), WK_GGML_Q5_0);
 }

@@ -232,6 +232,17 @@ static int plan_file(qrun *qr, wk_err *err)
     const size_t nt = wk_gguf_tensor_count(g);
     wk_qmix_state ms;
     wk_qmix_state_init(&ms, g);
+    /* llama.cpp's mixes differ per architecture (Falcon, expert models, model sizes):
+     * only the ones reproduced are mixed (a pure run has no mix) */
+    if (!ms.arch && !o->mix.pure) {
+        const char *a = NULL;
+        size_t al = 0;
+        wk_err e;
+        if (wk_gguf_get_str(g, "general.architecture", &a, &al, &e)) a = "", al = 0;
+        WK_FAIL_IF(1, err, WK_E_UNSUPPORTED, "%s: general.architecture \"%.*s\": llama.cpp's type mix for "
+                   "it is not reproduced (llama, qwen2); use --pure for one type everywhere",
+                   o->input, (int)(al > 64 ? 64 : al), a);
+    }
     for (size_t i = 0; i < wk_gguf_kv_count(g); i++)
         if (!skip_kv(wk_gguf_kv_at(g, i)->key)) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
     WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
