@@ -85,6 +85,9 @@ _Static_assert(sizeof(wk_block_q6_K) == 210, "block_q6_K is 210 bytes");
 
 /* Quantize k floats (k a multiple of the block size) into k/blck blocks. */
 typedef void (*wk_qrow_fn)(const float *x, void *y, int64_t k);
+/* Quantize one row of n_per_row floats with importance weights qw
+ * (n_per_row floats, not NULL): ggml's weighted path. */
+typedef void (*wk_qrow_w_fn)(const float *x, void *y, int64_t n_per_row, const float *qw);
 /* Dequantize k/blck blocks into k floats. */
 typedef void (*wk_dqrow_fn)(const void *x, float *y, int64_t k);
 /* sum_i dequant(x)[i] * y[i] over k values, accumulated in float in order. */
@@ -101,6 +104,8 @@ typedef struct {
     wk_qrow_fn quantize_ref;   /* scalar reference, bit-exact with ggml */
     wk_qrow_fn quantize_simd;  /* AVX2/F16C kernel, NULL if none; only call it
                                 * when wk_quant_have_simd() is 1 */
+    wk_qrow_w_fn quantize_imat; /* weighted scalar reference, bit-exact with
+                                * ggml_quantize_chunk(..., imatrix) */
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
@@ -131,6 +136,18 @@ void wk_quantize_row_q8_0_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q4_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_ref(const float *x, void *y, int64_t k);
+
+/* Importance-weighted (wk_quant_imat.c): one row of n floats with weights
+ * qw[0..n); = ggml's quantize_row_*_impl with quant_weights (Q8_0: ggml
+ * ignores the weights, so this is the reference kernel). */
+void wk_quantize_row_q4_0_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q4_1_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_0_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_1_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q8_0_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q4_K_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_K_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q6_K_imat(const float *x, void *y, int64_t n, const float *qw);
 
 /* AVX2 + F16C (wk_quant_avx2.c); defined on x86 only, and may only be called
  * when wk_quant_have_simd() is 1.  Same bytes as *_ref for NaN-free input. */
@@ -173,8 +190,11 @@ typedef struct {
     int nthreads;            /* OpenMP threads; <= 0: OpenMP's current default */
     wk_qkernel kernel;
     const char *name;        /* tensor name for messages (NULL: "tensor") */
-    const float *imatrix;    /* WK_QK_SEARCH only: n_per_row importance
-                              * weights (same for every row), or NULL */
+    const float *imatrix;    /* n_per_row importance weights (same for every
+                              * row), or NULL.  With AUTO/REF: ggml's weighted
+                              * quantizers (quantize_imat; no SIMD kernels, so
+                              * WK_QK_SIMD with an imatrix is WK_E_UNSUPPORTED);
+                              * with SEARCH: the weights of the error. */
 } wk_qopts;
 
 /* Rows per OpenMP work item: a fixed split, so that the output does not
@@ -186,7 +206,7 @@ typedef struct {
  * kernels, WK_E_USAGE otherwise).  Needs n_per_row > 0 and a multiple of the
  * block size (WK_E_USAGE otherwise), opts may be NULL (defaults).  The
  * output is identical for every thread count and, for AUTO/REF/SIMD, equal
- * to ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, NULL).
+ * to ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, opts->imatrix).
  * Fails with WK_E_FORMAT naming the tensor, row and column of the first
  * NaN/Inf input value, or WK_E_LIMIT naming the first block whose fp16
  * scale overflows; dst is then partly written and must be discarded. */
