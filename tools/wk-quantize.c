@@ -26,6 +26,8 @@ typedef struct {
     const preset *p;
     int search, pure, allow_requantize, leave_output;
     int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
+    const char **include_w, **exclude_w;   /* --include-weights / --exclude-weights (argv strings) */
+    size_t n_include, n_exclude;
 } q_opts;
 
 static void usage(void)
@@ -51,8 +53,13 @@ static void usage(void)
 "options:\n"
 "  --search             choose each block's scales (and mins) to minimise its squared\n"
 "                       error (same layouts; not byte-identical to llama-quantize)\n"
-"  --imatrix FILE       with --search: weight the error by llama.cpp's importance\n"
-"                       matrix (GGUF imatrix file from llama-imatrix)\n"
+"  --imatrix FILE       llama.cpp importance matrix (llama-imatrix's GGUF or legacy\n"
+"                       .dat): ggml's weighted quantizers, as llama-quantize --imatrix;\n"
+"                       with --search, the weights of the error\n"
+"  --include-weights NAME   use the imatrix only for tensors whose name contains NAME\n"
+"                       (repeatable)\n"
+"  --exclude-weights NAME   do not use the imatrix for tensors whose name contains NAME\n"
+"                       (repeatable; not together with --include-weights)\n"
 "  --pure               every eligible tensor gets TYPE (no K-mix, no Q6_K output)\n"
 "  --output-tensor-type T    type of output.weight (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1\n"
 "                       q8_0 q4_k q5_k q6_k); also of token_embd.weight when tied\n"
@@ -97,6 +104,15 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
                 return wk_err_set(err, WK_E_USAGE, "%s: unknown or unsupported type \"%s\" (wk-quantize "
                                   "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k)", a, argv[i]);
             *(a[2] == 'o' ? &o->output_type : &o->embd_type) = t;
+        } else if (!strcmp(a, "--include-weights") || !strcmp(a, "--exclude-weights")) {
+            if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a tensor name", a);
+            int inc = a[2] == 'i';
+            const char ***list = inc ? &o->include_w : &o->exclude_w;
+            size_t *n = inc ? &o->n_include : &o->n_exclude;
+            const char **nl = realloc(*list, sizeof *nl * (*n + 1));
+            if (!nl) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+            nl[(*n)++] = argv[++i];
+            *list = nl;
         } else if (!strcmp(a, "--imatrix")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "--imatrix needs a file");
             o->imatrix = argv[++i];
@@ -112,9 +128,12 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
     o->output = pos[1];
     if (!(o->p = wk_qmix_find_preset(pos[2])))
         return wk_err_set(err, WK_E_USAGE, "unknown TYPE \"%s\" (see --help for the list)", pos[2]);
-    if (o->imatrix && !o->search)
-        return wk_err_set(err, WK_E_USAGE, "--imatrix is used by --search only (the default mode is "
-                          "ggml's reference quantizer, which has no importance weights)");
+    if (o->n_include && o->n_exclude)
+        return wk_err_set(err, WK_E_USAGE, "--include-weights and --exclude-weights cannot be used "
+                          "together");
+    if ((o->n_include || o->n_exclude) && !o->imatrix)
+        return wk_err_set(err, WK_E_USAGE, "--include-weights / --exclude-weights select entries of "
+                          "an importance matrix: give one with --imatrix");
     return 0;
 }
 
@@ -221,6 +240,10 @@ static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opt
     ro->input = o->input;
     ro->output = o->output;
     ro->imatrix = o->imatrix;
+    ro->include_weights = o->include_w;
+    ro->n_include = o->n_include;
+    ro->exclude_weights = o->exclude_w;
+    ro->n_exclude = o->n_exclude;
     ro->mix.p = o->p;
     ro->mix.pure = o->pure;
     ro->mix.leave_output = o->leave_output;
@@ -286,12 +309,16 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.output_type = o.embd_type = -1;
     wk_cli_std_init(&o.std, "wk-quantize");
-    int exit_now = 0;
-    if (parse_args(&o, argc, argv, &exit_now, &err)) return wk_cli_fail(o.std.prog, &err);
-    if (exit_now) return 0;
-    wk_threads_apply(o.std.threads);
-    wk_io_install_signal_cleanup();
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    return run(&o, &t0, &err) ? wk_cli_fail(o.std.prog, &err) : 0;
+    int exit_now = 0, rc = 0;
+    if (parse_args(&o, argc, argv, &exit_now, &err)) rc = wk_cli_fail(o.std.prog, &err);
+    else if (!exit_now) {
+        wk_threads_apply(o.std.threads);
+        wk_io_install_signal_cleanup();
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = run(&o, &t0, &err) ? wk_cli_fail(o.std.prog, &err) : 0;
+    }
+    free(o.include_w);
+    free(o.exclude_w);
+    return rc;
 }

@@ -15,6 +15,7 @@
 #include "wk_gguf.h"
 #include "wk_gguf_llama.h"
 #include "wk_half.h"
+#include "wk_imatrix.h"
 #include "wk_io.h"
 #include "wk_quant.h"
 #include "wk_sink.h"
@@ -28,33 +29,45 @@ void wk_qrun_opts_init(wk_qrun_opts *o)
 
 #define blck_of wk_qmix_blck
 
-/* ---- importance matrix (GGUF imatrix: <tensor>.in_sum2 / <tensor>.counts) ------ */
+/* ---- importance matrix (wk_imatrix: llama.cpp's GGUF or legacy .dat) ----------- */
 
-/* imatrix for tensor `name` with ne0 columns into w (ne0 floats): in_sum2 / counts
- * (counts 0 -> 1, as llama-quantize).  1 if found, 0 if the file has none for it,
- * -1 on a malformed entry. */
-static int imatrix_for(const wk_gguf *im, const char *name, int64_t ne0, float *w, wk_err *err)
+/* llama-quantize's token-embedding names: an imatrix of the wrong size for
+ * them is ignored, for any other tensor it is an error. */
+static int is_token_embd(const char *name)
 {
-    char key[160];
-    snprintf(key, sizeof key, "%s.in_sum2", name);
-    long si = wk_gguf_find_tensor(im, key);
-    snprintf(key, sizeof key, "%s.counts", name);
-    long ci = wk_gguf_find_tensor(im, key);
-    if (si < 0 || ci < 0) return 0;
-    const wk_gguf_tensor *s = wk_gguf_tensor_at(im, (size_t)si), *c = wk_gguf_tensor_at(im, (size_t)ci);
-    if (s->type != WK_GGML_F32 || c->type != WK_GGML_F32 || c->nbytes < 4 || s->nbytes < (uint64_t)ne0 * 4)
-        return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s is not F32 of %" PRId64 " values",
-                          wk_gguf_path(im), name, ne0);
-    float count;
-    memcpy(&count, c->data, 4);
-    for (int64_t i = 0; i < ne0; i++) {
-        float v;
-        memcpy(&v, s->data + 4 * i, 4);
-        w[i] = count > 0 ? v / count : 1.0f;
-        if (!(w[i] >= 0) || !isfinite(w[i]))
-            return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s: column %" PRId64 " has weight %g "
-                              "(must be finite and >= 0)", wk_gguf_path(im), name, i, (double)w[i]);
+    return !strcmp(name, "token_embd.weight") || !strcmp(name, "per_layer_token_embd.weight");
+}
+
+/* 1 if the imatrix entry `name` is used under --include-weights /
+ * --exclude-weights (llama-quantize's prepare_imatrix: substring matches). */
+static int weights_selected(const wk_qrun_opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_exclude; i++)
+        if (strstr(name, o->exclude_weights[i])) return 0;
+    if (!o->n_include) return 1;
+    for (size_t i = 0; i < o->n_include; i++)
+        if (strstr(name, o->include_weights[i])) return 1;
+    return 0;
+}
+
+/* Importance weights for tensor t (ne0 * experts floats) into w: 1 if found,
+ * 0 if the file has none for it (or it is not selected, or it is a token
+ * embedding of the wrong size), -1 on a size mismatch or a bad value. */
+static int imatrix_for(const wk_qrun_opts *o, const wk_imatrix *im, const wk_gguf_tensor *t,
+                       float *w, wk_err *err)
+{
+    const long i = wk_imatrix_find(im, t->name);
+    if (i < 0 || !weights_selected(o, t->name)) return 0;
+    WK_FAIL_IF(t->n_dims > 3 && t->ne[3] > 1, err, WK_E_UNSUPPORTED, "%s: importance weights for a "
+               "4-D tensor (ne[3] = %" PRId64 ") are not supported", t->name, t->ne[3]);
+    const int64_t want = t->ne[0] * (t->n_dims > 2 ? t->ne[2] : 1);
+    if (wk_imatrix_size_at(im, (size_t)i) != want) {
+        if (is_token_embd(t->name)) return 0;
+        return wk_err_set(err, WK_E_MISMATCH, "%s: imatrix size %" PRId64 " is different from "
+                          "tensor size %" PRId64 " for %s", wk_imatrix_path(im),
+                          wk_imatrix_size_at(im, (size_t)i), want, t->name);
     }
+    WK_TRY(wk_imatrix_weights(im, (size_t)i, w, err));
     return 1;
 }
 
@@ -68,11 +81,11 @@ typedef struct {
 typedef struct {
     const wk_qrun_opts *o;
     const wk_gguf *g;
-    wk_gguf *im;            /* importance matrix, or NULL */
+    wk_imatrix *im;         /* importance matrix, or NULL */
     wk_ggufw *w;
     wk_sink os;             /* w's sink: the output file (outlives w's writes) */
     int *types;             /* output ggml type of each tensor */
-    float *imat;            /* one row of importance weights */
+    float *imat;            /* importance weights of a tensor (ne0 per expert) */
     uint64_t total_in, done;
 } qrun;
 
@@ -188,10 +201,14 @@ static int write_tensor(qrun *qr, const wk_gguf_tensor *t, int out, const float 
     double *row_err = malloc(sizeof(double) * 2 * (size_t)slab);
     WK_FAIL_GOTO(!x || !y || !row_err, done, err, WK_E_NOMEM, "%s: out of memory", t->name);
     const uint64_t in_row = t->nbytes / (uint64_t)nrows;
-    for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
-        const int64_t n = nrows - r0 < slab ? nrows - r0 : slab;
+    /* rows of one expert (3-D tensors): each has its own importance weights */
+    const int64_t per_expert = t->n_dims > 2 ? t->ne[1] : nrows;
+    for (int64_t r0 = 0, n; r0 < nrows; r0 += n) {
+        n = nrows - r0 < slab ? nrows - r0 : slab;
+        if (imat && n > per_expert - r0 % per_expert) n = per_expert - r0 % per_expert;
+        const float *w = imat ? imat + (r0 / per_expert) * ne0 : NULL;
         WK_TRY_GOTO(rows_to_f32(t, ne0, r0, n, x, o->allow_requantize, err), done);
-        if (q) WK_TRY_GOTO(quantize_slab(o, out, t, x, y, row_err, n, ne0, out_row, imat, st, err), done);
+        if (q) WK_TRY_GOTO(quantize_slab(o, out, t, x, y, row_err, n, ne0, out_row, w, st, err), done);
         else convert_slab(out, x, y, n, ne0, st);
         int wr = wk_ggufw_write(qr->w, y, out_row * (size_t)n, err);
         qr->done += in_row * (uint64_t)n;
@@ -255,10 +272,11 @@ static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_e
     const wk_gguf_tensor *t = wk_gguf_tensor_at(qr->g, i);
     const float *wv = NULL;
     if (qr->im && wk_qtraits_get(qr->types[i])) {
-        float *nw = realloc(qr->imat, sizeof(float) * (size_t)t->ne[0]);
+        const int64_t nw_vals = t->ne[0] * (t->n_dims > 2 ? t->ne[2] : 1);
+        float *nw = realloc(qr->imat, sizeof(float) * (size_t)nw_vals);
         WK_FAIL_IF(!nw, err, WK_E_NOMEM, "out of memory");
         qr->imat = nw;
-        int f = imatrix_for(qr->im, t->name, t->ne[0], qr->imat, err);
+        int f = imatrix_for(qr->o, qr->im, t, qr->imat, err);
         if (f < 0) return -1;
         wv = f ? qr->imat : NULL;
     }
@@ -318,8 +336,8 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inp
     qrun qr = { .o = o, .g = g };
     wk_out *out = NULL;
     int rc = -1;
-    if (o->imatrix && (wk_inputs_add(inputs, o->imatrix, err) || !(qr.im = wk_gguf_open(o->imatrix, err))))
-        return wk_err_prefix(err, "--imatrix (a GGUF imatrix file is needed)");
+    if (o->imatrix && (wk_inputs_add(inputs, o->imatrix, err) || !(qr.im = wk_imatrix_open(o->imatrix, err))))
+        return wk_err_prefix(err, "--imatrix");
     const int setup = open_file(&qr, inputs, &out, err);
     for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
     progress(&qr);
@@ -332,7 +350,7 @@ done:
     free(qr.imat);
     free(qr.types);
     wk_ggufw_free(qr.w);
-    wk_gguf_close(qr.im);
+    wk_imatrix_close(qr.im);
     return rc;
 }
 

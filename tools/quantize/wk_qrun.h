@@ -45,7 +45,11 @@ typedef struct {
 
 typedef struct {
     const char *input, *output;
-    const char *imatrix;          /* GGUF imatrix file (with search only), or NULL */
+    const char *imatrix;          /* llama.cpp imatrix (GGUF or legacy .dat), or NULL */
+    const char *const *include_weights; /* use the imatrix only for entries containing one */
+    size_t n_include;
+    const char *const *exclude_weights; /* never for entries containing one */
+    size_t n_exclude;
     wk_qmix_opts mix;             /* preset and type overrides */
     int search;                   /* WK_QK_SEARCH kernels instead of ggml's reference */
     int allow_requantize;         /* accept quantized weights as input */
