@@ -118,6 +118,7 @@ copy_seeds() {
     xorcheck)    pat='.*\.\(pth\|pt\|bin\|safetensors\)$' ;;
     gguf)        pat='.*\.gguf$' ;;
     spm|tokjson) pat='.*\.model$' ;;
+    imatrix)     pat='.*\.dat$\|.*/imatrix_[^/]*\.gguf$' ;;
     *)           pat='.*\.'"$t"'$' ;;
   esac
   find "$root/tests/fixtures" "$root/tests/malformed/cases" "$seeds_gen/$t" "$root/checksums" \
