@@ -336,9 +336,11 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inp
     qrun qr = { .o = o, .g = g };
     wk_out *out = NULL;
     int rc = -1;
-    if (o->imatrix && (wk_inputs_add(inputs, o->imatrix, err) || !(qr.im = wk_imatrix_open(o->imatrix, err))))
-        return wk_err_prefix(err, "--imatrix");
-    const int setup = open_file(&qr, inputs, &out, err);
+    if (o->imatrix && wk_inputs_add(inputs, o->imatrix, err)) return wk_err_prefix(err, "--imatrix");
+    /* the output first: writing over an input (the imatrix too) is refused before any parsing */
+    int setup = open_file(&qr, inputs, &out, err);
+    if (!setup && o->imatrix && !(qr.im = wk_imatrix_open(o->imatrix, err)))
+        setup = wk_err_prefix(err, "--imatrix");
     for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
     progress(&qr);
     WK_TRY_GOTO(setup, done);
