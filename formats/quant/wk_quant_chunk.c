@@ -59,6 +59,10 @@ CHECK_FN(q8_0, 0, -1)
 CHECK_FN(q4_K, 0, 2)
 CHECK_FN(q5_K, 0, 2)
 CHECK_FN(q6_K, (int)offsetof(wk_block_q6_K, d), -1)
+CHECK_FN(q2_K, (int)offsetof(wk_block_q2_K, d), (int)offsetof(wk_block_q2_K, dmin))
+CHECK_FN(q3_K, (int)offsetof(wk_block_q3_K, d), -1)
+CHECK_FN(iq4_nl, 0, -1)
+CHECK_FN(iq4_xs, 0, -1)
 
 /* ---- dequantize-and-dot (for benchmarks) --------------------------------------- */
 
@@ -81,6 +85,10 @@ DOT_FN(q8_0, WK_QK)
 DOT_FN(q4_K, WK_QK_K)
 DOT_FN(q5_K, WK_QK_K)
 DOT_FN(q6_K, WK_QK_K)
+DOT_FN(q2_K, WK_QK_K)
+DOT_FN(q3_K, WK_QK_K)
+DOT_FN(iq4_nl, WK_QK)
+DOT_FN(iq4_xs, WK_QK_K)
 
 /* ---- the table ----------------------------------------------------------------------- */
 
@@ -126,6 +134,19 @@ static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
                        .quantize_simd = SIMD_OR_NULL(q6_K),
                        .quantize_imat = wk_quantize_row_q6_K_imat, .dequantize = wk_dequantize_row_q6_K,
                        .vec_dot = dot_q6_K, .check = check_q6_K, .idot = wk_vec_dot_q6_K },
+    /* scalar only (no SIMD quantizer yet) */
+    [WK_GGML_Q2_K] = { .quantize_ref = wk_quantize_row_q2_K_ref,
+                       .quantize_imat = wk_quantize_row_q2_K_imat, .dequantize = wk_dequantize_row_q2_K,
+                       .vec_dot = dot_q2_K, .check = check_q2_K, .idot = wk_vec_dot_q2_K },
+    [WK_GGML_Q3_K] = { .quantize_ref = wk_quantize_row_q3_K_ref,
+                       .quantize_imat = wk_quantize_row_q3_K_imat, .dequantize = wk_dequantize_row_q3_K,
+                       .vec_dot = dot_q3_K, .check = check_q3_K, .idot = wk_vec_dot_q3_K },
+    [WK_GGML_IQ4_NL] = { .quantize_ref = wk_quantize_row_iq4_nl_ref,
+                       .quantize_imat = wk_quantize_row_iq4_nl_imat, .dequantize = wk_dequantize_row_iq4_nl,
+                       .vec_dot = dot_iq4_nl, .check = check_iq4_nl, .idot = wk_vec_dot_iq4_nl },
+    [WK_GGML_IQ4_XS] = { .quantize_ref = wk_quantize_row_iq4_xs_ref,
+                       .quantize_imat = wk_quantize_row_iq4_xs_imat, .dequantize = wk_dequantize_row_iq4_xs,
+                       .vec_dot = dot_iq4_xs, .check = check_iq4_xs, .idot = wk_vec_dot_iq4_xs },
 };
 
 const wk_qtraits *wk_qtraits_get(int type)
@@ -251,6 +272,9 @@ static int resolve_rows(int type, int64_t nrows, int64_t n_per_row, const wk_qop
     K->qt = qt;
     K->blck = ti->blck;
     K->fn_w = NULL;
+    if (o->kernel == WK_QK_SEARCH && !wk_quant_search_supported(type))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: --search is not implemented for %s (it "
+                          "has Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K)", name, ti->lname);
     if (o->imatrix && o->kernel == WK_QK_SIMD)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: no SIMD kernel for %s with an importance "
                           "matrix (the weighted kernels are scalar)", name, ti->lname);

@@ -27,9 +27,9 @@ static inline int imax(int a, int b) { return a > b ? a : b; }
 
 /* ggml's make_qkx3_quants: make_qkx2_quants with weights x^2 when weights is
  * NULL, an early exit on max <= min, and ggml's own step grid. */
-static float make_qkx3_quants(int n, int nmax, const float *x, const float *weights,
-                              uint8_t *L, float *the_min, uint8_t *Laux,
-                              float rmin, float rdelta, int nstep, int use_mad)
+float wk_q_make_qkx3_quants(int n, int nmax, const float *x, const float *weights,
+                            uint8_t *L, float *the_min, uint8_t *Laux,
+                            float rmin, float rdelta, int nstep, int use_mad)
 {
     float min = x[0], max = x[0];
     float sum_w = weights ? weights[0] : x[0] * x[0];
@@ -226,7 +226,7 @@ static void quantize_x_1_w(const float *x, uint8_t *y, int64_t n, const float *q
         const float *xb = x + WK_QK * ib;
         legacy_weights(xb, qw + WK_QK * ib, sigma2, w);
         float min;
-        const float d = make_qkx3_quants(WK_QK, nmax, xb, w, L, &min, Laux, -0.9f, 0.05f, 36, 0);
+        const float d = wk_q_make_qkx3_quants(WK_QK, nmax, xb, w, L, &min, Laux, -0.9f, 0.05f, 36, 0);
         if (nmax == 15) {
             wk_block_q4_1 b;
             b.d = wk_f32_to_f16(d);
@@ -296,7 +296,7 @@ static void quantize_k_w(const float *x, uint8_t *y, int64_t n, const float *qw,
             float sumw = 0;
             for (int l = 0; l < 32; ++l) sumw += weights[l];
             sw[j] = sumw;
-            scales[j] = make_qkx3_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
+            scales[j] = wk_q_make_qkx3_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
                                          -0.9f, 0.05f, 36, 0);
         }
         const float d_block = wk_q_make_qp_quants(WK_QK_K / 32, 63, scales, Ls, sw);

@@ -158,7 +158,8 @@ static void gold_row(int f, float *x, int n)
 /* The quant types, in ggml id order (as test_quant.c's GOLDEN table). */
 static const int QTYPES[] = {
     WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
-    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_Q2_K, WK_GGML_Q3_K, WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_IQ4_NL, WK_GGML_IQ4_XS,
 };
 enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
 

@@ -32,6 +32,21 @@ float wk_q_make_qkx2_quants(int n, int nmax, const float *x, const float *weight
                             uint8_t *L, float *the_min, uint8_t *Laux,
                             float rmin, float rdelta, int nstep, int use_mad);
 
+/* ggml's make_qkx3_quants (wk_quant_imat.c): make_qkx2 with weights x^2
+ * when weights is NULL and ggml's own early exit. */
+float wk_q_make_qkx3_quants(int n, int nmax, const float *x, const float *weights,
+                            uint8_t *L, float *the_min, uint8_t *Laux,
+                            float rmin, float rdelta, int nstep, int use_mad);
+/* ggml's make_qp_quants (wk_quant_imat.c): n non-negative values to L in
+ * [0, nmax] with one scale, weighted by qw. */
+float wk_q_make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *qw);
+/* ggml's kvalues_iq4nl (wk_quant_lowbit.c). */
+extern const int8_t wk_kvalues_iq4nl[16];
+/* The 16 signed scales (-32..31) of a Q3_K block's 12-byte field. */
+void wk_q3_K_scales(const uint8_t *s12, int *sc);
+/* The 6-bit scale (0..63) of sub-block ib of an IQ4_XS block. */
+int wk_iq4_xs_scale(uint16_t scales_h, const uint8_t *scales_l, int ib);
+
 /* 6-bit scale ls and min lm of sub-block j (0..7) into the 12-byte k-quant
  * field, as ggml writes it (values above 63 keep ggml's overlapping bits).
  * Bytes 0..7 must be written (j < 4) before their top bits are (j >= 4). */
