@@ -62,7 +62,8 @@ static void usage(void)
 "                       (repeatable; not together with --include-weights)\n"
 "  --pure               every eligible tensor gets TYPE (no K-mix, no Q6_K output)\n"
 "  --output-tensor-type T    type of output.weight (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1\n"
-"                       q8_0 q4_k q5_k q6_k); also of token_embd.weight when tied\n"
+"                       q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs); also of\n"
+"                       token_embd.weight when tied\n"
 "  --token-embedding-type T  type of token_embd.weight (same types)\n"
 "  --leave-output-tensor  keep output.weight's type\n"
 "  --allow-requantize   accept inputs whose weights are already quantized\n"
@@ -102,7 +103,8 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
             int t = parse_tensor_type(argv[++i]);
             if (t < 0)
                 return wk_err_set(err, WK_E_USAGE, "%s: unknown or unsupported type \"%s\" (wk-quantize "
-                                  "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k)", a, argv[i]);
+                                  "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl "
+                                  "iq4_xs)", a, argv[i]);
             *(a[2] == 'o' ? &o->output_type : &o->embd_type) = t;
         } else if (!strcmp(a, "--include-weights") || !strcmp(a, "--exclude-weights")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a tensor name", a);

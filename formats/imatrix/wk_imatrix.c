@@ -77,6 +77,7 @@ static int legacy_trailer(wk_imatrix *im, const uint8_t *p, size_t left, uint64_
     WK_FAIL_IF(len < 0 || (uint64_t)len != left - 4, err, WK_E_FORMAT,
                "%s: offset %" PRIu64 ": dataset name of %" PRId32 " bytes, but %zu bytes follow "
                "(the file must end with it)", im->path, off, len, left - 4);
+    if (!len) return 0;   /* llama.cpp records no dataset then */
     im->dataset = (const char *)p + 4;
     im->dataset_len = (size_t)len;
     WK_FAIL_IF(!wk_utf8_valid(im->dataset, im->dataset_len) || memchr(im->dataset, 0, im->dataset_len),

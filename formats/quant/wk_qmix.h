@@ -18,13 +18,34 @@
 #include "wk_gguf.h"
 #include "wk_quant.h"
 
-typedef enum { WK_QMIX_NONE, WK_QMIX_K_S, WK_QMIX_K_M } wk_qmix_kind;
+/* One per-tensor rule of a preset (llama_tensor_get_type_impl): when `cond`
+ * holds for the tensor's index i among its kind (attn_v / ffn_down, file
+ * order) of n, the tensor gets `type`, otherwise `else_type` (-1: the
+ * preset's type).  cond WK_QC_NONE (0): the rule is absent. */
+typedef enum {
+    WK_QC_NONE = 0,
+    WK_QC_ALWAYS,
+    WK_QC_MORE_BITS,      /* use_more_bits(i, n) */
+    WK_QC_I_LT,           /* i < arg */
+    WK_QC_I_LT_N_DIV,     /* i < n / arg */
+    WK_QC_GQA_GE,         /* n_head / n_head_kv >= arg */
+    WK_QC_I_LT_N_DIV_NOIM,/* i < n / arg, without an importance matrix */
+    WK_QC_I_LT_N_DIV_IM,  /* i < n / arg, with an importance matrix */
+} wk_qmix_cond;
+
+typedef struct {
+    wk_qmix_cond cond;
+    int arg;
+    int type, else_type;
+} wk_qmix_rule;
 
 typedef struct {
     const char *name;
     uint32_t ftype;     /* general.file_type (llama_ftype) */
-    int type;      /* default type of eligible tensors */
-    wk_qmix_kind mix;
+    int type;           /* default type of eligible tensors */
+    wk_qmix_rule attn_v, ffn_down, attn_output;
+    int attn_qkv;       /* type of a fused attn_qkv, -1: the preset's */
+    int needs_imatrix;  /* 1: llama.cpp refuses it without an importance matrix */
     const char *desc;
 } wk_qmix_preset;
 
@@ -38,14 +59,16 @@ typedef struct {
     int pure;                     /* every eligible tensor gets p->type */
     int leave_output;             /* keep output.weight's type */
     int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
+    int has_imatrix;              /* an importance matrix is used (some rules depend on it) */
 } wk_qmix_opts;
 
 typedef struct {
     int n_attn_v, n_ffn_down, i_attn_v, i_ffn_down, n_layer, tied;
+    int n_gqa;                    /* head_count / head_count_kv (0 if unknown) */
 } wk_qmix_state;
 
-/* Counters for g's tensors: attn_v / ffn_down counts, llama.block_count,
- * tied (no output.weight); indices at 0. */
+/* Counters for g's tensors: attn_v / ffn_down counts, <arch>.block_count,
+ * the GQA ratio, tied (no output.weight); indices at 0. */
 void wk_qmix_state_init(wk_qmix_state *ms, const wk_gguf *g);
 
 /* Values per block of a ggml type (1 for the float types). */

@@ -200,15 +200,15 @@ refuse "Inf input: refused" 'row 5, column 70 is \+Inf' in-inf.gguf out.gguf q8_
 refuse "5e6 in q4_0: fp16 scale overflow refused" 'row 5, block 2 \(columns 64\.\.95\).*fp16 scale overflows' \
     in-huge.gguf out.gguf q4_0
 refuse "already quantized input needs --allow-requantize" 'allow-requantize' in-q8.gguf out.gguf q4_0
-refuse "unknown TYPE" 'unknown TYPE "q3_k"' in.gguf out.gguf q3_k
+refuse "unknown TYPE" 'unknown TYPE "iq2_xs"' in.gguf out.gguf iq2_xs
 refuse "--include-weights without --imatrix" 'give one with --imatrix' in.gguf out.gguf q4_0 --include-weights attn
 refuse "--include-weights with --exclude-weights" 'cannot be used together' in.gguf out.gguf q4_0 \
     --imatrix imatrix.gguf --include-weights attn --exclude-weights ffn
 refuse "--imatrix: a missing file" 'no-such-im' in.gguf out.gguf q4_0 --imatrix no-such-im.dat
 refuse "--token-embedding-type q4_k on 96 columns: refused, naming the tensor" \
     'token_embd\.weight: 96 columns are not whole q4_K blocks of 256' in.gguf out.gguf q4_0 --token-embedding-type q4_k
-refuse "--output-tensor-type q3_k: not a type wk-quantize writes" \
-    'output-tensor-type: unknown or unsupported type "q3_k"' in.gguf out.gguf q4_0 --output-tensor-type q3_k
+refuse "--output-tensor-type iq2_xs: not a type wk-quantize writes" \
+    'output-tensor-type: unknown or unsupported type "iq2_xs"' in.gguf out.gguf q4_0 --output-tensor-type iq2_xs
 refuse "--token-embedding-type without a value" 'needs a type' in.gguf out.gguf q4_0 --token-embedding-type
 refuse "missing input" 'no-such' no-such.gguf out.gguf q4_0
 refuse "output over the input refused" 'same file|input' in.gguf in.gguf q4_0

@@ -8,9 +8,11 @@
 //       wk_imatrix_open; turn the entries into weights as llama-quantize's
 //       load_imatrix does (copied below: it lives in the tool, not a library)
 //       and compare them with wk_imatrix_weights bit for bit, entry by entry.
-//   llama_imatrix_peer quantize IN OUT FTYPE NTHREAD IMATRIX [include|exclude NAME]
-//       llama_model_quantize with those weights (what `llama-quantize
-//       --imatrix IMATRIX [--include-weights|--exclude-weights NAME]` runs).
+//   llama_imatrix_peer quantize IN OUT FTYPE NTHREAD IMATRIX|none [include|exclude NAME]
+//       llama_model_quantize with those weights and the quantize.imatrix.*
+//       KV overrides llama-quantize adds (what `llama-quantize --imatrix
+//       IMATRIX [--include-weights|--exclude-weights NAME]` runs); "none":
+//       without an imatrix.
 // Exit 0 on success, 1 on failure or any difference.
 #include <cmath>
 #include <cstdio>
@@ -29,11 +31,15 @@ extern "C" {
 
 typedef std::unordered_map<std::string, std::vector<float>> weights_map;
 
-// llama-quantize's load_imatrix (tools/quantize/quantize.cpp), without the logging.
-static bool load_weights(const std::string &file, weights_map &out)
+// llama-quantize's load_imatrix (tools/quantize/quantize.cpp), without the logging;
+// *datasets and *chunks as it returns them.
+static bool load_weights(const std::string &file, weights_map &out,
+                         std::vector<std::string> *datasets = nullptr, int *chunks = nullptr)
 {
     common_imatrix loaded;
     if (!common_imatrix_load(file, loaded)) return false;
+    if (datasets) *datasets = loaded.datasets;
+    if (chunks) *chunks = loaded.chunk_count;
     if (!loaded.is_legacy && !loaded.has_metadata) return false;
     for (const auto &[name, entry] : loaded.entries) {
         auto &e = out[name];
@@ -94,7 +100,12 @@ static void quiet(enum ggml_log_level l, const char *t, void *) { if (l >= GGML_
 static int cmd_quantize(int argc, char **argv)
 {
     weights_map w;
-    if (!load_weights(argv[6], w)) { fprintf(stderr, "llama.cpp cannot load %s\n", argv[6]); return 1; }
+    std::vector<std::string> datasets;
+    int chunks = 0;
+    if (strcmp(argv[6], "none") && !load_weights(argv[6], w, &datasets, &chunks)) {
+        fprintf(stderr, "llama.cpp cannot load %s\n", argv[6]);
+        return 1;
+    }
     if (argc == 9) {   // prepare_imatrix: --exclude-weights / --include-weights (substring)
         const bool inc = !strcmp(argv[7], "include");
         for (auto it = w.begin(); it != w.end();)
@@ -103,11 +114,45 @@ static int cmd_quantize(int argc, char **argv)
     std::vector<llama_model_imatrix_data> data;
     for (auto &[name, v] : w) data.push_back({ name.c_str(), v.data(), v.size() });
     data.push_back({ nullptr, nullptr, 0 });
+    // llama-quantize's kv_overrides for an imatrix (tools/quantize/quantize.cpp main)
+    std::vector<llama_model_kv_override> kvo;
+    if (!w.empty()) {
+        llama_model_kv_override o;
+        memset(&o, 0, sizeof o);
+        strcpy(o.key, "quantize.imatrix.file");
+        o.tag = LLAMA_KV_OVERRIDE_TYPE_STR;
+        strncpy(o.val_str, argv[6], 127);
+        o.val_str[127] = 0;
+        kvo.push_back(o);
+        if (!datasets.empty()) {
+            memset(&o, 0, sizeof o);
+            strcpy(o.key, "quantize.imatrix.dataset");
+            o.tag = LLAMA_KV_OVERRIDE_TYPE_STR;
+            strncpy(o.val_str, datasets[0].c_str(), 127);
+            o.val_str[127] = 0;
+            kvo.push_back(o);
+        }
+        memset(&o, 0, sizeof o);
+        strcpy(o.key, "quantize.imatrix.entries_count");
+        o.tag = LLAMA_KV_OVERRIDE_TYPE_INT;
+        o.val_i64 = (int64_t)w.size();
+        kvo.push_back(o);
+        if (chunks > 0) {
+            memset(&o, 0, sizeof o);
+            strcpy(o.key, "quantize.imatrix.chunks_count");
+            o.tag = LLAMA_KV_OVERRIDE_TYPE_INT;
+            o.val_i64 = chunks;
+            kvo.push_back(o);
+        }
+        kvo.emplace_back();
+        kvo.back().key[0] = 0;
+    }
     llama_log_set(quiet, nullptr);
     llama_model_quantize_params p = llama_model_quantize_default_params();
     p.ftype = (enum llama_ftype)atoi(argv[4]);
     p.nthread = atoi(argv[5]);
     p.imatrix = w.empty() ? nullptr : data.data();
+    p.kv_overrides = kvo.empty() ? nullptr : kvo.data();
     uint32_t rc = llama_model_quantize(argv[2], argv[3], &p);
     if (rc) fprintf(stderr, "llama_model_quantize(%s, ftype %s, imatrix %s) failed\n", argv[2], argv[4], argv[6]);
     return rc ? 1 : 0;

@@ -71,6 +71,55 @@ static int imatrix_for(const wk_qrun_opts *o, const wk_imatrix *im, const wk_ggu
     return 1;
 }
 
+/* Entries of im that --include-weights / --exclude-weights leave (0 without im). */
+static size_t imatrix_selected(const wk_qrun_opts *o, const wk_imatrix *im)
+{
+    size_t n = 0;
+    for (size_t i = 0; im && i < wk_imatrix_count(im); i++) n += weights_selected(o, wk_imatrix_name_at(im, i));
+    return n;
+}
+
+/* The KVs llama-quantize records about the imatrix (its kv_overrides). */
+static const char *const IMATRIX_KVS[] = { "quantize.imatrix.file", "quantize.imatrix.dataset",
+                                           "quantize.imatrix.entries_count",
+                                           "quantize.imatrix.chunks_count" };
+
+static int is_imatrix_kv(const char *key)
+{
+    for (size_t i = 0; i < sizeof IMATRIX_KVS / sizeof IMATRIX_KVS[0]; i++)
+        if (!strcmp(key, IMATRIX_KVS[i])) return 1;
+    return 0;
+}
+
+/* Append them as llama-quantize does: the file name as given and the first
+ * dataset (each cut to 127 bytes), the entries used, the chunk count if > 0. */
+static int imatrix_kvs(wk_ggufw *w, const char *f, const wk_imatrix *im, size_t n_im, wk_err *err)
+{
+    WK_TRY(wk_ggufw_kv_str(w, IMATRIX_KVS[0], f, strlen(f) < 127 ? strlen(f) : 127, err));
+    size_t len = 0;
+    const char *ds = wk_imatrix_dataset_count(im) ? wk_imatrix_dataset_at(im, 0, &len) : NULL;
+    if (ds) {
+        const char *nul = memchr(ds, 0, len);   /* strncpy stops at a NUL */
+        if (nul) len = (size_t)(nul - ds);
+        WK_TRY(wk_ggufw_kv_str(w, IMATRIX_KVS[1], ds, len < 127 ? len : 127, err));
+    }
+    WK_TRY(wk_ggufw_kv_u32(w, IMATRIX_KVS[2], (uint32_t)n_im, err));
+    const uint32_t chunks = wk_imatrix_chunk_count(im);
+    if (chunks > 0 && chunks <= INT32_MAX) WK_TRY(wk_ggufw_kv_u32(w, IMATRIX_KVS[3], chunks, err));
+    return 0;
+}
+
+/* llama.cpp's tensor_requires_imatrix for the presets weightkit has (Q2_K in
+ * a Q2_K_S file): refused without an importance matrix, as llama-quantize. */
+static int check_needs_imatrix(const wk_qmix_opts *mix, const wk_gguf_tensor *t, int type, wk_err *err)
+{
+    if (!mix->p->needs_imatrix || mix->has_imatrix || type != WK_GGML_Q2_K || type == t->type) return 0;
+    if (is_token_embd(t->name) || !strcmp(t->name, "output.weight")) return 0;
+    return wk_err_set(err, WK_E_USAGE, "%s: this quantization requires an importance matrix! "
+                      "(target type q2_K in a %s file; give one with --imatrix)", t->name,
+                      mix->p->name);
+}
+
 /* ---- conversion of one tensor ------------------------------------------------- */
 
 typedef struct {
@@ -248,13 +297,20 @@ static int plan_file(qrun *qr, wk_err *err)
     const size_t nt = wk_gguf_tensor_count(g);
     wk_qmix_state ms;
     wk_qmix_state_init(&ms, g);
-    for (size_t i = 0; i < wk_gguf_kv_count(g); i++)
-        if (!skip_kv(wk_gguf_kv_at(g, i)->key)) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
+    const size_t n_im = imatrix_selected(o, qr->im);
+    wk_qmix_opts mix = o->mix;
+    mix.has_imatrix = n_im > 0;   /* llama-quantize passes no imatrix when none is left */
+    for (size_t i = 0; i < wk_gguf_kv_count(g); i++) {
+        const char *key = wk_gguf_kv_at(g, i)->key;
+        if (!skip_kv(key) && !(n_im && is_imatrix_kv(key))) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
+    }
     WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
     WK_TRY(wk_ggufw_kv_u32(qr->w, "general.file_type", o->mix.p->ftype, err));
+    if (n_im) WK_TRY(imatrix_kvs(qr->w, o->imatrix, qr->im, n_im, err));
     for (size_t i = 0; i < nt; i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
-        qr->types[i] = wk_qmix_choose(&o->mix, &ms, t);
+        qr->types[i] = wk_qmix_choose(&mix, &ms, t);
+        WK_TRY(check_needs_imatrix(&mix, t, qr->types[i], err));
         /* only an explicit type can get here */
         WK_FAIL_IF(t->ne[0] % blck_of(qr->types[i]), err, WK_E_USAGE,
                    "%s: %" PRId64 " columns are not whole %s blocks of %d; "
@@ -296,16 +352,19 @@ static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_e
     return qr->o->tensor ? qr->o->tensor(qr->o->ctx, &row, err) : 0;
 }
 
-/* Set up the output: qr->types, qr->w with the plan, *out opened on
- * o->output (inputs: the files it must not overwrite), begun. */
+/* Set up the output: *out opened on o->output (inputs: the files it must
+ * not overwrite — checked before the imatrix is parsed), the importance
+ * matrix, qr->types, qr->w with the plan, begun. */
 static int open_file(qrun *qr, const wk_inputs *inputs, wk_out **out, wk_err *err)
 {
     const size_t nt = wk_gguf_tensor_count(qr->g);
     qr->types = calloc(nt ? nt : 1, sizeof *qr->types);
     WK_FAIL_IF(!qr->types, err, WK_E_NOMEM, "out of memory");
+    if (!(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
+    if (qr->o->imatrix && !(qr->im = wk_imatrix_open(qr->o->imatrix, err)))
+        return wk_err_prefix(err, "--imatrix");
     if (!(qr->w = wk_ggufw_new(wk_gguf_alignment(qr->g), err))) return -1;
     WK_TRY(plan_file(qr, err));
-    if (!(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
     return wk_ggufw_begin(qr->w, wk_sink_out(&qr->os, *out), err);
 }
 
@@ -337,10 +396,7 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inp
     wk_out *out = NULL;
     int rc = -1;
     if (o->imatrix && wk_inputs_add(inputs, o->imatrix, err)) return wk_err_prefix(err, "--imatrix");
-    /* the output first: writing over an input (the imatrix too) is refused before any parsing */
-    int setup = open_file(&qr, inputs, &out, err);
-    if (!setup && o->imatrix && !(qr.im = wk_imatrix_open(o->imatrix, err)))
-        setup = wk_err_prefix(err, "--imatrix");
+    const int setup = open_file(&qr, inputs, &out, err);
     for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
     progress(&qr);
     WK_TRY_GOTO(setup, done);
