@@ -16,6 +16,7 @@
 #include "wk_progress.h"
 #include "wk_qmix.h"
 #include "wk_qrun.h"
+#include "wk_quantize_opts.h"
 #include "wk_threads.h"
 
 typedef wk_qmix_preset preset;
@@ -26,8 +27,7 @@ typedef struct {
     const preset *p;
     int search, pure, allow_requantize, leave_output;
     int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
-    const char **include_w, **exclude_w;   /* --include-weights / --exclude-weights (argv strings) */
-    size_t n_include, n_exclude;
+    wk_quantize_xopts x;          /* --include/--exclude-weights, --tensor-type, --override-kv, --dry-run */
 } q_opts;
 
 static void usage(void)
@@ -60,29 +60,26 @@ static void usage(void)
 "                       (repeatable)\n"
 "  --exclude-weights NAME   do not use the imatrix for tensors whose name contains NAME\n"
 "                       (repeatable; not together with --include-weights)\n"
+"  --tensor-type NAME=T quantize tensors whose name matches the regular expression NAME\n"
+"                       (POSIX ERE, searched) to type T; repeatable, first match wins\n"
+"  --override-kv KEY=TYPE:VALUE   set a metadata key in OUTPUT (TYPE int, float, bool,\n"
+"                       str); repeatable\n"
+"  --dry-run            print the per-tensor plan and the output size, write nothing\n"
+"                       (OUTPUT may then be omitted)\n"
 "  --pure               every eligible tensor gets TYPE (no K-mix, no Q6_K output)\n"
 "  --output-tensor-type T    type of output.weight (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1\n"
 "                       q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs); also of\n"
 "                       token_embd.weight when tied\n"
 "  --token-embedding-type T  type of token_embd.weight (same types)\n"
 "  --leave-output-tensor  keep output.weight's type\n"
-"  --allow-requantize   accept inputs whose weights are already quantized\n"
+"  --allow-requantize   accept inputs whose weights are already quantized (dequantized,\n"
+"                       then quantized again; WARNING: this can severely reduce quality\n"
+"                       compared to quantizing from 16bit or 32bit!)\n"
 "  -j, --threads N      threads (default: all cores); output is the same for any N\n"
 "  -q, --quiet          no per-tensor table and summary\n"
 "  --json               print a JSON report on stdout instead of the table\n"
 "  --progress, --no-progress   progress bar on stderr (default: if a TTY)\n"
 "  -h, --help, -V, --version\n");
-}
-
-/* ggml id of a tensor type name as llama-quantize's parse_ggml_type takes it
- * (case-insensitive ggml_type_name), among those wk-quantize writes; -1 if not. */
-static int parse_tensor_type(const char *s)
-{
-    static const struct { const char *name; int id; } FLOATS[] = {
-        { "f32", WK_GGML_F32 }, { "f16", WK_GGML_F16 }, { "bf16", WK_GGML_BF16 } };
-    for (size_t i = 0; i < sizeof FLOATS / sizeof FLOATS[0]; i++)
-        if (!strcasecmp(s, FLOATS[i].name)) return FLOATS[i].id;
-    return wk_quant_type_from_name(s);
 }
 
 static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
@@ -94,27 +91,21 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
         if (r < 0 || *exit_now) return r < 0 ? -1 : 0;
         if (r) continue;
         const char *a = argv[i];
+        const int xr = wk_quantize_xopt(&o->x, argc, argv, &i, err);
+        if (xr < 0) return -1;
+        if (xr) continue;
         if (!strcmp(a, "--search")) o->search = 1;
         else if (!strcmp(a, "--pure")) o->pure = 1;
         else if (!strcmp(a, "--leave-output-tensor")) o->leave_output = 1;
         else if (!strcmp(a, "--allow-requantize")) o->allow_requantize = 1;
         else if (!strcmp(a, "--output-tensor-type") || !strcmp(a, "--token-embedding-type")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a type", a);
-            int t = parse_tensor_type(argv[++i]);
+            int t = wk_quantize_type_id(argv[++i]);
             if (t < 0)
                 return wk_err_set(err, WK_E_USAGE, "%s: unknown or unsupported type \"%s\" (wk-quantize "
                                   "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl "
                                   "iq4_xs)", a, argv[i]);
             *(a[2] == 'o' ? &o->output_type : &o->embd_type) = t;
-        } else if (!strcmp(a, "--include-weights") || !strcmp(a, "--exclude-weights")) {
-            if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a tensor name", a);
-            int inc = a[2] == 'i';
-            const char ***list = inc ? &o->include_w : &o->exclude_w;
-            size_t *n = inc ? &o->n_include : &o->n_exclude;
-            const char **nl = realloc(*list, sizeof *nl * (*n + 1));
-            if (!nl) return wk_err_set(err, WK_E_NOMEM, "out of memory");
-            nl[(*n)++] = argv[++i];
-            *list = nl;
         } else if (!strcmp(a, "--imatrix")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "--imatrix needs a file");
             o->imatrix = argv[++i];
@@ -125,15 +116,20 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
             pos[npos++] = a;
         }
     }
+    if (npos == 2 && o->x.dry_run) {   /* llama-quantize --dry-run INPUT TYPE */
+        pos[2] = pos[1];
+        pos[1] = NULL;
+        npos = 3;
+    }
     if (npos != 3) return wk_err_set(err, WK_E_USAGE, "INPUT OUTPUT TYPE expected (see --help)");
     o->input = pos[0];
     o->output = pos[1];
     if (!(o->p = wk_qmix_find_preset(pos[2])))
         return wk_err_set(err, WK_E_USAGE, "unknown TYPE \"%s\" (see --help for the list)", pos[2]);
-    if (o->n_include && o->n_exclude)
+    if (o->x.n_include && o->x.n_exclude)
         return wk_err_set(err, WK_E_USAGE, "--include-weights and --exclude-weights cannot be used "
                           "together");
-    if ((o->n_include || o->n_exclude) && !o->imatrix)
+    if ((o->x.n_include || o->x.n_exclude) && !o->imatrix)
         return wk_err_set(err, WK_E_USAGE, "--include-weights / --exclude-weights select entries of "
                           "an importance matrix: give one with --imatrix");
     return 0;
@@ -144,6 +140,7 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
 typedef struct {
     int table;          /* per-tensor table and totals on stdout */
     int quiet;
+    int warned;         /* the requantize warning was printed */
     wk_json *jt;        /* --json: the "tensors" array, or NULL */
 } q_report;
 
@@ -181,7 +178,12 @@ fail:
 
 static int on_tensor(void *ctx, const wk_qrun_row *t, wk_err *err)
 {
-    const q_report *r = ctx;
+    q_report *r = ctx;
+    if (!r->warned && strcmp(t->from, t->to) && wk_quant_type_from_name(t->from) >= 0) {
+        r->warned = 1;   /* llama-quantize's --allow-requantize warning, once */
+        fprintf(stderr, "wk-quantize: WARNING: requantizing %s (and maybe more) from %s: this can "
+                "severely reduce quality compared to quantizing from 16bit or 32bit!\n", t->name, t->from);
+    }
     if (r->jt) WK_TRY(json_row(r->jt, t, err));
     if (r->table) {
         char rel[32] = "-";
@@ -196,7 +198,8 @@ static int on_tensor(void *ctx, const wk_qrun_row *t, wk_err *err)
 static int json_head(wk_json *rep, const q_opts *o, wk_err *err)
 {
     WK_TRY(wk_json_object_append(rep, "input", wk_json_new_string(o->input), err));
-    WK_TRY(wk_json_object_append(rep, "output", wk_json_new_string(o->output), err));
+    WK_TRY(wk_json_object_append(rep, "output", o->output ? wk_json_new_string(o->output)
+                                 : wk_json_new_null(), err));
     WK_TRY(wk_json_object_append(rep, "type", wk_json_new_string(o->p->name), err));
     WK_TRY(wk_json_object_append(rep, "ftype", wk_json_new_int(o->p->ftype), err));
     WK_TRY(wk_json_object_append(rep, "search", wk_json_new_bool(o->search), err));
@@ -242,10 +245,15 @@ static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opt
     ro->input = o->input;
     ro->output = o->output;
     ro->imatrix = o->imatrix;
-    ro->include_weights = o->include_w;
-    ro->n_include = o->n_include;
-    ro->exclude_weights = o->exclude_w;
-    ro->n_exclude = o->n_exclude;
+    ro->include_weights = o->x.include_w;
+    ro->n_include = o->x.n_include;
+    ro->exclude_weights = o->x.exclude_w;
+    ro->n_exclude = o->x.n_exclude;
+    ro->mix.tt = o->x.tt;
+    ro->mix.n_tt = o->x.n_tt;
+    ro->kv_overrides = o->x.kv;
+    ro->n_kv_overrides = o->x.n_kv;
+    ro->dry_run = o->x.dry_run;
     ro->mix.p = o->p;
     ro->mix.pure = o->pure;
     ro->mix.leave_output = o->leave_output;
@@ -275,7 +283,7 @@ static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
         WK_FAIL_GOTO(!rep || !r.jt, done, err, WK_E_NOMEM, "out of memory");
         WK_TRY_GOTO(json_head(rep, o, err), done);
     }
-    wk_cli_sweep_stale(&o->std, o->output);
+    if (o->output) wk_cli_sweep_stale(&o->std, o->output);
     bar = wk_cli_want_progress(&o->std) ? wk_progress_new("quantize", 0, 1) : NULL;
     wk_qrun_opts ro;
     run_opts(o, &r, bar, &ro);
@@ -292,9 +300,14 @@ static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     const double secs = (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
     if (rep) WK_TRY_GOTO(json_tail(rep, &r, &tot, secs, err), done);
-    if (!o->std.quiet && !o->std.json)
+    if (tot.needs_imatrix)
+        fprintf(stderr, "wk-quantize: WARNING: dry run completed successfully, but actually completing "
+                "this quantization will require an imatrix!\n");
+    if (!o->std.quiet && !o->std.json && !o->x.dry_run)
         printf("wrote %s (%s, llama_ftype %u%s) in %.2f s\n", o->output, o->p->name, (unsigned)o->p->ftype,
                o->search ? ", --search" : "", secs);
+    if (!o->std.quiet && !o->std.json && o->x.dry_run)
+        printf("dry run: nothing written (%s, llama_ftype %u)\n", o->p->name, (unsigned)o->p->ftype);
     rc = 0;
 done:
     wk_progress_finish(bar);
@@ -320,7 +333,6 @@ int main(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         rc = run(&o, &t0, &err) ? wk_cli_fail(o.std.prog, &err) : 0;
     }
-    free(o.include_w);
-    free(o.exclude_w);
+    wk_quantize_xopts_free(&o.x);
     return rc;
 }

@@ -170,6 +170,8 @@ int wk_qmix_choose(const wk_qmix_opts *o, wk_qmix_state *ms, const wk_gguf_tenso
     if (o->leave_output && !strcmp(n, "output.weight")) return t->type;
     if (o->embd_type >= 0 && !strcmp(n, "token_embd.weight")) return o->embd_type;
     if (o->output_type >= 0 && !strcmp(n, "output.weight")) return o->output_type;
+    const int manual = wk_qmix_tt_match(o->tt, o->n_tt, n);
+    if (manual >= 0) return fallback(t, manual);
     int type = p->type;
     const int is_output = !strcmp(n, "output.weight") || (ms->tied && !strcmp(n, "token_embd.weight"));
     if (!o->pure) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "wk_gguf.h"
 #include "wk_quant.h"
+#include "wk_qmix_tt.h"
 
 /* One per-tensor rule of a preset (llama_tensor_get_type_impl): when `cond`
  * holds for the tensor's index i among its kind (attn_v / ffn_down, file
@@ -60,6 +61,8 @@ typedef struct {
     int leave_output;             /* keep output.weight's type */
     int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
     int has_imatrix;              /* an importance matrix is used (some rules depend on it) */
+    const wk_qmix_tt *tt;         /* --tensor-type overrides, first match wins */
+    size_t n_tt;
 } wk_qmix_opts;
 
 typedef struct {
@@ -77,7 +80,8 @@ int wk_qmix_blck(int ggml);
 /* Output type for tensor t (a ggml id), updating the mix counters.  The
  * order is llama-quantize's (llama_tensor_get_type): --leave-output-tensor
  * (output.weight only), then the explicit --token-embedding-type and
- * --output-tensor-type (taken as given, no fallback), then the mix. */
+ * --output-tensor-type (taken as given, no fallback), then --tensor-type
+ * (no rules, the counters do not move, fallback applies), then the mix. */
 int wk_qmix_choose(const wk_qmix_opts *o, wk_qmix_state *ms, const wk_gguf_tensor *t);
 
 #endif

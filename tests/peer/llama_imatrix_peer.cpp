@@ -9,6 +9,7 @@
 //       load_imatrix does (copied below: it lives in the tool, not a library)
 //       and compare them with wk_imatrix_weights bit for bit, entry by entry.
 //   llama_imatrix_peer quantize IN OUT FTYPE NTHREAD IMATRIX|none [include|exclude NAME]
+//           [tt PATTERN=TYPEID] [kv KEY=TYPE:VALUE] [pure 1] ...
 //       llama_model_quantize with those weights and the quantize.imatrix.*
 //       KV overrides llama-quantize adds (what `llama-quantize --imatrix
 //       IMATRIX [--include-weights|--exclude-weights NAME]` runs); "none":
@@ -22,6 +23,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common.h"
 #include "imatrix-loader.h"
 #include "llama.h"
 
@@ -106,16 +108,37 @@ static int cmd_quantize(int argc, char **argv)
         fprintf(stderr, "llama.cpp cannot load %s\n", argv[6]);
         return 1;
     }
-    if (argc == 9) {   // prepare_imatrix: --exclude-weights / --include-weights (substring)
-        const bool inc = !strcmp(argv[7], "include");
-        for (auto it = w.begin(); it != w.end();)
-            if ((it->first.find(argv[8]) != std::string::npos) != inc) it = w.erase(it); else ++it;
+    // extra arguments, in pairs: include NAME | exclude NAME (prepare_imatrix's substring
+    // filters), tt PATTERN=TYPEID (--tensor-type, pattern lower-cased as parse_tensor_type),
+    // kv KEY=TYPE:VALUE (--override-kv, string_parse_kv_override), pure 1
+    std::vector<std::string> tt_names;
+    std::vector<llama_model_tensor_override> tt;
+    std::vector<llama_model_kv_override> user_kv;
+    bool pure = false;
+    for (int a = 7; a + 1 < argc; a += 2) {
+        if (!strcmp(argv[a], "include") || !strcmp(argv[a], "exclude")) {
+            const bool inc = !strcmp(argv[a], "include");
+            for (auto it = w.begin(); it != w.end();)
+                if ((it->first.find(argv[a + 1]) != std::string::npos) != inc) it = w.erase(it); else ++it;
+        } else if (!strcmp(argv[a], "tt")) {
+            const char *eq = strchr(argv[a + 1], '=');
+            std::string n(argv[a + 1], eq - argv[a + 1]);
+            for (auto &c : n) c = (char)tolower((unsigned char)c);
+            tt_names.push_back(n);
+            tt.push_back({ nullptr, (enum ggml_type)atoi(eq + 1) });
+        } else if (!strcmp(argv[a], "kv")) {
+            if (!string_parse_kv_override(argv[a + 1], user_kv)) return 1;
+        } else if (!strcmp(argv[a], "pure")) {
+            pure = true;
+        }
     }
+    for (size_t i = 0; i < tt.size(); i++) tt[i].pattern = tt_names[i].c_str();
+    if (!tt.empty()) tt.push_back({ nullptr, GGML_TYPE_COUNT });
     std::vector<llama_model_imatrix_data> data;
     for (auto &[name, v] : w) data.push_back({ name.c_str(), v.data(), v.size() });
     data.push_back({ nullptr, nullptr, 0 });
     // llama-quantize's kv_overrides for an imatrix (tools/quantize/quantize.cpp main)
-    std::vector<llama_model_kv_override> kvo;
+    std::vector<llama_model_kv_override> kvo = user_kv;   // the user's first, as llama-quantize
     if (!w.empty()) {
         llama_model_kv_override o;
         memset(&o, 0, sizeof o);
@@ -144,6 +167,8 @@ static int cmd_quantize(int argc, char **argv)
             o.val_i64 = chunks;
             kvo.push_back(o);
         }
+    }
+    if (!kvo.empty()) {
         kvo.emplace_back();
         kvo.back().key[0] = 0;
     }
@@ -153,6 +178,8 @@ static int cmd_quantize(int argc, char **argv)
     p.nthread = atoi(argv[5]);
     p.imatrix = w.empty() ? nullptr : data.data();
     p.kv_overrides = kvo.empty() ? nullptr : kvo.data();
+    p.tt_overrides = tt.empty() ? nullptr : tt.data();
+    p.pure = pure;
     uint32_t rc = llama_model_quantize(argv[2], argv[3], &p);
     if (rc) fprintf(stderr, "llama_model_quantize(%s, ftype %s, imatrix %s) failed\n", argv[2], argv[4], argv[6]);
     return rc ? 1 : 0;
@@ -161,7 +188,8 @@ static int cmd_quantize(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "weights")) return cmd_weights(argv[2]);
-    if ((argc == 7 || argc == 9) && !strcmp(argv[1], "quantize")) return cmd_quantize(argc, argv);
-    fprintf(stderr, "usage: llama_imatrix_peer weights IMATRIX | quantize IN OUT FTYPE NTHREAD IMATRIX [include|exclude NAME]\n");
+    if (argc >= 7 && argc % 2 == 1 && !strcmp(argv[1], "quantize")) return cmd_quantize(argc, argv);
+    fprintf(stderr, "usage: llama_imatrix_peer weights IMATRIX | quantize IN OUT FTYPE NTHREAD IMATRIX|none "
+            "[include|exclude NAME | tt PATTERN=TYPEID | kv KEY=TYPE:VALUE | pure 1]...\n");
     return 2;
 }

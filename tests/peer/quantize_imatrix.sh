@@ -115,6 +115,44 @@ cmp -s ref-q4_k_m-im-gguf.gguf ref-q4_k_m-im-gguf-include-attn.gguf &&
     die "--include-weights attn changed nothing"
 echo "ok - the imatrix and --include-weights / --exclude-weights change the output"
 
+# ---- --tensor-type, --override-kv (llama-quantize's tt_overrides / kv_overrides) ------------
+check_flags() {  # check_flags TAG TYPE FTYPE IMATRIX "peer args" wk-quantize args...
+    local tag=$1 t=$2 ft=$3 im=$4 pargs=$5; shift 5
+    # shellcheck disable=SC2086
+    "$PEER" quantize tiny-f16.gguf "ref-$tag.gguf" "$ft" 2 "$im" $pargs || die "llama_model_quantize $tag"
+    for j in 1 2; do
+        "$BIN/wk-quantize" tiny-f16.gguf "wk-$tag-j$j.gguf" "$t" -j$j -q "$@" || die "wk-quantize $tag -j$j"
+        cmp -s "ref-$tag.gguf" "wk-$tag-j$j.gguf" ||
+            die "$tag ($*): differs from llama.cpp ($(cmp "ref-$tag.gguf" "wk-$tag-j$j.gguf" | head -1))"
+    done
+    same=$((same + 1))
+    echo "ok - $tag ($*): identical to llama_model_quantize"
+}
+# ggml ids: q8_0 8, q3_K 11, q5_K 13, iq4_xs 23
+check_flags tt1 q4_k_m 15 none "tt attn_v=8 tt blk\.1\.ffn_(up|gate)=11" \
+    --tensor-type attn_v=q8_0 --tensor-type 'blk\.1\.ffn_(up|gate)=q3_k'
+check_flags tt2 q3_k_m 12 im.gguf "tt FFN_DOWN=23 tt output=13" \
+    --imatrix im.gguf --tensor-type FFN_DOWN=iq4_xs --tensor-type output=q5_k
+check_flags kv1 q4_0 2 none "kv general.name=str:renamed kv x.n=int:-7 kv x.f=float:0.25 kv x.b=bool:true kv general.file_type=int:99" \
+    --override-kv general.name=str:renamed --override-kv x.n=int:-7 --override-kv x.f=float:0.25 \
+    --override-kv x.b=bool:true --override-kv general.file_type=int:99
+check_flags kv2 q4_k_m 15 im.gguf "kv quantize.imatrix.file=str:other kv a.b=str:x" \
+    --imatrix im.gguf --override-kv quantize.imatrix.file=str:other --override-kv a.b=str:x
+check_flags pure1 iq4_xs 30 im.gguf "pure 1" --imatrix im.gguf --pure
+# --dry-run: the plan's sizes are the real file's
+"$BIN/wk-quantize" tiny-f16.gguf q3_k_m --dry-run --json > dry.json || die "--dry-run"
+$PY - dry.json ref-q3_k_m-none.gguf <<'PY' || die "--dry-run sizes"
+import json, os, sys
+r = json.load(open(sys.argv[1]))
+assert r["total"]["file_size"] == os.path.getsize(sys.argv[2]), (r["total"]["file_size"], os.path.getsize(sys.argv[2]))
+assert len(r["tensors"]) == r["total"]["tensors"] > 0
+PY
+[[ -e q3_k_m ]] && die "--dry-run wrote a file"
+echo "ok - --dry-run: plan of $(grep -c '"name"' dry.json) tensors, file size = the real q3_k_m file's"
+"$BIN/wk-quantize" tiny-f16.gguf q2_k_s --dry-run -q 2>dry-err.txt || die "--dry-run q2_k_s without an imatrix failed"
+grep -q "will require an imatrix" dry-err.txt || die "--dry-run q2_k_s: no imatrix warning"
+echo "ok - --dry-run q2_k_s without an imatrix: llama-quantize's warning"
+
 # ---- quality in llama.cpp ------------------------------------------------------------------
 cc -std=c11 -O2 -Wall -o ppl_peer "$SRC/tests/peer/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
     "${WK_LLAMA_LINK[@]}" -lm || die "cannot compile llama_quantize_peer.c"

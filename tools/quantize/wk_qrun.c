@@ -135,6 +135,7 @@ typedef struct {
     wk_sink os;             /* w's sink: the output file (outlives w's writes) */
     int *types;             /* output ggml type of each tensor */
     float *imat;            /* importance weights of a tensor (ne0 per expert) */
+    int needs_imatrix;      /* dry run: a tensor would need an importance matrix */
     uint64_t total_in, done;
 } qrun;
 
@@ -274,6 +275,73 @@ done:
 
 /* ---- the file ------------------------------------------------------------------- */
 
+int wk_qrun_kv_parse(const char *arg, wk_qrun_kv *kv, wk_err *err)
+{
+    memset(kv, 0, sizeof *kv);
+    const char *sep = strchr(arg, '=');
+    WK_FAIL_IF(!sep || sep == arg || sep - arg >= 128, err, WK_E_USAGE,
+               "--override-kv '%s': malformed (KEY=TYPE:VALUE, KEY 1..127 bytes)", arg);
+    memcpy(kv->key, arg, (size_t)(sep - arg));
+    const char *v = sep + 1;
+    char *end = NULL;
+    if (!strncmp(v, "int:", 4)) {
+        kv->tag = WK_QRUN_KV_INT;
+        kv->i = strtoll(v + 4, &end, 10);
+        WK_FAIL_IF(!v[4] || *end || kv->i > (int64_t)UINT32_MAX || kv->i < -(int64_t)UINT32_MAX, err,
+                   WK_E_USAGE, "--override-kv '%s': not an integer of at most 32 bits", arg);
+    } else if (!strncmp(v, "float:", 6)) {
+        kv->tag = WK_QRUN_KV_FLOAT;
+        kv->f = strtod(v + 6, &end);
+        WK_FAIL_IF(!v[6] || *end || !isfinite(kv->f), err, WK_E_USAGE,
+                   "--override-kv '%s': not a finite number", arg);
+    } else if (!strncmp(v, "bool:", 5)) {
+        kv->tag = WK_QRUN_KV_BOOL;
+        WK_FAIL_IF(strcmp(v + 5, "true") && strcmp(v + 5, "false"), err, WK_E_USAGE,
+                   "--override-kv '%s': invalid boolean value (true or false)", arg);
+        kv->b = !strcmp(v + 5, "true");
+    } else if (!strncmp(v, "str:", 4)) {
+        kv->tag = WK_QRUN_KV_STR;
+        WK_FAIL_IF(strlen(v + 4) > 127, err, WK_E_USAGE,
+                   "--override-kv '%s': value cannot exceed 127 chars", arg);
+        memcpy(kv->str, v + 4, strlen(v + 4));
+    } else {
+        return wk_err_set(err, WK_E_USAGE, "--override-kv '%s': invalid type (int, float, bool, str)",
+                          arg);
+    }
+    return 0;
+}
+
+/* 1 if --override-kv sets key (so the input's or our own value goes). */
+static int overridden(const wk_qrun_opts *o, const char *key)
+{
+    for (size_t i = 0; i < o->n_kv_overrides; i++)
+        if (!strcmp(o->kv_overrides[i].key, key)) return 1;
+    return 0;
+}
+
+/* Append the overrides as llama_model_quantize does (gguf_set_val_*: a key
+ * set again moves to the end): each at the place of its last setting, the
+ * imatrix KVs (n_im > 0) after the user's. */
+static int write_overrides(wk_ggufw *w, const wk_qrun_opts *o, size_t n_im, wk_err *err)
+{
+    for (size_t i = 0; i < o->n_kv_overrides; i++) {
+        const wk_qrun_kv *kv = &o->kv_overrides[i];
+        int later = n_im && is_imatrix_kv(kv->key);
+        for (size_t j = i + 1; j < o->n_kv_overrides && !later; j++)
+            later = !strcmp(o->kv_overrides[j].key, kv->key);
+        if (later) continue;
+        switch (kv->tag) {
+        case WK_QRUN_KV_INT:
+            WK_TRY(wk_ggufw_kv_u32(w, kv->key, (uint32_t)(kv->i < 0 ? -kv->i : kv->i), err));
+            break;
+        case WK_QRUN_KV_FLOAT: WK_TRY(wk_ggufw_kv_f32(w, kv->key, (float)kv->f, err)); break;
+        case WK_QRUN_KV_BOOL: WK_TRY(wk_ggufw_kv_bool(w, kv->key, kv->b, err)); break;
+        case WK_QRUN_KV_STR: WK_TRY(wk_ggufw_kv_str(w, kv->key, kv->str, strlen(kv->str), err)); break;
+        }
+    }
+    return 0;
+}
+
 /* KVs that the output must not copy: recomputed (file type, quantization
  * version), wrong after quantization (weightkit digests), or split keys. */
 static int skip_kv(const char *key)
@@ -302,15 +370,22 @@ static int plan_file(qrun *qr, wk_err *err)
     mix.has_imatrix = n_im > 0;   /* llama-quantize passes no imatrix when none is left */
     for (size_t i = 0; i < wk_gguf_kv_count(g); i++) {
         const char *key = wk_gguf_kv_at(g, i)->key;
-        if (!skip_kv(key) && !(n_im && is_imatrix_kv(key))) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
+        if (!skip_kv(key) && !(n_im && is_imatrix_kv(key)) && !overridden(o, key))
+            WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
     }
-    WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
-    WK_TRY(wk_ggufw_kv_u32(qr->w, "general.file_type", o->mix.p->ftype, err));
+    if (!overridden(o, "general.quantization_version"))
+        WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
+    if (!overridden(o, "general.file_type"))
+        WK_TRY(wk_ggufw_kv_u32(qr->w, "general.file_type", o->mix.p->ftype, err));
+    WK_TRY(write_overrides(qr->w, o, n_im, err));
     if (n_im) WK_TRY(imatrix_kvs(qr->w, o->imatrix, qr->im, n_im, err));
     for (size_t i = 0; i < nt; i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
         qr->types[i] = wk_qmix_choose(&mix, &ms, t);
-        WK_TRY(check_needs_imatrix(&mix, t, qr->types[i], err));
+        if (check_needs_imatrix(&mix, t, qr->types[i], err)) {
+            if (!o->dry_run) return -1;
+            qr->needs_imatrix = 1;   /* llama-quantize --dry-run: a warning */
+        }
         /* only an explicit type can get here */
         WK_FAIL_IF(t->ne[0] % blck_of(qr->types[i]), err, WK_E_USAGE,
                    "%s: %" PRId64 " columns are not whole %s blocks of %d; "
@@ -360,12 +435,39 @@ static int open_file(qrun *qr, const wk_inputs *inputs, wk_out **out, wk_err *er
     const size_t nt = wk_gguf_tensor_count(qr->g);
     qr->types = calloc(nt ? nt : 1, sizeof *qr->types);
     WK_FAIL_IF(!qr->types, err, WK_E_NOMEM, "out of memory");
-    if (!(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
+    if (!qr->o->dry_run && !(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
     if (qr->o->imatrix && !(qr->im = wk_imatrix_open(qr->o->imatrix, err)))
         return wk_err_prefix(err, "--imatrix");
     if (!(qr->w = wk_ggufw_new(wk_gguf_alignment(qr->g), err))) return -1;
     WK_TRY(plan_file(qr, err));
+    if (qr->o->dry_run) return 0;
     return wk_ggufw_begin(qr->w, wk_sink_out(&qr->os, *out), err);
+}
+
+/* --dry-run: every tensor's plan through the hook, the totals. */
+static int dry_run(qrun *qr, wk_qrun_total *tot, wk_err *err)
+{
+    const size_t nt = wk_gguf_tensor_count(qr->g);
+    if (qr->o->begin) qr->o->begin(qr->o->ctx);
+    for (size_t i = 0; i < nt; i++) {
+        const wk_gguf_tensor *t = wk_gguf_tensor_at(qr->g, i);
+        int64_t nel = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
+        const uint64_t ob = wk_ggufw_tensor_nbytes(qr->w, i);
+        tot->params += (uint64_t)nel;
+        tot->bytes_out += ob;
+        const int im = qr->im && wk_qtraits_get(qr->types[i]) && wk_imatrix_find(qr->im, t->name) >= 0
+                       && weights_selected(qr->o, t->name);
+        wk_qrun_row row = { .name = t->name, .from = type_name(t->type), .to = type_name(qr->types[i]),
+                            .bytes_in = t->nbytes, .bytes_out = ob, .imatrix = im };
+        if (qr->o->tensor) WK_TRY(qr->o->tensor(qr->o->ctx, &row, err));
+    }
+    tot->tensors = nt;
+    tot->bytes_in = qr->total_in;
+    tot->bits_per_weight = tot->params ? 8.0 * (double)tot->bytes_out / (double)tot->params : 0.0;
+    tot->file_size = wk_ggufw_total_size(qr->w);
+    tot->needs_imatrix = qr->needs_imatrix;
+    return 0;
 }
 
 /* Write every tensor through qr->w (begun); *tot on success. */
@@ -398,8 +500,12 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, wk_inputs *inp
     if (o->imatrix && wk_inputs_add(inputs, o->imatrix, err)) return wk_err_prefix(err, "--imatrix");
     const int setup = open_file(&qr, inputs, &out, err);
     for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
-    progress(&qr);
+    if (!o->dry_run) progress(&qr);
     WK_TRY_GOTO(setup, done);
+    if (o->dry_run) {
+        rc = dry_run(&qr, tot, err);
+        goto done;
+    }
     WK_TRY_GOTO(write_file(&qr, tot, err), done);
     rc = wk_out_commit(out, err);
     out = NULL;
@@ -442,6 +548,10 @@ int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
     wk_gguf *g;
     if (wk_source_kind_of(src) == WK_SOURCE_GGUF) {
         g = wk_gguf_open(wk_source_file(src, 0), err);
+    } else if (o->dry_run) {
+        g = NULL;
+        wk_err_set(err, WK_E_UNSUPPORTED, "%s: --dry-run needs a GGUF input (this is %s; pack it "
+                   "with wk-pack first)", o->input, wk_source_kind_name(wk_source_kind_of(src)));
     } else {
         if (o->packing) o->packing(o->ctx, o->input, wk_source_kind_name(wk_source_kind_of(src)));
         g = pack_first(o, src, &stage, err);
