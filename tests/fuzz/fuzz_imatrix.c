@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (size_t k = 0; s && k < len; k++) sink += (float)(unsigned char)s[k];
         }
         (void)wk_imatrix_chunk_count(im);
+        (void)sink;
         wk_imatrix_close(im);
     }
     free(copy);
