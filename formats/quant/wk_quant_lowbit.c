@@ -93,7 +93,8 @@ void wk_quantize_row_q2_K_ref(const float *x, void *vy, int64_t k)
         if (max_min > 0) {
             float iscale = q4scale / max_min;
             for (int j = 0; j < WK_QK_K / 16; ++j)
-                b.scales[j] = (uint8_t)(b.scales[j] | (wk_q_nearest_int(iscale * mins[j]) << 4));
+                /* ggml: scales |= (l << 4) on an int (x86: the low bits, also for l < 0) */
+                b.scales[j] = (uint8_t)(b.scales[j] | ((unsigned)wk_q_nearest_int(iscale * mins[j]) << 4));
             b.dmin = wk_f32_to_f16(max_min / q4scale);
         } else {
             b.dmin = wk_f32_to_f16(0.f);
