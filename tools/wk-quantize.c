@@ -17,6 +17,7 @@
 #include "wk_qmix.h"
 #include "wk_qrun.h"
 #include "wk_quantize_opts.h"
+#include "wk_quantize_report.h"
 #include "wk_threads.h"
 
 typedef wk_qmix_preset preset;
@@ -135,66 +136,8 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
     return 0;
 }
 
-/* ---- reporting: the table on stdout, or the --json report --------------------- */
+/* ---- reporting (wk_quantize_report.c): the --json report's fields before the run */
 
-typedef struct {
-    int table;          /* per-tensor table and totals on stdout */
-    int quiet;
-    int warned;         /* the requantize warning was printed */
-    wk_json *jt;        /* --json: the "tensors" array, or NULL */
-} q_report;
-
-static void on_packing(void *ctx, const char *input, const char *kind)
-{
-    const q_report *r = ctx;
-    if (!r->quiet) fprintf(stderr, "wk-quantize: packing %s (%s) first\n", input, kind);
-}
-
-static void on_begin(void *ctx)
-{
-    const q_report *r = ctx;
-    if (r->table)
-        printf("%-32s %-6s %-6s %12s %12s %10s\n", "tensor", "from", "to", "bytes in", "bytes out", "rel. RMSE");
-}
-
-/* One --json "tensors" entry. */
-static int json_row(wk_json *jt, const wk_qrun_row *t, wk_err *err)
-{
-    wk_json *e = wk_json_new_object();
-    WK_FAIL_IF(!e, err, WK_E_NOMEM, "out of memory");
-    WK_TRY_GOTO(wk_json_object_append(e, "name", wk_json_new_string(t->name), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "from", wk_json_new_string(t->from), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "to", wk_json_new_string(t->to), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "bytes_in", wk_json_new_int((int64_t)t->bytes_in), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "bytes_out", wk_json_new_int((int64_t)t->bytes_out), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "rel_rmse", t->has_rel ? wk_json_new_double(t->rel_rmse)
-                                      : wk_json_new_null(), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "imatrix", wk_json_new_bool(t->imatrix), err), fail);
-    return wk_json_array_push(jt, e, err);
-fail:
-    wk_json_free(e);
-    return -1;
-}
-
-static int on_tensor(void *ctx, const wk_qrun_row *t, wk_err *err)
-{
-    q_report *r = ctx;
-    if (!r->warned && strcmp(t->from, t->to) && wk_quant_type_from_name(t->from) >= 0) {
-        r->warned = 1;   /* llama-quantize's --allow-requantize warning, once */
-        fprintf(stderr, "wk-quantize: WARNING: requantizing %s (and maybe more) from %s: this can "
-                "severely reduce quality compared to quantizing from 16bit or 32bit!\n", t->name, t->from);
-    }
-    if (r->jt) WK_TRY(json_row(r->jt, t, err));
-    if (r->table) {
-        char rel[32] = "-";
-        if (t->has_rel) snprintf(rel, sizeof rel, "%.3e", t->rel_rmse);
-        printf("%-32s %-6s %-6s %12" PRIu64 " %12" PRIu64 " %10s%s\n", t->name, t->from, t->to,
-               t->bytes_in, t->bytes_out, rel, t->imatrix ? "  (imatrix)" : "");
-    }
-    return 0;
-}
-
-/* The --json report's fields before the run. */
 static int json_head(wk_json *rep, const q_opts *o, wk_err *err)
 {
     WK_TRY(wk_json_object_append(rep, "input", wk_json_new_string(o->input), err));
@@ -207,38 +150,7 @@ static int json_head(wk_json *rep, const q_opts *o, wk_err *err)
                                  : wk_json_new_null(), err);
 }
 
-/* The --json report's "tensors" (taken from r), "total" and "seconds", printed. */
-static int json_tail(wk_json *rep, q_report *r, const wk_qrun_total *t, double secs, wk_err *err)
-{
-    int rc = -1;
-    wk_buf b;
-    wk_buf_init(&b);
-    wk_json *tot = NULL, *jt = r->jt;
-    r->jt = NULL;   /* the appends own their value, even when they fail */
-    WK_TRY_GOTO(wk_json_object_append(rep, "tensors", jt, err), done);
-    tot = wk_json_new_object();
-    WK_FAIL_GOTO(!tot, done, err, WK_E_NOMEM, "out of memory");
-    WK_TRY_GOTO(wk_json_object_append(tot, "tensors", wk_json_new_int((int64_t)t->tensors), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "bytes_in", wk_json_new_int((int64_t)t->bytes_in), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "bytes_out", wk_json_new_int((int64_t)t->bytes_out), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "bits_per_weight", wk_json_new_double(t->bits_per_weight), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "rel_rmse", wk_json_new_double(t->rel_rmse), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "file_size", wk_json_new_int((int64_t)t->file_size), err), done);
-    jt = tot;
-    tot = NULL;
-    WK_TRY_GOTO(wk_json_object_append(rep, "total", jt, err), done);
-    WK_TRY_GOTO(wk_json_object_append(rep, "seconds", wk_json_new_double(secs), err), done);
-    wk_json_dump_opts d = wk_json_opts_hf();
-    d.sort_keys = 0;
-    WK_TRY_GOTO(wk_json_dump(rep, &d, &b, err), done);
-    printf("%.*s\n", (int)b.len, (const char *)b.data);
-    rc = 0;
-done:
-    wk_json_free(tot);
-    wk_buf_free(&b);
-    return rc;
-}
-
+/* wk_qrun's options for this run, its hooks reporting into r. */
 static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opts *ro)
 {
     wk_qrun_opts_init(ro);
@@ -265,9 +177,9 @@ static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opt
     ro->progress = bar ? wk_progress_cb : NULL;
     ro->progress_ctx = bar;
     ro->ctx = r;
-    ro->packing = on_packing;
-    ro->begin = on_begin;
-    ro->tensor = on_tensor;
+    ro->packing = wk_quantize_on_packing;
+    ro->begin = wk_quantize_on_begin;
+    ro->tensor = wk_quantize_on_tensor;
 }
 
 /* The run and its report (table or --json); t0 is when it started. */
@@ -299,7 +211,7 @@ static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     const double secs = (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
-    if (rep) WK_TRY_GOTO(json_tail(rep, &r, &tot, secs, err), done);
+    if (rep) WK_TRY_GOTO(wk_quantize_json_tail(rep, &r, &tot, secs, err), done);
     if (tot.needs_imatrix)
         fprintf(stderr, "wk-quantize: WARNING: dry run completed successfully, but actually completing "
                 "this quantization will require an imatrix!\n");
