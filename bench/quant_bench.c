@@ -60,9 +60,23 @@ static float gauss(void)
 /* The quant types, in ggml id order. */
 static const int QTYPES[] = {
     WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
-    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_Q2_K, WK_GGML_Q3_K, WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_IQ4_NL, WK_GGML_IQ4_XS,
 };
 enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
+/* QB_IMATRIX=1: importance weights (log-normal per column) for both sides;
+ * QB_TYPES=q3_k,iq4_xs,...: only these types. */
+static const float *g_imatrix;
+static int type_wanted(int type)
+{
+    const char *l = getenv("QB_TYPES");
+    if (!l || !*l) return 1;
+    const char *n = wk_ggml_type_get(type)->lname;
+    size_t len = strlen(n);
+    for (const char *p = strstr(l, n); p; p = strstr(p + 1, n))
+        if ((p == l || p[-1] == ',') && (p[len] == 0 || p[len] == ',')) return 1;
+    return 0;
+}
 static const char *qname(int t) { return wk_ggml_type_get(QTYPES[t])->lname; }
 
 enum { IMPL_WK, IMPL_WK_REF, IMPL_GGML, NIMPL };
@@ -80,10 +94,11 @@ static double run(int impl, int type, const float *x, uint8_t *y, int64_t rows,
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
         for (int64_t c = 0; c < nchunks; c++) {
             int64_t r0 = c * chunk, nr = rows - r0 < chunk ? rows - r0 : chunk;
-            ggml_quantize_chunk((enum ggml_type)type, x, y, r0 * cols, nr, cols, NULL);
+            ggml_quantize_chunk((enum ggml_type)type, x, y, r0 * cols, nr, cols, g_imatrix);
         }
     } else {
-        wk_qopts o = { .nthreads = threads, .kernel = impl == IMPL_WK ? WK_QK_AUTO : WK_QK_REF };
+        wk_qopts o = { .nthreads = threads, .kernel = impl == IMPL_WK ? WK_QK_AUTO : WK_QK_REF,
+                       .imatrix = g_imatrix };
         wk_err err;
         if (wk_quantize_rows(type, x, y, rows, cols, &o, &err) != 0) {
             fprintf(stderr, "quant_bench: %s\n", err.msg);
@@ -161,6 +176,7 @@ static int search_speed(const float *x, int64_t rows, int64_t cols, int runs, in
         const int type = QTYPES[t];
         const char *name = qname(t);
         const size_t bytes = wk_ggml_row_size(type, cols) * (size_t)rows;
+        if (!wk_quant_search_supported(type) || !type_wanted(type)) continue;
         for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
             double s[99], c[99];
             int same = 1;
@@ -217,11 +233,19 @@ int main(int argc, char **argv)
     int bad = 0;
     char best[NQT * 4][160];   /* best-of-RUNS lines, printed after the medians */
     int nbest = 0;
+    float *imat = NULL;
+    if (getenv("QB_IMATRIX") && atoi(getenv("QB_IMATRIX"))) {
+        if (!(imat = malloc(sizeof(float) * (size_t)cols))) return 1;
+        for (int64_t i = 0; i < cols; i++) imat[i] = expf(gauss());
+        g_imatrix = imat;
+        printf("With an importance matrix (log-normal weights per column) on both sides.\n\n");
+    }
     for (int t = 0; t < NQT; t++) {
         const int type = QTYPES[t];
         const char *name = qname(t);
         size_t bytes = wk_ggml_row_size(type, cols) * (size_t)rows;
         double cpu_unused;
+        if (!type_wanted(type)) continue;
         run(IMPL_GGML, type, x, ref, rows, cols, maxt, &cpu_unused);
         for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
             double med[NIMPL], min[NIMPL], cpu[NIMPL];
@@ -257,7 +281,7 @@ int main(int argc, char **argv)
     printf("\nBest of %d runs (the least disturbed run of each; GB/s):\n\n", runs);
     printf("| type | threads | wk | wk-ref | ggml | wk / ggml |\n|---|---|---|---|---|---|\n");
     for (int i = 0; i < nbest; i++) printf("%s\n", best[i]);
-    bad |= search_speed(x, rows < search_rows ? rows : search_rows, cols, runs, maxt);
-    free(x); free(ref); free(y);
+    if (!g_imatrix) bad |= search_speed(x, rows < search_rows ? rows : search_rows, cols, runs, maxt);
+    free(x); free(ref); free(y); free(imat);
     return bad;
 }

@@ -80,8 +80,18 @@ int main(int argc, char **argv)
     /* GGUF v3 writer: tensors only */
     FILE *o = fopen(argv[3], "wb");
     if (!o) { perror(argv[3]); return 1; }
-    uint64_t nt = 2 * (uint64_t)NE, nkv = 0; uint32_t ver = 3;
+    uint64_t nt = 2 * (uint64_t)NE, nkv = 3; uint32_t ver = 3;
     fwrite("GGUF", 1, 4, o); fwrite(&ver, 4, 1, o); fwrite(&nt, 8, 1, o); fwrite(&nkv, 8, 1, o);
+    /* the metadata llama-quantize requires: imatrix.datasets, chunk_count, chunk_size */
+    {
+        const char *k1 = "imatrix.datasets", *ds = "heldout.txt";
+        uint64_t l = strlen(k1), n1 = 1, dl = strlen(ds); uint32_t arr = 9, str = 8, u32 = 4, v;
+        fwrite(&l, 8, 1, o); fwrite(k1, 1, l, o); fwrite(&arr, 4, 1, o); fwrite(&str, 4, 1, o);
+        fwrite(&n1, 8, 1, o); fwrite(&dl, 8, 1, o); fwrite(ds, 1, dl, o);
+        const char *k2 = "imatrix.chunk_count", *k3 = "imatrix.chunk_size";
+        l = strlen(k2); v = 0; fwrite(&l, 8, 1, o); fwrite(k2, 1, l, o); fwrite(&u32, 4, 1, o); fwrite(&v, 4, 1, o);
+        l = strlen(k3); v = 128; fwrite(&l, 8, 1, o); fwrite(k3, 1, l, o); fwrite(&u32, 4, 1, o); fwrite(&v, 4, 1, o);
+    }
     uint64_t off = 0;
     for (int k = 0; k < NE; k++)
         for (int c = 0; c < 2; c++) {

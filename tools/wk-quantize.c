@@ -16,6 +16,8 @@
 #include "wk_progress.h"
 #include "wk_qmix.h"
 #include "wk_qrun.h"
+#include "wk_quantize_opts.h"
+#include "wk_quantize_report.h"
 #include "wk_threads.h"
 
 typedef wk_qmix_preset preset;
@@ -26,6 +28,7 @@ typedef struct {
     const preset *p;
     int search, pure, allow_requantize, leave_output, keep_split;
     int output_type, embd_type;   /* ggml ids of --output-tensor-type / --token-embedding-type, -1 unset */
+    wk_quantize_xopts x;          /* --include/--exclude-weights, --tensor-type, --override-kv, --dry-run */
 } q_opts;
 
 static void usage(void)
@@ -51,14 +54,28 @@ static void usage(void)
 "options:\n"
 "  --search             choose each block's scales (and mins) to minimise its squared\n"
 "                       error (same layouts; not byte-identical to llama-quantize)\n"
-"  --imatrix FILE       with --search: weight the error by llama.cpp's importance\n"
-"                       matrix (GGUF imatrix file from llama-imatrix)\n"
+"  --imatrix FILE       llama.cpp importance matrix (llama-imatrix's GGUF or legacy\n"
+"                       .dat): ggml's weighted quantizers, as llama-quantize --imatrix;\n"
+"                       with --search, the weights of the error\n"
+"  --include-weights NAME   use the imatrix only for tensors whose name contains NAME\n"
+"                       (repeatable)\n"
+"  --exclude-weights NAME   do not use the imatrix for tensors whose name contains NAME\n"
+"                       (repeatable; not together with --include-weights)\n"
+"  --tensor-type NAME=T quantize tensors whose name matches the regular expression NAME\n"
+"                       (POSIX ERE, searched) to type T; repeatable, first match wins\n"
+"  --override-kv KEY=TYPE:VALUE   set a metadata key in OUTPUT (TYPE int, float, bool,\n"
+"                       str); repeatable\n"
+"  --dry-run            print the per-tensor plan and the output size, write nothing\n"
+"                       (OUTPUT may then be omitted)\n"
 "  --pure               every eligible tensor gets TYPE (no K-mix, no Q6_K output)\n"
 "  --output-tensor-type T    type of output.weight (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1\n"
-"                       q8_0 q4_k q5_k q6_k); also of token_embd.weight when tied\n"
+"                       q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl iq4_xs); also of\n"
+"                       token_embd.weight when tied\n"
 "  --token-embedding-type T  type of token_embd.weight (same types)\n"
 "  --leave-output-tensor  keep output.weight's type\n"
-"  --allow-requantize   accept inputs whose weights are already quantized\n"
+"  --allow-requantize   accept inputs whose weights are already quantized (dequantized,\n"
+"                       then quantized again; WARNING: this can severely reduce quality\n"
+"                       compared to quantizing from 16bit or 32bit!)\n"
 "  --keep-split         INPUT a split set (any part of NAME-0000k-of-0000n.gguf): write\n"
 "                       OUTPUT minus .gguf + -0000k-of-0000n.gguf with the same parts\n"
 "  -j, --threads N      threads (default: all cores); output is the same for any N\n"
@@ -66,17 +83,6 @@ static void usage(void)
 "  --json               print a JSON report on stdout instead of the table\n"
 "  --progress, --no-progress   progress bar on stderr (default: if a TTY)\n"
 "  -h, --help, -V, --version\n");
-}
-
-/* ggml id of a tensor type name as llama-quantize's parse_ggml_type takes it
- * (case-insensitive ggml_type_name), among those wk-quantize writes; -1 if not. */
-static int parse_tensor_type(const char *s)
-{
-    static const struct { const char *name; int id; } FLOATS[] = {
-        { "f32", WK_GGML_F32 }, { "f16", WK_GGML_F16 }, { "bf16", WK_GGML_BF16 } };
-    for (size_t i = 0; i < sizeof FLOATS / sizeof FLOATS[0]; i++)
-        if (!strcasecmp(s, FLOATS[i].name)) return FLOATS[i].id;
-    return wk_quant_type_from_name(s);
 }
 
 static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
@@ -88,6 +94,9 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
         if (r < 0 || *exit_now) return r < 0 ? -1 : 0;
         if (r) continue;
         const char *a = argv[i];
+        const int xr = wk_quantize_xopt(&o->x, argc, argv, &i, err);
+        if (xr < 0) return -1;
+        if (xr) continue;
         if (!strcmp(a, "--search")) o->search = 1;
         else if (!strcmp(a, "--pure")) o->pure = 1;
         else if (!strcmp(a, "--leave-output-tensor")) o->leave_output = 1;
@@ -95,10 +104,11 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
         else if (!strcmp(a, "--keep-split")) o->keep_split = 1;
         else if (!strcmp(a, "--output-tensor-type") || !strcmp(a, "--token-embedding-type")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "%s needs a type", a);
-            int t = parse_tensor_type(argv[++i]);
+            int t = wk_quantize_type_id(argv[++i]);
             if (t < 0)
                 return wk_err_set(err, WK_E_USAGE, "%s: unknown or unsupported type \"%s\" (wk-quantize "
-                                  "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q4_k q5_k q6_k)", a, argv[i]);
+                                  "writes f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k iq4_nl "
+                                  "iq4_xs)", a, argv[i]);
             *(a[2] == 'o' ? &o->output_type : &o->embd_type) = t;
         } else if (!strcmp(a, "--imatrix")) {
             if (i + 1 >= argc) return wk_err_set(err, WK_E_USAGE, "--imatrix needs a file");
@@ -110,75 +120,32 @@ static int parse_args(q_opts *o, int argc, char **argv, int *exit_now, wk_err *e
             pos[npos++] = a;
         }
     }
+    if (npos == 2 && o->x.dry_run) {   /* llama-quantize --dry-run INPUT TYPE */
+        pos[2] = pos[1];
+        pos[1] = NULL;
+        npos = 3;
+    }
     if (npos != 3) return wk_err_set(err, WK_E_USAGE, "INPUT OUTPUT TYPE expected (see --help)");
     o->input = pos[0];
     o->output = pos[1];
     if (!(o->p = wk_qmix_find_preset(pos[2])))
         return wk_err_set(err, WK_E_USAGE, "unknown TYPE \"%s\" (see --help for the list)", pos[2]);
-    if (o->imatrix && !o->search)
-        return wk_err_set(err, WK_E_USAGE, "--imatrix is used by --search only (the default mode is "
-                          "ggml's reference quantizer, which has no importance weights)");
+    if (o->x.n_include && o->x.n_exclude)
+        return wk_err_set(err, WK_E_USAGE, "--include-weights and --exclude-weights cannot be used "
+                          "together");
+    if ((o->x.n_include || o->x.n_exclude) && !o->imatrix)
+        return wk_err_set(err, WK_E_USAGE, "--include-weights / --exclude-weights select entries of "
+                          "an importance matrix: give one with --imatrix");
     return 0;
 }
 
-/* ---- reporting: the table on stdout, or the --json report --------------------- */
+/* ---- reporting (wk_quantize_report.c): the --json report's fields before the run */
 
-typedef struct {
-    int table;          /* per-tensor table and totals on stdout */
-    int quiet;
-    wk_json *jt;        /* --json: the "tensors" array, or NULL */
-} q_report;
-
-static void on_packing(void *ctx, const char *input, const char *kind)
-{
-    const q_report *r = ctx;
-    if (!r->quiet) fprintf(stderr, "wk-quantize: packing %s (%s) first\n", input, kind);
-}
-
-static void on_begin(void *ctx)
-{
-    const q_report *r = ctx;
-    if (r->table)
-        printf("%-32s %-6s %-6s %12s %12s %10s\n", "tensor", "from", "to", "bytes in", "bytes out", "rel. RMSE");
-}
-
-/* One --json "tensors" entry. */
-static int json_row(wk_json *jt, const wk_qrun_row *t, wk_err *err)
-{
-    wk_json *e = wk_json_new_object();
-    WK_FAIL_IF(!e, err, WK_E_NOMEM, "out of memory");
-    WK_TRY_GOTO(wk_json_object_append(e, "name", wk_json_new_string(t->name), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "from", wk_json_new_string(t->from), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "to", wk_json_new_string(t->to), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "bytes_in", wk_json_new_int((int64_t)t->bytes_in), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "bytes_out", wk_json_new_int((int64_t)t->bytes_out), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "rel_rmse", t->has_rel ? wk_json_new_double(t->rel_rmse)
-                                      : wk_json_new_null(), err), fail);
-    WK_TRY_GOTO(wk_json_object_append(e, "imatrix", wk_json_new_bool(t->imatrix), err), fail);
-    return wk_json_array_push(jt, e, err);
-fail:
-    wk_json_free(e);
-    return -1;
-}
-
-static int on_tensor(void *ctx, const wk_qrun_row *t, wk_err *err)
-{
-    const q_report *r = ctx;
-    if (r->jt) WK_TRY(json_row(r->jt, t, err));
-    if (r->table) {
-        char rel[32] = "-";
-        if (t->has_rel) snprintf(rel, sizeof rel, "%.3e", t->rel_rmse);
-        printf("%-32s %-6s %-6s %12" PRIu64 " %12" PRIu64 " %10s%s\n", t->name, t->from, t->to,
-               t->bytes_in, t->bytes_out, rel, t->imatrix ? "  (imatrix)" : "");
-    }
-    return 0;
-}
-
-/* The --json report's fields before the run. */
 static int json_head(wk_json *rep, const q_opts *o, wk_err *err)
 {
     WK_TRY(wk_json_object_append(rep, "input", wk_json_new_string(o->input), err));
-    WK_TRY(wk_json_object_append(rep, "output", wk_json_new_string(o->output), err));
+    WK_TRY(wk_json_object_append(rep, "output", o->output ? wk_json_new_string(o->output)
+                                 : wk_json_new_null(), err));
     WK_TRY(wk_json_object_append(rep, "type", wk_json_new_string(o->p->name), err));
     WK_TRY(wk_json_object_append(rep, "ftype", wk_json_new_int(o->p->ftype), err));
     WK_TRY(wk_json_object_append(rep, "search", wk_json_new_bool(o->search), err));
@@ -186,44 +153,22 @@ static int json_head(wk_json *rep, const q_opts *o, wk_err *err)
                                  : wk_json_new_null(), err);
 }
 
-/* The --json report's "tensors" (taken from r), "total" and "seconds", printed. */
-static int json_tail(wk_json *rep, q_report *r, const wk_qrun_total *t, double secs, wk_err *err)
-{
-    int rc = -1;
-    wk_buf b;
-    wk_buf_init(&b);
-    wk_json *tot = NULL, *jt = r->jt;
-    r->jt = NULL;   /* the appends own their value, even when they fail */
-    WK_TRY_GOTO(wk_json_object_append(rep, "tensors", jt, err), done);
-    tot = wk_json_new_object();
-    WK_FAIL_GOTO(!tot, done, err, WK_E_NOMEM, "out of memory");
-    WK_TRY_GOTO(wk_json_object_append(tot, "tensors", wk_json_new_int((int64_t)t->tensors), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "bytes_in", wk_json_new_int((int64_t)t->bytes_in), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "bytes_out", wk_json_new_int((int64_t)t->bytes_out), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "bits_per_weight", wk_json_new_double(t->bits_per_weight), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "rel_rmse", wk_json_new_double(t->rel_rmse), err), done);
-    WK_TRY_GOTO(wk_json_object_append(tot, "file_size", wk_json_new_int((int64_t)t->file_size), err), done);
-    jt = tot;
-    tot = NULL;
-    WK_TRY_GOTO(wk_json_object_append(rep, "total", jt, err), done);
-    WK_TRY_GOTO(wk_json_object_append(rep, "seconds", wk_json_new_double(secs), err), done);
-    wk_json_dump_opts d = wk_json_opts_hf();
-    d.sort_keys = 0;
-    WK_TRY_GOTO(wk_json_dump(rep, &d, &b, err), done);
-    printf("%.*s\n", (int)b.len, (const char *)b.data);
-    rc = 0;
-done:
-    wk_json_free(tot);
-    wk_buf_free(&b);
-    return rc;
-}
-
+/* wk_qrun's options for this run, its hooks reporting into r. */
 static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opts *ro)
 {
     wk_qrun_opts_init(ro);
     ro->input = o->input;
     ro->output = o->output;
     ro->imatrix = o->imatrix;
+    ro->include_weights = o->x.include_w;
+    ro->n_include = o->x.n_include;
+    ro->exclude_weights = o->x.exclude_w;
+    ro->n_exclude = o->x.n_exclude;
+    ro->mix.tt = o->x.tt;
+    ro->mix.n_tt = o->x.n_tt;
+    ro->kv_overrides = o->x.kv;
+    ro->n_kv_overrides = o->x.n_kv;
+    ro->dry_run = o->x.dry_run;
     ro->mix.p = o->p;
     ro->mix.pure = o->pure;
     ro->mix.leave_output = o->leave_output;
@@ -236,9 +181,9 @@ static void run_opts(const q_opts *o, q_report *r, wk_progress *bar, wk_qrun_opt
     ro->progress = bar ? wk_progress_cb : NULL;
     ro->progress_ctx = bar;
     ro->ctx = r;
-    ro->packing = on_packing;
-    ro->begin = on_begin;
-    ro->tensor = on_tensor;
+    ro->packing = wk_quantize_on_packing;
+    ro->begin = wk_quantize_on_begin;
+    ro->tensor = wk_quantize_on_tensor;
 }
 
 /* The run and its report (table or --json); t0 is when it started. */
@@ -254,7 +199,7 @@ static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
         WK_FAIL_GOTO(!rep || !r.jt, done, err, WK_E_NOMEM, "out of memory");
         WK_TRY_GOTO(json_head(rep, o, err), done);
     }
-    wk_cli_sweep_stale(&o->std, o->output);
+    if (o->output) wk_cli_sweep_stale(&o->std, o->output);
     bar = wk_cli_want_progress(&o->std) ? wk_progress_new("quantize", 0, 1) : NULL;
     wk_qrun_opts ro;
     run_opts(o, &r, bar, &ro);
@@ -270,10 +215,15 @@ static int run(const q_opts *o, const struct timespec *t0, wk_err *err)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     const double secs = (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) * 1e-9;
-    if (rep) WK_TRY_GOTO(json_tail(rep, &r, &tot, secs, err), done);
-    if (!o->std.quiet && !o->std.json)
+    if (rep) WK_TRY_GOTO(wk_quantize_json_tail(rep, &r, &tot, secs, err), done);
+    if (tot.needs_imatrix)
+        fprintf(stderr, "wk-quantize: WARNING: dry run completed successfully, but actually completing "
+                "this quantization will require an imatrix!\n");
+    if (!o->std.quiet && !o->std.json && !o->x.dry_run)
         printf("wrote %s (%s, llama_ftype %u%s) in %.2f s\n", o->output, o->p->name, (unsigned)o->p->ftype,
                o->search ? ", --search" : "", secs);
+    if (!o->std.quiet && !o->std.json && o->x.dry_run)
+        printf("dry run: nothing written (%s, llama_ftype %u)\n", o->p->name, (unsigned)o->p->ftype);
     rc = 0;
 done:
     wk_progress_finish(bar);
@@ -290,12 +240,15 @@ int main(int argc, char **argv)
     memset(&o, 0, sizeof o);
     o.output_type = o.embd_type = -1;
     wk_cli_std_init(&o.std, "wk-quantize");
-    int exit_now = 0;
-    if (parse_args(&o, argc, argv, &exit_now, &err)) return wk_cli_fail(o.std.prog, &err);
-    if (exit_now) return 0;
-    wk_threads_apply(o.std.threads);
-    wk_io_install_signal_cleanup();
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    return run(&o, &t0, &err) ? wk_cli_fail(o.std.prog, &err) : 0;
+    int exit_now = 0, rc = 0;
+    if (parse_args(&o, argc, argv, &exit_now, &err)) rc = wk_cli_fail(o.std.prog, &err);
+    else if (!exit_now) {
+        wk_threads_apply(o.std.threads);
+        wk_io_install_signal_cleanup();
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        rc = run(&o, &t0, &err) ? wk_cli_fail(o.std.prog, &err) : 0;
+    }
+    wk_quantize_xopts_free(&o.x);
+    return rc;
 }

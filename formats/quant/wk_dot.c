@@ -330,6 +330,13 @@ static const dot_kernels KERNELS[WK_GGML_TYPE_COUNT] = {
     [WK_GGML_Q5_K] = { .ref = wk_isum_q5_K_ref, .avx2 = AVX2_OR_NULL(q5_K), .kquant = 1, .hasmin = 1 },
     [WK_GGML_Q6_K] = { .ref = wk_isum_q6_K_ref, .avx2 = AVX2_OR_NULL(q6_K), .kquant = 1, .hasmin = 0,
                        .doff = offsetof(wk_block_q6_K, d) },
+    /* scalar only (wk_dot_lowbit.c) */
+    [WK_GGML_Q2_K] = { .ref = wk_isum_q2_K_ref, .kquant = 1, .hasmin = 1,
+                       .doff = offsetof(wk_block_q2_K, d) },
+    [WK_GGML_Q3_K] = { .ref = wk_isum_q3_K_ref, .kquant = 1, .hasmin = 0,
+                       .doff = offsetof(wk_block_q3_K, d) },
+    [WK_GGML_IQ4_NL] = { .ref = wk_isum_iq4_nl_ref, .kquant = 0, .hasmin = 0 },
+    [WK_GGML_IQ4_XS] = { .ref = wk_isum_iq4_xs_ref, .kquant = 1, .hasmin = 0 },
 };
 
 int wk_dot_have_simd(void)
@@ -397,3 +404,7 @@ VEC_DOT(q8_0, WK_GGML_Q8_0)
 VEC_DOT(q4_K, WK_GGML_Q4_K)
 VEC_DOT(q5_K, WK_GGML_Q5_K)
 VEC_DOT(q6_K, WK_GGML_Q6_K)
+VEC_DOT(q2_K, WK_GGML_Q2_K)
+VEC_DOT(q3_K, WK_GGML_Q3_K)
+VEC_DOT(iq4_nl, WK_GGML_IQ4_NL)
+VEC_DOT(iq4_xs, WK_GGML_IQ4_XS)

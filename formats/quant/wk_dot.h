@@ -19,7 +19,10 @@
  *        msum[b] = sum_i q_a[i]            (q4_1/q5_1; k-quants: sum_j m_j * bsum_j;
  *                                           0 for q4_0/q5_0/q8_0/q6_k)
  *      where q_w are the block's integer codes (q4_0: q-8, q5_0: q-16,
- *      q6_k: q-32, others unsigned);
+ *      q6_k: q-32, q3_k: q-4 where its hmask bit is clear, iq4_nl/iq4_xs:
+ *      the grid level kvalues_iq4nl[q], others unsigned); q2_k, q3_k,
+ *      iq4_xs have per-sub-block scales as the other k-quants (q3_k, iq4_xs:
+ *      sc-32), q2_k a per-sub-block min;
  *   2. the float stage (wk_dot_accumulate defines it):
  *        acc[b % 8] += (dw*da) * (float)isum[b] + (mw*da) * (float)msum[b]
  *      with dw, mw the block's scale and min (q4_k/q5_k: mw = -dmin), da the
@@ -113,6 +116,10 @@ WK_DOT_DECL(q8_0)
 WK_DOT_DECL(q4_K)
 WK_DOT_DECL(q5_K)
 WK_DOT_DECL(q6_K)
+WK_DOT_DECL(q2_K)
+WK_DOT_DECL(q3_K)
+WK_DOT_DECL(iq4_nl)
+WK_DOT_DECL(iq4_xs)
 #undef WK_DOT_DECL
 
 #endif

@@ -4,21 +4,62 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- presets: llama-quantize's names and llama_ftype numbers ------------------ */
+/* ---- presets: llama-quantize's names, llama_ftype numbers and type rules ---------- */
+#define Q(t) WK_GGML_##t
+#define RULE(c, a, t, e) { .cond = WK_QC_##c, .arg = (a), .type = Q(t), .else_type = (e) }
+#define KEEP (-1)
+/* llama_tensor_get_type_impl's branches for LLaMA (dense, not Falcon), per ftype */
+#define KM_AV RULE(MORE_BITS, 0, Q6_K, KEEP)
+#define KM_FD RULE(MORE_BITS, 0, Q6_K, KEEP)
 static const wk_qmix_preset PRESETS[] = {
-    { "q4_0", 2, WK_GGML_Q4_0, WK_QMIX_NONE, "4.5 bpw, legacy" },
-    { "q4_1", 3, WK_GGML_Q4_1, WK_QMIX_NONE, "5.0 bpw, legacy" },
-    { "q5_0", 8, WK_GGML_Q5_0, WK_QMIX_NONE, "5.5 bpw, legacy" },
-    { "q5_1", 9, WK_GGML_Q5_1, WK_QMIX_NONE, "6.0 bpw, legacy" },
-    { "q8_0", 7, WK_GGML_Q8_0, WK_QMIX_NONE, "8.5 bpw" },
-    { "q4_k_s", 14, WK_GGML_Q4_K, WK_QMIX_K_S, "Q4_K, a few tensors Q5_K" },
-    { "q4_k_m", 15, WK_GGML_Q4_K, WK_QMIX_K_M, "Q4_K, half of attn_v/ffn_down Q6_K" },
-    { "q4_k", 15, WK_GGML_Q4_K, WK_QMIX_K_M, "alias of q4_k_m (as llama-quantize)" },
-    { "q5_k_s", 16, WK_GGML_Q5_K, WK_QMIX_K_S, "Q5_K" },
-    { "q5_k_m", 17, WK_GGML_Q5_K, WK_QMIX_K_M, "Q5_K, half of attn_v/ffn_down Q6_K" },
-    { "q5_k", 17, WK_GGML_Q5_K, WK_QMIX_K_M, "alias of q5_k_m (as llama-quantize)" },
-    { "q6_k", 18, WK_GGML_Q6_K, WK_QMIX_NONE, "6.56 bpw" },
+    { .name = "q4_0", .ftype = 2, .type = Q(Q4_0), .attn_qkv = KEEP,
+      .ffn_down = RULE(I_LT_N_DIV_IM, 8, Q4_1, KEEP), .desc = "4.5 bpw, legacy" },
+    { .name = "q4_1", .ftype = 3, .type = Q(Q4_1), .attn_qkv = KEEP, .desc = "5.0 bpw, legacy" },
+    { .name = "q5_0", .ftype = 8, .type = Q(Q5_0), .attn_qkv = KEEP,
+      .ffn_down = RULE(I_LT_N_DIV_IM, 8, Q5_1, KEEP), .desc = "5.5 bpw, legacy" },
+    { .name = "q5_1", .ftype = 9, .type = Q(Q5_1), .attn_qkv = KEEP, .desc = "6.0 bpw, legacy" },
+    { .name = "q8_0", .ftype = 7, .type = Q(Q8_0), .attn_qkv = KEEP, .desc = "8.5 bpw" },
+    { .name = "q2_k", .ftype = 10, .type = Q(Q2_K), .attn_qkv = KEEP,
+      .attn_v = RULE(GQA_GE, 4, Q4_K, Q(Q3_K)), .ffn_down = RULE(ALWAYS, 0, Q3_K, KEEP),
+      .attn_output = RULE(ALWAYS, 0, Q3_K, KEEP), .desc = "Q2_K; attn_v, ffn_down, attn_output Q3_K" },
+    { .name = "q2_k_s", .ftype = 21, .type = Q(Q2_K), .attn_qkv = KEEP, .needs_imatrix = 1,
+      .attn_v = RULE(GQA_GE, 4, Q4_K, KEEP), .ffn_down = RULE(I_LT_N_DIV, 8, Q4_K, KEEP),
+      .desc = "Q2_K, needs an importance matrix" },
+    { .name = "q3_k_s", .ftype = 11, .type = Q(Q3_K), .attn_qkv = KEEP, .desc = "Q3_K" },
+    { .name = "q3_k_m", .ftype = 12, .type = Q(Q3_K), .attn_qkv = Q(Q4_K),
+      .attn_v = RULE(I_LT, 2, Q5_K, Q(Q4_K)), .ffn_down = RULE(I_LT_N_DIV, 16, Q5_K, Q(Q4_K)),
+      .attn_output = RULE(ALWAYS, 0, Q4_K, KEEP), .desc = "Q3_K; attn_v, ffn_down Q4_K/Q5_K, attn_output Q4_K" },
+    { .name = "q3_k", .ftype = 12, .type = Q(Q3_K), .attn_qkv = Q(Q4_K),
+      .attn_v = RULE(I_LT, 2, Q5_K, Q(Q4_K)), .ffn_down = RULE(I_LT_N_DIV, 16, Q5_K, Q(Q4_K)),
+      .attn_output = RULE(ALWAYS, 0, Q4_K, KEEP), .desc = "alias of q3_k_m (as llama-quantize)" },
+    { .name = "q3_k_l", .ftype = 13, .type = Q(Q3_K), .attn_qkv = Q(Q4_K),
+      .attn_v = RULE(ALWAYS, 0, Q5_K, KEEP), .ffn_down = RULE(ALWAYS, 0, Q5_K, KEEP),
+      .attn_output = RULE(ALWAYS, 0, Q5_K, KEEP), .desc = "Q3_K; attn_v, ffn_down, attn_output Q5_K" },
+    { .name = "iq4_nl", .ftype = 25, .type = Q(IQ4_NL), .attn_qkv = KEEP,
+      .attn_v = RULE(GQA_GE, 4, Q5_K, KEEP), .ffn_down = RULE(I_LT_N_DIV_NOIM, 8, Q5_K, KEEP),
+      .desc = "4.5 bpw, non-linear" },
+    { .name = "iq4_xs", .ftype = 30, .type = Q(IQ4_XS), .attn_qkv = KEEP,
+      .attn_v = RULE(GQA_GE, 4, Q5_K, KEEP), .ffn_down = RULE(I_LT_N_DIV_NOIM, 8, Q5_K, KEEP),
+      .desc = "4.25 bpw, non-linear" },
+    { .name = "q4_k_s", .ftype = 14, .type = Q(Q4_K), .attn_qkv = KEEP,
+      .attn_v = RULE(I_LT, 4, Q5_K, KEEP), .ffn_down = RULE(I_LT_N_DIV, 8, Q5_K, KEEP),
+      .desc = "Q4_K, a few tensors Q5_K" },
+    { .name = "q4_k_m", .ftype = 15, .type = Q(Q4_K), .attn_qkv = Q(Q5_K), .attn_v = KM_AV,
+      .ffn_down = KM_FD, .desc = "Q4_K, half of attn_v/ffn_down Q6_K" },
+    { .name = "q4_k", .ftype = 15, .type = Q(Q4_K), .attn_qkv = Q(Q5_K), .attn_v = KM_AV,
+      .ffn_down = KM_FD, .desc = "alias of q4_k_m (as llama-quantize)" },
+    { .name = "q5_k_s", .ftype = 16, .type = Q(Q5_K), .attn_qkv = KEEP, .desc = "Q5_K" },
+    { .name = "q5_k_m", .ftype = 17, .type = Q(Q5_K), .attn_qkv = Q(Q6_K), .attn_v = KM_AV,
+      .ffn_down = KM_FD, .desc = "Q5_K, half of attn_v/ffn_down Q6_K" },
+    { .name = "q5_k", .ftype = 17, .type = Q(Q5_K), .attn_qkv = Q(Q6_K), .attn_v = KM_AV,
+      .ffn_down = KM_FD, .desc = "alias of q5_k_m (as llama-quantize)" },
+    { .name = "q6_k", .ftype = 18, .type = Q(Q6_K), .attn_qkv = KEEP, .desc = "6.56 bpw" },
 };
+#undef KM_AV
+#undef KM_FD
+#undef KEEP
+#undef RULE
+#undef Q
 #define NPRESETS (sizeof PRESETS / sizeof PRESETS[0])
 
 const wk_qmix_preset *wk_qmix_presets(size_t *n)
@@ -78,6 +119,8 @@ void wk_qmix_state_init(wk_qmix_state *ms, const wk_gguf *g)
         ms->n_layer = (int)arch_u32(g, ms->arch, "block_count");
         uint32_t nh = arch_u32(g, ms->arch, "attention.head_count");
         uint32_t nkv = arch_u32(g, ms->arch, "attention.head_count_kv");
+        /* llama_hparams::n_gqa(): n_head / n_head_kv (n_head_kv defaults to n_head) */
+        ms->n_gqa = nh ? (int)(nh / (nkv ? nkv : nh)) : 0;
         ms->is_70b = ms->n_layer == ARCHS[a].layers_70b && (!ARCHS[a].needs_gqa || (nkv && nkv != nh));
     }
     for (size_t i = 0; i < nt; i++) {
@@ -108,14 +151,58 @@ static int blck_of(int ggml) { return wk_qtraits_get(ggml) ? (int)wk_ggml_type_g
 
 int wk_qmix_blck(int ggml) { return blck_of(ggml); }
 
+/* Whether rule r's condition holds for index i of n. */
+static int rule_holds(const wk_qmix_rule *r, const wk_qmix_opts *o, const wk_qmix_state *ms, int i,
+                      int n)
+{
+    switch (r->cond) {
+    case WK_QC_NONE: return 0;
+    case WK_QC_ALWAYS: return 1;
+    case WK_QC_MORE_BITS: return use_more_bits(i, n);
+    case WK_QC_I_LT: return i < r->arg;
+    case WK_QC_I_LT_N_DIV: return i < n / r->arg;
+    case WK_QC_GQA_GE: return ms->n_gqa >= r->arg;
+    case WK_QC_I_LT_N_DIV_NOIM: return !o->has_imatrix && i < n / r->arg;
+    case WK_QC_I_LT_N_DIV_IM: return o->has_imatrix && i < n / r->arg;
+    }
+    return 0;
+}
+
+/* The type rule r gives (type: the preset's), or type if r is absent. */
+static int apply_rule(const wk_qmix_rule *r, const wk_qmix_opts *o, const wk_qmix_state *ms, int i,
+                      int n, int type)
+{
+    if (r->cond == WK_QC_NONE) return type;
+    if (rule_holds(r, o, ms, i, n)) return r->type;
+    return r->else_type >= 0 ? r->else_type : type;
+}
+
+/* tensor_type_fallback: a row that is not whole blocks of `type`. */
+static int fallback(const wk_gguf_tensor *t, int type)
+{
+    if (t->ne[0] % blck_of(type) == 0) return type;
+    switch (type) {
+    case WK_GGML_IQ4_XS: type = WK_GGML_IQ4_NL; break;
+    case WK_GGML_Q2_K: case WK_GGML_Q3_K: type = WK_GGML_Q4_0; break;
+    case WK_GGML_Q4_K: type = WK_GGML_Q5_0; break;
+    case WK_GGML_Q5_K: type = WK_GGML_Q5_1; break;
+    case WK_GGML_Q6_K: type = WK_GGML_Q8_0; break;
+    default: break;   /* a 32-block type: F16 below */
+    }
+    return t->ne[0] % blck_of(type) ? WK_GGML_F16 : type;
+}
+
 int wk_qmix_choose(const wk_qmix_opts *o, wk_qmix_state *ms, const wk_gguf_tensor *t)
 {
     if (!eligible(t)) return t->type;
     const char *n = t->name;
+    const wk_qmix_preset *p = o->p;
     if (o->leave_output && !strcmp(n, "output.weight")) return t->type;
     if (o->embd_type >= 0 && !strcmp(n, "token_embd.weight")) return o->embd_type;
     if (o->output_type >= 0 && !strcmp(n, "output.weight")) return o->output_type;
-    int type = o->p->type;
+    const int manual = wk_qmix_tt_match(o->tt, o->n_tt, n);
+    if (manual >= 0) return fallback(t, manual);
+    int type = p->type;
     const int is_output = !strcmp(n, "output.weight") || (ms->tied && !strcmp(n, "token_embd.weight"));
     if (!o->pure) {
         if (is_output) {
@@ -123,23 +210,18 @@ int wk_qmix_choose(const wk_qmix_opts *o, wk_qmix_state *ms, const wk_gguf_tenso
             else if (t->ne[0] % blck_of(type)) type = WK_GGML_Q8_0;
             else if (type != WK_GGML_Q8_0) type = WK_GGML_Q6_K;
         } else if (strstr(n, "attn_v.weight")) {
-            if (o->p->mix == WK_QMIX_K_M && use_more_bits(ms->i_attn_v, ms->n_attn_v)) type = WK_GGML_Q6_K;
-            else if (o->p->mix == WK_QMIX_K_S && o->p->type == WK_GGML_Q4_K && ms->i_attn_v < 4) type = WK_GGML_Q5_K;
-            if (ms->is_70b && type == WK_GGML_Q4_K) type = WK_GGML_Q5_K;   /* 70B: 8 q heads per v */
+            type = apply_rule(&p->attn_v, o, ms, ms->i_attn_v, ms->n_attn_v, type);
+            /* 70B: 8 q heads per v, so more bits for attn_v are cheap */
+            if (ms->is_70b && (type == WK_GGML_Q3_K || type == WK_GGML_Q4_K)) type = WK_GGML_Q5_K;
             ms->i_attn_v++;
         } else if (strstr(n, "ffn_down")) {
-            int i = ms->i_ffn_down++, nl = ms->n_ffn_down;
-            if (o->p->mix == WK_QMIX_K_M && use_more_bits(i, nl)) type = WK_GGML_Q6_K;
-            else if (o->p->mix == WK_QMIX_K_S && o->p->type == WK_GGML_Q4_K && i < nl / 8) type = WK_GGML_Q5_K;
-        } else if (strstr(n, "attn_qkv.weight") && o->p->mix == WK_QMIX_K_M) {
-            type = o->p->type == WK_GGML_Q4_K ? WK_GGML_Q5_K : WK_GGML_Q6_K;
+            type = apply_rule(&p->ffn_down, o, ms, ms->i_ffn_down, ms->n_ffn_down, type);
+            ms->i_ffn_down++;
+        } else if (strstr(n, "attn_output.weight")) {
+            type = apply_rule(&p->attn_output, o, ms, 0, 0, type);
+        } else if (strstr(n, "attn_qkv.weight") && p->attn_qkv >= 0) {
+            type = p->attn_qkv;
         }
     }
-    /* tensor_type_fallback: a row that is not whole blocks */
-    if (t->ne[0] % blck_of(type)) {
-        type = type == WK_GGML_Q4_K ? WK_GGML_Q5_0 : type == WK_GGML_Q5_K ? WK_GGML_Q5_1
-             : type == WK_GGML_Q6_K ? WK_GGML_Q8_0 : WK_GGML_F16;
-        if (t->ne[0] % blck_of(type)) type = WK_GGML_F16;
-    }
-    return type;
+    return fallback(t, type);
 }

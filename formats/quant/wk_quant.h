@@ -3,7 +3,8 @@
  *
  * Formats (docs/formats/quant-blocks.md has every layout as a byte table):
  *   legacy, blocks of 32:       Q4_0 Q4_1 Q5_0 Q5_1 Q8_0
- *   k-quants, super-blocks 256: Q4_K Q5_K Q6_K
+ *   k-quants, super-blocks 256: Q2_K Q3_K Q4_K Q5_K Q6_K
+ *   non-linear 4-bit:           IQ4_NL (blocks of 32), IQ4_XS (256)
  *
  * Exactness.  The *_ref quantizers give the same bytes as ggml's
  * quantize_row_*_ref (= ggml_quantize_chunk without an importance matrix) for
@@ -69,7 +70,30 @@ typedef struct {
     uint16_t d;
 } wk_block_q6_K;
 
+typedef struct {
+    uint8_t scales[WK_QK_K / 16];   /* low 4 bits scale, high 4 bits min */
+    uint8_t qs[WK_QK_K / 4];
+    uint16_t d, dmin;
+} wk_block_q2_K;
+typedef struct {
+    uint8_t hmask[WK_QK_K / 8];
+    uint8_t qs[WK_QK_K / 4];
+    uint8_t scales[12];             /* 16 x 6-bit signed (value + 32) */
+    uint16_t d;
+} wk_block_q3_K;
+typedef struct { uint16_t d; uint8_t qs[WK_QK / 2]; } wk_block_iq4_nl;
+typedef struct {
+    uint16_t d;
+    uint16_t scales_h;
+    uint8_t scales_l[WK_QK_K / 64];
+    uint8_t qs[WK_QK_K / 2];
+} wk_block_iq4_xs;
+
 _Static_assert(sizeof(wk_block_q4_0) == 18, "block_q4_0 is 18 bytes");
+_Static_assert(sizeof(wk_block_q2_K) == 84, "block_q2_K is 84 bytes");
+_Static_assert(sizeof(wk_block_q3_K) == 110, "block_q3_K is 110 bytes");
+_Static_assert(sizeof(wk_block_iq4_nl) == 18, "block_iq4_nl is 18 bytes");
+_Static_assert(sizeof(wk_block_iq4_xs) == 136, "block_iq4_xs is 136 bytes");
 _Static_assert(sizeof(wk_block_q4_1) == 20, "block_q4_1 is 20 bytes");
 _Static_assert(sizeof(wk_block_q5_0) == 22, "block_q5_0 is 22 bytes");
 _Static_assert(sizeof(wk_block_q5_1) == 24, "block_q5_1 is 24 bytes");
@@ -85,6 +109,9 @@ _Static_assert(sizeof(wk_block_q6_K) == 210, "block_q6_K is 210 bytes");
 
 /* Quantize k floats (k a multiple of the block size) into k/blck blocks. */
 typedef void (*wk_qrow_fn)(const float *x, void *y, int64_t k);
+/* Quantize one row of n_per_row floats with importance weights qw
+ * (n_per_row floats, not NULL): ggml's weighted path. */
+typedef void (*wk_qrow_w_fn)(const float *x, void *y, int64_t n_per_row, const float *qw);
 /* Dequantize k/blck blocks into k floats. */
 typedef void (*wk_dqrow_fn)(const void *x, float *y, int64_t k);
 /* sum_i dequant(x)[i] * y[i] over k values, accumulated in float in order. */
@@ -101,6 +128,8 @@ typedef struct {
     wk_qrow_fn quantize_ref;   /* scalar reference, bit-exact with ggml */
     wk_qrow_fn quantize_simd;  /* AVX2/F16C kernel, NULL if none; only call it
                                 * when wk_quant_have_simd() is 1 */
+    wk_qrow_w_fn quantize_imat; /* weighted scalar reference, bit-exact with
+                                * ggml_quantize_chunk(..., imatrix) */
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
@@ -108,7 +137,8 @@ typedef struct {
 } wk_qtraits;
 
 /* Kernels of ggml type `type`; NULL if weightkit cannot quantize it (the
- * quant types are Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K). */
+ * quant types are Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL
+ * IQ4_XS; the last four have no SIMD quantizer: quantize_simd NULL). */
 const wk_qtraits *wk_qtraits_get(int type);
 /* The ggml id of a quant type by name, case-insensitive ("q4_0", "Q4_K",
  * "q6_k"); -1 if unknown or not quantizable.  Tools print the lower-case
@@ -131,6 +161,33 @@ void wk_quantize_row_q8_0_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q4_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_ref(const float *x, void *y, int64_t k);
+
+/* Importance-weighted (wk_quant_imat.c): one row of n floats with weights
+ * qw[0..n); = ggml's quantize_row_*_impl with quant_weights (Q8_0: ggml
+ * ignores the weights, so this is the reference kernel). */
+void wk_quantize_row_q4_0_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q4_1_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_0_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_1_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q8_0_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q4_K_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_K_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q6_K_imat(const float *x, void *y, int64_t n, const float *qw);
+
+/* Q2_K, Q3_K, IQ4_NL, IQ4_XS (wk_quant_lowbit.c): = ggml_quantize_chunk
+ * without (_ref) and with (_imat) importance weights; scalar only. */
+void wk_quantize_row_q2_K_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q3_K_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_nl_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t k);
+void wk_quantize_row_q2_K_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q3_K_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_iq4_nl_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_iq4_xs_imat(const float *x, void *y, int64_t n, const float *qw);
+void wk_dequantize_row_q2_K(const void *x, float *y, int64_t k);
+void wk_dequantize_row_q3_K(const void *x, float *y, int64_t k);
+void wk_dequantize_row_iq4_nl(const void *x, float *y, int64_t k);
+void wk_dequantize_row_iq4_xs(const void *x, float *y, int64_t k);
 
 /* AVX2 + F16C (wk_quant_avx2.c); defined on x86 only, and may only be called
  * when wk_quant_have_simd() is 1.  Same bytes as *_ref for NaN-free input. */
@@ -173,8 +230,11 @@ typedef struct {
     int nthreads;            /* OpenMP threads; <= 0: OpenMP's current default */
     wk_qkernel kernel;
     const char *name;        /* tensor name for messages (NULL: "tensor") */
-    const float *imatrix;    /* WK_QK_SEARCH only: n_per_row importance
-                              * weights (same for every row), or NULL */
+    const float *imatrix;    /* n_per_row importance weights (same for every
+                              * row), or NULL.  With AUTO/REF: ggml's weighted
+                              * quantizers (quantize_imat; no SIMD kernels, so
+                              * WK_QK_SIMD with an imatrix is WK_E_UNSUPPORTED);
+                              * with SEARCH: the weights of the error. */
 } wk_qopts;
 
 /* Rows per OpenMP work item: a fixed split, so that the output does not
@@ -186,7 +246,7 @@ typedef struct {
  * kernels, WK_E_USAGE otherwise).  Needs n_per_row > 0 and a multiple of the
  * block size (WK_E_USAGE otherwise), opts may be NULL (defaults).  The
  * output is identical for every thread count and, for AUTO/REF/SIMD, equal
- * to ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, NULL).
+ * to ggml_quantize_chunk(type, src, dst, 0, nrows, n_per_row, opts->imatrix).
  * Fails with WK_E_FORMAT naming the tensor, row and column of the first
  * NaN/Inf input value, or WK_E_LIMIT naming the first block whose fp16
  * scale overflows; dst is then partly written and must be discarded. */
@@ -208,5 +268,9 @@ int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
  * refuses it).  Deterministic: the same bytes on every thread count. */
 void wk_quantize_row_search(int type, const float *x, void *y, int64_t n,
                             const float *imatrix);
+/* 1 if the search has an algorithm for `type` (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K
+ * Q5_K Q6_K); for the others wk_quantize_row_search writes the reference's
+ * blocks and wk_quantize_rows refuses WK_QK_SEARCH (WK_E_UNSUPPORTED). */
+int wk_quant_search_supported(int type);
 
 #endif

@@ -59,6 +59,10 @@ CHECK_FN(q8_0, 0, -1)
 CHECK_FN(q4_K, 0, 2)
 CHECK_FN(q5_K, 0, 2)
 CHECK_FN(q6_K, (int)offsetof(wk_block_q6_K, d), -1)
+CHECK_FN(q2_K, (int)offsetof(wk_block_q2_K, d), (int)offsetof(wk_block_q2_K, dmin))
+CHECK_FN(q3_K, (int)offsetof(wk_block_q3_K, d), -1)
+CHECK_FN(iq4_nl, 0, -1)
+CHECK_FN(iq4_xs, 0, -1)
 
 /* ---- dequantize-and-dot (for benchmarks) --------------------------------------- */
 
@@ -81,6 +85,10 @@ DOT_FN(q8_0, WK_QK)
 DOT_FN(q4_K, WK_QK_K)
 DOT_FN(q5_K, WK_QK_K)
 DOT_FN(q6_K, WK_QK_K)
+DOT_FN(q2_K, WK_QK_K)
+DOT_FN(q3_K, WK_QK_K)
+DOT_FN(iq4_nl, WK_QK)
+DOT_FN(iq4_xs, WK_QK_K)
 
 /* ---- the table ----------------------------------------------------------------------- */
 
@@ -95,29 +103,50 @@ DOT_FN(q6_K, WK_QK_K)
  * it.  Rows of ids without kernels stay zero (wk_qtraits_get: NULL). */
 static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
     [WK_GGML_Q4_0] = { .quantize_ref = wk_quantize_row_q4_0_ref,
-                       .quantize_simd = SIMD_OR_NULL(q4_0), .dequantize = wk_dequantize_row_q4_0,
+                       .quantize_simd = SIMD_OR_NULL(q4_0),
+                       .quantize_imat = wk_quantize_row_q4_0_imat, .dequantize = wk_dequantize_row_q4_0,
                        .vec_dot = dot_q4_0, .check = check_q4_0, .idot = wk_vec_dot_q4_0 },
     [WK_GGML_Q4_1] = { .quantize_ref = wk_quantize_row_q4_1_ref,
-                       .quantize_simd = SIMD_OR_NULL(q4_1), .dequantize = wk_dequantize_row_q4_1,
+                       .quantize_simd = SIMD_OR_NULL(q4_1),
+                       .quantize_imat = wk_quantize_row_q4_1_imat, .dequantize = wk_dequantize_row_q4_1,
                        .vec_dot = dot_q4_1, .check = check_q4_1, .idot = wk_vec_dot_q4_1 },
     [WK_GGML_Q5_0] = { .quantize_ref = wk_quantize_row_q5_0_ref,
-                       .quantize_simd = SIMD_OR_NULL(q5_0), .dequantize = wk_dequantize_row_q5_0,
+                       .quantize_simd = SIMD_OR_NULL(q5_0),
+                       .quantize_imat = wk_quantize_row_q5_0_imat, .dequantize = wk_dequantize_row_q5_0,
                        .vec_dot = dot_q5_0, .check = check_q5_0, .idot = wk_vec_dot_q5_0 },
     [WK_GGML_Q5_1] = { .quantize_ref = wk_quantize_row_q5_1_ref,
-                       .quantize_simd = SIMD_OR_NULL(q5_1), .dequantize = wk_dequantize_row_q5_1,
+                       .quantize_simd = SIMD_OR_NULL(q5_1),
+                       .quantize_imat = wk_quantize_row_q5_1_imat, .dequantize = wk_dequantize_row_q5_1,
                        .vec_dot = dot_q5_1, .check = check_q5_1, .idot = wk_vec_dot_q5_1 },
     [WK_GGML_Q8_0] = { .quantize_ref = wk_quantize_row_q8_0_ref,
-                       .quantize_simd = SIMD_OR_NULL(q8_0), .dequantize = wk_dequantize_row_q8_0,
+                       .quantize_simd = SIMD_OR_NULL(q8_0),
+                       .quantize_imat = wk_quantize_row_q8_0_imat, .dequantize = wk_dequantize_row_q8_0,
                        .vec_dot = dot_q8_0, .check = check_q8_0, .idot = wk_vec_dot_q8_0 },
     [WK_GGML_Q4_K] = { .quantize_ref = wk_quantize_row_q4_K_ref,
-                       .quantize_simd = SIMD_OR_NULL(q4_K), .dequantize = wk_dequantize_row_q4_K,
+                       .quantize_simd = SIMD_OR_NULL(q4_K),
+                       .quantize_imat = wk_quantize_row_q4_K_imat, .dequantize = wk_dequantize_row_q4_K,
                        .vec_dot = dot_q4_K, .check = check_q4_K, .idot = wk_vec_dot_q4_K },
     [WK_GGML_Q5_K] = { .quantize_ref = wk_quantize_row_q5_K_ref,
-                       .quantize_simd = SIMD_OR_NULL(q5_K), .dequantize = wk_dequantize_row_q5_K,
+                       .quantize_simd = SIMD_OR_NULL(q5_K),
+                       .quantize_imat = wk_quantize_row_q5_K_imat, .dequantize = wk_dequantize_row_q5_K,
                        .vec_dot = dot_q5_K, .check = check_q5_K, .idot = wk_vec_dot_q5_K },
     [WK_GGML_Q6_K] = { .quantize_ref = wk_quantize_row_q6_K_ref,
-                       .quantize_simd = SIMD_OR_NULL(q6_K), .dequantize = wk_dequantize_row_q6_K,
+                       .quantize_simd = SIMD_OR_NULL(q6_K),
+                       .quantize_imat = wk_quantize_row_q6_K_imat, .dequantize = wk_dequantize_row_q6_K,
                        .vec_dot = dot_q6_K, .check = check_q6_K, .idot = wk_vec_dot_q6_K },
+    /* scalar only (no SIMD quantizer yet) */
+    [WK_GGML_Q2_K] = { .quantize_ref = wk_quantize_row_q2_K_ref,
+                       .quantize_imat = wk_quantize_row_q2_K_imat, .dequantize = wk_dequantize_row_q2_K,
+                       .vec_dot = dot_q2_K, .check = check_q2_K, .idot = wk_vec_dot_q2_K },
+    [WK_GGML_Q3_K] = { .quantize_ref = wk_quantize_row_q3_K_ref,
+                       .quantize_imat = wk_quantize_row_q3_K_imat, .dequantize = wk_dequantize_row_q3_K,
+                       .vec_dot = dot_q3_K, .check = check_q3_K, .idot = wk_vec_dot_q3_K },
+    [WK_GGML_IQ4_NL] = { .quantize_ref = wk_quantize_row_iq4_nl_ref,
+                       .quantize_imat = wk_quantize_row_iq4_nl_imat, .dequantize = wk_dequantize_row_iq4_nl,
+                       .vec_dot = dot_iq4_nl, .check = check_iq4_nl, .idot = wk_vec_dot_iq4_nl },
+    [WK_GGML_IQ4_XS] = { .quantize_ref = wk_quantize_row_iq4_xs_ref,
+                       .quantize_imat = wk_quantize_row_iq4_xs_imat, .dequantize = wk_dequantize_row_iq4_xs,
+                       .vec_dot = dot_iq4_xs, .check = check_iq4_xs, .idot = wk_vec_dot_iq4_xs },
 };
 
 const wk_qtraits *wk_qtraits_get(int type)
@@ -192,7 +221,8 @@ typedef struct {
     int type;
     const wk_qtraits *qt;
     int64_t blck;
-    wk_qrow_fn fn;       /* NULL: the search (WK_QK_SEARCH) */
+    wk_qrow_fn fn;       /* NULL: the search (WK_QK_SEARCH) or the weighted kernel */
+    wk_qrow_w_fn fn_w;   /* the weighted kernel (AUTO/REF with an imatrix), or NULL */
     find_fn find;
     const float *imatrix;
 } row_kernels;
@@ -203,6 +233,7 @@ static row_status quantize_one_row(const row_kernels *K, const float *x, uint8_t
     int64_t bad = K->find(x, n);
     if (bad >= 0) { st.kind = 1; st.col = bad; return st; }
     if (K->fn) K->fn(x, y, n);
+    else if (K->fn_w) K->fn_w(x, y, n, K->imatrix);
     else wk_quantize_row_search(K->type, x, y, n, K->imatrix);
     bad = K->qt->check(y, n / K->blck);
     if (bad >= 0) { st.kind = 2; st.col = bad; }
@@ -240,8 +271,20 @@ static int resolve_rows(int type, int64_t nrows, int64_t n_per_row, const wk_qop
     K->type = type;
     K->qt = qt;
     K->blck = ti->blck;
-    K->fn = pick_kernel(type, qt, o->kernel, err);
-    if (!K->fn && o->kernel != WK_QK_SEARCH) return -1;
+    K->fn_w = NULL;
+    if (o->kernel == WK_QK_SEARCH && !wk_quant_search_supported(type))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: --search is not implemented for %s (it "
+                          "has Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K)", name, ti->lname);
+    if (o->imatrix && o->kernel == WK_QK_SIMD)
+        return wk_err_set(err, WK_E_UNSUPPORTED, "%s: no SIMD kernel for %s with an importance "
+                          "matrix (the weighted kernels are scalar)", name, ti->lname);
+    if (o->imatrix && (o->kernel == WK_QK_AUTO || o->kernel == WK_QK_REF)) {
+        K->fn = NULL;
+        K->fn_w = qt->quantize_imat;
+    } else {
+        K->fn = pick_kernel(type, qt, o->kernel, err);
+        if (!K->fn && o->kernel != WK_QK_SEARCH) return -1;
+    }
     K->find = pick_find();
     K->imatrix = o->imatrix;
     return 0;

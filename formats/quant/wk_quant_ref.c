@@ -181,8 +181,8 @@ void wk_quantize_row_q8_0_ref(const float *x, void *vy, int64_t k)
  * best weighted fit.  Weights: qw if given, else x^2 (rmse_type 1), 1 (2),
  * |x| (3), sqrt|x| (4); rmse_type 0 = no search.  Returns the scale (may be
  * negative); 0 and L = 0 when max|x| < GROUP_MAX_EPS. */
-static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse_type,
-                            const float *qw)
+float wk_q_make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse_type,
+                          const float *qw)
 {
     float max = 0, amax = 0;
     for (int i = 0; i < n; ++i) {
@@ -201,6 +201,11 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse
         }
         return 1 / iscale;
     }
+    int return_early = 0;
+    if (rmse_type < 0) {
+        rmse_type = -rmse_type;
+        return_early = 1;
+    }
     float sumlx = 0, suml2 = 0;
     for (int i = 0; i < n; ++i) {
         int l = wk_q_nearest_int(iscale * x[i]);
@@ -212,6 +217,7 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse
         suml2 += w * l * l;
     }
     float scale = suml2 ? sumlx / suml2 : 0.0f;
+    if (return_early) return suml2 > 0 ? 0.5f * (scale + 1 / iscale) : 1 / iscale;
     float best = scale * sumlx;
     for (int is = -9; is <= 9; ++is) {
         if (is == 0) continue;
@@ -242,9 +248,9 @@ static float make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse
  * (rmin + rdelta*is + nmax)/(max - min) and a weighted least-squares fit of
  * (scale, min) for each; keeps the lowest weighted squared (or absolute,
  * use_mad) error.  Laux is scratch of n bytes. */
-static float make_qkx2_quants(int n, int nmax, const float *x, const float *weights,
-                              uint8_t *L, float *the_min, uint8_t *Laux,
-                              float rmin, float rdelta, int nstep, int use_mad)
+float wk_q_make_qkx2_quants(int n, int nmax, const float *x, const float *weights,
+                            uint8_t *L, float *the_min, uint8_t *Laux,
+                            float rmin, float rdelta, int nstep, int use_mad)
 {
     float min = x[0], max = x[0];
     float sum_w = weights[0];
@@ -314,32 +320,6 @@ static float make_qkx2_quants(int n, int nmax, const float *x, const float *weig
     return scale;
 }
 
-/* 6-bit scale ls and min lm of sub-block j (0..7) into the 12-byte field.
- * Bytes 0..7 must be written (j < 4) before their top bits are (j >= 4). */
-static void put_scale_min_k4(int j, uint8_t *q, uint8_t ls, uint8_t lm)
-{
-    if (j < 4) {
-        q[j] = ls;
-        q[j + 4] = lm;
-    } else {
-        q[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
-        q[j - 4] |= (uint8_t)((ls >> 4) << 6);
-        q[j] |= (uint8_t)((lm >> 4) << 6);
-    }
-}
-
-/* ggml's get_scale_min_k4 (the inverse of put_scale_min_k4). */
-static void get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
-{
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-    }
-}
-
 /* The part of Q4_K/Q5_K after the sub-block search, given each sub-block's
  * scale and min (make_qkx2_quants) and its L (0..nmax): the 8 scales and
  * mins as 6-bit multiples of d = max_scale/63 and dmin = max_min/63, then
@@ -360,13 +340,21 @@ void wk_q_k_finish(const float *x, int nmax, const float *scales, const float *m
     for (int j = 0; j < WK_QK_K / 32; ++j) {
         uint8_t ls = (uint8_t)wk_q_nearest_int(inv_scale * scales[j]);
         uint8_t lm = (uint8_t)wk_q_nearest_int(inv_min * mins[j]);
-        put_scale_min_k4(j, sc12, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
+        wk_q_put_scale_min_k4(j, sc12, ls < 63 ? ls : 63, lm < 63 ? lm : 63);
     }
-    const uint16_t d16 = wk_f32_to_f16(max_scale / 63.f);
-    const uint16_t dmin16 = wk_f32_to_f16(max_min / 63.f);
+    wk_q_k_pack(x, nmax, sc12, wk_f32_to_f16(max_scale / 63.f), wk_f32_to_f16(max_min / 63.f),
+                L, block);
+}
+
+/* Requantization with the fp16 d16/dmin16 and the 6-bit scales in sc12 (a
+ * sub-block whose effective scale is 0 keeps its L), then packing; nmax 15
+ * writes a wk_block_q4_K, 31 a wk_block_q5_K, to `block` (any alignment). */
+void wk_q_k_pack(const float *x, int nmax, const uint8_t *sc12, uint16_t d16, uint16_t dmin16,
+                 uint8_t *L, void *block)
+{
     for (int j = 0; j < WK_QK_K / 32; ++j) {
         uint8_t sc, m;
-        get_scale_min_k4(j, sc12, &sc, &m);
+        wk_q_get_scale_min_k4(j, sc12, &sc, &m);
         const float d = wk_f16_to_f32(d16) * sc;
         if (!d) continue;
         const float dm = wk_f16_to_f32(dmin16) * m;
@@ -379,7 +367,7 @@ void wk_q_k_finish(const float *x, int nmax, const float *scales, const float *m
         wk_block_q4_K b;
         b.d = d16;
         b.dmin = dmin16;
-        memcpy(b.scales, sc12, sizeof sc12);
+        memcpy(b.scales, sc12, WK_K_SCALE_SIZE);
         for (int c = 0; c < 4; c++)          /* 64 values -> 32 bytes, low then high */
             for (int l = 0; l < 32; ++l)
                 b.qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
@@ -389,7 +377,7 @@ void wk_q_k_finish(const float *x, int nmax, const float *scales, const float *m
     wk_block_q5_K b;
     b.d = d16;
     b.dmin = dmin16;
-    memcpy(b.scales, sc12, sizeof sc12);
+    memcpy(b.scales, sc12, WK_K_SCALE_SIZE);
     memset(b.qh, 0, sizeof b.qh);
     for (int c = 0; c < 4; c++) {            /* bit 4 of chunk c -> qh bits 2c, 2c+1 */
         for (int j = 0; j < 32; ++j) {
@@ -416,7 +404,7 @@ static void quantize_row_k_ref(const float *x, uint8_t *y, int64_t k, int nmax, 
             for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
             float av_x = sqrtf(sum_x2 / 32);
             for (int l = 0; l < 32; ++l) weights[l] = av_x + fabsf(xs[l]);
-            scales[j] = make_qkx2_quants(32, nmax, xs, weights, L + 32 * j, &mins[j], Laux,
+            scales[j] = wk_q_make_qkx2_quants(32, nmax, xs, weights, L + 32 * j, &mins[j], Laux,
                                          rmin, 0.1f, nstep, 0);
         }
         wk_q_k_finish(x, nmax, scales, mins, L, y + i * bsize);
@@ -485,7 +473,7 @@ void wk_quantize_row_q6_K_ref(const float *x, void *vy, int64_t k)
     float scales[WK_QK_K / 16];
     for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
         for (int ib = 0; ib < WK_QK_K / 16; ++ib)
-            scales[ib] = make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, NULL);
+            scales[ib] = wk_q_make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, 1, NULL);
         wk_q6_K_finish(x, scales, L, y + i * sizeof(wk_block_q6_K));
     }
 }

@@ -507,9 +507,22 @@ static void search_q6k(const float *x, uint8_t *y, const float *w)
     memcpy(y, &b, sizeof b);
 }
 
+int wk_quant_search_supported(int type)
+{
+    switch (type) {
+    case WK_GGML_Q4_0: case WK_GGML_Q4_1: case WK_GGML_Q5_0: case WK_GGML_Q5_1:
+    case WK_GGML_Q8_0: case WK_GGML_Q4_K: case WK_GGML_Q5_K: case WK_GGML_Q6_K: return 1;
+    default: return 0;
+    }
+}
+
 void wk_quantize_row_search(int type, const float *x, void *vy, int64_t n,
                             const float *imatrix)
 {
+    if (!wk_quant_search_supported(type)) {   /* no search: the reference's blocks */
+        wk_qtraits_get(type)->quantize_ref(x, vy, n);
+        return;
+    }
     const wk_ggml_type_info *ti = wk_ggml_type_get(type);
     const int64_t blck = ti->blck;
     uint8_t *y = vy;

@@ -21,7 +21,9 @@ fails() { ! "$@" >/dev/null 2>err.txt && grep -q "wk-bench: error:" err.txt; }
 check "--help exits 0" bash -c "'$B' --help | grep -q -- '--types'"
 check "--version exits 0" bash -c "'$B' --version | grep -q 'wk-bench (weightkit)'"
 check "unknown option fails" fails "$B" --bogus
-check "unknown type fails" fails "$B" --types q3_k --no-speed
+check "unknown type fails" fails "$B" --types iq2_xs --no-speed
+check "-search of a type without a search fails" fails "$B" --types q3_k-search --no-speed
+check "the low-bit types run" "$B" --types q2_k,q3_k,iq4_nl,iq4_xs --no-speed -q
 check "-search of f16 refused" fails "$B" --types f16-search --no-speed
 check "bad --rows fails" fails "$B" --rows 0
 check "bad --dist fails" fails "$B" --dist cauchy

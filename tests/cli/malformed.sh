@@ -62,6 +62,7 @@ ready() {
     convert-params) built wk-convert && [ -n "$meta_base" ] ;;
     xor-isal) built wk-xor && "$bin/wk-xor" --version 2>&1 | grep -q 'isa-l' ;;
     xor-*) built wk-xor ;;
+    quantize-imatrix) built wk-quantize ;;
     *) return 1 ;;
   esac
 }
@@ -101,6 +102,10 @@ run_case() {
       [ "$mode" = xor-gzip ] && cmd+=(--gzip)
       [ "$mode" = xor-zlib ] && cmd+=(--inflate zlib)
       [ "$mode" = xor-isal ] && cmd+=(--inflate isal) ;;
+    quantize-imatrix)
+      name=${file##*/}; cp "$file" "$in/$name"
+      cmd=("$bin/wk-quantize" "$src/tests/malformed/cases/imatrix_model.gguf" "$outdir/out.gguf" q4_0
+           --imatrix "$in/$name" -q --no-progress) ;;
     xor-verify)
       name=${file##*/}
       mkdir -p "$in/dir"; printf 'x' >"$in/dir/a.bin"; cp "$file" "$in/$name"

@@ -126,7 +126,10 @@ for b in range(2):
         n = "blk.%d.%s.weight" % (b, t)
         ents += [(n + ".in_sum2", [256], struct.pack("<256f", *[(i % 7 + 1) * 10.0 for i in range(256)])),
                  (n + ".counts", [1], struct.pack("<f", 10.0))]
-hdr = b"GGUF" + struct.pack("<IQQ", 3, len(ents), 0)
+kvs = (s("imatrix.datasets") + struct.pack("<IIQ", 9, 8, 1) + s("heldout.txt")
+       + s("imatrix.chunk_count") + struct.pack("<II", 4, 7)
+       + s("imatrix.chunk_size") + struct.pack("<II", 4, 128))
+hdr = b"GGUF" + struct.pack("<IQQ", 3, len(ents), 3) + kvs
 blobs, off = [], 0
 for name, ne, d in ents:
     hdr += s(name) + struct.pack("<I", len(ne)) + struct.pack("<%dq" % len(ne), *ne) + struct.pack("<IQ", 0, off)
@@ -138,6 +141,19 @@ EOF2
 "$Q" in.gguf im.gguf q4_0 --search --imatrix imatrix.gguf > im.txt; rc=$?
 check "--search --imatrix: exit 0" [ $rc -eq 0 ]
 check "--imatrix: used for the tensors it covers" bash -c "grep -c '(imatrix)' im.txt | grep -qx 4"
+# Without --search: ggml's weighted quantizers (bytes checked against llama.cpp by
+# tests/peer/quantize_imatrix.sh); the same for any -j, different from no imatrix.
+"$Q" in.gguf imw1.gguf q4_k_m --imatrix imatrix.gguf -j1 > imw.txt; rc=$?
+check "--imatrix (no --search): exit 0" [ $rc -eq 0 ]
+check "--imatrix (no --search): used for the tensors it covers" bash -c "grep -c '(imatrix)' imw.txt | grep -qx 4"
+"$Q" in.gguf imw2.gguf q4_k_m --imatrix imatrix.gguf -j2 -q
+check "--imatrix: -j1 and -j2 give the same bytes" cmp -s imw1.gguf imw2.gguf
+check "--imatrix: changes the bytes" bash -c "! cmp -s imw1.gguf out-j1.gguf"
+"$Q" in.gguf imx.gguf q4_k_m --imatrix imatrix.gguf --exclude-weights blk.0. > imx.txt
+check "--exclude-weights blk.0.: imatrix for the 2 other tensors only" bash -c "grep -c '(imatrix)' imx.txt | grep -qx 2"
+"$Q" in.gguf imi.gguf q4_k_m --imatrix imatrix.gguf --include-weights ffn_down > imi.txt
+check "--include-weights ffn_down: imatrix for the 2 ffn_down tensors only" \
+    bash -c "grep '(imatrix)' imi.txt | grep -c ffn_down | grep -qx 2 && grep -c '(imatrix)' imi.txt | grep -qx 2"
 
 # ---- reporting: --json, -q, --progress ---------------------------------------------------
 "$Q" in.gguf j.gguf q4_k_m --json -j1 > j.json; rc=$?
@@ -184,12 +200,15 @@ refuse "Inf input: refused" 'row 5, column 70 is \+Inf' in-inf.gguf out.gguf q8_
 refuse "5e6 in q4_0: fp16 scale overflow refused" 'row 5, block 2 \(columns 64\.\.95\).*fp16 scale overflows' \
     in-huge.gguf out.gguf q4_0
 refuse "already quantized input needs --allow-requantize" 'allow-requantize' in-q8.gguf out.gguf q4_0
-refuse "unknown TYPE" 'unknown TYPE "q3_k"' in.gguf out.gguf q3_k
-refuse "--imatrix without --search" 'imatrix' in.gguf out.gguf q4_0 --imatrix x.gguf
+refuse "unknown TYPE" 'unknown TYPE "iq2_xs"' in.gguf out.gguf iq2_xs
+refuse "--include-weights without --imatrix" 'give one with --imatrix' in.gguf out.gguf q4_0 --include-weights attn
+refuse "--include-weights with --exclude-weights" 'cannot be used together' in.gguf out.gguf q4_0 \
+    --imatrix imatrix.gguf --include-weights attn --exclude-weights ffn
+refuse "--imatrix: a missing file" 'no-such-im' in.gguf out.gguf q4_0 --imatrix no-such-im.dat
 refuse "--token-embedding-type q4_k on 96 columns: refused, naming the tensor" \
     'token_embd\.weight: 96 columns are not whole q4_K blocks of 256' in.gguf out.gguf q4_0 --token-embedding-type q4_k
-refuse "--output-tensor-type q3_k: not a type wk-quantize writes" \
-    'output-tensor-type: unknown or unsupported type "q3_k"' in.gguf out.gguf q4_0 --output-tensor-type q3_k
+refuse "--output-tensor-type iq2_xs: not a type wk-quantize writes" \
+    'output-tensor-type: unknown or unsupported type "iq2_xs"' in.gguf out.gguf q4_0 --output-tensor-type iq2_xs
 refuse "--token-embedding-type without a value" 'needs a type' in.gguf out.gguf q4_0 --token-embedding-type
 refuse "missing input" 'no-such' no-such.gguf out.gguf q4_0
 refuse "output over the input refused" 'same file|input' in.gguf in.gguf q4_0

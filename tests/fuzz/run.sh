@@ -119,6 +119,7 @@ copy_seeds() {
     gguf)        pat='.*\.gguf$' ;;
     spm|tokjson) pat='.*\.model$' ;;
     bpejson)     pat='.*/tokenizer\.json$' ;;
+    imatrix)     pat='.*\.dat$\|.*/imatrix_[^/]*\.gguf$' ;;
     *)           pat='.*\.'"$t"'$' ;;
   esac
   find "$root/tests/fixtures" "$root/tests/malformed/cases" "$seeds_gen/$t" "$root/checksums" \

@@ -21,7 +21,7 @@ cases.tsv, one row per (case, tool):
   file    path relative to the repository root
   tool    how tests/cli/malformed.sh runs it (see there): inspect, pack,
           pack-vocab, convert-params, xor-decode, xor-zlib, xor-isal, xor-gzip,
-          xor-verify, xor-manifest
+          xor-verify, xor-manifest, quantize-imatrix
   exit    "nonzero" (every case must fail), or "nonzero-xfail" for a known
           gap (see XFAIL)
   expect  substring the tool's single error line must contain (the problem);
@@ -1066,6 +1066,133 @@ def hostile_refs(s):
         s.ref(cid, HOSTILE + "/" + name, PTH_TOOLS, text)
 
 
+# ---------------------------------------------------------------------------
+# llama.cpp importance matrices (formats/imatrix; docs/formats/imatrix.md),
+# given to wk-quantize --imatrix with the model of imatrix_model() (the tensor
+# blk.0.attn_q.weight, 32 x 2 F32)
+# ---------------------------------------------------------------------------
+
+IM_TENSOR = "blk.0.attn_q.weight"
+
+
+def imatrix_model():
+    kvs = [gkv("general.architecture", "str", "llama")]
+    return gguf_file(kvs, [(IM_TENSOR, [32, 2], 0, 0)], struct.pack("<64f", *[0.5] * 64))
+
+
+def im_legacy(entries, trailer=b"", n=None):
+    """entries: list of (name bytes, ncall, values) or raw bytes."""
+    out = bytearray(struct.pack("<i", len(entries) if n is None else n))
+    for e in entries:
+        if isinstance(e, bytes):
+            out += e
+            continue
+        name, ncall, vals = e
+        out += struct.pack("<i", len(name)) + name + struct.pack("<ii", ncall, len(vals))
+        out += struct.pack("<%df" % len(vals), *vals)
+    return bytes(out + trailer)
+
+
+def im_trailer(calls=7, ds=b"wiki.train.raw"):
+    return struct.pack("<ii", calls, len(ds)) + ds
+
+
+def valid_im_legacy():
+    return im_legacy([(IM_TENSOR.encode(), 7, [0.25 * (i + 1) for i in range(32)])], im_trailer())
+
+
+IM_META = [gkv("imatrix.datasets", "arr", ("str", ["wiki.train.raw"])),
+           gkv("imatrix.chunk_count", "u32", 7), gkv("imatrix.chunk_size", "u32", 512)]
+
+
+def im_gguf(kvs=None, sums=(32, 1), sums_type=0, counts=(1.0,), counts_type=0, only=None):
+    """An imatrix GGUF: <t>.in_sum2 (sums_type, shape sums) and <t>.counts (counts)."""
+    kvs = IM_META if kvs is None else kvs
+    nval = sums[0] * sums[1]
+    sbytes = (struct.pack("<%df" % nval, *[1.0 + i for i in range(nval)]) if sums_type == 0
+              else struct.pack("<%de" % nval, *[1.0] * nval))
+    cbytes = struct.pack("<%df" % len(counts), *counts)
+    pad = lambda b: b + b"\0" * ((-len(b)) % 32)
+    tensors, data = [], b""
+    if only in (None, "sums"):
+        tensors.append((IM_TENSOR + ".in_sum2", list(sums), sums_type, len(data)))
+        data = pad(data + sbytes)
+    if only in (None, "counts"):
+        tensors.append((IM_TENSOR + ".counts", [1, len(counts)], counts_type, len(data)))
+        data = data + cbytes
+    return gguf_file(kvs, tensors, data)
+
+
+def imatrix_cases(s):
+    T = ["quantize-imatrix"]
+    with open(os.path.join(s.out, "cases", "imatrix_model.gguf"), "wb") as f:
+        f.write(imatrix_model())
+    name = IM_TENSOR.encode()
+    ok32 = [1.0] * 32
+    s.add("imatrix_empty", "dat", b"", T, "neither a GGUF imatrix nor a legacy imatrix")
+    s.add("imatrix_legacy_no_entries", "dat", im_legacy([]), T, "0 entries (no data)")
+    s.add("imatrix_legacy_negative_entries", "dat", im_legacy([], n=-5), T, "-5 entries")
+    s.add("imatrix_legacy_entries_huge", "dat", im_legacy([(name, 1, ok32)], n=0x7fffffff), T,
+          "claims 2147483647 entries")
+    s.add("imatrix_legacy_name_len_zero", "dat", im_legacy([struct.pack("<i", 0) + bytes(40)]), T,
+          "name length 0")
+    s.add("imatrix_legacy_name_len_negative", "dat",
+          im_legacy([struct.pack("<i", -2) + bytes(40)]), T, "name length -2")
+    s.add("imatrix_legacy_name_len_huge", "dat",
+          im_legacy([struct.pack("<i", 5000) + bytes(5100)]), T, "name length 5000")
+    s.add("imatrix_legacy_name_truncated", "dat", im_legacy([struct.pack("<i", 30) + b"blk.0"]),
+          T, "truncated")
+    s.add("imatrix_legacy_name_not_utf8", "dat", im_legacy([(b"blk.\xff.x", 1, ok32)]), T,
+          "name is not UTF-8")
+    s.add("imatrix_legacy_name_nul", "dat", im_legacy([(b"blk\x00.x", 1, ok32)]), T,
+          "name is not UTF-8")
+    s.add("imatrix_legacy_nval_zero", "dat", im_legacy([(name, 1, [])]), T, "0 values")
+    s.add("imatrix_legacy_nval_negative", "dat",
+          im_legacy([struct.pack("<i", len(name)) + name + struct.pack("<ii", 1, -4)]), T,
+          "-4 values")
+    s.add("imatrix_legacy_values_truncated", "dat",
+          im_legacy([struct.pack("<i", len(name)) + name + struct.pack("<ii", 1, 32) + bytes(64)]),
+          T, "32 values, but only 64 bytes are left")
+    s.add("imatrix_legacy_duplicate", "dat", im_legacy([(name, 1, ok32), (name, 1, ok32)]), T,
+          "appears twice")
+    s.add("imatrix_legacy_trailer_stray", "dat", im_legacy([(name, 1, ok32)], b"\x01\x02"), T,
+          "2 stray bytes")
+    s.add("imatrix_legacy_trailer_len", "dat",
+          im_legacy([(name, 1, ok32)], struct.pack("<ii", 7, 99) + b"abc"), T,
+          "dataset name of 99 bytes, but 3 bytes follow")
+    s.add("imatrix_legacy_trailer_extra", "dat",
+          im_legacy([(name, 1, ok32)], im_trailer() + b"junk"), T, "the file must end with it")
+    s.add("imatrix_legacy_size_mismatch", "dat", im_legacy([(name, 1, [1.0] * 16)]), T,
+          "imatrix size 16 is different from tensor size 32 for " + IM_TENSOR)
+    s.add("imatrix_legacy_nan", "dat", im_legacy([(name, 1, ok32[:5] + [float("nan")] + ok32[6:])]),
+          T, "column 5: importance nan")
+    s.add("imatrix_legacy_negative_value", "dat", im_legacy([(name, 2, [-1.0] + ok32[1:])]), T,
+          "column 0: importance -0.5")
+    s.add("imatrix_legacy_inf", "dat", im_legacy([(name, 1, [float("inf")] * 32)]), T,
+          "importance inf")
+    s.add("imatrix_gguf_bad_version", "gguf", b"GGUF" + struct.pack("<IQQ", 7, 0, 0), T,
+          "version 7")
+    s.add("imatrix_gguf_no_tensors", "gguf", gguf_file(IM_META, [], b""), T, "no data in file")
+    s.add("imatrix_gguf_no_metadata", "gguf", im_gguf(kvs=IM_META[1:]), T,
+          "missing imatrix metadata (imatrix.datasets)")
+    s.add("imatrix_gguf_datasets_not_strings", "gguf",
+          im_gguf(kvs=[gkv("imatrix.datasets", "u32", 1)] + IM_META[1:]), T,
+          "imatrix.datasets is not an array of strings")
+    s.add("imatrix_gguf_sums_only", "gguf", im_gguf(only="sums"), T,
+          "mismatched sums and counts")
+    s.add("imatrix_gguf_counts_only", "gguf", im_gguf(only="counts"), T,
+          "mismatched sums and counts")
+    s.add("imatrix_gguf_sums_f16", "gguf", im_gguf(sums_type=1), T, "must be F32")
+    s.add("imatrix_gguf_experts_ragged", "gguf", im_gguf(sums=(32, 1), counts=(1.0, 1.0, 1.0)), T,
+          "not a whole number of rows for the 3 counts")
+    s.add("imatrix_gguf_count_negative", "gguf", im_gguf(counts=(-3.0,)), T,
+          "a token count must be finite")
+    s.add("imatrix_gguf_count_nan", "gguf", im_gguf(counts=(float("nan"),)), T,
+          "a token count must be finite")
+    s.add("imatrix_gguf_size_mismatch", "gguf", im_gguf(sums=(64, 1)), T,
+          "imatrix size 64 is different from tensor size 32")
+
+
 def write_suite(out):
     os.makedirs(os.path.join(out, "cases"), exist_ok=True)
     for f in os.listdir(os.path.join(out, "cases")):
@@ -1080,6 +1207,7 @@ def write_suite(out):
     xor_cases(s)
     manifest_cases(s)
     json_cases(s)
+    imatrix_cases(s)
     with open(os.path.join(out, "cases.tsv"), "w", encoding="utf-8") as f:
         f.write("# id\tfile\ttool\texit\texpect  (written by tests/malformed/gen.py)\n")
         for cid, path, tool, ex, expect in s.rows:
@@ -1149,6 +1277,9 @@ def write_seeds(out):
     put("manifest", "escaped.sha256", ("\\" + h + "  a\\\\b\\nc\n").encode())
     put("json", "params.json", json.dumps(PARAMS).encode())
     put("json", "st_header.json", json.dumps(hdr).encode())
+    put("imatrix", "valid.dat", valid_im_legacy())
+    put("imatrix", "valid.gguf", im_gguf())
+    put("imatrix", "experts.gguf", im_gguf(sums=(32, 2), counts=(3.0, 0.0)))
 
 
 def main():

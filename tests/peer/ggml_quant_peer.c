@@ -8,7 +8,9 @@
  * kernel, the SIMD kernel (when the CPU has it) and the OpenMP driver with 1
  * and 2 threads; all must give the same bytes.  Our dequantizer must give
  * the same floats, bit for bit, as ggml's to_float on ggml's blocks and on
- * blocks of random bytes.  fp16 conversions are compared too.
+ * blocks of random bytes.  fp16 conversions are compared too.  Then the same
+ * rows with importance matrices of 7 kinds (ggml_quantize_chunk(..., imatrix)
+ * against our weighted kernels and the driver with 1..4 threads).
  *
  * usage: ggml_quant_peer [rows_per_family] [n_per_row]      exit 0 = all equal */
 #include "ggml.h"
@@ -156,7 +158,8 @@ static void gold_row(int f, float *x, int n)
 /* The quant types, in ggml id order (as test_quant.c's GOLDEN table). */
 static const int QTYPES[] = {
     WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
-    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_Q2_K, WK_GGML_Q3_K, WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_IQ4_NL, WK_GGML_IQ4_XS,
 };
 enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
 
@@ -306,6 +309,83 @@ static int test_type(int type, const float *src, int64_t nrows, int64_t n, int p
     return nfail != before;
 }
 
+/* ---- importance matrices ------------------------------------------------------- */
+
+static const char *IMAT[] = {
+    "lognormal", "ones", "mostly-zeros", "one-huge", "denormal", "all-zeros", "real-like",
+};
+enum { NIMAT = sizeof IMAT / sizeof IMAT[0] };
+
+/* Importance weights of kind f for rows of n columns (finite, >= 0, as
+ * llama-quantize accepts them). */
+static void gen_imatrix(int f, float *w, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++) {
+        switch (f) {
+        case 0: w[i] = expf(2 * gauss()); break;
+        case 1: w[i] = 1.0f; break;
+        case 2: w[i] = rnd32() % 8 ? 0.0f : expf(gauss()); break;
+        case 3: w[i] = i == 77 % n ? 1e30f : unif(); break;
+        case 4: w[i] = bitsf(rnd32() & 0x007fffffu); break;
+        case 5: w[i] = 0.0f; break;
+        default: /* mean squares of activations: a few columns dominate */
+            w[i] = 1e-3f * expf(gauss()) * (rnd32() % 64 == 0 ? 1e4f : 1.0f); break;
+        }
+    }
+}
+
+/* ggml_quantize_chunk(type, ..., imatrix) against our weighted kernel (every
+ * NaN-free row, Inf ones too) and the driver with 1..4 threads, AUTO and REF
+ * kernels (the rows it accepts), for every kind of importance matrix. */
+static void test_type_imat(int type, const float *src, int64_t nrows, int64_t n, int per_fam)
+{
+    const wk_qtraits *qt = wk_qtraits_get(type);
+    const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+    const size_t row_size = wk_ggml_row_size(type, n), total = row_size * (size_t)nrows;
+    uint8_t *g = malloc(total), *o = malloc(total), *acc_g = malloc(total);
+    float *w = malloc(sizeof(float) * (size_t)n), *acc = malloc(sizeof(float) * (size_t)(nrows * n));
+    if (!g || !o || !w || !acc || !acc_g) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (int f = 0; f < NIMAT; f++) {
+        int before = nfail;
+        gen_imatrix(f, w, n);
+        ggml_quantize_chunk((enum ggml_type)type, src, g, 0, nrows, n, w);
+        /* NaN rows last: for them the sign of a NaN scale depends on the
+         * compiler (the driver refuses NaN input), compare the rows before */
+        const int64_t nan_rows = (int64_t)FAM_NAN * per_fam;
+        for (int64_t r = 0; r < nrows; r++) qt->quantize_imat(src + r * n, o + r * row_size, n, w);
+        int64_t eq_k = count_equal("imat", type, o, g, nan_rows, row_size, per_fam);
+        int64_t accepted = 0, eq_drv[4] = { 0, 0, 0, 0 };
+        for (int64_t r = 0; r < nrows; r++) {
+            wk_err err;
+            wk_qopts one = { .nthreads = 1, .imatrix = w };
+            if (wk_quantize_rows(type, src + r * n, o, 1, n, &one, &err) != 0) continue;
+            memcpy(acc + accepted * n, src + r * n, sizeof(float) * (size_t)n);
+            memcpy(acc_g + accepted * row_size, g + r * row_size, row_size);
+            accepted++;
+        }
+        for (int t = 0; t < 4; t++) {
+            wk_qopts opts = { .nthreads = t + 1, .kernel = t & 1 ? WK_QK_REF : WK_QK_AUTO,
+                              .name = "peer", .imatrix = w };
+            wk_err err;
+            memset(o, 0x55, total);
+            if (wk_quantize_rows(type, acc, o, accepted, n, &opts, &err) != 0) {
+                fprintf(stderr, "driver failed: %s\n", err.msg);
+                nfail++;
+                continue;
+            }
+            for (int64_t r = 0; r < accepted; r++)
+                eq_drv[t] += !memcmp(o + r * row_size, acc_g + r * row_size, row_size);
+        }
+        printf("%-5s imatrix %-12s kernel==ggml %" PRId64 "/%" PRId64 "  driver(accepted %" PRId64
+               ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64 "\n", ti->lname,
+               IMAT[f], eq_k, nan_rows, accepted, eq_drv[0], eq_drv[1], eq_drv[2], eq_drv[3]);
+        int bad = eq_k != nan_rows;
+        for (int t = 0; t < 4; t++) bad |= eq_drv[t] != accepted;
+        if (bad) nfail += nfail == before;
+    }
+    free(g); free(o); free(acc_g); free(w); free(acc);
+}
+
 /* fp16 both ways: ggml's exported converters against wk_half. */
 static void test_fp16(void)
 {
@@ -339,6 +419,7 @@ int main(int argc, char **argv)
     test_fp16();
     golden_hashes();
     for (int t = 0; t < NQT; t++) test_type(QTYPES[t], src, nrows, n, per_fam);
+    for (int t = 0; t < NQT; t++) test_type_imat(QTYPES[t], src, nrows, n, per_fam);
 
     /* Inf / NaN: the driver must refuse, naming the row and column. */
     {

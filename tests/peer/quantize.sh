@@ -6,7 +6,8 @@
 #      matching llama.h; tests/peer/llama_quantize_peer.c is compiled against them.
 #   2. wk-pack the committed tiny model (fp16, Meta layout) to an F16 GGUF and tiny-gqa to a
 #      BF16 GGUF (no weightkit digests: llama-quantize would copy them unchanged).
-#   3. For every TYPE: llama_model_quantize (what llama-quantize runs, 2 threads) and
+#   3. For every TYPE (the 2-4-bit presets are in tests/peer/quantize_imatrix.sh; here also on
+#      the BF16 GQA model): llama_model_quantize (what llama-quantize runs, 2 threads) and
 #      wk-quantize -j1 and -j2 on the same input: the three files must be identical; also
 #      --pure, the tensor-type overrides (--output-tensor-type, --token-embedding-type, against
 #      llama_model_quantize's output_tensor_type / token_embedding_type), and a Meta directory
@@ -62,7 +63,7 @@ check_same() {  # check_same INPUT TYPE FTYPE [extra wk-quantize args] (pure: --
 for tf in q4_0:2 q4_1:3 q5_0:8 q5_1:9 q8_0:7 q4_k_s:14 q4_k_m:15 q5_k_s:16 q5_k_m:17 q6_k:18; do
     check_same tiny-f16.gguf "${tf%:*}" "${tf#*:}"
 done
-for tf in q4_0:2 q8_0:7 q4_k_m:15 q6_k:18; do
+for tf in q4_0:2 q8_0:7 q4_k_m:15 q6_k:18 q2_k:10 q3_k_m:12 iq4_xs:30 iq4_nl:25; do
     check_same gqa-bf16.gguf "${tf%:*}" "${tf#*:}"
 done
 check_same tiny-f16.gguf q4_0 2 --pure

@@ -169,7 +169,10 @@ static void test_formats(void)
     CHECK(wk_bench_fmt_parse("Q4_K-search", &f, &err) == 0 && f.search && !strcmp(f.name, "q4_k-search"));
     CHECK(wk_bench_fmt_bpw(&f) == 4.5);
     CHECK(wk_bench_fmt_parse("f16-search", &f, &err) == -1 && err.code == WK_E_USAGE);
-    CHECK(wk_bench_fmt_parse("q3_k", &f, &err) == -1 && err.code == WK_E_USAGE);
+    CHECK(wk_bench_fmt_parse("iq2_xs", &f, &err) == -1 && err.code == WK_E_USAGE);
+    CHECK(wk_bench_fmt_parse("q3_k", &f, &err) == 0 && fabs(wk_bench_fmt_bpw(&f) - 3.4375) < 1e-12);
+    CHECK(wk_bench_fmt_parse("iq4_xs", &f, &err) == 0 && wk_bench_fmt_bpw(&f) == 4.25);
+    CHECK(wk_bench_fmt_parse("q2_k-search", &f, &err) == -1 && err.code == WK_E_UNSUPPORTED);
     CHECK(wk_bench_fmt_parse("bf16", &f, &err) == 0 && wk_bench_fmt_bpw(&f) == 16);
     CHECK(wk_bench_fmt_parse("q6_k", &f, &err) == 0 && fabs(wk_bench_fmt_bpw(&f) - 6.5625) < 1e-12);
 }

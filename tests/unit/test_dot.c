@@ -59,8 +59,14 @@ static void make_weights(int type, int fam, uint8_t *w)
     for (size_t b = 0; b < rs / size; b++) {
         uint8_t *p = w + b * size;
         size_t offs[2] = { 0, 2 };
-        int n = type == WK_GGML_Q6_K ? 1 : 2;
+        int n = type == WK_GGML_Q6_K || type == WK_GGML_Q3_K || type == WK_GGML_IQ4_NL
+                || type == WK_GGML_IQ4_XS ? 1 : 2;
         if (type == WK_GGML_Q6_K) offs[0] = offsetof(wk_block_q6_K, d);
+        if (type == WK_GGML_Q3_K) offs[0] = offsetof(wk_block_q3_K, d);
+        if (type == WK_GGML_Q2_K) {
+            offs[0] = offsetof(wk_block_q2_K, d);
+            offs[1] = offsetof(wk_block_q2_K, dmin);
+        }
         for (int j = 0; j < n; j++) {
             uint8_t *h = p + offs[j] + 1;
             if ((*h & 0x7c) == 0x7c) *h &= (uint8_t)~0x40;

@@ -40,14 +40,20 @@ static void test_presets(void)
 {
     size_t n;
     const wk_qmix_preset *p = wk_qmix_presets(&n);
-    CHECK_EQ_U64(n, 12);
+    CHECK_EQ_U64(n, 20);
     CHECK_EQ_STR(p[0].name, "q4_0");
     CHECK_EQ_U64(wk_qmix_find_preset("Q4_K_M")->ftype, 15);
     CHECK_EQ_U64(wk_qmix_find_preset("q4_k")->ftype, 15);
     CHECK_EQ_U64(wk_qmix_find_preset("q5_k")->ftype, 17);
     CHECK_EQ_U64(wk_qmix_find_preset("q8_0")->ftype, 7);
     CHECK_EQ_U64(wk_qmix_find_preset("q6_k")->ftype, 18);
-    CHECK(wk_qmix_find_preset("q3_k_m") == NULL);
+    CHECK_EQ_U64(wk_qmix_find_preset("q3_k_m")->ftype, 12);
+    CHECK_EQ_U64(wk_qmix_find_preset("Q3_K")->ftype, 12);
+    CHECK_EQ_U64(wk_qmix_find_preset("q2_k")->ftype, 10);
+    CHECK_EQ_U64(wk_qmix_find_preset("q2_k_s")->ftype, 21);
+    CHECK_EQ_U64(wk_qmix_find_preset("iq4_nl")->ftype, 25);
+    CHECK_EQ_U64(wk_qmix_find_preset("iq4_xs")->ftype, 30);
+    CHECK(wk_qmix_find_preset("iq2_xs") == NULL && wk_qmix_find_preset("q3_k_xl") == NULL);
     CHECK(wk_qmix_find_preset("q4_k_m_and_much_longer") == NULL);
     CHECK_EQ_U64(wk_qmix_blck(WK_GGML_Q4_K), 256);
     CHECK_EQ_U64(wk_qmix_blck(WK_GGML_Q4_0), 32);
@@ -137,6 +143,70 @@ static void test_q4_k_m(void)
     CHECK_EQ_U64(pick(&ot, &tied, "token_embd.weight", 4096), WK_GGML_Q8_0);
 }
 
+/* The 2-4-bit presets (llama_tensor_get_type_impl for LLaMA). */
+static void test_lowbit(void)
+{
+    /* q2_k: attn_v Q3_K (Q4_K with GQA >= 4), ffn_down and attn_output Q3_K */
+    wk_qmix_opts o = opts("q2_k");
+    wk_qmix_state ms = llama32();
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_v.weight", 4096), WK_GGML_Q3_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.ffn_down.weight", 11008), WK_GGML_Q3_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_output.weight", 4096), WK_GGML_Q3_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_q.weight", 4096), WK_GGML_Q2_K);
+    CHECK_EQ_U64(pick(&o, &ms, "token_embd.weight", 4096), WK_GGML_Q2_K);
+    CHECK_EQ_U64(pick(&o, &ms, "output.weight", 4096), WK_GGML_Q6_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_q.weight", 4100), WK_GGML_F16);   /* Q4_0 fallback, not /32 */
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_q.weight", 4064), WK_GGML_Q4_0);  /* Q2_K fallback */
+    wk_qmix_state gqa = llama32();
+    gqa.n_gqa = 4;
+    CHECK_EQ_U64(pick(&o, &gqa, "blk.0.attn_v.weight", 4096), WK_GGML_Q4_K);
+    /* q3_k_m: attn_v Q5_K for the first 2, then Q4_K; ffn_down Q5_K for i < n/16, then Q4_K */
+    o = opts("q3_k_m");
+    ms = llama32();
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_U64(pick(&o, &ms, "blk.attn_v.weight", 4096), i < 2 ? WK_GGML_Q5_K : WK_GGML_Q4_K);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_U64(pick(&o, &ms, "blk.ffn_down.weight", 11008), i < 2 ? WK_GGML_Q5_K : WK_GGML_Q4_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_output.weight", 4096), WK_GGML_Q4_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.ffn_up.weight", 4096), WK_GGML_Q3_K);
+    /* 70B: an attn_v that would be Q3_K or Q4_K becomes Q5_K */
+    wk_qmix_state m80 = { .n_attn_v = 80, .n_ffn_down = 80, .n_layer = 80, .i_attn_v = 10,
+                          .arch = "llama", .is_70b = 1 };
+    CHECK_EQ_U64(pick(&o, &m80, "blk.10.attn_v.weight", 8192), WK_GGML_Q5_K);
+    /* q3_k_l / q3_k_s */
+    o = opts("q3_k_l");
+    ms = llama32();
+    CHECK_EQ_U64(pick(&o, &ms, "blk.9.attn_v.weight", 4096), WK_GGML_Q5_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.9.ffn_down.weight", 11008), WK_GGML_Q5_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.9.attn_output.weight", 4096), WK_GGML_Q5_K);
+    o = opts("q3_k_s");
+    ms = llama32();
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_v.weight", 4096), WK_GGML_Q3_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.ffn_down.weight", 11008), WK_GGML_Q3_K);
+    /* iq4_xs: ffn_down of the first n/8 layers Q5_K, without an imatrix only; IQ4_NL fallback */
+    o = opts("iq4_xs");
+    ms = llama32();
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_U64(pick(&o, &ms, "blk.ffn_down.weight", 11008), i < 4 ? WK_GGML_Q5_K : WK_GGML_IQ4_XS);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_v.weight", 4096), WK_GGML_IQ4_XS);
+    CHECK_EQ_U64(pick(&o, &gqa, "blk.1.attn_v.weight", 4096), WK_GGML_Q5_K);
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.attn_q.weight", 4064), WK_GGML_IQ4_NL);
+    o.has_imatrix = 1;
+    ms = llama32();
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.ffn_down.weight", 11008), WK_GGML_IQ4_XS);
+    /* q4_0 / q5_0 with an imatrix: ffn_down of the first n/8 layers Q4_1 / Q5_1 */
+    o = opts("q4_0");
+    o.has_imatrix = 1;
+    ms = llama32();
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_U64(pick(&o, &ms, "blk.ffn_down.weight", 11008), i < 4 ? WK_GGML_Q4_1 : WK_GGML_Q4_0);
+    o = opts("q5_0");
+    o.has_imatrix = 1;
+    ms = llama32();
+    CHECK_EQ_U64(pick(&o, &ms, "blk.0.ffn_down.weight", 11008), WK_GGML_Q5_1);
+    CHECK(opts("q2_k_s").p->needs_imatrix && !opts("q2_k").p->needs_imatrix);
+}
+
 static void test_q5_k(void)
 {
     wk_qmix_opts s = opts("q5_k_s"), m = opts("q5_k_m");
@@ -170,6 +240,7 @@ int main(void)
     WK_RUN(test_presets);
     WK_RUN(test_legacy);
     WK_RUN(test_q4_k_s);
+    WK_RUN(test_lowbit);
     WK_RUN(test_q4_k_m);
     WK_RUN(test_q5_k);
     WK_RUN(test_q6_k);

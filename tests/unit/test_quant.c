@@ -84,7 +84,8 @@ static uint64_t fnv1a(const uint8_t *p, size_t n, uint64_t h)
 /* The quant types, in ggml id order (seeds below use the index). */
 static const int QTYPES[] = {
     WK_GGML_Q4_0, WK_GGML_Q4_1, WK_GGML_Q5_0, WK_GGML_Q5_1, WK_GGML_Q8_0,
-    WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_Q2_K, WK_GGML_Q3_K, WK_GGML_Q4_K, WK_GGML_Q5_K, WK_GGML_Q6_K,
+    WK_GGML_IQ4_NL, WK_GGML_IQ4_XS,
 };
 enum { NQT = sizeof QTYPES / sizeof QTYPES[0] };
 
@@ -94,8 +95,11 @@ static void test_traits(void)
     static const struct { const char *lname; int id; size_t blck, size; } want[NQT] = {
         { "q4_0", 2, WK_QK, sizeof(wk_block_q4_0) }, { "q4_1", 3, WK_QK, sizeof(wk_block_q4_1) },
         { "q5_0", 6, WK_QK, sizeof(wk_block_q5_0) }, { "q5_1", 7, WK_QK, sizeof(wk_block_q5_1) },
-        { "q8_0", 8, WK_QK, sizeof(wk_block_q8_0) }, { "q4_k", 12, WK_QK_K, sizeof(wk_block_q4_K) },
+        { "q8_0", 8, WK_QK, sizeof(wk_block_q8_0) }, { "q2_k", 10, WK_QK_K, sizeof(wk_block_q2_K) },
+        { "q3_k", 11, WK_QK_K, sizeof(wk_block_q3_K) }, { "q4_k", 12, WK_QK_K, sizeof(wk_block_q4_K) },
         { "q5_k", 13, WK_QK_K, sizeof(wk_block_q5_K) }, { "q6_k", 14, WK_QK_K, sizeof(wk_block_q6_K) },
+        { "iq4_nl", 20, WK_QK, sizeof(wk_block_iq4_nl) },
+        { "iq4_xs", 23, WK_QK_K, sizeof(wk_block_iq4_xs) },
     };
     for (int t = 0; t < NQT; t++) {
         const int type = QTYPES[t];
@@ -108,7 +112,7 @@ static void test_traits(void)
         CHECK_EQ_U64(ti->blck, want[t].blck);
         CHECK_EQ_U64(ti->size, want[t].size);
         CHECK(qt->quantize_ref && qt->quantize_simd == wk_qtraits_get(type)->quantize_simd &&
-              qt->dequantize && qt->vec_dot && qt->check && qt->idot);
+              qt->quantize_imat && qt->dequantize && qt->vec_dot && qt->check && qt->idot);
         CHECK(wk_quant_kernel_auto(type) ==
               (wk_quant_have_simd() && qt->quantize_simd ? qt->quantize_simd : qt->quantize_ref));
         CHECK_EQ_U64(wk_quant_type_from_name(want[t].lname), type);
@@ -123,7 +127,7 @@ static void test_traits(void)
     CHECK_EQ_U64(wk_quant_type_from_name("q4_K"), WK_GGML_Q4_K);
     CHECK(wk_quant_type_from_name("q4") < 0 && wk_quant_type_from_name("q4_0x") < 0 &&
           wk_quant_type_from_name(NULL) < 0 && wk_quant_type_from_name("f16") < 0 &&
-          wk_quant_type_from_name("q2_k") < 0);
+          wk_quant_type_from_name("iq2_xs") < 0 && wk_quant_type_from_name("q8_k") < 0);
     CHECK(!wk_qtraits_get(WK_GGML_F32) && !wk_qtraits_get(WK_GGML_Q8_1) && !wk_quant_kernel_auto(9));
 }
 
@@ -179,8 +183,9 @@ static void golden_input(float *x, int rows, int n)
 
 static const uint64_t GOLDEN[NQT] = {
     0x078b876adbefdb44ULL, 0x729672ed0f569444ULL, 0x3336884196c56396ULL,
-    0x97c73863ffe29273ULL, 0x2b50781f60015c5dULL, 0xd1fffbd05c7cdd07ULL,
-    0xefeb6baf6d6b4500ULL, 0x00616851ec8e923cULL,
+    0x97c73863ffe29273ULL, 0x2b50781f60015c5dULL, 0xa71ee8a3ad8327c3ULL,
+    0xc55612ec80b7a8d8ULL, 0xd1fffbd05c7cdd07ULL, 0xefeb6baf6d6b4500ULL,
+    0x00616851ec8e923cULL, 0x15083118156a0d11ULL, 0xe732ea23d48478f2ULL,
 };
 
 static void test_golden(void)
@@ -226,6 +231,20 @@ static void test_threads_identical(void)
             CHECK_MSG(!memcmp(o1, o2, sz), "%s: %d threads differ from 1-thread reference",
                       ti->lname, nt);
         }
+        /* with importance weights: the weighted kernel row by row, any thread count */
+        static float w[N];
+        for (int i = 0; i < N; i++) w[i] = (float)(1 + (i * 7919) % 97) / 13.0f;
+        for (int r = 0; r < ROWS; r++)
+            wk_qtraits_get(type)->quantize_imat(x + (size_t)r * N, o1 + (size_t)r * (sz / ROWS), N, w);
+        for (int nt = 1; nt <= 4; nt++) {
+            wk_qopts p = { .nthreads = nt, .kernel = nt & 1 ? WK_QK_AUTO : WK_QK_REF, .imatrix = w };
+            memset(o2, 0x77, sz);
+            CHECK_OK(wk_quantize_rows(type, x, o2, ROWS, N, &p, &err), &err);
+            CHECK_MSG(!memcmp(o1, o2, sz), "%s imatrix: %d threads differ from the weighted kernel",
+                      ti->lname, nt);
+        }
+        wk_qopts ps = { .nthreads = 1, .kernel = WK_QK_SIMD, .imatrix = w };
+        CHECK(wk_quantize_rows(type, x, o2, ROWS, N, &ps, &err) != 0 && err.code == WK_E_UNSUPPORTED);
     }
     free(x); free(o1); free(o2);
 }
@@ -362,6 +381,7 @@ static void test_search_never_worse(void)
         const int type = QTYPES[t];
         const wk_qtraits *qt = wk_qtraits_get(type);
         const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        if (!wk_quant_search_supported(type)) continue;
         double tot_ref = 0, tot_s = 0;
         for (int r = 0; r < ROWS; r++) {
             /* odd rows normal (they make the totals), even rows every other finite family */
@@ -455,6 +475,13 @@ static void test_search_threads_identical(void)
         const int type = QTYPES[t];
         const wk_ggml_type_info *ti = wk_ggml_type_get(type);
         const size_t sz = wk_ggml_row_size(type, N) * ROWS;
+        if (!wk_quant_search_supported(type)) {   /* refused by name, not run */
+            wk_err err;
+            wk_qopts o = { .nthreads = 1, .kernel = WK_QK_SEARCH };
+            CHECK(wk_quantize_rows(type, x, o1, ROWS, N, &o, &err) != 0 &&
+                  err.code == WK_E_UNSUPPORTED && strstr(err.msg, "--search is not implemented"));
+            continue;
+        }
         for (int im = 0; im < 2; im++) {
             wk_err err;
             wk_qopts o = { .nthreads = 1, .kernel = WK_QK_SEARCH, .imatrix = im ? w : NULL };

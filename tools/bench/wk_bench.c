@@ -32,9 +32,13 @@ int wk_bench_fmt_parse(const char *name, wk_bench_fmt *f, wk_err *err)
     else
         return wk_err_set(err, WK_E_USAGE,
                           "unknown format '%s' (f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0, "
-                          "q6_k, q5_k, q4_k, optionally with -search)", name);
+                          "q6_k, q5_k, q4_k, q3_k, q2_k, iq4_nl, iq4_xs; the first eight "
+                          "quant types optionally with -search)", name);
     if (f->search && f->kind != WK_BF_QUANT)
         return wk_err_set(err, WK_E_USAGE, "'%s': -search applies to quant types only", name);
+    if (f->search && !wk_quant_search_supported(f->qtype))
+        return wk_err_set(err, WK_E_UNSUPPORTED, "'%s': --search is not implemented for %s", name,
+                          wk_ggml_type_get(f->qtype)->lname);
     snprintf(f->name, sizeof f->name, "%s%s",
              f->kind == WK_BF_QUANT ? wk_ggml_type_get(f->qtype)->lname : f->kind == WK_BF_F32 ? "f32"
              : f->kind == WK_BF_F16 ? "f16" : "bf16", f->search ? "-search" : "");

@@ -16,6 +16,7 @@
 #include "wk_pack_gguf.h"
 #include "wk_gguf_llama.h"
 #include "wk_half.h"
+#include "wk_imatrix.h"
 #include "wk_io.h"
 #include "wk_quant.h"
 #include "wk_sink.h"
@@ -29,34 +30,95 @@ void wk_qrun_opts_init(wk_qrun_opts *o)
 
 #define blck_of wk_qmix_blck
 
-/* ---- importance matrix (GGUF imatrix: <tensor>.in_sum2 / <tensor>.counts) ------ */
+/* ---- importance matrix (wk_imatrix: llama.cpp's GGUF or legacy .dat) ----------- */
 
-/* imatrix for tensor `name` with ne0 columns into w (ne0 floats): in_sum2 / counts
- * (counts 0 -> 1, as llama-quantize).  1 if found, 0 if the file has none for it,
- * -1 on a malformed entry. */
-static int imatrix_for(const wk_gguf *im, const char *name, int64_t ne0, float *w, wk_err *err)
+/* llama-quantize's token-embedding names: an imatrix of the wrong size for
+ * them is ignored, for any other tensor it is an error. */
+static int is_token_embd(const char *name)
 {
-    char key[160];
-    snprintf(key, sizeof key, "%s.in_sum2", name);
-    long si = wk_gguf_find_tensor(im, key);
-    snprintf(key, sizeof key, "%s.counts", name);
-    long ci = wk_gguf_find_tensor(im, key);
-    if (si < 0 || ci < 0) return 0;
-    const wk_gguf_tensor *s = wk_gguf_tensor_at(im, (size_t)si), *c = wk_gguf_tensor_at(im, (size_t)ci);
-    if (s->type != WK_GGML_F32 || c->type != WK_GGML_F32 || c->nbytes < 4 || s->nbytes < (uint64_t)ne0 * 4)
-        return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s is not F32 of %" PRId64 " values",
-                          wk_gguf_path(im), name, ne0);
-    float count;
-    memcpy(&count, c->data, 4);
-    for (int64_t i = 0; i < ne0; i++) {
-        float v;
-        memcpy(&v, s->data + 4 * i, 4);
-        w[i] = count > 0 ? v / count : 1.0f;
-        if (!(w[i] >= 0) || !isfinite(w[i]))
-            return wk_err_set(err, WK_E_FORMAT, "%s: imatrix entry for %s: column %" PRId64 " has weight %g "
-                              "(must be finite and >= 0)", wk_gguf_path(im), name, i, (double)w[i]);
+    return !strcmp(name, "token_embd.weight") || !strcmp(name, "per_layer_token_embd.weight");
+}
+
+/* 1 if the imatrix entry `name` is used under --include-weights /
+ * --exclude-weights (llama-quantize's prepare_imatrix: substring matches). */
+static int weights_selected(const wk_qrun_opts *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_exclude; i++)
+        if (strstr(name, o->exclude_weights[i])) return 0;
+    if (!o->n_include) return 1;
+    for (size_t i = 0; i < o->n_include; i++)
+        if (strstr(name, o->include_weights[i])) return 1;
+    return 0;
+}
+
+/* Importance weights for tensor t (ne0 * experts floats) into w: 1 if found,
+ * 0 if the file has none for it (or it is not selected, or it is a token
+ * embedding of the wrong size), -1 on a size mismatch or a bad value. */
+static int imatrix_for(const wk_qrun_opts *o, const wk_imatrix *im, const wk_gguf_tensor *t,
+                       float *w, wk_err *err)
+{
+    const long i = wk_imatrix_find(im, t->name);
+    if (i < 0 || !weights_selected(o, t->name)) return 0;
+    WK_FAIL_IF(t->n_dims > 3 && t->ne[3] > 1, err, WK_E_UNSUPPORTED, "%s: importance weights for a "
+               "4-D tensor (ne[3] = %" PRId64 ") are not supported", t->name, t->ne[3]);
+    const int64_t want = t->ne[0] * (t->n_dims > 2 ? t->ne[2] : 1);
+    if (wk_imatrix_size_at(im, (size_t)i) != want) {
+        if (is_token_embd(t->name)) return 0;
+        return wk_err_set(err, WK_E_MISMATCH, "%s: imatrix size %" PRId64 " is different from "
+                          "tensor size %" PRId64 " for %s", wk_imatrix_path(im),
+                          wk_imatrix_size_at(im, (size_t)i), want, t->name);
     }
+    WK_TRY(wk_imatrix_weights(im, (size_t)i, w, err));
     return 1;
+}
+
+/* Entries of im that --include-weights / --exclude-weights leave (0 without im). */
+static size_t imatrix_selected(const wk_qrun_opts *o, const wk_imatrix *im)
+{
+    size_t n = 0;
+    for (size_t i = 0; im && i < wk_imatrix_count(im); i++) n += weights_selected(o, wk_imatrix_name_at(im, i));
+    return n;
+}
+
+/* The KVs llama-quantize records about the imatrix (its kv_overrides). */
+static const char *const IMATRIX_KVS[] = { "quantize.imatrix.file", "quantize.imatrix.dataset",
+                                           "quantize.imatrix.entries_count",
+                                           "quantize.imatrix.chunks_count" };
+
+static int is_imatrix_kv(const char *key)
+{
+    for (size_t i = 0; i < sizeof IMATRIX_KVS / sizeof IMATRIX_KVS[0]; i++)
+        if (!strcmp(key, IMATRIX_KVS[i])) return 1;
+    return 0;
+}
+
+/* Append them as llama-quantize does: the file name as given and the first
+ * dataset (each cut to 127 bytes), the entries used, the chunk count if > 0. */
+static int imatrix_kvs(wk_ggufw *w, const char *f, const wk_imatrix *im, size_t n_im, wk_err *err)
+{
+    WK_TRY(wk_ggufw_kv_str(w, IMATRIX_KVS[0], f, strlen(f) < 127 ? strlen(f) : 127, err));
+    size_t len = 0;
+    const char *ds = wk_imatrix_dataset_count(im) ? wk_imatrix_dataset_at(im, 0, &len) : NULL;
+    if (ds) {
+        const char *nul = memchr(ds, 0, len);   /* strncpy stops at a NUL */
+        if (nul) len = (size_t)(nul - ds);
+        WK_TRY(wk_ggufw_kv_str(w, IMATRIX_KVS[1], ds, len < 127 ? len : 127, err));
+    }
+    WK_TRY(wk_ggufw_kv_u32(w, IMATRIX_KVS[2], (uint32_t)n_im, err));
+    const uint32_t chunks = wk_imatrix_chunk_count(im);
+    if (chunks > 0 && chunks <= INT32_MAX) WK_TRY(wk_ggufw_kv_u32(w, IMATRIX_KVS[3], chunks, err));
+    return 0;
+}
+
+/* llama.cpp's tensor_requires_imatrix for the presets weightkit has (Q2_K in
+ * a Q2_K_S file): refused without an importance matrix, as llama-quantize. */
+static int check_needs_imatrix(const wk_qmix_opts *mix, const wk_gguf_tensor *t, int type, wk_err *err)
+{
+    if (!mix->p->needs_imatrix || mix->has_imatrix || type != WK_GGML_Q2_K || type == t->type) return 0;
+    if (is_token_embd(t->name) || !strcmp(t->name, "output.weight")) return 0;
+    return wk_err_set(err, WK_E_USAGE, "%s: this quantization requires an importance matrix! "
+                      "(target type q2_K in a %s file; give one with --imatrix)", t->name,
+                      mix->p->name);
 }
 
 /* ---- conversion of one tensor ------------------------------------------------- */
@@ -69,11 +131,12 @@ typedef struct {
 typedef struct {
     const wk_qrun_opts *o;
     const wk_gguf *g;
-    wk_gguf *im;            /* importance matrix, or NULL */
+    wk_imatrix *im;         /* importance matrix, or NULL */
     wk_ggufw *w;
     wk_sink os;             /* w's sink: the output file (outlives w's writes) */
     int *types;             /* output ggml type of each tensor */
-    float *imat;            /* one row of importance weights */
+    float *imat;            /* importance weights of a tensor (ne0 per expert) */
+    int needs_imatrix;      /* dry run: a tensor would need an importance matrix */
     uint64_t total_in, done;
 } qrun;
 
@@ -189,10 +252,14 @@ static int write_tensor(qrun *qr, const wk_gguf_tensor *t, int out, const float 
     double *row_err = malloc(sizeof(double) * 2 * (size_t)slab);
     WK_FAIL_GOTO(!x || !y || !row_err, done, err, WK_E_NOMEM, "%s: out of memory", t->name);
     const uint64_t in_row = t->nbytes / (uint64_t)nrows;
-    for (int64_t r0 = 0; r0 < nrows; r0 += slab) {
-        const int64_t n = nrows - r0 < slab ? nrows - r0 : slab;
+    /* rows of one expert (3-D tensors): each has its own importance weights */
+    const int64_t per_expert = t->n_dims > 2 ? t->ne[1] : nrows;
+    for (int64_t r0 = 0, n; r0 < nrows; r0 += n) {
+        n = nrows - r0 < slab ? nrows - r0 : slab;
+        if (imat && n > per_expert - r0 % per_expert) n = per_expert - r0 % per_expert;
+        const float *w = imat ? imat + (r0 / per_expert) * ne0 : NULL;
         WK_TRY_GOTO(rows_to_f32(t, ne0, r0, n, x, o->allow_requantize, err), done);
-        if (q) WK_TRY_GOTO(quantize_slab(o, out, t, x, y, row_err, n, ne0, out_row, imat, st, err), done);
+        if (q) WK_TRY_GOTO(quantize_slab(o, out, t, x, y, row_err, n, ne0, out_row, w, st, err), done);
         else convert_slab(out, x, y, n, ne0, st);
         int wr = wk_ggufw_write(qr->w, y, out_row * (size_t)n, err);
         qr->done += in_row * (uint64_t)n;
@@ -208,6 +275,73 @@ done:
 }
 
 /* ---- the file ------------------------------------------------------------------- */
+
+int wk_qrun_kv_parse(const char *arg, wk_qrun_kv *kv, wk_err *err)
+{
+    memset(kv, 0, sizeof *kv);
+    const char *sep = strchr(arg, '=');
+    WK_FAIL_IF(!sep || sep == arg || sep - arg >= 128, err, WK_E_USAGE,
+               "--override-kv '%s': malformed (KEY=TYPE:VALUE, KEY 1..127 bytes)", arg);
+    memcpy(kv->key, arg, (size_t)(sep - arg));
+    const char *v = sep + 1;
+    char *end = NULL;
+    if (!strncmp(v, "int:", 4)) {
+        kv->tag = WK_QRUN_KV_INT;
+        kv->i = strtoll(v + 4, &end, 10);
+        WK_FAIL_IF(!v[4] || *end || kv->i > (int64_t)UINT32_MAX || kv->i < -(int64_t)UINT32_MAX, err,
+                   WK_E_USAGE, "--override-kv '%s': not an integer of at most 32 bits", arg);
+    } else if (!strncmp(v, "float:", 6)) {
+        kv->tag = WK_QRUN_KV_FLOAT;
+        kv->f = strtod(v + 6, &end);
+        WK_FAIL_IF(!v[6] || *end || !isfinite(kv->f), err, WK_E_USAGE,
+                   "--override-kv '%s': not a finite number", arg);
+    } else if (!strncmp(v, "bool:", 5)) {
+        kv->tag = WK_QRUN_KV_BOOL;
+        WK_FAIL_IF(strcmp(v + 5, "true") && strcmp(v + 5, "false"), err, WK_E_USAGE,
+                   "--override-kv '%s': invalid boolean value (true or false)", arg);
+        kv->b = !strcmp(v + 5, "true");
+    } else if (!strncmp(v, "str:", 4)) {
+        kv->tag = WK_QRUN_KV_STR;
+        WK_FAIL_IF(strlen(v + 4) > 127, err, WK_E_USAGE,
+                   "--override-kv '%s': value cannot exceed 127 chars", arg);
+        memcpy(kv->str, v + 4, strlen(v + 4));
+    } else {
+        return wk_err_set(err, WK_E_USAGE, "--override-kv '%s': invalid type (int, float, bool, str)",
+                          arg);
+    }
+    return 0;
+}
+
+/* 1 if --override-kv sets key (so the input's or our own value goes). */
+static int overridden(const wk_qrun_opts *o, const char *key)
+{
+    for (size_t i = 0; i < o->n_kv_overrides; i++)
+        if (!strcmp(o->kv_overrides[i].key, key)) return 1;
+    return 0;
+}
+
+/* Append the overrides as llama_model_quantize does (gguf_set_val_*: a key
+ * set again moves to the end): each at the place of its last setting, the
+ * imatrix KVs (n_im > 0) after the user's. */
+static int write_overrides(wk_ggufw *w, const wk_qrun_opts *o, size_t n_im, wk_err *err)
+{
+    for (size_t i = 0; i < o->n_kv_overrides; i++) {
+        const wk_qrun_kv *kv = &o->kv_overrides[i];
+        int later = n_im && is_imatrix_kv(kv->key);
+        for (size_t j = i + 1; j < o->n_kv_overrides && !later; j++)
+            later = !strcmp(o->kv_overrides[j].key, kv->key);
+        if (later) continue;
+        switch (kv->tag) {
+        case WK_QRUN_KV_INT:
+            WK_TRY(wk_ggufw_kv_u32(w, kv->key, (uint32_t)(kv->i < 0 ? -kv->i : kv->i), err));
+            break;
+        case WK_QRUN_KV_FLOAT: WK_TRY(wk_ggufw_kv_f32(w, kv->key, (float)kv->f, err)); break;
+        case WK_QRUN_KV_BOOL: WK_TRY(wk_ggufw_kv_bool(w, kv->key, kv->b, err)); break;
+        case WK_QRUN_KV_STR: WK_TRY(wk_ggufw_kv_str(w, kv->key, kv->str, strlen(kv->str), err)); break;
+        }
+    }
+    return 0;
+}
 
 /* KVs that the output must not copy: recomputed (file type, quantization
  * version), wrong after quantization (weightkit digests), or split keys. */
@@ -243,13 +377,27 @@ static int plan_file(qrun *qr, wk_err *err)
                    "it is not reproduced (llama, qwen2); use --pure for one type everywhere",
                    o->input, (int)(al > 64 ? 64 : al), a);
     }
-    for (size_t i = 0; i < wk_gguf_kv_count(g); i++)
-        if (!skip_kv(wk_gguf_kv_at(g, i)->key)) WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
-    WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
-    WK_TRY(wk_ggufw_kv_u32(qr->w, "general.file_type", o->mix.p->ftype, err));
+    const size_t n_im = imatrix_selected(o, qr->im);
+    wk_qmix_opts mix = o->mix;
+    mix.has_imatrix = n_im > 0;   /* llama-quantize passes no imatrix when none is left */
+    for (size_t i = 0; i < wk_gguf_kv_count(g); i++) {
+        const char *key = wk_gguf_kv_at(g, i)->key;
+        if (!skip_kv(key) && !(n_im && is_imatrix_kv(key)) && !overridden(o, key))
+            WK_TRY(wk_ggufw_kv_copy(qr->w, g, i, err));
+    }
+    if (!overridden(o, "general.quantization_version"))
+        WK_TRY(wk_ggufw_kv_u32(qr->w, "general.quantization_version", WK_QRUN_QNT_VERSION, err));
+    if (!overridden(o, "general.file_type"))
+        WK_TRY(wk_ggufw_kv_u32(qr->w, "general.file_type", o->mix.p->ftype, err));
+    WK_TRY(write_overrides(qr->w, o, n_im, err));
+    if (n_im) WK_TRY(imatrix_kvs(qr->w, o->imatrix, qr->im, n_im, err));
     for (size_t i = 0; i < nt; i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
-        qr->types[i] = wk_qmix_choose(&o->mix, &ms, t);
+        qr->types[i] = wk_qmix_choose(&mix, &ms, t);
+        if (check_needs_imatrix(&mix, t, qr->types[i], err)) {
+            if (!o->dry_run) return -1;
+            qr->needs_imatrix = 1;   /* llama-quantize --dry-run: a warning */
+        }
         /* only an explicit type can get here */
         WK_FAIL_IF(t->ne[0] % blck_of(qr->types[i]), err, WK_E_USAGE,
                    "%s: %" PRId64 " columns are not whole %s blocks of %d; "
@@ -267,10 +415,11 @@ static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_e
     const wk_gguf_tensor *t = wk_gguf_tensor_at(qr->g, i);
     const float *wv = NULL;
     if (qr->im && wk_qtraits_get(qr->types[i])) {
-        float *nw = realloc(qr->imat, sizeof(float) * (size_t)t->ne[0]);
+        const int64_t nw_vals = t->ne[0] * (t->n_dims > 2 ? t->ne[2] : 1);
+        float *nw = realloc(qr->imat, sizeof(float) * (size_t)nw_vals);
         WK_FAIL_IF(!nw, err, WK_E_NOMEM, "out of memory");
         qr->imat = nw;
-        int f = imatrix_for(qr->im, t->name, t->ne[0], qr->imat, err);
+        int f = imatrix_for(qr->o, qr->im, t, qr->imat, err);
         if (f < 0) return -1;
         wv = f ? qr->imat : NULL;
     }
@@ -290,17 +439,47 @@ static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_e
     return qr->o->tensor ? qr->o->tensor(qr->o->ctx, &row, err) : 0;
 }
 
-/* Set up the output: qr->types, qr->w with the plan, *out opened on
- * o->output (inputs: the files it must not overwrite), begun. */
+/* Set up the output: *out opened on o->output (inputs: the files it must
+ * not overwrite — checked before the imatrix is parsed), the importance
+ * matrix, qr->types, qr->w with the plan, begun. */
 static int open_file(qrun *qr, const wk_inputs *inputs, wk_out **out, wk_err *err)
 {
     const size_t nt = wk_gguf_tensor_count(qr->g);
     qr->types = calloc(nt ? nt : 1, sizeof *qr->types);
     WK_FAIL_IF(!qr->types, err, WK_E_NOMEM, "out of memory");
+    if (!qr->o->dry_run && !(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
+    if (qr->o->imatrix && !(qr->im = wk_imatrix_open(qr->o->imatrix, err)))
+        return wk_err_prefix(err, "--imatrix");
     if (!(qr->w = wk_ggufw_new(wk_gguf_alignment(qr->g), err))) return -1;
     WK_TRY(plan_file(qr, err));
-    if (!(*out = wk_out_open(qr->o->output, inputs, err))) return -1;
+    if (qr->o->dry_run) return 0;
     return wk_ggufw_begin(qr->w, wk_sink_out(&qr->os, *out), err);
+}
+
+/* --dry-run: every tensor's plan through the hook, the totals. */
+static int dry_run(qrun *qr, wk_qrun_total *tot, wk_err *err)
+{
+    const size_t nt = wk_gguf_tensor_count(qr->g);
+    if (qr->o->begin) qr->o->begin(qr->o->ctx);
+    for (size_t i = 0; i < nt; i++) {
+        const wk_gguf_tensor *t = wk_gguf_tensor_at(qr->g, i);
+        int64_t nel = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
+        const uint64_t ob = wk_ggufw_tensor_nbytes(qr->w, i);
+        tot->params += (uint64_t)nel;
+        tot->bytes_out += ob;
+        const int im = qr->im && wk_qtraits_get(qr->types[i]) && wk_imatrix_find(qr->im, t->name) >= 0
+                       && weights_selected(qr->o, t->name);
+        wk_qrun_row row = { .name = t->name, .from = type_name(t->type), .to = type_name(qr->types[i]),
+                            .bytes_in = t->nbytes, .bytes_out = ob, .imatrix = im };
+        if (qr->o->tensor) WK_TRY(qr->o->tensor(qr->o->ctx, &row, err));
+    }
+    tot->tensors = nt;
+    tot->bytes_in = qr->total_in;
+    tot->bits_per_weight = tot->params ? 8.0 * (double)tot->bytes_out / (double)tot->params : 0.0;
+    tot->file_size = wk_ggufw_total_size(qr->w);
+    tot->needs_imatrix = qr->needs_imatrix;
+    return 0;
 }
 
 /* Write every tensor through qr->w (begun); *tot on success. */
@@ -346,12 +525,15 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, const wk_sourc
     qrun qr = { .o = o, .g = g };
     wk_out *out = NULL;
     int rc = -1;
-    if (o->imatrix && (wk_inputs_add(inputs, o->imatrix, err) || !(qr.im = wk_gguf_open(o->imatrix, err))))
-        return wk_err_prefix(err, "--imatrix (a GGUF imatrix file is needed)");
+    if (o->imatrix && wk_inputs_add(inputs, o->imatrix, err)) return wk_err_prefix(err, "--imatrix");
     const int setup = open_file(&qr, inputs, &out, err);
     for (size_t i = 0; i < nt; i++) qr.total_in += wk_gguf_tensor_at(g, i)->nbytes;
-    progress(&qr);
+    if (!o->dry_run) progress(&qr);
     WK_TRY_GOTO(setup, done);
+    if (o->dry_run) {
+        rc = dry_run(&qr, tot, err);
+        goto done;
+    }
     WK_TRY_GOTO(write_file(&qr, tot, err), done);
     rc = o->keep_split && wk_source_file_count(src) > 1 ? commit_split(o, out, src, tot, err)
                                                         : wk_out_commit(out, err);
@@ -361,7 +543,7 @@ done:
     free(qr.imat);
     free(qr.types);
     wk_ggufw_free(qr.w);
-    wk_gguf_close(qr.im);
+    wk_imatrix_close(qr.im);
     return rc;
 }
 
@@ -395,6 +577,10 @@ int wk_qrun_run(const wk_qrun_opts *o, wk_qrun_total *tot, wk_err *err)
     wk_gguf *g;
     if (wk_source_kind_of(src) == WK_SOURCE_GGUF && wk_source_file_count(src) == 1) {
         g = wk_gguf_open(wk_source_file(src, 0), err);
+    } else if (o->dry_run) {
+        g = NULL;
+        wk_err_set(err, WK_E_UNSUPPORTED, "%s: --dry-run needs a GGUF input (this is %s; pack it "
+                   "with wk-pack first)", o->input, wk_source_kind_name(wk_source_kind_of(src)));
     } else {
         if (o->packing) o->packing(o->ctx, o->input, wk_source_kind_name(wk_source_kind_of(src)));
         g = pack_first(o, src, &stage, err);

@@ -41,17 +41,42 @@ typedef struct {
     uint64_t file_size;           /* of OUTPUT */
     double bits_per_weight;       /* 8 * bytes_out / params (0 without params) */
     double rel_rmse;              /* over all tensors (0 without values) */
+    int needs_imatrix;            /* dry run: the real run would refuse for want of an imatrix */
 } wk_qrun_total;
+
+/* One --override-kv KEY=TYPE:VALUE (llama.cpp's llama_model_kv_override). */
+typedef enum { WK_QRUN_KV_INT, WK_QRUN_KV_FLOAT, WK_QRUN_KV_BOOL, WK_QRUN_KV_STR } wk_qrun_kv_tag;
+typedef struct {
+    char key[128];
+    wk_qrun_kv_tag tag;
+    int64_t i;          /* written as u32 |i| (as llama.cpp) */
+    double f;           /* written as f32 */
+    int b;
+    char str[128];
+} wk_qrun_kv;
+
+/* Parse KEY=int:N | float:X | bool:true|false | str:TEXT (key < 128 bytes,
+ * text <= 127 bytes, as llama.cpp's string_parse_kv_override; numbers must be
+ * whole numbers / finite floats, |N| <= 2^32-1 — stricter than its atol/atof).
+ * WK_E_USAGE naming the argument. */
+int wk_qrun_kv_parse(const char *arg, wk_qrun_kv *kv, wk_err *err);
 
 typedef struct {
     const char *input, *output;
-    const char *imatrix;          /* GGUF imatrix file (with search only), or NULL */
+    const char *imatrix;          /* llama.cpp imatrix (GGUF or legacy .dat), or NULL */
+    const char *const *include_weights; /* use the imatrix only for entries containing one */
+    size_t n_include;
+    const char *const *exclude_weights; /* never for entries containing one */
+    size_t n_exclude;
     wk_qmix_opts mix;             /* preset and type overrides */
     int search;                   /* WK_QK_SEARCH kernels instead of ggml's reference */
     int allow_requantize;         /* accept quantized weights as input */
     int threads;                  /* 0: all cores */
     int keep_split;               /* a split-set INPUT: OUTPUT as a set of the same parts (each
                                      tensor in the part its input was in; wk_pack_gguf) */
+    const wk_qrun_kv *kv_overrides; /* --override-kv, in order (set after the file type) */
+    size_t n_kv_overrides;
+    int dry_run;                  /* plan only: the hooks see every tensor, nothing is written */
     wk_progress_fn progress;      /* bytes of input weights done of their total; may be NULL */
     void *progress_ctx;
     /* Hooks, each may be NULL; ctx is passed to all of them. */
@@ -65,6 +90,9 @@ typedef struct {
 void wk_qrun_opts_init(wk_qrun_opts *o);
 
 /* Quantize o->input into o->output with o->mix.p's types; *tot on success.
+ * With o->dry_run: the plan only (o->output may be NULL; a GGUF input is
+ * needed), each tensor reported through o->tensor with its output size, the
+ * file size in *tot; nothing is written.
  * WK_E_USAGE when an explicit type does not fit a tensor's rows,
  * WK_E_UNSUPPORTED for input types that it does not read, others from the
  * readers and writers.  On failure OUTPUT is not created. */

@@ -16,6 +16,63 @@ void wk_q_k_finish(const float *x, int nmax, const float *scales, const float *m
                    uint8_t *L, void *block);
 /* Q6_K after the 16 sub-block searches (scales[16], L[256] in 0..63). */
 void wk_q6_K_finish(const float *x, const float *scales, int8_t *L, void *block);
+/* Q4_K / Q5_K requantization with fp16 d16/dmin16 and the packed 6-bit scales
+ * sc12, then packing (the second half of wk_q_k_finish). */
+void wk_q_k_pack(const float *x, int nmax, const uint8_t *sc12, uint16_t d16, uint16_t dmin16,
+                 uint8_t *L, void *block);
+
+/* ggml's make_qx_quants (wk_quant_ref.c): n values to L = l + nmax in
+ * [0, 2*nmax), weights qw or (qw NULL) by rmse_type 1..4; rmse_type < 0 is
+ * ggml's "return early" variant of -rmse_type; 0 no search.  Returns the scale. */
+float wk_q_make_qx_quants(int n, int nmax, const float *x, int8_t *L, int rmse_type,
+                          const float *qw);
+/* ggml's make_qkx2_quants (wk_quant_ref.c): asymmetric, L in [0, nmax],
+ * value = scale*L - *the_min; Laux is scratch of n bytes. */
+float wk_q_make_qkx2_quants(int n, int nmax, const float *x, const float *weights,
+                            uint8_t *L, float *the_min, uint8_t *Laux,
+                            float rmin, float rdelta, int nstep, int use_mad);
+
+/* ggml's make_qkx3_quants (wk_quant_imat.c): make_qkx2 with weights x^2
+ * when weights is NULL and ggml's own early exit. */
+float wk_q_make_qkx3_quants(int n, int nmax, const float *x, const float *weights,
+                            uint8_t *L, float *the_min, uint8_t *Laux,
+                            float rmin, float rdelta, int nstep, int use_mad);
+/* ggml's make_qp_quants (wk_quant_imat.c): n non-negative values to L in
+ * [0, nmax] with one scale, weighted by qw. */
+float wk_q_make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *qw);
+/* ggml's kvalues_iq4nl (wk_quant_lowbit.c). */
+extern const int8_t wk_kvalues_iq4nl[16];
+/* The 16 signed scales (-32..31) of a Q3_K block's 12-byte field. */
+void wk_q3_K_scales(const uint8_t *s12, int *sc);
+/* The 6-bit scale (0..63) of sub-block ib of an IQ4_XS block. */
+int wk_iq4_xs_scale(uint16_t scales_h, const uint8_t *scales_l, int ib);
+
+/* 6-bit scale ls and min lm of sub-block j (0..7) into the 12-byte k-quant
+ * field, as ggml writes it (values above 63 keep ggml's overlapping bits).
+ * Bytes 0..7 must be written (j < 4) before their top bits are (j >= 4). */
+static inline void wk_q_put_scale_min_k4(int j, uint8_t *q, uint8_t ls, uint8_t lm)
+{
+    if (j < 4) {
+        q[j] = ls;
+        q[j + 4] = lm;
+    } else {
+        q[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+        q[j - 4] |= (uint8_t)((ls >> 4) << 6);
+        q[j] |= (uint8_t)((lm >> 4) << 6);
+    }
+}
+
+/* ggml's get_scale_min_k4 (the inverse of wk_q_put_scale_min_k4). */
+static inline void wk_q_get_scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
+{
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
 
 
 /* ggml's nearest_int: round to nearest, ties to even, by adding 1.5*2^23 and
