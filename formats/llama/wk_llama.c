@@ -154,7 +154,8 @@ static const char *const k_params_keys[] = {
     "vocab_size", "rope_theta", "max_seq_len", "max_batch_size", "use_scaled_rope", "rope_scaling",
 };
 
-static int check_params_keys(const wk_json *o, const char *path, wk_err *err)
+static int check_params_keys(const wk_json *o, const char *path, unsigned flags,
+                             wk_llama_params *out, wk_err *err)
 {
     for (size_t i = 0; i < wk_json_len(o); i++) {
         const char *k = wk_json_key_at(o, i, NULL);
@@ -168,10 +169,15 @@ static int check_params_keys(const wk_json *o, const char *path, wk_err *err)
                               "n_kv_heads, norm_eps, multiple_of, ffn_dim_multiplier, vocab_size, "
                               "rope_theta, max_seq_len, max_batch_size", path, k);
         int b = 0;
-        if (strcmp(k, "use_scaled_rope") == 0 &&
-            (wk_json_as_bool(v, &b, NULL) != 0 || b))
+        if (strcmp(k, "use_scaled_rope") == 0 && wk_json_as_bool(v, &b, NULL) != 0)
+            return wk_err_set(err, WK_E_FORMAT, "%s: \"use_scaled_rope\" must be true or false",
+                              path);
+        if (strcmp(k, "use_scaled_rope") == 0) out->use_scaled_rope = b;
+        if (strcmp(k, "use_scaled_rope") == 0 && b && !(flags & WK_LL_OPEN_SCALED_ROPE))
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"use_scaled_rope\" (Llama 3.1's rope "
-                              "frequency scaling) is not implemented; only false is accepted", path);
+                              "frequency scaling) is implemented by wk-convert for Llama 3.1+ only "
+                              "(--llama_version 3.1, 3.2 or 3.3); here only false is accepted",
+                              path);
         if (strcmp(k, "rope_scaling") == 0 && wk_json_type_of(v) != WK_JSON_NULL)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"rope_scaling\" in params.json is not "
                               "implemented; only null is accepted", path);
@@ -216,6 +222,12 @@ static int params_optional(const wk_json *o, const char *path, wk_llama_params *
 int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_llama_params *out,
                           wk_err *err)
 {
+    return wk_llama_params_parse_flags(json, len, path, 0, out, err);
+}
+
+int wk_llama_params_parse_flags(const void *json, size_t len, const char *path, unsigned flags,
+                                wk_llama_params *out, wk_err *err)
+{
     wk_json *root = wk_json_parse(json, len, NULL, err);
     if (!root) return wk_err_prefix(err, "%s", path);
     const wk_json *o = root;
@@ -233,7 +245,7 @@ int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_lla
                                    err), done);
     out->norm_eps_is_int = wk_json_type_of(v) == WK_JSON_INT;
     WK_TRY_GOTO(params_optional(o, path, out, err), done);
-    WK_TRY_GOTO(check_params_keys(o, path, err), done);
+    WK_TRY_GOTO(check_params_keys(o, path, flags, out, err), done);
     rc = 0;
 done:
     wk_json_free(root);
@@ -377,14 +389,14 @@ void wk_llama_close(wk_llama_ckpt *ck)
 }
 
 /* Read and parse dir/params.json. */
-static int load_params(wk_llama_ckpt *ck, wk_err *err)
+static int load_params(wk_llama_ckpt *ck, unsigned flags, wk_err *err)
 {
     ck->params_path = wk_path_join(ck->dir, "params.json");
     if (!ck->params_path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
     if (wk_map_open(&m, ck->params_path, err) != 0) return -1;
-    int rc = wk_llama_params_parse(m.data ? (const void *)m.data : "", m.size, ck->params_path,
-                                   &ck->params, err);
+    int rc = wk_llama_params_parse_flags(m.data ? (const void *)m.data : "", m.size,
+                                         ck->params_path, flags, &ck->params, err);
     wk_map_close(&m);
     return rc;
 }
@@ -746,13 +758,18 @@ static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
 
 wk_llama_ckpt *wk_llama_open(const char *model_dir, int threads, wk_err *err)
 {
+    return wk_llama_open_flags(model_dir, threads, 0, err);
+}
+
+wk_llama_ckpt *wk_llama_open_flags(const char *model_dir, int threads, unsigned flags, wk_err *err)
+{
     wk_llama_ckpt *ck = calloc(1, sizeof *ck);
     if (!ck || !(ck->dir = strdup(model_dir))) {
         free(ck);
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
-    if (load_params(ck, err) || find_ranks(ck, err) || open_ranks(ck, threads, err)) goto fail;
+    if (load_params(ck, flags, err) || find_ranks(ck, err) || open_ranks(ck, threads, err)) goto fail;
     /* n_layers sizes the table below; every layer has tensors in rank 0, so a
      * larger value is false (and must not drive a huge allocation). */
     if ((uint64_t)ck->params.n_layers > wk_pth_count(ck->rank[0])) {
