@@ -366,6 +366,7 @@ struct wk_llama_ckpt {
     size_t slots;                        /* 3 + 9 * n_layers */
     const wk_tensor_info **table;        /* [rank * slots + slot] */
     uint64_t input_bytes;
+    wk_ll_split emb_split;               /* tok_embeddings: columns (LLaMA 1/2) or rows (Llama 3) */
 };
 
 static size_t slot_of(wk_ll_kind k, int64_t layer)
@@ -560,11 +561,28 @@ static int check_shapes(const wk_llama_ckpt *ck, wk_err *err)
     return 0;
 }
 
+wk_ll_split wk_llama_ckpt_split(const wk_llama_ckpt *ck, wk_ll_kind k)
+{
+    return k == WK_LL_TOK_EMB ? ck->emb_split : k_kinds[k].split;
+}
+
 /* rows (or columns) of a rank slice times the rank count. */
 static int64_t merged(const wk_llama_ckpt *ck, wk_ll_kind k, int dim)
 {
     return ck->table[k < WK_LL_GLOBAL_KINDS ? (size_t)k : slot_of(k, 0)]->shape[dim] *
-           (k_kinds[k].split == (dim == 0 ? WK_LL_SPLIT_ROWS : WK_LL_SPLIT_COLS) ? ck->n_ranks : 1);
+           (wk_llama_ckpt_split(ck, k) == (dim == 0 ? WK_LL_SPLIT_ROWS : WK_LL_SPLIT_COLS)
+                ? ck->n_ranks : 1);
+}
+
+/* How the ranks split tok_embeddings: LLaMA 1/2's ParallelEmbedding by columns;
+ * Llama 3's VocabParallelEmbedding by rows, recognised when a rank holds all dim
+ * columns (params.json's dim) and there are several ranks. */
+static void find_emb_split(wk_llama_ckpt *ck)
+{
+    const wk_tensor_info *e = ck->table[WK_LL_TOK_EMB];
+    ck->emb_split = WK_LL_SPLIT_COLS;
+    if (ck->n_ranks > 1 && e->ndim == 2 && e->shape[1] == ck->params.dim)
+        ck->emb_split = WK_LL_SPLIT_ROWS;
 }
 
 /* The rank count: tok_embeddings' columns and wq's rows, merged over the
@@ -786,6 +804,7 @@ wk_llama_ckpt *wk_llama_open_flags(const char *model_dir, int threads, unsigned 
     }
     for (int r = 0; r < ck->n_ranks; r++)
         if (index_rank(ck, r, err)) goto fail;
+    find_emb_split(ck);
     if (check_shapes(ck, err) || infer_geometry(ck, err)) goto fail;
     return ck;
 fail:

@@ -205,6 +205,9 @@ wk_llama_ckpt *wk_llama_open_flags(const char *model_dir, int threads, unsigned 
 void wk_llama_close(wk_llama_ckpt *ck); /* safe on NULL */
 
 const wk_llama_params *wk_llama_ckpt_params(const wk_llama_ckpt *ck);
+/* How this checkpoint's ranks split kind k: wk_llama_kind_split, except
+ * tok_embeddings, split by rows in Llama 3's multi-rank checkpoints. */
+wk_ll_split wk_llama_ckpt_split(const wk_llama_ckpt *ck, wk_ll_kind k);
 const wk_llama_geom *wk_llama_ckpt_geom(const wk_llama_ckpt *ck);
 const char *wk_llama_ckpt_dir(const wk_llama_ckpt *ck);
 const char *wk_llama_ckpt_rank_path(const wk_llama_ckpt *ck, int rank);

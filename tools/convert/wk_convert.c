@@ -562,7 +562,7 @@ static void prod_init(prod *p, const wk_llama_ckpt *ck, const wk_llama_hf_tensor
     memset(p, 0, sizeof *p);
     p->od = t->dtype;
     const wk_llama_geom *g = wk_llama_ckpt_geom(ck);
-    p->split = wk_llama_kind_split(t->kind);
+    p->split = wk_llama_ckpt_split(ck, t->kind);
     p->n_src = p->split == WK_LL_REPLICATED ? 1 : g->n_ranks;
     for (int r = 0; r < p->n_src; r++) p->src[r] = wk_llama_ckpt_tensor(ck, r, t->kind, t->layer);
     const wk_tensor_info *s = p->src[0];
@@ -859,7 +859,7 @@ static void chunk_caps(const wk_convert *c, const wk_convert_file *f, size_t *ou
         size_t nout = (size_t)sub_rows(rows, cols) * (size_t)cols;
         size_t es = 2;
         for (int r = 0; r < c->geom.n_ranks; r++) {
-            wk_ll_split sp = wk_llama_kind_split(t->kind);
+            wk_ll_split sp = wk_llama_ckpt_split(c->ck, t->kind);
             if (sp == WK_LL_REPLICATED && r > 0) break;
             size_t e = es_of(wk_llama_ckpt_tensor(c->ck, r, t->kind, t->layer));
             if (e > es) es = e;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "wk_hash.h"
 #include "wk_io.h"
@@ -168,6 +169,50 @@ static int scaled_rope_of(const char *dir)
     return r;
 }
 
+/* Tied embeddings (3.2): save_pretrained keeps only embed_tokens, so output.weight must
+ * hold the same values, rank by rank (compared with pread in 1 MiB pieces). */
+static int check_tied(const wk_llama_ckpt *ck, wk_err *err)
+{
+    enum { PIECE = 1 << 20 };
+    uint8_t *a = malloc(PIECE), *b = malloc(PIECE);
+    int rc = a && b ? 0 : wk_err_set(err, WK_E_NOMEM, "out of memory");
+    for (int r = 0; r < wk_llama_ckpt_geom(ck)->n_ranks && rc == 0; r++) {
+        const wk_tensor_info *e = wk_llama_ckpt_tensor(ck, r, WK_LL_TOK_EMB, -1);
+        const wk_tensor_info *o = wk_llama_ckpt_tensor(ck, r, WK_LL_OUTPUT, -1);
+        const char *path = wk_llama_ckpt_rank_path(ck, r);
+        if (!wk_tensor_is_contiguous(e) || !wk_tensor_is_contiguous(o) || e->dtype != o->dtype ||
+            e->shape[0] != o->shape[0] || e->shape[1] != o->shape[1]) {
+            rc = wk_err_set(err, WK_E_UNSUPPORTED, "%s: --llama_version 3.2 ties the embeddings, "
+                            "but output.weight and tok_embeddings.weight differ in layout or "
+                            "dtype: not a tied checkpoint", path);
+            break;
+        }
+        size_t es = wk_dtype_get(e->dtype)->size;
+        uint64_t n = (uint64_t)e->shape[0] * (uint64_t)e->shape[1] * es;
+        uint64_t oe = e->file_offset + (uint64_t)e->storage_offset * es;
+        uint64_t oo = o->file_offset + (uint64_t)o->storage_offset * es;
+        int fd = wk_input_open(path, 0, NULL, err);
+        if (fd < 0) { rc = -1; break; }
+        for (uint64_t at = 0; at < n && rc == 0; at += PIECE) {
+            size_t k = n - at < PIECE ? (size_t)(n - at) : PIECE;
+            if (pread(fd, a, k, (off_t)(oe + at)) != (ssize_t)k ||
+                pread(fd, b, k, (off_t)(oo + at)) != (ssize_t)k)
+                rc = wk_err_set(err, WK_E_IO, "%s: short read comparing the embeddings", path);
+            else if (memcmp(a, b, k) != 0)
+                rc = wk_err_set(err, WK_E_UNSUPPORTED, "%s: --llama_version 3.2 ties the "
+                                "embeddings (save_pretrained keeps embed_tokens only), but "
+                                "output.weight differs from tok_embeddings.weight (first "
+                                "difference in bytes %llu..%llu): converting would change the "
+                                "model; is it a 3.2 1B/3B checkpoint?", path,
+                                (unsigned long long)at, (unsigned long long)(at + k));
+        }
+        close(fd);
+    }
+    free(a);
+    free(b);
+    return rc;
+}
+
 /* The Llama 3 options: --llama_version, else detection (wk_convrun.h). */
 static int llama3_opts(const wk_convrun_opts *o, const char *tok, const char *model_dir,
                        wk_convert_opts *co, wk_err *err)
@@ -246,6 +291,16 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
                               "true, but --llama_version %s converts with llama3 rope scaling "
                               "(use --llama_version 3 for a Llama 3.0 model)", r->model_dir,
                               wk_hfcfg3_version_name(co.llama3));
+        if (co.llama3 && wk_hfcfg3_tied(co.llama3)) WK_TRY(check_tied(r->ck, err));
+        const wk_llama_geom *g = wk_llama_ckpt_geom(r->ck);
+        if (!co.llama3 && (g->vocab == 128256 ||
+                           wk_llama_ckpt_split(r->ck, WK_LL_TOK_EMB) == WK_LL_SPLIT_ROWS))
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: looks like Llama 3 (%s), but no "
+                              "tiktoken tokenizer.model says so: converting it as LLaMA 1/2 would "
+                              "write wrong special-token ids and rope settings; pass "
+                              "--llama_version 3, 3.1, 3.2 or 3.3", r->model_dir,
+                              g->vocab == 128256 ? "a 128256-row embedding"
+                                                 : "tok_embeddings split by rows across ranks");
         WK_TRY(wk_llama_ckpt_add_inputs(r->ck, r->inputs, err));
         const wk_llama_size *sz = o->model_size ? wk_llama_size_get(o->model_size) : NULL;
         if (sz && wk_llama_size_check(sz, wk_llama_ckpt_geom(r->ck), err)) return -1;
