@@ -23,7 +23,11 @@ void conv_print_plan(const wk_convert *c, const char *out)
     printf("model: dim %lld, %lld layers, %lld heads (%lld kv), ffn %lld, vocab %lld, %d rank%s\n",
            (long long)g->dim, (long long)g->n_layers, (long long)g->n_heads, (long long)g->n_kv_heads,
            (long long)g->ffn, (long long)g->vocab, g->n_ranks, g->n_ranks == 1 ? "" : "s");
-    printf("profile: transformers %s, %s\n", o->hf.version, wk_pth_profile_get(o->torch)->name);
+    if (o->llama3)
+        printf("profile: Llama %s%s as transformers %s writes it (bf16 safetensors)\n",
+               wk_hfcfg3_version_name(o->llama3), o->instruct ? " instruct" : "", WK_HF3_VERSION);
+    else
+        printf("profile: transformers %s, %s\n", o->hf.version, wk_pth_profile_get(o->torch)->name);
     printf("planned files%s%s:\n", out ? " in " : "", out ? out : "");
     for (size_t i = 0; i < wk_convert_file_count(c); i++) {
         const wk_convert_file *f = wk_convert_file_get(c, i);
@@ -95,7 +99,11 @@ int conv_print_json(const wk_convert *c, const char *output, int dry_run, const 
     WK_TRY_GOTO(wk_json_object_append(r, "output", output ? wk_json_new_string(output)
                                       : wk_json_new_null(), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "dry_run", wk_json_new_bool(dry_run), err), done);
-    WK_TRY_GOTO(wk_json_object_append(r, "transformers_version", wk_json_new_string(co->hf.version), err), done);
+    WK_TRY_GOTO(wk_json_object_append(r, "transformers_version", wk_json_new_string(
+                                          co->llama3 ? WK_HF3_VERSION : co->hf.version), err), done);
+    WK_TRY_GOTO(wk_json_object_append(r, "llama_version", co->llama3 ? wk_json_new_string(
+                                          wk_hfcfg3_version_name(co->llama3)) : wk_json_new_null(),
+                                      err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "torch_profile",
                                       wk_json_new_string(wk_pth_profile_get(co->torch)->name), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "max_shard_size", wk_json_new_int((int64_t)co->max_shard_size), err), done);

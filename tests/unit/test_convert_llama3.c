@@ -90,6 +90,48 @@ static size_t check_arith(wk_convert *c, int64_t dim, int64_t layers, int64_t he
     return shards;
 }
 
+/* Cut the first occurrence of what out of the NUL-terminated b; 1 if found. */
+static int cut(char *b, const char *what)
+{
+    char *p = strstr(b, what);
+    if (!p) return 0;
+    memmove(p, p + strlen(what), strlen(p + strlen(what)) + 1);
+    return 1;
+}
+
+/* The published Llama-3.1-8B config.json (826 bytes, sha256 54acfad3...) was written by
+ * transformers 4.43.0.dev0 (no head_dim) and its rope_scaling edited by hand (keys in Meta's
+ * order factor, low, high, original, type).  Ours, 4.45's, with exactly those three edits
+ * must be that file: every value is the published one. */
+static void check_published_config(wk_convert *c)
+{
+    wk_err err;
+    wk_buf b;
+    wk_buf_init(&b);
+    long i = wk_convert_find_file(c, "config.json");
+    CHECK(i >= 0);
+    if (i < 0) return;
+    CHECK_OK(wk_convert_stream_file(c, (size_t)i, wk_sink_buf(&b), &err), &err);
+    wk_buf_putc(&b, 0);
+    char *t = (char *)b.data;
+    static const char lo[] = "    \"low_freq_factor\": 1.0,\n";
+    CHECK(cut(t, "  \"head_dim\": 128,\n") && cut(t, lo));
+    char *hi = strstr(t, "    \"high_freq_factor\"");
+    char *ver = strstr(t, "\"4.45.2\"");
+    CHECK(hi && ver);
+    if (!hi || !ver) return;
+    char out[1024];
+    int n = snprintf(out, sizeof out, "%.*s%s%.*s\"4.43.0.dev0\"%s", (int)(hi - t), t, lo,
+                     (int)(ver - hi), hi, ver + strlen("\"4.45.2\""));
+    CHECK_EQ_U64(n, 826);
+    uint8_t d[WK_HASH_MAX_DIGEST];
+    char hex[65];
+    wk_hash_oneshot(WK_HASH_SHA256, out, (size_t)n, d, &err);
+    wk_hex(d, 32, hex);
+    CHECK_EQ_STR(hex, "54acfad3cffe057640904ca8a1e83525e6551c70c7a04c641f5a9eda0bbf64bd");
+    wk_buf_free(&b);
+}
+
 static void test_llama31_8b_published(void)
 {
     wk_convert *c = plan3(4096, 32, 32, 8, 14336, WK_L3_31);
@@ -113,6 +155,7 @@ static void test_llama31_8b_published(void)
     }
     CHECK_EQ_U64(check_arith(c, 4096, 32, 32, 8, 14336, 0), 4);
     CHECK_EQ_U64(wk_convert_tensor_bytes(c), 16060522496ull); /* its index's total_size */
+    check_published_config(c);
     wk_convert_free(c);
 }
 
