@@ -109,6 +109,12 @@ refuse "--instruct with 3.2 (chat template not carried)" "downloads that chat te
 rm -rf "$TMP/spm"; cp -r "$TMP/m3" "$TMP/spm"; cp "$SRC/tests/fixtures/models/tokenizer.model" "$TMP/spm/tokenizer.model" 2>/dev/null &&
     refuse "--llama_version 3 with a SentencePiece tokenizer.model" "not a tiktoken file" "$TMP/spm" --llama_version 3
 refuse "a Llama 3 checkpoint with a LLaMA 1/2 profile" "LLaMA 1/2 profiles" "$TMP/m3" --torch-version 2.1
+if [ -d "$SRC/tests/fixtures/models/tiny" ]; then
+    refuse "--post-processor on a LLaMA 1/2 model" "is for Llama 3 conversions" \
+        "$SRC/tests/fixtures/models/tiny" --post-processor bytelevel
+    refuse "--instruct on a LLaMA 1/2 model" "is for Llama 3 conversions" \
+        "$SRC/tests/fixtures/models/tiny" --instruct
+fi
 refuse "the Llama 3 checkpoint without --llama_version but --no-tokenizer (no way to tell)" \
     "looks like Llama 3" "$TMP/m3" --no-tokenizer
 

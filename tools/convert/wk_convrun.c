@@ -229,6 +229,8 @@ static int llama3_opts(const wk_convrun_opts *o, const char *tok, const char *mo
     if (!co->llama3) {
         WK_FAIL_IF(o->instruct, err, WK_E_USAGE, "--instruct is for Llama 3 conversions "
                    "(--llama_version)");
+        WK_FAIL_IF(o->post_processor, err, WK_E_USAGE, "--post-processor is for Llama 3 "
+                   "conversions (--llama_version)");
         return 0;
     }
     WK_FAIL_IF(tok && !tik, err, WK_E_UNSUPPORTED, "%s: not a tiktoken file: --llama_version %s "
@@ -293,6 +295,14 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
                               wk_hfcfg3_version_name(co.llama3));
         if (co.llama3 && wk_hfcfg3_tied(co.llama3)) WK_TRY(check_tied(r->ck, err));
         const wk_llama_geom *g = wk_llama_ckpt_geom(r->ck);
+        if (co.llama3 && g->vocab != 128256)
+            return wk_err_set(err, WK_E_UNSUPPORTED, "%s: a %s Llama %s conversion, but %s has a "
+                              "%lld-row embedding, not 128256 (Meta's 128000 tiktoken tokens + "
+                              "256 special tokens, ids 128000-128255): not a Llama 3 checkpoint",
+                              r->tokenizer ? r->tokenizer : r->model_dir,
+                              r->tokenizer && is_tiktoken_file(r->tokenizer)
+                                  ? "tiktoken BPE vocabulary (Llama 3 style) selects a" : "",
+                              wk_hfcfg3_version_name(co.llama3), r->model_dir, (long long)g->vocab);
         if (!co.llama3 && (g->vocab == 128256 ||
                            wk_llama_ckpt_split(r->ck, WK_LL_TOK_EMB) == WK_LL_SPLIT_ROWS))
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: looks like Llama 3 (%s), but no "
