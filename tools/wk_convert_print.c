@@ -181,6 +181,7 @@ void conv_print_usage(void)
 "                             transformers " WK_HF3_VERSION " conversion (bf16 safetensors, max\n"
 "                             shard 5GB, tokenizer.json from the tiktoken tokenizer.model,\n"
 "                             rope_scaling llama3 for 3.1+, tied embeddings for 3.2).\n"
+"                             (--transformers-version 4.45.x is accepted, others refused)\n"
 "                             Detected without the flag: a tiktoken tokenizer.model and\n"
 "                             no \"use_scaled_rope\": true in params.json means 3; with\n"
 "                             use_scaled_rope (3.1 / 3.2 / 3.3 look alike) it is required\n"

@@ -236,7 +236,8 @@ static int llama3_opts(const wk_convrun_opts *o, const char *tok, const char *mo
     WK_FAIL_IF(tok && !tik, err, WK_E_UNSUPPORTED, "%s: not a tiktoken file: --llama_version %s "
                "needs Meta's Llama 3 tokenizer.model (lines \"<base64> <rank>\")", tok,
                wk_hfcfg3_version_name(co->llama3));
-    WK_FAIL_IF(o->slow_tokenizer || o->tf_version || o->torch_version, err, WK_E_USAGE,
+    int tf_ok = o->tf_version && strncmp(o->tf_version, "4.45.", 5) == 0; /* the profile itself */
+    WK_FAIL_IF(o->slow_tokenizer || (o->tf_version && !tf_ok) || o->torch_version, err, WK_E_USAGE,
                "%s: a Llama 3 (%s) conversion%s: --slow-tokenizer, --transformers-version and "
                "--torch-version are LLaMA 1/2 profiles; a Llama 3 conversion is transformers "
                "%s's (PreTrainedTokenizerFast, safetensors, bf16)", tok ? tok : "params.json",
@@ -315,7 +316,11 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
         const wk_llama_size *sz = o->model_size ? wk_llama_size_get(o->model_size) : NULL;
         if (sz && wk_llama_size_check(sz, wk_llama_ckpt_geom(r->ck), err)) return -1;
     }
-    if (co.llama3) WK_TRY(profiles(o, NULL, &co, &r->gqa_auto, err));
+    if (co.llama3) { /* transformers 4.45.2 is the only Llama 3 profile (llama3_opts) */
+        wk_convrun_opts o3 = *o;
+        o3.tf_version = NULL;
+        WK_TRY(profiles(&o3, NULL, &co, &r->gqa_auto, err));
+    }
     else WK_TRY(profiles(o, r->ck ? wk_llama_ckpt_geom(r->ck) : NULL, &co, &r->gqa_auto, err));
     r->c = r->ck ? wk_convert_new(r->ck, &co, err) : tokenizer_only(r->tokenizer, &co, err);
     return r->c ? 0 : -1;
