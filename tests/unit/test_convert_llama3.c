@@ -100,8 +100,8 @@ static int cut(char *b, const char *what)
 }
 
 /* The published Llama-3.1-8B config.json (826 bytes, sha256 54acfad3...) was written by
- * transformers 4.43.0.dev0 (no head_dim) and its rope_scaling edited by hand (keys in Meta's
- * order factor, low, high, original, type).  Ours, 4.45's, with exactly those three edits
+ * transformers 4.43.0.dev0 (no head_dim), its rope_scaling keys not in sort_keys order
+ * (factor, low, high, original, type): not save_pretrained's bytes as they are.  Ours, 4.45's, with exactly those three edits
  * must be that file: every value is the published one. */
 static void check_published_config(wk_convert *c)
 {
