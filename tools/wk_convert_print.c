@@ -25,7 +25,8 @@ void conv_print_plan(const wk_convert *c, const char *out)
            (long long)g->ffn, (long long)g->vocab, g->n_ranks, g->n_ranks == 1 ? "" : "s");
     if (o->llama3)
         printf("profile: Llama %s%s as transformers %s writes it (bf16 safetensors)\n",
-               wk_hfcfg3_version_name(o->llama3), o->instruct ? " instruct" : "", WK_HF3_VERSION);
+               wk_hfcfg3_version_name(o->llama3), o->instruct ? " instruct" : "",
+               o->tf3_version ? o->tf3_version : WK_HF3_VERSION);
     else
         printf("profile: transformers %s, %s\n", o->hf.version, wk_pth_profile_get(o->torch)->name);
     printf("planned files%s%s:\n", out ? " in " : "", out ? out : "");
@@ -100,7 +101,9 @@ int conv_print_json(const wk_convert *c, const char *output, int dry_run, const 
                                       : wk_json_new_null(), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "dry_run", wk_json_new_bool(dry_run), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "transformers_version", wk_json_new_string(
-                                          co->llama3 ? WK_HF3_VERSION : co->hf.version), err), done);
+                                          co->llama3 ? (co->tf3_version ? co->tf3_version
+                                                                       : WK_HF3_VERSION)
+                                                     : co->hf.version), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "llama_version", co->llama3 ? wk_json_new_string(
                                           wk_hfcfg3_version_name(co->llama3)) : wk_json_new_null(),
                                       err), done);
@@ -181,7 +184,7 @@ void conv_print_usage(void)
 "                             transformers " WK_HF3_VERSION " conversion (bf16 safetensors, max\n"
 "                             shard 5GB, tokenizer.json from the tiktoken tokenizer.model,\n"
 "                             rope_scaling llama3 for 3.1+, tied embeddings for 3.2).\n"
-"                             (--transformers-version 4.45.x is accepted, others refused)\n"
+"                             (--transformers-version 4.45.x: that version string instead)\n"
 "                             Detected without the flag: a tiktoken tokenizer.model and\n"
 "                             no \"use_scaled_rope\": true in params.json means 3; with\n"
 "                             use_scaled_rope (3.1 / 3.2 / 3.3 look alike) it is required\n"

@@ -93,7 +93,7 @@ static wk_json *rope_scaling(wk_llama3_version v, wk_err *err)
 }
 
 int wk_hfcfg3_config_json(wk_llama3_version v, int instruct, const wk_hf_llama_config *c,
-                          wk_buf *out, wk_err *err)
+                          const char *tf_version, wk_buf *out, wk_err *err)
 {
     WK_FAIL_IF(c->vocab_size != VOCAB, err, WK_E_UNSUPPORTED,
                "the embedding has %lld rows: a Llama 3 conversion (bos 128000, eos 128001) needs "
@@ -129,7 +129,7 @@ int wk_hfcfg3_config_json(wk_llama3_version v, int instruct, const wk_hf_llama_c
     /* the script sets config.torch_dtype = float16, but save_pretrained overwrites it
      * with the parameters' dtype */
     WK_TRY_GOTO(put(o, "torch_dtype", wk_json_new_string("bfloat16"), err), done);
-    WK_TRY_GOTO(put(o, "transformers_version", wk_json_new_string(WK_HF3_VERSION), err), done);
+    WK_TRY_GOTO(put(o, "transformers_version", wk_json_new_string(tf_version ? tf_version : WK_HF3_VERSION), err), done);
     WK_TRY_GOTO(put(o, "use_cache", wk_json_new_bool(1), err), done);
     WK_TRY_GOTO(put(o, "vocab_size", wk_json_new_int(c->vocab_size), err), done);
     WK_TRY_GOTO(dump(wk_json_take(&o), 1, out, err), done);
@@ -140,8 +140,8 @@ done:
     return rc;
 }
 
-int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, wk_buf *out,
-                                     wk_err *err)
+int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, const char *tf_version,
+                                     wk_buf *out, wk_err *err)
 {
     (void)v;
     int rc = -1;
@@ -155,7 +155,7 @@ int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, wk_buf *
         WK_TRY_GOTO(put(o, "temperature", wk_json_new_double(0.6), err), done);
         WK_TRY_GOTO(put(o, "top_p", wk_json_new_double(0.9), err), done);
     }
-    WK_TRY_GOTO(put(o, "transformers_version", wk_json_new_string(WK_HF3_VERSION), err), done);
+    WK_TRY_GOTO(put(o, "transformers_version", wk_json_new_string(tf_version ? tf_version : WK_HF3_VERSION), err), done);
     WK_TRY_GOTO(dump(wk_json_take(&o), 1, out, err), done);
     rc = 0;
 done:

@@ -14,8 +14,10 @@
 #include "wk_hfcfg.h"
 #include "wk_tiktoken.h"
 
-/* The transformers release whose Llama 3 output is reproduced. */
-#define WK_HF3_VERSION "4.45.2"
+/* The transformers release whose Llama 3 output is reproduced, as Meta's published 3.2
+ * files spell it (the default "transformers_version"; --transformers-version 4.45.x
+ * writes another 4.45 string into config.json and generation_config.json). */
+#define WK_HF3_VERSION "4.45.0.dev0"
 
 typedef enum {
     WK_L3_NONE = 0, /* not a Llama 3 conversion (LLaMA 1 / 2 profiles) */
@@ -39,16 +41,17 @@ wk_tiktoken_specials wk_hfcfg3_specials(wk_llama3_version v);
 /* 1 when config.json says tie_word_embeddings (3.2). */
 int wk_hfcfg3_tied(wk_llama3_version v);
 
-/* config.json of the model described by c (vocab_size, sizes) for version v.
+/* config.json of the model described by c (vocab_size, sizes) for version v;
+ * tf_version is written as "transformers_version" (NULL: WK_HF3_VERSION).
  * bos 128000, eos 128001 or (instruct) [128001, 128008, 128009].  The special ids
  * are those of a 128000-token tiktoken vocabulary: WK_E_UNSUPPORTED if
  * c->vocab_size is not 128256.  WK_E_NOMEM. */
 int wk_hfcfg3_config_json(wk_llama3_version v, int instruct, const wk_hf_llama_config *c,
-                          wk_buf *out, wk_err *err);
+                          const char *tf_version, wk_buf *out, wk_err *err);
 /* generation_config.json: base {_from_model_config, bos, eos}; instruct {bos,
  * do_sample true, eos list, temperature 0.6, top_p 0.9}. */
-int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, wk_buf *out,
-                                     wk_err *err);
+int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, const char *tf_version,
+                                     wk_buf *out, wk_err *err);
 /* tokenizer_config.json of PreTrainedTokenizerFast for tokenizer t: added_tokens_decoder
  * (the 256 special tokens), bos/eos, chat_template (instruct, Llama 3 only),
  * clean_up_tokenization_spaces true, model_input_names, model_max_length (the

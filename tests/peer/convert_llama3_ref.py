@@ -196,7 +196,7 @@ def config_dict(params, version, instruct, ffn):
             "factor": f, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
             "original_max_position_embeddings": 8192, "rope_type": "llama3"},
         "rope_theta": params["rope_theta"], "tie_word_embeddings": version == "3.2",
-        "torch_dtype": "bfloat16", "transformers_version": "4.45.2", "use_cache": True,
+        "torch_dtype": "bfloat16", "transformers_version": "4.45.0.dev0", "use_cache": True,
         "vocab_size": VOCAB}
 
 
@@ -220,9 +220,9 @@ def cmd_convert(a):
     with open(os.path.join(a.out_dir, "config.json"), "w") as f:
         f.write(dumps(config_dict(params, a.llama_version, a.instruct, ffn)))
     gen = ({"bos_token_id": 128000, "do_sample": True, "eos_token_id": [128001, 128008, 128009],
-            "temperature": 0.6, "top_p": 0.9, "transformers_version": "4.45.2"} if a.instruct else
+            "temperature": 0.6, "top_p": 0.9, "transformers_version": "4.45.0.dev0"} if a.instruct else
            {"_from_model_config": True, "bos_token_id": 128000, "eos_token_id": 128001,
-            "transformers_version": "4.45.2"})
+            "transformers_version": "4.45.0.dev0"})
     with open(os.path.join(a.out_dir, "generation_config.json"), "w") as f:
         f.write(dumps(gen))
 

@@ -79,6 +79,9 @@ if conv v31 --llama_version 3.1; then
     [ "$got" = 76e48799b099d43365bd24ccd8ecc5aedac831718da780552f03b0a6eb4412aa ] \
         && ok "--llama_version 3.1 tokenizer.json + final newline = published Llama-3.1-8B file (76e48799…)" \
         || bad "--llama_version 3.1 tokenizer.json: sha256 (with newline) $got"
+    n=$(stat -c %s "$TMP/v31/tokenizer.json")
+    [ "$n" = 9085657 ] && ok "--llama_version 3.1 tokenizer.json: 9,085,657 bytes, the size listed for a copy of Llama-3.2-1B-Instruct's" \
+        || bad "--llama_version 3.1 tokenizer.json: $n bytes"
     want_sha "$TMP/v31/tokenizer_config.json" \
         8004530facf809ac432114de2a4dcc65fcb632da5ec16d666091aeb6a2ee444a \
         "--llama_version 3.1 tokenizer_config.json = published Llama-3.1-8B file"

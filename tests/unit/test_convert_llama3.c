@@ -117,12 +117,12 @@ static void check_published_config(wk_convert *c)
     static const char lo[] = "    \"low_freq_factor\": 1.0,\n";
     CHECK(cut(t, "  \"head_dim\": 128,\n") && cut(t, lo));
     char *hi = strstr(t, "    \"high_freq_factor\"");
-    char *ver = strstr(t, "\"4.45.2\"");
+    char *ver = strstr(t, "\"" WK_HF3_VERSION "\"");
     CHECK(hi && ver);
     if (!hi || !ver) return;
     char out[1024];
     int n = snprintf(out, sizeof out, "%.*s%s%.*s\"4.43.0.dev0\"%s", (int)(hi - t), t, lo,
-                     (int)(ver - hi), hi, ver + strlen("\"4.45.2\""));
+                     (int)(ver - hi), hi, ver + strlen("\"" WK_HF3_VERSION "\""));
     CHECK_EQ_U64(n, 826);
     uint8_t d[WK_HASH_MAX_DIGEST];
     char hex[65];
@@ -180,6 +180,37 @@ static void test_big_shapes(void)
               wk_convert_find_file(c, "model.safetensors.index.json") < 0);
         wk_convert_free(c);
     }
+    /* a published copy of meta-llama/Llama-3.2-1B-Instruct lists config.json 877 bytes,
+     * generation_config.json 189, model.safetensors 2,471,645,608, special_tokens_map.json
+     * 296 (sizes only: docs/convert.md) */
+    wk_err err;
+    wk_llama_geom g = {.dim = 2048, .n_layers = 16, .n_heads = 32, .n_kv_heads = 8,
+                       .head_dim = 64, .ffn = 8192, .vocab = 128256, .n_ranks = 1,
+                       .norm_eps = 1e-5, .rope_theta = 500000.0};
+    wk_convert_opts o;
+    wk_convert_opts_init(&o);
+    o.llama3 = WK_L3_32;
+    o.instruct = 1;
+    o.safetensors = 1;
+    o.max_shard_size = SHARD;
+    if ((c = wk_convert_new_geom(&g, &o, 0, &err))) {
+        static const struct { const char *name; uint64_t size; } pub[] = {
+            {"config.json", 877}, {"generation_config.json", 189},
+            {"model.safetensors", 2471645608ull}};
+        for (int k = 0; k < 3; k++) {
+            long i = wk_convert_find_file(c, pub[k].name);
+            CHECK(i >= 0);
+            if (i >= 0) CHECK_EQ_U64(wk_convert_file_get(c, (size_t)i)->size, pub[k].size);
+        }
+        wk_convert_free(c);
+    } else {
+        CHECK_MSG(0, "3.2 1B instruct plan: %s", err.msg);
+    }
+    wk_buf b;
+    wk_buf_init(&b);
+    CHECK_OK(wk_hfcfg3_special_tokens_map_json(1, &b, &err), &err);
+    CHECK_EQ_U64(b.len, 296);
+    wk_buf_free(&b);
     if ((c = plan3(3072, 28, 24, 8, 8192, WK_L3_32))) {
         CHECK_EQ_U64(check_arith(c, 3072, 28, 24, 8, 8192, 1), 2);
         wk_convert_free(c);
@@ -206,10 +237,10 @@ static void test_versions(void)
                               .rms_norm_eps = 1e-5, .rope_theta = 500000.0};
     wk_buf b;
     wk_buf_init(&b);
-    CHECK(wk_hfcfg3_config_json(WK_L3_31, 0, &cfg, &b, &err) == -1 &&
+    CHECK(wk_hfcfg3_config_json(WK_L3_31, 0, &cfg, NULL, &b, &err) == -1 &&
           err.code == WK_E_UNSUPPORTED && strstr(err.msg, "128256"));
     b.len = 0;
-    CHECK_OK(wk_hfcfg3_generation_config_json(WK_L3_3, 1, &b, &err), &err);
+    CHECK_OK(wk_hfcfg3_generation_config_json(WK_L3_3, 1, "4.45.2", &b, &err), &err);
     wk_buf_putc(&b, 0);
     CHECK_EQ_STR((const char *)b.data,
                  "{\n  \"bos_token_id\": 128000,\n  \"do_sample\": true,\n  \"eos_token_id\": [\n"

@@ -253,10 +253,11 @@ static int plan_config(wk_convert *c, wk_err *err)
     if (c->opts.llama3) {
         if (!add_file(c, "config.json", WK_CONV_JSON, err)) return -1;
         WK_TRY(wk_hfcfg3_config_json(c->opts.llama3, c->opts.instruct, &cfg,
-                                     &c->json[c->n_files - 1], err));
+                                     c->opts.tf3_version, &c->json[c->n_files - 1], err));
         if (!add_file(c, "generation_config.json", WK_CONV_JSON, err)) return -1;
         return wk_hfcfg3_generation_config_json(c->opts.llama3, c->opts.instruct,
-                                                &c->json[c->n_files - 1], err);
+                                                c->opts.tf3_version, &c->json[c->n_files - 1],
+                                                err);
     }
     if (!add_file(c, "config.json", WK_CONV_JSON, err)) return -1;
     WK_TRY(wk_hfcfg_config_json(&c->opts.hf, &cfg, &c->json[c->n_files - 1], err));

@@ -66,6 +66,8 @@ typedef struct {
                                   huggingface_hub's shard rule; hf/torch/fast_tokenizer
                                   are ignored */
     int instruct;              /* Llama 3: --instruct (eos lists, chat template) */
+    const char *tf3_version;   /* Llama 3: "transformers_version" to write (NULL:
+                                  WK_HF3_VERSION); borrowed */
     wk_tiktoken_post tik_post; /* Llama 3: tokenizer.json's post-processor (default
                                   WK_TIKTOKEN_POST_BOS, update_post_processor) */
     int allow_nonfinite;       /* 0: a NaN/Inf in the float16 output (NaN/Inf read, or a

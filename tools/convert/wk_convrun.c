@@ -245,6 +245,14 @@ static int llama3_opts(const wk_convrun_opts *o, const char *tok, const char *mo
                WK_HF3_VERSION);
     co->instruct = o->instruct;
     co->safetensors = 1;
+    if (tf_ok) {
+        size_t n = strlen(o->tf_version);
+        WK_FAIL_IF(n >= 40 || strspn(o->tf_version, "0123456789abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ.+-") != n, err, WK_E_USAGE,
+                   "--transformers-version \"%.60s\": expected 4.45.PATCH[suffix]",
+                   o->tf_version);
+        co->tf3_version = o->tf_version;
+    }
     if (o->post_processor && !strcmp(o->post_processor, "bytelevel"))
         co->tik_post = WK_TIKTOKEN_POST_BYTELEVEL;
     else WK_FAIL_IF(o->post_processor && strcmp(o->post_processor, "template"), err, WK_E_USAGE,
@@ -316,7 +324,7 @@ int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err)
         const wk_llama_size *sz = o->model_size ? wk_llama_size_get(o->model_size) : NULL;
         if (sz && wk_llama_size_check(sz, wk_llama_ckpt_geom(r->ck), err)) return -1;
     }
-    if (co.llama3) { /* transformers 4.45.2 is the only Llama 3 profile (llama3_opts) */
+    if (co.llama3) { /* transformers 4.45 is the only Llama 3 profile (llama3_opts) */
         wk_convrun_opts o3 = *o;
         o3.tf_version = NULL;
         WK_TRY(profiles(&o3, NULL, &co, &r->gqa_auto, err));
