@@ -32,6 +32,9 @@ typedef struct {
     const char *max_shard;    /* --max-shard-size */
     const char *tf_version;   /* --transformers-version (NULL = default / auto) */
     const char *torch_version;
+    const char *llama_version; /* --llama_version (Llama 3.x) */
+    const char *post_processor; /* --post-processor */
+    int instruct;
 } conv_opts;
 
 static const char *opt_value(const char *name, int argc, char **argv, int *i, int *missing)
@@ -71,6 +74,8 @@ static int parse_args(conv_opts *o, int argc, char **argv, int *help, int *versi
         {"--max_shard_size", offsetof(conv_opts, max_shard)},
         {"--transformers-version", offsetof(conv_opts, tf_version)},
         {"--torch-version", offsetof(conv_opts, torch_version)},
+        {"--llama_version", offsetof(conv_opts, llama_version)},
+        {"--post-processor", offsetof(conv_opts, post_processor)},
     };
     const char *pos[2];
     int npos = 0;
@@ -93,6 +98,7 @@ static int parse_args(conv_opts *o, int argc, char **argv, int *help, int *versi
         else if (!strcmp(a, "--no-tokenizer")) o->no_tokenizer = 1;
         else if (!strcmp(a, "--allow-nonfinite")) o->allow_nonfinite = 1;
         else if (!strcmp(a, "--slow-tokenizer")) o->slow_tokenizer = 1;
+        else if (!strcmp(a, "--instruct")) o->instruct = 1;
         else if (!strcmp(a, "--safetensors")) o->safetensors = 1;
         else if (!strncmp(a, "--safe_serialization", 20) && (a[20] == 0 || a[20] == '=')) {
             o->safetensors = 1;
@@ -142,7 +148,8 @@ static int run(conv_opts *o, wk_err *err)
         .slow_tokenizer = o->slow_tokenizer, .safetensors = o->safetensors,
         .sha256 = o->sha256, .max_shard = o->max_shard, .tf_version = o->tf_version,
         .torch_version = o->torch_version, .threads = o->std.threads,
-        .allow_nonfinite = o->allow_nonfinite };
+        .allow_nonfinite = o->allow_nonfinite, .llama_version = o->llama_version,
+        .instruct = o->instruct, .post_processor = o->post_processor };
     wk_threads_apply(o->std.threads);
     if (!o->dry_run) wk_cli_sweep_stale(&o->std, o->output);
     double t0 = now_s();

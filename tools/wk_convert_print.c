@@ -23,7 +23,12 @@ void conv_print_plan(const wk_convert *c, const char *out)
     printf("model: dim %lld, %lld layers, %lld heads (%lld kv), ffn %lld, vocab %lld, %d rank%s\n",
            (long long)g->dim, (long long)g->n_layers, (long long)g->n_heads, (long long)g->n_kv_heads,
            (long long)g->ffn, (long long)g->vocab, g->n_ranks, g->n_ranks == 1 ? "" : "s");
-    printf("profile: transformers %s, %s\n", o->hf.version, wk_pth_profile_get(o->torch)->name);
+    if (o->llama3)
+        printf("profile: Llama %s%s as transformers %s writes it (bf16 safetensors)\n",
+               wk_hfcfg3_version_name(o->llama3), o->instruct ? " instruct" : "",
+               o->tf3_version ? o->tf3_version : WK_HF3_VERSION);
+    else
+        printf("profile: transformers %s, %s\n", o->hf.version, wk_pth_profile_get(o->torch)->name);
     printf("planned files%s%s:\n", out ? " in " : "", out ? out : "");
     for (size_t i = 0; i < wk_convert_file_count(c); i++) {
         const wk_convert_file *f = wk_convert_file_get(c, i);
@@ -95,7 +100,13 @@ int conv_print_json(const wk_convert *c, const char *output, int dry_run, const 
     WK_TRY_GOTO(wk_json_object_append(r, "output", output ? wk_json_new_string(output)
                                       : wk_json_new_null(), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "dry_run", wk_json_new_bool(dry_run), err), done);
-    WK_TRY_GOTO(wk_json_object_append(r, "transformers_version", wk_json_new_string(co->hf.version), err), done);
+    WK_TRY_GOTO(wk_json_object_append(r, "transformers_version", wk_json_new_string(
+                                          co->llama3 ? (co->tf3_version ? co->tf3_version
+                                                                       : WK_HF3_VERSION)
+                                                     : co->hf.version), err), done);
+    WK_TRY_GOTO(wk_json_object_append(r, "llama_version", co->llama3 ? wk_json_new_string(
+                                          wk_hfcfg3_version_name(co->llama3)) : wk_json_new_null(),
+                                      err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "torch_profile",
                                       wk_json_new_string(wk_pth_profile_get(co->torch)->name), err), done);
     WK_TRY_GOTO(wk_json_object_append(r, "max_shard_size", wk_json_new_int((int64_t)co->max_shard_size), err), done);
@@ -169,6 +180,19 @@ void conv_print_usage(void)
 "  --safetensors              model-*.safetensors + model.safetensors.index.json, as\n"
 "                             save_pretrained(safe_serialization=True); also accepted\n"
 "                             as the 4.31 script's --safe_serialization [True|False]\n"
+"  --llama_version V          Llama 3.x (3, 3.1, 3.2, 3.3; the script's names): the\n"
+"                             transformers " WK_HF3_VERSION " conversion (bf16 safetensors, max\n"
+"                             shard 5GB, tokenizer.json from the tiktoken tokenizer.model,\n"
+"                             rope_scaling llama3 for 3.1+, tied embeddings for 3.2).\n"
+"                             (--transformers-version 4.45.x: that version string instead)\n"
+"                             Detected without the flag: a tiktoken tokenizer.model and\n"
+"                             no \"use_scaled_rope\": true in params.json means 3; with\n"
+"                             use_scaled_rope (3.1 / 3.2 / 3.3 look alike) it is required\n"
+"  --instruct                 Llama 3 instruct model: eos <|eot_id|> / [128001, 128008,\n"
+"                             128009], sampling generation_config, chat template (3 only)\n"
+"  --post-processor P         Llama 3 tokenizer.json: template (default; adds\n"
+"                             <|begin_of_text|>, update_post_processor) or bytelevel\n"
+"                             (the converter's own; Meta's April-2024 files)\n"
 "  -j, --threads N            threads for opening the rank files (default: all cores)\n"
 "  -q, --quiet                print errors only\n"
 "  --json                     print a JSON report on stdout\n"

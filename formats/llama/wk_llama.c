@@ -154,7 +154,8 @@ static const char *const k_params_keys[] = {
     "vocab_size", "rope_theta", "max_seq_len", "max_batch_size", "use_scaled_rope", "rope_scaling",
 };
 
-static int check_params_keys(const wk_json *o, const char *path, wk_err *err)
+static int check_params_keys(const wk_json *o, const char *path, unsigned flags,
+                             wk_llama_params *out, wk_err *err)
 {
     for (size_t i = 0; i < wk_json_len(o); i++) {
         const char *k = wk_json_key_at(o, i, NULL);
@@ -168,10 +169,15 @@ static int check_params_keys(const wk_json *o, const char *path, wk_err *err)
                               "n_kv_heads, norm_eps, multiple_of, ffn_dim_multiplier, vocab_size, "
                               "rope_theta, max_seq_len, max_batch_size", path, k);
         int b = 0;
-        if (strcmp(k, "use_scaled_rope") == 0 &&
-            (wk_json_as_bool(v, &b, NULL) != 0 || b))
+        if (strcmp(k, "use_scaled_rope") == 0 && wk_json_as_bool(v, &b, NULL) != 0)
+            return wk_err_set(err, WK_E_FORMAT, "%s: \"use_scaled_rope\" must be true or false",
+                              path);
+        if (strcmp(k, "use_scaled_rope") == 0) out->use_scaled_rope = b;
+        if (strcmp(k, "use_scaled_rope") == 0 && b && !(flags & WK_LL_OPEN_SCALED_ROPE))
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"use_scaled_rope\" (Llama 3.1's rope "
-                              "frequency scaling) is not implemented; only false is accepted", path);
+                              "frequency scaling) is implemented by wk-convert for Llama 3.1+ only "
+                              "(--llama_version 3.1, 3.2 or 3.3); here only false is accepted",
+                              path);
         if (strcmp(k, "rope_scaling") == 0 && wk_json_type_of(v) != WK_JSON_NULL)
             return wk_err_set(err, WK_E_UNSUPPORTED, "%s: \"rope_scaling\" in params.json is not "
                               "implemented; only null is accepted", path);
@@ -216,6 +222,12 @@ static int params_optional(const wk_json *o, const char *path, wk_llama_params *
 int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_llama_params *out,
                           wk_err *err)
 {
+    return wk_llama_params_parse_flags(json, len, path, 0, out, err);
+}
+
+int wk_llama_params_parse_flags(const void *json, size_t len, const char *path, unsigned flags,
+                                wk_llama_params *out, wk_err *err)
+{
     wk_json *root = wk_json_parse(json, len, NULL, err);
     if (!root) return wk_err_prefix(err, "%s", path);
     const wk_json *o = root;
@@ -233,7 +245,7 @@ int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_lla
                                    err), done);
     out->norm_eps_is_int = wk_json_type_of(v) == WK_JSON_INT;
     WK_TRY_GOTO(params_optional(o, path, out, err), done);
-    WK_TRY_GOTO(check_params_keys(o, path, err), done);
+    WK_TRY_GOTO(check_params_keys(o, path, flags, out, err), done);
     rc = 0;
 done:
     wk_json_free(root);
@@ -354,6 +366,7 @@ struct wk_llama_ckpt {
     size_t slots;                        /* 3 + 9 * n_layers */
     const wk_tensor_info **table;        /* [rank * slots + slot] */
     uint64_t input_bytes;
+    wk_ll_split emb_split;               /* tok_embeddings: columns (LLaMA 1/2) or rows (Llama 3) */
 };
 
 static size_t slot_of(wk_ll_kind k, int64_t layer)
@@ -377,14 +390,14 @@ void wk_llama_close(wk_llama_ckpt *ck)
 }
 
 /* Read and parse dir/params.json. */
-static int load_params(wk_llama_ckpt *ck, wk_err *err)
+static int load_params(wk_llama_ckpt *ck, unsigned flags, wk_err *err)
 {
     ck->params_path = wk_path_join(ck->dir, "params.json");
     if (!ck->params_path) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     wk_map m;
     if (wk_map_open(&m, ck->params_path, err) != 0) return -1;
-    int rc = wk_llama_params_parse(m.data ? (const void *)m.data : "", m.size, ck->params_path,
-                                   &ck->params, err);
+    int rc = wk_llama_params_parse_flags(m.data ? (const void *)m.data : "", m.size,
+                                         ck->params_path, flags, &ck->params, err);
     wk_map_close(&m);
     return rc;
 }
@@ -548,11 +561,28 @@ static int check_shapes(const wk_llama_ckpt *ck, wk_err *err)
     return 0;
 }
 
+wk_ll_split wk_llama_ckpt_split(const wk_llama_ckpt *ck, wk_ll_kind k)
+{
+    return k == WK_LL_TOK_EMB ? ck->emb_split : k_kinds[k].split;
+}
+
 /* rows (or columns) of a rank slice times the rank count. */
 static int64_t merged(const wk_llama_ckpt *ck, wk_ll_kind k, int dim)
 {
     return ck->table[k < WK_LL_GLOBAL_KINDS ? (size_t)k : slot_of(k, 0)]->shape[dim] *
-           (k_kinds[k].split == (dim == 0 ? WK_LL_SPLIT_ROWS : WK_LL_SPLIT_COLS) ? ck->n_ranks : 1);
+           (wk_llama_ckpt_split(ck, k) == (dim == 0 ? WK_LL_SPLIT_ROWS : WK_LL_SPLIT_COLS)
+                ? ck->n_ranks : 1);
+}
+
+/* How the ranks split tok_embeddings: LLaMA 1/2's ParallelEmbedding by columns;
+ * Llama 3's VocabParallelEmbedding by rows, recognised when a rank holds all dim
+ * columns (params.json's dim) and there are several ranks. */
+static void find_emb_split(wk_llama_ckpt *ck)
+{
+    const wk_tensor_info *e = ck->table[WK_LL_TOK_EMB];
+    ck->emb_split = WK_LL_SPLIT_COLS;
+    if (ck->n_ranks > 1 && e->ndim == 2 && e->shape[1] == ck->params.dim)
+        ck->emb_split = WK_LL_SPLIT_ROWS;
 }
 
 /* The rank count: tok_embeddings' columns and wq's rows, merged over the
@@ -746,13 +776,18 @@ static int infer_geometry(wk_llama_ckpt *ck, wk_err *err)
 
 wk_llama_ckpt *wk_llama_open(const char *model_dir, int threads, wk_err *err)
 {
+    return wk_llama_open_flags(model_dir, threads, 0, err);
+}
+
+wk_llama_ckpt *wk_llama_open_flags(const char *model_dir, int threads, unsigned flags, wk_err *err)
+{
     wk_llama_ckpt *ck = calloc(1, sizeof *ck);
     if (!ck || !(ck->dir = strdup(model_dir))) {
         free(ck);
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
-    if (load_params(ck, err) || find_ranks(ck, err) || open_ranks(ck, threads, err)) goto fail;
+    if (load_params(ck, flags, err) || find_ranks(ck, err) || open_ranks(ck, threads, err)) goto fail;
     /* n_layers sizes the table below; every layer has tensors in rank 0, so a
      * larger value is false (and must not drive a huge allocation). */
     if ((uint64_t)ck->params.n_layers > wk_pth_count(ck->rank[0])) {
@@ -769,6 +804,7 @@ wk_llama_ckpt *wk_llama_open(const char *model_dir, int threads, wk_err *err)
     }
     for (int r = 0; r < ck->n_ranks; r++)
         if (index_rank(ck, r, err)) goto fail;
+    find_emb_split(ck);
     if (check_shapes(ck, err) || infer_geometry(ck, err)) goto fail;
     return ck;
 fail:

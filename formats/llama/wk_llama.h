@@ -75,7 +75,12 @@ typedef struct {
     int64_t vocab_size;          /* -1: "from the tokenizer" */
     double rope_theta;           /* 10000.0 when absent */
     int has_rope_theta;
+    int use_scaled_rope;         /* "use_scaled_rope": true (only with WK_LL_OPEN_SCALED_ROPE) */
 } wk_llama_params;
+
+/* Parse flag: accept "use_scaled_rope": true (Llama 3.1+'s rope frequency
+ * scaling), for a caller that implements it (wk-convert --llama_version 3.1+). */
+#define WK_LL_OPEN_SCALED_ROPE 1u
 
 /* Parse params.json bytes (`path` names the file in messages).  Required:
  * dim, n_layers, n_heads (integers in [1, 2^40]), norm_eps (in
@@ -91,6 +96,9 @@ typedef struct {
  * an out-of-range value. */
 int wk_llama_params_parse(const void *json, size_t len, const char *path, wk_llama_params *out,
                           wk_err *err);
+/* The same with flags (WK_LL_OPEN_SCALED_ROPE); wk_llama_params_parse = flags 0. */
+int wk_llama_params_parse_flags(const void *json, size_t len, const char *path, unsigned flags,
+                                wk_llama_params *out, wk_err *err);
 
 /* Meta's FeedForward hidden size from params: multiple_of * ceil(int(mult *
  * int(8 dim / 3)) / multiple_of); -1 if multiple_of is absent or a value is
@@ -192,9 +200,14 @@ typedef struct wk_llama_ckpt wk_llama_ckpt;
  * unless -1, FFN size by Meta's formula when multiple_of is given).
  * Errors (WK_E_FORMAT, or those of wk_pth/wk_map) name the file and tensor. */
 wk_llama_ckpt *wk_llama_open(const char *model_dir, int threads, wk_err *err);
+/* The same with params.json parse flags (WK_LL_OPEN_SCALED_ROPE). */
+wk_llama_ckpt *wk_llama_open_flags(const char *model_dir, int threads, unsigned flags, wk_err *err);
 void wk_llama_close(wk_llama_ckpt *ck); /* safe on NULL */
 
 const wk_llama_params *wk_llama_ckpt_params(const wk_llama_ckpt *ck);
+/* How this checkpoint's ranks split kind k: wk_llama_kind_split, except
+ * tok_embeddings, split by rows in Llama 3's multi-rank checkpoints. */
+wk_ll_split wk_llama_ckpt_split(const wk_llama_ckpt *ck, wk_ll_kind k);
 const wk_llama_geom *wk_llama_ckpt_geom(const wk_llama_ckpt *ck);
 const char *wk_llama_ckpt_dir(const wk_llama_ckpt *ck);
 const char *wk_llama_ckpt_rank_path(const wk_llama_ckpt *ck, int rank);

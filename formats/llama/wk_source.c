@@ -552,7 +552,7 @@ int wk_source_file_range(const wk_source *s, size_t i, size_t *file, uint64_t *o
 static int meta_read(const wk_source *s, const src_entry *e, uint8_t *dst, wk_err *err)
 {
     const wk_llama_geom *g = wk_llama_ckpt_geom(s->meta);
-    wk_ll_split sp = wk_llama_kind_split(e->kind);
+    wk_ll_split sp = wk_llama_ckpt_split(s->meta, e->kind);
     int nr = sp == WK_LL_REPLICATED ? 1 : g->n_ranks;
     size_t es = wk_dtype_get(e->pub.dtype)->size;
     int64_t rows = e->pub.ndim == 2 ? e->pub.shape[0] : 1;

@@ -8,6 +8,7 @@
 
 #include "wk_io.h"
 #include "wk_strmap.h"
+#include "wk_tokpw.h"
 
 /* The names LlamaConverter.vocab gives ids 0, 1, 2 whatever the model calls them. */
 static const char *const k_special[3] = {"<unk>", "<s>", "</s>"};
@@ -154,294 +155,171 @@ done:
     return rc;
 }
 
-/* ---- serde_json's PrettyFormatter -------------------------------------------------- */
-
-#define PW_BUF (64u * 1024u)
-#define PW_DEPTH 16
-
-/* A pretty writer: serde_json's PrettyFormatter with indent "  ", buffered into a sink. */
-typedef struct {
-    wk_sink *out;
-    size_t n, depth;
-    int has[PW_DEPTH]; /* an element was written at that depth */
-    unsigned char buf[PW_BUF];
-} pw;
-
-static void pw_flush(pw *w)
-{
-    if (w->n) wk_sink_write(w->out, w->buf, w->n, NULL);
-    w->n = 0;
-}
-
-static void pw_put(pw *w, const void *p, size_t n)
-{
-    const unsigned char *s = p;
-    while (n) {
-        if (w->n == PW_BUF) pw_flush(w);
-        size_t k = PW_BUF - w->n < n ? PW_BUF - w->n : n;
-        memcpy(w->buf + w->n, s, k);
-        w->n += k;
-        s += k;
-        n -= k;
-    }
-}
-
-static void pw_puts(pw *w, const char *s) { pw_put(w, s, strlen(s)); }
-
-/* A JSON string as serde_json escapes it: '"' '\\' and the C0 controls (\b \t \n \f \r,
- * others \u00xx in lowercase hex); everything else (DEL, non-ASCII) raw. */
-static void pw_str_body(pw *w, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
-        pw_put(w, run, (size_t)(s - run));
-        run = s + 1;
-        char e[7] = {'\\', 0};
-        size_t k = 2;
-        switch (c) {
-        case '"': e[1] = '"'; break;
-        case '\\': e[1] = '\\'; break;
-        case '\b': e[1] = 'b'; break;
-        case '\t': e[1] = 't'; break;
-        case '\n': e[1] = 'n'; break;
-        case '\f': e[1] = 'f'; break;
-        case '\r': e[1] = 'r'; break;
-        default:
-            memcpy(e + 1, "u00", 3);
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            k = 6;
-        }
-        pw_put(w, e, k);
-    }
-    pw_put(w, run, (size_t)(s - run));
-}
-
-static void pw_str(pw *w, const char *s)
-{
-    pw_put(w, "\"", 1);
-    pw_str_body(w, s);
-    pw_put(w, "\"", 1);
-}
-
-static void pw_indent(pw *w)
-{
-    for (size_t i = 0; i < w->depth; i++) pw_put(w, "  ", 2);
-}
-
-/* Open an object ('{') or array ('['). */
-static void pw_open(pw *w, char c)
-{
-    pw_put(w, &c, 1);
-    w->depth++;
-    if (w->depth < PW_DEPTH) w->has[w->depth] = 0;
-}
-
-/* Close it: a newline and the outer indent before the bracket if it had elements. */
-static void pw_close(pw *w, char c)
-{
-    int had = w->has[w->depth];
-    w->depth--;
-    if (had) {
-        pw_put(w, "\n", 1);
-        pw_indent(w);
-    }
-    pw_put(w, &c, 1);
-}
-
-/* Start an array element. */
-static void pw_item(pw *w)
-{
-    pw_puts(w, w->has[w->depth] ? ",\n" : "\n");
-    w->has[w->depth] = 1;
-    pw_indent(w);
-}
-
-/* Start an object member: "key": */
-static void pw_key(pw *w, const char *k)
-{
-    pw_item(w);
-    pw_str(w, k);
-    pw_put(w, ": ", 2);
-}
-
-static void pw_kstr(pw *w, const char *k, const char *v) { pw_key(w, k); pw_str(w, v); }
-static void pw_kraw(pw *w, const char *k, const char *v) { pw_key(w, k); pw_puts(w, v); }
-static void pw_kuint(pw *w, const char *k, uint64_t v)
-{
-    char b[24];
-    snprintf(b, sizeof b, "%llu", (unsigned long long)v);
-    pw_kraw(w, k, b);
-}
-
 /* ---- the graph --------------------------------------------------------------------- */
 
 /* {"id": i, "content": s, ..., "special": true} of the added_tokens list. */
-static void write_added(pw *w)
+static void write_added(wk_tokpw *w)
 {
-    pw_key(w, "added_tokens");
-    pw_open(w, '[');
+    wk_tokpw_key(w, "added_tokens");
+    wk_tokpw_open(w, '[');
     for (unsigned i = 0; i < 3; i++) {
-        pw_item(w);
-        pw_open(w, '{');
-        pw_kuint(w, "id", i);
-        pw_kstr(w, "content", k_special[i]);
-        pw_kraw(w, "single_word", "false");
-        pw_kraw(w, "lstrip", "false");
-        pw_kraw(w, "rstrip", "false");
-        pw_kraw(w, "normalized", "true");
-        pw_kraw(w, "special", "true");
-        pw_close(w, '}');
+        wk_tokpw_item(w);
+        wk_tokpw_open(w, '{');
+        wk_tokpw_kuint(w, "id", i);
+        wk_tokpw_kstr(w, "content", k_special[i]);
+        wk_tokpw_kraw(w, "single_word", "false");
+        wk_tokpw_kraw(w, "lstrip", "false");
+        wk_tokpw_kraw(w, "rstrip", "false");
+        wk_tokpw_kraw(w, "normalized", "true");
+        wk_tokpw_kraw(w, "special", "true");
+        wk_tokpw_close(w, '}');
     }
-    pw_close(w, ']');
+    wk_tokpw_close(w, ']');
 }
 
 /* {"type": "Replace", "pattern": {"String": pat}, "content": to} */
-static void write_replace(pw *w, const char *pat, const char *to)
+static void write_replace(wk_tokpw *w, const char *pat, const char *to)
 {
-    pw_open(w, '{');
-    pw_kstr(w, "type", "Replace");
-    pw_key(w, "pattern");
-    pw_open(w, '{');
-    pw_kstr(w, "String", pat);
-    pw_close(w, '}');
-    pw_kstr(w, "content", to);
-    pw_close(w, '}');
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "Replace");
+    wk_tokpw_key(w, "pattern");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "String", pat);
+    wk_tokpw_close(w, '}');
+    wk_tokpw_kstr(w, "content", to);
+    wk_tokpw_close(w, '}');
 }
 
-static void write_normalizer(pw *w)
+static void write_normalizer(wk_tokpw *w)
 {
-    pw_key(w, "normalizer");
-    pw_open(w, '{');
-    pw_kstr(w, "type", "Sequence");
-    pw_key(w, "normalizers");
-    pw_open(w, '[');
-    pw_item(w);
-    pw_open(w, '{');
-    pw_kstr(w, "type", "Prepend");
-    pw_kstr(w, "prepend", "\xE2\x96\x81");
-    pw_close(w, '}');
-    pw_item(w);
+    wk_tokpw_key(w, "normalizer");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "Sequence");
+    wk_tokpw_key(w, "normalizers");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_item(w);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "Prepend");
+    wk_tokpw_kstr(w, "prepend", "\xE2\x96\x81");
+    wk_tokpw_close(w, '}');
+    wk_tokpw_item(w);
     write_replace(w, " ", "\xE2\x96\x81");
-    pw_close(w, ']');
-    pw_close(w, '}');
+    wk_tokpw_close(w, ']');
+    wk_tokpw_close(w, '}');
 }
 
 /* One template piece: {"SpecialToken"|"Sequence": {"id": id, "type_id": t}} */
-static void write_piece(pw *w, const char *kind, const char *id, unsigned type_id)
+static void write_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type_id)
 {
-    pw_item(w);
-    pw_open(w, '{');
-    pw_key(w, kind);
-    pw_open(w, '{');
-    pw_kstr(w, "id", id);
-    pw_kuint(w, "type_id", type_id);
-    pw_close(w, '}');
-    pw_close(w, '}');
+    wk_tokpw_item(w);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_key(w, kind);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "id", id);
+    wk_tokpw_kuint(w, "type_id", type_id);
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, '}');
 }
 
-static void write_post(pw *w, wk_tokjson_post post, uint64_t bos_id)
+static void write_post(wk_tokpw *w, wk_tokjson_post post, uint64_t bos_id)
 {
-    pw_key(w, "post_processor");
-    pw_open(w, '{');
-    pw_kstr(w, "type", "TemplateProcessing");
-    pw_key(w, "single");
-    pw_open(w, '[');
+    wk_tokpw_key(w, "post_processor");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "TemplateProcessing");
+    wk_tokpw_key(w, "single");
+    wk_tokpw_open(w, '[');
     write_piece(w, "SpecialToken", "<s>", 0);
     write_piece(w, "Sequence", "A", 0);
-    pw_close(w, ']');
-    pw_key(w, "pair");
-    pw_open(w, '[');
+    wk_tokpw_close(w, ']');
+    wk_tokpw_key(w, "pair");
+    wk_tokpw_open(w, '[');
     write_piece(w, "SpecialToken", "<s>", 0);
     write_piece(w, "Sequence", "A", 0);
     if (post == WK_TOKJSON_POST_UPDATE) write_piece(w, "SpecialToken", "<s>", 1);
     write_piece(w, "Sequence", "B", post == WK_TOKJSON_POST_UPDATE ? 1 : 0);
-    pw_close(w, ']');
-    pw_key(w, "special_tokens");
-    pw_open(w, '{');
-    pw_key(w, "<s>");
-    pw_open(w, '{');
-    pw_kstr(w, "id", "<s>");
-    pw_key(w, "ids");
-    pw_open(w, '[');
-    pw_item(w);
+    wk_tokpw_close(w, ']');
+    wk_tokpw_key(w, "special_tokens");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_key(w, "<s>");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "id", "<s>");
+    wk_tokpw_key(w, "ids");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_item(w);
     char b[24];
     snprintf(b, sizeof b, "%llu", (unsigned long long)bos_id);
-    pw_puts(w, b);
-    pw_close(w, ']');
-    pw_key(w, "tokens");
-    pw_open(w, '[');
-    pw_item(w);
-    pw_str(w, "<s>");
-    pw_close(w, ']');
-    pw_close(w, '}');
-    pw_close(w, '}');
-    pw_close(w, '}');
+    wk_tokpw_puts(w, b);
+    wk_tokpw_close(w, ']');
+    wk_tokpw_key(w, "tokens");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_item(w);
+    wk_tokpw_str(w, "<s>");
+    wk_tokpw_close(w, ']');
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, '}');
 }
 
 /* A decoder with only a type: {"type": t} */
-static void write_typed(pw *w, const char *t)
+static void write_typed(wk_tokpw *w, const char *t)
 {
-    pw_item(w);
-    pw_open(w, '{');
-    pw_kstr(w, "type", t);
-    pw_close(w, '}');
+    wk_tokpw_item(w);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", t);
+    wk_tokpw_close(w, '}');
 }
 
-static void write_decoder(pw *w)
+static void write_decoder(wk_tokpw *w)
 {
-    pw_key(w, "decoder");
-    pw_open(w, '{');
-    pw_kstr(w, "type", "Sequence");
-    pw_key(w, "decoders");
-    pw_open(w, '[');
-    pw_item(w);
+    wk_tokpw_key(w, "decoder");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "Sequence");
+    wk_tokpw_key(w, "decoders");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_item(w);
     write_replace(w, "\xE2\x96\x81", " ");
     write_typed(w, "ByteFallback");
     write_typed(w, "Fuse");
-    pw_item(w);
-    pw_open(w, '{');
-    pw_kstr(w, "type", "Strip");
-    pw_kstr(w, "content", " ");
-    pw_kuint(w, "start", 1);
-    pw_kuint(w, "stop", 0);
-    pw_close(w, '}');
-    pw_close(w, ']');
-    pw_close(w, '}');
+    wk_tokpw_item(w);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "Strip");
+    wk_tokpw_kstr(w, "content", " ");
+    wk_tokpw_kuint(w, "start", 1);
+    wk_tokpw_kuint(w, "stop", 0);
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, ']');
+    wk_tokpw_close(w, '}');
 }
 
 /* "model": the BPE with its vocab (id order) and merges ("left right"). */
-static void write_model(pw *w, const wk_spm *m, const wk_tokjson_merge *mg, size_t nmg)
+static void write_model(wk_tokpw *w, const wk_spm *m, const wk_tokjson_merge *mg, size_t nmg)
 {
-    pw_key(w, "model");
-    pw_open(w, '{');
-    pw_kstr(w, "type", "BPE");
-    pw_kraw(w, "dropout", "null");
-    pw_kstr(w, "unk_token", m->unk_piece ? m->unk_piece : "<unk>");
-    pw_kraw(w, "continuing_subword_prefix", "null");
-    pw_kraw(w, "end_of_word_suffix", "null");
-    pw_kraw(w, "fuse_unk", "true");
-    pw_kraw(w, "byte_fallback", "true");
-    pw_key(w, "vocab");
-    pw_open(w, '{');
-    for (size_t i = 0; i < m->n_pieces; i++) pw_kuint(w, tok_name(m, i), i);
-    pw_close(w, '}');
-    pw_key(w, "merges");
-    pw_open(w, '[');
+    wk_tokpw_key(w, "model");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "BPE");
+    wk_tokpw_kraw(w, "dropout", "null");
+    wk_tokpw_kstr(w, "unk_token", m->unk_piece ? m->unk_piece : "<unk>");
+    wk_tokpw_kraw(w, "continuing_subword_prefix", "null");
+    wk_tokpw_kraw(w, "end_of_word_suffix", "null");
+    wk_tokpw_kraw(w, "fuse_unk", "true");
+    wk_tokpw_kraw(w, "byte_fallback", "true");
+    wk_tokpw_key(w, "vocab");
+    wk_tokpw_open(w, '{');
+    for (size_t i = 0; i < m->n_pieces; i++) wk_tokpw_kuint(w, tok_name(m, i), i);
+    wk_tokpw_close(w, '}');
+    wk_tokpw_key(w, "merges");
+    wk_tokpw_open(w, '[');
     for (size_t i = 0; i < nmg; i++) {
-        pw_item(w);
-        pw_put(w, "\"", 1);
+        wk_tokpw_item(w);
+        wk_tokpw_put(w, "\"", 1);
         /* "l r" as one string: escape each part, the space needs none */
-        pw_str_body(w, tok_name(m, mg[i].left));
-        pw_put(w, " ", 1);
-        pw_str_body(w, tok_name(m, mg[i].right));
-        pw_put(w, "\"", 1);
+        wk_tokpw_str_body(w, tok_name(m, mg[i].left));
+        wk_tokpw_put(w, " ", 1);
+        wk_tokpw_str_body(w, tok_name(m, mg[i].right));
+        wk_tokpw_put(w, "\"", 1);
     }
-    pw_close(w, ']');
-    pw_close(w, '}');
+    wk_tokpw_close(w, ']');
+    wk_tokpw_close(w, '}');
 }
 
 /* The post-processor's id of "<s>": the slow tokenizer's convert_tokens_to_ids,
@@ -459,27 +337,23 @@ int wk_tokjson_write(const wk_spm *m, wk_tokjson_post post, const char *label, w
     wk_tokjson_merge *mg = NULL;
     size_t nmg = 0;
     WK_TRY(wk_tokjson_merges(m, label, &mg, &nmg, err));
-    pw *w = malloc(sizeof *w);
+    wk_tokpw *w = wk_tokpw_new(out);
     if (!w) {
         free(mg);
         return wk_err_set(err, WK_E_NOMEM, "out of memory");
     }
-    w->out = out;
-    w->n = 0;
-    w->depth = 0;
-    pw_open(w, '{');
-    pw_kstr(w, "version", "1.0");
-    pw_kraw(w, "truncation", "null");
-    pw_kraw(w, "padding", "null");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "version", "1.0");
+    wk_tokpw_kraw(w, "truncation", "null");
+    wk_tokpw_kraw(w, "padding", "null");
     write_added(w);
     write_normalizer(w);
-    pw_kraw(w, "pre_tokenizer", "null");
+    wk_tokpw_kraw(w, "pre_tokenizer", "null");
     write_post(w, post, bos_id_of(m));
     write_decoder(w);
     write_model(w, m, mg, nmg);
-    pw_close(w, '}');
-    pw_flush(w);
-    free(w);
+    wk_tokpw_close(w, '}');
+    wk_tokpw_free(w);
     free(mg);
     return wk_sink_status(out, err);
 }

@@ -2,7 +2,9 @@
 # wk-convert's fast tokenizer path on tokenizer.model files it cannot turn into tokenizer.json:
 # a SentencePiece unigram model, a tiktoken file (Llama 3's tokenizer.model), a truncated
 # protobuf (cut between fields or inside one).  Each must exit non-zero with one error naming the file and the reason (the model
-# type for unigram, "tiktoken" for tiktoken), and leave no output directory.  --slow-tokenizer
+# type for unigram, "tiktoken" for tiktoken), and leave no output directory.  Since issue 18 a
+# tiktoken file converts (Llama 3: tokenizer.json etc., tests/peer/llama3_tokenizer.sh); what
+# stays refused is asking for the slow LlamaTokenizer files from it (--slow-tokenizer).  --slow-tokenizer
 # on the unigram model still writes the slow files (no tokenizer.json).  A valid BPE model with
 # every JSON escape converts (tests/peer/spm_craft.py).  Needs only python3's standard library.
 set -uo pipefail
@@ -17,6 +19,7 @@ trap 'rm -rf "$TMP"' EXIT
 [ -x "$BIN" ] || { echo "tokenizer_errors.sh: $BIN not built" >&2; exit 1; }
 
 fail=0 n=0
+EXTRA=()
 ok() { n=$((n + 1)); echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 
@@ -33,7 +36,7 @@ refuse() {
     local c=$1; shift
     local rc=0
     "$BIN" --input_dir "$TMP/$c" --model_size tokenizer_only --output_dir "$TMP/$c.out" -q \
-        2>"$TMP/$c.err" || rc=$?
+        ${EXTRA[@]+"${EXTRA[@]}"} 2>"$TMP/$c.err" || rc=$?
     if [ $rc -eq 0 ]; then bad "$c: wk-convert succeeded"; return; fi
     grep -qF "$TMP/$c/tokenizer.model" "$TMP/$c.err" || { bad "$c: error does not name the file: $(cat "$TMP/$c.err")"; return; }
     local w
@@ -46,7 +49,14 @@ refuse() {
     ok "$c: exit $rc, $(cat "$TMP/$c.err")"
 }
 refuse uni "model type unigram" "BPE" "--slow-tokenizer"
-refuse tik "tiktoken"
+EXTRA=(--slow-tokenizer)
+refuse tik "tiktoken" "--slow-tokenizer"
+EXTRA=()
+if "$BIN" --input_dir "$TMP/tik" --model_size tokenizer_only --output_dir "$TMP/tik.l3" -q &&
+   [ "$(ls "$TMP/tik.l3" | tr '\n' ' ')" = "special_tokens_map.json tokenizer.json tokenizer_config.json " ] &&
+   grep -q '"<|eot_id|>": 13' <(tr -d ' \n' <"$TMP/tik.l3/tokenizer.json" | sed 's/,/\n/g; s/"id":13/"<|eot_id|>": 13/') ; then
+    ok "tiktoken file: the Llama 3 tokenizer files (special tokens from id 4)"
+else bad "tiktoken file: Llama 3 tokenizer files"; fi
 refuse trunc "no trainer_spec" "unigram"
 refuse trunc2 "byte 302"
 

