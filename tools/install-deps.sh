@@ -10,6 +10,9 @@ want=("${build_pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
 missing=()
 for p in "${want[@]}"; do
+  # node and npm may come from another repository (nodesource's nodejs bundles npm and
+  # conflicts with Debian's npm package): a working command is enough
+  case $p in nodejs) command -v node >/dev/null && continue ;; npm) command -v npm >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
