@@ -400,18 +400,21 @@ WK_INLINE __m256i blk_iq4_nl(const wk_block_iq4_nl *x, const wk_block_q8_0 *y)
 WK_INLINE __m256i blk_iq4_xs(const wk_block_iq4_xs *x, const wk_block_q8_K *y)
 {
     const __m256i tab = iq4nl_table();
-    __m256i acc = _mm256_setzero_si256();
-    uint32_t sl;
-    memcpy(&sl, x->scales_l, 4);
-    const uint32_t sh = x->scales_h;
-    for (int ib = 0; ib < 8; ib++) {
-        int ls = (int)(((sl >> 4 * ib) & 0xf) | ((sh >> 2 * ib) & 3) << 4) - 32;
-        __m256i q = _mm256_shuffle_epi8(tab, nibbles32(x->qs + 16 * ib));
-        __m256i a = load256(y->qs + 32 * ib);
-        __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(q, q), _mm256_sign_epi8(a, q));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16((short)ls)));
+    __m256i acc1 = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256();
+    uint32_t sh = x->scales_h;
+    for (int ib = 0; ib < 8; ib += 2, sh >>= 4) {   /* two sub-blocks, two accumulators */
+        const int sl = x->scales_l[ib / 2];
+        const int ls1 = ((sl & 0xf) | (int)((sh << 4) & 0x30)) - 32;
+        const int ls2 = ((sl >> 4) | (int)((sh << 2) & 0x30)) - 32;
+        __m256i q1 = _mm256_shuffle_epi8(tab, nibbles32(x->qs + 16 * ib));
+        __m256i q2 = _mm256_shuffle_epi8(tab, nibbles32(x->qs + 16 * ib + 16));
+        __m256i a1 = load256(y->qs + 32 * ib), a2 = load256(y->qs + 32 * ib + 32);
+        __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(a1, q1));
+        __m256i p2 = _mm256_maddubs_epi16(_mm256_sign_epi8(q2, q2), _mm256_sign_epi8(a2, q2));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)ls1)));
+        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(p2, _mm256_set1_epi16((short)ls2)));
     }
-    return acc;
+    return _mm256_add_epi32(acc1, acc2);
 }
 
 WK_AVX2 void wk_isum_q2_K_avx2(const void *w, const void *a, int64_t nb, int32_t *isum,
