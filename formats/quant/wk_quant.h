@@ -138,7 +138,7 @@ typedef struct {
 
 /* Kernels of ggml type `type`; NULL if weightkit cannot quantize it (the
  * quant types are Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL
- * IQ4_XS; the last four have no SIMD quantizer: quantize_simd NULL). */
+ * IQ4_XS; Q2_K and Q3_K have no SIMD quantizer: quantize_simd NULL). */
 const wk_qtraits *wk_qtraits_get(int type);
 /* The ggml id of a quant type by name, case-insensitive ("q4_0", "Q4_K",
  * "q6_k"); -1 if unknown or not quantizable.  Tools print the lower-case
@@ -199,6 +199,8 @@ void wk_quantize_row_q8_0_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q4_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_nl_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_xs_avx2(const float *x, void *y, int64_t k);
 /* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
 int64_t wk_quant_find_nonfinite_avx2(const float *x, int64_t n);
 

@@ -134,7 +134,7 @@ static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
                        .quantize_simd = SIMD_OR_NULL(q6_K),
                        .quantize_imat = wk_quantize_row_q6_K_imat, .dequantize = wk_dequantize_row_q6_K,
                        .vec_dot = dot_q6_K, .check = check_q6_K, .idot = wk_vec_dot_q6_K },
-    /* scalar only (no SIMD quantizer yet) */
+    /* Q2_K, Q3_K: scalar only (no SIMD quantizer yet) */
     [WK_GGML_Q2_K] = { .quantize_ref = wk_quantize_row_q2_K_ref,
                        .quantize_imat = wk_quantize_row_q2_K_imat, .dequantize = wk_dequantize_row_q2_K,
                        .vec_dot = dot_q2_K, .check = check_q2_K, .idot = wk_vec_dot_q2_K },
@@ -142,9 +142,11 @@ static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
                        .quantize_imat = wk_quantize_row_q3_K_imat, .dequantize = wk_dequantize_row_q3_K,
                        .vec_dot = dot_q3_K, .check = check_q3_K, .idot = wk_vec_dot_q3_K },
     [WK_GGML_IQ4_NL] = { .quantize_ref = wk_quantize_row_iq4_nl_ref,
+                       .quantize_simd = SIMD_OR_NULL(iq4_nl),
                        .quantize_imat = wk_quantize_row_iq4_nl_imat, .dequantize = wk_dequantize_row_iq4_nl,
                        .vec_dot = dot_iq4_nl, .check = check_iq4_nl, .idot = wk_vec_dot_iq4_nl },
     [WK_GGML_IQ4_XS] = { .quantize_ref = wk_quantize_row_iq4_xs_ref,
+                       .quantize_simd = SIMD_OR_NULL(iq4_xs),
                        .quantize_imat = wk_quantize_row_iq4_xs_imat, .dequantize = wk_dequantize_row_iq4_xs,
                        .vec_dot = dot_iq4_xs, .check = check_iq4_xs, .idot = wk_vec_dot_iq4_xs },
 };
