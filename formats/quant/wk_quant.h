@@ -130,6 +130,8 @@ typedef struct {
                                 * when wk_quant_have_simd() is 1 */
     wk_qrow_w_fn quantize_imat; /* weighted scalar reference, bit-exact with
                                 * ggml_quantize_chunk(..., imatrix) */
+    wk_qrow_w_fn quantize_imat_simd; /* its AVX2 twin (same bytes), NULL if none;
+                                * only when wk_quant_have_simd() is 1 */
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
@@ -201,6 +203,8 @@ void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_nl_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_xs_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_nl_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_iq4_xs_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
 /* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
 int64_t wk_quant_find_nonfinite_avx2(const float *x, int64_t n);
 

@@ -122,4 +122,14 @@ WK_AVX2 void wk_quantize_row_iq4_xs_avx2(const float *x, void *y, int64_t k)
     wk_iq4_quantize(WK_QK_K, x, y, k, NULL, wk_iq4_search_avx2);
 }
 
+WK_AVX2 void wk_quantize_row_iq4_nl_imat_avx2(const float *x, void *y, int64_t n, const float *qw)
+{
+    wk_iq4_quantize(WK_QK, x, y, n, qw, wk_iq4_search_avx2);
+}
+
+WK_AVX2 void wk_quantize_row_iq4_xs_imat_avx2(const float *x, void *y, int64_t n, const float *qw)
+{
+    wk_iq4_quantize(WK_QK_K, x, y, n, qw, wk_iq4_search_avx2);
+}
+
 #endif
