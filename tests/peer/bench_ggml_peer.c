@@ -14,6 +14,13 @@
  * activation quantizer (from_float of vec_dot_type) is compared byte for byte
  * with ours (differing blocks are counted and reported: ggml's AVX2 Q8_0
  * rounds ties to even, its reference away from zero).
+ * For Q2_K, Q3_K, IQ4_NL and IQ4_XS the integer stage is also compared
+ * exactly: with every weight scale (then, for Q2_K, every dmin) set to 1 and
+ * every activation scale to 1, ggml's float lanes hold the integer sums
+ * exactly (rows whose sums reach 2^24 are skipped and counted), so our
+ * reference and AVX2 dots must equal ggml's vec_dot bit for bit.  With the
+ * real scales ggml's float stage (8 FMA lanes per block in the order of its
+ * unrolling) cannot be reproduced under wk_dot.h's contract: the tolerance.
  *
  *   bench_ggml_peer LIBDIR check ROWS COLS                exit 0 = all agree
  *   bench_ggml_peer LIBDIR time ROWS COLS REPS THREADS    check, then a timing table
