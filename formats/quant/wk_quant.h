@@ -177,7 +177,8 @@ void wk_quantize_row_q5_K_imat(const float *x, void *y, int64_t n, const float *
 void wk_quantize_row_q6_K_imat(const float *x, void *y, int64_t n, const float *qw);
 
 /* Q2_K, Q3_K, IQ4_NL, IQ4_XS (wk_quant_lowbit.c): = ggml_quantize_chunk
- * without (_ref) and with (_imat) importance weights; scalar only. */
+ * without (_ref) and with (_imat) importance weights; scalar references
+ * (IQ4_NL/IQ4_XS have AVX2 twins, below with the other _avx2 kernels). */
 void wk_quantize_row_q2_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q3_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_nl_ref(const float *x, void *y, int64_t k);
