@@ -631,8 +631,43 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
     return blk_q6_K(x, y);
 }
 
+/* The last n (1..7) super-blocks of a k-quant row in lanes 0..n-1 (block b + j
+ * of a row whose b is a multiple of 8 is wk_dot_accumulate's lane j): the
+ * same integer and float operations as the 8-block step, on 8 lanes whose
+ * missing blocks have zero sums and scales; lanes >= n keep acc unchanged
+ * (a blend, not an add: acc + +0 would turn a -0 lane into +0). */
+#define KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
+    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+    ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, int n) \
+    { \
+        const __m256i z = _mm256_setzero_si256(); \
+        __m256i m[8] = { z, z, z, z, z, z, z, z }, v[8] = { z, z, z, z, z, z, z, z }; \
+        uint16_t dh[8] = { 0 }, mh[8] = { 0 }; \
+        float da[8] = { 0 }; \
+        for (int j = 0; j < n; j++) { \
+            v[j] = BLK(x + j, y + j, &m[j]); \
+            memcpy(&dh[j], (const uint8_t *)(x + j) + (DOFF), sizeof dh[j]); \
+            if (HASMIN) memcpy(&mh[j], (const uint8_t *)(x + j) + (DOFF) + 2, sizeof mh[j]); \
+            da[j] = y[j].d; \
+        } \
+        __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
+        __m256 vda = _mm256_loadu_ps(da); \
+        __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
+        __m256 sm = _mm256_setzero_ps(); \
+        __m256i ms = z; \
+        if (HASMIN) { \
+            __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)mh)); \
+            sm = _mm256_xor_ps(_mm256_mul_ps(mw, vda), _mm256_set1_ps(-0.0f)); \
+            ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
+        } \
+        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
+                                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))); \
+        return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), keep); \
+    }
+
 /* DOFF: offset of d in the block (dmin follows it). */
 #define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF) \
+    KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
     WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
@@ -661,8 +696,9 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             } \
             acc = accumulate8(acc, sw, is, sm, ms, HASMIN); \
         } \
-        return finish(QT, acc, (const uint8_t *)(x + b), (const uint8_t *)(y + b), \
-                      nb - b); \
+        (void)(QT); \
+        if (b < nb) acc = ktail_##T(acc, x + b, y + b, (int)(nb - b)); \
+        return reduce_lanes(acc); \
     }
 KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
 KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0)
