@@ -22,8 +22,10 @@
  * activation scales are assembled in general registers and converted by F16C
  * (exact, like wk_f16_to_f32), and the lane-wise float operations are
  * wk_dot_accumulate's: multiply, multiply, add, add, no FMA.  A tail of fewer
- * than 8 blocks goes through the scalar reference and wk_dot_accumulate, and
- * the 8 lanes are reduced in wk_dot_reduce's order.  So the result is the
+ * than 8 blocks goes, for the legacy types, through the scalar reference and
+ * wk_dot_accumulate, for the k-quants through the same vector step on
+ * zero-padded lanes (KQUANT_TAIL), and the 8 lanes are reduced in
+ * wk_dot_reduce's order.  So the result is the
  * scalar reference's bit for bit (tests/unit/test_dot.c).
  *
  * Built with one `target` attribute per function (clang keeps only the last
@@ -532,13 +534,10 @@ tail(int type, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
     int32_t is[8], ms[8];
     float sw[8], sm[8];
     _mm256_storeu_ps(accs, acc);
-    /* k-quants: the AVX2 block kernels (Q8_K blocks carry their own bsums; a
-     * scalar tail of up to 7 super-blocks made 5120-wide rows 4-6x slower).
-     * Legacy types: the reference (their AVX2 kernels need the block sums
-     * stored after a whole row; a tail is at most 7 x 32 values). */
-    int kq = type == WK_GGML_Q4_K || type == WK_GGML_Q5_K || type == WK_GGML_Q6_K
-             || type == WK_GGML_Q2_K || type == WK_GGML_Q3_K || type == WK_GGML_IQ4_XS;
-    wk_dot_isums(type, kq, x, y, n, is, ms);
+    /* Legacy types only (the k-quants have KQUANT_TAIL): the reference (their
+     * AVX2 kernels need the block sums stored after a whole row; a tail is at
+     * most 7 x 32 values). */
+    wk_dot_isums(type, 0, x, y, n, is, ms);
     wk_dot_scales(type, x, y, n, sw, sm);
     wk_dot_accumulate(accs, 0, n, is, ms, sw, sm);
     return wk_dot_reduce(accs);
