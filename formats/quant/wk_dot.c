@@ -330,13 +330,15 @@ static const dot_kernels KERNELS[WK_GGML_TYPE_COUNT] = {
     [WK_GGML_Q5_K] = { .ref = wk_isum_q5_K_ref, .avx2 = AVX2_OR_NULL(q5_K), .kquant = 1, .hasmin = 1 },
     [WK_GGML_Q6_K] = { .ref = wk_isum_q6_K_ref, .avx2 = AVX2_OR_NULL(q6_K), .kquant = 1, .hasmin = 0,
                        .doff = offsetof(wk_block_q6_K, d) },
-    /* scalar only (wk_dot_lowbit.c) */
-    [WK_GGML_Q2_K] = { .ref = wk_isum_q2_K_ref, .kquant = 1, .hasmin = 1,
-                       .doff = offsetof(wk_block_q2_K, d) },
-    [WK_GGML_Q3_K] = { .ref = wk_isum_q3_K_ref, .kquant = 1, .hasmin = 0,
-                       .doff = offsetof(wk_block_q3_K, d) },
-    [WK_GGML_IQ4_NL] = { .ref = wk_isum_iq4_nl_ref, .kquant = 0, .hasmin = 0 },
-    [WK_GGML_IQ4_XS] = { .ref = wk_isum_iq4_xs_ref, .kquant = 1, .hasmin = 0 },
+    /* reference in wk_dot_lowbit.c */
+    [WK_GGML_Q2_K] = { .ref = wk_isum_q2_K_ref, .avx2 = AVX2_OR_NULL(q2_K), .kquant = 1,
+                       .hasmin = 1, .doff = offsetof(wk_block_q2_K, d) },
+    [WK_GGML_Q3_K] = { .ref = wk_isum_q3_K_ref, .avx2 = AVX2_OR_NULL(q3_K), .kquant = 1,
+                       .hasmin = 0, .doff = offsetof(wk_block_q3_K, d) },
+    [WK_GGML_IQ4_NL] = { .ref = wk_isum_iq4_nl_ref, .avx2 = AVX2_OR_NULL(iq4_nl), .kquant = 0,
+                         .hasmin = 0 },
+    [WK_GGML_IQ4_XS] = { .ref = wk_isum_iq4_xs_ref, .avx2 = AVX2_OR_NULL(iq4_xs), .kquant = 1,
+                         .hasmin = 0 },
 };
 
 int wk_dot_have_simd(void)

@@ -33,9 +33,12 @@
  * no FMA) and hands a tail of < 8 blocks to wk_dot_accumulate, so the two
  * results are identical bit for bit — tested by tests/unit/test_dot.c on
  * rows with and without such tails.  Against ggml's own vec_dot the
- * integer sums are the same; the float stage differs in rounding order
- * (and ggml's Q8_1 rounds d*sum to fp16 for q4_1/q5_1), so that comparison
- * uses a tolerance (tests/peer/bench_ggml.sh). */
+ * integer sums are the same (for q2_k, q3_k, iq4_nl, iq4_xs checked bit for
+ * bit with all scales 1, where ggml's float lanes hold the integers exactly);
+ * the float stage differs in rounding order (ggml's AVX2 kernels fold each
+ * block into 8 float lanes with FMA, in an order set by their unrolling, and
+ * its Q8_1 rounds d*sum to fp16 for q4_1/q5_1), so with real scales the
+ * comparison uses a tolerance (tests/peer/bench_ggml.sh). */
 #ifndef WK_DOT_H
 #define WK_DOT_H
 

@@ -1,8 +1,9 @@
 /* wk_dot_lowbit.c — stage 1 (exact integer sums, wk_dot.h) of the integer
  * dot products of Q2_K, Q3_K, IQ4_NL and IQ4_XS weights with Q8_K (Q8_0 for
- * IQ4_NL) activations: the scalar reference, no AVX2 kernel yet (wk_dot_row
- * falls back to it).  The integer sums are those of ggml's
- * ggml_vec_dot_*_q8_K / _q8_0 reference loops. */
+ * IQ4_NL) activations: the scalar reference of the AVX2 kernels in
+ * x86/wk_dot_avx2.c.  The integer sums are those of ggml's
+ * ggml_vec_dot_*_q8_K / _q8_0 (tests/peer/bench_ggml.sh checks them against
+ * ggml's haswell vec_dot bit for bit with unit scales). */
 #include "wk_dot.h"
 #include "wk_quant_impl.h"
 

@@ -130,6 +130,8 @@ typedef struct {
                                 * when wk_quant_have_simd() is 1 */
     wk_qrow_w_fn quantize_imat; /* weighted scalar reference, bit-exact with
                                 * ggml_quantize_chunk(..., imatrix) */
+    wk_qrow_w_fn quantize_imat_simd; /* its AVX2 twin (same bytes), NULL if none;
+                                * only when wk_quant_have_simd() is 1 */
     wk_dqrow_fn dequantize;    /* = ggml's dequantize_row_* */
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
@@ -138,7 +140,7 @@ typedef struct {
 
 /* Kernels of ggml type `type`; NULL if weightkit cannot quantize it (the
  * quant types are Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL
- * IQ4_XS; the last four have no SIMD quantizer: quantize_simd NULL). */
+ * IQ4_XS; Q2_K and Q3_K have no SIMD quantizer: quantize_simd NULL). */
 const wk_qtraits *wk_qtraits_get(int type);
 /* The ggml id of a quant type by name, case-insensitive ("q4_0", "Q4_K",
  * "q6_k"); -1 if unknown or not quantizable.  Tools print the lower-case
@@ -175,7 +177,8 @@ void wk_quantize_row_q5_K_imat(const float *x, void *y, int64_t n, const float *
 void wk_quantize_row_q6_K_imat(const float *x, void *y, int64_t n, const float *qw);
 
 /* Q2_K, Q3_K, IQ4_NL, IQ4_XS (wk_quant_lowbit.c): = ggml_quantize_chunk
- * without (_ref) and with (_imat) importance weights; scalar only. */
+ * without (_ref) and with (_imat) importance weights; scalar references
+ * (IQ4_NL/IQ4_XS have AVX2 twins, below with the other _avx2 kernels). */
 void wk_quantize_row_q2_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q3_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_nl_ref(const float *x, void *y, int64_t k);
@@ -199,6 +202,10 @@ void wk_quantize_row_q8_0_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q4_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_nl_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_xs_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_iq4_nl_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_iq4_xs_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
 /* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
 int64_t wk_quant_find_nonfinite_avx2(const float *x, int64_t n);
 

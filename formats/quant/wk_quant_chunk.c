@@ -94,8 +94,10 @@ DOT_FN(iq4_xs, WK_QK_K)
 
 #if WK_QUANT_X86
 #define SIMD_OR_NULL(T) wk_quantize_row_##T##_avx2
+#define SIMD_IMAT_OR_NULL(T) wk_quantize_row_##T##_imat_avx2
 #else
 #define SIMD_OR_NULL(T) NULL
+#define SIMD_IMAT_OR_NULL(T) NULL
 #endif
 
 /* Keyed by ggml id (wk_ggml.h), which holds each type's name, block size and
@@ -134,7 +136,7 @@ static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
                        .quantize_simd = SIMD_OR_NULL(q6_K),
                        .quantize_imat = wk_quantize_row_q6_K_imat, .dequantize = wk_dequantize_row_q6_K,
                        .vec_dot = dot_q6_K, .check = check_q6_K, .idot = wk_vec_dot_q6_K },
-    /* scalar only (no SIMD quantizer yet) */
+    /* Q2_K, Q3_K: scalar only (no SIMD quantizer yet) */
     [WK_GGML_Q2_K] = { .quantize_ref = wk_quantize_row_q2_K_ref,
                        .quantize_imat = wk_quantize_row_q2_K_imat, .dequantize = wk_dequantize_row_q2_K,
                        .vec_dot = dot_q2_K, .check = check_q2_K, .idot = wk_vec_dot_q2_K },
@@ -142,9 +144,13 @@ static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
                        .quantize_imat = wk_quantize_row_q3_K_imat, .dequantize = wk_dequantize_row_q3_K,
                        .vec_dot = dot_q3_K, .check = check_q3_K, .idot = wk_vec_dot_q3_K },
     [WK_GGML_IQ4_NL] = { .quantize_ref = wk_quantize_row_iq4_nl_ref,
+                       .quantize_simd = SIMD_OR_NULL(iq4_nl),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(iq4_nl),
                        .quantize_imat = wk_quantize_row_iq4_nl_imat, .dequantize = wk_dequantize_row_iq4_nl,
                        .vec_dot = dot_iq4_nl, .check = check_iq4_nl, .idot = wk_vec_dot_iq4_nl },
     [WK_GGML_IQ4_XS] = { .quantize_ref = wk_quantize_row_iq4_xs_ref,
+                       .quantize_simd = SIMD_OR_NULL(iq4_xs),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(iq4_xs),
                        .quantize_imat = wk_quantize_row_iq4_xs_imat, .dequantize = wk_dequantize_row_iq4_xs,
                        .vec_dot = dot_iq4_xs, .check = check_iq4_xs, .idot = wk_vec_dot_iq4_xs },
 };
@@ -275,12 +281,14 @@ static int resolve_rows(int type, int64_t nrows, int64_t n_per_row, const wk_qop
     if (o->kernel == WK_QK_SEARCH && !wk_quant_search_supported(type))
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: --search is not implemented for %s (it "
                           "has Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q4_K Q5_K Q6_K)", name, ti->lname);
-    if (o->imatrix && o->kernel == WK_QK_SIMD)
+    const int wsimd = qt->quantize_imat_simd && wk_quant_have_simd();
+    if (o->imatrix && o->kernel == WK_QK_SIMD && !wsimd)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: no SIMD kernel for %s with an importance "
-                          "matrix (the weighted kernels are scalar)", name, ti->lname);
-    if (o->imatrix && (o->kernel == WK_QK_AUTO || o->kernel == WK_QK_REF)) {
-        K->fn = NULL;
-        K->fn_w = qt->quantize_imat;
+                          "matrix on this CPU (the weighted kernels of every type but IQ4_NL "
+                          "and IQ4_XS are scalar)", name, ti->lname);
+    if (o->imatrix && o->kernel != WK_QK_SEARCH) {
+        K->fn = NULL;   /* AUTO/SIMD: the AVX2 twin where there is one (same bytes) */
+        K->fn_w = o->kernel != WK_QK_REF && wsimd ? qt->quantize_imat_simd : qt->quantize_imat;
     } else {
         K->fn = pick_kernel(type, qt, o->kernel, err);
         if (!K->fn && o->kernel != WK_QK_SEARCH) return -1;

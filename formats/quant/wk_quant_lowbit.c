@@ -389,14 +389,21 @@ static float iq4_block_scale(const float *xb, const float *weight, int block_siz
     return d;
 }
 
+/* The scalar search of one sub-block of 32 (wk_iq4_search_fn). */
+static float iq4_search_ref(const float *xb, const float *weight, uint8_t *Lb)
+{
+    return iq4_block_scale(xb, weight, 32, Lb, 7);
+}
+
 /* ggml's quantize_row_iq4_nl_impl(super_block_size, 32, ..., ntry 7): sbs 32
  * writes a wk_block_iq4_nl, 256 a wk_block_iq4_xs, to `block`.  qw: the
- * super-block's importance weights or NULL (weights x^2). */
-static void iq4_impl(int sbs, const float *x, const float *qw, void *block)
+ * super-block's importance weights or NULL (weights x^2); search: the
+ * per-sub-block scale search (iq4_search_ref or its AVX2 twin). */
+static void iq4_impl(int sbs, const float *x, const float *qw, void *block, wk_iq4_search_fn search)
 {
-    const int block_size = 32, nsub = sbs / block_size, ntry = 7;
+    const int block_size = 32, nsub = sbs / block_size;
     uint8_t L[WK_QK_K], q4[WK_QK_K / 2];
-    float scales[WK_QK_K / 32], weight[32];
+    float scales[WK_QK_K / 32] = { 0 }, weight[32];
     uint16_t dh, scales_h = 0;
     uint8_t scales_l[WK_QK_K / 64] = { 0 };
     float sigma2 = 0;
@@ -407,7 +414,7 @@ static void iq4_impl(int sbs, const float *x, const float *qw, void *block)
         const float *xb = x + ib * block_size;
         for (int j = 0; j < block_size; ++j)
             weight[j] = qw ? qw[ib * block_size + j] * sqrtf(sigma2 + xb[j] * xb[j]) : xb[j] * xb[j];
-        scales[ib] = iq4_block_scale(xb, weight, block_size, L + ib * block_size, ntry);
+        scales[ib] = search(xb, weight, L + ib * block_size);
         if (fabsf(scales[ib]) > amax_scale) {
             amax_scale = fabsf(scales[ib]);
             max_scale = scales[ib];
@@ -450,28 +457,32 @@ static void iq4_impl(int sbs, const float *x, const float *qw, void *block)
     }
 }
 
+void wk_iq4_quantize(int sbs, const float *x, void *y, int64_t k, const float *qw,
+                     wk_iq4_search_fn search)
+{
+    const size_t bs = sbs == WK_QK ? sizeof(wk_block_iq4_nl) : sizeof(wk_block_iq4_xs);
+    for (int64_t i = 0; i < k / sbs; i++)
+        iq4_impl(sbs, x + sbs * i, qw ? qw + sbs * i : NULL, (uint8_t *)y + i * bs, search);
+}
+
 void wk_quantize_row_iq4_nl_ref(const float *x, void *y, int64_t k)
 {
-    for (int64_t i = 0; i < k / WK_QK; i++)
-        iq4_impl(WK_QK, x + WK_QK * i, NULL, (uint8_t *)y + i * sizeof(wk_block_iq4_nl));
+    wk_iq4_quantize(WK_QK, x, y, k, NULL, iq4_search_ref);
 }
 
 void wk_quantize_row_iq4_nl_imat(const float *x, void *y, int64_t n, const float *qw)
 {
-    for (int64_t i = 0; i < n / WK_QK; i++)
-        iq4_impl(WK_QK, x + WK_QK * i, qw + WK_QK * i, (uint8_t *)y + i * sizeof(wk_block_iq4_nl));
+    wk_iq4_quantize(WK_QK, x, y, n, qw, iq4_search_ref);
 }
 
 void wk_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t k)
 {
-    for (int64_t i = 0; i < k / WK_QK_K; i++)
-        iq4_impl(WK_QK_K, x + WK_QK_K * i, NULL, (uint8_t *)y + i * sizeof(wk_block_iq4_xs));
+    wk_iq4_quantize(WK_QK_K, x, y, k, NULL, iq4_search_ref);
 }
 
 void wk_quantize_row_iq4_xs_imat(const float *x, void *y, int64_t n, const float *qw)
 {
-    for (int64_t i = 0; i < n / WK_QK_K; i++)
-        iq4_impl(WK_QK_K, x + WK_QK_K * i, qw + WK_QK_K * i, (uint8_t *)y + i * sizeof(wk_block_iq4_xs));
+    wk_iq4_quantize(WK_QK_K, x, y, n, qw, iq4_search_ref);
 }
 
 void wk_dequantize_row_iq4_nl(const void *vx, float *y, int64_t k)

@@ -6,7 +6,8 @@
 # libweightkit.a and the matching ggml.h / ggml-cpu.h, and runs it in `check` mode: for
 # every quant type the dot of each row with the same quantized activations, by our kernel
 # and by ggml's vec_dot from libggml-cpu-haswell.so (dlopen'ed), must agree within 1e-5 of
-# sum |w_i a_i| (1e-4 for q4_1/q5_1, whose Q8_1 activations carry an fp16 d*sum).  No timing
+# sum |w_i a_i| (1e-4 for q4_1/q5_1, whose Q8_1 activations carry an fp16 d*sum); for q2_k,
+# q3_k, iq4_nl, iq4_xs the integer stage is also compared bit for bit (unit scales).  No timing
 # here; bench/bench_ggml.sh times the two side by side.
 #
 # Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (set by ctest); WK_PEERS_DIR; CC; WK_GGML_CPU.

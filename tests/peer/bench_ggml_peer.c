@@ -14,6 +14,13 @@
  * activation quantizer (from_float of vec_dot_type) is compared byte for byte
  * with ours (differing blocks are counted and reported: ggml's AVX2 Q8_0
  * rounds ties to even, its reference away from zero).
+ * For Q2_K, Q3_K, IQ4_NL and IQ4_XS the integer stage is also compared
+ * exactly: with every weight scale (then, for Q2_K, every dmin) set to 1 and
+ * every activation scale to 1, ggml's float lanes hold the integer sums
+ * exactly (rows whose sums reach 2^24 are skipped and counted), so our
+ * reference and AVX2 dots must equal ggml's vec_dot bit for bit.  With the
+ * real scales ggml's float stage (8 FMA lanes per block in the order of its
+ * unrolling) cannot be reproduced under wk_dot.h's contract: the tolerance.
  *
  *   bench_ggml_peer LIBDIR check ROWS COLS                exit 0 = all agree
  *   bench_ggml_peer LIBDIR time ROWS COLS REPS THREADS    check, then a timing table
@@ -25,6 +32,7 @@
 #include "wk_half.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -138,6 +146,79 @@ static int check_type(const setup *s, const float *x, int64_t rows, int64_t cols
     return bad;
 }
 
+/* The integer stage against ggml's, exactly: the weight scales of the row set
+ * to (d, dmin) = (dv, mv) (fp16, where the type has them) and every
+ * activation scale to 1, so that ggml's vec_dot returns
+ * dv * sum isum - mv * sum msum, which its float lanes hold exactly while
+ * every partial sum stays below 2^24 (checked; rows beyond are counted as
+ * skipped).  Our reference and AVX2 dots must then equal ggml's bit for bit.
+ * Only for the types whose block layout is spelled out below. */
+static int exact_fields(int type, size_t *doff, size_t *moff)
+{
+    switch (type) {
+    case WK_GGML_Q2_K: *doff = offsetof(wk_block_q2_K, d); *moff = offsetof(wk_block_q2_K, dmin); return 1;
+    case WK_GGML_Q3_K: *doff = offsetof(wk_block_q3_K, d); *moff = 0; return 1;
+    case WK_GGML_IQ4_NL: *doff = 0; *moff = 0; return 1;
+    case WK_GGML_IQ4_XS: *doff = 0; *moff = 0; return 1;
+    default: return 0;
+    }
+}
+
+static int check_exact_one(const setup *s, int64_t rows, int64_t cols, uint16_t dv, uint16_t mv,
+                           int64_t *skipped)
+{
+    size_t doff, moff, as = wk_dot_act_row_size(s->type, cols);
+    if (!exact_fields(s->type, &doff, &moff)) return 0;
+    const size_t bsize = wk_ggml_type_get(s->type)->size;
+    const int64_t nb = cols / wk_ggml_type_get(s->type)->blck;
+    uint8_t *w = malloc(s->rs), *a = malloc(as);
+    int32_t *is = malloc(sizeof(int32_t) * (size_t)nb), *ms = malloc(sizeof(int32_t) * (size_t)nb);
+    int bad = 0;
+    memcpy(a, s->a, as);
+    for (int64_t b = 0; b < nb; b++) {   /* activation scales := 1 */
+        if (wk_dot_act_type(s->type) == WK_GGML_Q8_K) {
+            float one = 1.0f;
+            memcpy(a + (size_t)b * sizeof(wk_block_q8_K), &one, sizeof one);
+        } else {
+            uint16_t one = 0x3c00;
+            memcpy(a + (size_t)b * sizeof(wk_block_q8_0), &one, sizeof one);
+        }
+    }
+    for (int64_t r = 0; r < rows; r++) {
+        memcpy(w, s->w + s->rs * (size_t)r, s->rs);
+        for (int64_t b = 0; b < nb; b++) {
+            memcpy(w + (size_t)b * bsize + doff, &dv, 2);
+            if (moff) memcpy(w + (size_t)b * bsize + moff, &mv, 2);
+        }
+        wk_dot_isums(s->type, 0, w, a, nb, is, ms);
+        int64_t mag = 0;
+        for (int64_t b = 0; b < nb; b++) mag += llabs((int64_t)is[b]) + llabs((int64_t)ms[b]);
+        if (mag >= (1 << 24)) { (*skipped)++; continue; }
+        float theirs, r0 = wk_dot_row(s->type, 0, w, a, cols);
+        float r1 = wk_dot_have_simd() ? wk_dot_row(s->type, 1, w, a, cols) : r0;
+        s->g->vec_dot((int)cols, &theirs, 0, w, 0, a, 0, 1);
+        if (memcmp(&theirs, &r0, sizeof r0) || memcmp(&theirs, &r1, sizeof r1)) {
+            if (bad++ < 3)
+                fprintf(stderr, "MISMATCH %s row %lld integer stage (d %#x, dmin %#x): ref %.9g "
+                        "avx2 %.9g ggml %.9g\n", wk_ggml_type_get(s->type)->lname, (long long)r,
+                        dv, mv, r0, r1, theirs);
+        }
+    }
+    free(w); free(a); free(is); free(ms);
+    return bad;
+}
+
+/* check_exact_one with (d, dmin) = (1, 0) (isum) and, with a min, (0, 1) (msum). */
+static int check_exact(const setup *s, int64_t rows, int64_t cols, int *done, int64_t *skipped)
+{
+    size_t doff, moff;
+    *done = exact_fields(s->type, &doff, &moff);
+    if (!*done) return 0;
+    int bad = check_exact_one(s, rows, cols, 0x3c00, 0, skipped);
+    if (moff) bad += check_exact_one(s, rows, cols, 0, 0x3c00, skipped);
+    return bad;
+}
+
 /* ggml's activation quantizer vs ours: blocks that differ. */
 static int64_t act_diff(const setup *s, const float *x, int64_t cols)
 {
@@ -227,12 +308,18 @@ int main(int argc, char **argv)
         const char *name = wk_ggml_type_get(type)->lname;
         if (prepare(&s, type, w, x, rows, cols)) { fprintf(stderr, "%s: setup failed\n", name); return 1; }
         int bad = check_type(&s, x, rows, cols, &worst);
-        int64_t ad = act_diff(&s, x, cols);
-        nbad += bad;
-        if (!timing)
+        int64_t ad = act_diff(&s, x, cols), skipped = 0;
+        int exact = 0, xbad = check_exact(&s, rows, cols, &exact, &skipped);
+        nbad += bad + xbad;
+        if (!timing) {
             printf("%-5s %lld rows: %s (worst |ours-ggml| / sum|wa| = %.2e); activation blocks "
                    "differing from ggml's from_float: %lld\n", name, (long long)rows,
                    bad ? "DIFFER" : "agree", worst, (long long)ad);
+            if (exact)
+                printf("%-5s integer stage (unit scales): %s bit for bit (%lld rows skipped: "
+                       "sums >= 2^24)\n", name, xbad ? "DIFFERS from ggml" : "identical to ggml",
+                       (long long)skipped);
+        }
         else if (!bad) {
             double to, tg;
             time_pair(&s, rows, cols, reps, nthr, y, &to, &tg);

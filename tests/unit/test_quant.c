@@ -156,6 +156,14 @@ static void test_simd_equals_ref(void)
                 memset(b, 0x22, sz);
                 qt->quantize_ref(x, a, N);
                 qt->quantize_simd(x, b, N);
+                if (qt->quantize_imat_simd && !memcmp(a, b, sz)) {   /* and weighted */
+                    static float w[N];
+                    for (int i = 0; i < N; i++)   /* positive, some zero, some huge */
+                        w[i] = i % 37 == 0 ? 0.0f : i % 101 == 0 ? 1e30f
+                             : (float)(1 + (unsigned)(r * 131 + i * 7919) % 997) / 97.0f;
+                    qt->quantize_imat(x, a, N, w);
+                    qt->quantize_imat_simd(x, b, N, w);
+                }
                 if (!memcmp(a, b, sz)) { equal++; continue; }
                 size_t off = 0;
                 while (a[off] == b[off]) off++;
@@ -165,7 +173,8 @@ static void test_simd_equals_ref(void)
                 if (wk_test_failures > 10) return;
             }
         }
-        printf("  %s: simd == ref on %lld/%lld rows of %d\n", ti->lname, (long long)equal,
+        printf("  %s: simd == ref%s on %lld/%lld rows of %d\n", ti->lname,
+               qt->quantize_imat_simd ? " (unweighted and weighted)" : "", (long long)equal,
                (long long)rows, N);
     }
 }
@@ -244,7 +253,14 @@ static void test_threads_identical(void)
                       ti->lname, nt);
         }
         wk_qopts ps = { .nthreads = 1, .kernel = WK_QK_SIMD, .imatrix = w };
-        CHECK(wk_quantize_rows(type, x, o2, ROWS, N, &ps, &err) != 0 && err.code == WK_E_UNSUPPORTED);
+        if (wk_qtraits_get(type)->quantize_imat_simd && wk_quant_have_simd()) {
+            memset(o2, 0x77, sz);
+            CHECK_OK(wk_quantize_rows(type, x, o2, ROWS, N, &ps, &err), &err);
+            CHECK_MSG(!memcmp(o1, o2, sz), "%s imatrix: SIMD differs from the weighted kernel",
+                      ti->lname);
+        } else {
+            CHECK(wk_quantize_rows(type, x, o2, ROWS, N, &ps, &err) != 0 && err.code == WK_E_UNSUPPORTED);
+        }
     }
     free(x); free(o1); free(o2);
 }

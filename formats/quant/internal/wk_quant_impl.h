@@ -42,6 +42,19 @@ float wk_q_make_qkx3_quants(int n, int nmax, const float *x, const float *weight
 float wk_q_make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const float *qw);
 /* ggml's kvalues_iq4nl (wk_quant_lowbit.c). */
 extern const int8_t wk_kvalues_iq4nl[16];
+/* IQ4_NL / IQ4_XS: the search for the scale of one sub-block of 32 values
+ * xb with weights `weight` (ggml's quantize_row_iq4_nl_impl inner loop,
+ * ntry 7): returns the scale (0 for an all-zero sub-block) and writes the
+ * grid indices of the first fit to Lb[32]. */
+typedef float (*wk_iq4_search_fn)(const float *xb, const float *weight, uint8_t *Lb);
+/* k values (a multiple of sbs: 32 IQ4_NL, 256 IQ4_XS) into blocks at y, with
+ * importance weights qw (NULL: none) and the given search
+ * (wk_quant_lowbit.c; the reference passes its scalar search). */
+void wk_iq4_quantize(int sbs, const float *x, void *y, int64_t k, const float *qw,
+                     wk_iq4_search_fn search);
+/* The AVX2 search (x86/wk_quant_iq4_avx2.c), same results as the scalar one. */
+float wk_iq4_search_avx2(const float *xb, const float *weight, uint8_t *Lb);
+
 /* The 16 signed scales (-32..31) of a Q3_K block's 12-byte field. */
 void wk_q3_K_scales(const uint8_t *s12, int *sc);
 /* The 6-bit scale (0..63) of sub-block ib of an IQ4_XS block. */

@@ -10,7 +10,10 @@
  * offsets (8, 16) come out as offset * (activation block sum), and that sum is
  * also q4_1/q5_1's msum — read from the int16 sums wk_dot_quantize_act stores
  * after the Q8_0 blocks (wk_dot.h), as ggml reads Q8_1's s.  q6_k's 32 is
- * removed with the Q8_K partial sums.  Integer addition is exact modulo 2^32
+ * removed with the Q8_K partial sums, q3_k's 4 likewise (codes 0..7 with the
+ * hmask bit at bit 2); q2_k, q3_k take q6_k's 16-value scale layout; iq4_nl
+ * and iq4_xs look the grid levels up by vpshufb and go through the vpsignb
+ * trick (|level| <= 127).  Integer addition is exact modulo 2^32
  * and every true sum fits int32, so the sums equal the scalar reference's.
  *
  * Stage 2.  The row kernels (row_*) take 8 blocks at a time: their 8 partial
@@ -19,8 +22,10 @@
  * activation scales are assembled in general registers and converted by F16C
  * (exact, like wk_f16_to_f32), and the lane-wise float operations are
  * wk_dot_accumulate's: multiply, multiply, add, add, no FMA.  A tail of fewer
- * than 8 blocks goes through the scalar reference and wk_dot_accumulate, and
- * the 8 lanes are reduced in wk_dot_reduce's order.  So the result is the
+ * than 8 blocks goes, for the legacy types, through the scalar reference and
+ * wk_dot_accumulate, for the k-quants through the same vector step on
+ * zero-padded lanes (KQUANT_TAIL), and the 8 lanes are reduced in
+ * wk_dot_reduce's order.  So the result is the
  * scalar reference's bit for bit (tests/unit/test_dot.c).
  *
  * Built with one `target` attribute per function (clang keeps only the last
@@ -296,6 +301,151 @@ WK_AVX2 void wk_isum_q6_K_avx2(const void *w, const void *a, int64_t nb, int32_t
     }
 }
 
+/* ---- Q2_K, Q3_K, IQ4_NL, IQ4_XS block kernels ------------------------------------- */
+
+/* Q2_K: the 2-bit codes of value 128n + 32j + l are bits 2j..2j+1 of
+ * qs[32n + l], and sub-block (16 values) 8n + 2j + (l >= 16) has the 4-bit
+ * scale of scales[], so chunk j of half n is q6_chunk's shape (scale 2j in
+ * the low 128 bits, 2j+1 in the high).  msum = sum_j min_j * bsum_j: one
+ * vpmaddwd of the 16 mins against the 16 Q8_K sums. */
+/* One half (128 values) of a Q2_K block: sc its 8 scales as int16 in both 128-bit lanes. */
+WK_INLINE __m256i q2_half(__m256i acc, const uint8_t *qs, __m256i s, const int8_t *a)
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256i q = load256(qs);
+    acc = q6_chunk(acc, _mm256_and_si256(q, m3), s, 0, a);
+    acc = q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), s, 1, a + 32);
+    acc = q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), s, 2, a + 64);
+    return q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), s, 3, a + 96);
+}
+
+WK_INLINE __m256i blk_q2_K(const wk_block_q2_K *x, const wk_block_q8_K *y, __m256i *mpart)
+{
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    __m128i raw = _mm_loadu_si128((const __m128i *)x->scales);
+    __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(raw, m4));
+    *mpart = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4)),
+                               load256(y->bsums));
+    __m256i acc = q2_half(_mm256_setzero_si256(), x->qs, _mm256_permute4x64_epi64(sc, 0x44), y->qs);
+    return q2_half(acc, x->qs + 32, _mm256_permute4x64_epi64(sc, 0xee), y->qs + 128);
+}
+
+/* Bit k of every byte of h moved to bit 2, others cleared (as bit_to_0x10). */
+WK_INLINE __m256i bit_to_0x04(__m256i h, int k)
+{
+    __m256i v = k <= 2 ? _mm256_slli_epi16(h, 2 - k) : _mm256_srli_epi16(h, k - 2);
+    return _mm256_and_si256(v, _mm256_set1_epi8(0x04));
+}
+
+/* The 16 signed 6-bit scales of a Q3_K block as int16 (wk_q3_K_scales with
+ * 32-bit masks: bytes j of the four words are scales j, 4+j, 8+j, 12+j). */
+WK_INLINE __m256i q3_scales(const uint8_t *s12)
+{
+    uint32_t a0, a1, t;
+    memcpy(&a0, s12, 4);
+    memcpy(&a1, s12 + 4, 4);
+    memcpy(&t, s12 + 8, 4);
+    const uint32_t k1 = 0x03030303u, k2 = 0x0f0f0f0fu;
+    uint32_t s0 = (a0 & k2) | ((t >> 0) & k1) << 4, s1 = (a1 & k2) | ((t >> 2) & k1) << 4;
+    uint32_t s2 = ((a0 >> 4) & k2) | ((t >> 4) & k1) << 4, s3 = ((a1 >> 4) & k2) | ((t >> 6) & k1) << 4;
+    __m128i v = _mm_setr_epi32((int)s0, (int)s1, (int)s2, (int)s3);
+    return _mm256_sub_epi16(_mm256_cvtepu8_epi16(v), _mm256_set1_epi16(32));
+}
+
+/* Chunk j of a Q3_K half: 2-bit codes at bits 2j of q, the high bit k of h at bit 2. */
+WK_INLINE __m256i q3_chunk(__m256i acc, __m256i q, __m256i h, int j, int k, __m256i s,
+                           const int8_t *a)
+{
+    __m256i u = _mm256_and_si256(j ? _mm256_srli_epi16(q, 2 * j) : q, _mm256_set1_epi8(3));
+    return q6_chunk(acc, _mm256_or_si256(u, bit_to_0x04(h, k)), s, j, a + 32 * j);
+}
+
+/* One half of a Q3_K block: k0 the hmask bit of its first chunk (0 or 4). */
+WK_INLINE __m256i q3_half(__m256i acc, const uint8_t *qs, __m256i h, int k0, __m256i s,
+                          const int8_t *a)
+{
+    __m256i q = load256(qs);
+    acc = q3_chunk(acc, q, h, 0, k0, s, a);
+    acc = q3_chunk(acc, q, h, 1, k0 + 1, s, a);
+    acc = q3_chunk(acc, q, h, 2, k0 + 2, s, a);
+    return q3_chunk(acc, q, h, 3, k0 + 3, s, a);
+}
+
+/* Q3_K: code q = u - 4 with u = 2-bit code | 4 * (hmask bit) in 0..7 (the
+ * bit of value 128n + 32j + l is bit 4n + j of hmask[l]); sum_j sc_j * (u . a)
+ * in q6_chunk's shape, minus 4 * sum_j sc_j * bsum_j. */
+WK_INLINE __m256i blk_q3_K(const wk_block_q3_K *x, const wk_block_q8_K *y)
+{
+    __m256i sc = q3_scales(x->scales);
+    __m256i acc = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                   _mm256_slli_epi32(_mm256_madd_epi16(sc, load256(y->bsums)), 2));
+    __m256i h = load256(x->hmask);
+    acc = q3_half(acc, x->qs, h, 0, _mm256_permute4x64_epi64(sc, 0x44), y->qs);
+    return q3_half(acc, x->qs + 32, h, 4, _mm256_permute4x64_epi64(sc, 0xee), y->qs + 128);
+}
+
+/* The 16 levels of kvalues_iq4nl in both 128-bit lanes (pshufb table). */
+WK_INLINE __m256i iq4nl_table(void)
+{
+    return _mm256_setr_epi8(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+                            -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+}
+
+/* IQ4_NL: the grid levels (|q| <= 127) of the 32 nibbles against the activations. */
+WK_INLINE __m256i blk_iq4_nl(const wk_block_iq4_nl *x, const wk_block_q8_0 *y)
+{
+    return dot_s8_s8(_mm256_shuffle_epi8(iq4nl_table(), nibbles32(x->qs)), load256(y->qs));
+}
+
+/* IQ4_XS: per sub-block of 32 the grid levels against the activations, the
+ * int16 pair sums (|.| <= 2 * 127 * 127) times the sub-block's scale - 32. */
+WK_INLINE __m256i blk_iq4_xs(const wk_block_iq4_xs *x, const wk_block_q8_K *y)
+{
+    const __m256i tab = iq4nl_table();
+    __m256i acc1 = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256();
+    uint32_t sh = x->scales_h;
+    for (int ib = 0; ib < 8; ib += 2, sh >>= 4) {   /* two sub-blocks, two accumulators */
+        const int sl = x->scales_l[ib / 2];
+        const int ls1 = ((sl & 0xf) | (int)((sh << 4) & 0x30)) - 32;
+        const int ls2 = ((sl >> 4) | (int)((sh << 2) & 0x30)) - 32;
+        __m256i q1 = _mm256_shuffle_epi8(tab, nibbles32(x->qs + 16 * ib));
+        __m256i q2 = _mm256_shuffle_epi8(tab, nibbles32(x->qs + 16 * ib + 16));
+        __m256i a1 = load256(y->qs + 32 * ib), a2 = load256(y->qs + 32 * ib + 32);
+        __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(a1, q1));
+        __m256i p2 = _mm256_maddubs_epi16(_mm256_sign_epi8(q2, q2), _mm256_sign_epi8(a2, q2));
+        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, _mm256_set1_epi16((short)ls1)));
+        acc2 = _mm256_add_epi32(acc2, _mm256_madd_epi16(p2, _mm256_set1_epi16((short)ls2)));
+    }
+    return _mm256_add_epi32(acc1, acc2);
+}
+
+WK_AVX2 void wk_isum_q2_K_avx2(const void *w, const void *a, int64_t nb, int32_t *isum,
+                               int32_t *msum)
+{
+    const wk_block_q2_K *x = w;
+    const wk_block_q8_K *y = a;
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i m;
+        isum[b] = hsum_i32(blk_q2_K(x + b, y + b, &m));
+        msum[b] = hsum_i32(m);
+    }
+}
+
+#define NOMIN_ISUM(T, ACT) \
+    WK_AVX2 void wk_isum_##T##_avx2(const void *w, const void *a, int64_t nb, int32_t *isum, \
+                                    int32_t *msum) \
+    { \
+        const wk_block_##T *x = w; \
+        const ACT *y = a; \
+        for (int64_t b = 0; b < nb; b++) { \
+            isum[b] = hsum_i32(blk_##T(x + b, y + b)); \
+            msum[b] = 0; \
+        } \
+    }
+NOMIN_ISUM(q3_K, wk_block_q8_K)
+NOMIN_ISUM(iq4_nl, wk_block_q8_0)
+NOMIN_ISUM(iq4_xs, wk_block_q8_K)
+
 /* ---- scales of 8 blocks -------------------------------------------------------------- */
 
 WK_INLINE int u16at(const uint8_t *p)
@@ -384,12 +534,10 @@ tail(int type, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
     int32_t is[8], ms[8];
     float sw[8], sm[8];
     _mm256_storeu_ps(accs, acc);
-    /* k-quants: the AVX2 block kernels (Q8_K blocks carry their own bsums; a
-     * scalar tail of up to 7 super-blocks made 5120-wide rows 4-6x slower).
-     * Legacy types: the reference (their AVX2 kernels need the block sums
-     * stored after a whole row; a tail is at most 7 x 32 values). */
-    int kq = type == WK_GGML_Q4_K || type == WK_GGML_Q5_K || type == WK_GGML_Q6_K;
-    wk_dot_isums(type, kq, x, y, n, is, ms);
+    /* Legacy types only (the k-quants have KQUANT_TAIL): the reference (their
+     * AVX2 kernels need the block sums stored after a whole row; a tail is at
+     * most 7 x 32 values). */
+    wk_dot_isums(type, 0, x, y, n, is, ms);
     wk_dot_scales(type, x, y, n, sw, sm);
     wk_dot_accumulate(accs, 0, n, is, ms, sw, sm);
     return wk_dot_reduce(accs);
@@ -463,6 +611,7 @@ LEGACY_ROW(q4_1, WK_GGML_Q4_1, 0, 1)
 LEGACY_ROW(q5_0, WK_GGML_Q5_0, 16, 0)
 LEGACY_ROW(q5_1, WK_GGML_Q5_1, 0, 1)
 LEGACY_ROW(q8_0, WK_GGML_Q8_0, 0, 0)
+LEGACY_ROW(iq4_nl, WK_GGML_IQ4_NL, 0, 0)
 
 /* k-quant block kernels in the BLK8 shape (msum as an int32 out-parameter). */
 WK_INLINE __m256i blk_q4_K(const wk_block_q4_K *x, const wk_block_q8_K *y, __m256i *m)
@@ -481,8 +630,43 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
     return blk_q6_K(x, y);
 }
 
+/* The last n (1..7) super-blocks of a k-quant row in lanes 0..n-1 (block b + j
+ * of a row whose b is a multiple of 8 is wk_dot_accumulate's lane j): the
+ * same integer and float operations as the 8-block step, on 8 lanes whose
+ * missing blocks have zero sums and scales; lanes >= n keep acc unchanged
+ * (a blend, not an add: acc + +0 would turn a -0 lane into +0). */
+#define KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
+    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+    ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, int n) \
+    { \
+        const __m256i z = _mm256_setzero_si256(); \
+        __m256i m[8] = { z, z, z, z, z, z, z, z }, v[8] = { z, z, z, z, z, z, z, z }; \
+        uint16_t dh[8] = { 0 }, mh[8] = { 0 }; \
+        float da[8] = { 0 }; \
+        for (int j = 0; j < n; j++) { \
+            v[j] = BLK(x + j, y + j, &m[j]); \
+            memcpy(&dh[j], (const uint8_t *)(x + j) + (DOFF), sizeof dh[j]); \
+            if (HASMIN) memcpy(&mh[j], (const uint8_t *)(x + j) + (DOFF) + 2, sizeof mh[j]); \
+            da[j] = y[j].d; \
+        } \
+        __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
+        __m256 vda = _mm256_loadu_ps(da); \
+        __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
+        __m256 sm = _mm256_setzero_ps(); \
+        __m256i ms = z; \
+        if (HASMIN) { \
+            __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)mh)); \
+            sm = _mm256_xor_ps(_mm256_mul_ps(mw, vda), _mm256_set1_ps(-0.0f)); \
+            ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
+        } \
+        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
+                                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))); \
+        return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), keep); \
+    }
+
 /* DOFF: offset of d in the block (dmin follows it). */
 #define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF) \
+    KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
     WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
@@ -511,12 +695,29 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             } \
             acc = accumulate8(acc, sw, is, sm, ms, HASMIN); \
         } \
-        return finish(QT, acc, (const uint8_t *)(x + b), (const uint8_t *)(y + b), \
-                      nb - b); \
+        (void)(QT); \
+        if (b < nb) acc = ktail_##T(acc, x + b, y + b, (int)(nb - b)); \
+        return reduce_lanes(acc); \
     }
 KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
 KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0)
 KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d))
+
+WK_INLINE __m256i blk_q3_Km(const wk_block_q3_K *x, const wk_block_q8_K *y, __m256i *m)
+{
+    (void)m;
+    return blk_q3_K(x, y);
+}
+
+WK_INLINE __m256i blk_iq4_xsm(const wk_block_iq4_xs *x, const wk_block_q8_K *y, __m256i *m)
+{
+    (void)m;
+    return blk_iq4_xs(x, y);
+}
+
+KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d))
+KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d))
+KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0)
 
 /* wk_dot_row's AVX2 path. */
 WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
@@ -530,6 +731,10 @@ WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
     case WK_GGML_Q4_K: return row_q4_K(w, a, k / WK_QK_K);
     case WK_GGML_Q5_K: return row_q5_K(w, a, k / WK_QK_K);
     case WK_GGML_Q6_K: return row_q6_K(w, a, k / WK_QK_K);
+    case WK_GGML_Q2_K: return row_q2_K(w, a, k / WK_QK_K);
+    case WK_GGML_Q3_K: return row_q3_K(w, a, k / WK_QK_K);
+    case WK_GGML_IQ4_NL: return row_iq4_nl(w, a, k / WK_QK);
+    case WK_GGML_IQ4_XS: return row_iq4_xs(w, a, k / WK_QK_K);
     default: return wk_dot_row(type, 0, w, a, k);
     }
 }
