@@ -90,8 +90,9 @@ static void from_template_and_tc(const wk_bpej *t, const wk_json *tc, specials *
         if (sp->id[k] < 0) sp->id[k] = tc_id[k];
 }
 
-/* "<kind>_token_id" of a config file: an integer sets the kind if unset; a list (eos in
- * Llama 3.x / Qwen2 configs) sets it to its first element and adds the others to eog[]. */
+/* "<kind>_token_id" of a config file: an integer sets the kind if unset, else is ignored
+ * (SpecialVocab._set_special_token); a list (eos in Llama 3.x / Qwen2 configs) sets it to its
+ * first element if unset and adds its other elements to eog[]. */
 static int ids_from_config(const wk_json *cfg, const char *path, specials *sp, long *eog, size_t *n_eog,
                            wk_err *err)
 {
@@ -109,7 +110,7 @@ static int ids_from_config(const wk_json *cfg, const char *path, specials *sp, l
                        "list of them)", path, key);
             if (id < 0) continue;   /* -1: "none" in some configs */
             if (i == 0 && sp->id[k] < 0) sp->id[k] = (long)id;
-            else if (k == SP_EOS && *n_eog < 16) eog[(*n_eog)++] = (long)id;
+            else if (k == SP_EOS && isarr && *n_eog < 16) eog[(*n_eog)++] = (long)id;
         }
     }
     return 0;
