@@ -136,24 +136,36 @@ static int special_ids(const wk_bpej *t, const wk_source *src, specials *sp, wk_
 {
     static const char *const cfgs[] = {"config.json", "generation_config.json"};
     wk_json *tc = NULL;
+    char *path = NULL;
     long eog[32];
     size_t n_eog = 0;
     for (int k = 0; k < SP_N; k++) sp->id[k] = -1;
     sp->add_bos = sp->add_eos = -1;
-    WK_TRY(wk_gl_load_json(src, "tokenizer_config.json", &tc, NULL, err));
-    from_template_and_tc(t, tc, sp);
+    WK_TRY(wk_gl_load_json(src, "tokenizer_config.json", &tc, &path, err));
+    /* transformers rebuilds the ByteLevel pre-tokenizer with this flag (GPT2TokenizerFast,
+     * Qwen2TokenizerFast): a space before every text, which llama.cpp's gpt2 vocabulary never adds */
+    int aps = 0;
+    int bad = tc && !wk_json_get_bool(tc, "add_prefix_space", &aps, NULL) && aps;
+    if (!bad) from_template_and_tc(t, tc, sp);
     wk_json_free(tc);
+    WK_FAIL_GOTO(bad, fail, err, WK_E_UNSUPPORTED, "%s: field \"add_prefix_space\" is true: transformers "
+                 "then puts a space before every text, which llama.cpp's BPE vocabulary cannot do: not "
+                 "converted", path);
+    free(path);
     for (size_t c = 0; c < 2; c++) {
         wk_json *j;
-        char *path = NULL;
-        WK_TRY(wk_gl_load_json(src, cfgs[c], &j, &path, err));
-        int rc = j ? ids_from_config(j, path, sp, eog, &n_eog, err) : 0;
+        char *cpath = NULL;
+        WK_TRY(wk_gl_load_json(src, cfgs[c], &j, &cpath, err));
+        int rc = j ? ids_from_config(j, cpath, sp, eog, &n_eog, err) : 0;
         wk_json_free(j);
-        free(path);
+        free(cpath);
         WK_TRY(rc);
     }
     eog_fallback(t, sp, eog, n_eog);
     return 0;
+fail:
+    free(path);
+    return -1;
 }
 
 /* ---- the arrays --------------------------------------------------------------------- */
