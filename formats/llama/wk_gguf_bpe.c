@@ -90,8 +90,9 @@ static void from_template_and_tc(const wk_bpej *t, const wk_json *tc, specials *
         if (sp->id[k] < 0) sp->id[k] = tc_id[k];
 }
 
-/* "<kind>_token_id" of a config file: an integer sets the kind if unset; a list (eos in
- * Llama 3.x / Qwen2 configs) sets it to its first element and adds the others to eog[]. */
+/* "<kind>_token_id" of a config file: an integer sets the kind if unset, else is ignored
+ * (SpecialVocab._set_special_token); a list (eos in Llama 3.x / Qwen2 configs) sets it to its
+ * first element if unset and adds its other elements to eog[]. */
 static int ids_from_config(const wk_json *cfg, const char *path, specials *sp, long *eog, size_t *n_eog,
                            wk_err *err)
 {
@@ -109,7 +110,7 @@ static int ids_from_config(const wk_json *cfg, const char *path, specials *sp, l
                        "list of them)", path, key);
             if (id < 0) continue;   /* -1: "none" in some configs */
             if (i == 0 && sp->id[k] < 0) sp->id[k] = (long)id;
-            else if (k == SP_EOS && *n_eog < 16) eog[(*n_eog)++] = (long)id;
+            else if (k == SP_EOS && isarr && *n_eog < 16) eog[(*n_eog)++] = (long)id;
         }
     }
     return 0;
@@ -135,24 +136,36 @@ static int special_ids(const wk_bpej *t, const wk_source *src, specials *sp, wk_
 {
     static const char *const cfgs[] = {"config.json", "generation_config.json"};
     wk_json *tc = NULL;
+    char *path = NULL;
     long eog[32];
     size_t n_eog = 0;
     for (int k = 0; k < SP_N; k++) sp->id[k] = -1;
     sp->add_bos = sp->add_eos = -1;
-    WK_TRY(wk_gl_load_json(src, "tokenizer_config.json", &tc, NULL, err));
-    from_template_and_tc(t, tc, sp);
+    WK_TRY(wk_gl_load_json(src, "tokenizer_config.json", &tc, &path, err));
+    /* transformers rebuilds the ByteLevel pre-tokenizer with this flag (GPT2TokenizerFast,
+     * Qwen2TokenizerFast): a space before every text, which llama.cpp's gpt2 vocabulary never adds */
+    int aps = 0;
+    int bad = tc && !wk_json_get_bool(tc, "add_prefix_space", &aps, NULL) && aps;
+    if (!bad) from_template_and_tc(t, tc, sp);
     wk_json_free(tc);
+    WK_FAIL_GOTO(bad, fail, err, WK_E_UNSUPPORTED, "%s: field \"add_prefix_space\" is true: transformers "
+                 "then puts a space before every text, which llama.cpp's BPE vocabulary cannot do: not "
+                 "converted", path);
+    free(path);
     for (size_t c = 0; c < 2; c++) {
         wk_json *j;
-        char *path = NULL;
-        WK_TRY(wk_gl_load_json(src, cfgs[c], &j, &path, err));
-        int rc = j ? ids_from_config(j, path, sp, eog, &n_eog, err) : 0;
+        char *cpath = NULL;
+        WK_TRY(wk_gl_load_json(src, cfgs[c], &j, &cpath, err));
+        int rc = j ? ids_from_config(j, cpath, sp, eog, &n_eog, err) : 0;
         wk_json_free(j);
-        free(path);
+        free(cpath);
         WK_TRY(rc);
     }
     eog_fallback(t, sp, eog, n_eog);
     return 0;
+fail:
+    free(path);
+    return -1;
 }
 
 /* ---- the arrays --------------------------------------------------------------------- */

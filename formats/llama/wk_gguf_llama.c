@@ -814,6 +814,7 @@ typedef struct {
     int add_bos, add_eos;
     char *chat_template;
     int64_t bos, eos, unk, pad;
+    int prefix_space;   /* tokenizer_config.json add_prefix_space: 0 absent, 1 false, 2 true */
 } special_info;
 
 static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
@@ -826,6 +827,7 @@ static int hf_specials(wk_gl *p, special_info *sp, wk_err *err)
         size_t n;
         if (!wk_json_get_bool(tc, "add_bos_token", &b, NULL)) sp->add_bos = b;
         if (!wk_json_get_bool(tc, "add_eos_token", &b, NULL)) sp->add_eos = b;
+        if (!wk_json_get_bool(tc, "add_prefix_space", &b, NULL)) sp->prefix_space = 1 + !!b;
         if (!wk_json_get_string(tc, "chat_template", &s, &n, NULL)) sp->chat_template = strndup(s, n);
         wk_json_free(tc);
     }
@@ -967,7 +969,7 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
     }
     if (kind == WK_BPEJ_BYTELEVEL) {   /* GPT-2 style: formats/llama/wk_gguf_bpe.c */
         wk_gl_bpe_opts bo = {vpath, p->o.pre, p->hp.n_vocab, !p->o.chat_template};
-        special_info none = {0, 0, NULL, -1, -1, -1, -1};
+        special_info none = {0, 0, NULL, -1, -1, -1, -1, 0};
         int rc = wk_gl_bpe_vocab(p->w, p->src, &bo, err) ? -1 : chat_template_kv(p, &none, err);
         free(vpath);
         return rc;
@@ -986,7 +988,7 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
     size_t *len = NULL;
     float *score = NULL;
     int32_t *type = NULL;
-    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id};
+    special_info sp = {1, 0, NULL, m.bos_id, m.eos_id, m.unk_id, m.pad_id, 0};
     WK_FAIL_GOTO(m.n_pieces > nv, done, err, WK_E_FORMAT,
                  "%s: %zu pieces, but the embedding has only %u rows", vpath, m.n_pieces, nv);
     tok = calloc(nv, sizeof *tok);
@@ -999,6 +1001,13 @@ static int add_vocab(wk_gl *p, int hf, wk_err *err)
         WK_TRY_GOTO(added_tokens(p, tok, len, score, type, err), done);
         WK_TRY_GOTO(added_tokens_decoder(p, tok, len, score, type, err), done);
         WK_TRY_GOTO(hf_specials(p, &sp, err), done);
+        /* transformers' Llama tokenizers rebuild the tokenizer with this flag; llama.cpp follows
+         * the model's own dummy prefix (tokenizer.ggml.add_space_prefix) */
+        WK_FAIL_GOTO(sp.prefix_space && sp.prefix_space - 1 != !!m.add_dummy_prefix, done, err,
+                     WK_E_UNSUPPORTED, "%s/tokenizer_config.json: field \"add_prefix_space\" is %s, "
+                     "but %s %s a space before the text (llama.cpp follows it): not converted",
+                     wk_source_dir(p->src), sp.prefix_space == 2 ? "true" : "false", vpath,
+                     m.add_dummy_prefix ? "adds" : "does not add");
     }
     WK_TRY_GOTO(vocab_kvs(p->w, tok, len, score, type, nv, &sp, m.add_dummy_prefix, err), done);
     WK_TRY_GOTO(chat_template_kv(p, &sp, err), done);

@@ -150,6 +150,21 @@ case_ pre_bogus '--pre: "qwen9" is not a known pre-tokenizer' --pre qwen9 <<'E'
 pass
 E
 
+# tokenizer_config.json "add_prefix_space": true (transformers then rebuilds the ByteLevel step
+# with it; llama.cpp's gpt2 vocabulary adds no space): refused by name; false packs
+for aps in true false; do
+    cp -r "$TMP/base" "$TMP/aps_$aps"
+    $PY -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["add_prefix_space"]=(sys.argv[2]=="true"); json.dump(j, open(p,"w"))' \
+        "$TMP/aps_$aps/tokenizer_config.json" $aps
+    rc=0
+    "$BIN/wk-pack" -q "$TMP/aps_$aps" "$TMP/aps_$aps.gguf" 2>"$TMP/aps_$aps.err" || rc=$?
+done
+[ "$rc" -eq 0 ] && [ -e "$TMP/aps_false.gguf" ] && ok "tokenizer_config.json add_prefix_space false packs" || bad "add_prefix_space false: $(cat "$TMP/aps_false.err")"
+[ ! -e "$TMP/aps_true.gguf" ] && [ "$(wc -l <"$TMP/aps_true.err")" -eq 1 ] &&
+    grep -qF "$TMP/aps_true/tokenizer_config.json: field \"add_prefix_space\" is true" "$TMP/aps_true.err" &&
+    [ "$(find "$TMP" -maxdepth 1 -name '.aps_true.gguf.wk-tmp*' | wc -l)" -eq 0 ] &&
+    ok "tokenizer_config.json add_prefix_space true: $(cat "$TMP/aps_true.err")" || bad "add_prefix_space true: $(cat "$TMP/aps_true.err")"
+
 # not errors: --pre names a pattern we do not know; ignore_merges false is smaug-bpe
 pre_of() { $PY - "$1" "$SRC/tests/peer/safetensors_read.py" <<'P'
 import importlib.util, sys

@@ -90,5 +90,24 @@ refuse lowercase "$(variant 'j["normalizer"]["normalizers"].append({"type": "Low
 refuse metasplit "$(variant 'j["normalizer"] = None; j["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True}')" '"pre_tokenizer": "Metaspace"'
 refuse whitespace "$(variant 'j["pre_tokenizer"] = {"type": "Whitespace"}')" '"pre_tokenizer": "Whitespace"'
 
+# tokenizer_config.json add_prefix_space (transformers' Llama tokenizers rebuild the tokenizer
+# with it): the value the tokenizer itself has packs, the other is refused by name, nothing written
+for aps in true false; do
+    rm -rf "$TMP/aps"
+    cp -r "$TMP/hfj" "$TMP/aps"
+    "$PY" -c 'import json,sys; p=sys.argv[1]; j=json.load(open(p)); j["add_prefix_space"]=(sys.argv[2]=="true"); json.dump(j, open(p,"w"))' \
+        "$TMP/aps/tokenizer_config.json" $aps
+    rc=0
+    "$BIN/wk-pack" -q "$TMP/aps" "$TMP/aps-$aps.gguf" 2>"$TMP/aps.err" || rc=$?
+    if [ $aps = true ]; then
+        [ $rc -eq 0 ] && [ -f "$TMP/aps-$aps.gguf" ] && ok "add_prefix_space true (as the tokenizer) packs" || bad "add_prefix_space true: $(cat "$TMP/aps.err")"
+    else
+        [ $rc -ne 0 ] && [ ! -e "$TMP/aps-$aps.gguf" ] &&
+            grep -qF "$TMP/aps/tokenizer_config.json: field \"add_prefix_space\" is false, but" "$TMP/aps.err" &&
+            [ -z "$(find "$TMP" -maxdepth 1 -name '.aps-false.gguf.wk-tmp*')" ] &&
+            ok "add_prefix_space false refused: $(cat "$TMP/aps.err")" || bad "add_prefix_space false: rc $rc $(cat "$TMP/aps.err")"
+    fi
+done
+
 [ $fail -eq 0 ] && echo "$n passed, 0 failed"
 exit $fail

@@ -85,3 +85,23 @@ wk_bench_lib() {
         echo "$1: $LIB is a sanitizer build; timings would be meaningless" >&2; exit 1
     fi
 }
+
+# wk_peer_tools NAME DIR: compiles tests/peer/llama_harness.c and llama_quantize_peer.c against
+# the peer (after wk_llama_peer) into DIR/harness and DIR/qpeer and exports WK_LLAMA_LIBDIR;
+# exits 1 with "NAME: FAIL: ..." when either does not compile.
+wk_peer_tools() {
+    cc -std=c11 -O1 -Wall -o "$2/harness" "$_wk_peer_dir/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
+        "${WK_LLAMA_LINK[@]}" || { echo "$1: FAIL: cannot compile llama_harness.c against $INCDIR" >&2; exit 1; }
+    cc -std=c11 -O2 -Wall -o "$2/qpeer" "$_wk_peer_dir/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
+        "${WK_LLAMA_LINK[@]}" -lm || { echo "$1: FAIL: cannot compile llama_quantize_peer.c against $INCDIR" >&2; exit 1; }
+    export WK_LLAMA_LIBDIR=$LIBDIR
+}
+
+# wk_rel A.bin B.bin: prints max |a - b| / max |b| of two float32 files (Debian python3-numpy);
+# wk_le X Y: true if X <= Y (floats).
+wk_rel() { /usr/bin/python3 -c "
+import numpy as np, sys
+a = np.fromfile(sys.argv[1], '<f4'); b = np.fromfile(sys.argv[2], '<f4')
+assert a.size == b.size and a.size > 0, (a.size, b.size)
+print('%.3e' % (np.abs(a - b).max() / np.abs(b).max()))" "$1" "$2"; }
+wk_le() { /usr/bin/python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$1" "$2"; }

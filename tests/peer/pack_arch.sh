@@ -38,11 +38,7 @@ mkdir -p "$TMP"
 rm -rf "${TMP:?}"/*
 
 wk_llama_peer pack_arch   # LIBDIR, INCDIR, GGML_INCDIR, WK_LLAMA_LINK, or exit 77 / 1
-export WK_LLAMA_LIBDIR=$LIBDIR
-cc -std=c11 -O1 -Wall -o "$TMP/harness" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    "${WK_LLAMA_LINK[@]}" || die "cannot compile llama_harness.c against $INCDIR"
-cc -std=c11 -O2 -Wall -o "$TMP/qpeer" "$SRC/tests/peer/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    "${WK_LLAMA_LINK[@]}" -lm || die "cannot compile llama_quantize_peer.c against $INCDIR"
+wk_peer_tools pack_arch "$TMP"   # $TMP/harness, $TMP/qpeer
 cd "$TMP"
 
 echo "== fixtures are reproducible"
@@ -50,13 +46,8 @@ $PY "$SRC/tests/fixtures/gen/make_arch_models.py" regen
 diff -r regen "$ARCH" >/dev/null || die "make_arch_models.py does not reproduce $ARCH ($(diff -rq regen "$ARCH" | head -1))"
 echo "ok - make_arch_models.py rewrites tests/fixtures/models/arch byte for byte"
 
-# rel A.bin B.bin: max |a - b| / max |b|
-rel() { $PY -c "
-import numpy as np, sys
-a = np.fromfile(sys.argv[1], '<f4'); b = np.fromfile(sys.argv[2], '<f4')
-assert a.size == b.size and a.size > 0, (a.size, b.size)
-print('%.3e' % (np.abs(a - b).max() / np.abs(b).max()))" "$1" "$2"; }
-le() { $PY -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$1" "$2"; }
+rel() { wk_rel "$@"; }
+le() { wk_le "$@"; }
 
 TOKS="1 $(seq -s ' ' 7 10 477)"   # BOS + 47 ids spread over the 512-piece vocabulary
 echo "== logits: llama.cpp vs the torch reference (48 positions)"
