@@ -4,11 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "wk_chat3_templates.h"
 #include "wk_json.h"
 
 #define BOS_ID 128000
 #define EOS_ID 128001
 #define VOCAB 128256
+
+/* Meta-Llama-3-8B-Instruct's chat template (what the script takes for "3"). */
+static const char k_chat3[] =
+    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
+    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | "
+    "trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}"
+    "{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ "
+    "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
 
 static const struct {
     const char *name;
@@ -16,11 +25,12 @@ static const struct {
     double factor;
     wk_tiktoken_specials specials;
     int tied;
+    const char *chat; /* the instruct chat_template */
 } k_versions[] = {
-    [WK_L3_3] = {"3", 8192, 0.0, WK_TIKTOKEN_SPECIALS_3, 0},
-    [WK_L3_31] = {"3.1", 131072, 8.0, WK_TIKTOKEN_SPECIALS_31, 0},
-    [WK_L3_32] = {"3.2", 131072, 32.0, WK_TIKTOKEN_SPECIALS_31, 1},
-    [WK_L3_33] = {"3.3", 131072, 8.0, WK_TIKTOKEN_SPECIALS_31, 0},
+    [WK_L3_3] = {"3", 8192, 0.0, WK_TIKTOKEN_SPECIALS_3, 0, k_chat3},
+    [WK_L3_31] = {"3.1", 131072, 8.0, WK_TIKTOKEN_SPECIALS_31, 0, WK_CHAT3_TMPL_31},
+    [WK_L3_32] = {"3.2", 131072, 32.0, WK_TIKTOKEN_SPECIALS_31, 1, WK_CHAT3_TMPL_32},
+    [WK_L3_33] = {"3.3", 131072, 8.0, WK_TIKTOKEN_SPECIALS_31, 0, WK_CHAT3_TMPL_33},
 };
 
 int wk_hfcfg3_version_parse(const char *s, wk_llama3_version *v, wk_err *err)
@@ -42,6 +52,7 @@ int64_t wk_hfcfg3_context(wk_llama3_version v) { return k_versions[v].context; }
 double wk_hfcfg3_rope_factor(wk_llama3_version v) { return k_versions[v].factor; }
 wk_tiktoken_specials wk_hfcfg3_specials(wk_llama3_version v) { return k_versions[v].specials; }
 int wk_hfcfg3_tied(wk_llama3_version v) { return k_versions[v].tied; }
+const char *wk_hfcfg3_chat_template(wk_llama3_version v) { return k_versions[v].chat; }
 
 /* json.dumps(indent=2, sort_keys=True, ensure_ascii=ea) + "\n"; frees obj. */
 static int dump(wk_json *obj, int ensure_ascii, wk_buf *out, wk_err *err)
@@ -180,14 +191,6 @@ static wk_json *added_token(const char *content, int with_special, wk_err *err)
     return t;
 }
 
-/* Meta-Llama-3-8B-Instruct's chat template (what the script takes for "3"). */
-static const char k_chat3[] =
-    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
-    "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | "
-    "trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}"
-    "{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ "
-    "'<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}";
-
 static wk_json *added_decoder(wk_llama3_version v, const wk_tiktoken *t, wk_err *err)
 {
     wk_json *d = wk_json_new_object();
@@ -206,16 +209,12 @@ static wk_json *added_decoder(wk_llama3_version v, const wk_tiktoken *t, wk_err 
 int wk_hfcfg3_tokenizer_config_json(wk_llama3_version v, int instruct, const wk_tiktoken *t,
                                     wk_buf *out, wk_err *err)
 {
-    WK_FAIL_IF(instruct && v != WK_L3_3, err, WK_E_UNSUPPORTED,
-               "--instruct with --llama_version %s: the script downloads that chat template "
-               "from the Hub (meta-llama/Llama-%s-...-Instruct); weightkit carries only Llama "
-               "3's", k_versions[v].name, k_versions[v].name);
     int rc = -1;
     wk_json *o = wk_json_new_object(), *names = wk_json_new_array();
     WK_FAIL_GOTO(!o || !names, done, err, WK_E_NOMEM, "out of memory building JSON");
     WK_TRY_GOTO(put(o, "added_tokens_decoder", added_decoder(v, t, err), err), done);
     WK_TRY_GOTO(put(o, "bos_token", wk_json_new_string("<|begin_of_text|>"), err), done);
-    if (instruct) WK_TRY_GOTO(put(o, "chat_template", wk_json_new_string(k_chat3), err), done);
+    if (instruct) WK_TRY_GOTO(put(o, "chat_template", wk_json_new_string(k_versions[v].chat), err), done);
     WK_TRY_GOTO(put(o, "clean_up_tokenization_spaces", wk_json_new_bool(1), err), done);
     WK_TRY_GOTO(put(o, "eos_token", wk_json_new_string(instruct ? "<|eot_id|>"
                                                                 : "<|end_of_text|>"), err), done);

@@ -40,6 +40,10 @@ double wk_hfcfg3_rope_factor(wk_llama3_version v);
 wk_tiktoken_specials wk_hfcfg3_specials(wk_llama3_version v);
 /* 1 when config.json says tie_word_embeddings (3.2). */
 int wk_hfcfg3_tied(wk_llama3_version v);
+/* The chat_template an --instruct conversion writes: 3 Meta-Llama-3-8B-Instruct's, 3.1
+ * Llama-3.1-8B-Instruct's, 3.2 Llama-3.2-3B-Instruct's, 3.3 Llama-3.3-70B-Instruct's
+ * (wk_chat3_templates.h; which are verified how: docs/convert.md "Llama 3"). */
+const char *wk_hfcfg3_chat_template(wk_llama3_version v);
 
 /* config.json of the model described by c (vocab_size, sizes) for version v;
  * tf_version is written as "transformers_version" (NULL: WK_HF3_VERSION).
@@ -53,10 +57,9 @@ int wk_hfcfg3_config_json(wk_llama3_version v, int instruct, const wk_hf_llama_c
 int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, const char *tf_version,
                                      wk_buf *out, wk_err *err);
 /* tokenizer_config.json of PreTrainedTokenizerFast for tokenizer t: added_tokens_decoder
- * (the 256 special tokens), bos/eos, chat_template (instruct, Llama 3 only),
- * clean_up_tokenization_spaces true, model_input_names, model_max_length (the
- * context), tokenizer_class.  WK_E_UNSUPPORTED for instruct with 3.1+ (the script
- * fetches that chat template from the Hub; weightkit does not carry it). */
+ * (the 256 special tokens), bos/eos, chat_template (instruct:
+ * wk_hfcfg3_chat_template(v)), clean_up_tokenization_spaces true, model_input_names,
+ * model_max_length (the context), tokenizer_class.  WK_E_NOMEM. */
 int wk_hfcfg3_tokenizer_config_json(wk_llama3_version v, int instruct, const wk_tiktoken *t,
                                     wk_buf *out, wk_err *err);
 /* special_tokens_map.json: bos <|begin_of_text|>, eos <|end_of_text|> or

@@ -3,12 +3,17 @@
 # tests/peer/convert_llama3_ref.py (the 4.45 script's conversion redone with Debian's torch).
 # Small deterministic fixtures (bf16, 128256-row embedding, synthesized 128000-token tiktoken
 # tokenizer.model) for 3 (detected), 3.1 (2 ranks, GQA), 3.2 (tied embeddings), 3.3 instruct-free,
-# 3 --instruct, and 3.1 with a small --max-shard-size: config.json, generation_config.json,
+# 3 --instruct, 3.1 --instruct, and 3.1 with a small --max-shard-size: config.json, generation_config.json,
 # every safetensors shard and the index must have the reference's SHA-256; --dry-run sizes are
 # the written sizes; -j1 = -j2; --sha256 lines verify.  Then the converted safetensors (read with
 # json + struct) in an HF-style forward with config.json's llama3 rope scaling must give Meta's
 # forward's logits (interleaved rotary, llama-models' apply_scaling) within 1e-4, and be far off
-# without the scaling.  Each silent-wrong case is refused with a clear message.
+# without the scaling.  --instruct with 3.1 / 3.2 / 3.3: tokenizer_config.json's chat_template is
+# the bytes of llama.cpp's copy of that Meta repository's template (when the llama.cpp source
+# bundle is installed), eos <|eot_id|>, the eos list and sampling defaults in
+# generation_config.json, and llama.cpp (npm libllama, llama_harness.c) reads the template back
+# from the GGUF wk-pack makes of the converted directory.  Each silent-wrong case is refused
+# with a clear message.
 # Exit 77 (skip) without torch.
 set -uo pipefail
 
@@ -77,6 +82,7 @@ case_() {
 case_ v3-detected m3 auto
 case_ v3-instruct m3 3 --instruct
 case_ v31-mp2 m31 3.1
+case_ v31-instruct m31 3.1 --instruct
 case_ v31-shards m31 3.1 --max-shard-size=16500000
 case_ v32-tied m32 3.2
 case_ v33-mp2 m33 3.3
@@ -84,6 +90,63 @@ if [ -d "$TMP/v32-tied.wk" ]; then :; fi
 grep -q '"lm_head.weight"' "$TMP/v31-mp2.wk/model.safetensors" && ok "3.1 keeps lm_head" || bad "3.1: no lm_head"
 [ "$(ls "$TMP"/v31-shards.wk/model-0000*-of-*.safetensors | wc -l)" -ge 3 ] && ok "small --max-shard-size: >= 3 shards" \
     || bad "small --max-shard-size: fewer than 3 shards"
+
+# ---- --instruct with 3.1 / 3.2 / 3.3: the Meta repository's chat template ----
+TPL=/opt/weightkit-peers/llama.cpp-src-3.22.1/models/templates
+"$BIN" "$TMP/m32" "$TMP/v32-instruct.wk" -q --llama_version 3.2 --instruct 2>"$TMP/v32i.err" \
+    || bad "3.2 --instruct: wk-convert failed: $(cat "$TMP/v32i.err")"
+"$BIN" "$TMP/m33" "$TMP/v33-instruct.wk" -q --llama_version 3.3 --instruct 2>"$TMP/v33i.err" \
+    || bad "3.3 --instruct: wk-convert failed: $(cat "$TMP/v33i.err")"
+instruct_files() { # DIR: the instruct JSON files, whatever the version
+    "$PY" - "$1" <<'PYEOF'
+import json, sys, os
+d = sys.argv[1]
+g = json.load(open(os.path.join(d, "generation_config.json")))
+assert g["eos_token_id"] == [128001, 128008, 128009] and g["bos_token_id"] == 128000, g
+assert g["do_sample"] is True and g["temperature"] == 0.6 and g["top_p"] == 0.9, g
+assert "_from_model_config" not in g, g
+c = json.load(open(os.path.join(d, "config.json")))
+assert c["eos_token_id"] == [128001, 128008, 128009], c["eos_token_id"]
+t = json.load(open(os.path.join(d, "tokenizer_config.json")))
+assert t["eos_token"] == "<|eot_id|>" and t["bos_token"] == "<|begin_of_text|>", t["eos_token"]
+s = json.load(open(os.path.join(d, "special_tokens_map.json")))
+assert s["eos_token"]["content"] == "<|eot_id|>", s
+PYEOF
+}
+same_template() { # DIR JINJA
+    "$PY" -c "import json,sys; t=json.load(open(sys.argv[1]))['chat_template'].encode(); sys.exit(0 if t == open(sys.argv[2],'rb').read() else 1)" \
+        "$1/tokenizer_config.json" "$2"
+}
+for vj in "31:meta-llama-Llama-3.1-8B-Instruct" "32:meta-llama-Llama-3.2-3B-Instruct" "33:meta-llama-Llama-3.3-70B-Instruct"; do
+    d=$TMP/v${vj%%:*}-instruct.wk j=$TPL/${vj#*:}.jinja
+    [ -d "$d" ] || continue
+    instruct_files "$d" && ok "v${vj%%:*}-instruct: eos <|eot_id|>, eos list [128001, 128008, 128009], do_sample/0.6/0.9" \
+        || bad "v${vj%%:*}-instruct: instruct JSON files"
+    if [ -f "$j" ]; then
+        same_template "$d" "$j" && ok "v${vj%%:*}-instruct: chat_template = llama.cpp's ${vj#*:}.jinja, byte for byte" \
+            || bad "v${vj%%:*}-instruct: chat_template differs from $j"
+    else
+        echo "# skipped: $j absent (llama.cpp source bundle not installed)" >&2
+    fi
+done
+# llama.cpp reads the template back from wk-pack's GGUF of the converted 3.1 instruct directory
+. "$SRC/tests/peer/_peer_lib.sh"
+PACK=${WK_BIN_DIR:-$SRC/build/bin}/wk-pack
+if [ -d "$TMP/v31-instruct.wk" ] && [ -x "$PACK" ] && wk_llama_peer_try convert_llama3; then
+    if cc -std=c11 -O1 -Wall -o "$TMP/harness" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" \
+           -I"$GGML_INCDIR" "${WK_LLAMA_LINK[@]}" 2>"$TMP/cc.err" &&
+       "$PACK" "$TMP/v31-instruct.wk" "$TMP/v31i.gguf" -q 2>"$TMP/pack.err" &&
+       WK_LLAMA_LIBDIR=$LIBDIR "$TMP/harness" template "$TMP/v31i.gguf" >"$TMP/v31i.tpl" 2>"$TMP/h.err"; then
+        "$PY" -c "import json,sys; t=json.load(open(sys.argv[1]))['chat_template'].encode(); g=open(sys.argv[2],'rb').read(); sys.exit(0 if g in (t, t+b'\n') else 1)" \
+            "$TMP/v31-instruct.wk/tokenizer_config.json" "$TMP/v31i.tpl" \
+            && ok "llama.cpp reports the 3.1 chat template from wk-pack's GGUF of the converted directory" \
+            || bad "llama.cpp's chat template differs: $(head -c 200 "$TMP/v31i.tpl")"
+    else
+        bad "llama.cpp template check: $(cat "$TMP/cc.err" "$TMP/pack.err" "$TMP/h.err" 2>/dev/null | head -3)"
+    fi
+else
+    echo "# skipped: llama.cpp template check (no llama.cpp peer or wk-pack)" >&2
+fi
 
 # ---- refusals: each names the file and the reason; nothing is written ----
 refuse() { # WHAT PATTERN MODEL ARGS...
@@ -105,7 +168,8 @@ refuse "params.json rope_scaling (a rope variant not implemented)" '"rope_scalin
 variant unk m31 'p["moe_args"]={"num_experts":16}'
 refuse "an unknown params.json key" 'unknown key "moe_args"' "$TMP/unk" --llama_version 3.1
 refuse "--llama_version 3.2 on an untied checkpoint" "output.weight differs from tok_embeddings.weight" "$TMP/m31" --llama_version 3.2
-refuse "--instruct with 3.2 (chat template not carried)" "downloads that chat template" "$TMP/m32" --llama_version 3.2 --instruct
+refuse "--instruct with --llama_version Guard-3 (its template and model are not carried)" \
+    "Guard-3 and the vision models are not supported" "$TMP/m32" --llama_version Guard-3 --instruct
 rm -rf "$TMP/spm"; cp -r "$TMP/m3" "$TMP/spm"; cp "$SRC/tests/fixtures/models/tokenizer.model" "$TMP/spm/tokenizer.model" 2>/dev/null &&
     refuse "--llama_version 3 with a SentencePiece tokenizer.model" "not a tiktoken file" "$TMP/spm" --llama_version 3
 refuse "a Llama 3 checkpoint with a LLaMA 1/2 profile" "LLaMA 1/2 profiles" "$TMP/m3" --torch-version 2.1

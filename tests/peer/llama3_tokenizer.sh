@@ -19,6 +19,9 @@
 #   - tokenizers@0.23.2 encodes a multilingual text set to the same ids with ours and theirs
 #   - the instruct tokenizer_config.json equals the published one but for model_max_length
 #     (8192 here: the current script passes CONTEXT_LENGTH_FOR_VERSION; 1e30 in April 2024)
+#   - --llama_version 3.1 --instruct: the published Llama-3.1-8B file (8004530f…) with the
+#     chat_template of llama.cpp's copy of Llama-3.1-8B-Instruct's (when that bundle is
+#     installed) and eos <|eot_id|>, nothing else changed
 #   - bad tiktoken files and mismatched options are refused with the file and the reason
 set -uo pipefail
 
@@ -86,6 +89,23 @@ if conv v31 --llama_version 3.1; then
         8004530facf809ac432114de2a4dcc65fcb632da5ec16d666091aeb6a2ee444a \
         "--llama_version 3.1 tokenizer_config.json = published Llama-3.1-8B file"
 fi
+J31=/opt/weightkit-peers/llama.cpp-src-3.22.1/models/templates/meta-llama-Llama-3.1-8B-Instruct.jinja
+if [ ! -f "$J31" ]; then
+    echo "# skipped: 3.1 --instruct tokenizer_config.json check ($J31 absent)" >&2
+elif conv v31i --llama_version 3.1 --instruct && [ -f "$TMP/v31/tokenizer_config.json" ]; then
+    $PY - "$TMP/v31i/tokenizer_config.json" "$TMP/v31/tokenizer_config.json" "$J31" <<'PYEOF' \
+        && ok "--llama_version 3.1 --instruct tokenizer_config.json = published Llama-3.1-8B file + Llama-3.1-8B-Instruct's chat_template (llama.cpp's .jinja bytes) + eos <|eot_id|> ($(stat -c %s "$TMP/v31i/tokenizer_config.json") bytes)" \
+        || bad "--llama_version 3.1 --instruct tokenizer_config.json"
+import json, sys
+raw = open(sys.argv[1], "rb").read(); ours = json.loads(raw)
+base = open(sys.argv[2], "rb").read()  # = the published Llama-3.1-8B file (checked above)
+assert ours.pop("chat_template").encode() == open(sys.argv[3], "rb").read()
+assert ours["eos_token"] == "<|eot_id|>"
+ours["eos_token"] = "<|end_of_text|>"
+assert (json.dumps(ours, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode() == base
+assert raw == (json.dumps(json.loads(raw), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+PYEOF
+fi
 if [ -f "$TMP/tp/tokenizer_config.json" ]; then
     $PY - "$TMP/tp/tokenizer_config.json" "$PUB31/tokenizer_config.json" <<'PYEOF' \
         && ok "--instruct tokenizer_config.json = published instruct file but model_max_length 8192" \
@@ -139,8 +159,8 @@ head -10 "$TMP/meta/tokenizer.model" >"$TMP/t3"; printf 'I*== 10\n' >>"$TMP/t3"
 refuse "bad base64" "line 11: the token is not valid base64" "$TMP/t3"
 head -10 "$TMP/meta/tokenizer.model" >"$TMP/t4"; printf 'PHxlb3RfaWR8Pg== 10\n' >>"$TMP/t4"
 refuse "a vocabulary token spelled like a special token" "rank 10 is the special token <|eot_id|>" "$TMP/t4"
-refuse "--instruct with 3.1 (chat template not carried)" "downloads that chat template" \
-    "$TMP/meta/tokenizer.model" --llama_version 3.1 --instruct
+refuse "--llama_version Guard-3 --instruct (Guard-3 not supported)" "Guard-3 and the vision models are not supported" \
+    "$TMP/meta/tokenizer.model" --llama_version Guard-3 --instruct
 refuse "--llama_version 2" "LLaMA 1 / 2 are converted without --llama_version" \
     "$TMP/meta/tokenizer.model" --llama_version 2
 refuse "an unknown --post-processor" "expected template or bytelevel" \

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wk_chat3_templates.h"
 #include "wk_convert.h"
 #include "wk_hash.h"
 #include "wk_hfcfg3.h"
@@ -249,10 +250,39 @@ static void test_versions(void)
     wk_buf_free(&b);
 }
 
+/* The --instruct chat templates: each generated literal hashes to the SHA-256 recorded beside
+ * it (tests/peer/llama3_chat_templates.sh checks those against llama.cpp's .jinja copies), and
+ * each version writes its own. */
+static void test_chat_templates(void)
+{
+    static const struct { wk_llama3_version v; const char *text; size_t len; const char *sha; } t[] = {
+        {WK_L3_31, WK_CHAT3_TMPL_31, WK_CHAT3_TMPL_31_LEN, WK_CHAT3_TMPL_31_SHA256},
+        {WK_L3_32, WK_CHAT3_TMPL_32, WK_CHAT3_TMPL_32_LEN, WK_CHAT3_TMPL_32_SHA256},
+        {WK_L3_33, WK_CHAT3_TMPL_33, WK_CHAT3_TMPL_33_LEN, WK_CHAT3_TMPL_33_SHA256},
+    };
+    wk_err err;
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        const char *c = wk_hfcfg3_chat_template(t[i].v);
+        CHECK(c != NULL && strcmp(c, t[i].text) == 0);
+        CHECK_EQ_U64(strlen(t[i].text), t[i].len);
+        CHECK_EQ_U64(sizeof(WK_CHAT3_TMPL_31) - 1, WK_CHAT3_TMPL_31_LEN); /* no embedded NUL */
+        uint8_t d[WK_HASH_MAX_DIGEST];
+        char hex[65];
+        CHECK_OK(wk_hash_oneshot(WK_HASH_SHA256, t[i].text, t[i].len, d, &err), &err);
+        wk_hex(d, 32, hex);
+        CHECK_EQ_STR(hex, t[i].sha);
+    }
+    /* Meta's 3.3 template is 3.1's; 3.2's differs (strftime_now date, no builtin_tools) */
+    CHECK(strcmp(WK_CHAT3_TMPL_31, WK_CHAT3_TMPL_33) == 0);
+    CHECK(strcmp(WK_CHAT3_TMPL_31, WK_CHAT3_TMPL_32) != 0);
+    CHECK(strncmp(wk_hfcfg3_chat_template(WK_L3_3), "{% set loop_messages = messages %}", 34) == 0);
+}
+
 int main(void)
 {
     WK_RUN(test_llama31_8b_published);
     WK_RUN(test_big_shapes);
     WK_RUN(test_versions);
+    WK_RUN(test_chat_templates);
     return wk_test_summary();
 }
