@@ -363,19 +363,6 @@ static void write_pretok(wk_tokpw *w)
     wk_tokpw_close(w, '}');
 }
 
-/* One template piece: {"SpecialToken"|"Sequence": {"id": id, "type_id": t}} */
-static void write_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type_id)
-{
-    wk_tokpw_item(w);
-    wk_tokpw_open(w, '{');
-    wk_tokpw_key(w, kind);
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "id", id);
-    wk_tokpw_kuint(w, "type_id", type_id);
-    wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, '}');
-}
-
 /* TemplateProcessing "<|begin_of_text|> $A" / "<|begin_of_text|>:0 $A:0 <|begin_of_text|>:1 $B:1" */
 static void write_template(wk_tokpw *w, uint64_t bos_id)
 {
@@ -384,15 +371,15 @@ static void write_template(wk_tokpw *w, uint64_t bos_id)
     wk_tokpw_kstr(w, "type", "TemplateProcessing");
     wk_tokpw_key(w, "single");
     wk_tokpw_open(w, '[');
-    write_piece(w, "SpecialToken", bos, 0);
-    write_piece(w, "Sequence", "A", 0);
+    wk_tokpw_piece(w, "SpecialToken", bos, 0);
+    wk_tokpw_piece(w, "Sequence", "A", 0);
     wk_tokpw_close(w, ']');
     wk_tokpw_key(w, "pair");
     wk_tokpw_open(w, '[');
-    write_piece(w, "SpecialToken", bos, 0);
-    write_piece(w, "Sequence", "A", 0);
-    write_piece(w, "SpecialToken", bos, 1);
-    write_piece(w, "Sequence", "B", 1);
+    wk_tokpw_piece(w, "SpecialToken", bos, 0);
+    wk_tokpw_piece(w, "Sequence", "A", 0);
+    wk_tokpw_piece(w, "SpecialToken", bos, 1);
+    wk_tokpw_piece(w, "Sequence", "B", 1);
     wk_tokpw_close(w, ']');
     wk_tokpw_key(w, "special_tokens");
     wk_tokpw_open(w, '{');

@@ -208,19 +208,6 @@ static void write_normalizer(wk_tokpw *w)
     wk_tokpw_close(w, '}');
 }
 
-/* One template piece: {"SpecialToken"|"Sequence": {"id": id, "type_id": t}} */
-static void write_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type_id)
-{
-    wk_tokpw_item(w);
-    wk_tokpw_open(w, '{');
-    wk_tokpw_key(w, kind);
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "id", id);
-    wk_tokpw_kuint(w, "type_id", type_id);
-    wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, '}');
-}
-
 static void write_post(wk_tokpw *w, wk_tokjson_post post, uint64_t bos_id)
 {
     wk_tokpw_key(w, "post_processor");
@@ -228,15 +215,15 @@ static void write_post(wk_tokpw *w, wk_tokjson_post post, uint64_t bos_id)
     wk_tokpw_kstr(w, "type", "TemplateProcessing");
     wk_tokpw_key(w, "single");
     wk_tokpw_open(w, '[');
-    write_piece(w, "SpecialToken", "<s>", 0);
-    write_piece(w, "Sequence", "A", 0);
+    wk_tokpw_piece(w, "SpecialToken", "<s>", 0);
+    wk_tokpw_piece(w, "Sequence", "A", 0);
     wk_tokpw_close(w, ']');
     wk_tokpw_key(w, "pair");
     wk_tokpw_open(w, '[');
-    write_piece(w, "SpecialToken", "<s>", 0);
-    write_piece(w, "Sequence", "A", 0);
-    if (post == WK_TOKJSON_POST_UPDATE) write_piece(w, "SpecialToken", "<s>", 1);
-    write_piece(w, "Sequence", "B", post == WK_TOKJSON_POST_UPDATE ? 1 : 0);
+    wk_tokpw_piece(w, "SpecialToken", "<s>", 0);
+    wk_tokpw_piece(w, "Sequence", "A", 0);
+    if (post == WK_TOKJSON_POST_UPDATE) wk_tokpw_piece(w, "SpecialToken", "<s>", 1);
+    wk_tokpw_piece(w, "Sequence", "B", post == WK_TOKJSON_POST_UPDATE ? 1 : 0);
     wk_tokpw_close(w, ']');
     wk_tokpw_key(w, "special_tokens");
     wk_tokpw_open(w, '{');

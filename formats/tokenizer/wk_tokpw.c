@@ -148,3 +148,15 @@ void wk_tokpw_uint(wk_tokpw *w, uint64_t v)
     wk_tokpw_item(w);
     put_uint(w, v);
 }
+
+void wk_tokpw_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type_id)
+{
+    wk_tokpw_item(w);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_key(w, kind);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "id", id);
+    wk_tokpw_kuint(w, "type_id", type_id);
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, '}');
+}

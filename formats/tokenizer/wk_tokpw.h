@@ -51,5 +51,8 @@ void wk_tokpw_kraw(wk_tokpw *w, const char *k, const char *v);
 void wk_tokpw_kuint(wk_tokpw *w, const char *k, uint64_t v);
 /* An array element holding an unsigned number. */
 void wk_tokpw_uint(wk_tokpw *w, uint64_t v);
+/* One TemplateProcessing piece as an item: {"SpecialToken"|"Sequence": {"id": id,
+ * "type_id": type_id}} (kind is "SpecialToken" or "Sequence"). */
+void wk_tokpw_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type_id);
 
 #endif
