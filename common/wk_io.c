@@ -488,6 +488,18 @@ void wk_map_close(wk_map *m)
     memset(m, 0, sizeof *m);
 }
 
+void wk_map_release(const void *p, uint64_t n)
+{
+    const struct wk_io_mapslot *m = map_find(p);
+    if (!m || n == 0) return;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (uintptr_t)p, base = (uintptr_t)m->base, end = base + m->size;
+    uintptr_t e = n > end - a ? end : a + (uintptr_t)n;
+    uintptr_t lo = a == base ? base : (a + pg - 1) / pg * pg;          /* base is page aligned */
+    uintptr_t hi = e == end ? (end + pg - 1) / pg * pg : e / pg * pg;   /* the map's tail page is its own */
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 /* ==== atomic output file ================================================= */
 struct wk_out {
     int fd;
@@ -648,6 +660,28 @@ int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err)
 }
 
 uint64_t wk_out_tell(const wk_out *o) { return o->written; }
+
+int wk_out_pwrite(wk_out *o, uint64_t off, const void *p, size_t n, wk_err *err)
+{
+    WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
+    WK_FAIL_IF(off > o->written || n > o->written - off, err, WK_E_USAGE, "write %s: %zu bytes at byte "
+               "%llu overwrite past the %llu written", o->final_path, n, (unsigned long long)off,
+               (unsigned long long)o->written);
+    WK_TRY(out_flush(o, err));
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = pwrite(o->fd, b, n < WK_IO_MAX_WRITE ? n : WK_IO_MAX_WRITE, (off_t)off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            o->failed = 1;
+            return wk_err_errno(err, w < 0 ? errno : EIO, "write %s", o->final_path);
+        }
+        b += w;
+        off += (uint64_t)w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
 
 const char *wk_out_final_path(const wk_out *o) { return o->final_path; }
 

@@ -62,6 +62,16 @@ typedef struct {
 int wk_map_open(wk_map *m, const char *path, wk_err *err);
 /* Unmap and free; *m is zeroed.  Safe on NULL and on a zeroed or failed map. */
 void wk_map_close(wk_map *m);
+/* Done with the n bytes at p for now: if they lie in a map opened by
+ * wk_map_open (and still open), the whole pages inside them (and the map's
+ * partial first / last page when the range reaches the map's start / end) are
+ * dropped from this process's page tables (madvise MADV_DONTNEED), so that
+ * they stop counting in its resident set (RssFile).  Contents never change:
+ * the maps are private and read-only, a later read faults the page in again
+ * from the page cache, which keeps it (no I/O is saved or caused; see
+ * docs/pack.md "Memory").  Anything else (heap, a range past the map) is left
+ * alone.  Thread-safe; a hint that cannot fail. */
+void wk_map_release(const void *p, uint64_t n);
 
 /* ---- atomic output file ------------------------------------------------ */
 typedef struct wk_out wk_out;
@@ -119,6 +129,13 @@ const char *wk_out_staged(wk_out *o, wk_err *err);
  * Fails as wk_out_write (WK_E_IO naming the final path, also when fd holds
  * fewer than off + n bytes; WK_E_LIMIT for a range beyond 2^63). */
 int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *bytes, wk_err *err);
+
+/* Overwrite n bytes at byte offset off of what was written so far (off + n <=
+ * wk_out_tell(o)): buffered bytes are flushed first, then pwrite(2).  For a
+ * writer that fills in a header it could only complete at the end (wk-pack's
+ * GGUF digests: the header is written with placeholders first).  WK_E_USAGE
+ * past the written bytes; else as wk_out_write (a failure fails the commit). */
+int wk_out_pwrite(wk_out *o, uint64_t off, const void *p, size_t n, wk_err *err);
 
 /* ---- atomic output directory ------------------------------------------- */
 typedef struct wk_outdir wk_outdir;

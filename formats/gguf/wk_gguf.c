@@ -778,6 +778,8 @@ uint64_t wk_ggufw_header_size(const wk_ggufw *w)
 
 uint64_t wk_ggufw_total_size(const wk_ggufw *w) { return wk_ggufw_header_size(w) + w->data_size; }
 
+uint64_t wk_ggufw_kv_end(const wk_ggufw *w) { return 24 + w->kv.len; }
+
 uint64_t wk_ggufw_tensor_file_offset(const wk_ggufw *w, size_t i)
 {
     return i < w->n_t ? wk_ggufw_header_size(w) + w->t[i].offset : 0;

@@ -202,6 +202,10 @@ uint64_t wk_ggufw_tensor_file_offset(const wk_ggufw *w, size_t i);
  * once all KVs and tensors are added (they change if more are added). */
 uint64_t wk_ggufw_header_size(const wk_ggufw *w);
 uint64_t wk_ggufw_total_size(const wk_ggufw *w);
+/* Byte offset in the file where the KV section ends (the tensor infos
+ * begin), valid as wk_ggufw_header_size: a writer that patches the value of
+ * its last KV after the fact (fixed-width digests) finds it from here. */
+uint64_t wk_ggufw_kv_end(const wk_ggufw *w);
 
 /* Write the header to sink (which must outlive the writer; not owned); no KV
  * or tensor may be added afterwards. */

@@ -178,6 +178,8 @@ typedef struct {
 } gl_tensor;
 
 #define GL_GENERATED ((size_t)-1)
+#define GL_DIGEST_PLACEHOLDER "0000000000000000"
+#define GL_DIGEST_ENTRY 24   /* one string of the digest array: u64 length 16 + 16 hex digits */
 
 struct wk_gl {
     const wk_source *src;
@@ -200,6 +202,8 @@ struct wk_gl {
     char *cfg_path;         /* config.json / params.json (messages), NULL if none */
     const char *heads_key;  /* "num_attention_heads" / "n_heads" */
     int nf_checked;         /* the digest pass counted the non-finite values */
+    int late;               /* digests computed by wk_gl_write (o.late_digests) */
+    wk_buf head;            /* late: the header as written, then with the digests */
     int set_file_type;      /* GGUF input: general.file_type rewritten (all-float output) */
     uint64_t nf_in, nf_over;
 };
@@ -1212,6 +1216,8 @@ static int gen_digest(gl_tensor *t, wk_err *err)
     return 0;
 }
 
+static int add_digest_kvs(wk_gl *p, wk_err *err);
+
 static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
 {
     uint64_t total = 0, done = 0;
@@ -1254,6 +1260,13 @@ static int compute_digests(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err
     }
     for (size_t i = 0; i < p->n_t; i++) WK_TRY(nonfinite_done(p, i, err));   /* tensor order */
     p->nf_checked = 1;
+    return add_digest_kvs(p, err);
+}
+
+/* The digest KVs (the last two of the header: wk_gl_write patches the
+ * values of the last one in late mode) from p->t[].digest. */
+static int add_digest_kvs(wk_gl *p, wk_err *err)
+{
     const char **s = malloc((p->n_t ? p->n_t : 1) * sizeof *s);
     size_t *l = malloc((p->n_t ? p->n_t : 1) * sizeof *l);
     int rc = -1;
@@ -1337,6 +1350,11 @@ static int plan(wk_gl *p, wk_progress_fn progress, void *pctx, wk_err *err)
         WK_TRY(add_model_kvs(p, hf, err));
     }
     WK_TRY(add_tensor_infos(p, err));
+    if (p->o.digests && p->o.late_digests) {   /* placeholders of the same width: wk_gl_write fills them */
+        for (size_t i = 0; i < p->n_t; i++) memcpy(p->t[i].digest, GL_DIGEST_PLACEHOLDER, 17);
+        p->late = 1;
+        return add_digest_kvs(p, err);
+    }
     if (p->o.digests) WK_TRY(compute_digests(p, progress, pctx, err));
     return 0;
 }
@@ -1364,6 +1382,7 @@ void wk_gl_free(wk_gl *p)
 {
     if (!p) return;
     wk_ggufw_free(p->w);
+    wk_buf_free(&p->head);
     free(p->t);
     free(p->rope_freqs);
     free(p->cfg_path);
@@ -1396,38 +1415,108 @@ typedef struct {
     wk_progress_fn progress;
     void *pctx;
     uint64_t done, total;
+    wk_hash *h;             /* late digests: the current tensor's XXH3-64 */
 } write_ctx;
 
 static int writer_sink(void *ctx, const void *p, size_t n, wk_err *err)
 {
     write_ctx *c = ctx;
+    if (c->h) WK_TRY(wk_hash_update(c->h, p, n, err));
     WK_TRY(wk_ggufw_write(c->w, p, n, err));
     c->done += n;
     if (c->progress) c->progress(c->pctx, c->done, c->total);
     return 0;
 }
 
+/* Late digests: every byte goes on to `down`; the header's (the first
+ * `want`) are also kept in `head`. */
+typedef struct {
+    wk_sink *down;
+    wk_buf *head;
+    uint64_t want, seen;
+} head_ctx;
+
+static int head_sink(void *ctx, const void *p, size_t n, wk_err *err)
+{
+    head_ctx *c = ctx;
+    if (c->seen < c->want) {
+        size_t k = c->want - c->seen < n ? (size_t)(c->want - c->seen) : n;
+        wk_buf_put(c->head, p, k);
+        WK_TRY(wk_buf_check(c->head, err));
+    }
+    c->seen += n;
+    return wk_sink_write(c->down, p, n, err);
+}
+
+/* Late digests: put each tensor's digest over its placeholder in p->head
+ * (the digest array is the header's last KV; its strings have fixed width). */
+static int patch_digests(wk_gl *p, wk_err *err)
+{
+    uint64_t end = wk_ggufw_kv_end(p->w), span = (uint64_t)p->n_t * GL_DIGEST_ENTRY;
+    WK_FAIL_IF(span > end || end > p->head.len, err, WK_E_INTERNAL, "GGUF digests: header of %zu bytes, "
+               "KVs end at %llu", p->head.len, (unsigned long long)end);
+    uint8_t *a = p->head.data + (end - span);
+    for (size_t i = 0; i < p->n_t; i++, a += GL_DIGEST_ENTRY) {
+        WK_FAIL_IF(a[0] != 16 || memcmp(a + 1, "\0\0\0\0\0\0\0", 7) || memcmp(a + 8, GL_DIGEST_PLACEHOLDER, 16),
+                   err, WK_E_INTERNAL, "GGUF digests: no placeholder for tensor \"%s\" in the header",
+                   p->t[i].name);
+        memcpy(a + 8, p->t[i].digest, 16);
+    }
+    return 0;
+}
+
+/* Tensor i's bytes into ws (hashed there in late mode), its non-finite
+ * values checked when no digest pass did. */
+static int write_tensor_gl(wk_gl *p, size_t i, write_ctx *c, wk_sink *ws, wk_source_bufs *bufs, wk_err *err)
+{
+    if (!p->nf_checked) p->t[i].x.nf = &p->t[i].nf;   /* no digest pass: check here */
+    if (c->h) WK_TRY(wk_hash_reset(c->h, err));
+    if (p->t[i].src == GL_GENERATED) WK_TRY(wk_sink_write(ws, p->t[i].gen, p->t[i].nbytes, err));
+    else WK_TRY(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, ws, bufs, err));
+    if (c->h) {
+        uint8_t d[WK_HASH_MAX_DIGEST];
+        WK_TRY(wk_hash_digest(c->h, d, err));
+        wk_hex(d, 8, p->t[i].digest);
+    }
+    if (!p->nf_checked) WK_TRY(nonfinite_done(p, i, err));
+    return 0;
+}
+
 int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err)
 {
-    WK_TRY(wk_ggufw_begin(p->w, sink, err));
-    write_ctx c = {p->w, progress, pctx, 0, 0};
+    WK_FAIL_IF(p->late && sink->tee, err, WK_E_USAGE, "GGUF writer: late digests rewrite the header, a "
+               "whole-file hash of the stream would be wrong");
+    write_ctx c = {p->w, progress, pctx, 0, 0, NULL};
+    head_ctx hc = {sink, &p->head, wk_ggufw_header_size(p->w), 0};
+    wk_sink hs;
+    wk_sink_init(&hs, head_sink, &hc);
+    wk_buf_free(&p->head);
+    if (p->late && !(c.h = wk_hash_create(WK_HASH_XXH3_64, err))) return -1;
+    int rc = -1;
+    WK_TRY_GOTO(wk_ggufw_begin(p->w, p->late ? &hs : sink, err), done);
     for (size_t i = 0; i < p->n_t; i++) c.total += p->t[i].nbytes;
     wk_sink ws;
     wk_sink_init(&ws, writer_sink, &c);
     wk_source_bufs bufs = {0};
-    int rc = -1;
-    for (size_t i = 0; i < p->n_t; i++) {
-        if (!p->nf_checked) p->t[i].x.nf = &p->t[i].nf;   /* no digest pass: check here */
-        if (p->t[i].src == GL_GENERATED) WK_TRY_GOTO(wk_sink_write(&ws, p->t[i].gen, p->t[i].nbytes, err), done);
-        else WK_TRY_GOTO(wk_source_emit(p->src, p->t[i].src, &p->t[i].x, &ws, &bufs, err), done);
-        if (!p->nf_checked) WK_TRY_GOTO(nonfinite_done(p, i, err), done);
-    }
+    size_t i = 0;
+    while (i < p->n_t && !write_tensor_gl(p, i, &c, &ws, &bufs, err)) i++;
+    wk_source_bufs_free(&bufs);
+    if (i < p->n_t) goto done;
     p->nf_checked = 1;
     WK_TRY_GOTO(wk_ggufw_finish(p->w, err), done);
+    if (p->late) WK_TRY_GOTO(patch_digests(p, err), done);
     rc = 0;
 done:
-    wk_source_bufs_free(&bufs);
+    wk_hash_free(c.h);
     return rc;
+}
+
+int wk_gl_final_header(const wk_gl *p, const uint8_t **h, size_t *n)
+{
+    if (!p->late || p->head.len == 0) return -1;
+    *h = p->head.data;
+    *n = p->head.len;
+    return 0;
 }
 
 /* ---- shared with wk_gguf_bpe.c ------------------------------------------------------ */

@@ -26,7 +26,10 @@
  *
  * Use: wk_gl_plan_new() (reads config / tokenizer, maps tensors, computes
  * the digests: one read pass over the weights), then wk_gl_write() (the
- * second pass, strictly forward to a sink), wk_gl_free(). */
+ * second pass, strictly forward to a sink), wk_gl_free().  With
+ * late_digests there is one pass: wk_gl_write hashes as it writes, and the
+ * header (which precedes the data) is written again at the end
+ * (wk_gl_final_header): the same bytes. */
 #ifndef WK_GGUF_LLAMA_H
 #define WK_GGUF_LLAMA_H
 
@@ -61,6 +64,11 @@ typedef struct {
     const char *chat_template;  /* NULL, "metharme", or a file holding a template */
     int digests;                /* store weightkit.digest.* (default 1) */
     int threads;                /* digest pass threads (<= 0 = default) */
+    int late_digests;           /* with digests: no digest pass; wk_gl_write hashes each tensor
+                                   as it goes out (one read of the input) after a header with
+                                   placeholder digests of the same width, and the caller then
+                                   writes wk_gl_final_header() over the file's first bytes
+                                   (needs a seekable output, no whole-file hash of the stream) */
     int allow_nonfinite;        /* 0: NaN/Inf in a float tensor, or a value that becomes inf
                                    in the output type, is an error (wk_source_nonfinite_check);
                                    1: passed on and counted (wk_gl_nonfinite) */
@@ -119,7 +127,13 @@ int wk_gl_load_json(const wk_source *src, const char *name, wk_json **root, char
 /* llama.cpp's converter's does_token_look_special: "<pad>", "<mask>", "<|...|>", ... */
 int wk_gl_token_looks_special(const char *t, size_t n);
 
-/* Write the whole file to sink.  progress (may be NULL) gets output bytes. */
+/* Write the whole file to sink.  progress (may be NULL) gets output bytes.
+ * With late_digests the header written holds placeholders ("0" x 16) where
+ * the digests go, and a sink with a tee is refused (WK_E_USAGE). */
 int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err);
+/* late_digests, after a successful wk_gl_write: the final header (the bytes
+ * from offset 0 up to the data, digests filled in; owned by p), to be
+ * written over the start of the file.  -1 otherwise. */
+int wk_gl_final_header(const wk_gl *p, const uint8_t **h, size_t *n);
 
 #endif

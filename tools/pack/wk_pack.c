@@ -138,6 +138,10 @@ static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl 
     int rc = !c ? -1
              : p ? wk_gl_write(p, wk_source_out_sink(c), o->progress, o->progress_ctx, err)
                  : wk_source_st_write(sp, k, wk_source_out_sink(c), o->progress, o->progress_ctx, err);
+    const uint8_t *h;
+    size_t hn;
+    if (!rc && p && !wk_gl_final_header(p, &h, &hn))   /* late digests: the header again, complete */
+        rc = wk_out_pwrite(f->out, 0, h, hn, err);
     wk_source_out_free(c);
     if (rc) {
         wk_out_abort(f->out);
@@ -149,8 +153,13 @@ static int write_out(out_file *f, const char *path, const wk_source *src, wk_gl 
 
 static int pack_gguf(const wk_pack_opts *o, const wk_source *src, uint64_t *size, wk_err *err)
 {
-    stage(o, o->gl.digests ? "digests" : "writing");
-    wk_gl *p = wk_gl_plan_new(src, &o->gl, o->progress, o->progress_ctx, err);
+    /* digests hashed while the bytes are written (one read of the input), the
+     * header written again at the end; --sha256 hashes the whole stream as it
+     * goes out, so it needs the header complete first: a digest pass */
+    wk_gl_opts go = o->gl;
+    go.late_digests = go.digests && !o->sha256;
+    stage(o, go.digests && !go.late_digests ? "digests" : "writing");
+    wk_gl *p = wk_gl_plan_new(src, &go, o->progress, o->progress_ctx, err);
     if (!p) return -1;
     int rc = -1;
     out_file f;
