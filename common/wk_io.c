@@ -28,6 +28,7 @@
 #define WK_IO_MAX_LIVE 64          /* live temporary files + directories */
 #define WK_IO_PATH_MAX 4096        /* longest temporary path we can protect */
 #define WK_OUT_BUF (1u << 20)      /* wk_out write buffer */
+#define WK_IO_RELEASE_CHUNK (4u << 20) /* wk_map_digest: bytes hashed between releases */
 #define WK_IO_MAX_WRITE (1u << 30) /* largest single write(2) we issue */
 #define WK_RM_MAX_DEPTH 32         /* recursion limit when removing a tree */
 #define WK_IO_TMP_TAG ".wk-tmp."   /* ".<name>.wk-tmp.<pid>.XXXXXX" */
@@ -498,6 +499,35 @@ void wk_map_release(const void *p, uint64_t n)
     uintptr_t lo = a == base ? base : (a + pg - 1) / pg * pg;          /* base is page aligned */
     uintptr_t hi = e == end ? (end + pg - 1) / pg * pg : e / pg * pg;   /* the map's tail page is its own */
     if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+void wk_map_release_behind(const void *base, uint64_t *done, uint64_t upto, int last)
+{
+    if (!base || upto <= *done) return;
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a0 = (uintptr_t)base + *done, a1 = (uintptr_t)base + upto;
+    if (!last) a1 = a1 / pg * pg;
+    if (a1 <= a0) return;
+    wk_map_release((const void *)a0, a1 - a0);
+    *done = a1 - (uintptr_t)base;
+}
+
+int wk_map_digest(wk_hash_alg alg, const void *p, size_t n, uint8_t out[WK_HASH_MAX_DIGEST], wk_err *err)
+{
+    wk_hash *h = wk_hash_create(alg, err);
+    if (!h) return -1;
+    const uint8_t *b = p;
+    uint64_t done = 0;
+    int rc = 0;
+    for (size_t off = 0; off < n && !rc;) {
+        size_t k = n - off < WK_IO_RELEASE_CHUNK ? n - off : WK_IO_RELEASE_CHUNK;
+        rc = wk_hash_update(h, b + off, k, err);
+        off += k;
+        wk_map_release_behind(b, &done, off, off == n);
+    }
+    if (!rc) rc = wk_hash_digest(h, out, err);
+    wk_hash_free(h);
+    return rc;
 }
 
 /* ==== atomic output file ================================================= */

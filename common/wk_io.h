@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/types.h> /* mode_t, also under strict -std=c11 (installed header) */
 #include "wk_err.h"
+#include "wk_hash.h"
 #include "wk_inputs.h"
 
 /* ---- opening inputs ---------------------------------------------------- */
@@ -72,6 +73,15 @@ void wk_map_close(wk_map *m);
  * docs/pack.md "Memory").  Anything else (heap, a range past the map) is left
  * alone.  Thread-safe; a hint that cannot fail. */
 void wk_map_release(const void *p, uint64_t n);
+/* Release-behind for a range read front to back: bytes [0, upto) of the
+ * range starting at base have been consumed; the whole pages among them not
+ * released yet are (wk_map_release).  *done (0 at the start) tracks how far:
+ * page aligned until `last`, which releases up to upto. */
+void wk_map_release_behind(const void *base, uint64_t *done, uint64_t upto, int last);
+/* alg's digest of the n bytes at p (typically a tensor in a map), read in
+ * 4 MiB pieces and released behind (so a tensor larger than memory limits
+ * never becomes resident as a whole).  As wk_hash_oneshot. */
+int wk_map_digest(wk_hash_alg alg, const void *p, size_t n, uint8_t out[WK_HASH_MAX_DIGEST], wk_err *err);
 
 /* ---- atomic output file ------------------------------------------------ */
 typedef struct wk_out wk_out;

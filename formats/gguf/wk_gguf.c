@@ -531,7 +531,7 @@ int wk_gguf_verify_digests(const wk_gguf *g, wk_digest_cb cb, void *ctx, wk_err 
     for (size_t i = 0; i < g->n_t; i++) {
         uint8_t dig[WK_HASH_MAX_DIGEST];
         char hex[2 * WK_HASH_MAX_DIGEST + 1], want[2 * WK_HASH_MAX_DIGEST + 1];
-        WK_TRY(wk_hash_oneshot(WK_HASH_XXH3_64, g->t[i].data, (size_t)g->t[i].nbytes, dig, err));
+        WK_TRY(wk_map_digest(WK_HASH_XXH3_64, g->t[i].data, (size_t)g->t[i].nbytes, dig, err));
         wk_hex(dig, 8, hex);
         size_t len;
         const char *s = wk_gguf_arr_str(g, (size_t)k, i, &len);

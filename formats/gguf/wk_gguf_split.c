@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "wk_hash.h"
+#include "wk_io.h"
 #include "wk_strmap.h"
 
 int wk_gguf_is_split_key(const char *key)
@@ -270,7 +271,7 @@ int wk_gguf_split_verify_digests(wk_gguf *const *parts, size_t n, wk_digest_cb c
             const wk_gguf_tensor *t = wk_gguf_tensor_at(parts[k], i);
             uint8_t dig[WK_HASH_MAX_DIGEST];
             char hex[2 * WK_HASH_MAX_DIGEST + 1], want[2 * WK_HASH_MAX_DIGEST + 1];
-            WK_TRY(wk_hash_oneshot(WK_HASH_XXH3_64, t->data, (size_t)t->nbytes, dig, err));
+            WK_TRY(wk_map_digest(WK_HASH_XXH3_64, t->data, (size_t)t->nbytes, dig, err));
             wk_hex(dig, 8, hex);
             size_t len;
             const char *s = wk_gguf_arr_str(g, (size_t)kv, j, &len);

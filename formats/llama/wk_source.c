@@ -547,6 +547,26 @@ int wk_source_file_range(const wk_source *s, size_t i, size_t *file, uint64_t *o
     return 0;
 }
 
+/* Release-behind (docs/pack.md "Memory"): wk_map_release_behind; a no-op
+ * for memory that is not a map (v NULL, a scratch buffer). */
+static void release_to(const uint8_t *v, uint64_t *done, uint64_t upto, int last)
+{
+    wk_map_release_behind(v, done, upto, last);
+}
+
+/* memcpy n bytes from src (possibly in a map) to dst, releasing src's pages
+ * as they are copied: the map and the copy are not resident at once. */
+static void copy_release(uint8_t *dst, const uint8_t *src, size_t n)
+{
+    uint64_t done = 0;
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off < WK_SOURCE_CHUNK ? n - off : WK_SOURCE_CHUNK;
+        memcpy(dst + off, src + off, k);
+        off += k;
+        release_to(src, &done, off, off == n);
+    }
+}
+
 /* Merge the ranks of a Meta tensor: row splits are appended, column splits
  * interleaved row by row. */
 static int meta_read(const wk_source *s, const src_entry *e, uint8_t *dst, wk_err *err)
@@ -573,11 +593,15 @@ static int meta_read(const wk_source *s, const src_entry *e, uint8_t *dst, wk_er
         }
         if (sp == WK_LL_SPLIT_COLS) {
             size_t part = (size_t)(cols / nr) * es;
-            for (int64_t row = 0; row < rows; row++)
+            uint64_t done = 0;
+            for (int64_t row = 0; row < rows; row++) {
                 memcpy(dst + (size_t)row * (size_t)cols * es + (size_t)r * part, src + (size_t)row * part, part);
+                release_to(tmp ? NULL : src, &done, (uint64_t)(row + 1) * part, row == rows - 1);
+            }
         } else {
-            memcpy(dst + (size_t)r * (size_t)n, src, (size_t)n);
+            copy_release(dst + (size_t)r * (size_t)n, src, (size_t)n);
         }
+        if (tmp) release_to(ti->storage, &(uint64_t){0}, ti->storage_nbytes, 1);   /* a strided view: its storage */
         free(tmp);
     }
     return 0;
@@ -591,12 +615,19 @@ int wk_source_read(const wk_source *s, size_t i, void *dst, size_t cap, wk_err *
         return wk_err_set(err, WK_E_USAGE, "%s: tensor \"%s\": buffer of %zu bytes for %llu", s->path,
                           e->pub.name, cap, (unsigned long long)e->pub.nbytes);
     if (e->data) {
-        memcpy(dst, e->data, (size_t)e->pub.nbytes);
+        copy_release(dst, e->data, (size_t)e->pub.nbytes);
         return 0;
     }
     if (e->pth) {
+        uint64_t n;
+        const uint8_t *v = wk_pth_tensor_view(e->pth, &n);
+        if (v) {
+            copy_release(dst, v, (size_t)n);
+            return 0;
+        }
         if (wk_pth_copy_out(e->pth, dst, cap, err))
             return wk_err_prefix(err, "%s", s->files[e->pub.file].path);
+        release_to(e->pth->storage, &(uint64_t){0}, e->pth->storage_nbytes, 1);   /* a strided view */
         return 0;
     }
     if (s->meta) return meta_read(s, e, dst, err);
@@ -752,6 +783,8 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
     WK_TRY(wk_source_out_nbytes(s, i, x, &out_bytes, err));
     if (t->nbytes == 0) return 0;
     const uint8_t *src = wk_source_view(s, i);
+    const uint8_t *view = src;   /* in a map: released behind the reads (release_to) */
+    uint64_t rel = 0;
     if (!src) {
         WK_TRY(grow(&bufs->in, &bufs->in_cap, (size_t)t->nbytes, err));
         WK_TRY(wk_source_read(s, i, bufs->in, bufs->in_cap, err));
@@ -769,6 +802,7 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
             if (scan) scan_in(t->dtype, src + off, k / es, off / es, &nf->in_bad, &nf->first_in);
             WK_TRY(wk_sink_write(sink, src + off, k, err));
             off += k;
+            release_to(view, &rel, off, off == t->nbytes);
         }
         return 0;
     }
@@ -803,6 +837,9 @@ int wk_source_emit(const wk_source *s, size_t i, const wk_source_xform *x, wk_si
         if (++fill == per || r == rows - 1) {
             WK_TRY(wk_sink_write(sink, bufs->out, fill * row_out, err));
             fill = 0;
+            /* source rows read so far: all before this head's (un-permuting reads within a head) */
+            int64_t below = r == rows - 1 ? rows : D ? (r + 1) / D * D : r + 1;
+            release_to(view, &rel, (uint64_t)below * row_el * es_in, r == rows - 1);
         }
     }
     return 0;

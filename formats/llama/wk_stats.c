@@ -1,5 +1,6 @@
 /* wk_stats.c — streaming value statistics and the noise heuristic (wk_stats.h). */
 #include "wk_stats.h"
+#include "wk_io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -158,6 +159,7 @@ int wk_stats_tensor(const wk_tensor_info *t, wk_tensor_stats *out, wk_err *err)
     const uint8_t *v = wk_pth_tensor_view(t, &nbytes);
     if (v) {
         WK_TRY(wk_stats_add(out, type, v, nbytes, t->name, err));
+        wk_map_release(v, nbytes);   /* done with its pages (docs/pack.md "Memory") */
         wk_stats_finish(out);
         return 0;
     }
@@ -210,6 +212,7 @@ int wk_stats_source(const wk_source *s, size_t i, uint8_t **scratch, size_t *scr
     const uint8_t *p = wk_source_get(s, i, scratch, scratch_cap, err);
     if (!p && t->nbytes) return -1;
     if (t->nbytes) WK_TRY(wk_stats_add(out, type, p, t->nbytes, t->name, err));
+    wk_map_release(p, t->nbytes);   /* a view: done with its pages */
     wk_stats_finish(out);
     return 0;
 }

@@ -333,7 +333,7 @@ int wk_st_verify_digests(const wk_st *s, wk_digest_cb cb, void *ctx, wk_err *err
         const wk_st_tensor *t = &s->t[i];
         uint8_t dig[WK_HASH_MAX_DIGEST];
         char hex[2 * WK_HASH_MAX_DIGEST + 1], want[40];
-        WK_TRY(wk_hash_oneshot(WK_HASH_XXH3_64, t->data, (size_t)(t->end - t->begin), dig, err));
+        WK_TRY(wk_map_digest(WK_HASH_XXH3_64, t->data, (size_t)(t->end - t->begin), dig, err));
         wk_hex(dig, 8, hex);
         size_t len = 0;
         const char *v = stored_digest(s, t->name, &len);

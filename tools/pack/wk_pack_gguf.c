@@ -439,6 +439,7 @@ static int write_part(part *p, const wk_source *src, size_t t0, size_t t1, const
         const uint8_t *b = wk_source_get(src, i, &scratch, &cap, err);
         if (!b) goto out;
         WK_TRY_GOTO(wk_ggufw_write(p->w, b, (size_t)t->nbytes, err), out);
+        wk_map_release(b, t->nbytes);   /* a view: its pages leave the resident set (docs/pack.md) */
         *done += t->nbytes;
         if (o->progress) o->progress(o->progress_ctx, *done, total);
     }

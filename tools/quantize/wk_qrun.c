@@ -425,6 +425,7 @@ static int do_tensor(qrun *qr, size_t i, wk_qrun_total *tot, double all[2], wk_e
     }
     t_stats st;
     WK_TRY(write_tensor(qr, t, qr->types[i], wv, &st, err));
+    wk_map_release(t->data, t->nbytes);   /* done with the input's pages (docs/pack.md "Memory") */
     uint64_t ob = wk_ggufw_tensor_nbytes(qr->w, i);
     int64_t nel = 1;
     for (uint32_t d = 0; d < t->n_dims; d++) nel *= t->ne[d];
