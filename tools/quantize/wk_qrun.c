@@ -157,8 +157,21 @@ static int halves_to_f32(const uint8_t *p, size_t cnt, float *x, int bf16, wk_er
     return 0;
 }
 
-/* Rows r0..r0+n of a source tensor as float32 into x. */
+static int rows_decode(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
+                       int allow_requantize, wk_err *err);
+
+/* Rows r0..r0+n of a source tensor as float32 into x; their input pages then
+ * leave the resident set (docs/pack.md "Memory"). */
 static int rows_to_f32(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
+                       int allow_requantize, wk_err *err)
+{
+    int rc = rows_decode(t, ne0, r0, n, x, allow_requantize, err);
+    size_t rs = wk_ggml_row_size(t->type, ne0);
+    wk_map_release(t->data + (size_t)r0 * rs, (uint64_t)n * rs);
+    return rc;
+}
+
+static int rows_decode(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
                        int allow_requantize, wk_err *err)
 {
     const size_t cnt = (size_t)(n * ne0), first = (size_t)(r0 * ne0);
