@@ -52,5 +52,10 @@ void wk_f16_to_bf16_row(const uint16_t *src, uint16_t *dst, size_t n);
 uint64_t wk_f32_nonfinite(const void *x, size_t n, size_t *first);
 uint64_t wk_f16_nonfinite(const void *x, size_t n, size_t *first);
 uint64_t wk_bf16_nonfinite(const void *x, size_t n, size_t *first);
+/* The scalar references of the three counts (one element at a time; the
+ * functions above count 64 bits at a time and must agree: tests/unit/test_half.c). */
+uint64_t wk_f32_nonfinite_ref(const void *x, size_t n);
+uint64_t wk_f16_nonfinite_ref(const void *x, size_t n);
+uint64_t wk_bf16_nonfinite_ref(const void *x, size_t n);
 
 #endif

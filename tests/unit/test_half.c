@@ -355,6 +355,32 @@ static void test_nonfinite(void)
     CHECK_EQ_U64(first, 1);
 }
 
+/* The word-at-a-time counts against the scalar references: random bit patterns
+ * (a quarter of them forced non-finite), every length 0..67 and offset 0..7. */
+static void test_nonfinite_words(void)
+{
+    uint8_t buf[8 + 68 * 4];
+    uint64_t s = 0x9e3779b97f4a7c15ull;
+    for (int round = 0; round < 200; round++) {
+        for (size_t i = 0; i < sizeof buf; i++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            buf[i] = (uint8_t)(s >> 56);
+            if ((s >> 20) % 4 == 0) buf[i] |= 0x7f;   /* exponent bits of some lane all set */
+        }
+        for (size_t off = 0; off < 8; off++)
+            for (size_t n = 0; n <= 67; n++) {
+                size_t f1, f2, f3;
+                CHECK_EQ_U64(wk_f16_nonfinite(buf + off, n, &f1), wk_f16_nonfinite_ref(buf + off, n));
+                CHECK_EQ_U64(wk_bf16_nonfinite(buf + off, n, &f2), wk_bf16_nonfinite_ref(buf + off, n));
+                CHECK_EQ_U64(wk_f32_nonfinite(buf + off, n, &f3), wk_f32_nonfinite_ref(buf + off, n));
+                size_t want = SIZE_MAX;
+                for (size_t i = 0; i < n && want == SIZE_MAX; i++)
+                    if (wk_f16_nonfinite_ref(buf + off + 2 * i, 1)) want = i;
+                CHECK_EQ_U64(f1, want);
+            }
+    }
+}
+
 int main(void)
 {
     WK_RUN(test_f16_to_f32_exhaustive);
@@ -367,5 +393,6 @@ int main(void)
     WK_RUN(test_simd_f32_sweep);
     WK_RUN(test_torch_golden);
     WK_RUN(test_nonfinite);
+    WK_RUN(test_nonfinite_words);
     return wk_test_summary();
 }
