@@ -75,12 +75,21 @@ static int run_wk(const char *wkq, const char *in, const char *out, const char *
     return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
 }
 
-/* The I/O floor: read `in` from the page cache, write out_bytes to a new file, fsync. */
-static double io_floor(const char *in, const char *tmp, uint64_t out_bytes)
+static double self_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* The I/O floor: read `in` from the page cache, write out_bytes to a new file,
+ * fsync; wall seconds, its CPU seconds into *cpu. */
+static double io_floor(const char *in, const char *tmp, uint64_t out_bytes, double *cpu)
 {
     enum { BUF = 1 << 20 };
     static char buf[BUF];
-    double t0 = now();
+    const double c0 = self_cpu(), t0 = now();
     int fd = open(in, O_RDONLY);
     if (fd < 0) return -1;
     while (read(fd, buf, BUF) > 0) {}
@@ -94,6 +103,7 @@ static double io_floor(const char *in, const char *tmp, uint64_t out_bytes)
     }
     if (fsync(fd) || close(fd)) return -1;
     double t = now() - t0;
+    *cpu = self_cpu() - c0;
     unlink(tmp);
     return t;
 }
@@ -125,8 +135,8 @@ int main(int argc, char **argv)
     printf("Input %s: %zu tensors, %.1f MB of tensor data; RUNS=%d; load average before:", in, nt, n_in / 1e6, runs);
     fflush(stdout);
     system("cut -d' ' -f1-3 /proc/loadavg");
-    printf("\n| type | wk wall s | wk CPU s | ggml compute s | I/O floor s | ggml + floor s | wk wall / (ggml + floor) "
-           "| stats beyond the scan s (%% of wk wall) | ggml compute / wk CPU | output MB |\n");
+    printf("\n| type | wk wall s | wk CPU s | ggml compute s | I/O floor wall s (CPU s) | wk wall / (ggml + floor wall) "
+           "| wk CPU / (ggml + floor CPU) | stats beyond the scan s (%% of wk CPU) | ggml compute / wk CPU | output MB |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");
     for (int a = 5; a < argc; a++) {
         double w, c;
@@ -153,9 +163,9 @@ int main(int argc, char **argv)
             memcpy(j->x, ti->data, ti->nbytes);
             ggml_quantize_init((enum ggml_type)j->type);
         }
-        double *T = calloc((size_t)runs * 6, sizeof *T);   /* floor, ggml, wk wall, wk cpu, stats, plain */
+        double *T = calloc((size_t)runs * 7, sizeof *T);   /* floor, ggml, wk wall, wk cpu, stats, plain, floor cpu */
         for (int r = 0; r < runs; r++) {
-            T[0 * runs + r] = io_floor(in, tmp, out_bytes);
+            T[0 * runs + r] = io_floor(in, tmp, out_bytes, &T[6 * runs + r]);
             double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
             for (size_t k = 0; k < nj; k++)
                 ggml_quantize_chunk((enum ggml_type)jobs[k].type, jobs[k].x, jobs[k].dst, 0, jobs[k].nrows, jobs[k].ne0, NULL);
@@ -175,11 +185,12 @@ int main(int argc, char **argv)
             T[4 * runs + r] = ts;
             T[5 * runs + r] = tp;
         }
-        double m[6];
-        for (int k = 0; k < 6; k++) m[k] = median(T + k * runs, runs);
+        double m[7];
+        for (int k = 0; k < 7; k++) m[k] = median(T + k * runs, runs);
         const double extra = m[4] - m[5];
-        printf("| %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.2fx | %.3f (%.1f %%) | %.2fx | %.1f |\n", argv[a], m[2], m[3], m[1],
-               m[0], m[1] + m[0], m[2] / (m[1] + m[0]), extra, 100.0 * extra / m[2], m[1] / m[3], out_bytes / 1e6);
+        printf("| %s | %.3f | %.3f | %.3f | %.3f (%.3f) | %.2f | %.2f | %.3f (%.1f %%) | %.2fx | %.1f |\n", argv[a], m[2], m[3],
+               m[1], m[0], m[6], m[2] / (m[1] + m[0]), m[3] / (m[1] + m[6]), extra, 100.0 * extra / m[3], m[1] / m[3],
+               out_bytes / 1e6);
         fflush(stdout);
         for (size_t k = 0; k < nj; k++) { free(jobs[k].x); free(jobs[k].dst); free(jobs[k].stats); }
         free(jobs);
