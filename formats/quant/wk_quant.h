@@ -260,6 +260,16 @@ typedef struct {
 int wk_quantize_rows(int type, const float *src, void *dst, int64_t nrows,
                      int64_t n_per_row, const wk_qopts *opts, wk_err *err);
 
+/* wk_quantize_rows, and the error statistics of every row (wk_qstats.h) into
+ * row_stats (2 * nrows doubles): [2r] = wk_qstats_row_sq_error of row r (its
+ * squared quantization error), [2r+1] = wk_qstats_sum_sq (its squared
+ * values), each computed while the row is in cache; the sum of squares is
+ * also the NaN/Inf scan (rescanned for the column only when not finite).
+ * Same bytes and errors as wk_quantize_rows; the statistics are the same for
+ * any thread count, unspecified on failure. */
+int wk_quantize_rows_stats(int type, const float *src, void *dst, int64_t nrows,
+                           int64_t n_per_row, const wk_qopts *opts, double *row_stats, wk_err *err);
+
 /* Index of the first NaN/Inf among x[0..n), or -1 (SIMD when available). */
 int64_t wk_quant_find_nonfinite(const float *x, int64_t n);
 

@@ -10,13 +10,17 @@
  * whatever thread runs it, so the output never depends on the thread count.
  * Each row is scanned for NaN/Inf just before it is quantized (while it is in
  * cache) and its fp16 scales checked just after; the error reported is the
- * one of the lowest row, so it too is independent of the thread count. */
+ * one of the lowest row, so it too is independent of the thread count.  With
+ * statistics (wk_quantize_rows_stats) the scan is the row's sum of squares
+ * and the row's error is summed right after its scale check. */
 #include "wk_quant.h"
 #include "wk_dot.h"
+#include "wk_qstats.h"
 #include "wk_cpu.h"
 #include "wk_ggml.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <omp.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -233,16 +237,26 @@ typedef struct {
     const float *imatrix;
 } row_kernels;
 
-static row_status quantize_one_row(const row_kernels *K, const float *x, uint8_t *y, int64_t n)
+/* One row: the NaN/Inf scan (with stats: the sum of squares, rescanned only
+ * when it is not finite), the kernel, the scale check, the row's error. */
+static row_status quantize_one_row(const row_kernels *K, const float *x, uint8_t *y, int64_t n,
+                                   double *stats)
 {
     row_status st = { 0, -1 };
-    int64_t bad = K->find(x, n);
+    int64_t bad = -1;
+    if (stats) {
+        stats[1] = wk_qstats_sum_sq(x, n);
+        if (!isfinite(stats[1])) bad = K->find(x, n);
+    } else {
+        bad = K->find(x, n);
+    }
     if (bad >= 0) { st.kind = 1; st.col = bad; return st; }
     if (K->fn) K->fn(x, y, n);
     else if (K->fn_w) K->fn_w(x, y, n, K->imatrix);
     else wk_quantize_row_search(K->type, x, y, n, K->imatrix);
     bad = K->qt->check(y, n / K->blck);
-    if (bad >= 0) { st.kind = 2; st.col = bad; }
+    if (bad >= 0) { st.kind = 2; st.col = bad; return st; }
+    if (stats) stats[0] = wk_qstats_row_sq_error(K->type, x, y, n);
     return st;
 }
 
@@ -301,6 +315,12 @@ static int resolve_rows(int type, int64_t nrows, int64_t n_per_row, const wk_qop
 int wk_quantize_rows(int type, const float *src, void *dst, int64_t nrows,
                      int64_t n_per_row, const wk_qopts *opts, wk_err *err)
 {
+    return wk_quantize_rows_stats(type, src, dst, nrows, n_per_row, opts, NULL, err);
+}
+
+int wk_quantize_rows_stats(int type, const float *src, void *dst, int64_t nrows,
+                           int64_t n_per_row, const wk_qopts *opts, double *row_stats, wk_err *err)
+{
     wk_qopts o = { 0 };
     if (opts) o = *opts;
     const char *name = o.name ? o.name : "tensor";
@@ -319,7 +339,8 @@ int wk_quantize_rows(int type, const float *src, void *dst, int64_t nrows,
         if (end > nrows) end = nrows;
         for (int64_t r = c * WK_QUANT_CHUNK_ROWS; r < end; r++) {
             row_status st = quantize_one_row(&K, src + r * n_per_row,
-                                             (uint8_t *)dst + (size_t)r * row_size, n_per_row);
+                                             (uint8_t *)dst + (size_t)r * row_size, n_per_row,
+                                             row_stats ? row_stats + 2 * r : NULL);
             if (!st.kind) continue;
 #pragma omp critical(wk_quant_err)
             if (r < bad_row) { bad_row = r; bad_st = st; }

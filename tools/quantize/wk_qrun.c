@@ -19,6 +19,7 @@
 #include "wk_imatrix.h"
 #include "wk_io.h"
 #include "wk_quant.h"
+#include "wk_qstats.h"
 #include "wk_sink.h"
 #include "wk_source.h"
 
@@ -137,6 +138,10 @@ typedef struct {
     int *types;             /* output ggml type of each tensor */
     float *imat;            /* importance weights of a tensor (ne0 per expert) */
     int needs_imatrix;      /* dry run: a tensor would need an importance matrix */
+    float *x;               /* a slab of input rows as float32 (when not read in place) */
+    uint8_t *y;             /* a slab of output rows */
+    double *row_err;        /* the slab's per-row statistics (wk_quantize_rows_stats) */
+    size_t x_cap, y_cap, row_err_cap;   /* their sizes in bytes */
     uint64_t total_in, done;
 } qrun;
 
@@ -157,28 +162,23 @@ static int halves_to_f32(const uint8_t *p, size_t cnt, float *x, int bf16, wk_er
     return 0;
 }
 
-static int rows_decode(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
-                       int allow_requantize, wk_err *err);
-
-/* Rows r0..r0+n of a source tensor as float32 into x; their input pages then
- * leave the resident set (docs/pack.md "Memory"). */
-static int rows_to_f32(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
-                       int allow_requantize, wk_err *err)
-{
-    int rc = rows_decode(t, ne0, r0, n, x, allow_requantize, err);
-    size_t rs = wk_ggml_row_size(t->type, ne0);
-    wk_map_release(t->data + (size_t)r0 * rs, (uint64_t)n * rs);
-    return rc;
-}
-
-static int rows_decode(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *x,
-                       int allow_requantize, wk_err *err)
+/* Rows r0..r0+n of a source tensor as float32: *xp points into the map
+ * itself for aligned F32 data (no copy), else into buf (converted or
+ * dequantized there, or copied when the F32 data is misaligned). */
+static int rows_to_f32(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t n, float *buf,
+                       const float **xp, int allow_requantize, wk_err *err)
 {
     const size_t cnt = (size_t)(n * ne0), first = (size_t)(r0 * ne0);
+    *xp = buf;
     switch (t->type) {
-    case WK_GGML_F32: memcpy(x, t->data + first * 4, cnt * 4); return 0;
-    case WK_GGML_F16: return halves_to_f32(t->data + first * 2, cnt, x, 0, err);
-    case WK_GGML_BF16: return halves_to_f32(t->data + first * 2, cnt, x, 1, err);
+    case WK_GGML_F32:
+        if ((uintptr_t)(t->data + first * 4) % sizeof(float) == 0)
+            *xp = (const float *)(const void *)(t->data + first * 4);
+        else
+            memcpy(buf, t->data + first * 4, cnt * 4);
+        return 0;
+    case WK_GGML_F16: return halves_to_f32(t->data + first * 2, cnt, buf, 0, err);
+    case WK_GGML_BF16: return halves_to_f32(t->data + first * 2, cnt, buf, 1, err);
     default: break;
     }
     const wk_qtraits *q = wk_qtraits_get(t->type);
@@ -188,47 +188,46 @@ static int rows_decode(const wk_gguf_tensor *t, int64_t ne0, int64_t r0, int64_t
                           q ? "requantizing loses quality: pass --allow-requantize to do it anyway"
                             : "wk-quantize reads F32, F16, BF16 (and, to requantize, its own types)");
     size_t rs = wk_ggml_row_size(t->type, ne0);
-    for (int64_t r = 0; r < n; r++) q->dequantize(t->data + (size_t)(r0 + r) * rs, x + r * ne0, ne0);
+    for (int64_t r = 0; r < n; r++) q->dequantize(t->data + (size_t)(r0 + r) * rs, buf + r * ne0, ne0);
     return 0;
 }
 
 /* Quantize n rows of x (ne0 columns) to type qtype into y, adding the squared error
- * and squared values to st: errors per row, summed in row order, so the same
- * for any thread count.  row_err holds 2 * n doubles. */
+ * and squared values to st: the row driver sums each row while it is in cache
+ * (wk_quantize_rows_stats, wk_qstats.h); rows are added in row order, so the sums
+ * are the same for any thread count.  row_err holds 2 * n doubles. */
 static int quantize_slab(const wk_qrun_opts *o, int qtype, const wk_gguf_tensor *t,
                          const float *x, uint8_t *y, double *row_err, int64_t n, int64_t ne0,
-                         size_t out_row, const float *imat, t_stats *st, wk_err *err)
+                         const float *imat, t_stats *st, wk_err *err)
 {
     wk_qopts qo = { .nthreads = o->threads, .name = t->name,
                     .kernel = o->search ? WK_QK_SEARCH : WK_QK_AUTO, .imatrix = imat };
-    WK_TRY(wk_quantize_rows(qtype, x, y, n, ne0, &qo, err));
-#pragma omp parallel for schedule(static) num_threads(o->threads > 0 ? o->threads : omp_get_max_threads())
-    for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * ne0;
-        double sx = 0;
-        for (int64_t i = 0; i < ne0; i++) sx += (double)xr[i] * xr[i];
-        row_err[2 * r] = wk_quant_sq_error(qtype, xr, y + (size_t)r * out_row, ne0, NULL);
-        row_err[2 * r + 1] = sx;
-    }
+    WK_TRY(wk_quantize_rows_stats(qtype, x, y, n, ne0, &qo, row_err, err));
     for (int64_t r = 0; r < n; r++) { st->sq_err += row_err[2 * r]; st->sq_x += row_err[2 * r + 1]; }
     return 0;
 }
 
-/* n*ne0 values of x to F16 / BF16 / F32 (out) into y, adding the squared error
- * and squared values to st. */
+/* n rows of x (ne0 columns) to F16 / BF16 (out) into y, adding the squared
+ * error and squared values to st, row by row by the rule of wk_qstats.h. */
 static void convert_slab(int out, const float *x, uint8_t *y, int64_t n, int64_t ne0, t_stats *st)
 {
-    if (out == WK_GGML_F16 || out == WK_GGML_BF16) {
-        uint16_t *h = (uint16_t *)(void *)y;
-        if (out == WK_GGML_F16) wk_f32_to_f16_row(x, h, (size_t)(n * ne0));
-        else wk_f32_to_bf16_row(x, h, (size_t)(n * ne0));
-        for (int64_t i = 0; i < n * ne0; i++) {
-            double d = (double)x[i] - (out == WK_GGML_F16 ? wk_f16_to_f32(h[i]) : wk_bf16_to_f32(h[i]));
-            st->sq_err += d * d;
-            st->sq_x += (double)x[i] * x[i];
+    uint16_t *h = (uint16_t *)(void *)y;
+    if (out == WK_GGML_F16) wk_f32_to_f16_row(x, h, (size_t)(n * ne0));
+    else wk_f32_to_bf16_row(x, h, (size_t)(n * ne0));
+    float back[256];
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * ne0;
+        const uint16_t *hr = h + r * ne0;
+        wk_qstats_acc e;
+        wk_qstats_acc_init(&e);
+        for (int64_t i = 0; i < ne0; i += 256) {
+            const int64_t m = ne0 - i < 256 ? ne0 - i : 256;
+            if (out == WK_GGML_F16) wk_f16_to_f32_row(hr + i, back, (size_t)m);
+            else wk_bf16_to_f32_row(hr + i, back, (size_t)m);
+            wk_qstats_acc_sq_diff(&e, xr + i, back, m);
         }
-    } else {
-        memcpy(y, x, sizeof(float) * (size_t)(n * ne0));
+        st->sq_err += wk_qstats_acc_sum(&e);
+        st->sq_x += wk_qstats_sum_sq(xr, ne0);
     }
 }
 
@@ -237,7 +236,19 @@ static void progress(qrun *r)
     if (r->o->progress) r->o->progress(r->o->progress_ctx, r->done, r->total_in);
 }
 
-/* Quantize (or convert to F16/F32) tensor t to type `out` and write it. */
+/* *p holds at least need bytes (grown, contents not kept), or -1 (WK_E_NOMEM). */
+static int reserve(void **p, size_t *cap, size_t need, const char *name, wk_err *err)
+{
+    if (need <= *cap) return 0;
+    free(*p);
+    *p = malloc(need);
+    *cap = *p ? need : 0;
+    WK_FAIL_IF(!*p, err, WK_E_NOMEM, "%s: out of memory", name);
+    return 0;
+}
+
+/* Quantize (or convert to F16/F32) tensor t to type `out` and write it,
+ * slab by slab through the run's buffers (kept from tensor to tensor). */
 static int write_tensor(qrun *qr, const wk_gguf_tensor *t, int out, const float *imat, t_stats *st,
                         wk_err *err)
 {
@@ -259,32 +270,30 @@ static int write_tensor(qrun *qr, const wk_gguf_tensor *t, int out, const float 
     int64_t slab = (8 << 20) / ne0;
     slab = slab < WK_QUANT_CHUNK_ROWS ? WK_QUANT_CHUNK_ROWS : slab / WK_QUANT_CHUNK_ROWS * WK_QUANT_CHUNK_ROWS;
     if (slab > nrows) slab = nrows;
-    int rc = -1;
-    float *x = malloc(sizeof(float) * (size_t)(slab * ne0));
-    uint8_t *y = malloc(out_row * (size_t)slab);
-    double *row_err = malloc(sizeof(double) * 2 * (size_t)slab);
-    WK_FAIL_GOTO(!x || !y || !row_err, done, err, WK_E_NOMEM, "%s: out of memory", t->name);
+    WK_TRY(reserve((void **)&qr->x, &qr->x_cap, sizeof(float) * (size_t)(slab * ne0), t->name, err));
+    WK_TRY(reserve((void **)&qr->y, &qr->y_cap, out_row * (size_t)slab, t->name, err));
+    WK_TRY(reserve((void **)&qr->row_err, &qr->row_err_cap, sizeof(double) * 2 * (size_t)slab, t->name, err));
     const uint64_t in_row = t->nbytes / (uint64_t)nrows;
     /* rows of one expert (3-D tensors): each has its own importance weights */
     const int64_t per_expert = t->n_dims > 2 ? t->ne[1] : nrows;
     for (int64_t r0 = 0, n; r0 < nrows; r0 += n) {
         n = nrows - r0 < slab ? nrows - r0 : slab;
         if (imat && n > per_expert - r0 % per_expert) n = per_expert - r0 % per_expert;
-        const float *w = imat ? imat + (r0 / per_expert) * ne0 : NULL;
-        WK_TRY_GOTO(rows_to_f32(t, ne0, r0, n, x, o->allow_requantize, err), done);
-        if (q) WK_TRY_GOTO(quantize_slab(o, out, t, x, y, row_err, n, ne0, out_row, w, st, err), done);
-        else convert_slab(out, x, y, n, ne0, st);
-        int wr = wk_ggufw_write(qr->w, y, out_row * (size_t)n, err);
+        const float *w = imat ? imat + (r0 / per_expert) * ne0 : NULL, *x;
+        WK_TRY(rows_to_f32(t, ne0, r0, n, qr->x, &x, o->allow_requantize, err));
+        const void *res = qr->y;
+        if (q) WK_TRY(quantize_slab(o, out, t, x, qr->y, qr->row_err, n, ne0, w, st, err));
+        else if (out != WK_GGML_F32) convert_slab(out, x, qr->y, n, ne0, st);
+        else res = x;                             /* F16/BF16 -> F32: the values as read */
+        int wr = wk_ggufw_write(qr->w, res, out_row * (size_t)n, err);
+        /* these input rows are done with: their pages leave the resident set
+         * (docs/pack.md "Memory"); after the write, as res may point into the map */
+        wk_map_release(t->data + (size_t)r0 * (size_t)in_row, (uint64_t)n * in_row);
         qr->done += in_row * (uint64_t)n;
         progress(qr);
-        WK_TRY_GOTO(wr, done);
+        WK_TRY(wr);
     }
-    rc = 0;
-done:
-    free(x);
-    free(y);
-    free(row_err);
-    return rc;
+    return 0;
 }
 
 /* ---- the file ------------------------------------------------------------------- */
@@ -555,6 +564,9 @@ static int quantize_gguf(const wk_qrun_opts *o, const wk_gguf *g, const wk_sourc
 done:
     if (out) wk_out_abort(out);
     free(qr.imat);
+    free(qr.x);
+    free(qr.y);
+    free(qr.row_err);
     free(qr.types);
     wk_ggufw_free(qr.w);
     wk_imatrix_close(qr.im);
