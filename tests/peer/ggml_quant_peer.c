@@ -354,6 +354,12 @@ static void test_type_imat(int type, const float *src, int64_t nrows, int64_t n,
         const int64_t nan_rows = (int64_t)FAM_NAN * per_fam;
         for (int64_t r = 0; r < nrows; r++) qt->quantize_imat(src + r * n, o + r * row_size, n, w);
         int64_t eq_k = count_equal("imat", type, o, g, nan_rows, row_size, per_fam);
+        int64_t eq_s = -1;   /* the AVX2 twin, on the same rows (-1: none on this CPU) */
+        if (qt->quantize_imat_simd && wk_quant_have_simd()) {
+            for (int64_t r = 0; r < nan_rows; r++)
+                qt->quantize_imat_simd(src + r * n, o + r * row_size, n, w);
+            eq_s = count_equal("imat simd", type, o, g, nan_rows, row_size, per_fam);
+        }
         int64_t accepted = 0, eq_drv[4] = { 0, 0, 0, 0 };
         for (int64_t r = 0; r < nrows; r++) {
             wk_err err;
@@ -376,10 +382,11 @@ static void test_type_imat(int type, const float *src, int64_t nrows, int64_t n,
             for (int64_t r = 0; r < accepted; r++)
                 eq_drv[t] += !memcmp(o + r * row_size, acc_g + r * row_size, row_size);
         }
-        printf("%-5s imatrix %-12s kernel==ggml %" PRId64 "/%" PRId64 "  driver(accepted %" PRId64
-               ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64 "\n", ti->lname,
-               IMAT[f], eq_k, nan_rows, accepted, eq_drv[0], eq_drv[1], eq_drv[2], eq_drv[3]);
-        int bad = eq_k != nan_rows;
+        printf("%-5s imatrix %-12s kernel==ggml %" PRId64 "/%" PRId64 " simd==ggml %" PRId64
+               "  driver(accepted %" PRId64 ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64
+               "/%" PRId64 "\n", ti->lname, IMAT[f], eq_k, nan_rows, eq_s, accepted, eq_drv[0],
+               eq_drv[1], eq_drv[2], eq_drv[3]);
+        int bad = eq_k != nan_rows || (eq_s >= 0 && eq_s != nan_rows);
         for (int t = 0; t < 4; t++) bad |= eq_drv[t] != accepted;
         if (bad) nfail += nfail == before;
     }
