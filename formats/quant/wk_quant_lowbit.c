@@ -259,7 +259,7 @@ static void q3_finish(const float *x, wk_block_q3_K *b, int8_t *L)
     pack_2bit((const uint8_t *)L, b->qs);
 }
 
-void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block)
+void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block, wk_q3_tail_fn tail)
 {
     wk_block_q3_K b;
     float max_scale = 0, amax = 0;
@@ -278,7 +278,7 @@ void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block)
     } else {
         b.d = wk_f32_to_f16(0.f);
     }
-    q3_finish(x, &b, L);
+    (tail ? tail : q3_finish)(x, &b, L);
     memcpy(block, &b, sizeof b);
 }
 
@@ -289,11 +289,12 @@ void wk_quantize_row_q3_K_ref(const float *x, void *vy, int64_t k)
     float scales[WK_QK_K / 16];
     for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
         for (int j = 0; j < WK_QK_K / 16; ++j) scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
-        wk_q3_K_finish(x, scales, L, y + i * sizeof(wk_block_q3_K));
+        wk_q3_K_finish(x, scales, L, y + i * sizeof(wk_block_q3_K), NULL);
     }
 }
 
-void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8_t *L, void *block)
+void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8_t *L, void *block,
+                      wk_q3_tail_fn tail)
 {
     wk_block_q3_K b;
     int8_t Ls[WK_QK_K / 16];
@@ -301,7 +302,7 @@ void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8
     const float d_block = wk_q_make_qx_quants(WK_QK_K / 16, 32, scales, Ls, 1, sw);
     for (int j = 0; j < WK_QK_K / 16; ++j) q3_put_scale(b.scales, j, Ls[j]);
     b.d = wk_f32_to_f16(d_block);
-    q3_finish(x, &b, L);
+    (tail ? tail : q3_finish)(x, &b, L);
     memcpy(block, &b, sizeof b);
 }
 
@@ -322,7 +323,7 @@ void wk_quantize_row_q3_K_imat(const float *x, void *vy, int64_t n, const float 
             sw[j] = sumw;
             scales[j] = wk_q_make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
         }
-        wk_q3_K_finish_w(x, scales, sw, L, y + i * sizeof(wk_block_q3_K));
+        wk_q3_K_finish_w(x, scales, sw, L, y + i * sizeof(wk_block_q3_K), NULL);
     }
 }
 

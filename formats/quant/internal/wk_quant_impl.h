@@ -65,7 +65,9 @@ float wk_iq4_search_avx2(const float *xb, const float *weight, uint8_t *Lb);
  *   wk_q2_K_finish   Q2_K from 16 scales/mins and L[256] (0..3), unweighted /
  *   wk_q2_K_finish_w with weights (sw[16]: the sub-blocks' weight sums);
  *   wk_q3_K_finish   Q3_K from 16 scales and L[256] (0..7), unweighted /
- *   wk_q3_K_finish_w with weights (wk_quant_lowbit.c).
+ *   wk_q3_K_finish_w with weights (wk_quant_lowbit.c); `tail` (NULL: the
+ *                    scalar one) does the rest once b's scales and d are set:
+ *                    requantization with them, hmask, 2-bit packing.
  * L is rewritten (requantization); the block goes to `block`, any alignment. */
 /* Sum of x[j]^2 over n values, sequential in float (ggml's sum_x2 loops). */
 float wk_q_sum_sq(const float *x, int64_t n);
@@ -76,8 +78,10 @@ void wk_q2_K_finish(const float *x, const float *scales, const float *mins, uint
                     void *block);
 void wk_q2_K_finish_w(const float *x, const float *scales, const float *mins, const float *sw,
                       uint8_t *L, void *block);
-void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block);
-void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8_t *L, void *block);
+typedef void (*wk_q3_tail_fn)(const float *x, wk_block_q3_K *b, int8_t *L);
+void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block, wk_q3_tail_fn tail);
+void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8_t *L, void *block,
+                      wk_q3_tail_fn tail);
 
 /* The 16 signed scales (-32..31) of a Q3_K block's 12-byte field. */
 void wk_q3_K_scales(const uint8_t *s12, int *sc);

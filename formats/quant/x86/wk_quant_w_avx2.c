@@ -17,6 +17,7 @@
 #include "wk_quant.h"
 #include "wk_quant_impl.h"
 #include "wk_cpu.h"
+#include "wk_half.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -62,73 +63,122 @@ WK_AVX2 void wk_quantize_row_q2_K_avx2(const float *x, void *vy, int64_t k)
     }
 }
 
-/* make_q3_quants(16, nmax, x, L, do_rmse = true) for 8 sub-blocks: the
+/* make_q3_quants(16, nmax, x, L, do_rmse = true) for the 16 sub-blocks of a
+ * super-block, two vectors of 8 (X[g][i]: value i of sub-block 8g + lane),
+ * interleaved step by step so that the two dependency chains overlap: the
  * weighted fit (weights x^2) and up to 5 rounds of coordinate descent.  A
  * lane whose round changed nothing would change nothing in later rounds
  * either (its state is the same), so rounds run while any lane changes, as
- * the scalar loop runs while its one sub-block does.  L gets l + nmax. */
-WK_AVX2 static __m256 make_q3_x8(int nmax, const __m256 *X, __m256i *L)
+ * the scalar loop runs while its one sub-block does.  L gets l + nmax; the
+ * scales go to scales[16]. */
+WK_AVX2 static void make_q3_x16(int nmax, const __m256 X[2][16], __m256i L[2][16], float *scales)
 {
     const __m256 zero = _mm256_setzero_ps();
-    __m256 max, amax, W[16], WX[16];
-    wk_l_absmax(16, X, &amax, &max);
-    const __m256 tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
-    const __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
-    __m256 sumlx = zero, suml2 = zero, fL[16];
-    for (int i = 0; i < 16; i++) {
-        L[i] = wk_l_clamp(wk_l_nearest_int(_mm256_mul_ps(iscale, X[i])), -nmax, nmax - 1);
-        fL[i] = _mm256_cvtepi32_ps(L[i]);
-        W[i] = _mm256_mul_ps(X[i], X[i]);
-        WX[i] = _mm256_mul_ps(W[i], X[i]);
-        sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(WX[i], fL[i]));
-        suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(W[i], fL[i]), fL[i]));
+    __m256 W[2][16], WX[2][16], fL[2][16], sumlx[2], suml2[2], tiny[2];
+    for (int g = 0; g < 2; g++) {
+        __m256 max, amax;
+        wk_l_absmax(16, X[g], &amax, &max);
+        tiny[g] = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
+        const __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
+        sumlx[g] = suml2[g] = zero;
+        for (int i = 0; i < 16; i++) {
+            L[g][i] = wk_l_clamp(wk_l_nearest_int(_mm256_mul_ps(iscale, X[g][i])), -nmax, nmax - 1);
+            fL[g][i] = _mm256_cvtepi32_ps(L[g][i]);
+            W[g][i] = _mm256_mul_ps(X[g][i], X[g][i]);
+            WX[g][i] = _mm256_mul_ps(W[g][i], X[g][i]);
+            sumlx[g] = _mm256_add_ps(sumlx[g], _mm256_mul_ps(WX[g][i], fL[g][i]));
+            suml2[g] = _mm256_add_ps(suml2[g], _mm256_mul_ps(_mm256_mul_ps(W[g][i], fL[g][i]), fL[g][i]));
+        }
     }
     for (int itry = 0; itry < 5; ++itry) {
         __m256 changed = zero;
         for (int i = 0; i < 16; i++) {
-            __m256 slx = _mm256_sub_ps(sumlx, _mm256_mul_ps(WX[i], fL[i]));
-            __m256 go = _mm256_cmp_ps(slx, zero, _CMP_GT_OQ);
-            if (_mm256_movemask_ps(go) == 0) continue;
-            __m256 sl2 = _mm256_sub_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(W[i], fL[i]), fL[i]));
-            __m256i nl = wk_l_clamp(wk_l_nearest_int(_mm256_div_ps(_mm256_mul_ps(X[i], sl2), slx)),
-                                    -nmax, nmax - 1);
-            go = _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(nl, L[i])), go);
-            __m256 fn = _mm256_cvtepi32_ps(nl);
-            slx = _mm256_add_ps(slx, _mm256_mul_ps(WX[i], fn));
-            sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(_mm256_mul_ps(W[i], fn), fn));
-            __m256 better = _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(slx, slx), suml2),
-                                          _mm256_mul_ps(_mm256_mul_ps(sumlx, sumlx), sl2), _CMP_GT_OQ);
-            go = _mm256_and_ps(go, _mm256_and_ps(_mm256_cmp_ps(sl2, zero, _CMP_GT_OQ), better));
-            L[i] = wk_l_seli(L[i], nl, go);
-            fL[i] = wk_l_sel(fL[i], fn, go);
-            sumlx = wk_l_sel(sumlx, slx, go);
-            suml2 = wk_l_sel(suml2, sl2, go);
-            changed = _mm256_or_ps(changed, go);
+            for (int g = 0; g < 2; g++) {
+                __m256 slx = _mm256_sub_ps(sumlx[g], _mm256_mul_ps(WX[g][i], fL[g][i]));
+                __m256 go = _mm256_cmp_ps(slx, zero, _CMP_GT_OQ);
+                __m256 sl2 = _mm256_sub_ps(suml2[g], _mm256_mul_ps(_mm256_mul_ps(W[g][i], fL[g][i]), fL[g][i]));
+                __m256i nl = wk_l_clamp(wk_l_nearest_int(_mm256_div_ps(_mm256_mul_ps(X[g][i], sl2), slx)),
+                                        -nmax, nmax - 1);
+                go = _mm256_andnot_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(nl, L[g][i])), go);
+                __m256 fn = _mm256_cvtepi32_ps(nl);
+                slx = _mm256_add_ps(slx, _mm256_mul_ps(WX[g][i], fn));
+                sl2 = _mm256_add_ps(sl2, _mm256_mul_ps(_mm256_mul_ps(W[g][i], fn), fn));
+                __m256 better = _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(slx, slx), suml2[g]),
+                                              _mm256_mul_ps(_mm256_mul_ps(sumlx[g], sumlx[g]), sl2),
+                                              _CMP_GT_OQ);
+                go = _mm256_and_ps(go, _mm256_and_ps(_mm256_cmp_ps(sl2, zero, _CMP_GT_OQ), better));
+                L[g][i] = wk_l_seli(L[g][i], nl, go);
+                fL[g][i] = wk_l_sel(fL[g][i], fn, go);
+                sumlx[g] = wk_l_sel(sumlx[g], slx, go);
+                suml2[g] = wk_l_sel(suml2[g], sl2, go);
+                changed = _mm256_or_ps(changed, go);
+            }
         }
         if (_mm256_movemask_ps(changed) == 0) break;
     }
     const __m256i vn = _mm256_set1_epi32(nmax);
-    for (int i = 0; i < 16; i++)   /* tiny: L = 0 without the offset, as the scalar exit */
-        L[i] = wk_l_seli(_mm256_add_epi32(L[i], vn), _mm256_setzero_si256(), tiny);
-    __m256 scale = wk_l_sel(zero, _mm256_div_ps(sumlx, suml2), _mm256_cmp_ps(suml2, zero, _CMP_GT_OQ));
-    return wk_l_sel(scale, zero, tiny);
+    for (int g = 0; g < 2; g++) {
+        for (int i = 0; i < 16; i++)   /* tiny: L = 0 without the offset, as the scalar exit */
+            L[g][i] = wk_l_seli(_mm256_add_epi32(L[g][i], vn), _mm256_setzero_si256(), tiny[g]);
+        __m256 scale = wk_l_sel(zero, _mm256_div_ps(sumlx[g], suml2[g]),
+                                _mm256_cmp_ps(suml2[g], zero, _CMP_GT_OQ));
+        _mm256_storeu_ps(scales + 8 * g, wk_l_sel(scale, zero, tiny[g]));
+    }
+}
+
+/* The Q3_K tail (wk_quant_lowbit.c's q3_finish) with vectors: each sub-block
+ * of effective scale d = fp16(b->d) * sc != 0 is requantized as
+ * clamp(nearest_int(x / d), -4, 3) + 4 in two vectors of 8 (the same IEEE
+ * division and rounding), the others keep their L; then the high bits go to
+ * hmask (bit j/32 of byte j%32, set where L > 3) and the low 2 bits are packed
+ * 4 per byte, 32 apart, as ggml does. */
+WK_AVX2 static void q3_tail_avx2(const float *x, wk_block_q3_K *b, int8_t *L)
+{
+    int sc[16];
+    wk_q3_K_scales(b->scales, sc);
+    const float dall = wk_f16_to_f32(b->d);
+    for (int j = 0; j < WK_QK_K / 16; ++j) {
+        const float d = dall * sc[j];
+        if (!d) continue;
+        const __m256 vd = _mm256_set1_ps(d);
+        for (int h = 0; h < 2; h++) {
+            __m256i l = wk_l_clamp(wk_l_nearest_int(_mm256_div_ps(_mm256_loadu_ps(x + 16 * j + 8 * h), vd)),
+                                   -4, 3);
+            l = _mm256_add_epi32(l, _mm256_set1_epi32(4));
+            __m128i w = _mm_packs_epi32(_mm256_castsi256_si128(l), _mm256_extracti128_si256(l, 1));
+            _mm_storel_epi64((__m128i *)(L + 16 * j + 8 * h), _mm_packs_epi16(w, w));
+        }
+    }
+    __m256i hm = _mm256_setzero_si256(), q[8];
+    const __m256i three = _mm256_set1_epi8(3);
+    for (int k = 0; k < 8; k++) {
+        q[k] = _mm256_loadu_si256((const __m256i *)(L + 32 * k));
+        __m256i hi = _mm256_cmpgt_epi8(q[k], three);
+        hm = _mm256_or_si256(hm, _mm256_and_si256(hi, _mm256_set1_epi8((char)(1 << k))));
+        q[k] = _mm256_and_si256(q[k], three);
+    }
+    _mm256_storeu_si256((__m256i *)b->hmask, hm);
+    for (int c = 0; c < 2; c++) {             /* 128 values -> 32 bytes */
+        __m256i v = _mm256_or_si256(_mm256_or_si256(q[4 * c], _mm256_slli_epi16(q[4 * c + 1], 2)),
+                                    _mm256_or_si256(_mm256_slli_epi16(q[4 * c + 2], 4),
+                                                    _mm256_slli_epi16(q[4 * c + 3], 6)));
+        _mm256_storeu_si256((__m256i *)(b->qs + 32 * c), v);
+    }
 }
 
 WK_AVX2 void wk_quantize_row_q3_K_avx2(const float *x, void *vy, int64_t k)
 {
     uint8_t *y = vy;
     const __m256i off = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
-    __m256 X[16];
-    __m256i Lv[16];
+    __m256 X[2][16];
+    __m256i Lv[2][16];
     int8_t L[WK_QK_K];
     float scales[16];
     for (int64_t b = 0; b < k / WK_QK_K; b++, x += WK_QK_K) {
-        for (int g = 0; g < 2; g++) {
-            wk_l_gather(x + 128 * g, off, 16, X);
-            _mm256_storeu_ps(scales + 8 * g, make_q3_x8(4, X, Lv));
-            wk_l_scatter_u8(Lv, 16, 16, (uint8_t *)L + 128 * g);
-        }
-        wk_q3_K_finish(x, scales, L, y + b * sizeof(wk_block_q3_K));
+        for (int g = 0; g < 2; g++) wk_l_gather(x + 128 * g, off, 16, X[g]);
+        make_q3_x16(4, X, Lv, scales);
+        for (int g = 0; g < 2; g++) wk_l_scatter_u8(Lv[g], 16, 16, (uint8_t *)L + 128 * g);
+        wk_q3_K_finish(x, scales, L, y + b * sizeof(wk_block_q3_K), q3_tail_avx2);
     }
 }
 
@@ -174,7 +224,7 @@ WK_AVX2 void wk_quantize_row_q3_K_imat_avx2(const float *x, void *vy, int64_t n,
             _mm256_storeu_ps(scales + 8 * g, wk_l_make_qx(16, 4, X, W, Lv));
             wk_l_scatter_u8(Lv, 16, 16, (uint8_t *)L + 128 * g);
         }
-        wk_q3_K_finish_w(x, scales, sw, L, y + b * sizeof(wk_block_q3_K));
+        wk_q3_K_finish_w(x, scales, sw, L, y + b * sizeof(wk_block_q3_K), q3_tail_avx2);
     }
 }
 
