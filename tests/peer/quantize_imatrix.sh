@@ -13,7 +13,8 @@
 #      file for a few; --include-weights / --exclude-weights.
 #   5. --allow-requantize: q8_0 and q4_k_m files requantized to q4_0 / q3_k_m / iq4_xs, with and
 #      without the imatrix = llama_model_quantize with allow_requantize, warning printed.
-#   6. llama.cpp evaluates every preset's imatrix file (a finite held-out perplexity; Q4_0,
+#   6. llama.cpp evaluates every preset's imatrix file and the new presets' files without one
+#      (a finite held-out perplexity; Q4_0,
 #      Q4_K_M, IQ4 within 3% of F16's, Q3_K_M 10%, Q2_K 40%).
 # Exit 77 (skipped) if npm / the registry / g++ is unavailable or the fixtures are missing.
 # Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (ctest sets them); WK_PEERS_DIR (npm cache).
@@ -187,9 +188,10 @@ done
 # ---- quality in llama.cpp ------------------------------------------------------------------
 cc -std=c11 -O2 -Wall -o ppl_peer "$SRC/tests/peer/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
     "${WK_LLAMA_LINK[@]}" -lm || die "cannot compile llama_quantize_peer.c"
-# every preset's imatrix file (and the q3_k_m one without) is evaluated; limits below for some
-runs="tiny-f16 wk-q3_k_m-none-j1 wk-rq-q4_k_m-q3_k_m-im-gguf"
+# every preset's imatrix file and the new presets without one are evaluated; limits below for some
+runs="tiny-f16 wk-rq-q4_k_m-q3_k_m-im-gguf"
 for tf in $PRESETS; do runs="$runs wk-${tf%:*}-im-gguf-j1"; done
+for t in q2_k q3_k_s q3_k_m q3_k_l iq4_nl iq4_xs; do runs="$runs wk-$t-none-j1"; done
 for m in $runs; do
     out=$(./ppl_peer ppl "$m.gguf" "$MODELS/heldout.txt" 128 "$m.logits") || die "llama.cpp failed on $m.gguf"
     echo "$m $out"
