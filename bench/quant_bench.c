@@ -204,6 +204,55 @@ static int search_speed(const float *x, int64_t rows, int64_t cols, int runs, in
     return bad;
 }
 
+/* Times every wanted type with and without g_imatrix (whatever it is now):
+ * one table row per type and thread count; best-of lines appended to best. */
+static int bench_types(const float *x, uint8_t *ref, uint8_t *y, int64_t rows, int64_t cols,
+                       int runs, int maxt, char (*best)[160], int *nbest, int maxbest)
+{
+    const double gb = (double)rows * cols * sizeof(float) / 1e9;
+    const char *im = g_imatrix ? "yes" : "no";
+    int bad = 0;
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const char *name = qname(t);
+        size_t bytes = wk_ggml_row_size(type, cols) * (size_t)rows;
+        double cpu_unused;
+        if (!type_wanted(type)) continue;
+        run(IMPL_GGML, type, x, ref, rows, cols, maxt, &cpu_unused);
+        for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
+            double med[NIMPL], min[NIMPL], cpu[NIMPL];
+            for (int impl = 0; impl < NIMPL; impl++) {
+                double s[99], c[99];
+                for (int r = 0; r < runs; r++) {
+                    memset(y, 0, bytes);
+                    s[r] = run(impl, type, x, y, rows, cols, th, &c[r]);
+                    if (s[r] < 0 || memcmp(y, ref, bytes)) {
+                        fprintf(stderr, "quant_bench: %s %s (imatrix %s) output differs from ggml\n",
+                                IMPL[impl], name, im);
+                        bad = 1;
+                    }
+                }
+                qsort(s, (size_t)runs, sizeof s[0], cmp_double);
+                med[impl] = s[runs / 2];
+                min[impl] = s[0];
+                qsort(c, (size_t)runs, sizeof c[0], cmp_double);
+                cpu[impl] = c[runs / 2];
+            }
+            printf("| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n",
+                   name, im, th, gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / cpu[IMPL_WK],
+                   gb / med[IMPL_WK_REF], gb / med[IMPL_GGML], med[IMPL_GGML] / med[IMPL_WK],
+                   med[IMPL_WK_REF] / med[IMPL_WK], cpu[IMPL_GGML] / cpu[IMPL_WK]);
+            fflush(stdout);
+            if (*nbest < maxbest)
+                snprintf(best[(*nbest)++], 160, "| %s | %s | %d | %.3f | %.3f | %.3f | %.2fx |",
+                         name, im, th, gb / min[IMPL_WK], gb / min[IMPL_WK_REF],
+                         gb / min[IMPL_GGML], min[IMPL_GGML] / min[IMPL_WK]);
+            if (th == maxt) break;
+        }
+    }
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && !strcmp(argv[1], "--search-eval")) return search_eval(argv[2]);
@@ -221,67 +270,32 @@ int main(int argc, char **argv)
     float *x = malloc(sizeof(float) * (size_t)(rows * cols));
     /* quantized rows are at most 34/32 bytes per value (Q8_0) */
     uint8_t *ref = malloc((size_t)(rows * cols) * 2), *y = malloc((size_t)(rows * cols) * 2);
-    if (!x || !ref || !y) { fprintf(stderr, "quant_bench: out of memory\n"); return 1; }
+    float *imat = malloc(sizeof(float) * (size_t)cols);
+    if (!x || !ref || !y || !imat) { fprintf(stderr, "quant_bench: out of memory\n"); return 1; }
     for (int64_t i = 0; i < rows * cols; i++) x[i] = gauss() * 0.02f * (i % 997 == 0 ? 8 : 1);
+    for (int64_t i = 0; i < cols; i++) imat[i] = expf(gauss());
     const double gb = (double)rows * cols * sizeof(float) / 1e9;
+    /* QB_IMATRIX: 0 (default) without, 1 with, 2 both in this run (without first) */
+    const int qi = getenv("QB_IMATRIX") ? atoi(getenv("QB_IMATRIX")) : 0;
 
-    printf("Input: %lld x %lld float32 (%.0f MB), median of %d runs; SIMD kernels: %s.\n\n",
+    printf("Input: %lld x %lld float32 (%.0f MB), median of %d runs; SIMD kernels: %s.\n",
            (long long)rows, (long long)cols, gb * 1e3, runs,
            wk_quant_have_simd() ? "AVX2/F16C" : "none (reference only)");
-    printf("| type | threads | wk GB/s | wk Mrows/s | wk GB per CPU-s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref | wk / ggml (CPU time) |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    if (qi) printf("imatrix yes: log-normal weights per column, the same on both sides.\n");
+    printf("\n| type | imatrix | threads | wk GB/s | wk Mrows/s | wk GB per CPU-s | wk-ref GB/s | ggml GB/s | wk / ggml | wk / wk-ref | wk / ggml (CPU time) |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     int bad = 0;
-    char best[NQT * 4][160];   /* best-of-RUNS lines, printed after the medians */
+    static char best[NQT * 8][160];   /* best-of-RUNS lines, printed after the medians */
     int nbest = 0;
-    float *imat = NULL;
-    if (getenv("QB_IMATRIX") && atoi(getenv("QB_IMATRIX"))) {
-        if (!(imat = malloc(sizeof(float) * (size_t)cols))) return 1;
-        for (int64_t i = 0; i < cols; i++) imat[i] = expf(gauss());
-        g_imatrix = imat;
-        printf("With an importance matrix (log-normal weights per column) on both sides.\n\n");
-    }
-    for (int t = 0; t < NQT; t++) {
-        const int type = QTYPES[t];
-        const char *name = qname(t);
-        size_t bytes = wk_ggml_row_size(type, cols) * (size_t)rows;
-        double cpu_unused;
-        if (!type_wanted(type)) continue;
-        run(IMPL_GGML, type, x, ref, rows, cols, maxt, &cpu_unused);
-        for (int th = 1; th <= maxt; th = th < maxt && th * 2 > maxt ? maxt : th * 2) {
-            double med[NIMPL], min[NIMPL], cpu[NIMPL];
-            for (int impl = 0; impl < NIMPL; impl++) {
-                double s[99], c[99];
-                for (int r = 0; r < runs; r++) {
-                    memset(y, 0, bytes);
-                    s[r] = run(impl, type, x, y, rows, cols, th, &c[r]);
-                    if (s[r] < 0 || memcmp(y, ref, bytes)) {
-                        fprintf(stderr, "quant_bench: %s %s output differs from ggml\n",
-                                IMPL[impl], name);
-                        bad = 1;
-                    }
-                }
-                qsort(s, (size_t)runs, sizeof s[0], cmp_double);
-                med[impl] = s[runs / 2];
-                min[impl] = s[0];
-                qsort(c, (size_t)runs, sizeof c[0], cmp_double);
-                cpu[impl] = c[runs / 2];
-            }
-            printf("| %s | %d | %.3f | %.3f | %.3f | %.3f | %.3f | %.2fx | %.2fx | %.2fx |\n", name, th,
-                   gb / med[IMPL_WK], rows / med[IMPL_WK] / 1e6, gb / cpu[IMPL_WK], gb / med[IMPL_WK_REF],
-                   gb / med[IMPL_GGML], med[IMPL_GGML] / med[IMPL_WK],
-                   med[IMPL_WK_REF] / med[IMPL_WK], cpu[IMPL_GGML] / cpu[IMPL_WK]);
-            fflush(stdout);
-            if (nbest < (int)(sizeof best / sizeof best[0]))
-                snprintf(best[nbest++], sizeof best[0], "| %s | %d | %.3f | %.3f | %.3f | %.2fx |",
-                         name, th, gb / min[IMPL_WK], gb / min[IMPL_WK_REF], gb / min[IMPL_GGML],
-                         min[IMPL_GGML] / min[IMPL_WK]);
-            if (th == maxt) break;
-        }
+    for (int m = qi == 1 ? 1 : 0; m <= (qi ? 1 : 0); m++) {
+        g_imatrix = m ? imat : NULL;
+        bad |= bench_types(x, ref, y, rows, cols, runs, maxt, best, &nbest, NQT * 8);
     }
     printf("\nBest of %d runs (the least disturbed run of each; GB/s):\n\n", runs);
-    printf("| type | threads | wk | wk-ref | ggml | wk / ggml |\n|---|---|---|---|---|---|\n");
+    printf("| type | imatrix | threads | wk | wk-ref | ggml | wk / ggml |\n|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < nbest; i++) printf("%s\n", best[i]);
-    if (!g_imatrix) bad |= search_speed(x, rows < search_rows ? rows : search_rows, cols, runs, maxt);
+    g_imatrix = NULL;
+    if (qi != 1 && search_rows > 0) bad |= search_speed(x, rows < search_rows ? rows : search_rows, cols, runs, maxt);
     free(x); free(ref); free(y); free(imat);
     return bad;
 }

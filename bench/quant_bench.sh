@@ -9,7 +9,8 @@
 # QB_RUNS (default 5), QB_THREADS (default: nproc), QB_SEARCH_ROWS (default 64: rows for the
 # --search timing, which also checks that its output is the same for every thread count),
 # QB_TYPES (comma list, default all), QB_IMATRIX=1 (both sides get the same importance
-# matrix: ggml's weighted quantizers vs weightkit's), CC, WK_PEERS_DIR.
+# matrix: ggml's weighted quantizers vs weightkit's), QB_IMATRIX=2 (both modes in the same
+# run: without, then with), CC, WK_PEERS_DIR.
 # QB_SEARCH_EVAL=CHECKPOINT.pth: instead, print the RMSE of the reference quantizer vs
 # the error-minimising search (wk-quantize --search) for every type on its 2-D tensors.
 # QB_E2E=F32.gguf: instead, the whole `wk-quantize F32.gguf OUT TYPE -j 1` process against

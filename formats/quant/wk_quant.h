@@ -140,7 +140,7 @@ typedef struct {
 
 /* Kernels of ggml type `type`; NULL if weightkit cannot quantize it (the
  * quant types are Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 Q2_K Q3_K Q4_K Q5_K Q6_K IQ4_NL
- * IQ4_XS; Q2_K and Q3_K have no SIMD quantizer: quantize_simd NULL). */
+ * IQ4_XS; on x86 every one has quantize_simd and quantize_imat_simd). */
 const wk_qtraits *wk_qtraits_get(int type);
 /* The ggml id of a quant type by name, case-insensitive ("q4_0", "Q4_K",
  * "q6_k"); -1 if unknown or not quantizable.  Tools print the lower-case
@@ -178,7 +178,7 @@ void wk_quantize_row_q6_K_imat(const float *x, void *y, int64_t n, const float *
 
 /* Q2_K, Q3_K, IQ4_NL, IQ4_XS (wk_quant_lowbit.c): = ggml_quantize_chunk
  * without (_ref) and with (_imat) importance weights; scalar references
- * (IQ4_NL/IQ4_XS have AVX2 twins, below with the other _avx2 kernels). */
+ * (their AVX2 twins are below with the other _avx2 kernels). */
 void wk_quantize_row_q2_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_q3_K_ref(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_nl_ref(const float *x, void *y, int64_t k);
@@ -204,6 +204,20 @@ void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_nl_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_iq4_xs_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q2_K_avx2(const float *x, void *y, int64_t k);
+void wk_quantize_row_q3_K_avx2(const float *x, void *y, int64_t k);
+/* Weighted (x86/wk_quant_w_avx2.c, IQ4 in x86/wk_quant_iq4_avx2.c): the same
+ * bytes as the *_imat references. */
+void wk_quantize_row_q4_0_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q4_1_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_0_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_1_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q8_0_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q2_K_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q3_K_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q4_K_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q5_K_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
+void wk_quantize_row_q6_K_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
 void wk_quantize_row_iq4_nl_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
 void wk_quantize_row_iq4_xs_imat_avx2(const float *x, void *y, int64_t n, const float *qw);
 /* Index of the first value of x[0..n) that is NaN or +-Inf, or -1. */
@@ -238,9 +252,11 @@ typedef struct {
     wk_qkernel kernel;
     const char *name;        /* tensor name for messages (NULL: "tensor") */
     const float *imatrix;    /* n_per_row importance weights (same for every
-                              * row), or NULL.  With AUTO/REF: ggml's weighted
-                              * quantizers (quantize_imat; no SIMD kernels, so
-                              * WK_QK_SIMD with an imatrix is WK_E_UNSUPPORTED);
+                              * row), or NULL.  With AUTO/SIMD/REF: ggml's weighted
+                              * quantizers (quantize_imat_simd when the CPU has
+                              * AVX2, else quantize_imat: same bytes; REF always
+                              * the scalar; SIMD on a CPU without it:
+                              * WK_E_UNSUPPORTED);
                               * with SEARCH: the weights of the error. */
 } wk_qopts;
 

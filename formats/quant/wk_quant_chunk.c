@@ -110,41 +110,52 @@ DOT_FN(iq4_xs, WK_QK_K)
 static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
     [WK_GGML_Q4_0] = { .quantize_ref = wk_quantize_row_q4_0_ref,
                        .quantize_simd = SIMD_OR_NULL(q4_0),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q4_0),
                        .quantize_imat = wk_quantize_row_q4_0_imat, .dequantize = wk_dequantize_row_q4_0,
                        .vec_dot = dot_q4_0, .check = check_q4_0, .idot = wk_vec_dot_q4_0 },
     [WK_GGML_Q4_1] = { .quantize_ref = wk_quantize_row_q4_1_ref,
                        .quantize_simd = SIMD_OR_NULL(q4_1),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q4_1),
                        .quantize_imat = wk_quantize_row_q4_1_imat, .dequantize = wk_dequantize_row_q4_1,
                        .vec_dot = dot_q4_1, .check = check_q4_1, .idot = wk_vec_dot_q4_1 },
     [WK_GGML_Q5_0] = { .quantize_ref = wk_quantize_row_q5_0_ref,
                        .quantize_simd = SIMD_OR_NULL(q5_0),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q5_0),
                        .quantize_imat = wk_quantize_row_q5_0_imat, .dequantize = wk_dequantize_row_q5_0,
                        .vec_dot = dot_q5_0, .check = check_q5_0, .idot = wk_vec_dot_q5_0 },
     [WK_GGML_Q5_1] = { .quantize_ref = wk_quantize_row_q5_1_ref,
                        .quantize_simd = SIMD_OR_NULL(q5_1),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q5_1),
                        .quantize_imat = wk_quantize_row_q5_1_imat, .dequantize = wk_dequantize_row_q5_1,
                        .vec_dot = dot_q5_1, .check = check_q5_1, .idot = wk_vec_dot_q5_1 },
     [WK_GGML_Q8_0] = { .quantize_ref = wk_quantize_row_q8_0_ref,
                        .quantize_simd = SIMD_OR_NULL(q8_0),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q8_0),
                        .quantize_imat = wk_quantize_row_q8_0_imat, .dequantize = wk_dequantize_row_q8_0,
                        .vec_dot = dot_q8_0, .check = check_q8_0, .idot = wk_vec_dot_q8_0 },
     [WK_GGML_Q4_K] = { .quantize_ref = wk_quantize_row_q4_K_ref,
                        .quantize_simd = SIMD_OR_NULL(q4_K),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q4_K),
                        .quantize_imat = wk_quantize_row_q4_K_imat, .dequantize = wk_dequantize_row_q4_K,
                        .vec_dot = dot_q4_K, .check = check_q4_K, .idot = wk_vec_dot_q4_K },
     [WK_GGML_Q5_K] = { .quantize_ref = wk_quantize_row_q5_K_ref,
                        .quantize_simd = SIMD_OR_NULL(q5_K),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q5_K),
                        .quantize_imat = wk_quantize_row_q5_K_imat, .dequantize = wk_dequantize_row_q5_K,
                        .vec_dot = dot_q5_K, .check = check_q5_K, .idot = wk_vec_dot_q5_K },
     [WK_GGML_Q6_K] = { .quantize_ref = wk_quantize_row_q6_K_ref,
                        .quantize_simd = SIMD_OR_NULL(q6_K),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q6_K),
                        .quantize_imat = wk_quantize_row_q6_K_imat, .dequantize = wk_dequantize_row_q6_K,
                        .vec_dot = dot_q6_K, .check = check_q6_K, .idot = wk_vec_dot_q6_K },
-    /* Q2_K, Q3_K: scalar only (no SIMD quantizer yet) */
     [WK_GGML_Q2_K] = { .quantize_ref = wk_quantize_row_q2_K_ref,
+                       .quantize_simd = SIMD_OR_NULL(q2_K),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q2_K),
                        .quantize_imat = wk_quantize_row_q2_K_imat, .dequantize = wk_dequantize_row_q2_K,
                        .vec_dot = dot_q2_K, .check = check_q2_K, .idot = wk_vec_dot_q2_K },
     [WK_GGML_Q3_K] = { .quantize_ref = wk_quantize_row_q3_K_ref,
+                       .quantize_simd = SIMD_OR_NULL(q3_K),
+                       .quantize_imat_simd = SIMD_IMAT_OR_NULL(q3_K),
                        .quantize_imat = wk_quantize_row_q3_K_imat, .dequantize = wk_dequantize_row_q3_K,
                        .vec_dot = dot_q3_K, .check = check_q3_K, .idot = wk_vec_dot_q3_K },
     [WK_GGML_IQ4_NL] = { .quantize_ref = wk_quantize_row_iq4_nl_ref,
@@ -298,8 +309,7 @@ static int resolve_rows(int type, int64_t nrows, int64_t n_per_row, const wk_qop
     const int wsimd = qt->quantize_imat_simd && wk_quant_have_simd();
     if (o->imatrix && o->kernel == WK_QK_SIMD && !wsimd)
         return wk_err_set(err, WK_E_UNSUPPORTED, "%s: no SIMD kernel for %s with an importance "
-                          "matrix on this CPU (the weighted kernels of every type but IQ4_NL "
-                          "and IQ4_XS are scalar)", name, ti->lname);
+                          "matrix on this CPU (no AVX2)", name, ti->lname);
     if (o->imatrix && o->kernel != WK_QK_SEARCH) {
         K->fn = NULL;   /* AUTO/SIMD: the AVX2 twin where there is one (same bytes) */
         K->fn_w = o->kernel != WK_QK_REF && wsimd ? qt->quantize_imat_simd : qt->quantize_imat;

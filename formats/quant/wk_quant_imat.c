@@ -169,8 +169,7 @@ float wk_q_make_qp_quants(int n, int nmax, const float *x, uint8_t *L, const flo
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-/* sum of x^2 over n values, sequential (ggml's sum_x2 loops). */
-static float sum_sq(const float *x, int64_t n)
+float wk_q_sum_sq(const float *x, int64_t n)
 {
     float s = 0;
     for (int64_t j = 0; j < n; ++j) s += x[j] * x[j];
@@ -185,41 +184,63 @@ static void legacy_weights(const float *xb, const float *qw, float sigma2, float
 
 /* ---- legacy blocks of 32 ------------------------------------------------------ */
 
+void wk_q_legacy_put(int nmax, float d, float min, const uint8_t *L, void *block)
+{
+    uint32_t qh = 0;
+    uint8_t qs[WK_QK / 2];
+    for (int j = 0; j < 16; ++j) {
+        const uint8_t xi0 = L[j], xi1 = L[j + 16];
+        qs[j] = (uint8_t)((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+        qh |= ((xi0 & 0x10u) >> 4) << j;
+        qh |= ((xi1 & 0x10u) >> 4) << (j + 16);
+    }
+    if (nmax == 8) {          /* L in 0..15: qs is L | L << 4 */
+        wk_block_q4_0 b;
+        b.d = wk_f32_to_f16(d);
+        memcpy(b.qs, qs, sizeof b.qs);
+        memcpy(block, &b, sizeof b);
+    } else if (nmax == 16) {
+        wk_block_q5_0 b;
+        b.d = wk_f32_to_f16(d);
+        memcpy(b.qh, &qh, sizeof qh);
+        memcpy(b.qs, qs, sizeof b.qs);
+        memcpy(block, &b, sizeof b);
+    } else if (nmax == 15) {
+        wk_block_q4_1 b;
+        b.d = wk_f32_to_f16(d);
+        b.m = wk_f32_to_f16(-min);
+        memcpy(b.qs, qs, sizeof b.qs);
+        memcpy(block, &b, sizeof b);
+    } else {
+        wk_block_q5_1 b;
+        b.d = wk_f32_to_f16(d);
+        b.m = wk_f32_to_f16(-min);
+        memcpy(b.qh, &qh, sizeof qh);
+        memcpy(b.qs, qs, sizeof b.qs);
+        memcpy(block, &b, sizeof b);
+    }
+}
+
 /* Q4_0 (nmax 8) and Q5_0 (nmax 16): make_qx_quants with the weights. */
 static void quantize_x_0_w(const float *x, uint8_t *y, int64_t n, const float *qw, int nmax)
 {
-    const float sigma2 = sum_sq(x, n) / n;
+    const float sigma2 = wk_q_sum_sq(x, n) / n;
+    const size_t bs = nmax == 8 ? sizeof(wk_block_q4_0) : sizeof(wk_block_q5_0);
     float w[WK_QK];
     int8_t L[WK_QK];
     for (int64_t ib = 0; ib < n / WK_QK; ++ib) {
         const float *xb = x + WK_QK * ib;
         legacy_weights(xb, qw + WK_QK * ib, sigma2, w);
         const float d = wk_q_make_qx_quants(WK_QK, nmax, xb, L, 1, w);
-        if (nmax == 8) {
-            wk_block_q4_0 b;
-            b.d = wk_f32_to_f16(d);
-            for (int j = 0; j < 16; ++j) b.qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
-            memcpy(y + ib * sizeof b, &b, sizeof b);
-        } else {
-            wk_block_q5_0 b;
-            uint32_t qh = 0;
-            b.d = wk_f32_to_f16(d);
-            for (int j = 0; j < 16; ++j) {
-                const uint8_t xi0 = (uint8_t)L[j], xi1 = (uint8_t)L[j + 16];
-                b.qs[j] = (uint8_t)((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-                qh |= ((xi0 & 0x10u) >> 4) << j;
-                qh |= ((xi1 & 0x10u) >> 4) << (j + 16);
-            }
-            memcpy(b.qh, &qh, sizeof qh);
-            memcpy(y + ib * sizeof b, &b, sizeof b);
-        }
+        wk_q_legacy_put(nmax, d, 0.f, (const uint8_t *)L, y + ib * bs);
     }
 }
 
 /* Q4_1 (nmax 15) and Q5_1 (nmax 31): make_qkx3_quants with the weights. */
 static void quantize_x_1_w(const float *x, uint8_t *y, int64_t n, const float *qw, int nmax)
 {
-    const float sigma2 = sum_sq(x, n) / n;
+    const float sigma2 = wk_q_sum_sq(x, n) / n;
+    const size_t bs = nmax == 15 ? sizeof(wk_block_q4_1) : sizeof(wk_block_q5_1);
     float w[WK_QK];
     uint8_t L[WK_QK], Laux[WK_QK];
     for (int64_t ib = 0; ib < n / WK_QK; ++ib) {
@@ -227,26 +248,7 @@ static void quantize_x_1_w(const float *x, uint8_t *y, int64_t n, const float *q
         legacy_weights(xb, qw + WK_QK * ib, sigma2, w);
         float min;
         const float d = wk_q_make_qkx3_quants(WK_QK, nmax, xb, w, L, &min, Laux, -0.9f, 0.05f, 36, 0);
-        if (nmax == 15) {
-            wk_block_q4_1 b;
-            b.d = wk_f32_to_f16(d);
-            b.m = wk_f32_to_f16(-min);
-            for (int j = 0; j < 16; ++j) b.qs[j] = (uint8_t)(L[j] | (L[j + 16] << 4));
-            memcpy(y + ib * sizeof b, &b, sizeof b);
-        } else {
-            wk_block_q5_1 b;
-            uint32_t qh = 0;
-            b.d = wk_f32_to_f16(d);
-            b.m = wk_f32_to_f16(-min);
-            for (int j = 0; j < 16; ++j) {
-                const uint8_t xi0 = L[j], xi1 = L[j + 16];
-                b.qs[j] = (uint8_t)((xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-                qh |= ((xi0 & 0x10u) >> 4) << j;
-                qh |= ((xi1 & 0x10u) >> 4) << (j + 16);
-            }
-            memcpy(b.qh, &qh, sizeof qh);
-            memcpy(y + ib * sizeof b, &b, sizeof b);
-        }
+        wk_q_legacy_put(nmax, d, min, L, y + ib * bs);
     }
 }
 
@@ -282,13 +284,30 @@ void wk_quantize_row_q8_0_imat(const float *x, void *y, int64_t n, const float *
  * qw * sqrt(sigma2 + x^2) (sigma2 = 2 * mean square of the super-block),
  * make_qkx3_quants; scales and mins to 6 bits by make_qp_quants weighted by
  * the sub-blocks' weight sums (Q5_K clamps them to 63, Q4_K does not). */
+void wk_q_k_finish_w(const float *x, int nmax, const float *scales, const float *mins,
+                     const float *sw, uint8_t *L, void *block)
+{
+    uint8_t Ls[WK_QK_K / 32], Lm[WK_QK_K / 32], sc12[WK_K_SCALE_SIZE];
+    const float d_block = wk_q_make_qp_quants(WK_QK_K / 32, 63, scales, Ls, sw);
+    const float m_block = wk_q_make_qp_quants(WK_QK_K / 32, 63, mins, Lm, sw);
+    for (int j = 0; j < WK_QK_K / 32; ++j) {
+        uint8_t ls = Ls[j], lm = Lm[j];
+        if (nmax == 31) {
+            ls = ls < 63 ? ls : 63;
+            lm = lm < 63 ? lm : 63;
+        }
+        wk_q_put_scale_min_k4(j, sc12, ls, lm);
+    }
+    wk_q_k_pack(x, nmax, sc12, wk_f32_to_f16(d_block), wk_f32_to_f16(m_block), L, block);
+}
+
 static void quantize_k_w(const float *x, uint8_t *y, int64_t n, const float *qw, int nmax,
                          size_t bsize)
 {
-    uint8_t L[WK_QK_K], Laux[32], Ls[WK_QK_K / 32], Lm[WK_QK_K / 32], sc12[WK_K_SCALE_SIZE];
+    uint8_t L[WK_QK_K], Laux[32];
     float weights[32], sw[WK_QK_K / 32], mins[WK_QK_K / 32], scales[WK_QK_K / 32];
     for (int64_t i = 0; i < n / WK_QK_K; i++, x += WK_QK_K) {
-        const float sigma2 = 2 * sum_sq(x, WK_QK_K) / WK_QK_K;
+        const float sigma2 = 2 * wk_q_sum_sq(x, WK_QK_K) / WK_QK_K;
         for (int j = 0; j < WK_QK_K / 32; ++j) {
             const float *q = qw + WK_QK_K * i + 32 * j;
             for (int l = 0; l < 32; ++l)
@@ -299,18 +318,7 @@ static void quantize_k_w(const float *x, uint8_t *y, int64_t n, const float *qw,
             scales[j] = wk_q_make_qkx3_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux,
                                          -0.9f, 0.05f, 36, 0);
         }
-        const float d_block = wk_q_make_qp_quants(WK_QK_K / 32, 63, scales, Ls, sw);
-        const float m_block = wk_q_make_qp_quants(WK_QK_K / 32, 63, mins, Lm, sw);
-        for (int j = 0; j < WK_QK_K / 32; ++j) {
-            uint8_t ls = Ls[j], lm = Lm[j];
-            if (nmax == 31) {
-                ls = ls < 63 ? ls : 63;
-                lm = lm < 63 ? lm : 63;
-            }
-            wk_q_put_scale_min_k4(j, sc12, ls, lm);
-        }
-        wk_q_k_pack(x, nmax, sc12, wk_f32_to_f16(d_block), wk_f32_to_f16(m_block), L,
-                    y + i * bsize);
+        wk_q_k_finish_w(x, nmax, scales, mins, sw, L, y + i * bsize);
     }
 }
 

@@ -65,53 +65,75 @@ static void q2_requant(const float *x, const uint8_t *sc, float dd, float mm, ui
     }
 }
 
+void wk_q2_K_finish(const float *x, const float *scales, const float *mins, uint8_t *L,
+                    void *block)
+{
+    const float q4scale = 15.f;
+    wk_block_q2_K b;
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < WK_QK_K / 16; ++j) {
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    if (max_scale > 0) {
+        float iscale = q4scale / max_scale;
+        for (int j = 0; j < WK_QK_K / 16; ++j)
+            b.scales[j] = (uint8_t)wk_q_nearest_int(iscale * scales[j]);
+        b.d = wk_f32_to_f16(max_scale / q4scale);
+    } else {
+        memset(b.scales, 0, sizeof b.scales);
+        b.d = wk_f32_to_f16(0.f);
+    }
+    if (max_min > 0) {
+        float iscale = q4scale / max_min;
+        for (int j = 0; j < WK_QK_K / 16; ++j)
+            /* ggml: scales |= (l << 4) on an int (x86: the low bits, also for l < 0) */
+            b.scales[j] = (uint8_t)(b.scales[j] | ((unsigned)wk_q_nearest_int(iscale * mins[j]) << 4));
+        b.dmin = wk_f32_to_f16(max_min / q4scale);
+    } else {
+        b.dmin = wk_f32_to_f16(0.f);
+    }
+    q2_requant(x, b.scales, wk_f16_to_f32(b.d), wk_f16_to_f32(b.dmin), L);
+    pack_2bit(L, b.qs);
+    memcpy(block, &b, sizeof b);
+}
+
 void wk_quantize_row_q2_K_ref(const float *x, void *vy, int64_t k)
 {
     uint8_t *y = vy;
     uint8_t L[WK_QK_K], Laux[16];
     float weights[16], mins[WK_QK_K / 16], scales[WK_QK_K / 16];
-    const float q4scale = 15.f;
     for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
-        wk_block_q2_K b;
-        float max_scale = 0, max_min = 0;
         for (int j = 0; j < WK_QK_K / 16; ++j) {
             for (int l = 0; l < 16; ++l) weights[l] = fabsf(x[16 * j + l]);
             scales[j] = wk_q_make_qkx2_quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j],
                                               Laux, -0.5f, 0.1f, 15, 1);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
         }
-        if (max_scale > 0) {
-            float iscale = q4scale / max_scale;
-            for (int j = 0; j < WK_QK_K / 16; ++j)
-                b.scales[j] = (uint8_t)wk_q_nearest_int(iscale * scales[j]);
-            b.d = wk_f32_to_f16(max_scale / q4scale);
-        } else {
-            memset(b.scales, 0, sizeof b.scales);
-            b.d = wk_f32_to_f16(0.f);
-        }
-        if (max_min > 0) {
-            float iscale = q4scale / max_min;
-            for (int j = 0; j < WK_QK_K / 16; ++j)
-                /* ggml: scales |= (l << 4) on an int (x86: the low bits, also for l < 0) */
-                b.scales[j] = (uint8_t)(b.scales[j] | ((unsigned)wk_q_nearest_int(iscale * mins[j]) << 4));
-            b.dmin = wk_f32_to_f16(max_min / q4scale);
-        } else {
-            b.dmin = wk_f32_to_f16(0.f);
-        }
-        q2_requant(x, b.scales, wk_f16_to_f32(b.d), wk_f16_to_f32(b.dmin), L);
-        pack_2bit(L, b.qs);
-        memcpy(y + i * sizeof b, &b, sizeof b);
+        wk_q2_K_finish(x, scales, mins, L, y + i * sizeof(wk_block_q2_K));
     }
+}
+
+void wk_q2_K_finish_w(const float *x, const float *scales, const float *mins, const float *sw,
+                      uint8_t *L, void *block)
+{
+    wk_block_q2_K b;
+    uint8_t Ls[WK_QK_K / 16], Lm[WK_QK_K / 16];
+    const float dm = wk_q_make_qp_quants(WK_QK_K / 16, 15, scales, Ls, sw);
+    const float mm = wk_q_make_qp_quants(WK_QK_K / 16, 15, mins, Lm, sw);
+    b.d = wk_f32_to_f16(dm);
+    b.dmin = wk_f32_to_f16(mm);
+    for (int j = 0; j < WK_QK_K / 16; ++j) b.scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
+    q2_requant(x, b.scales, wk_f16_to_f32(b.d), wk_f16_to_f32(b.dmin), L);
+    pack_2bit(L, b.qs);
+    memcpy(block, &b, sizeof b);
 }
 
 void wk_quantize_row_q2_K_imat(const float *x, void *vy, int64_t n, const float *qw)
 {
     uint8_t *y = vy;
-    uint8_t L[WK_QK_K], Laux[16], Ls[WK_QK_K / 16], Lm[WK_QK_K / 16];
+    uint8_t L[WK_QK_K], Laux[16];
     float mins[WK_QK_K / 16], scales[WK_QK_K / 16], sw[WK_QK_K / 16], weight[16];
     for (int64_t i = 0; i < n / WK_QK_K; i++, x += WK_QK_K) {
-        wk_block_q2_K b;
         float sumx2 = 0;
         for (int j = 0; j < WK_QK_K; ++j) sumx2 += x[j] * x[j];
         const float sigma2 = sumx2 / WK_QK_K;
@@ -123,14 +145,7 @@ void wk_quantize_row_q2_K_imat(const float *x, void *vy, int64_t n, const float 
             scales[j] = wk_q_make_qkx3_quants(16, 3, x + 16 * j, weight, L + 16 * j, &mins[j], Laux,
                                               -0.9f, 0.05f, 36, 0);
         }
-        const float dm = wk_q_make_qp_quants(WK_QK_K / 16, 15, scales, Ls, sw);
-        const float mm = wk_q_make_qp_quants(WK_QK_K / 16, 15, mins, Lm, sw);
-        b.d = wk_f32_to_f16(dm);
-        b.dmin = wk_f32_to_f16(mm);
-        for (int j = 0; j < WK_QK_K / 16; ++j) b.scales[j] = (uint8_t)(Ls[j] | (Lm[j] << 4));
-        q2_requant(x, b.scales, wk_f16_to_f32(b.d), wk_f16_to_f32(b.dmin), L);
-        pack_2bit(L, b.qs);
-        memcpy(y + i * sizeof b, &b, sizeof b);
+        wk_q2_K_finish_w(x, scales, mins, sw, L, y + i * sizeof(wk_block_q2_K));
     }
 }
 
@@ -244,42 +259,59 @@ static void q3_finish(const float *x, wk_block_q3_K *b, int8_t *L)
     pack_2bit((const uint8_t *)L, b->qs);
 }
 
+void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block, wk_q3_tail_fn tail)
+{
+    wk_block_q3_K b;
+    float max_scale = 0, amax = 0;
+    for (int j = 0; j < WK_QK_K / 16; ++j) {
+        float scale = fabsf(scales[j]);
+        if (scale > amax) { amax = scale; max_scale = scales[j]; }
+    }
+    memset(b.scales, 0, sizeof b.scales);
+    if (max_scale) {
+        const float iscale = -32.f / max_scale;
+        for (int j = 0; j < WK_QK_K / 16; ++j) {
+            int l = wrap_i8(wk_q_nearest_int(iscale * scales[j]));   /* int8_t l = ... */
+            q3_put_scale(b.scales, j, imax(-32, imin(31, l)) + 32);
+        }
+        b.d = wk_f32_to_f16(1 / iscale);
+    } else {
+        b.d = wk_f32_to_f16(0.f);
+    }
+    (tail ? tail : q3_finish)(x, &b, L);
+    memcpy(block, &b, sizeof b);
+}
+
 void wk_quantize_row_q3_K_ref(const float *x, void *vy, int64_t k)
 {
     uint8_t *y = vy;
     int8_t L[WK_QK_K];
     float scales[WK_QK_K / 16];
     for (int64_t i = 0; i < k / WK_QK_K; i++, x += WK_QK_K) {
-        wk_block_q3_K b;
-        float max_scale = 0, amax = 0;
-        for (int j = 0; j < WK_QK_K / 16; ++j) {
-            scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
-            float scale = fabsf(scales[j]);
-            if (scale > amax) { amax = scale; max_scale = scales[j]; }
-        }
-        memset(b.scales, 0, sizeof b.scales);
-        if (max_scale) {
-            const float iscale = -32.f / max_scale;
-            for (int j = 0; j < WK_QK_K / 16; ++j) {
-                int l = wrap_i8(wk_q_nearest_int(iscale * scales[j]));   /* int8_t l = ... */
-                q3_put_scale(b.scales, j, imax(-32, imin(31, l)) + 32);
-            }
-            b.d = wk_f32_to_f16(1 / iscale);
-        } else {
-            b.d = wk_f32_to_f16(0.f);
-        }
-        q3_finish(x, &b, L);
-        memcpy(y + i * sizeof b, &b, sizeof b);
+        for (int j = 0; j < WK_QK_K / 16; ++j) scales[j] = make_q3_quants(16, 4, x + 16 * j, L + 16 * j);
+        wk_q3_K_finish(x, scales, L, y + i * sizeof(wk_block_q3_K), NULL);
     }
+}
+
+void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8_t *L, void *block,
+                      wk_q3_tail_fn tail)
+{
+    wk_block_q3_K b;
+    int8_t Ls[WK_QK_K / 16];
+    memset(b.scales, 0, sizeof b.scales);
+    const float d_block = wk_q_make_qx_quants(WK_QK_K / 16, 32, scales, Ls, 1, sw);
+    for (int j = 0; j < WK_QK_K / 16; ++j) q3_put_scale(b.scales, j, Ls[j]);
+    b.d = wk_f32_to_f16(d_block);
+    (tail ? tail : q3_finish)(x, &b, L);
+    memcpy(block, &b, sizeof b);
 }
 
 void wk_quantize_row_q3_K_imat(const float *x, void *vy, int64_t n, const float *qw)
 {
     uint8_t *y = vy;
-    int8_t L[WK_QK_K], Ls[WK_QK_K / 16];
+    int8_t L[WK_QK_K];
     float scales[WK_QK_K / 16], weight[16], sw[WK_QK_K / 16];
     for (int64_t i = 0; i < n / WK_QK_K; i++, x += WK_QK_K) {
-        wk_block_q3_K b;
         float sumx2 = 0;
         for (int j = 0; j < WK_QK_K; ++j) sumx2 += x[j] * x[j];
         const float sigma2 = 2 * sumx2 / WK_QK_K;
@@ -291,12 +323,7 @@ void wk_quantize_row_q3_K_imat(const float *x, void *vy, int64_t n, const float 
             sw[j] = sumw;
             scales[j] = wk_q_make_qx_quants(16, 4, x + 16 * j, L + 16 * j, 1, weight);
         }
-        memset(b.scales, 0, sizeof b.scales);
-        const float d_block = wk_q_make_qx_quants(WK_QK_K / 16, 32, scales, Ls, 1, sw);
-        for (int j = 0; j < WK_QK_K / 16; ++j) q3_put_scale(b.scales, j, Ls[j]);
-        b.d = wk_f32_to_f16(d_block);
-        q3_finish(x, &b, L);
-        memcpy(y + i * sizeof b, &b, sizeof b);
+        wk_q3_K_finish_w(x, scales, sw, L, y + i * sizeof(wk_block_q3_K), NULL);
     }
 }
 

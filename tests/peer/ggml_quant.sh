@@ -6,10 +6,10 @@
 # libggml-base.so, the matching ggml.h (from the package's gitRelease.bundle) and our
 # libweightkit.a, and runs it: for every quant type, rows from random and adversarial
 # families quantized by ggml_quantize_chunk (no imatrix) and by our reference kernel,
-# SIMD kernel and OpenMP driver (1 and 2 threads) must be byte-identical, and our
+# SIMD kernel and OpenMP driver (1..4 threads) must be byte-identical, and our
 # dequantizer must give ggml's floats bit for bit; then the same with importance matrices
-# of 7 kinds (ggml_quantize_chunk(..., imatrix) against our weighted kernels and the driver
-# with 1..4 threads).  Prints the counts.
+# of 7 kinds (ggml_quantize_chunk(..., imatrix) against our weighted kernels, scalar and
+# AVX2, and the driver with 1..4 threads).  Prints the counts.
 #
 # Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (set by ctest); WK_PEER_ROWS = rows per family
 # (default 200); WK_PEERS_DIR (see setup_llama_cpp.sh); CC.

@@ -6,7 +6,7 @@
  * from a seeded generator (random and adversarial families, below) are
  * quantized by ggml_quantize_chunk (no imatrix) and by ours: the reference
  * kernel, the SIMD kernel (when the CPU has it) and the OpenMP driver with 1
- * and 2 threads; all must give the same bytes.  Our dequantizer must give
+ * to 4 threads; all must give the same bytes.  Our dequantizer must give
  * the same floats, bit for bit, as ggml's to_float on ggml's blocks and on
  * blocks of random bytes.  fp16 conversions are compared too.  Then the same
  * rows with importance matrices of 7 kinds (ggml_quantize_chunk(..., imatrix)
@@ -257,8 +257,9 @@ static int test_type(int type, const float *src, int64_t nrows, int64_t n, int p
     }
 
     /* The driver refuses NaN/Inf input and overflowing scales: find the rows it
-     * accepts, then run it over all of them at once with 1 and with 2 threads. */
-    int64_t eq_drv[2] = { 0, 0 }, accepted = 0;
+     * accepts, then run it over all of them at once with 1..4 threads (2 and 4
+     * with the scalar reference kernel, 1 and 3 with AUTO). */
+    int64_t eq_drv[4] = { 0, 0, 0, 0 }, accepted = 0;
     float *acc_src = malloc(sizeof(float) * (size_t)(nrows * n));
     uint8_t *acc_g = malloc(total);
     if (!acc_src || !acc_g) { fprintf(stderr, "out of memory\n"); exit(1); }
@@ -269,8 +270,8 @@ static int test_type(int type, const float *src, int64_t nrows, int64_t n, int p
         memcpy(acc_g + accepted * row_size, g + r * row_size, row_size);
         accepted++;
     }
-    for (int t = 0; t < 2; t++) {
-        wk_qopts opts = { .nthreads = t + 1, .kernel = WK_QK_AUTO, .name = "peer" };
+    for (int t = 0; t < 4; t++) {
+        wk_qopts opts = { .nthreads = t + 1, .kernel = t & 1 ? WK_QK_REF : WK_QK_AUTO, .name = "peer" };
         wk_err err;
         memset(o, 0x55, total);
         if (wk_quantize_rows(type, acc_src, o, accepted, n, &opts, &err) != 0) {
@@ -298,12 +299,12 @@ static int test_type(int type, const float *src, int64_t nrows, int64_t n, int p
     char simd[48] = "n/a";
     if (eq_simd >= 0) snprintf(simd, sizeof simd, "%" PRId64 "/%" PRId64, eq_simd, nan_rows);
     printf("%-5s rows %-6" PRId64 " ref==ggml %" PRId64 "/%" PRId64 "  simd==ggml %s"
-           "  driver(accepted %" PRId64 ") 1t==ggml %" PRId64 " 2t==ggml %" PRId64
+           "  driver(accepted %" PRId64 ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64
            "  dequant==ggml %" PRId64 "/%" PRId64 " values, random blocks %" PRId64 "/%" PRId64 "\n",
-           ti->lname, nrows, eq_ref, nrows, simd, accepted, eq_drv[0], eq_drv[1], eq_deq, nrows * n,
-           eq_deq_rand, nrows * n);
+           ti->lname, nrows, eq_ref, nrows, simd, accepted, eq_drv[0], eq_drv[1], eq_drv[2], eq_drv[3],
+           eq_deq, nrows * n, eq_deq_rand, nrows * n);
     if (eq_ref != nrows || (eq_simd >= 0 && eq_simd != nan_rows) || eq_drv[0] != accepted
-        || eq_drv[1] != accepted)
+        || eq_drv[1] != accepted || eq_drv[2] != accepted || eq_drv[3] != accepted)
         nfail += nfail == before;
     free(g); free(o); free(fg); free(fo);
     return nfail != before;
@@ -354,6 +355,12 @@ static void test_type_imat(int type, const float *src, int64_t nrows, int64_t n,
         const int64_t nan_rows = (int64_t)FAM_NAN * per_fam;
         for (int64_t r = 0; r < nrows; r++) qt->quantize_imat(src + r * n, o + r * row_size, n, w);
         int64_t eq_k = count_equal("imat", type, o, g, nan_rows, row_size, per_fam);
+        int64_t eq_s = -1;   /* the AVX2 twin, on the same rows (-1: none on this CPU) */
+        if (qt->quantize_imat_simd && wk_quant_have_simd()) {
+            for (int64_t r = 0; r < nan_rows; r++)
+                qt->quantize_imat_simd(src + r * n, o + r * row_size, n, w);
+            eq_s = count_equal("imat simd", type, o, g, nan_rows, row_size, per_fam);
+        }
         int64_t accepted = 0, eq_drv[4] = { 0, 0, 0, 0 };
         for (int64_t r = 0; r < nrows; r++) {
             wk_err err;
@@ -376,10 +383,11 @@ static void test_type_imat(int type, const float *src, int64_t nrows, int64_t n,
             for (int64_t r = 0; r < accepted; r++)
                 eq_drv[t] += !memcmp(o + r * row_size, acc_g + r * row_size, row_size);
         }
-        printf("%-5s imatrix %-12s kernel==ggml %" PRId64 "/%" PRId64 "  driver(accepted %" PRId64
-               ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64 "\n", ti->lname,
-               IMAT[f], eq_k, nan_rows, accepted, eq_drv[0], eq_drv[1], eq_drv[2], eq_drv[3]);
-        int bad = eq_k != nan_rows;
+        printf("%-5s imatrix %-12s kernel==ggml %" PRId64 "/%" PRId64 " simd==ggml %" PRId64
+               "  driver(accepted %" PRId64 ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64
+               "/%" PRId64 "\n", ti->lname, IMAT[f], eq_k, nan_rows, eq_s, accepted, eq_drv[0],
+               eq_drv[1], eq_drv[2], eq_drv[3]);
+        int bad = eq_k != nan_rows || (eq_s >= 0 && eq_s != nan_rows);
         for (int t = 0; t < 4; t++) bad |= eq_drv[t] != accepted;
         if (bad) nfail += nfail == before;
     }

@@ -110,11 +110,12 @@ static int cmd_quantize(int argc, char **argv)
     }
     // extra arguments, in pairs: include NAME | exclude NAME (prepare_imatrix's substring
     // filters), tt PATTERN=TYPEID (--tensor-type, pattern lower-cased as parse_tensor_type),
-    // kv KEY=TYPE:VALUE (--override-kv, string_parse_kv_override), pure 1
+    // kv KEY=TYPE:VALUE (--override-kv, string_parse_kv_override), pure 1,
+    // requant 1 (--allow-requantize)
     std::vector<std::string> tt_names;
     std::vector<llama_model_tensor_override> tt;
     std::vector<llama_model_kv_override> user_kv;
-    bool pure = false;
+    bool pure = false, requant = false;
     for (int a = 7; a + 1 < argc; a += 2) {
         if (!strcmp(argv[a], "include") || !strcmp(argv[a], "exclude")) {
             const bool inc = !strcmp(argv[a], "include");
@@ -130,6 +131,8 @@ static int cmd_quantize(int argc, char **argv)
             if (!string_parse_kv_override(argv[a + 1], user_kv)) return 1;
         } else if (!strcmp(argv[a], "pure")) {
             pure = true;
+        } else if (!strcmp(argv[a], "requant")) {
+            requant = true;
         }
     }
     for (size_t i = 0; i < tt.size(); i++) tt[i].pattern = tt_names[i].c_str();
@@ -180,6 +183,7 @@ static int cmd_quantize(int argc, char **argv)
     p.kv_overrides = kvo.empty() ? nullptr : kvo.data();
     p.tt_overrides = tt.empty() ? nullptr : tt.data();
     p.pure = pure;
+    p.allow_requantize = requant;
     uint32_t rc = llama_model_quantize(argv[2], argv[3], &p);
     if (rc) fprintf(stderr, "llama_model_quantize(%s, ftype %s, imatrix %s) failed\n", argv[2], argv[4], argv[6]);
     return rc ? 1 : 0;

@@ -11,8 +11,11 @@
 #   4. For every preset: llama_model_quantize with those weights (what `llama-quantize
 #      --imatrix` runs) and wk-quantize --imatrix -j1 / -j2: identical files; the legacy
 #      file for a few; --include-weights / --exclude-weights.
-#   5. llama.cpp evaluates the Q4_0 / Q4_K_M imatrix files (held-out perplexity within 3% of
-#      F16's).
+#   5. --allow-requantize: q8_0 and q4_k_m files requantized to q4_0 / q3_k_m / iq4_xs, with and
+#      without the imatrix = llama_model_quantize with allow_requantize, warning printed.
+#   6. llama.cpp evaluates every preset's imatrix file and the new presets' files without one
+#      (a finite held-out perplexity; Q4_0,
+#      Q4_K_M, IQ4 within 3% of F16's, Q3_K_M 10%, Q2_K 40%).
 # Exit 77 (skipped) if npm / the registry / g++ is unavailable or the fixtures are missing.
 # Env: WK_SOURCE_DIR, WK_BIN_DIR, WK_TMP (ctest sets them); WK_PEERS_DIR (npm cache).
 set -euo pipefail
@@ -153,11 +156,43 @@ echo "ok - --dry-run: plan of $(grep -c '"name"' dry.json) tensors, file size = 
 grep -q "will require an imatrix" dry-err.txt || die "--dry-run q2_k_s: no imatrix warning"
 echo "ok - --dry-run q2_k_s without an imatrix: llama-quantize's warning"
 
+# ---- --allow-requantize: quantized inputs dequantized and quantized again ----------------
+# llama.cpp (allow_requantize) dequantizes with ggml's to_float and quantizes the floats;
+# a tensor already of its target type is copied.  Inputs: our (= llama.cpp's) q8_0 and
+# q4_k_m files; outputs with and without the imatrix must be the same bytes.
+for src in q8_0 q4_k_m; do
+    "$BIN/wk-quantize" tiny-f16.gguf "in-$src.gguf" "$src" -q || die "wk-quantize $src"
+    "$BIN/wk-quantize" "in-$src.gguf" "rq-refused.gguf" q4_0 -q 2>rq-err.txt &&
+        die "$src input quantized without --allow-requantize"
+    grep -q "allow-requantize" rq-err.txt || die "$src input: wrong refusal ($(cat rq-err.txt))"
+    for tf in q4_0:2 q3_k_m:12 iq4_xs:30; do
+        t=${tf%:*} ft=${tf#*:}
+        for im in none im.gguf; do
+            tag=rq-$src-$t-${im/./-}
+            "$PEER" quantize "in-$src.gguf" "ref-$tag.gguf" "$ft" 2 "$im" requant 1 ||
+                die "llama_model_quantize $tag"
+            imarg=()
+            [[ $im == none ]] || imarg=(--imatrix "$im")
+            "$BIN/wk-quantize" "in-$src.gguf" "wk-$tag.gguf" "$t" -j2 --allow-requantize "${imarg[@]}" \
+                >/dev/null 2>rq-warn.txt || die "wk-quantize $tag: $(cat rq-warn.txt)"
+            grep -q "severely reduce quality compared to quantizing from 16bit or 32bit" rq-warn.txt ||
+                die "$tag: no requantize warning ($(cat rq-warn.txt))"
+            cmp -s "ref-$tag.gguf" "wk-$tag.gguf" ||
+                die "$tag: differs from llama.cpp with allow_requantize ($(cmp "ref-$tag.gguf" "wk-$tag.gguf" | head -1))"
+            same=$((same + 1))
+            echo "ok - $tag: --allow-requantize identical to llama_model_quantize (allow_requantize), warning given"
+        done
+    done
+done
+
 # ---- quality in llama.cpp ------------------------------------------------------------------
 cc -std=c11 -O2 -Wall -o ppl_peer "$SRC/tests/peer/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
     "${WK_LLAMA_LINK[@]}" -lm || die "cannot compile llama_quantize_peer.c"
-for m in tiny-f16 wk-q4_0-im-gguf-j1 wk-q4_k_m-im-gguf-j1 wk-q3_k_m-im-gguf-j1 wk-q2_k-im-gguf-j1 \
-         wk-iq4_xs-im-gguf-j1 wk-iq4_nl-im-gguf-j1 wk-q3_k_m-none-j1; do
+# every preset's imatrix file and the new presets without one are evaluated; limits below for some
+runs="tiny-f16 wk-rq-q4_k_m-q3_k_m-im-gguf"
+for tf in $PRESETS; do runs="$runs wk-${tf%:*}-im-gguf-j1"; done
+for t in q2_k q3_k_s q3_k_m q3_k_l iq4_nl iq4_xs; do runs="$runs wk-$t-none-j1"; done
+for m in $runs; do
     out=$(./ppl_peer ppl "$m.gguf" "$MODELS/heldout.txt" 128 "$m.logits") || die "llama.cpp failed on $m.gguf"
     echo "$m $out"
     echo "$m $out" >>quality.txt
@@ -169,6 +204,9 @@ bad = 0
 limit = {"wk-q4_0-im-gguf-j1": 0.03, "wk-q4_k_m-im-gguf-j1": 0.03, "wk-iq4_xs-im-gguf-j1": 0.03,
          "wk-iq4_nl-im-gguf-j1": 0.03, "wk-q3_k_m-im-gguf-j1": 0.10, "wk-q3_k_m-none-j1": 0.10,
          "wk-q2_k-im-gguf-j1": 0.40}
+for k, v in rows.items():   # every file llama.cpp ran: a finite perplexity
+    if not (v == v and 1 < v < 1e4):
+        print("%s: perplexity %r" % (k, v)); bad = 1
 for k, lim in limit.items():
     d = rows[k] / rows["tiny-f16"] - 1
     print("%s: perplexity %.4f (%+.2f%% vs F16; limit %.0f%%)" % (k, rows[k], 100 * d, 100 * lim))

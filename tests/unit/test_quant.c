@@ -179,6 +179,63 @@ static void test_simd_equals_ref(void)
     }
 }
 
+/* The weighted AVX2 kernels against the weighted references on every row
+ * family, row lengths that leave 1..7 legacy blocks for the spare lanes, and
+ * six kinds of weights (ones, uneven, with zeros, all zero, huge, denormal). */
+static void test_simd_weighted_equals_ref(void)
+{
+    if (!wk_quant_have_simd()) {
+        printf("  (no AVX2/F16C on this CPU: weighted SIMD kernels not tested)\n");
+        return;
+    }
+    enum { NMAX = 13 * 32 * 2, ROWS = 12, NW = 6 };
+    static float x[NMAX], w[NMAX];
+    static uint8_t a[NMAX * 2], b[NMAX * 2];
+    static const int NLEG[] = { 32, 96, 224, 256, 288, 416, 832 }, NK[] = { 256, 768 };
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        CHECK_MSG(qt->quantize_imat_simd != NULL, "%s: no weighted SIMD kernel", ti->lname);
+        if (!qt->quantize_imat_simd) continue;
+        const int *lens = ti->blck == WK_QK ? NLEG : NK;
+        const int nlen = ti->blck == WK_QK ? 7 : 2;
+        int64_t rows = 0, equal = 0;
+        rng_state = 0xabcdef + (uint64_t)t;
+        for (int li = 0; li < nlen; li++) {
+            const int n = lens[li];
+            const size_t sz = wk_ggml_row_size(type, n);
+            for (int f = 0; f < NFAM; f++) {
+                if (f == 14) continue;   /* +-Inf: refused before any kernel runs */
+                for (int r = 0; r < ROWS; r++, rows++) {
+                    gen_row(f, x, n);
+                    const int kind = r % NW;
+                    for (int i = 0; i < n; i++)
+                        w[i] = kind == 0 ? 1.0f
+                             : kind == 1 ? (float)(1 + rnd32() % 997) / 97.0f
+                             : kind == 2 ? (rnd32() % 3 ? (float)(rnd32() % 50) : 0.0f)
+                             : kind == 3 ? 0.0f
+                             : kind == 4 ? (i % 17 ? 1e30f : 1.0f)
+                             : bitsf(1 + rnd32() % 0x7fffffu);
+                    memset(a, 0x11, sz);
+                    memset(b, 0x22, sz);
+                    qt->quantize_imat(x, a, n, w);
+                    qt->quantize_imat_simd(x, b, n, w);
+                    if (!memcmp(a, b, sz)) { equal++; continue; }
+                    size_t off = 0;
+                    while (a[off] == b[off]) off++;
+                    CHECK_MSG(0, "%s weighted, n %d family %s row %d weights %d: block %zu byte %zu: "
+                              "simd 0x%02x ref 0x%02x", ti->lname, n, FAM[f], r, kind,
+                              off / ti->size, off % ti->size, b[off], a[off]);
+                    if (wk_test_failures > 10) return;
+                }
+            }
+        }
+        printf("  %s: weighted simd == ref on %lld/%lld rows\n", ti->lname, (long long)equal,
+               (long long)rows);
+    }
+}
+
 /* ---- known answers: FNV-1a of ggml's output --------------------------------------------- */
 
 /* ggml_quantize_chunk(type, rows of golden_input(), ..., NULL) hashed with
@@ -548,6 +605,7 @@ int main(void)
     WK_RUN(test_traits);
     WK_RUN(test_known_blocks);
     WK_RUN(test_simd_equals_ref);
+    WK_RUN(test_simd_weighted_equals_ref);
     WK_RUN(test_golden);
     WK_RUN(test_threads_identical);
     WK_RUN(test_driver_errors);

@@ -55,6 +55,34 @@ void wk_iq4_quantize(int sbs, const float *x, void *y, int64_t k, const float *q
 /* The AVX2 search (x86/wk_quant_iq4_avx2.c), same results as the scalar one. */
 float wk_iq4_search_avx2(const float *xb, const float *weight, uint8_t *Lb);
 
+/* The per-block (per-super-block) second halves of the 2-6-bit quantizers,
+ * shared by the scalar references and their AVX2 twins (which replace only
+ * the per-sub-block searches; x86/wk_quant_w_avx2.c):
+ *   wk_q_legacy_put  Q4_0 (nmax 8), Q5_0 (16), Q4_1 (15), Q5_1 (31): the block
+ *                    of scale d (and min, the _1 types' -m) and L[32] (wk_quant_imat.c);
+ *   wk_q_k_finish_w  Q4_K/Q5_K with weights: make_qp_quants of the 8 scales and
+ *                    mins weighted by sw[8], then wk_q_k_pack (wk_quant_imat.c);
+ *   wk_q2_K_finish   Q2_K from 16 scales/mins and L[256] (0..3), unweighted /
+ *   wk_q2_K_finish_w with weights (sw[16]: the sub-blocks' weight sums);
+ *   wk_q3_K_finish   Q3_K from 16 scales and L[256] (0..7), unweighted /
+ *   wk_q3_K_finish_w with weights (wk_quant_lowbit.c); `tail` (NULL: the
+ *                    scalar one) does the rest once b's scales and d are set:
+ *                    requantization with them, hmask, 2-bit packing.
+ * L is rewritten (requantization); the block goes to `block`, any alignment. */
+/* Sum of x[j]^2 over n values, sequential in float (ggml's sum_x2 loops). */
+float wk_q_sum_sq(const float *x, int64_t n);
+void wk_q_legacy_put(int nmax, float d, float min, const uint8_t *L, void *block);
+void wk_q_k_finish_w(const float *x, int nmax, const float *scales, const float *mins,
+                     const float *sw, uint8_t *L, void *block);
+void wk_q2_K_finish(const float *x, const float *scales, const float *mins, uint8_t *L,
+                    void *block);
+void wk_q2_K_finish_w(const float *x, const float *scales, const float *mins, const float *sw,
+                      uint8_t *L, void *block);
+typedef void (*wk_q3_tail_fn)(const float *x, wk_block_q3_K *b, int8_t *L);
+void wk_q3_K_finish(const float *x, const float *scales, int8_t *L, void *block, wk_q3_tail_fn tail);
+void wk_q3_K_finish_w(const float *x, const float *scales, const float *sw, int8_t *L, void *block,
+                      wk_q3_tail_fn tail);
+
 /* The 16 signed scales (-32..31) of a Q3_K block's 12-byte field. */
 void wk_q3_K_scales(const uint8_t *s12, int *sc);
 /* The 6-bit scale (0..63) of sub-block ib of an IQ4_XS block. */

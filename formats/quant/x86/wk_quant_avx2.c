@@ -22,6 +22,7 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include "wk_quant_lanes.h"
 
 #define WK_AVX2 WK_TARGET_AVX2   /* wk_cpu.h: avx2 + f16c, no fma */
 
@@ -264,111 +265,9 @@ WK_AVX2 void wk_quantize_row_q8_0_avx2(const float *x, void *vy, int64_t k)
     }
 }
 
-/* ---- k-quants: one sub-block per lane ------------------------------------------- */
-/* The k-quant searches (make_qkx2_quants, make_qx_quants) are sequential
- * within a sub-block but independent across sub-blocks, so lane j runs
- * sub-block j's scalar algorithm step for step: same operations, same order,
- * per-lane branches as blends.  The per-super-block remainder is the shared
- * scalar code (wk_q_k_finish, wk_q6_K_finish). */
-
-/* ggml's nearest_int, lane-wise (same float add, same bit extraction). */
-WK_AVX2 static inline __m256i nearest_int8(__m256 f)
-{
-    __m256i i = _mm256_castps_si256(_mm256_add_ps(f, _mm256_set1_ps(12582912.f)));
-    return _mm256_sub_epi32(_mm256_and_si256(i, _mm256_set1_epi32(0x007fffff)),
-                            _mm256_set1_epi32(0x00400000));
-}
-
-WK_AVX2 static inline __m256i clamp8(__m256i v, int lo, int hi)
-{
-    return _mm256_max_epi32(_mm256_set1_epi32(lo), _mm256_min_epi32(_mm256_set1_epi32(hi), v));
-}
-
-/* c ? b : a, lane-wise on floats / ints. */
-WK_AVX2 static inline __m256 sel(__m256 a, __m256 b, __m256 c) { return _mm256_blendv_ps(a, b, c); }
-WK_AVX2 static inline __m256i seli(__m256i a, __m256i b, __m256 c)
-{
-    return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), c));
-}
-
-/* Squared-error sum of (scale*L + min - x)^2 weighted by W over 32 values. */
-WK_AVX2 static inline __m256 qkx2_error(const __m256 *X, const __m256 *W, const __m256i *L,
-                                        __m256 scale, __m256 min)
-{
-    __m256 err = _mm256_setzero_ps();
-    for (int i = 0; i < 32; i++) {
-        __m256 diff = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(scale, _mm256_cvtepi32_ps(L[i])),
-                                                  min), X[i]);
-        err = _mm256_add_ps(err, _mm256_mul_ps(W[i], _mm256_mul_ps(diff, diff)));
-    }
-    return err;
-}
-
-/* make_qkx2_quants(32, nmax, x, w, L, &the_min, Laux, rmin, rdelta, nstep,
- * use_mad = false) for 8 sub-blocks: X[i], W[i] hold value i of each. */
-WK_AVX2 static void make_qkx2_x8(int nmax, const __m256 *X, const __m256 *W, __m256i *L,
-                                 __m256 *scale_out, __m256 *the_min, float rmin, float rdelta,
-                                 int nstep)
-{
-    const __m256 zero = _mm256_setzero_ps();
-    __m256 min = X[0], max = X[0], sum_w = W[0], sum_x = _mm256_mul_ps(W[0], X[0]);
-    for (int i = 1; i < 32; i++) {
-        min = _mm256_min_ps(X[i], min);            /* x < min ? x : min */
-        max = _mm256_max_ps(X[i], max);            /* x > max ? x : max */
-        sum_w = _mm256_add_ps(sum_w, W[i]);
-        sum_x = _mm256_add_ps(sum_x, _mm256_mul_ps(W[i], X[i]));
-    }
-    min = sel(min, zero, _mm256_cmp_ps(min, zero, _CMP_GT_OQ));   /* if (min > 0) min = 0 */
-    const __m256 flat = _mm256_cmp_ps(max, min, _CMP_EQ_OQ);
-    __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)nmax), _mm256_sub_ps(max, min));
-    __m256 scale = _mm256_div_ps(_mm256_set1_ps(1.0f), iscale);
-    for (int i = 0; i < 32; i++)
-        L[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, _mm256_sub_ps(X[i], min))), 0, nmax);
-    __m256 best = qkx2_error(X, W, L, scale, min);
-    __m256i Laux[32];
-    for (int is = 0; is <= nstep; ++is) {
-        /* min moves when a candidate wins, and the next candidates use it */
-        iscale = _mm256_div_ps(_mm256_set1_ps(rmin + rdelta * is + nmax), _mm256_sub_ps(max, min));
-        __m256 sum_l = zero, sum_l2 = zero, sum_xl = zero;
-        for (int i = 0; i < 32; i++) {
-            Laux[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, _mm256_sub_ps(X[i], min))), 0, nmax);
-            __m256 wl = _mm256_mul_ps(W[i], _mm256_cvtepi32_ps(Laux[i]));
-            sum_l = _mm256_add_ps(sum_l, wl);
-            sum_l2 = _mm256_add_ps(sum_l2, _mm256_mul_ps(wl, _mm256_cvtepi32_ps(Laux[i])));
-            sum_xl = _mm256_add_ps(sum_xl, _mm256_mul_ps(wl, X[i]));
-        }
-        __m256 D = _mm256_sub_ps(_mm256_mul_ps(sum_w, sum_l2), _mm256_mul_ps(sum_l, sum_l));
-        __m256 dpos = _mm256_cmp_ps(D, zero, _CMP_GT_OQ);
-        if (_mm256_movemask_ps(dpos) == 0) continue;
-        __m256 this_scale = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_w, sum_xl),
-                                                        _mm256_mul_ps(sum_x, sum_l)), D);
-        __m256 this_min = _mm256_div_ps(_mm256_sub_ps(_mm256_mul_ps(sum_l2, sum_x),
-                                                      _mm256_mul_ps(sum_l, sum_xl)), D);
-        __m256 mpos = _mm256_cmp_ps(this_min, zero, _CMP_GT_OQ);
-        this_min = sel(this_min, zero, mpos);
-        this_scale = sel(this_scale, _mm256_div_ps(sum_xl, sum_l2), mpos);
-        __m256 cur = qkx2_error(X, W, Laux, this_scale, this_min);
-        __m256 upd = _mm256_and_ps(dpos, _mm256_cmp_ps(cur, best, _CMP_LT_OQ));
-        if (_mm256_movemask_ps(upd) == 0) continue;
-        for (int i = 0; i < 32; i++) L[i] = seli(L[i], Laux[i], upd);
-        best = sel(best, cur, upd);
-        scale = sel(scale, this_scale, upd);
-        min = sel(min, this_min, upd);
-    }
-    for (int i = 0; i < 32; i++) L[i] = seli(L[i], _mm256_setzero_si256(), flat);
-    *scale_out = sel(scale, zero, flat);
-    *the_min = _mm256_xor_ps(min, _mm256_set1_ps(-0.0f));            /* -min */
-}
-
-/* Lane j of V[i] -> out[stride*j + i] (i < n, j < 8), as bytes. */
-WK_AVX2 static inline void scatter_lanes_u8(const __m256i *V, int n, int stride, uint8_t *out)
-{
-    for (int i = 0; i < n; i++) {
-        int32_t t[8];
-        _mm256_storeu_si256((__m256i *)t, V[i]);
-        for (int j = 0; j < 8; j++) out[stride * j + i] = (uint8_t)t[j];
-    }
-}
+/* ---- k-quants: one sub-block per lane (wk_quant_lanes.h) ---------------------- */
+/* The per-super-block remainder is the shared scalar code (wk_q_k_finish,
+ * wk_q6_K_finish). */
 
 WK_AVX2 static void quantize_row_k_avx2(const float *x, uint8_t *y, int64_t k, int nmax,
                                         float rmin, int nstep, size_t bsize)
@@ -388,10 +287,10 @@ WK_AVX2 static void quantize_row_k_avx2(const float *x, uint8_t *y, int64_t k, i
         __m256 av_x = _mm256_sqrt_ps(_mm256_div_ps(sum_x2, _mm256_set1_ps(32.0f)));
         for (int l = 0; l < 32; l++) W[l] = _mm256_add_ps(av_x, _mm256_andnot_ps(sign, X[l]));
         __m256 sc, mn;
-        make_qkx2_x8(nmax, X, W, Lv, &sc, &mn, rmin, 0.1f, nstep);
+        wk_l_make_qkx(32, nmax, X, W, Lv, &sc, &mn, rmin, 0.1f, nstep, 0);
         _mm256_storeu_ps(scales, sc);
         _mm256_storeu_ps(mins, mn);
-        scatter_lanes_u8(Lv, 32, 32, L);
+        wk_l_scatter_u8(Lv, 32, 32, L);
         wk_q_k_finish(x, nmax, scales, mins, L, y + b * bsize);
     }
 }
@@ -406,70 +305,22 @@ WK_AVX2 void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k)
     quantize_row_k_avx2(x, y, k, 31, -0.5f, 15, sizeof(wk_block_q5_K));
 }
 
-/* make_qx_quants(16, nmax, x, L, rmse_type = 1, qw = NULL) for 8 sub-blocks
- * (X[i] = value i of each); L gets l + nmax.  Returns the scales. */
-WK_AVX2 static __m256 make_qx_x8(int nmax, const __m256 *X, __m256i *L)
-{
-    const __m256 zero = _mm256_setzero_ps(), sign = _mm256_set1_ps(-0.0f);
-    __m256 max = zero, amax = zero, W[16];
-    for (int i = 0; i < 16; i++) {
-        __m256 ax = _mm256_andnot_ps(sign, X[i]);
-        __m256 gt = _mm256_cmp_ps(ax, amax, _CMP_GT_OQ);
-        amax = sel(amax, ax, gt);
-        max = sel(max, X[i], gt);
-        W[i] = _mm256_mul_ps(X[i], X[i]);
-    }
-    const __m256 tiny = _mm256_cmp_ps(amax, _mm256_set1_ps(1e-15f), _CMP_LT_OQ);
-    const __m256i vn = _mm256_set1_epi32(nmax);
-    __m256 iscale = _mm256_div_ps(_mm256_set1_ps((float)-nmax), max);
-    __m256 sumlx = zero, suml2 = zero;
-    for (int i = 0; i < 16; i++) {
-        __m256i l = clamp8(nearest_int8(_mm256_mul_ps(iscale, X[i])), -nmax, nmax - 1);
-        L[i] = _mm256_add_epi32(l, vn);
-        __m256 fl = _mm256_cvtepi32_ps(l);
-        sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(W[i], X[i]), fl));
-        suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(W[i], fl), fl));
-    }
-    /* suml2 ? sumlx/suml2 : 0 (NaN counts as true) */
-    __m256 scale = sel(zero, _mm256_div_ps(sumlx, suml2), _mm256_cmp_ps(suml2, zero, _CMP_NEQ_UQ));
-    __m256 best = _mm256_mul_ps(scale, sumlx);
-    for (int is = -9; is <= 9; ++is) {
-        if (is == 0) continue;
-        iscale = _mm256_div_ps(_mm256_set1_ps(-(nmax + 0.1f * is)), max);
-        __m256i Lc[16];
-        sumlx = suml2 = zero;
-        for (int i = 0; i < 16; i++) {
-            Lc[i] = clamp8(nearest_int8(_mm256_mul_ps(iscale, X[i])), -nmax, nmax - 1);
-            __m256 fl = _mm256_cvtepi32_ps(Lc[i]);
-            sumlx = _mm256_add_ps(sumlx, _mm256_mul_ps(_mm256_mul_ps(W[i], X[i]), fl));
-            suml2 = _mm256_add_ps(suml2, _mm256_mul_ps(_mm256_mul_ps(W[i], fl), fl));
-        }
-        __m256 upd = _mm256_and_ps(_mm256_cmp_ps(suml2, zero, _CMP_GT_OQ),
-                                   _mm256_cmp_ps(_mm256_mul_ps(sumlx, sumlx),
-                                                 _mm256_mul_ps(best, suml2), _CMP_GT_OQ));
-        if (_mm256_movemask_ps(upd) == 0) continue;
-        for (int i = 0; i < 16; i++) L[i] = seli(L[i], _mm256_add_epi32(Lc[i], vn), upd);
-        __m256 s = _mm256_div_ps(sumlx, suml2);
-        scale = sel(scale, s, upd);
-        best = sel(best, _mm256_mul_ps(s, sumlx), upd);
-    }
-    for (int i = 0; i < 16; i++) L[i] = seli(L[i], _mm256_setzero_si256(), tiny);
-    return sel(scale, zero, tiny);
-}
-
 WK_AVX2 void wk_quantize_row_q6_K_avx2(const float *x, void *vy, int64_t k)
 {
     uint8_t *y = vy;
     const __m256i idx = _mm256_setr_epi32(0, 16, 32, 48, 64, 80, 96, 112);
-    __m256 X[16];
+    __m256 X[16], W[16];
     __m256i Lv[16];
     int8_t L[WK_QK_K];
     float scales[WK_QK_K / 16];
     for (int64_t b = 0; b < k / WK_QK_K; b++, x += WK_QK_K) {
         for (int g = 0; g < 2; g++) {          /* sub-blocks 8g .. 8g+7 */
-            for (int i = 0; i < 16; i++) X[i] = _mm256_i32gather_ps(x + 128 * g + i, idx, 4);
-            _mm256_storeu_ps(scales + 8 * g, make_qx_x8(32, X, Lv));
-            scatter_lanes_u8(Lv, 16, 16, (uint8_t *)L + 128 * g);
+            for (int i = 0; i < 16; i++) {
+                X[i] = _mm256_i32gather_ps(x + 128 * g + i, idx, 4);
+                W[i] = _mm256_mul_ps(X[i], X[i]);
+            }
+            _mm256_storeu_ps(scales + 8 * g, wk_l_make_qx(16, 32, X, W, Lv));
+            wk_l_scatter_u8(Lv, 16, 16, (uint8_t *)L + 128 * g);
         }
         wk_q6_K_finish(x, scales, L, y + b * sizeof(wk_block_q6_K));
     }
