@@ -7,13 +7,15 @@
  *       load MODEL (mmap), context with flash attention OFF and an F32 KV
  *       cache, one batch of the tokens at positions 0..n-1, logits of every
  *       position; writes n x n_vocab float32 (little-endian) to OUT.bin.
- *   llama_harness chunks MODEL.gguf OUT.bin N_CTX TOKFILE [THREADS]
+ *   llama_harness chunks MODEL.gguf OUT.bin N_CTX TOKFILE [THREADS [half]]
  *       TOKFILE holds k * N_CTX token ids (whitespace-separated): each window of
  *       N_CTX is evaluated from position 0 with the memory cleared (context
  *       N_CTX, one batch, flash attention off, F32 KV cache: as `logits`), and
  *       the logits of every position of every window are written, float32.
  *       For perplexity by llama-perplexity's rules computed outside (the
  *       caller puts BOS first in each window when the vocabulary adds it).
+ *       "half": logits only for positions >= N_CTX/2, as llama-perplexity asks
+ *       (bench/eval_bench.sh times this).
  *   llama_harness tokenize MODEL.gguf TEXTFILE [special]
  *       print llama_tokenize(text, add_special = true, parse_special = false,
  *       or true with "special": control tokens in the text are matched too)
@@ -111,7 +113,8 @@ static int cmd_logits(const char *model, const char *out, int n, char **tok)
     return rc;
 }
 
-static int cmd_chunks(const char *model, const char *out, int n_ctx, const char *tokfile, int threads)
+static int cmd_chunks(const char *model, const char *out, int n_ctx, const char *tokfile, int threads,
+                      int half)
 {
     FILE *tf = fopen(tokfile, "r");
     if (!tf) {
@@ -159,14 +162,14 @@ static int cmd_chunks(const char *model, const char *out, int n_ctx, const char 
             b.pos[i] = i;
             b.n_seq_id[i] = 1;
             b.seq_id[i][0] = 0;
-            b.logits[i] = 1;
+            b.logits[i] = !half || i >= n_ctx / 2;
         }
         b.n_tokens = n_ctx;
         if (llama_decode(ctx, b) != 0) {
             fprintf(stderr, "llama_harness: llama_decode failed (window %zu)\n", w);
             rc = 1;
         }
-        for (int i = 0; !rc && i < n_ctx; i++) {
+        for (int i = half ? n_ctx / 2 : 0; !rc && i < n_ctx; i++) {
             const float *l = llama_get_logits_ith(ctx, i);
             if (!l || fwrite(l, sizeof(float), (size_t)nv, f) != (size_t)nv) rc = 1;
         }
@@ -258,8 +261,9 @@ int main(int argc, char **argv)
     llama_backend_init();
     int rc = 2;
     if (!strcmp(argv[1], "logits") && argc >= 5) rc = cmd_logits(argv[2], argv[3], argc - 4, argv + 4);
-    else if (!strcmp(argv[1], "chunks") && (argc == 6 || argc == 7))
-        rc = cmd_chunks(argv[2], argv[3], atoi(argv[4]), argv[5], argc == 7 ? atoi(argv[6]) : 1);
+    else if (!strcmp(argv[1], "chunks") && argc >= 6 && argc <= 8)
+        rc = cmd_chunks(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1,
+                        argc == 8 && !strcmp(argv[7], "half"));
     else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], argv[3], 0);
     else if (!strcmp(argv[1], "tokenize") && argc == 5 && !strcmp(argv[4], "special"))
         rc = cmd_tokenize(argv[2], argv[3], 1);
