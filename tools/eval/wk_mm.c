@@ -76,6 +76,7 @@ void wk_mm_act_free(wk_mm_act *qa)
     if (!qa) return;
     free(qa->buf[0]);
     free(qa->buf[1]);
+    free(qa->s);
     memset(qa, 0, sizeof *qa);
 }
 
@@ -135,8 +136,9 @@ static int mm_float(const wk_mw *w, const float *x, int64_t n, float *y, wk_err 
  * them (quantize_row_q8_0 with AVX: d = max|x| / 127, x * (127 / max|x|)
  * rounded to nearest even), not as its scalar reference (x / d rounded half
  * away from zero): a value can differ by one step.  Then the int16 block
- * sums wk_dot.h's legacy activation rows carry after the blocks. */
-static void quantize_act_q8_0(const float *x, uint8_t *a, int64_t k)
+ * sums wk_dot.h's legacy activation rows carry after the blocks, and into
+ * s1 the fp16-rounded d * sum that ggml's Q8_1 rows (q4_1, q5_1) carry. */
+static void quantize_act_q8_0(const float *x, uint8_t *a, float *s1, int64_t k)
 {
     int64_t nb = k / WK_QK;
     wk_block_q8_0 *y = (wk_block_q8_0 *)(void *)a;
@@ -153,6 +155,7 @@ static void quantize_act_q8_0(const float *x, uint8_t *a, int64_t k)
         }
         int16_t s16 = (int16_t)sum;
         memcpy(&sums[b], &s16, sizeof s16);
+        s1[b] = wk_f16_to_f32(wk_f32_to_f16(d * (float)sum));   /* quantize_row_q8_1's y.s */
     }
 }
 
@@ -179,17 +182,56 @@ static const uint8_t *act_rows(const wk_mw *w, const float *x, int64_t n, wk_mm_
         qa->buf[idx] = b;
         qa->cap[idx] = need;
     }
+    int64_t nbq = w->cols / WK_QK;
+    if (idx == 0 && (size_t)(n * nbq) > qa->s_cap) {
+        float *sb = realloc(qa->s, (size_t)(n * nbq) * sizeof *sb);
+        if (!sb) {
+            wk_err_set(err, WK_E_NOMEM, "out of memory (activations of \"%s\")", w->name);
+            return NULL;
+        }
+        qa->s = sb;
+        qa->s_cap = (size_t)(n * nbq);
+    }
     uint8_t *buf = qa->buf[idx];
+    float *s1 = qa->s;
     size_t ar = *arow;
     int type = w->type;
     int64_t k = w->cols;
 #pragma omp parallel for schedule(static)
     for (int64_t t = 0; t < n; t++) {
-        if (idx == 0) quantize_act_q8_0(x + t * k, buf + (size_t)t * ar, k);
+        if (idx == 0) quantize_act_q8_0(x + t * k, buf + (size_t)t * ar, s1 + t * nbq, k);
         else wk_dot_quantize_act(type, x + t * k, buf + (size_t)t * ar, k);
     }
     qa->valid[idx] = 1;
     return buf;
+}
+
+/* q4_1 / q5_1 as ggml dots them with Q8_1 activations: the integer sums of
+ * wk_dot_isums, the scale term (dw*da) * isum as wk_dot_accumulate, the min
+ * term mw * s with s = fp16(d * sum q) (not mw * da * sum q). */
+static float dot_q8_1(int type, int simd, const uint8_t *w, const uint8_t *a, const float *s1, int64_t k)
+{
+    enum { CH = 1024 };
+    int64_t nb = k / WK_QK;
+    size_t bs = type == WK_GGML_Q4_1 ? sizeof(wk_block_q4_1) : sizeof(wk_block_q5_1);
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int32_t isum[CH], msum[CH], ones[CH];
+    float sw[CH], sm[CH];
+    if (nb > CH) simd = 0;   /* the AVX2 kernel needs the whole row in one call */
+    for (int i = 0; i < CH; i++) ones[i] = 1;
+    for (int64_t b0 = 0; b0 < nb; b0 += CH) {
+        int64_t c = nb - b0 < CH ? nb - b0 : CH;
+        const uint8_t *wb = w + (size_t)b0 * bs, *ab = a + (size_t)b0 * sizeof(wk_block_q8_0);
+        wk_dot_isums(type, simd, wb, ab, c, isum, msum);
+        wk_dot_scales(type, wb, ab, c, sw, sm);
+        for (int64_t i = 0; i < c; i++) {
+            uint16_t m;
+            memcpy(&m, wb + (size_t)i * bs + 2, sizeof m);   /* both blocks begin with d, m */
+            sm[i] = wk_f16_to_f32(m) * s1[b0 + i];
+        }
+        wk_dot_accumulate(acc, (int)(b0 % 8), c, isum, ones, sw, sm);
+    }
+    return wk_dot_reduce(acc);
 }
 
 static int mm_quant(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_act *qa, wk_err *err)
@@ -198,6 +240,7 @@ static int mm_quant(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_a
     const uint8_t *a = act_rows(w, x, n, qa, &arow, err);
     if (!a) return -1;
     int simd = wk_dot_have_simd();
+    int q81 = w->type == WK_GGML_Q4_1 || w->type == WK_GGML_Q5_1;
     int64_t nblk = (w->rows + MM_RB - 1) / MM_RB;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t b = 0; b < nblk; b++) {
@@ -207,7 +250,9 @@ static int mm_quant(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_a
             for (int64_t r = r0; r < r1; r++) {
                 const uint8_t *wr = w->data + (size_t)r * w->row_bytes;
                 for (int64_t t = t0; t < t1; t++)
-                    y[t * w->rows + r] = wk_dot_row(w->type, simd, wr, a + (size_t)t * arow, w->cols);
+                    y[t * w->rows + r] = q81 ? dot_q8_1(w->type, simd, wr, a + (size_t)t * arow,
+                                                        qa->s + t * (w->cols / WK_QK), w->cols)
+                                             : wk_dot_row(w->type, simd, wr, a + (size_t)t * arow, w->cols);
             }
         }
     }

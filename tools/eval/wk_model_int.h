@@ -61,6 +61,8 @@ typedef struct {
     int64_t n;
     uint8_t *buf[2];     /* [0] Q8_0 rows, [1] Q8_K rows */
     size_t cap[2];
+    float *s;            /* per Q8_0 block: fp16(d * sum q), ggml's Q8_1 "s" (q4_1, q5_1) */
+    size_t s_cap;
     int valid[2];
 } wk_mm_act;
 int wk_mm(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_act *qa, wk_err *err);
