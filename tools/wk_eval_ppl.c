@@ -40,6 +40,9 @@ typedef struct {
 static void on_chunk(void *ctx, int64_t done, int64_t total, double ppl)
 {
     ppl_cb *c = ctx;
+    char label[64];
+    snprintf(label, sizeof label, "ppl [%lld/%lld] %.4f", (long long)done, (long long)total, ppl);
+    wk_progress_set_label(c->bar, label);   /* the bar counts windows (shown as bytes) */
     wk_progress_update(c->bar, (uint64_t)done);
     if (c->lines) fprintf(stderr, "[%lld/%lld] %.4f\n", (long long)done, (long long)total, ppl);
     (void)total;
