@@ -11,6 +11,8 @@
  *       print llama_tokenize(text, add_special = true, parse_special = false,
  *       or true with "special": control tokens in the text are matched too)
  *       as space-separated ids on one line.
+ *   llama_harness tokenize-each MODEL.gguf TEXTFILE...
+ *       the same (special = false), one line per text file, the model loaded once.
  *   llama_harness meta MODEL.gguf KEY
  *       print a metadata value (llama_model_meta_val_str).
  *   llama_harness template MODEL.gguf
@@ -104,7 +106,7 @@ static int cmd_logits(const char *model, const char *out, int n, char **tok)
     return rc;
 }
 
-static int cmd_tokenize(const char *model, const char *textfile, int parse_special)
+static int tokenize_one(const struct llama_vocab *v, const char *textfile, int parse_special)
 {
     FILE *f = fopen(textfile, "rb");
     if (!f) {
@@ -115,23 +117,29 @@ static int cmd_tokenize(const char *model, const char *textfile, int parse_speci
     size_t len = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[len] = 0;
-    struct llama_model *m = load(model);
-    if (!m) return 1;
-    const struct llama_vocab *v = llama_model_get_vocab(m);
     int cap = (int)len + 8;
     llama_token *ids = malloc(sizeof *ids * (size_t)cap);
     int n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, parse_special);
     if (n < 0) {
         fprintf(stderr, "llama_harness: tokenize failed (%d)\n", n);
-        llama_model_free(m);
         free(ids);
         return 1;
     }
     for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
     printf("\n");
     free(ids);
-    llama_model_free(m);
     return 0;
+}
+
+static int cmd_tokenize(const char *model, int nfiles, char **files, int parse_special)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    int rc = 0;
+    for (int i = 0; i < nfiles && !rc; i++) rc = tokenize_one(v, files[i], parse_special);
+    llama_model_free(m);
+    return rc;
 }
 
 static int cmd_meta(const char *model, const char *key)
@@ -182,9 +190,10 @@ int main(int argc, char **argv)
     llama_backend_init();
     int rc = 2;
     if (!strcmp(argv[1], "logits") && argc >= 5) rc = cmd_logits(argv[2], argv[3], argc - 4, argv + 4);
-    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], argv[3], 0);
+    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], 1, argv + 3, 0);
     else if (!strcmp(argv[1], "tokenize") && argc == 5 && !strcmp(argv[4], "special"))
-        rc = cmd_tokenize(argv[2], argv[3], 1);
+        rc = cmd_tokenize(argv[2], 1, argv + 3, 1);
+    else if (!strcmp(argv[1], "tokenize-each") && argc >= 4) rc = cmd_tokenize(argv[2], argc - 3, argv + 3, 0);
     else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
     else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
     else if (!strcmp(argv[1], "eog") && argc >= 4) rc = cmd_eog(argv[2], argc - 3, argv + 3);

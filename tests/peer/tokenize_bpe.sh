@@ -81,26 +81,32 @@ for f in sys.argv[3:]:
 PYEOF
 }
 
+# Each tool runs once per vocabulary over every text (one line of ids per text).
 check() { # NAME
-    local name=$1 g=$TMP/$1.gguf a b c h n=0 nh=0 i=0
+    local name=$1 g=$TMP/$1.gguf n=0 nh=0 i hf=()
     mapfile -t plan < <(hf_plan "$name")
     [[ ${#plan[@]} -eq ${#TEXTS[@]} ]] || die "$name: hf_plan"
-    for t in "${TEXTS[@]}"; do
-        a=$("$ENC" gguf "$g" "$t") || die "$name: $(basename "$t"): wk_tok_encode (gguf)"
-        b=$("$HARNESS" tokenize "$g" "$t") || die "$name: $(basename "$t"): llama.cpp tokenize"
-        c=$("$ENC" dir "$TMP/$name" "$t") || die "$name: $(basename "$t"): wk_tok_encode (dir)"
-        [[ $a == "$b" ]] || { echo "ours:      $a" >&2; echo "llama.cpp: $b" >&2; die "$name: $(basename "$t"): ids differ from llama.cpp"; }
-        [[ $a == "$c" ]] || { echo "gguf: $a" >&2; echo "dir:  $c" >&2; die "$name: $(basename "$t"): directory ids differ from the GGUF's"; }
-        n=$((n + $(wc -w <<<"$a")))
-        if [[ ${plan[$i]} != SKIP ]]; then
-            a=$("$ENC" gguf "$g" "${plan[$i]}") || die "$name: wk_tok_encode"
-            h=$(node "$SRC/tests/peer/bpe_encode.js" "$TMP/$name/tokenizer.json" "$t") || die "$name: tokenizers encode"
-            [[ $a == "$h" ]] || { echo "ours:       $a" >&2; echo "tokenizers: $h" >&2; die "$name: $(basename "$t"): ids differ from tokenizers"; }
-            nh=$((nh + 1))
-        fi
-        i=$((i + 1))
+    mapfile -t A < <("$ENC" gguf "$g" "${TEXTS[@]}") || die "$name: wk_tok_encode (gguf)"
+    mapfile -t B < <("$HARNESS" tokenize-each "$g" "${TEXTS[@]}") || die "$name: llama.cpp tokenize"
+    mapfile -t C < <("$ENC" dir "$TMP/$name" "${TEXTS[@]}") || die "$name: wk_tok_encode (dir)"
+    [[ ${#A[@]} -eq ${#TEXTS[@]} && ${#B[@]} -eq ${#TEXTS[@]} && ${#C[@]} -eq ${#TEXTS[@]} ]] ||
+        die "$name: ${#A[@]}/${#B[@]}/${#C[@]} lines of ids for ${#TEXTS[@]} texts"
+    for i in "${!TEXTS[@]}"; do
+        [[ ${A[$i]} == "${B[$i]}" ]] || { echo "ours:      ${A[$i]}" >&2; echo "llama.cpp: ${B[$i]}" >&2; die "$name: $(basename "${TEXTS[$i]}"): ids differ from llama.cpp"; }
+        [[ ${A[$i]} == "${C[$i]}" ]] || { echo "gguf: ${A[$i]}" >&2; echo "dir:  ${C[$i]}" >&2; die "$name: $(basename "${TEXTS[$i]}"): directory ids differ from the GGUF's"; }
+        n=$((n + $(wc -w <<<"${A[$i]}")))
+        [[ ${plan[$i]} == SKIP ]] || hf+=("$i")
     done
-    [[ $nh -ge 30 ]] || die "$name: only $nh texts compared with tokenizers"
+    [[ ${#hf[@]} -ge 30 ]] || die "$name: only ${#hf[@]} texts to compare with tokenizers"
+    local ours=() theirs=()
+    for i in "${hf[@]}"; do ours+=("${plan[$i]}"); theirs+=("${TEXTS[$i]}"); done
+    mapfile -t A < <("$ENC" gguf "$g" "${ours[@]}") || die "$name: wk_tok_encode"
+    mapfile -t H < <(node "$SRC/tests/peer/bpe_encode.js" "$TMP/$name/tokenizer.json" "${theirs[@]}") || die "$name: tokenizers encode"
+    [[ ${#H[@]} -eq ${#hf[@]} ]] || die "$name: tokenizers gave ${#H[@]} lines for ${#hf[@]} texts"
+    for i in "${!hf[@]}"; do
+        [[ ${A[$i]} == "${H[$i]}" ]] || { echo "ours:       ${A[$i]}" >&2; echo "tokenizers: ${H[$i]}" >&2; die "$name: $(basename "${theirs[$i]}"): ids differ from tokenizers"; }
+        nh=$((nh + 1))
+    done
     echo "ok - $name ($("$ENC" info gguf "$g" | cut -d' ' -f1)): ${#TEXTS[@]} texts, $n ids: ours (GGUF and directory) = llama.cpp; $nh texts = tokenizers"
 }
 
