@@ -13,6 +13,9 @@
  *       as space-separated ids on one line.
  *   llama_harness tokenize-each MODEL.gguf TEXTFILE...
  *       the same (special = false), one line per text file, the model loaded once.
+ *   llama_harness tokenize-time MODEL.gguf TEXTFILE REPS
+ *       tokenize the text REPS times (special = false); print "<bytes> <ids> <seconds>"
+ *       (bench/tokenize.sh).
  *   llama_harness meta MODEL.gguf KEY
  *       print a metadata value (llama_model_meta_val_str).
  *   llama_harness template MODEL.gguf
@@ -22,9 +25,11 @@
  *       llama_vocab_is_eog (1/0): where generation stops.
  * Exit 0 on success, 1 on any failure (message on stderr).  llama.cpp's own
  * log goes to stderr only with WK_LLAMA_LOG=1. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ggml-backend.h"
 #include "llama.h"
@@ -131,6 +136,33 @@ static int tokenize_one(const struct llama_vocab *v, const char *textfile, int p
     return 0;
 }
 
+static int cmd_tokenize_time(const char *model, const char *textfile, int reps)
+{
+    FILE *f = fopen(textfile, "rb");
+    if (!f) {
+        perror(textfile);
+        return 1;
+    }
+    static char text[1 << 20];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    int cap = (int)len + 8, n = 0;
+    llama_token *ids = malloc(sizeof *ids * (size_t)cap);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int r = 0; r < reps && n >= 0; r++) n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, false);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (n >= 0)
+        printf("%zu %lld %.6f\n", len * (size_t)reps, (long long)n * reps,
+               (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
+    free(ids);
+    llama_model_free(m);
+    return n < 0;
+}
+
 static int cmd_tokenize(const char *model, int nfiles, char **files, int parse_special)
 {
     struct llama_model *m = load(model);
@@ -193,6 +225,8 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], 1, argv + 3, 0);
     else if (!strcmp(argv[1], "tokenize") && argc == 5 && !strcmp(argv[4], "special"))
         rc = cmd_tokenize(argv[2], 1, argv + 3, 1);
+    else if (!strcmp(argv[1], "tokenize-time") && argc == 5)
+        rc = cmd_tokenize_time(argv[2], argv[3], atoi(argv[4]));
     else if (!strcmp(argv[1], "tokenize-each") && argc >= 4) rc = cmd_tokenize(argv[2], argc - 3, argv + 3, 0);
     else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
     else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
