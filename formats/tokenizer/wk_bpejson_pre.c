@@ -9,7 +9,7 @@
  * docs/formats/tokenizer-json-bpe.md; tests/peer/pack_bpe.sh checks every row against
  * the real llama.cpp and the real `tokenizers`. */
 #include "wk_bpejson.h"
-#include "internal/wk_tok_impl.h"
+#include "wk_tok_impl.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/wk_tok_impl.h"
+#include "wk_tok_impl.h"
 #include "wk_tokenize.h"
 
 #define MAX_RE 8
@@ -78,6 +78,9 @@ int wk_tok_re_open(struct wk_tok *t, const char *pre, wk_err *err)
         char names[256] = "";
         for (size_t i = 0, at = 0; i < N_PRE && at < sizeof names; i++)
             at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "", k_pre[i].name);
+        if (!*pre)   /* llama.cpp falls back to its "default" list with a warning */
+            return wk_err_set(err, WK_E_UNSUPPORTED, "no pre-tokenizer name (llama.cpp's \"default\" fallback): "
+                              "not implemented (implemented: %s)", names);
         return wk_err_set(err, WK_E_UNSUPPORTED, "pre-tokenizer \"%s\": not implemented (implemented: %s)", pre,
                           names);
     }
@@ -146,11 +149,33 @@ static int split_one(const pcre2_code *re, pcre2_match_data *md, const char *s, 
     return 0;
 }
 
-static int split_all(const wk_tok_re *re, const char *s, size_t len, words *w, wk_err *err)
+/* PCRE2's \s (UCP) also matches U+180E MONGOLIAN VOWEL SEPARATOR (its \h list), which
+ * is no longer White_Space (Unicode 6.3: Cf) and which llama.cpp does not count as space.
+ * The regexes run on a copy with each U+180E replaced by U+200B, another Cf of the same
+ * UTF-8 length that PCRE2 does not take for space; the words are cut from the original.
+ * *shadow is NULL when the text has no U+180E (then s is matched). */
+static int shadow_text(const char *s, size_t len, char **shadow, wk_err *err)
+{
+    *shadow = NULL;
+    const char *p = memmem(s, len, "\xe1\xa0\x8e", 3);
+    if (!p) return 0;
+    char *c = malloc(len);
+    WK_FAIL_IF(!c, err, WK_E_NOMEM, "out of memory (%zu bytes of text)", len);
+    memcpy(c, s, len);
+    for (; p; p = memmem(p + 3, len - (size_t)(p + 3 - s), "\xe1\xa0\x8e", 3))
+        memcpy(c + (p - s), "\xe2\x80\x8b", 3);
+    *shadow = c;
+    return 0;
+}
+
+static int split_all(const wk_tok_re *re, const char *text, size_t len, words *w, wk_err *err)
 {
     words a = {0}, b = {0};
     int rc = -1;
     pcre2_match_data *md = NULL;
+    char *shadow;
+    WK_TRY(shadow_text(text, len, &shadow, err));
+    const char *s = shadow ? shadow : text;
     WK_TRY_GOTO(words_add(&a, len, err), done);
     for (size_t r = 0; r < re->n; r++) {
         pcre2_match_data_free(md);
@@ -166,6 +191,7 @@ static int split_all(const wk_tok_re *re, const char *s, size_t len, words *w, w
     a.len = NULL;
     rc = 0;
 done:
+    free(shadow);
     pcre2_match_data_free(md);
     free(a.len);
     free(b.len);

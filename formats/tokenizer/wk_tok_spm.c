@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/wk_tok_impl.h"
+#include "wk_tok_impl.h"
 #include "wk_tokenize.h"
 
 typedef struct {

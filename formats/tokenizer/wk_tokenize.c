@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal/wk_tok_impl.h"
+#include "wk_tok_impl.h"
 #include "wk_bpejson.h"
 #include "wk_io.h"
 #include "wk_json.h"

@@ -20,6 +20,11 @@
  *       print llama_tokenize(text, add_special = true, parse_special = false,
  *       or true with "special": control tokens in the text are matched too)
  *       as space-separated ids on one line.
+ *   llama_harness tokenize-each MODEL.gguf TEXTFILE...
+ *       the same (special = false), one line per text file, the model loaded once.
+ *   llama_harness tokenize-time MODEL.gguf TEXTFILE REPS
+ *       tokenize the text REPS times (special = false); print "<bytes> <ids> <seconds>"
+ *       (bench/tokenize.sh).
  *   llama_harness meta MODEL.gguf KEY
  *       print a metadata value (llama_model_meta_val_str).
  *   llama_harness template MODEL.gguf
@@ -29,9 +34,11 @@
  *       llama_vocab_is_eog (1/0): where generation stops.
  * Exit 0 on success, 1 on any failure (message on stderr).  llama.cpp's own
  * log goes to stderr only with WK_LLAMA_LOG=1. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ggml-backend.h"
 #include "llama.h"
@@ -183,7 +190,7 @@ static int cmd_chunks(const char *model, const char *out, int n_ctx, const char 
     return rc;
 }
 
-static int cmd_tokenize(const char *model, const char *textfile, int parse_special)
+static int tokenize_one(const struct llama_vocab *v, const char *textfile, int parse_special)
 {
     FILE *f = fopen(textfile, "rb");
     if (!f) {
@@ -194,23 +201,56 @@ static int cmd_tokenize(const char *model, const char *textfile, int parse_speci
     size_t len = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[len] = 0;
-    struct llama_model *m = load(model);
-    if (!m) return 1;
-    const struct llama_vocab *v = llama_model_get_vocab(m);
     int cap = (int)len + 8;
     llama_token *ids = malloc(sizeof *ids * (size_t)cap);
     int n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, parse_special);
     if (n < 0) {
         fprintf(stderr, "llama_harness: tokenize failed (%d)\n", n);
-        llama_model_free(m);
         free(ids);
         return 1;
     }
     for (int i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
     printf("\n");
     free(ids);
-    llama_model_free(m);
     return 0;
+}
+
+static int cmd_tokenize_time(const char *model, const char *textfile, int reps)
+{
+    FILE *f = fopen(textfile, "rb");
+    if (!f) {
+        perror(textfile);
+        return 1;
+    }
+    static char text[1 << 20];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    int cap = (int)len + 8, n = 0;
+    llama_token *ids = malloc(sizeof *ids * (size_t)cap);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int r = 0; r < reps && n >= 0; r++) n = llama_tokenize(v, text, (int32_t)len, ids, cap, true, false);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (n >= 0)
+        printf("%zu %lld %.6f\n", len * (size_t)reps, (long long)n * reps,
+               (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
+    free(ids);
+    llama_model_free(m);
+    return n < 0;
+}
+
+static int cmd_tokenize(const char *model, int nfiles, char **files, int parse_special)
+{
+    struct llama_model *m = load(model);
+    if (!m) return 1;
+    const struct llama_vocab *v = llama_model_get_vocab(m);
+    int rc = 0;
+    for (int i = 0; i < nfiles && !rc; i++) rc = tokenize_one(v, files[i], parse_special);
+    llama_model_free(m);
+    return rc;
 }
 
 static int cmd_meta(const char *model, const char *key)
@@ -264,9 +304,12 @@ int main(int argc, char **argv)
     else if (!strcmp(argv[1], "chunks") && argc >= 6 && argc <= 8)
         rc = cmd_chunks(argv[2], argv[3], atoi(argv[4]), argv[5], argc >= 7 ? atoi(argv[6]) : 1,
                         argc == 8 && !strcmp(argv[7], "half"));
-    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], argv[3], 0);
+    else if (!strcmp(argv[1], "tokenize") && argc == 4) rc = cmd_tokenize(argv[2], 1, argv + 3, 0);
     else if (!strcmp(argv[1], "tokenize") && argc == 5 && !strcmp(argv[4], "special"))
-        rc = cmd_tokenize(argv[2], argv[3], 1);
+        rc = cmd_tokenize(argv[2], 1, argv + 3, 1);
+    else if (!strcmp(argv[1], "tokenize-time") && argc == 5)
+        rc = cmd_tokenize_time(argv[2], argv[3], atoi(argv[4]));
+    else if (!strcmp(argv[1], "tokenize-each") && argc >= 4) rc = cmd_tokenize(argv[2], argc - 3, argv + 3, 0);
     else if (!strcmp(argv[1], "meta") && argc == 4) rc = cmd_meta(argv[2], argv[3]);
     else if (!strcmp(argv[1], "template") && argc == 3) rc = cmd_template(argv[2]);
     else if (!strcmp(argv[1], "eog") && argc >= 4) rc = cmd_eog(argv[2], argc - 3, argv + 3);

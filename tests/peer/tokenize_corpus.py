@@ -10,7 +10,7 @@ CASES = [
     "line1\r\nline2\rline3\n\n\n", "nul\x00byte", "Hello World HELLO world", "   \n\n   ", "ǅ Ⅻ ½ ٣٤٥ ①",
     "Ελληνικά Русский עברית العربية हिन्दी ไทย", "a" * 300, " " * 50 + "x", "x" + "\n" * 20,
     "I've they'RE don't 'S 'll", "```python\nprint('hi')\n```", "\U0010ffff\ue000", "ß ẞ ﬁ ſ 'ſ K",
-    "\u0085next line\u2028sep\u000b\u000c", "$+<=>^`|~ !\"#%&*,-./:;?@[\\]_{}", "\t \n \t\n\t",
+    "\u0085next line\u2028sep\u000b\u000c", "  \u180e x\u180e\u180ey \u200b\u2060", "$+<=>^`|~ !\"#%&*,-./:;?@[\\]_{}", "\t \n \t\n\t",
 ]
 d = sys.argv[1]
 os.makedirs(d, exist_ok=True)

@@ -57,22 +57,24 @@ for f in sorted(os.listdir(sys.argv[2])):
     t = open(os.path.join(sys.argv[2], f), encoding="utf-8", newline="").read()
     print(" ".join(map(str, [p.bos_id()] + p.encode(t))))
 PYEOF
-    i=0 n=0
-    while IFS= read -r want; do
-        f=$(ls "$TMP/corpus" | sort | sed -n "$((i + 1))p")
-        t=$TMP/corpus/$f
-        a=$("$ENC" gguf "$d.gguf" "$t") || die "$name: $f: wk_tok_encode (gguf)"
-        b=$("$HARNESS" tokenize "$d.gguf" "$t") || die "$name: $f: llama.cpp tokenize"
-        c=$("$ENC" dir "$d" "$t") || die "$name: $f: wk_tok_encode (dir)"
-        [[ $a == "$b" ]] || { echo "ours:      $a" >&2; echo "llama.cpp: $b" >&2; die "$name: $f: ids differ from llama.cpp"; }
-        [[ $a == "$c" ]] || die "$name: $f: directory ids differ from the GGUF's"
-        [[ $a == "$want" ]] || { echo "ours:          $a" >&2; echo "sentencepiece: $want" >&2; die "$name: $f: ids differ from sentencepiece"; }
-        n=$((n + $(wc -w <<<"$a")))
-        i=$((i + 1))
-    done <"$TMP/sp.txt"
-    [[ $i -eq $n_texts ]] || die "$name: $i of $n_texts texts compared"
-    echo "ok - $name: $i texts, $n ids: ours (GGUF and directory) = llama.cpp = sentencepiece"
-    [[ $("$ENC" gguf "$d.gguf" "$TMP/corpus/e00.txt" nobos) == "" ]] || die "$name: empty text without BOS is not empty"
+    TEXTS=()
+    for f in $(ls "$TMP/corpus" | sort); do TEXTS+=("$TMP/corpus/$f"); done
+    mapfile -t SP <"$TMP/sp.txt"
+    mapfile -t A < <("$ENC" gguf "$d.gguf" "${TEXTS[@]}") || die "$name: wk_tok_encode (gguf)"
+    mapfile -t B < <("$HARNESS" tokenize-each "$d.gguf" "${TEXTS[@]}") || die "$name: llama.cpp tokenize"
+    mapfile -t C < <("$ENC" dir "$d" "${TEXTS[@]}") || die "$name: wk_tok_encode (dir)"
+    [[ ${#A[@]} -eq $n_texts && ${#B[@]} -eq $n_texts && ${#C[@]} -eq $n_texts && ${#SP[@]} -eq $n_texts ]] ||
+        die "$name: ${#A[@]}/${#B[@]}/${#C[@]}/${#SP[@]} lines of ids for $n_texts texts"
+    n=0
+    for i in "${!TEXTS[@]}"; do
+        f=$(basename "${TEXTS[$i]}")
+        [[ ${A[$i]} == "${B[$i]}" ]] || { echo "ours:      ${A[$i]}" >&2; echo "llama.cpp: ${B[$i]}" >&2; die "$name: $f: ids differ from llama.cpp"; }
+        [[ ${A[$i]} == "${C[$i]}" ]] || die "$name: $f: directory ids differ from the GGUF's"
+        [[ ${A[$i]} == "${SP[$i]}" ]] || { echo "ours:          ${A[$i]}" >&2; echo "sentencepiece: ${SP[$i]}" >&2; die "$name: $f: ids differ from sentencepiece"; }
+        n=$((n + $(wc -w <<<"${A[$i]}")))
+    done
+    echo "ok - $name: $n_texts texts, $n ids: ours (GGUF and directory) = llama.cpp = sentencepiece"
+    [[ $("$ENC" --nobos gguf "$d.gguf" "$TMP/corpus/e00.txt") == "" ]] || die "$name: empty text without BOS is not empty"
     printf 'ok \xff then' >"$TMP/bad.txt"
     if out=$("$ENC" gguf "$d.gguf" "$TMP/bad.txt" 2>&1); then die "$name: invalid UTF-8 accepted: $out"; fi
     [[ $out == *"byte 3: invalid UTF-8"* ]] || die "$name: invalid UTF-8: message '$out' does not name byte 3"

@@ -1,13 +1,14 @@
 /* wk_tok_encode — test helper (built by tests/CMakeLists.txt into build/tests/): prints
  * wk_tok_encode's ids for a text file as space-separated decimals on one line.
  *
- *   wk_tok_encode gguf MODEL.gguf TEXTFILE [bos|nobos|default] [repeat N]
- *   wk_tok_encode dir  MODEL_DIR  TEXTFILE [bos|nobos|default] [repeat N]
+ *   wk_tok_encode [--bos|--nobos] [--repeat N] gguf MODEL.gguf TEXTFILE...
+ *   wk_tok_encode [--bos|--nobos] [--repeat N] dir  MODEL_DIR  TEXTFILE...
  *   wk_tok_encode info gguf|dir PATH     kind, n_vocab, bos, add_bos
  *
- * bos: always prepend BOS; nobos: never; default (the default): the vocabulary's
- * add_bos.  "repeat N" encodes N times and prints only the bytes/s to stderr
- * (docs/benchmarks.md).  Exit 0, or 1 with the error message on stderr. */
+ * One line per text file.  --bos: always prepend BOS; --nobos: never; else the
+ * vocabulary's add_bos.  --repeat N encodes each text N times and prints, instead of
+ * the ids, "<bytes> <ids> <seconds>" (docs/benchmarks.md).  Exit 0, or 1 with the
+ * error message on stderr. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,17 +32,61 @@ static char *slurp(const char *path, size_t *n)
     return b;
 }
 
+static int encode_file(const wk_tok *t, const char *file, int bos, long reps)
+{
+    size_t len = 0;
+    char *text = slurp(file, &len);
+    if (!text) {
+        perror(file);
+        return 1;
+    }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    wk_err err;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long r = 0; r < (reps ? reps : 1); r++) {
+        free(ids);
+        ids = NULL;
+        if (wk_tok_encode(t, text, len, bos, &ids, &n, &err)) {
+            fprintf(stderr, "wk_tok_encode: %s: %s\n", file, err.msg);
+            free(text);
+            return 1;
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (reps) {
+        double s = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+        printf("%zu %zu %.6f\n", len * (size_t)reps, n * (size_t)reps, s);
+    } else {
+        for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
+        printf("\n");
+    }
+    free(ids);
+    free(text);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     wk_err err;
     wk_err_clear(&err);
-    int info = argc >= 4 && !strcmp(argv[1], "info");
-    if (argc < 4 || (!info && strcmp(argv[1], "gguf") && strcmp(argv[1], "dir"))) {
-        fprintf(stderr, "usage: wk_tok_encode gguf|dir PATH TEXTFILE [bos|nobos|default] [repeat N]\n"
+    int bos = -1, a = 1;
+    long reps = 0;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (!strcmp(argv[a], "--bos")) bos = 1;
+        else if (!strcmp(argv[a], "--nobos")) bos = 0;
+        else if (!strcmp(argv[a], "--repeat") && a + 1 < argc) reps = atol(argv[++a]);
+        else break;
+    }
+    int info = a + 3 <= argc && !strcmp(argv[a], "info");
+    if (info) a++;
+    if (a + (info ? 2 : 3) > argc || (strcmp(argv[a], "gguf") && strcmp(argv[a], "dir"))) {
+        fprintf(stderr, "usage: wk_tok_encode [--bos|--nobos] [--repeat N] gguf|dir PATH TEXTFILE...\n"
                         "       wk_tok_encode info gguf|dir PATH\n");
         return 2;
     }
-    const char *how = info ? argv[2] : argv[1], *path = info ? argv[3] : argv[2];
+    const char *how = argv[a], *path = argv[a + 1];
     wk_gguf *g = NULL;
     wk_tok *t = NULL;
     if (!strcmp(how, "gguf")) {
@@ -54,46 +99,10 @@ int main(int argc, char **argv)
         wk_gguf_close(g);
         return 1;
     }
-    int rc = 1;
-    if (info) {
-        printf("%s %lld %d %d\n", wk_tok_kind(t), (long long)wk_tok_n_vocab(t), wk_tok_bos(t), wk_tok_add_bos(t));
-        rc = 0;
-        goto done;
-    }
-    size_t len = 0;
-    char *text = slurp(argv[3], &len);
-    if (!text) {
-        perror(argv[3]);
-        goto done;
-    }
-    int bos = wk_tok_add_bos(t);
-    if (argc > 4 && !strcmp(argv[4], "bos")) bos = 1;
-    if (argc > 4 && !strcmp(argv[4], "nobos")) bos = 0;
-    long reps = argc > 6 && !strcmp(argv[5], "repeat") ? atol(argv[6]) : 0;
-    int32_t *ids = NULL;
-    size_t n = 0;
-    struct timespec a, b;
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    for (long r = 0; r < (reps ? reps : 1); r++) {
-        free(ids);
-        if (wk_tok_encode(t, text, len, bos, &ids, &n, &err)) {
-            fprintf(stderr, "wk_tok_encode: %s\n", err.msg);
-            free(text);
-            goto done;
-        }
-    }
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    if (reps) {
-        double s = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
-        fprintf(stderr, "%zu bytes -> %zu ids, %.3f MB/s\n", len, n, (double)len * (double)reps / s / 1e6);
-    } else {
-        for (size_t i = 0; i < n; i++) printf(i ? " %d" : "%d", ids[i]);
-        printf("\n");
-    }
-    free(ids);
-    free(text);
-    rc = 0;
-done:
+    int rc = 0;
+    if (info) printf("%s %lld %d %d\n", wk_tok_kind(t), (long long)wk_tok_n_vocab(t), wk_tok_bos(t), wk_tok_add_bos(t));
+    for (int i = a + 2; !info && i < argc && !rc; i++)
+        rc = encode_file(t, argv[i], bos < 0 ? wk_tok_add_bos(t) : bos, reps);
     wk_tok_close(t);
     wk_gguf_close(g);
     return rc;
