@@ -86,7 +86,7 @@ install(FILES ${WK_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weigh
 # ---- pkg-config: weightkit.pc (relocatable through ${pcfiledir}) ---------
 # Requires.private / Libs.private: what a static link (pkg-config --static)
 # needs besides libweightkit.a; the shared library carries them as DT_NEEDED.
-set(WK_PC_REQUIRES_PRIVATE "zlib libcrypto libzip libxxhash")
+set(WK_PC_REQUIRES_PRIVATE "zlib libcrypto libzip libxxhash libpcre2-8")
 if(WK_WITH_ISAL AND ISAL_FOUND)
   string(APPEND WK_PC_REQUIRES_PRIVATE " libisal")
 endif()
@@ -130,6 +130,7 @@ endif()
 set(WK_MAN_NAMES
   "wk-bench=matmul fidelity and kernel speed of ggml weight formats"
   "wk-convert=convert a Meta LLaMA checkpoint to the HuggingFace layout"
+  "wk-eval=perplexity of a LLaMA-family model with weightkit's own forward pass"
   "wk-inspect=list the tensors of checkpoint files"
   "wk-pack=pack a model into one GGUF or safetensors file"
   "wk-quantize=quantize a model to ggml block types"

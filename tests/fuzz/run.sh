@@ -119,6 +119,7 @@ copy_seeds() {
     gguf)        pat='.*\.gguf$' ;;
     spm|tokjson) pat='.*\.model$' ;;
     bpejson)     pat='.*/tokenizer\.json$' ;;
+    tokenize)    pat='.*/tokenizers/.*\.txt$' ;;
     imatrix)     pat='.*\.dat$\|.*/imatrix_[^/]*\.gguf$' ;;
     *)           pat='.*\.'"$t"'$' ;;
   esac
