@@ -3,6 +3,7 @@
 #include "wk_test.h"
 #include "wk_kld.h"
 #include "wk_kldbase.h"
+#include "wk_eval_svg.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -190,8 +191,28 @@ static void test_base_file(void)
     }
 }
 
+static void test_svg(void)
+{
+    const wk_eval_point p[3] = { { "q4_0", 4.5, 0.05, 0.4, 1.08 }, { "q8_0", 8.5, 1e-4, 1e-3, 1.001 },
+                                 { "a<b&c", 5.5, 0, NAN, 1.02 } };
+    wk_buf b;
+    wk_buf_init(&b);
+    wk_err err;
+    CHECK(wk_eval_svg_render(&b, p, 0, NULL, &err) == -1 && err.code == WK_E_USAGE);
+    CHECK_OK(wk_eval_svg_render(&b, p, 3, "tiny", &err), &err);
+    wk_buf_putc(&b, 0);
+    const char *s = (const char *)b.data;
+    CHECK(strstr(s, "<svg") && strstr(s, "</svg>") && strstr(s, "a&lt;b&amp;c") && !strstr(s, "a<b"));
+    int circles = 0;
+    for (const char *q = s; (q = strstr(q, "<circle")); q++) circles++;
+    CHECK_MSG(circles == 7, "%d circles (2 + 2 KLD, 3 ratio; none for KLD 0 / NaN)", circles);
+    CHECK(strstr(s, ">1e-4<") && strstr(s, ">1e0<"));   /* decades from 1e-4 to 1e0 */
+    wk_buf_free(&b);
+}
+
 int main(void)
 {
+    WK_RUN(test_svg);
     WK_RUN(test_two_tokens);
     WK_RUN(test_compress);
     WK_RUN(test_percentiles);
