@@ -6,6 +6,9 @@
 #   2. wk-pack the committed tiny model to F16 GGUF; wk-quantize q4_0, q4_k_m and q8_0.
 #   3. llama.cpp: --kl-divergence-base on F16 (its base-logits file), then --kl-divergence for
 #      each quant: llama.cpp's statistics from its own logits.
+#   3b. The statistics alone: tests/peer/kld_stats_peer.c computes wk_kld's statistics from
+#      llama.cpp's own logits of the quants (llama_harness logits, the same windows) against
+#      llama.cpp's base file: equal to what llama-perplexity prints, to its printed digits.
 #   4. wk-eval kld F16 Q4_0 Q4_K_M Q8_0 TEXT --save-base: same windows, our forward pass and
 #      statistics.  KLD mean / median / p90 / p95 / p99, top-1 agreement, PPL(Q), PPL(base)
 #      within 5 % relative of llama.cpp's (max KLD reported).
@@ -36,6 +39,13 @@ command -v g++ >/dev/null || skip "g++ needed to build llama.cpp's llama-perplex
 rm -rf "$TMP" && mkdir -p "$TMP"
 wk_llama_peer eval_kld.sh
 wk_llama_tools eval_kld.sh "$TMP" perplexity
+wk_peer_tools eval_kld.sh "$TMP"
+wk_src_includes "$SRC"
+LIB="$BIN/../libweightkit.a"
+san=()
+if wk_is_asan "$LIB"; then san=(-fsanitize=address,undefined); fi
+cc -std=c11 -O2 -Wall "${san[@]}" -o "$TMP/kld_stats_peer" "$SRC/tests/peer/kld_stats_peer.c" "${WK_INC[@]}" "$LIB" \
+    -fopenmp -lz -lcrypto -lzip -lxxhash -lm || die "cannot compile kld_stats_peer.c"
 cd "$TMP"
 
 "$BIN/wk-pack" -q "$MODELS/tiny" f16.gguf --outtype f16 --no-digest || die "wk-pack"
@@ -43,13 +53,47 @@ QUANTS="q4_0 q4_k_m q8_0"
 for q in $QUANTS; do "$BIN/wk-quantize" -q f16.gguf "$q.gguf" "$q" || die "wk-quantize $q"; done
 
 # ---- llama.cpp's own statistics ------------------------------------------------------------
-LP=(./llama-perplexity -c "$CTX" --chunks "$CHUNKS" -t 2)
+# flash attention off and an F32 KV cache, as llama_harness (and as wk-eval computes)
+LP=(./llama-perplexity -c "$CTX" --chunks "$CHUNKS" -t 2 -fa off -ctk f32 -ctv f32)
 "${LP[@]}" -m f16.gguf -f "$MODELS/heldout.txt" --kl-divergence-base ll-base.logits >ll-base.txt 2>&1 ||
     { tail -5 ll-base.txt >&2; die "llama-perplexity --kl-divergence-base"; }
 for q in $QUANTS; do
     "${LP[@]}" -m "$q.gguf" --kl-divergence --kl-divergence-base ll-base.logits >"ll-$q.txt" 2>&1 ||
         { tail -5 "ll-$q.txt" >&2; die "llama-perplexity --kl-divergence $q"; }
 done
+
+# ---- the statistics alone, from llama.cpp's logits -----------------------------------------
+$PY - "$QUANTS" <<'PY' || die "wk_kld's statistics from llama.cpp's logits differ from llama-perplexity's"
+import re, struct, subprocess, sys
+b = open("ll-base.logits", "rb").read()
+n_ctx, nv, nc = struct.unpack_from("<Iii", b, 8)
+toks = struct.unpack_from("<%di" % (n_ctx * nc), b, 20)
+bos = toks[0]
+bad = 0
+for q in sys.argv[1].split():
+    for c in range(nc):
+        w = list(toks[c * n_ctx:(c + 1) * n_ctx]); w[0] = bos
+        subprocess.run(["./harness", "logits", q + ".gguf", "%s.%d.bin" % (q, c)] + [str(t) for t in w],
+                       check=True, stdout=subprocess.DEVNULL)
+    ours = dict(l.split() for l in subprocess.run(["./kld_stats_peer", "ll-base.logits", q], check=True,
+                capture_output=True, text=True).stdout.splitlines())
+    t = open("ll-%s.txt" % q).read()
+    num = r"(-?[0-9.]+)"
+    ref = {"kld_mean": r"Mean\s+KLD:\s*", "kld_max": r"Maximum KLD:\s*", "kld_p99": r"99\.0%\s+KLD:\s*",
+           "kld_median": r"Median\s+KLD:\s*", "ppl": r"Mean PPL\(Q\)\s*:\s*", "ppl_base": r"Mean PPL\(base\)\s*:\s*",
+           "top1_agreement": r"Same top p:\s*"}
+    worst = 0
+    for k, p in ref.items():
+        r = float(re.search(p + num, t).group(1)) / (100 if k == "top1_agreement" else 1)
+        o = float(ours[k])
+        d = abs(o - r) / abs(r)
+        worst = max(worst, d)
+        if not abs(o - r) <= 1.5e-6 + 1e-4 * abs(r):
+            print("not ok - %s %s: ours from llama.cpp's logits %.9g, llama-perplexity %.9g" % (q, k, o, r)); bad = 1
+    print("ok - %s: wk_kld from llama.cpp's logits = llama-perplexity's statistics (worst %.1e relative, "
+          "at its printed precision)" % (q, worst))
+sys.exit(bad)
+PY
 
 # ---- ours ------------------------------------------------------------------------------------
 "$BIN/wk-eval" kld f16.gguf q4_0.gguf q4_k_m.gguf q8_0.gguf "$MODELS/heldout.txt" --ctx "$CTX" \
