@@ -71,7 +71,9 @@ static void roundtrip(int legacy)
     if (legacy) {
         CHECK(wk_imatrix_dataset_count(im) == 1 && !strcmp(wk_imatrix_dataset_at(im, 0, &len), "wiki.test.raw"));
     } else {
-        CHECK(wk_imatrix_dataset_count(im) == 2 && !strncmp(wk_imatrix_dataset_at(im, 1, &len), "wiki.test.raw", len));
+        const char *d1 = wk_imatrix_dataset_at(im, 1, &len);
+        CHECK_MSG(wk_imatrix_dataset_count(im) == 2 && d1 && len == 13 && !memcmp(d1, "wiki.test.raw", 13),
+                  "%zu datasets, [1] %.*s", wk_imatrix_dataset_count(im), (int)len, d1 ? d1 : "");
     }
     CHECK_EQ_U64(wk_imatrix_count(im), legacy ? 2 : 3);   /* legacy leaves the empty entry out */
     long k = wk_imatrix_find(im, "blk.0.attn_q.weight");
