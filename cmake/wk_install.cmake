@@ -130,6 +130,7 @@ endif()
 set(WK_MAN_NAMES
   "wk-bench=matmul fidelity and kernel speed of ggml weight formats"
   "wk-convert=convert a Meta LLaMA checkpoint to the HuggingFace layout"
+  "wk-eval=perplexity of a LLaMA-family model with weightkit's own forward pass"
   "wk-inspect=list the tensors of checkpoint files"
   "wk-pack=pack a model into one GGUF or safetensors file"
   "wk-quantize=quantize a model to ggml block types"

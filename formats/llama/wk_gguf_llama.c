@@ -1438,3 +1438,33 @@ int wk_gl_load_json(const wk_source *src, const char *name, wk_json **root, char
 }
 
 int wk_gl_token_looks_special(const char *t, size_t n) { return looks_special(t, n); }
+
+int wk_gl_model_hparams(const wk_source *src, uint32_t ctx, wk_gl_model_hp *out, wk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int hf;
+    if (wk_source_find(src, "model.embed_tokens.weight") >= 0) hf = 1;
+    else if (wk_source_find(src, "tok_embeddings.weight") >= 0) hf = 0;
+    else
+        return wk_err_set(err, WK_E_FORMAT, "%s: not a LLaMA model (no model.embed_tokens.weight or "
+                          "tok_embeddings.weight)", wk_source_path(src));
+    wk_gl *p = calloc(1, sizeof *p);
+    if (!p) return wk_err_set(err, WK_E_NOMEM, "out of memory");
+    p->src = src;
+    wk_gl_opts_init(&p->o);
+    p->o.ctx = ctx;
+    p->o.digests = 0;
+    int rc = load_hparams(p, hf, err);
+    if (!rc) rc = check_shapes(p, hf, err);
+    if (!rc) {
+        out->arch = p->arch;
+        out->hf = hf;
+        out->hp = p->hp;
+        out->theta = p->theta;
+        out->rope_freqs = p->rope_freqs;
+        out->tie = p->tie || !hf;   /* Meta: output.weight present or the embedding */
+        p->rope_freqs = NULL;
+    }
+    wk_gl_free(p);
+    return rc;
+}

@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "wk_arch.h"
 #include "wk_err.h"
 #include "wk_gguf.h"
 #include "wk_json.h"
@@ -118,6 +119,26 @@ int wk_gl_load_json(const wk_source *src, const char *name, wk_json **root, char
 
 /* llama.cpp's converter's does_token_look_special: "<pad>", "<mask>", "<|...|>", ... */
 int wk_gl_token_looks_special(const char *t, size_t n);
+
+/* ---- hyper-parameters for a reader (wk-eval's forward pass) ---------------------- */
+
+/* What an HF or Meta source (not GGUF) says about the model, read and
+ * checked exactly as wk_gl_plan_new does (config.json / params.json, the
+ * architecture table, unknown keys, rope_scaling, sliding window against ctx,
+ * tensor shapes against the hyper-parameters, stored rotary buffers). */
+typedef struct {
+    const wk_arch *arch;
+    int hf;                 /* 1: HF tensor names (half-split rotary); 0: Meta names */
+    wk_gl_hparams hp;       /* n_vocab, n_ff, n_rot confirmed by the tensors */
+    double theta;           /* rope_theta as read */
+    float *rope_freqs;      /* rope_scaling llama3: n_rot/2 divisors (malloc'd: the caller
+                               frees), else NULL */
+    int tie;                /* tie_word_embeddings (HF) */
+} wk_gl_model_hp;
+
+/* Fill out for src (an HF or Meta source; ctx: the context that will be
+ * evaluated, 0 = the config's).  The errors of wk_gl_plan_new's model mode. */
+int wk_gl_model_hparams(const wk_source *src, uint32_t ctx, wk_gl_model_hp *out, wk_err *err);
 
 /* Write the whole file to sink.  progress (may be NULL) gets output bytes. */
 int wk_gl_write(wk_gl *p, wk_sink *sink, wk_progress_fn progress, void *pctx, wk_err *err);

@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wk_err.h"
+#include "wk_source.h"
 
 typedef struct wk_model wk_model;
 
@@ -62,5 +63,22 @@ typedef int (*wk_model_act_fn)(void *ctx, const char *weight, const float *x, in
  * (WK_E_USAGE naming the index). */
 int wk_model_eval(wk_model *m, const int32_t *tokens, int64_t n, int64_t pos0, float *logits,
                   wk_model_act_fn act, void *act_ctx, wk_err *err);
+
+/* The same, with logits only for rows [out0, n) (logits: (n - out0) * n_vocab
+ * floats): what llama-perplexity asks of llama_decode (the first half of each
+ * window is not scored, so its lm_head rows are not computed).  0 <= out0 <= n. */
+int wk_model_eval_out(wk_model *m, const int32_t *tokens, int64_t n, int64_t pos0, int64_t out0,
+                      float *logits, wk_model_act_fn act, void *act_ctx, wk_err *err);
+
+/* The BOS id (-1 if none) and whether the vocabulary adds it (*add_bos):
+ * GGUF tokenizer.ggml.bos_token_id / add_bos_token (absent: added for
+ * SentencePiece "llama" vocabularies, as llama.cpp); HF config.json
+ * bos_token_id and tokenizer_config.json add_bos_token (absent: added, but
+ * not for Qwen2); Meta: 1, added (LLaMA's SentencePiece <s>). */
+int32_t wk_model_bos(const wk_model *m, int *add_bos);
+
+/* The tensor source the model reads (its GGUF for the tokenizer, its inputs
+ * for an output that must not overwrite them).  Owned by m. */
+const wk_source *wk_model_source(const wk_model *m);
 
 #endif

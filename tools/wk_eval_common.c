@@ -1,0 +1,110 @@
+/* wk_eval_common.c — what wk-eval's subcommands share: option parsing, token
+ * files, tokenization, opening the model (wk_eval.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wk_eval.h"
+#include "wk_io.h"
+#include "wk_threads.h"
+
+static int num_opt(int argc, char **argv, int *i, int64_t lo, int64_t hi, int64_t *out, wk_err *err)
+{
+    const char *name = argv[*i];
+    WK_FAIL_IF(*i + 1 >= argc, err, WK_E_USAGE, "%s needs a value", name);
+    const char *s = argv[++*i];
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    WK_FAIL_IF(!*s || *end || errno || v < lo || v > hi, err, WK_E_USAGE, "%s '%s': must be an integer "
+               "in [%lld, %lld]", name, s, (long long)lo, (long long)hi);
+    *out = v;
+    return 0;
+}
+
+int wk_eval_parse(int argc, char **argv, wk_eval_opts *o, void (*usage)(void), int *exit_now, wk_err *err)
+{
+    memset(o, 0, sizeof *o);
+    wk_cli_std_init(&o->std, WK_EVAL_PROG);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] == '-' && a[1]) {
+            int r = wk_cli_std_or_exit(&o->std, argc, argv, &i, usage, exit_now, err);
+            if (r < 0) return -1;
+            if (*exit_now) return 0;
+            if (r > 0) continue;
+            if (!strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size"))
+                WK_TRY(num_opt(argc, argv, &i, 4, (int64_t)1 << 24, &o->n_ctx, err));
+            else if (!strcmp(a, "-b") || !strcmp(a, "--batch-size"))
+                WK_TRY(num_opt(argc, argv, &i, 1, (int64_t)1 << 24, &o->n_batch, err));
+            else if (!strcmp(a, "--chunks"))
+                WK_TRY(num_opt(argc, argv, &i, 1, (int64_t)1 << 30, &o->n_chunks, err));
+            else if (!strcmp(a, "--tokens") || !strcmp(a, "-o")) {
+                WK_FAIL_IF(i + 1 >= argc, err, WK_E_USAGE, "%s needs a file", a);
+                *(!strcmp(a, "-o") ? &o->out : &o->tokens) = argv[++i];
+            } else
+                return wk_err_set(err, WK_E_USAGE, "unknown option '%s' (see %s %s --help)", a,
+                                  WK_EVAL_PROG, argv[0]);
+        } else {
+            WK_FAIL_IF(o->npos >= 4, err, WK_E_USAGE, "too many arguments ('%s'; see --help)", a);
+            o->pos[o->npos++] = a;
+        }
+    }
+    if (o->std.threads > 0) wk_threads_apply(o->std.threads);
+    return 0;
+}
+
+int wk_eval_read_ids(const char *path, int32_t **ids, size_t *n, wk_err *err)
+{
+    wk_map mp;
+    *ids = NULL;
+    *n = 0;
+    WK_TRY(wk_map_open(&mp, path, err));
+    const char *s = (const char *)mp.data, *e = s + mp.size;
+    size_t cap = mp.size / 2 + 1, k = 0;
+    int32_t *v = malloc(cap * sizeof *v);
+    int rc = -1;
+    WK_FAIL_GOTO(!v, done, err, WK_E_NOMEM, "out of memory");
+    while (s < e) {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == ',') {
+            s++;
+            continue;
+        }
+        int64_t x = 0;
+        const char *b = s;
+        while (s < e && *s >= '0' && *s <= '9' && x <= INT32_MAX) x = x * 10 + (*s++ - '0');
+        WK_FAIL_GOTO(s == b || x > INT32_MAX || (s < e && !strchr(" \t\r\n,", *s)), done, err, WK_E_FORMAT,
+                     "%s: token %zu (byte %zu): not a token id (decimal integers separated by spaces, "
+                     "newlines or commas)", path, k, (size_t)(b - (const char *)mp.data));
+        v[k++] = (int32_t)x;
+    }
+    WK_FAIL_GOTO(k == 0, done, err, WK_E_USAGE, "%s: no token ids", path);
+    *ids = v;
+    *n = k;
+    v = NULL;
+    rc = 0;
+done:
+    free(v);
+    wk_map_close(&mp);
+    return rc;
+}
+
+int wk_eval_tokenize(const wk_model *m, const char *text, int32_t **ids, size_t *n, wk_err *err)
+{
+    (void)m;
+    (void)ids;
+    (void)n;
+    return wk_err_set(err, WK_E_UNSUPPORTED, "%s: text tokenization is not in this build yet (the "
+                      "tokenizer lands with issue #19's tokenizer branch); give the ids with --tokens FILE",
+                      text);
+}
+
+wk_model *wk_eval_open_model(const char *path, const wk_eval_opts *o, int64_t n_ctx, wk_err *err)
+{
+    wk_model_opts mo;
+    wk_model_opts_init(&mo);
+    mo.threads = o->std.threads;
+    mo.n_ctx = n_ctx;
+    mo.n_batch = o->n_batch > 0 ? o->n_batch : 512;
+    return wk_model_open(path, &mo, err);
+}
