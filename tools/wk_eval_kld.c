@@ -1,12 +1,12 @@
 /* wk_eval_kld.c — `wk-eval kld`: KL divergence of models against a base, as
  * llama-perplexity --kl-divergence (docs/eval.md; statistics and file format:
  * docs/formats/kld-base.md). */
-#include "wk_eval_kld.h"
+#include "wk_eval.h"
 #include "wk_eval_svg.h"
-#include "wk_eval_text.h"
 #include "wk_cli.h"
 #include "wk_io.h"
 #include "wk_kld_run.h"
+#include "wk_ppl.h"
 #include "wk_progress.h"
 #include "wk_threads.h"
 
@@ -22,16 +22,17 @@ typedef struct {
     wk_cli_std_opts std;
     const char *pos[MAX_MODELS + 2];
     int npos;
-    const char *save_base, *base_logits, *svg;
-    int64_t n_ctx, chunks;
+    const char *save_base, *base_logits, *svg, *tokens;
+    int64_t n_ctx, chunks, n_batch;
     double ppl_base, ppl_base_unc;   /* the base pass's (when BASE ran) */
     wk_inputs *in;                   /* every input, never overwritten */
 } kld_opts;
 
-void wk_eval_kld_usage(void)
+static void usage(void)
 {
     printf(
 "usage: wk-eval kld BASE MODEL... TEXT [options]\n"
+"       wk-eval kld BASE MODEL... --tokens FILE [options]\n"
 "       wk-eval kld BASE TEXT --save-base FILE [options]\n"
 "       wk-eval kld --base-logits FILE MODEL... [options]\n"
 "\n"
@@ -44,32 +45,54 @@ void wk_eval_kld_usage(void)
 "options:\n"
 "  -c, --ctx N          tokens per window (default 512, as llama-perplexity)\n"
 "  --chunks N           at most N windows (default: all the text gives)\n"
+"  -b, --batch-size N   tokens per forward (default 512)\n"
+"  --tokens FILE        token ids instead of TEXT (decimal, separated by spaces,\n"
+"                       newlines or commas; BOS first if the vocabulary adds one)\n"
 "  --save-base FILE     keep BASE's log-probabilities in FILE (llama-perplexity's\n"
 "                       --kl-divergence-base format: either tool reads it)\n"
 "  --base-logits FILE   read them from FILE (no BASE, no TEXT: the file holds\n"
 "                       the tokens)\n"
 "  --svg FILE           plot KLD and PPL ratio against bits per weight\n"
-"  -j, --threads N      threads; -q, --quiet; --json; --progress, --no-progress\n");
+"  -j, --threads N      threads (the results do not depend on it); -q, --quiet\n"
+"  --json               one JSON object: with one MODEL its keys ppl, ppl_stderr,\n"
+"                       n_scored, n_ctx, n_chunks, ppl_base, kld_mean, kld_median,\n"
+"                       kld_p99, kld_max, top1_agreement, ... at the top level;\n"
+"                       always \"models\": one object with those keys per MODEL\n"
+"  --progress, --no-progress   progress bar (default: on a TTY unless --quiet)\n"
+"  -h, --help, -V, --version\n");
+}
+
+/* MODEL positionals: [first, last). */
+static int first_model(const kld_opts *o) { return o->base_logits ? 0 : 1; }
+static int last_model(const kld_opts *o) { return o->base_logits || o->tokens ? o->npos : o->npos - 1; }
+static int n_models(const kld_opts *o) { return last_model(o) - first_model(o); }
+
+static const char *basename_of(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s && s[1] ? s + 1 : path;
 }
 
 static int parse(kld_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
 {
     for (int i = 1; i < argc; i++) {
-        const int r = wk_cli_std_or_exit(&o->std, argc, argv, &i, wk_eval_kld_usage, exit_now, err);
+        const int r = wk_cli_std_or_exit(&o->std, argc, argv, &i, usage, exit_now, err);
         if (r < 0 || *exit_now) return r < 0 ? -1 : 0;
         if (r) continue;
         const char *a = argv[i];
         const char **sv = !strcmp(a, "--save-base") ? &o->save_base
                         : !strcmp(a, "--base-logits") ? &o->base_logits
+                        : !strcmp(a, "--tokens") ? &o->tokens
                         : !strcmp(a, "--svg") ? &o->svg : NULL;
-        int64_t *iv = !strcmp(a, "--ctx") || !strcmp(a, "-c") ? &o->n_ctx
+        int64_t *iv = !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size") ? &o->n_ctx
+                    : !strcmp(a, "-b") || !strcmp(a, "--batch-size") ? &o->n_batch
                     : !strcmp(a, "--chunks") ? &o->chunks : NULL;
         if (sv || iv) {
             WK_FAIL_IF(i + 1 >= argc, err, WK_E_USAGE, "%s needs a value", a);
             if (sv) { *sv = argv[++i]; continue; }
             char *end;
             const long long v = strtoll(argv[++i], &end, 10);
-            WK_FAIL_IF(*end || end == argv[i] || v < (iv == &o->chunks ? 0 : 3) || v > (1 << 24), err,
+            WK_FAIL_IF(*end || end == argv[i] || v < (iv == &o->n_ctx ? 4 : 1) || v > (1 << 24), err,
                        WK_E_USAGE, "%s %s: not a number in range", a, argv[i]);
             *iv = v;
         } else if (a[0] == '-' && a[1]) {
@@ -81,12 +104,14 @@ static int parse(kld_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
     }
     if (o->base_logits) {
         WK_FAIL_IF(o->save_base, err, WK_E_USAGE, "--save-base and --base-logits together: nothing to save");
+        WK_FAIL_IF(o->tokens, err, WK_E_USAGE, "--tokens and --base-logits together: the file holds the tokens");
         WK_FAIL_IF(o->npos < 1, err, WK_E_USAGE, "--base-logits FILE MODEL...: no MODEL");
     } else {
-        WK_FAIL_IF(o->npos < 2 || (o->npos < 3 && !o->save_base), err, WK_E_USAGE,
-                   "expected BASE MODEL... TEXT (or BASE TEXT --save-base FILE)");
+        const int need = o->tokens ? 1 : 2;   /* BASE (and TEXT) */
+        WK_FAIL_IF(o->npos < need || (o->npos < need + 1 && !o->save_base), err, WK_E_USAGE,
+                   "expected BASE MODEL... TEXT (or BASE TEXT --save-base FILE; see wk-eval kld --help)");
     }
-    WK_FAIL_IF(o->svg && o->npos - (o->base_logits ? 0 : 2) < 1, err, WK_E_USAGE, "--svg: no MODEL to plot");
+    WK_FAIL_IF(o->svg && n_models(o) < 1, err, WK_E_USAGE, "--svg: no MODEL to plot");
     return 0;
 }
 
@@ -203,7 +228,6 @@ typedef struct {
     wk_kldbase_w *w;       /* the base pass's output (kept until the end when temporary) */
     wk_inputs *in;
     wk_progress *bar;
-    int32_t bos;
     double ppl_base, ppl_base_unc;
 } kld_run;
 
@@ -211,40 +235,50 @@ static void progress(kld_run *k, const kld_opts *o, wk_eval_run_opts *ro, const 
 {
     wk_progress_finish(k->bar);
     k->bar = wk_progress_new(label, 0, wk_cli_want_progress(&o->std));
-    *ro = (wk_eval_run_opts){ .bos = k->bos, .progress = k->bar ? wk_progress_cb : NULL, .progress_ctx = k->bar };
+    *ro = (wk_eval_run_opts){ .progress = k->bar ? wk_progress_cb : NULL, .progress_ctx = k->bar };
+}
+
+static wk_model *open_model(const kld_opts *o, const char *path, int64_t n_ctx, wk_err *err)
+{
+    wk_model_opts mo;
+    wk_model_opts_init(&mo);
+    mo.threads = o->std.threads;
+    mo.n_ctx = n_ctx;
+    mo.n_batch = o->n_batch > 0 ? o->n_batch : 512;
+    wk_model *m = wk_model_open(path, &mo, err);
+    return m;
 }
 
 /* The base pass: tokenize TEXT, evaluate BASE, write its rows (to
  * --save-base or a temporary file), then open them as k->base. */
 static int base_pass(kld_run *k, kld_opts *o, wk_err *err)
 {
-    const char *base = o->pos[0], *text = o->pos[o->npos - 1];
-    wk_eval_tokens t;
+    const char *base = o->pos[0], *text = o->tokens ? o->tokens : o->pos[o->npos - 1];
+    int32_t *ids = NULL;
+    size_t n = 0;
     int rc = -1;
-    wk_model *m = NULL;
     char tmp[4096];
-    WK_TRY(wk_eval_tokenize(base, text, &t, err));
-    k->bos = t.bos;
-    int64_t n_chunk;
     if (!o->n_ctx) o->n_ctx = 512;
-    WK_TRY_GOTO(wk_eval_chunks((int64_t)t.n, o->n_ctx, o->chunks ? o->chunks : -1, text, &n_chunk, err), done);
-    wk_model_opts mo;
-    wk_model_opts_init(&mo);
-    mo.threads = o->std.threads;
-    mo.n_ctx = o->n_ctx;
-    m = wk_model_open(base, &mo, err);
-    WK_FAIL_GOTO(m && wk_model_n_vocab(m) != t.n_vocab, done, err, WK_E_MISMATCH,
-                 "%s: %lld logits per position but %lld tokens in its vocabulary", base,
-                 (long long)wk_model_n_vocab(m), (long long)t.n_vocab);
-    if (!m) goto done;
+    wk_model *m = open_model(o, base, o->n_ctx, err);
+    if (!m) return -1;
+    if (o->tokens) WK_TRY_GOTO(wk_eval_read_ids(o->tokens, &ids, &n, err), done);
+    else WK_TRY_GOTO(wk_eval_tokenize(m, text, &ids, &n, err), done);
+    int64_t n_chunk;
+    if (wk_ppl_plan(n, o->n_ctx, o->chunks, &n_chunk, err)) {
+        wk_err_prefix(err, "%s", text);
+        goto done;
+    }
     const char *dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     snprintf(tmp, sizeof tmp, "%s/wk-eval-base-%ld.logits", dir, (long)getpid());
     k->w = wk_kldbase_create(o->save_base ? o->save_base : tmp, k->in, o->n_ctx, wk_model_n_vocab(m), n_chunk,
-                             t.ids, err);
+                             ids, err);
     if (!k->w) goto done;
     wk_eval_run_opts ro;
     progress(k, o, &ro, "base");
-    WK_TRY_GOTO(wk_kld_run_base(m, t.ids, o->n_ctx, n_chunk, &ro, k->w, &k->ppl_base, &k->ppl_base_unc, err), done);
+    if (wk_kld_run_base(m, ids, o->n_ctx, n_chunk, &ro, k->w, &k->ppl_base, &k->ppl_base_unc, err)) {
+        wk_err_prefix(err, "%s", base);
+        goto done;
+    }
     if (o->save_base) {
         WK_TRY_GOTO(wk_kldbase_commit(k->w, err), done);
         k->w = NULL;
@@ -256,20 +290,16 @@ static int base_pass(kld_run *k, kld_opts *o, wk_err *err)
     rc = k->base ? 0 : -1;
 done:
     wk_model_close(m);
-    wk_eval_tokens_free(&t);
+    free(ids);
     return rc;
 }
 
 static int model_pass(kld_run *k, const kld_opts *o, const char *path, result *r, wk_err *err)
 {
-    wk_model_opts mo;
-    wk_model_opts_init(&mo);
-    mo.threads = o->std.threads;
-    mo.n_ctx = wk_kldbase_n_ctx(k->base);
-    wk_model *m = wk_model_open(path, &mo, err);
+    wk_model *m = open_model(o, path, wk_kldbase_n_ctx(k->base), err);
     if (!m) return -1;
     wk_eval_run_opts ro;
-    progress(k, o, &ro, wk_eval_basename(path));
+    progress(k, o, &ro, basename_of(path));
     r->path = path;
     r->bpw = wk_model_bpw(m);
     const int rc = wk_kld_run_model(m, k->base, &ro, &r->st, err);
@@ -290,29 +320,24 @@ static int inputs(kld_opts *o, wk_err *err)
 
 static int run(kld_opts *o, result *res, int *nres, const char **base_name, wk_err *err)
 {
-    kld_run k = { .bos = -1, .in = o->in };
-    int rc = -1, first = 0;
+    kld_run k = { .in = o->in };
+    int rc = -1;
     if (o->base_logits) {
         k.base = wk_kldbase_open(o->base_logits, err);
         if (!k.base) goto done;
         WK_FAIL_GOTO(o->n_ctx && o->n_ctx != wk_kldbase_n_ctx(k.base), done, err, WK_E_USAGE,
                      "--ctx %lld, but %s was computed with %lld (leave --ctx out)", (long long)o->n_ctx,
                      o->base_logits, (long long)wk_kldbase_n_ctx(k.base));
-        wk_eval_tokens t;
-        WK_TRY_GOTO(wk_eval_tokenize(o->pos[0], NULL, &t, err), done);
-        k.bos = t.bos;
         *base_name = o->base_logits;
     } else {
         WK_TRY_GOTO(base_pass(&k, o, err), done);
-        first = 1;
         *base_name = o->pos[0];
     }
     o->n_ctx = wk_kldbase_n_ctx(k.base);
     o->chunks = wk_kldbase_n_chunk(k.base);
     o->ppl_base = k.ppl_base;
     o->ppl_base_unc = k.ppl_base_unc;
-    const int last = o->base_logits ? o->npos : o->npos - 1;
-    for (int i = first; i < last; i++) WK_TRY_GOTO(model_pass(&k, o, o->pos[i], &res[(*nres)++], err), done);
+    for (int i = first_model(o); i < last_model(o); i++) WK_TRY_GOTO(model_pass(&k, o, o->pos[i], &res[(*nres)++], err), done);
     if (!o->base_logits && *nres == 0 && !o->std.quiet && !o->std.json)
         printf("%s: base perplexity %.4f ± %.5f over %lld windows of %lld; log-probabilities in %s\n", o->pos[0],
                k.ppl_base, k.ppl_base_unc, (long long)o->chunks, (long long)o->n_ctx, o->save_base);
@@ -324,16 +349,17 @@ done:
     return rc;
 }
 
-int wk_eval_kld_cmd(const char *prog, int argc, char **argv)
+int wk_eval_kld(int argc, char **argv)
 {
+    const char *prog = WK_EVAL_PROG;
     kld_opts o = {0};
     wk_err err;
     int exit_now = 0;
     wk_cli_std_init(&o.std, prog);
     if (parse(&o, argc, argv, &exit_now, &err)) return wk_cli_fail(prog, &err);
     if (exit_now) return 0;
-    wk_threads_apply(o.std.threads);
-    wk_io_install_signal_cleanup();
+    if (o.std.threads > 0) wk_threads_apply(o.std.threads);
+    if (o.save_base) wk_cli_sweep_stale(&o.std, o.save_base);
     result *res = calloc(MAX_MODELS + 2, sizeof *res);
     int nres = 0;
     const char *base = NULL;
@@ -342,10 +368,10 @@ int wk_eval_kld_cmd(const char *prog, int argc, char **argv)
     if (!rc && o.svg && nres) {
         wk_eval_point pts[MAX_MODELS + 2];
         for (int i = 0; i < nres; i++)
-            pts[i] = (wk_eval_point){ .label = wk_eval_basename(res[i].path), .bpw = res[i].bpw,
+            pts[i] = (wk_eval_point){ .label = basename_of(res[i].path), .bpw = res[i].bpw,
                                       .kld_mean = res[i].st.kld_mean, .kld_p99 = res[i].st.kld[2],
                                       .ppl_ratio = res[i].st.ratio };
-        rc = wk_eval_svg_write(o.svg, pts, (size_t)nres, wk_eval_basename(base), o.in, &err);
+        rc = wk_eval_svg_write(o.svg, pts, (size_t)nres, basename_of(base), o.in, &err);
     }
     wk_inputs_free(o.in);
     if (rc) {

@@ -5,35 +5,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-int wk_eval_chunks(int64_t n_tokens, int64_t n_ctx, int64_t max_chunks, const char *what,
-                   int64_t *n_chunk, wk_err *err)
+/* Window c of tokens into buf, the model's BOS first when it adds one. */
+static void window(const wk_model *m, const int32_t *tokens, int64_t n_ctx, int64_t c, int32_t *buf)
 {
-    WK_FAIL_IF(n_ctx < 3, err, WK_E_USAGE, "--ctx %lld: must be at least 3 (the second half of a "
-               "window is scored)", (long long)n_ctx);
-    WK_FAIL_IF(n_tokens < 2 * n_ctx, err, WK_E_USAGE,
-               "%s: %lld tokens, at least %lld needed for a context of %lld (2 x --ctx; as llama.cpp)", what,
-               (long long)n_tokens, (long long)(2 * n_ctx), (long long)n_ctx);
-    const int64_t n = n_tokens / n_ctx;
-    *n_chunk = max_chunks < 0 || max_chunks > n ? n : max_chunks;
-    WK_FAIL_IF(*n_chunk < 1, err, WK_E_USAGE, "%s: --chunks 0 evaluates nothing", what);
-    return 0;
-}
-
-/* Window c of tokens into buf (BOS first if o->bos >= 0). */
-static void window(const int32_t *tokens, int64_t n_ctx, int64_t c, const wk_eval_run_opts *o,
-                   int32_t *buf)
-{
+    int add_bos;
+    const int32_t bos = wk_model_bos(m, &add_bos);
     memcpy(buf, tokens + c * n_ctx, (size_t)n_ctx * sizeof *buf);
-    if (o->bos >= 0) buf[0] = o->bos;
+    if (add_bos) buf[0] = bos;
 }
 
 /* Evaluate the window buf with logits for positions first..n_ctx-1 only
- * (the first half without: nothing there is scored). */
-static int eval_window(wk_model *m, const int32_t *buf, int64_t n_ctx, float *logits, wk_err *err)
+ * (nothing in the first half is scored), as wk_ppl_run. */
+static int eval_window(wk_model *m, const int32_t *buf, int64_t n_ctx, int64_t c, float *logits, wk_err *err)
 {
-    const int64_t first = n_ctx / 2;
-    WK_TRY(wk_model_eval(m, buf, first, 0, NULL, NULL, NULL, err));
-    return wk_model_eval(m, buf + first, n_ctx - first, first, logits, NULL, NULL, err);
+    if (wk_model_eval_out(m, buf, n_ctx, 0, n_ctx / 2, logits, NULL, NULL, err))
+        return wk_err_prefix(err, "window %lld", (long long)(c + 1));
+    return 0;
 }
 
 static int check_finite(const float *l, int64_t n, int64_t c, int64_t pos, wk_err *err)
@@ -59,8 +46,8 @@ int wk_kld_run_base(wk_model *m, const int32_t *tokens, int64_t n_ctx, int64_t n
     WK_FAIL_GOTO(!buf || !logits || !row || !nll, done, err, WK_E_NOMEM,
                  "out of memory for the logits of a window of %lld", (long long)n_ctx);
     for (int64_t c = 0; c < n_chunk; c++) {
-        window(tokens, n_ctx, c, o, buf);
-        WK_TRY_GOTO(eval_window(m, buf, n_ctx, logits, err), done);
+        window(m, tokens, n_ctx, c, buf);
+        WK_TRY_GOTO(eval_window(m, buf, n_ctx, c, logits, err), done);
         for (int64_t i = 0; i < rows; i++)
             WK_TRY_GOTO(check_finite(logits + i * nv, nv, c, first + i, err), done);
         const int32_t *next = tokens + c * n_ctx + first + 1;
@@ -107,8 +94,8 @@ int wk_kld_run_model(wk_model *m, const wk_kldbase *b, const wk_eval_run_opts *o
     wk_kld_acc_init(&a);
     const int32_t *tokens = wk_kldbase_tokens(b);
     for (int64_t c = 0; c < n_chunk; c++) {
-        window(tokens, n_ctx, c, o, buf);
-        WK_TRY_GOTO(eval_window(m, buf, n_ctx, logits, err), done);
+        window(m, tokens, n_ctx, c, buf);
+        WK_TRY_GOTO(eval_window(m, buf, n_ctx, c, logits, err), done);
         for (int64_t i = 0; i < rows; i++) {
             WK_TRY_GOTO(check_finite(logits + i * nv, nv, c, first + i, err), done);
             WK_TRY_GOTO(wk_kldbase_row(b, c, i, row + (size_t)i * ru, err), done);
@@ -136,21 +123,18 @@ done:
 }
 
 int wk_imat_run(wk_model *m, const int32_t *tokens, int64_t n_ctx, int64_t n_chunk,
-                const wk_eval_run_opts *o, wk_imat *c, int process_output, wk_err *err)
+                const wk_eval_run_opts *o, wk_imat *c, wk_err *err)
 {
-    int rc = -1;
     int32_t *buf = malloc((size_t)n_ctx * sizeof *buf);
-    float *logits = process_output ? malloc((size_t)n_ctx * (size_t)wk_model_n_vocab(m) * sizeof *logits) : NULL;
-    WK_FAIL_GOTO(!buf || (process_output && !logits), done, err, WK_E_NOMEM,
-                 "out of memory for a window of %lld", (long long)n_ctx);
+    WK_FAIL_IF(!buf, err, WK_E_NOMEM, "out of memory for a window of %lld", (long long)n_ctx);
     for (int64_t k = 0; k < n_chunk; k++) {
-        window(tokens, n_ctx, k, o, buf);
-        WK_TRY_GOTO(wk_model_eval(m, buf, n_ctx, 0, logits, wk_imat_collect, c, err), done);
+        window(m, tokens, n_ctx, k, buf);
+        if (wk_model_eval(m, buf, n_ctx, 0, NULL, wk_imat_collect, c, err)) {
+            free(buf);
+            return wk_err_prefix(err, "window %lld", (long long)(k + 1));
+        }
         if (o->progress) o->progress(o->progress_ctx, (uint64_t)k + 1, (uint64_t)n_chunk);
     }
-    rc = 0;
-done:
     free(buf);
-    free(logits);
-    return rc;
+    return 0;
 }

@@ -1,8 +1,7 @@
 /* wk_kld_run.h — the evaluation loops of wk-eval kld and imatrix over a
  * wk_model, with llama-perplexity's / llama-imatrix's chunk rules
- * (docs/eval.md): the text's tokens (BOS first) cut into n_chunk windows of
- * n_ctx tokens, n_chunk = min(chunks, n_tokens / n_ctx) and at least
- * 2 * n_ctx tokens needed; each window evaluated from position 0 with its
+ * (docs/eval.md, as wk_ppl.h): the text's tokens (BOS first) cut into n_chunk
+ * windows of n_ctx tokens (wk_ppl_plan); each window evaluated from position 0 with its
  * first token replaced by BOS (when the vocabulary adds one); KLD and PPL
  * score the positions n_ctx/2 .. n_ctx-2 (predicting the next token).
  * Engines never print or exit; progress goes to a wk_progress_fn (units:
@@ -19,14 +18,10 @@
 #include "wk_model.h"
 #include "wk_progress.h"
 
-/* Windows for n_tokens tokens: min(max_chunks (< 0: all), n_tokens / n_ctx).
- * WK_E_USAGE naming what (e.g. the text file) when n_tokens < 2 * n_ctx or
- * n_ctx < 3. */
-int wk_eval_chunks(int64_t n_tokens, int64_t n_ctx, int64_t max_chunks, const char *what,
-                   int64_t *n_chunk, wk_err *err);
+/* (The number of windows: wk_ppl_plan, wk_ppl.h.  The BOS put first in every
+ * window: the model's, wk_model_bos, when its vocabulary adds one.) */
 
 typedef struct {
-    int32_t bos;            /* token put first in every window; < 0: none */
     wk_progress_fn progress;
     void *progress_ctx;
 } wk_eval_run_opts;
@@ -46,8 +41,8 @@ int wk_kld_run_model(wk_model *m, const wk_kldbase *b, const wk_eval_run_opts *o
                      wk_err *err);
 
 /* The imatrix pass: evaluate the windows with the collector c on every
- * matmul input (logits only when c wants output.weight). */
+ * matmul input (output.weight's too: c decides what it keeps); no logits. */
 int wk_imat_run(wk_model *m, const int32_t *tokens, int64_t n_ctx, int64_t n_chunk,
-                const wk_eval_run_opts *o, wk_imat *c, int process_output, wk_err *err);
+                const wk_eval_run_opts *o, wk_imat *c, wk_err *err);
 
 #endif
