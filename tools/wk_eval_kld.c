@@ -315,6 +315,7 @@ static int inputs(kld_opts *o, wk_err *err)
     for (int i = 0; i < o->npos; i++)
         if (access(o->pos[i], F_OK) == 0) WK_TRY(wk_inputs_add(o->in, o->pos[i], err));
     if (o->base_logits) WK_TRY(wk_inputs_add(o->in, o->base_logits, err));
+    if (o->tokens) WK_TRY(wk_inputs_add(o->in, o->tokens, err));
     return 0;
 }
 

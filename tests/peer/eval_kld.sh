@@ -9,7 +9,7 @@
 #   3b. The statistics alone: tests/peer/kld_stats_peer.c computes wk_kld's statistics from
 #      llama.cpp's own logits of the quants (llama_harness logits, the same windows) against
 #      llama.cpp's base file: equal to what llama-perplexity prints, to its printed digits.
-#   4. wk-eval kld F16 Q4_0 Q4_K_M Q8_0 TEXT --save-base: same windows, our forward pass and
+#   4. wk-eval kld F16 Q4_0 Q4_K_M Q8_0 --tokens (llama.cpp's ids of TEXT) --save-base: same windows, our forward pass and
 #      statistics.  KLD mean / median / p90 / p95 / p99, top-1 agreement, PPL(Q), PPL(base)
 #      within 5 % relative of llama.cpp's (max KLD reported).
 #   5. The files are interchangeable: the header and tokens of our base file are llama.cpp's
@@ -96,7 +96,10 @@ sys.exit(bad)
 PY
 
 # ---- ours ------------------------------------------------------------------------------------
-"$BIN/wk-eval" kld f16.gguf q4_0.gguf q4_k_m.gguf q8_0.gguf "$MODELS/heldout.txt" --ctx "$CTX" \
+# The text's tokens as llama.cpp tokenizes it (llama_tokenize, BOS first): wk-eval's own
+# tokenizer is tested elsewhere; here the same ids make the windows comparable.
+./harness tokenize f16.gguf "$MODELS/heldout.txt" >ids.txt || die "llama_harness tokenize"
+"$BIN/wk-eval" kld f16.gguf q4_0.gguf q4_k_m.gguf q8_0.gguf --tokens ids.txt --ctx "$CTX" \
     --chunks "$CHUNKS" --save-base wk-base.logits --svg kld.svg --json -q >wk.json || die "wk-eval kld"
 for q in $QUANTS; do
     "$BIN/wk-eval" kld --base-logits ll-base.logits "$q.gguf" --json -q >"wk-llbase-$q.json" ||
@@ -105,6 +108,7 @@ for q in $QUANTS; do
         { tail -5 "ll-wkbase-$q.txt" >&2; die "llama-perplexity --kl-divergence with our base file ($q)"; }
 done
 grep -q "<svg" kld.svg || die "no SVG"
+"$BIN/wk-eval" kld --base-logits ll-base.logits f16.gguf --json -q >wk-floor.json || die "wk-eval kld f16 vs llama.cpp's base"
 
 ntok=$((20 + 4 * CTX * CHUNKS))
 cmp -n "$ntok" ll-base.logits wk-base.logits ||
@@ -132,12 +136,23 @@ def llama(path):
     return out
 
 CHECK = ["kld_mean", "kld_median", "kld_p90", "kld_p95", "kld_p99", "top1_agreement", "ppl", "ppl_base"]
+# The floor: the same statistics of our F16 forward against llama.cpp's F16 base (the two
+# forward passes disagree by this much on the base itself: llama.cpp rounds activations to F16
+# for F16 weights, wk-eval does not).  Percentiles may differ by 5 % plus that floor (it only
+# matters for q8_0, whose KLD is of that order); means, medians, top-1 and PPL by 5 %.
+floor = json.load(open("wk-floor.json"))
+print("info - floor (our f16 vs llama.cpp's f16 base): mean KLD %.2e, p90 %.2e, p95 %.2e, p99 %.2e, top-1 %.4f"
+      % (floor["kld_mean"], floor["kld_p90"], floor["kld_p95"], floor["kld_p99"], floor["top1_agreement"]))
 def compare(label, ours, ref, bad):
     worst = 0
     for k in CHECK:
         d = abs(ours[k] - ref[k]) / abs(ref[k])
         worst = max(worst, d)
-        if not d <= 0.05:
+        extra = max(floor[k], 0) if k in ("kld_p90", "kld_p95", "kld_p99") else 0
+        if d > 0.05 and abs(ours[k] - ref[k]) <= 0.05 * abs(ref[k]) + extra:
+            print("info - %s %s: %.6g vs llama.cpp %.6g (%.1f%%) is within 5%% + the floor %.2e"
+                  % (label, k, ours[k], ref[k], 100 * d, extra))
+        elif not d <= 0.05:
             print("not ok - %s %s: %.6g vs llama.cpp %.6g (%.1f%%)" % (label, k, ours[k], ref[k], 100 * d))
             bad.append(label)
     print("%s - %s: mean KLD %.6f (llama.cpp %.6f), p99 %.5f (%.5f), top-1 %.4f (%.4f), max %.4f (%.4f); "
