@@ -86,7 +86,7 @@ install(FILES ${WK_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weigh
 # ---- pkg-config: weightkit.pc (relocatable through ${pcfiledir}) ---------
 # Requires.private / Libs.private: what a static link (pkg-config --static)
 # needs besides libweightkit.a; the shared library carries them as DT_NEEDED.
-set(WK_PC_REQUIRES_PRIVATE "zlib libcrypto libzip libxxhash")
+set(WK_PC_REQUIRES_PRIVATE "zlib libcrypto libzip libxxhash libpcre2-8")
 if(WK_WITH_ISAL AND ISAL_FOUND)
   string(APPEND WK_PC_REQUIRES_PRIVATE " libisal")
 endif()

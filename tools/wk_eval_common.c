@@ -7,6 +7,7 @@
 #include "wk_eval.h"
 #include "wk_io.h"
 #include "wk_threads.h"
+#include "wk_tokenize.h"
 
 static int num_opt(int argc, char **argv, int *i, int64_t lo, int64_t hi, int64_t *out, wk_err *err)
 {
@@ -91,12 +92,26 @@ done:
 
 int wk_eval_tokenize(const wk_model *m, const char *text, int32_t **ids, size_t *n, wk_err *err)
 {
-    (void)m;
-    (void)ids;
-    (void)n;
-    return wk_err_set(err, WK_E_UNSUPPORTED, "%s: text tokenization is not in this build yet (the "
-                      "tokenizer lands with issue #19's tokenizer branch); give the ids with --tokens FILE",
-                      text);
+    const wk_source *src = wk_model_source(m);
+    const wk_gguf *g = wk_source_gguf(src);
+    wk_tok *t = g ? wk_tok_open_gguf(g, err) : wk_tok_open_dir(wk_source_dir(src), err);
+    if (!t) return wk_err_prefix(err, "%s: the model's vocabulary", wk_source_path(src));
+    wk_map mp;
+    int rc = -1;
+    if (wk_map_open(&mp, text, err)) goto done;
+    WK_FAIL_GOTO(wk_tok_n_vocab(t) > wk_model_n_vocab(m), unmap, err, WK_E_FORMAT, "%s: the vocabulary has "
+                 "%lld tokens but the model only %lld rows", wk_source_path(src),
+                 (long long)wk_tok_n_vocab(t), (long long)wk_model_n_vocab(m));
+    if (wk_tok_encode(t, (const char *)mp.data, mp.size, wk_tok_add_bos(t), ids, n, err)) {
+        wk_err_prefix(err, "%s", text);
+        goto unmap;
+    }
+    rc = 0;
+unmap:
+    wk_map_close(&mp);
+done:
+    wk_tok_close(t);
+    return rc;
 }
 
 wk_model *wk_eval_open_model(const char *path, const wk_eval_opts *o, int64_t n_ctx, wk_err *err)

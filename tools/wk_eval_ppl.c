@@ -25,7 +25,8 @@ static void usage(void)
            "  --tokens FILE      token ids (decimal, separated by spaces, newlines or commas)\n"
            "  -j, --threads N    threads (default: all cores); results do not depend on it\n"
            "  --json             one JSON object on stdout: ppl, ppl_stderr, n_scored, n_ctx,\n"
-           "                     n_chunks, n_tokens, model, arch, bpw, seconds, tokens_per_second\n"
+           "                     n_chunks, n_tokens, model, arch, bpw, bos (-1: none\n"
+           "                     added), seconds, tokens_per_second\n"
            "  -q, --quiet        no per-chunk lines\n"
            "  --progress, --no-progress   progress bar (default: on a TTY unless --quiet)\n"
            "  -h, --help, -V, --version\n", WK_EVAL_PROG, WK_EVAL_PROG);
@@ -60,6 +61,9 @@ static int print_json(const char *model, const wk_model *m, const wk_ppl_result 
     WK_TRY_GOTO(wk_json_object_append(o, "model", wk_json_new_string(model), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "arch", wk_json_new_string(wk_model_arch(m)), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "bpw", wk_json_new_double(wk_model_bpw(m)), err), done);
+    int add_bos;
+    int32_t bos = wk_model_bos(m, &add_bos);
+    WK_TRY_GOTO(wk_json_object_append(o, "bos", wk_json_new_int(add_bos ? bos : -1), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "seconds", wk_json_new_double(secs), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "tokens_per_second", wk_json_new_double(tps), err), done);
     WK_TRY_GOTO(wk_json_dump(o, NULL, &b, err), done);

@@ -131,6 +131,31 @@ static int mm_float(const wk_mw *w, const float *x, int64_t n, float *y, wk_err 
     return 0;
 }
 
+/* One row of k activations to Q8_0 as ggml's x86 CPU backend quantizes
+ * them (quantize_row_q8_0 with AVX: d = max|x| / 127, x * (127 / max|x|)
+ * rounded to nearest even), not as its scalar reference (x / d rounded half
+ * away from zero): a value can differ by one step.  Then the int16 block
+ * sums wk_dot.h's legacy activation rows carry after the blocks. */
+static void quantize_act_q8_0(const float *x, uint8_t *a, int64_t k)
+{
+    int64_t nb = k / WK_QK;
+    wk_block_q8_0 *y = (wk_block_q8_0 *)(void *)a;
+    int16_t *sums = (int16_t *)(void *)(a + (size_t)nb * sizeof *y);
+    for (int64_t b = 0; b < nb; b++, x += WK_QK) {
+        float mx = 0.0f;
+        for (int i = 0; i < WK_QK; i++) mx = fmaxf(mx, fabsf(x[i]));
+        float d = mx / 127.f, id = mx != 0.0f ? 127.f / mx : 0.0f;
+        y[b].d = wk_f32_to_f16(d);
+        int sum = 0;
+        for (int i = 0; i < WK_QK; i++) {
+            y[b].qs[i] = (int8_t)nearbyintf(x[i] * id);
+            sum += y[b].qs[i];
+        }
+        int16_t s16 = (int16_t)sum;
+        memcpy(&sums[b], &s16, sizeof s16);
+    }
+}
+
 /* The chunk's activations quantized for w's activation type (cached in qa). */
 static const uint8_t *act_rows(const wk_mw *w, const float *x, int64_t n, wk_mm_act *qa, size_t *arow,
                                wk_err *err)
@@ -159,7 +184,10 @@ static const uint8_t *act_rows(const wk_mw *w, const float *x, int64_t n, wk_mm_
     int type = w->type;
     int64_t k = w->cols;
 #pragma omp parallel for schedule(static)
-    for (int64_t t = 0; t < n; t++) wk_dot_quantize_act(type, x + t * k, buf + (size_t)t * ar, k);
+    for (int64_t t = 0; t < n; t++) {
+        if (idx == 0) quantize_act_q8_0(x + t * k, buf + (size_t)t * ar, k);
+        else wk_dot_quantize_act(type, x + t * k, buf + (size_t)t * ar, k);
+    }
     qa->valid[idx] = 1;
     return buf;
 }
