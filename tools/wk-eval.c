@@ -12,6 +12,8 @@
 static const wk_eval_cmd k_cmds[] = {
     {"ppl", wk_eval_ppl, "perplexity of MODEL over TEXT, llama-perplexity's chunking rules"},
     {"logits", wk_eval_logits, "the logits of every position of a token sequence, float32, to a file"},
+    {"kld", wk_eval_kld, "KL divergence of MODELs from BASE, as llama-perplexity --kl-divergence"},
+    {"imatrix", wk_eval_imatrix, "importance matrix of MODEL over TEXT, as llama-imatrix"},
 };
 #define N_CMDS (sizeof k_cmds / sizeof *k_cmds)
 

@@ -20,6 +20,8 @@ typedef struct {
 
 int wk_eval_ppl(int argc, char **argv);
 int wk_eval_logits(int argc, char **argv);
+int wk_eval_kld(int argc, char **argv);       /* tools/wk_eval_kld.c */
+int wk_eval_imatrix(int argc, char **argv);   /* tools/wk_eval_imatrix.c */
 
 /* Options every subcommand shares. */
 typedef struct {

@@ -105,3 +105,25 @@ a = np.fromfile(sys.argv[1], '<f4'); b = np.fromfile(sys.argv[2], '<f4')
 assert a.size == b.size and a.size > 0, (a.size, b.size)
 print('%.3e' % (np.abs(a - b).max() / np.abs(b).max()))" "$1" "$2"; }
 wk_le() { /usr/bin/python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)" "$1" "$2"; }
+
+# wk_llama_tools NAME DIR [perplexity] [imatrix]: compiles llama.cpp's own llama-perplexity and
+# llama-imatrix (tools/perplexity, tools/imatrix of the bundled source, the exact release of the
+# prebuilt libraries) against the npm package's libllama + libllama-common into DIR (after
+# wk_llama_peer), and links the CPU backends beside them (ggml loads backends from the
+# executable's directory).  Exits 1 with "NAME: FAIL: ..." when one does not compile.
+wk_llama_tools() {
+    local name=$1 dir=$2 t src
+    local llsrc; llsrc=$(dirname "$INCDIR")
+    shift 2
+    for t in "$@"; do
+        case $t in
+            perplexity) src=("$llsrc/tools/perplexity/main.cpp" "$llsrc/tools/perplexity/perplexity.cpp") ;;
+            imatrix) src=("$llsrc/tools/imatrix/imatrix.cpp") ;;
+            *) echo "$name: FAIL: wk_llama_tools: unknown tool $t" >&2; exit 1 ;;
+        esac
+        g++ -std=c++17 -O2 -o "$dir/llama-$t" "${src[@]}" -I"$INCDIR" -I"$GGML_INCDIR" -I"$llsrc/common" \
+            -I"$llsrc/vendor" -L"$LIBDIR" -l:libllama-common.so "${WK_LLAMA_LINK[@]}" -lpthread ||
+            { echo "$name: FAIL: cannot compile llama.cpp's llama-$t against $LIBDIR" >&2; exit 1; }
+    done
+    ln -sf "$LIBDIR"/libggml-cpu-*.so "$dir/"
+}
