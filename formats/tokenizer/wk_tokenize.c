@@ -342,6 +342,7 @@ wk_tok *wk_tok_open_gguf(const wk_gguf *g, wk_err *err)
     } else {
         t->bos = t->eos = 11 < t->n ? 11 : -1;
         snprintf(t->kind_name, sizeof t->kind_name, "bpe:%s", pre);
+        t->add_bos = !strcmp(pre, "llama-bpe") || !strcmp(pre, "tekken");   /* llama.cpp's defaults */
         long kv;
         uint64_t nm;
         size_t bytes = 0, len;

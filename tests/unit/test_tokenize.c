@@ -201,6 +201,8 @@ static void test_bpe_rules(void)
         CHECK_MSG(t, "%s", err.msg);
         if (t) {
             CHECK_EQ_U64(wk_tok_bos(t), 11);   /* llama.cpp's default for gpt2 */
+            CHECK_EQ_U64(wk_tok_add_bos(t), k);   /* no add_bos_token key: true for llama-bpe only */
+            CHECK_EQ_STR(wk_tok_kind(t), k ? "bpe:llama-bpe" : "bpe:gpt-2");
             /* rank order: ab (0) before bc (1); "abc" is a token but no merge makes it,
              * except with llama-bpe's ignore_merges (the whole word is a token) */
             CHECK_EQ_STR(enc(t, "abc", 0), k ? "8" : "5 2");
