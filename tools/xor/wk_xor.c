@@ -168,7 +168,7 @@ static int has_gzip_magic(const uint8_t *p, size_t n)
 const char *wk_inflate_engines(void)
 {
 #ifdef WK_HAVE_ISAL
-    return "zlib (default), isa-l";
+    return "isa-l (default), zlib";
 #else
     return "zlib";
 #endif
@@ -204,7 +204,7 @@ static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
 {
     r->chunk = CHUNK_IN_DEFAULT;
 #ifdef WK_HAVE_ISAL
-    r->use_isal = 0; /* zlib by default: it checks gzip headers strictly (reserved FLG bits); ISA-L is opt-in */
+    r->use_isal = 1; /* ISA-L by default when built in (AUTO); its headers are checked as zlib does */
 #endif
     WK_TRY(win_need(r, 2, err));
     const uint8_t *p = r->win;
@@ -272,7 +272,7 @@ int wk_payload_set_engine(wk_payload *r, wk_inflate_engine e, wk_err *err)
 {
     if (r->started) return wk_err_set(err, WK_E_USAGE, "%s: engine set after reading", r->label);
 #ifdef WK_HAVE_ISAL
-    r->use_isal = e == WK_INFLATE_ISAL;
+    r->use_isal = e != WK_INFLATE_ZLIB; /* AUTO: ISA-L when built in */
 #else
     if (e == WK_INFLATE_ISAL)
         return wk_err_set(err, WK_E_UNSUPPORTED, "this weightkit was built without ISA-L "
