@@ -32,6 +32,8 @@
 #define SLOT_BYTES (1u << 20)   /* decode: bytes handed from inflate to writer at once */
 #define NSLOTS 4                /* decode pipeline depth */
 #define WINDOW_BYTES (4u << 20) /* compressed bytes read from a payload file at once */
+#define WINDOW_REFILL (256u << 10) /* inflate refills the window when fewer are left: the
+                                      rest is moved to its start, so keep that small */
 #define CHUNK_IN_DEFAULT (1u << 30)
 
 /* ---- the XOR kernel ----------------------------------------------------- */
@@ -423,7 +425,7 @@ static int read_gzip(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_er
         WK_TRY(engine_start(r, err));
     }
     while (have < cap && !r->done) {
-        WK_TRY(win_need(r, WINDOW_BYTES, err));
+        WK_TRY(win_need(r, WINDOW_REFILL, err));
         size_t in_left = win_avail(r), out_left = cap - have, used, made;
         step_status st = engine_step(r, r->win + (r->in_pos - r->win_off),
                                      (uint32_t)(in_left < r->chunk ? in_left : r->chunk),
