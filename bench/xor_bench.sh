@@ -3,10 +3,17 @@
 # on the same synthetic payload set, in the same run.
 #
 #   bench/xor_bench.sh [BIN_DIR [ALT_BIN_DIR]]   (default: build/bin)
-# ALT_BIN_DIR: a second wk-xor build to time as well (e.g. one built with ISA-L:
-#   cmake -B build-isal -DWK_WITH_ISAL=ON; it is then run with --inflate isal).
+# ALT_BIN_DIR: a second wk-xor build to time as well (e.g. the previous commit's), with its
+#   default options.
 # Environment: XOR_BENCH_DIR (scratch, default /tmp/wk-xor-bench), XOR_BENCH_RUNS
-# (default 3), XOR_BENCH_SHARD_MB (default 96; three shards plus small files).
+# (default 3), XOR_BENCH_SHARD_MB (default 96; three shards plus small files),
+# XOR_BENCH_ENCODE (default 1; 0 skips the encode timings).
+#
+# Decode timings are interleaved: each of XOR_BENCH_RUNS rounds runs every command once, in
+# the same order, so the references and wk-xor see the same machine load; the tables give
+# medians over the rounds and the median of the per-round ratios to the Python algorithm,
+# and the load average before and after.  wk-xor fsyncs every output (and renames it into
+# place); the Python algorithm does not: it is also timed followed by `sync`.
 #
 # The set mimics an fp16 XOR release: base = N(0, 0.02) fp16 weights, fine-tuned =
 # base + N(0, 1e-3) noise, so payload bytes are XORs of nearby fp16 values; the
@@ -93,9 +100,6 @@ BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
 W=$BIN/wk-xor
 ALT=${2:+$(cd "$2" && pwd)}
 WA=${ALT:+$ALT/wk-xor}
-# ISA-L is opt-in at run time too: time the second build with --inflate isal when it has it
-AI=()
-[ -n "$WA" ] && "$WA" --version | grep -q 'isa-l' && AI=(--inflate isal)
 PY=/usr/bin/python3
 REF=$SRC/bench/xor_codec_ref.py
 D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}
@@ -137,99 +141,131 @@ raw_mb=$(du -sb ft | awk '{printf "%.1f", $1 / 1048576}')
 pay_mb=$(du -sb pay | awk '{printf "%.1f", $1 / 1048576}')
 big=pytorch_model-00001-of-00003.bin
 big_mb=$(stat -c %s "ft/$big" | awk '{printf "%.1f", $1 / 1048576}')
-mkdir -p single-pay single-base && ln -sf "$D/pay/$big" single-pay/ && ln -sf "$D/base/$big" single-base/
+# hard links (wk-xor refuses payloads that are symbolic links)
+rm -rf single-pay single-base && mkdir -p single-pay single-base &&
+  ln "$D/pay/$big" single-pay/ && ln "$D/base/$big" single-base/
 grep " $big\$" ft.sha256 > single.sha256
 
 # ---- timing ------------------------------------------------------------------
-# median wall seconds and median CPU (user+sys) seconds of RUNS runs of "$@"
-declare -A WALL CPU
+# Commands are registered with cmd KEY ARGV..., then run in RUNS interleaved rounds.
+declare -A WALL CPU CMDS RATIO RUNW RUNC
+KEYS=()
+cmd() { local k=$1; shift; KEYS+=("$k"); CMDS[$k]=$(printf '%q ' "$@"); }
+inflate_all() { local tool=$1 f; for f in pay/*; do $tool -dc < "$f" > /dev/null 2>&1 || true; done; }
+export -f inflate_all
+have_pigz=0; command -v pigz > /dev/null && have_pigz=1
+have_igzip=0; command -v igzip > /dev/null && have_igzip=1
+have_ossl=0; command -v openssl > /dev/null && have_ossl=1
+
+cmd py      "$PY" "$REF" out pay base --compress
+cmd py_sync bash -c "'$PY' '$REF' out pay base --compress && sync"
+cmd py_sum  bash -c "'$PY' '$REF' out pay base --compress && cd out && sha256sum -c --quiet ../ft.sha256"
+cmd wk      "$W" decode out pay base --manifest ft.sha256 -q
+cmd wk_j2   "$W" decode out pay base --manifest ft.sha256 -j2 -q
+cmd wk_j1   "$W" decode out pay base --manifest ft.sha256 -j1 -q
+cmd wk_np   "$W" decode out pay base --manifest ft.sha256 -q --no-pipeline
+cmd wk_zlib "$W" decode out pay base --manifest ft.sha256 -q --inflate zlib
+[ -n "$WA" ] && cmd wk_alt "$WA" decode out pay base --manifest ft.sha256 -q
+[ -n "$WA" ] && cmd wk_alt_j1 "$WA" decode out pay base --manifest ft.sha256 -q -j1
+cmd gzip    bash -c "inflate_all gzip"
+[ $have_pigz = 1 ] && cmd pigz bash -c "inflate_all pigz"
+[ $have_igzip = 1 ] && cmd igzip bash -c "inflate_all igzip"
+cmd s_wk    "$W" decode out single-pay single-base --manifest single.sha256 -q
+cmd s_wk_np "$W" decode out single-pay single-base --manifest single.sha256 -q --no-pipeline
+[ -n "$WA" ] && cmd s_alt "$WA" decode out single-pay single-base --manifest single.sha256 -q
+[ $have_igzip = 1 ] && cmd s_igzip bash -c "igzip -dc < pay/$big > /dev/null"
+[ $have_igzip = 1 ] && [ $have_ossl = 1 ] && cmd s_igzip_sha bash -c "igzip -dc < pay/$big | openssl dgst -sha256 > /dev/null"
+[ $have_pigz = 1 ] && cmd s_pigz bash -c "pigz -dc < pay/$big > /dev/null"
+cmd s_py    bash -c "mkdir -p out && '$PY' '$REF' out single-pay single-base --compress"
+
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "xor_bench: $RUNS interleaved rounds; set: $raw_mb MiB decoded, $pay_mb MiB of gzip payloads; load $load0" >&2
+for ((i = 0; i < RUNS; i++)); do
+  for k in "${KEYS[@]}"; do
+    rm -rf out
+    eval "/usr/bin/time -f '%e %U %S' -o t.txt ${CMDS[$k]}" > /dev/null 2> err.txt ||
+      { cat err.txt >&2; echo "xor_bench: $k failed" >&2; exit 1; }
+    read -r e u s < <(tail -1 t.txt)
+    RUNW[$k]+="$e "; RUNC[$k]+="$(echo "$u + $s" | bc) "
+  done
+  echo "  round $((i + 1)) done (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
+for k in "${KEYS[@]}"; do
+  WALL[$k]=$(echo "${RUNW[$k]}" | median); CPU[$k]=$(echo "${RUNC[$k]}" | median)
+  ref=py; [[ $k == s_* ]] && ref=s_py
+  read -r -a a <<<"${RUNW[$ref]}"; read -r -a b <<<"${RUNW[$k]}"
+  RATIO[$k]=$(for ((i = 0; i < RUNS; i++)); do echo "${a[$i]} / ${b[$i]}" | bc -l; done | tr '\n' ' ' | median)
+  echo "  $k: wall ${WALL[$k]} s (runs: ${RUNW[$k]}), cpu ${CPU[$k]} s, ref/this ${RATIO[$k]}" >&2
+done
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+# encode (not interleaved; XOR_BENCH_ENCODE=0 skips it)
 timeit() {
   local key=$1; shift
-  local walls=() cpus=() i
+  local walls="" cpus="" i
   for ((i = 0; i < RUNS; i++)); do
     rm -rf out
     /usr/bin/time -f "%e %U %S" -o t.txt "$@" > /dev/null 2> err.txt || { cat err.txt >&2; echo "xor_bench: $key failed" >&2; exit 1; }
     read -r e u s < <(tail -1 t.txt)
-    walls+=("$e"); cpus+=("$(echo "$u + $s" | bc)")
+    walls+="$e "; cpus+="$(echo "$u + $s" | bc) "
   done
-  WALL[$key]=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  CPU[$key]=$(printf '%s\n' "${cpus[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "  $key: wall ${WALL[$key]} s (runs: ${walls[*]}), cpu ${CPU[$key]} s" >&2
+  WALL[$key]=$(echo "$walls" | median); CPU[$key]=$(echo "$cpus" | median)
 }
-inflate_all() { local tool=$1 f; for f in pay/*; do $tool -dc < "$f" > /dev/null 2>&1 || true; done; }
-export -f inflate_all
-
-echo "xor_bench: $RUNS runs each; set: $raw_mb MiB decoded, $pay_mb MiB of gzip payloads" >&2
-timeit py      "$PY" "$REF" out pay base --compress
-timeit py_sum  bash -c "'$PY' '$REF' out pay base --compress && cd out && sha256sum -c ../ft.sha256"
-timeit wk_j1   "$W" decode out pay base --manifest ft.sha256 -j1 -q
-timeit wk      "$W" decode out pay base --manifest ft.sha256 -q
-timeit wk_np   "$W" decode out pay base --manifest ft.sha256 -q --no-pipeline
-[ -n "$WA" ] && timeit wk_alt "$WA" decode out pay base --manifest ft.sha256 -q "${AI[@]}"
-[ -n "$WA" ] && timeit wk_alt_j1 "$WA" decode out pay base --manifest ft.sha256 -q -j1 "${AI[@]}"
-timeit gzip    bash -c "inflate_all gzip"
-have_pigz=0; command -v pigz > /dev/null && have_pigz=1
-have_igzip=0; command -v igzip > /dev/null && have_igzip=1
-[ $have_pigz = 1 ] && timeit pigz bash -c "inflate_all pigz"
-[ $have_igzip = 1 ] && timeit igzip bash -c "inflate_all igzip"
-echo "single file ($big_mb MiB):" >&2
-timeit s_wk    "$W" decode out single-pay single-base --manifest single.sha256 -q
-timeit s_wk_np "$W" decode out single-pay single-base --manifest single.sha256 -q --no-pipeline
-[ -n "$WA" ] && timeit s_alt "$WA" decode out single-pay single-base --manifest single.sha256 -q "${AI[@]}"
-timeit s_gzip  bash -c "gzip -dc < pay/$big > /dev/null"
-[ $have_pigz = 1 ] && timeit s_pigz bash -c "pigz -dc < pay/$big > /dev/null"
-[ $have_igzip = 1 ] && timeit s_igzip bash -c "igzip -dc < pay/$big > /dev/null"
-timeit s_py    bash -c "mkdir -p out && '$PY' '$REF' out single-pay single-base --compress"
-timeit enc     "$W" encode out ft base -q
-timeit enc1    "$W" encode out ft base -q --level 1
+enc=${XOR_BENCH_ENCODE:-1}
+[ "$enc" = 1 ] && timeit enc "$W" encode out ft base -q
+[ "$enc" = 1 ] && timeit enc1 "$W" encode out ft base -q --level 1
 
 # ---- report --------------------------------------------------------------------
 row() {  # key, label, MiB decoded
   local k=$1 label=$2 mb=$3
-  local w=${WALL[$k]} c=${CPU[$k]}
-  printf '| %s | %s | %s | %.0f | %s |\n' "$label" "$w" "$c" "$(echo "$mb / $w" | bc -l)" \
-    "$(echo "$w / ${WALL[$4]}" | bc -l | xargs printf '%.2f')"
+  printf '| %s | %s | %s | %.0f | %.2f |\n' "$label" "${WALL[$k]}" "${CPU[$k]}" \
+    "$(echo "$mb / ${WALL[$k]}" | bc -l)" "${RATIO[$k]}"
 }
-load=$(cut -d' ' -f1-3 /proc/loadavg)
+erow() {
+  local k=$1 label=$2 mb=$3
+  printf '| %s | %s | %s | %.0f | %s |\n' "$label" "${WALL[$k]}" "${CPU[$k]}" \
+    "$(echo "$mb / ${WALL[$k]}" | bc -l)" "$(echo "${WALL[$k]} / ${WALL[enc]}" | bc -l | xargs printf '%.2f')"
+}
 cat <<EOF
 
 wk-xor: $("$W" --version | sed -n 's/^inflate: /inflate engines: /p').
-Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average at the end: $load.
+Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load average before: $load0, after: $load1.
 $(zlib_v=$("$PY" -c 'import zlib; print(zlib.ZLIB_RUNTIME_VERSION)'); echo "zlib $zlib_v"), $("$PY" -c 'import numpy, sys; print(f"numpy {numpy.__version__}, Python {sys.version.split()[0]}")').
 Set: 3 fp16 shards of $big_mb MiB + 3 small JSON files = $raw_mb MiB decoded, $pay_mb MiB gzip payloads
-(made by the Python algorithm at gzip level 9 in $(sed 's/py_encode_s=//' py_encode | xargs printf '%.0f') s).  Median of $RUNS runs, warm cache.
+(made by the Python algorithm at gzip level 9).  $RUNS interleaved rounds, medians, warm cache.
+wk-xor fsyncs each output before renaming it; the Python algorithm does not (see its "+ sync" row).
 
-Multi-file decode (wall s, CPU s = user+sys, MiB/s of decoded output, time relative to wk-xor):
+Multi-file decode (wall s, CPU s = user+sys, MiB/s of decoded output; last column: median over
+the rounds of the Python algorithm's wall time / this command's, same round):
 
-| command | wall s | CPU s | MiB/s | × wk-xor |
+| command | wall s | CPU s | MiB/s | py ÷ this |
 |---|---|---|---|---|
-$(row wk "wk-xor decode (verifies SHA-256; default -j)" "$raw_mb" wk)
-$(row wk_j1 "wk-xor decode -j1" "$raw_mb" wk)
-$(row wk_np "wk-xor decode --no-pipeline" "$raw_mb" wk)
-$([ -n "$WA" ] && row wk_alt "wk-xor decode, second build ${AI[*]}" "$raw_mb" wk)
-$([ -n "$WA" ] && row wk_alt_j1 "wk-xor decode -j1, second build" "$raw_mb" wk)
-$(row py "xor_codec.py algorithm (numpy, 4 KiB blocks), no verification" "$raw_mb" wk)
-$(row py_sum "xor_codec.py algorithm + sha256sum -c" "$raw_mb" wk)
-$(row gzip "gzip -dc > /dev/null, each payload (inflate only)" "$raw_mb" wk)
-$([ $have_pigz = 1 ] && row pigz "pigz -dc > /dev/null, each payload (zlib inflate only)" "$raw_mb" wk)
-$([ $have_igzip = 1 ] && row igzip "igzip -dc > /dev/null, each payload (ISA-L inflate only)" "$raw_mb" wk)
+$(row wk "wk-xor decode (verifies SHA-256, fsyncs; default -j)" "$raw_mb")
+$(row wk_j2 "wk-xor decode -j2" "$raw_mb")
+$(row wk_j1 "wk-xor decode -j1" "$raw_mb")
+$(row wk_np "wk-xor decode --no-pipeline" "$raw_mb")
+$(row wk_zlib "wk-xor decode --inflate zlib" "$raw_mb")
+$([ -n "$WA" ] && row wk_alt "wk-xor decode, second build (default -j)" "$raw_mb")
+$([ -n "$WA" ] && row wk_alt_j1 "wk-xor decode -j1, second build" "$raw_mb")
+$(row py "xor_codec.py algorithm (numpy, 4 KiB blocks), no verification, no fsync" "$raw_mb")
+$(row py_sync "xor_codec.py algorithm + sync" "$raw_mb")
+$(row py_sum "xor_codec.py algorithm + sha256sum -c" "$raw_mb")
+$(row gzip "gzip -dc > /dev/null, each payload (inflate only)" "$raw_mb")
+$([ $have_pigz = 1 ] && row pigz "pigz -dc > /dev/null, each payload (zlib inflate only)" "$raw_mb")
+$([ $have_igzip = 1 ] && row igzip "igzip -dc > /dev/null, each payload (ISA-L inflate only)" "$raw_mb")
 
-Single file ($big_mb MiB):
+Single file ($big_mb MiB; last column: the Python algorithm's wall time / this command's, same round):
 
-| command | wall s | CPU s | MiB/s | × wk-xor |
+| command | wall s | CPU s | MiB/s | py ÷ this |
 |---|---|---|---|---|
-$(row s_wk "wk-xor decode (inflate, XOR, SHA-256, write)" "$big_mb" s_wk)
-$(row s_wk_np "wk-xor decode --no-pipeline" "$big_mb" s_wk)
-$([ -n "$WA" ] && row s_alt "wk-xor decode, second build ${AI[*]}" "$big_mb" s_wk)
-$(row s_py "xor_codec.py algorithm" "$big_mb" s_wk)
-$(row s_gzip "gzip -dc > /dev/null" "$big_mb" s_wk)
-$([ $have_pigz = 1 ] && row s_pigz "pigz -dc > /dev/null (zlib single-stream inflate)" "$big_mb" s_wk)
-$([ $have_igzip = 1 ] && row s_igzip "igzip -dc > /dev/null (ISA-L inflate)" "$big_mb" s_wk)
-
-Encode ($raw_mb MiB, default -j = $(nproc)):
-
-| command | wall s | CPU s | MiB/s | × level 6 |
-|---|---|---|---|---|
-$(row enc "wk-xor encode (gzip level 6)" "$raw_mb" enc)
-$(row enc1 "wk-xor encode --level 1" "$raw_mb" enc)
+$(row s_wk "wk-xor decode (inflate, XOR, SHA-256, write, fsync)" "$big_mb")
+$(row s_wk_np "wk-xor decode --no-pipeline" "$big_mb")
+$([ -n "$WA" ] && row s_alt "wk-xor decode, second build" "$big_mb")
+$([ $have_igzip = 1 ] && row s_igzip "igzip -dc > /dev/null (ISA-L inflate only)" "$big_mb")
+$([ $have_igzip = 1 ] && [ $have_ossl = 1 ] && row s_igzip_sha "igzip -dc \\| openssl dgst -sha256" "$big_mb")
+$([ $have_pigz = 1 ] && row s_pigz "pigz -dc > /dev/null (zlib single-stream inflate)" "$big_mb")
+$(row s_py "xor_codec.py algorithm" "$big_mb")
+$([ "$enc" = 1 ] && printf '\nEncode (%s MiB, default -j = %s):\n\n| command | wall s | CPU s | MiB/s | × level 6 |\n|---|---|---|---|---|\n' "$raw_mb" "$(nproc)")
+$([ "$enc" = 1 ] && erow enc "wk-xor encode (gzip level 6)" "$raw_mb")
+$([ "$enc" = 1 ] && erow enc1 "wk-xor encode --level 1" "$raw_mb")
 EOF

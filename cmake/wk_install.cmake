@@ -87,7 +87,7 @@ install(FILES ${WK_PUBLIC_HEADERS} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/weigh
 # Requires.private / Libs.private: what a static link (pkg-config --static)
 # needs besides libweightkit.a; the shared library carries them as DT_NEEDED.
 set(WK_PC_REQUIRES_PRIVATE "zlib libcrypto libzip libxxhash libpcre2-8")
-if(WK_WITH_ISAL AND ISAL_FOUND)
+if(WK_ISAL_BUILT)
   string(APPEND WK_PC_REQUIRES_PRIVATE " libisal")
 endif()
 set(WK_PC_LIBS_PRIVATE "")

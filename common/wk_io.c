@@ -662,6 +662,7 @@ int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err)
     WK_FAIL_IF(o->failed, err, WK_E_IO, "write %s: an earlier write failed", o->final_path);
     if (n == 0) return 0;
     o->written += n;
+    if (o->len == 0 && n >= WK_OUT_BUF) return write_all(o, p, n, err); /* no copy */
     if (n <= WK_OUT_BUF - o->len) {
         memcpy(o->buf + o->len, p, n);
         o->len += n;

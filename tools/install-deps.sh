@@ -3,7 +3,7 @@
 #   tools/install-deps.sh          build deps only
 #   tools/install-deps.sh --test   build + test deps (PyTorch, sentencepiece, clang for fuzzing)
 set -euo pipefail
-build_pkgs=(build-essential cmake pkg-config zlib1g-dev libssl-dev libzip-dev libxxhash-dev libpcre2-dev help2man)
+build_pkgs=(build-essential cmake pkg-config zlib1g-dev libisal-dev libssl-dev libzip-dev libxxhash-dev libpcre2-dev help2man)
 test_pkgs=(python3 python3-torch python3-numpy python3-sentencepiece sentencepiece xxhash git bc pigz isal rhash
            clang libclang-rt-14-dev libopenblas0-pthread man-db nodejs npm)
 want=("${build_pkgs[@]}")

@@ -13,10 +13,11 @@
 #                            (default: a temporary directory, removed at the end)
 #   --out DIR                logs, crash artifacts and summary.tsv (default BUILD/fuzz-out)
 #   --regress-only           only replay the regression inputs
-#   --isal                   build with the optional ISA-L engine (-DWK_WITH_ISAL=ON;
-#                            also env WK_FUZZ_ISAL=1): fuzz_xor then decodes every
-#                            input with zlib and ISA-L and compares them.  Default:
-#                            the default build, zlib only.
+#   --isal                   require the ISA-L engine (-DWK_WITH_ISAL=ON; also env
+#                            WK_FUZZ_ISAL=1).  Default: the default build (AUTO: ISA-L
+#                            when libisal-dev is installed, as tools/install-deps.sh
+#                            does); with ISA-L, fuzz_xor decodes every input with zlib
+#                            and ISA-L and compares them (the differential target).
 #
 # For each target: (1) every file in tests/fuzz/regress/<target>/ is replayed
 # once and must run clean; (2) a corpus is seeded from the fixtures
@@ -74,8 +75,8 @@ if [ $do_build = 1 ]; then
     echo "run.sh: clang not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 77
   fi
   mkdir -p "$build_dir"
-  with_isal=OFF
-  [ "$isal" = 1 ] && with_isal=ON  # explicit either way: the cache would keep an old ON
+  with_isal=AUTO
+  [ "$isal" = 1 ] && with_isal=ON  # explicit either way: the cache would keep an old value
   if ! cmake -S "$root" -B "$build_dir" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DWK_FUZZ=ON -DWK_SANITIZE=ON -DWK_WITH_ISAL=$with_isal >"$build_dir/configure.log" 2>&1; then
     cat "$build_dir/configure.log" >&2; echo "run.sh: configure failed" >&2; exit 1

@@ -7,10 +7,10 @@
 # build-fuzz/ (override with WK_FUZZ_BUILD_DIR), replays the regression inputs
 # of tests/fuzz/regress/, then fuzzes each target for SECONDS, two at a time
 # (2 cores: 8 targets x 30 s = 2 minutes of fuzzing, plus the build).  Crash
-# artifacts and logs go to <build>/fuzz-smoke/.  The default build has no
-# ISA-L (fuzz_xor then checks zlib only); WK_FUZZ_ISAL=1 builds the optional
-# engine too and fuzz_xor compares the two (use another WK_FUZZ_BUILD_DIR for
-# it, e.g. build-fuzz/isal, so the two builds do not reconfigure each other).
+# artifacts and logs go to <build>/fuzz-smoke/.  The build has ISA-L when
+# libisal-dev is installed (tools/install-deps.sh installs it; the default
+# engine then), and fuzz_xor compares zlib and ISA-L on every input (the
+# differential target); WK_FUZZ_ISAL=1 makes ISA-L required.
 # Exit status: 0 clean,
 # 1 a regression input or a fuzzing run failed, 77 clang/libFuzzer missing.
 set -uo pipefail

@@ -106,6 +106,12 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 check "pkg-config --modversion weightkit = $ver" test "$(pkg-config --modversion weightkit)" = "$ver"
 check "pkg-config --static --libs: Requires.private/Libs.private (-lz -lcrypto -lzip -lxxhash -lpcre2-8 -lgomp)" bash -c \
   "l=\$(pkg-config --static --libs weightkit); for x in -lweightkit -lz -lcrypto -lzip -lxxhash -lpcre2-8 -lgomp -lm; do [[ \" \$l \" == *\" \$x \"* ]] || exit 1; done"
+# an ISA-L build (the default when libisal-dev is installed, issue #23): static links need libisal
+isal=0; "$pre/bin/wk-xor" --version | grep -q 'isa-l' && isal=1
+if [[ $isal == 1 ]]; then
+  check "ISA-L build: weightkit.pc Requires.private names libisal; --static --libs gives -lisal" bash -c \
+    "grep -qE '^Requires.private:.* libisal( |\$)' '$libdir/pkgconfig/weightkit.pc' && [[ \" \$(pkg-config --static --libs weightkit) \" == *' -lisal '* ]]"
+fi
 cp -r "$src/examples" "$tmp/exsrc"  # built in a copy: the source tree stays as it is
 if make -s -C "$tmp/exsrc" wk_tensors CC=cc "LDFLAGS=-Wl,-rpath,$libdir" >/dev/null 2>"$tmp/mk.err" \
      && mv "$tmp/exsrc/wk_tensors" "$tmp/ex-pc"; then
@@ -181,7 +187,8 @@ if [[ -n $deb ]]; then
   done
   miss=""; for p in $need; do [[ ", $depends," == *", $p "* || ", $depends," == *", $p,"* ]] || miss+=" $p"; done
   check "Depends names the package of every needed library:$need${miss:+ (missing:$miss)}" test -z "$miss"
-  for p in libzip4 libxxhash0 libssl3 zlib1g libgomp1 libpcre2-8-0; do
+  isal_pkg=""; [[ $isal == 1 ]] && isal_pkg=libisal2
+  for p in libzip4 libxxhash0 libssl3 zlib1g libgomp1 libpcre2-8-0 $isal_pkg; do
     check "Depends: $p" bash -c "[[ ', $depends,' == *', $p '* || ', $depends,' == *', $p,'* ]]"
   done
   # apt resolves the Depends against Debian's packages (simulation: nothing is installed)

@@ -32,6 +32,8 @@
 #define SLOT_BYTES (1u << 20)   /* decode: bytes handed from inflate to writer at once */
 #define NSLOTS 4                /* decode pipeline depth */
 #define WINDOW_BYTES (4u << 20) /* compressed bytes read from a payload file at once */
+#define WINDOW_REFILL (256u << 10) /* inflate refills the window when fewer are left: the
+                                      rest is moved to its start, so keep that small */
 #define CHUNK_IN_DEFAULT (1u << 30)
 
 /* ---- the XOR kernel ----------------------------------------------------- */
@@ -168,7 +170,7 @@ static int has_gzip_magic(const uint8_t *p, size_t n)
 const char *wk_inflate_engines(void)
 {
 #ifdef WK_HAVE_ISAL
-    return "zlib (default), isa-l";
+    return "isa-l (default), zlib";
 #else
     return "zlib";
 #endif
@@ -204,7 +206,7 @@ static int payload_init(wk_payload *r, wk_payload_kind kind, wk_err *err)
 {
     r->chunk = CHUNK_IN_DEFAULT;
 #ifdef WK_HAVE_ISAL
-    r->use_isal = 0; /* zlib by default: it checks gzip headers strictly (reserved FLG bits); ISA-L is opt-in */
+    r->use_isal = 1; /* ISA-L by default when built in (AUTO); its headers are checked as zlib does */
 #endif
     WK_TRY(win_need(r, 2, err));
     const uint8_t *p = r->win;
@@ -272,7 +274,7 @@ int wk_payload_set_engine(wk_payload *r, wk_inflate_engine e, wk_err *err)
 {
     if (r->started) return wk_err_set(err, WK_E_USAGE, "%s: engine set after reading", r->label);
 #ifdef WK_HAVE_ISAL
-    r->use_isal = e == WK_INFLATE_ISAL;
+    r->use_isal = e != WK_INFLATE_ZLIB; /* AUTO: ISA-L when built in */
 #else
     if (e == WK_INFLATE_ISAL)
         return wk_err_set(err, WK_E_UNSUPPORTED, "this weightkit was built without ISA-L "
@@ -423,7 +425,7 @@ static int read_gzip(wk_payload *r, uint8_t *buf, size_t cap, size_t *got, wk_er
         WK_TRY(engine_start(r, err));
     }
     while (have < cap && !r->done) {
-        WK_TRY(win_need(r, WINDOW_BYTES, err));
+        WK_TRY(win_need(r, WINDOW_REFILL, err));
         size_t in_left = win_avail(r), out_left = cap - have, used, made;
         step_status st = engine_step(r, r->win + (r->in_pos - r->win_off),
                                      (uint32_t)(in_left < r->chunk ? in_left : r->chunk),
@@ -654,21 +656,26 @@ typedef struct {
     void *progress_ctx;
 } decode_ctx;
 
-/* Fill buf with the next decoded and XOR'd bytes; *got 0 at the end. */
-static int decode_step(wk_payload *pl, const decode_ctx *d, uint8_t *buf, uint64_t *pos,
-                       size_t *got, wk_err *err)
+/* Fill buf with the next decoded (not yet XOR'd) bytes; *got 0 at the end. */
+static int decode_inflate(wk_payload *pl, const decode_ctx *d, uint8_t *buf, size_t *got,
+                          wk_err *err)
 {
     WK_TRY(wk_payload_read(pl, buf, SLOT_BYTES, got, err));
-    if (d->bseq) {  /* bytes [pos, pos+got) of the base are the next ones it yields */
-        size_t m = 0;
-        WK_TRY(wk_xorbase_read(d->bseq, d->tmp, *got, &m, err));
-        xor_bytes(buf, buf, d->tmp, m);
-    } else {
-        WK_TRY(xor_with_file(d->base, *pos, buf, *got, d->tmp, err));
-    }
-    *pos += *got;
     if (d->progress) d->progress(d->progress_ctx, wk_payload_in_pos(pl), wk_payload_in_size(pl));
     return 0;
+}
+
+/* buf[0..n) ^= the base's bytes at output offset pos (in order: a sequential
+ * base yields bytes [pos, pos+n) next). */
+static int decode_xor(const decode_ctx *d, uint8_t *buf, uint64_t pos, size_t n, wk_err *err)
+{
+    if (d->bseq) {
+        size_t m = 0;
+        WK_TRY(wk_xorbase_read(d->bseq, d->tmp, n, &m, err));
+        xor_bytes(buf, buf, d->tmp, m);
+        return 0;
+    }
+    return xor_with_file(d->base, pos, buf, n, d->tmp, err);
 }
 
 static int decode_serial(wk_payload *pl, const decode_ctx *d, wk_err *err)
@@ -679,8 +686,11 @@ static int decode_serial(wk_payload *pl, const decode_ctx *d, wk_err *err)
     int rc = 0;
     for (;;) {
         size_t got;
-        rc = decode_step(pl, d, buf, &pos, &got, err);
+        rc = decode_inflate(pl, d, buf, &got, err);
         if (rc || got == 0) break;
+        rc = decode_xor(d, buf, pos, got, err);
+        if (rc) break;
+        pos += got;
         rc = wk_sink_write(d->out, buf, got, err);
         if (rc) break;
     }
@@ -688,8 +698,11 @@ static int decode_serial(wk_payload *pl, const decode_ctx *d, wk_err *err)
     return rc;
 }
 
-/* Two-stage pipeline: the caller inflates and XORs into a ring of slots, a
- * writer thread hashes (the output sink's tee) and writes them in order. */
+/* Two-stage pipeline: the caller inflates into a ring of slots; a writer
+ * thread XORs each slot with the base (pread, or the sequential base), hashes
+ * it (the output sink's tee) and writes it, in order.  Inflate is the larger
+ * stage (about 2/3 of the CPU with ISA-L), so everything else is on the
+ * writer's side. */
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -698,13 +711,14 @@ typedef struct {
     uint64_t head, tail;  /* slots filled / slots written */
     int eof;              /* producer is done (or failed) */
     int wfail;            /* writer failed: werr holds why */
-    wk_sink *out;
+    const decode_ctx *d;
     wk_err werr;
 } ring;
 
 static void *ring_writer(void *arg)
 {
     ring *g = arg;
+    uint64_t pos = 0;
     for (;;) {
         pthread_mutex_lock(&g->mu);
         while (g->tail == g->head && !g->eof) pthread_cond_wait(&g->cv, &g->mu);
@@ -714,7 +728,9 @@ static void *ring_writer(void *arg)
         }
         size_t i = (size_t)(g->tail % NSLOTS), n = g->len[i];
         pthread_mutex_unlock(&g->mu);
-        int rc = wk_sink_write(g->out, g->slot[i], n, &g->werr);
+        int rc = decode_xor(g->d, g->slot[i], pos, n, &g->werr);
+        if (rc == 0) rc = wk_sink_write(g->d->out, g->slot[i], n, &g->werr);
+        pos += n;
         pthread_mutex_lock(&g->mu);
         if (rc) g->wfail = 1;
         else g->tail++;
@@ -728,7 +744,6 @@ static void *ring_writer(void *arg)
  * stops it early and is left in g->werr for the caller. */
 static int ring_produce(ring *g, wk_payload *pl, const decode_ctx *d, wk_err *err)
 {
-    uint64_t pos = 0;
     int rc = 0;
     for (;;) {
         pthread_mutex_lock(&g->mu);
@@ -737,7 +752,7 @@ static int ring_produce(ring *g, wk_payload *pl, const decode_ctx *d, wk_err *er
         pthread_mutex_unlock(&g->mu);
         if (wfail) break;
         size_t i = (size_t)(g->head % NSLOTS), got = 0;
-        rc = decode_step(pl, d, g->slot[i], &pos, &got, err);
+        rc = decode_inflate(pl, d, g->slot[i], &got, err);
         pthread_mutex_lock(&g->mu);
         if (rc == 0 && got) {
             g->len[i] = got;
@@ -759,7 +774,7 @@ static int decode_pipelined(wk_payload *pl, const decode_ctx *d, wk_err *err)
 {
     ring g;
     memset(&g, 0, sizeof g);
-    g.out = d->out;
+    g.d = d;
     for (int i = 0; i < NSLOTS; i++) {
         g.slot[i] = malloc(SLOT_BYTES);
         if (!g.slot[i]) {
@@ -1490,6 +1505,30 @@ static void run_item(wk_xor_item *it, const wk_xor_run_opts *o, int encode, wk_p
                                            &it->res, &it->err);
 }
 
+/* Files decoded at once: -j N, or by default (jobs <= 0) one more than the
+ * cores, at most the files there are.  Each file is a two-thread pipeline
+ * (inflate | XOR, hash, write) whose stages are unequal (inflate is about 2/3
+ * of it with ISA-L), so cores + 1 files keep every core busy, also while the
+ * last files finish (3 shards on 2 cores: all three at once). */
+static int run_files_at_once(int jobs, size_t ntodo)
+{
+    int n = jobs > 0 ? jobs : wk_threads_ncores() + 1;
+    if ((size_t)n > ntodo) n = ntodo ? (int)ntodo : 1;
+    return n;
+}
+
+/* Sort todo[0..n) by the items' source size, largest first (stable). */
+static void run_order_lpt(const wk_xor_plan *p, size_t *todo, size_t n)
+{
+    for (size_t a = 1; a < n; a++)
+        for (size_t b = a; b > 0 && p->items[todo[b]].src_bytes > p->items[todo[b - 1]].src_bytes;
+             b--) {
+            size_t t = todo[b];
+            todo[b] = todo[b - 1];
+            todo[b - 1] = t;
+        }
+}
+
 int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err *err)
 {
     WK_TRY(wk_xor_make_dirs(dst, err));
@@ -1510,18 +1549,16 @@ int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err
         free(todo);
         return wk_err_set(err, WK_E_NOMEM, "out of memory");
     }
-    int jobs = o->jobs > 0 ? o->jobs : wk_threads_ncores();
-    int files_at_once = p->encode ? 1 : jobs;
-    if ((size_t)files_at_once > ntodo) files_at_once = ntodo ? (int)ntodo : 1;
-    /* A file's two-thread pipeline only pays when cores are left over. */
-    wk_xor_run_opts eff = *o;
-    eff.pipeline = o->pipeline && 2 * files_at_once <= wk_threads_ncores();
+    int files_at_once = p->encode ? 1 : run_files_at_once(o->jobs, ntodo);
+    /* largest first (decode): the last file to start is a small one, so no core
+     * waits long for a lone big file at the end; outputs do not depend on the order */
+    if (!p->encode) run_order_lpt(p, todo, ntodo);
     long nt = (long)ntodo;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(files_at_once) if (files_at_once > 1)
 #endif
     for (long k = 0; k < nt; k++)
-        run_item(&p->items[todo[k]], &eff, p->encode, wk_progress_multi_item(mp, todo[k]));
+        run_item(&p->items[todo[k]], o, p->encode, wk_progress_multi_item(mp, todo[k]));
     wk_progress_multi_free(mp);
     free(todo);
     size_t bad = 0;

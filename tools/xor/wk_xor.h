@@ -59,19 +59,21 @@ wk_payload *wk_payload_open(const char *path, wk_payload_kind kind, wk_err *err)
 wk_payload *wk_payload_open_mem(const void *p, size_t n, const char *label,
                                 wk_payload_kind kind, wk_err *err);
 
-/* Inflate implementations: zlib always (the default: strict gzip header
- * checks); ISA-L's igzip (about twice as fast on these payloads) only when
- * built with WK_HAVE_ISAL (-DWK_WITH_ISAL=ON, libisal-dev) and asked for.
- * AUTO means zlib.  Both check each member's CRC-32 and length; with ISA-L
- * the fixed header (method 8, no reserved FLG bits) is checked here first, as
- * zlib does, and the consumed-input position never exceeds the file size. */
+/* Inflate implementations: ISA-L's igzip (about twice as fast as zlib on these
+ * payloads) when built with WK_HAVE_ISAL (libisal-dev found at configure time,
+ * -DWK_WITH_ISAL=AUTO|ON) — the default then; zlib always (the fallback, and
+ * WK_INFLATE_ZLIB).  AUTO means ISA-L when built in, else zlib.  Both check each
+ * member's CRC-32 and length; with ISA-L the fixed header (method 8, no
+ * reserved FLG bits) is checked here first, as zlib does, and the
+ * consumed-input position never exceeds the file size (docs/security.md
+ * findings 3, 4, 7; tests/fuzz/fuzz_xor.c compares the two engines). */
 typedef enum { WK_INFLATE_AUTO, WK_INFLATE_ZLIB, WK_INFLATE_ISAL } wk_inflate_engine;
 
 /* Choose the engine before the first read.  Fails with WK_E_UNSUPPORTED when
  * ISAL is asked for and not built in, WK_E_USAGE after reading started. */
 int wk_payload_set_engine(wk_payload *r, wk_inflate_engine e, wk_err *err);
 
-/* "zlib", or "zlib (default), isa-l" — for --version and reports. */
+/* "zlib", or "isa-l (default), zlib" — for --version and reports. */
 const char *wk_inflate_engines(void);
 
 /* Read up to cap decoded bytes into buf; *got = 0 means the end.  A gzip
