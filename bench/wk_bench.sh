@@ -7,7 +7,8 @@
 #    distributions, seed 1 (deterministic: any machine gives the same numbers);
 # 2. fidelity on the committed tiny model (tests/fixtures/models/tiny), every format;
 # 3. speed on 4096 x 4096 with 1 thread and with all cores (+ GEMV thread scaling);
-# 4. our integer dot kernels vs ggml's vec_dot (bench/bench_ggml.sh), 1 thread and all cores.
+# 4. our integer dot kernels vs ggml's vec_dot (bench/bench_ggml.sh: every LLaMA-family row width),
+#    1 thread and all cores; 5. wk-bench's GEMV timing vs the bare kernel (bench/bench_gemv.sh).
 # Writes OUTDIR/*.txt (the tables), *.json and *.svg.  Env: BW_REPS (default 7).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,4 +40,6 @@ log "ggml vec_dot, 1 thread"
 BG_REPS=$REPS BG_THREADS=1 bash "$SRC/bench/bench_ggml.sh" "$BUILD" | tee "$OUT/ggml-j1.txt"
 log "ggml vec_dot, $NP threads"
 BG_REPS=$REPS BG_THREADS=$NP bash "$SRC/bench/bench_ggml.sh" "$BUILD" | tee "$OUT/ggml-j$NP.txt"
+log "wk-bench GEMV vs the bare kernel"
+BV_REPS=$REPS bash "$SRC/bench/bench_gemv.sh" "$BUILD" | tee "$OUT/gemv-vs-bare.txt"
 log "done"

@@ -16,7 +16,7 @@
 #include "wk_progress.h"
 #include "wk_threads.h"
 
-#define DEFAULT_TYPES "f16,bf16,q8_0,q5_1,q5_0,q4_1,q4_0,q6_k,q5_k,q4_k"
+#define DEFAULT_TYPES "f16,bf16,q8_0,q5_1,q5_0,q4_1,q4_0,q6_k,q5_k,q4_k,iq4_nl,iq4_xs,q3_k,q2_k"
 
 typedef struct {
     wk_cli_std_opts std;

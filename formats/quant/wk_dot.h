@@ -30,9 +30,12 @@
  * The scalar reference (_ref) and the AVX2 kernels (_avx2) compute stage 1
  * exactly (integers); the AVX2 path does stage 2 with the same IEEE
  * operations lane by lane (8 blocks per vector: multiply, multiply, add, add,
- * no FMA) and hands a tail of < 8 blocks to wk_dot_accumulate, so the two
- * results are identical bit for bit — tested by tests/unit/test_dot.c on
- * rows with and without such tails.  Against ggml's own vec_dot the
+ * no FMA); a tail of < 8 blocks goes to wk_dot_accumulate (legacy types) or
+ * through the same 8-lane step with the missing lanes blended out (k-quants),
+ * so the two results are identical bit for bit — tested by
+ * tests/unit/test_dot.c on rows with and without such tails.  (Cost: the
+ * vector float stage is paid per group of 8 blocks, so a tail pays a whole
+ * group's; docs/benchmarks.md, issue #23, measures it.)  Against ggml's own vec_dot the
  * integer sums are the same (for q2_k, q3_k, iq4_nl, iq4_xs checked bit for
  * bit with all scales 1, where ggml's float lanes hold the integers exactly);
  * the float stage differs in rounding order (ggml's AVX2 kernels fold each

@@ -24,7 +24,8 @@
  *
  *   bench_ggml_peer LIBDIR check ROWS COLS                exit 0 = all agree
  *   bench_ggml_peer LIBDIR time ROWS COLS REPS THREADS    check, then a timing table
- * Env WK_GGML_CPU: the CPU variant (default haswell). */
+ * Env WK_GGML_CPU: the CPU variant (default haswell); BG_TYPES: a comma list of
+ * type names (q4_0,q6_k,...) to check/time only those. */
 #include "ggml.h"
 #include "ggml-cpu.h"
 #include "wk_bench.h"
@@ -56,7 +57,7 @@ static int load(const char *libdir)
     get_traits = (traits_cpu_fn)dlsym(cpu, "ggml_get_type_traits_cpu");
     if (!init || !get_traits) { fprintf(stderr, "missing symbols in %s\n", path); return -1; }
     init();
-    printf("ggml CPU backend: %s\n", path);
+    if (!getenv("BG_NOHEADER")) printf("ggml CPU backend: %s\n", path);
     return 0;
 }
 
@@ -239,45 +240,67 @@ static int64_t act_diff(const setup *s, const float *x, int64_t cols)
 
 static double now(void) { return wk_bench_now(); }
 
+/* 1 if type name `name` is in the comma list `list` (NULL or empty: all). */
+static int selected(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    if (!list || !*list) return 1;
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n)) return 1;
+        if (!e) break;
+        p = e + 1;
+    }
+    return 0;
+}
+
 static int cmpd(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
-/* One timed run (>= 50 ms) of GEMVs by ours (which 0) or ggml's (1): seconds per GEMV. */
-static double run_gemv(const setup *s, int64_t rows, int64_t cols, int which, int nthr, float *y)
+/* One GEMV by ours (which 0) or ggml's (1): seconds. */
+static double gemv_once(const setup *s, int64_t rows, int64_t cols, int which, int nthr, float *y)
 {
-    int n = 0;
-    double t0 = now(), el;
-    do {
-        #pragma omp parallel for schedule(static) num_threads(nthr)
-        for (int64_t r = 0; r < rows; r++) {
-            const uint8_t *wr = s->w + s->rs * (size_t)r;
-            if (which) s->g->vec_dot((int)cols, &y[r], 0, wr, 0, s->ga, 0, 1);
-            else y[r] = s->qt->idot(wr, s->a, cols);
-        }
-        n++;
-        el = now() - t0;
-    } while (el < 0.05);
-    return el / n;
+    double t0 = now();
+    #pragma omp parallel for schedule(static) num_threads(nthr)
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *wr = s->w + s->rs * (size_t)r;
+        if (which) s->g->vec_dot((int)cols, &y[r], 0, wr, 0, s->ga, 0, 1);
+        else y[r] = s->qt->idot(wr, s->a, cols);
+    }
+    return now() - t0;
 }
 
-/* Medians of reps runs, ours and ggml's interleaved (so that both see the
- * same load on a shared machine). */
+#define MAXPAIRS 4096
+
+/* Medians of single GEMVs, ours and ggml's strictly alternating (so that both
+ * see the same load and the same cache state on a shared machine): pairs are
+ * timed for reps * 100 ms (at least 3 * reps pairs, at most MAXPAIRS) after
+ * one warm-up pair. */
 static void time_pair(const setup *s, int64_t rows, int64_t cols, int reps, int nthr, float *y,
                       double *ours, double *theirs)
 {
-    double a[64], b[64];
-    if (reps > 64) reps = 64;
-    for (int k = 0; k < reps; k++) {
-        a[k] = run_gemv(s, rows, cols, 0, nthr, y);
-        b[k] = run_gemv(s, rows, cols, 1, nthr, y);
+    static double a[MAXPAIRS], b[MAXPAIRS];
+    int n = 0;
+    double t0;
+    gemv_once(s, rows, cols, 0, nthr, y);
+    gemv_once(s, rows, cols, 1, nthr, y);
+    t0 = now();
+    while (n < MAXPAIRS && (n < 3 * reps || now() - t0 < 0.1 * reps)) {
+        int first = n & 1;   /* who goes first alternates too */
+        double t1 = gemv_once(s, rows, cols, first, nthr, y);
+        double t2 = gemv_once(s, rows, cols, !first, nthr, y);
+        a[n] = first ? t2 : t1;
+        b[n] = first ? t1 : t2;
+        n++;
     }
-    qsort(a, (size_t)reps, sizeof a[0], cmpd);
-    qsort(b, (size_t)reps, sizeof b[0], cmpd);
-    *ours = a[reps / 2];
-    *theirs = b[reps / 2];
+    qsort(a, (size_t)n, sizeof a[0], cmpd);
+    qsort(b, (size_t)n, sizeof b[0], cmpd);
+    *ours = a[n / 2];
+    *theirs = b[n / 2];
 }
 
 int main(int argc, char **argv)
@@ -299,13 +322,15 @@ int main(int argc, char **argv)
     for (int64_t i = 0; i < rows * cols; i++) w[i] = gauss() * 0.02f;
     for (int64_t i = 0; i < cols; i++) x[i] = gauss();
     int nbad = 0;
-    if (timing)
-        printf("| type | ours ms | ggml ms | ggml/ours time | ours GB/s | ggml GB/s |\n|---|---|---|---|---|---|\n");
+    if (timing && !getenv("BG_NOHEADER"))
+        printf("| type | cols | rows | ours ms | ggml ms | ggml/ours time | ours GB/s | ggml GB/s |\n"
+               "|---|---|---|---|---|---|---|---|\n");
     for (int type = 0; type < WK_GGML_TYPE_COUNT; type++) {
         if (!wk_qtraits_get(type)) continue;   /* the quant types, in ggml id order */
         setup s;
         double worst;
         const char *name = wk_ggml_type_get(type)->lname;
+        if (!selected(getenv("BG_TYPES"), name)) continue;
         if (prepare(&s, type, w, x, rows, cols)) { fprintf(stderr, "%s: setup failed\n", name); return 1; }
         int bad = check_type(&s, x, rows, cols, &worst);
         int64_t ad = act_diff(&s, x, cols), skipped = 0;
@@ -324,13 +349,14 @@ int main(int argc, char **argv)
             double to, tg;
             time_pair(&s, rows, cols, reps, nthr, y, &to, &tg);
             double gb = (double)s.rs * rows * 1e-9;
-            printf("| %s | %.3f | %.3f | %.2f | %.1f | %.1f |\n", name, to * 1e3, tg * 1e3,
+            printf("| %s | %lld | %lld | %.3f | %.3f | %.2f | %.1f | %.1f |\n", name,
+                   (long long)cols, (long long)rows, to * 1e3, tg * 1e3,
                    tg / to, gb / to, gb / tg);
         }
         release(&s);
     }
     free(w); free(x); free(y);
     if (nbad) { fprintf(stderr, "%d rows differ\n", nbad); return 1; }
-    printf("all agree\n");
+    if (!timing || !getenv("BG_NOHEADER")) printf("all agree\n");
     return 0;
 }

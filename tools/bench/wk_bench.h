@@ -138,7 +138,9 @@ typedef struct {
 
 /* Time y = W x^T for batch vectors with the runtime path of f (AVX2 when
  * available) on nthreads threads: q holds the stored rows, x the float
- * activations.  reps runs of at least min_seconds each; the median.
+ * activations.  reps runs of at least min_seconds each (at most 65536
+ * products); every product is timed on its own, a run's figure is the median
+ * of its products and the result the median of the runs' figures.
  * Fails only with WK_E_NOMEM. */
 int wk_bench_time_gemm(const wk_bench_fmt *f, const void *q, int64_t rows, int64_t cols,
                        const float *x, int64_t batch, int nthreads, int reps, double min_seconds,

@@ -22,6 +22,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* The fastest of n runs: the machine's limits (bandwidth, FMA peak) are
+ * taken as STREAM does, from the best run; a run the scheduler interrupted is
+ * slower, never faster. */
+static double fastest(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++) if (v[i] < m) m = v[i];
+    return m;
+}
+
 static double median(double *v, int n)
 {
     qsort(v, (size_t)n, sizeof *v, cmp_double);
@@ -65,6 +75,8 @@ static int check_simd(const wk_bench_fmt *f, const float *y, const uint8_t *q, s
     return 0;
 }
 
+#define MAX_SAMPLES 65536   /* products timed per run at most */
+
 int wk_bench_time_gemm(const wk_bench_fmt *f, const void *q, int64_t rows, int64_t cols,
                        const float *x, int64_t batch, int nthreads, int reps, double min_seconds,
                        wk_bench_speed *out, wk_err *err)
@@ -73,24 +85,30 @@ int wk_bench_time_gemm(const wk_bench_fmt *f, const void *q, int64_t rows, int64
     uint8_t *act = malloc(as * (size_t)batch);
     float *y = malloc(sizeof(float) * (size_t)(rows * batch));
     double *t = malloc(sizeof(double) * (size_t)(reps > 0 ? reps : 1));
+    double *one = malloc(sizeof(double) * MAX_SAMPLES);
     int rc = -1;
     if (nthreads <= 0) nthreads = 1;
     if (reps <= 0) reps = 1;
-    if (!act || !y || !t) {
+    if (!act || !y || !t || !one) {
         wk_err_set(err, WK_E_NOMEM, "out of memory timing %s", f->name);
         goto done;
     }
     gemm_once(f, q, rs, rows, cols, x, act, as, batch, y, nthreads, 1);   /* warm-up */
     if (check_simd(f, y, q, rs, rows, cols, act, as, batch, err)) goto done;
+    /* Each product is timed on its own and a run's figure is the median of its
+     * products: a mean over the run's wall time also counts the time the
+     * process spent descheduled, which on a shared machine was most of it
+     * (docs/benchmarks.md, "wk-bench's GEMV vs the bare kernel"). */
     for (int k = 0; k < reps; k++) {
-        long n = 0;
-        double t0 = wk_bench_now(), el;
+        int n = 0;
+        double t0 = wk_bench_now(), t1 = t0;
         do {
             gemm_once(f, q, rs, rows, cols, x, act, as, batch, y, nthreads, 1);
-            n++;
-            el = wk_bench_now() - t0;
-        } while (el < min_seconds);
-        t[k] = el / (double)n;
+            double t2 = wk_bench_now();
+            one[n++] = t2 - t1;
+            t1 = t2;
+        } while (t1 - t0 < min_seconds && n < MAX_SAMPLES);
+        t[k] = median(one, n);
     }
     out->seconds = median(t, reps);
     out->gflops = 2.0 * (double)rows * (double)cols * (double)batch / out->seconds * 1e-9;
@@ -100,6 +118,7 @@ done:
     free(act);
     free(y);
     free(t);
+    free(one);
     return rc;
 }
 
@@ -123,7 +142,7 @@ int wk_bench_copy_bw(size_t bytes, int nthreads, int reps, double *gbs, wk_err *
         double el = wk_bench_now() - t0;
         if (k > 0) t[k - 1] = el;   /* the first run is a warm-up */
     }
-    *gbs = 2.0 * (double)(n * sizeof(double)) / median(t, reps) * 1e-9;
+    *gbs = 2.0 * (double)(n * sizeof(double)) / fastest(t, reps) * 1e-9;
     free(a); free(b); free(t);
     return 0;
 }
@@ -157,7 +176,7 @@ int wk_bench_read_bw(size_t bytes, int nthreads, int reps, double *gbs, wk_err *
         if (k > 0) t[k - 1] = el;
     }
     (void)sink;
-    *gbs = (double)(n * sizeof(uint64_t)) / median(t, reps) * 1e-9;
+    *gbs = (double)(n * sizeof(uint64_t)) / fastest(t, reps) * 1e-9;
     free(a); free(t);
     return 0;
 }
@@ -190,5 +209,5 @@ double wk_bench_fma_peak(int nthreads, int reps)
         t[k] = wk_bench_now() - t0;
     }
     (void)sink;
-    return (double)nthreads * (double)iters * 10 * 8 * 2 / median(t, reps) * 1e-9;
+    return (double)nthreads * (double)iters * 10 * 8 * 2 / fastest(t, reps) * 1e-9;
 }
