@@ -109,26 +109,10 @@ static void mm_float_block(const wk_mw *w, int64_t r0, int64_t nr, const float *
     }
 }
 
-/* ggml's CPU backend multiplies F16 weights with the activations rounded to
- * F16 (its vec_dot_type; llamafile's tinyBLAS then dots them in float in
- * wk_fdot's 8-lane FMA order): x rounded to F16 and back, into xh. */
-static void round_act_f16(const float *x, float *xh, int64_t nk)
-{
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < nk; i++) xh[i] = wk_f16_to_f32(wk_f32_to_f16(x[i]));
-}
-
 static int mm_float(const wk_mw *w, const float *x, int64_t n, float *y, wk_err *err)
 {
     int64_t nblk = (w->rows + MM_RB - 1) / MM_RB;
     int fail = 0;
-    float *xh = NULL;
-    if (w->type == WK_GGML_F16) {
-        xh = malloc((size_t)(n * w->cols) * sizeof *xh);
-        if (!xh) return wk_err_set(err, WK_E_NOMEM, "out of memory (activations of \"%s\")", w->name);
-        round_act_f16(x, xh, n * w->cols);
-        x = xh;
-    }
 #pragma omp parallel
     {
         float *wb = w->type == WK_GGML_F32 ? NULL : malloc((size_t)MM_RB * (size_t)w->cols * sizeof *wb);
@@ -144,7 +128,6 @@ static int mm_float(const wk_mw *w, const float *x, int64_t n, float *y, wk_err 
         }
         free(wb);
     }
-    free(xh);
     if (fail) return wk_err_set(err, WK_E_NOMEM, "out of memory (matmul scratch of \"%s\")", w->name);
     return 0;
 }
