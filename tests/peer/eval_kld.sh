@@ -143,24 +143,29 @@ def llama(path):
     return out
 
 CHECK = ["kld_mean", "kld_median", "kld_p90", "kld_p95", "kld_p99", "top1_agreement", "ppl", "ppl_base"]
-# The floor: the KLD statistics of our forward pass against llama.cpp's for the same model
-# (F16: llama.cpp rounds activations to F16 for F16 weights, wk-eval does not).  Percentiles
-# may differ by 5 % plus the larger floor of the two models compared (it matters only for
-# q8_0, whose KLD is of that order); means, medians, top-1 and PPL by 5 %.
+# The floor (reported): the KLD statistics of our forward pass against llama.cpp's for the
+# same model.  Every statistic must agree within 5 %, except the median (below).
+# The median KLD of q8_0 (~5e-5) sits in the rounding noise of the base file's 16-bit
+# log-probabilities (the floor percentiles, ~1e-5 to 3e-5, are that noise, F16 included):
+# llama.cpp's own q8_0 logits scored against our F16 base file instead of its own move its
+# median by ~6 %, though the two F16 passes agree to a mean KLD of ~1e-8.  So the median may
+# also differ by that shift, measured from llama.cpp's outputs alone (ll-wkbase vs ll) --
+# only where the two sides read different base files: with llama.cpp's own base file read by
+# wk-eval (same base, only the model passes differ) every statistic gets plain 5 %.
 floors = {m: json.load(open("wk-floor-%s.json" % m)) for m in ["f16"] + sys.argv[1].split()}
 for m, f in floors.items():
     print("info - floor %s (our forward vs llama.cpp's, same model): mean KLD %.2e, p90 %.2e, p95 %.2e, "
           "p99 %.2e, top-1 %.4f" % (m, f["kld_mean"], f["kld_p90"], f["kld_p95"], f["kld_p99"], f["top1_agreement"]))
-def compare(label, ours, ref, bad):
-    floor = {k: max(floors["f16"][k], floors[label.split()[0].rstrip(",")][k]) for k in floors["f16"]
-             if isinstance(floors["f16"][k], float)}
+def compare(label, ours, ref, bad, same_base=False):
+    q = label.split()[0].rstrip(",")
+    base_noise = 0 if same_base else abs(llama("ll-wkbase-%s.txt" % q)["kld_median"] - ref["kld_median"])
     worst = 0
     for k in CHECK:
         d = abs(ours[k] - ref[k]) / abs(ref[k])
         worst = max(worst, d)
-        extra = max(floor[k], 0) if k in ("kld_p90", "kld_p95", "kld_p99") else 0
+        extra = base_noise if k == "kld_median" else 0
         if d > 0.05 and abs(ours[k] - ref[k]) <= 0.05 * abs(ref[k]) + extra:
-            print("info - %s %s: %.6g vs llama.cpp %.6g (%.1f%%) is within 5%% + the floor %.2e"
+            print("info - %s %s: %.6g vs llama.cpp %.6g (%.1f%%) is within 5%% + the base file's shift %.2e"
                   % (label, k, ours[k], ref[k], 100 * d, extra))
         elif not d <= 0.05:
             print("not ok - %s %s: %.6g vs llama.cpp %.6g (%.1f%%)" % (label, k, ours[k], ref[k], 100 * d))
@@ -176,7 +181,8 @@ models = {m["model"].replace(".gguf", ""): m for m in wk["models"]}
 for q in sys.argv[1].split():
     ref = llama("ll-%s.txt" % q)
     compare("%s vs f16" % q, models[q], ref, bad)
-    compare("%s, llama.cpp's base file read by wk-eval" % q, json.load(open("wk-llbase-%s.json" % q)), ref, bad)
+    compare("%s, llama.cpp's base file read by wk-eval" % q, json.load(open("wk-llbase-%s.json" % q)), ref, bad,
+            same_base=True)
     compare("%s, our base file read by llama-perplexity" % q, llama("ll-wkbase-%s.txt" % q), ref, bad)
 
 # our rows against llama.cpp's: the decoded base log-probabilities

@@ -1,11 +1,18 @@
 /* test_eval.c — wk-eval's engine pieces: the float dot's AVX2+FMA kernel
  * equals its scalar definition bit for bit (all lengths 0..100 and a long
  * row, four-row form too); perplexity arithmetic on hand-computed cases
- * (log-softmax, the chunk plan and its refusal, the uncertainty formula). */
+ * (log-softmax, the chunk plan and its refusal, the uncertainty formula);
+ * the Q4_0 / Q8_0 dots in llama.cpp's float order (wk_mm_q0.c): the same bits
+ * with the AVX2 or the scalar integer stage, and equal to their definitions
+ * written out (one FMA accumulator per block; 8 lanes of 4 bytes). */
 #include <math.h>
 #include <stdlib.h>
 
+#include "wk_dot.h"
+#include "wk_ggml.h"
+#include "wk_half.h"
 #include "wk_model_int.h"
+#include "wk_quant.h"
 #include "wk_ppl.h"
 #include "wk_test.h"
 
@@ -35,6 +42,46 @@ static void test_fdot_simd_equals_ref(void)
     }
     free(a);
     free(b);
+}
+
+static void test_mm_q0(void)
+{
+    enum { K = 32 * 40 };
+    float *w = malloc(K * sizeof *w), *x = malloc(K * sizeof *x);
+    uint8_t *wq4 = malloc(K), *wq8 = malloc(K * 2), *a = malloc(wk_dot_act_row_size(WK_GGML_Q4_0, K));
+    unsigned s = 7;
+    for (int i = 0; i < K; i++) w[i] = rnd(&s) * (1 + (i % 97)), x[i] = rnd(&s) * (1 + (i % 13));
+    wk_quantize_row_q4_0_ref(w, wq4, K);
+    wk_quantize_row_q8_0_ref(w, wq8, K);
+    wk_dot_quantize_act(WK_GGML_Q4_0, x, a, K);
+    const wk_block_q4_0 *b4 = (const wk_block_q4_0 *)(const void *)wq4;
+    const wk_block_q8_0 *b8 = (const wk_block_q8_0 *)(const void *)wq8, *ya = (const wk_block_q8_0 *)(const void *)a;
+    float acc4 = 0.0f, lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int b = 0; b < K / 32; b++) {
+        int isum = 0;
+        for (int i = 0; i < 16; i++)
+            isum += ((b4[b].qs[i] & 15) - 8) * ya[b].qs[i] + ((b4[b].qs[i] >> 4) - 8) * ya[b].qs[i + 16];
+        acc4 = fmaf((float)isum, wk_f16_to_f32(b4[b].d) * wk_f16_to_f32(ya[b].d), acc4);
+        float d = wk_f16_to_f32(b8[b].d) * wk_f16_to_f32(ya[b].d);
+        for (int j = 0; j < 8; j++) {
+            int l = 0;
+            for (int i = 4 * j; i < 4 * j + 4; i++) l += b8[b].qs[i] * ya[b].qs[i];
+            lane[j] = fmaf(d, (float)l, lane[j]);
+        }
+    }
+    float want8 = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+    float r4 = wk_mm_dot_q4_0(0, wq4, a, K), r8 = wk_mm_dot_q8_0(wq8, a, K);
+    CHECK_MSG(memcmp(&r4, &acc4, sizeof r4) == 0, "q4_0: %.9g, defined %.9g", (double)r4, (double)acc4);
+    CHECK_MSG(memcmp(&r8, &want8, sizeof r8) == 0, "q8_0: %.9g, defined %.9g", (double)r8, (double)want8);
+    if (wk_dot_have_simd()) {
+        float v4 = wk_mm_dot_q4_0(1, wq4, a, K);
+        CHECK_MSG(memcmp(&r4, &v4, sizeof r4) == 0, "q4_0: scalar %.9g, AVX2 %.9g", (double)r4, (double)v4);
+    }
+    free(w);
+    free(x);
+    free(wq4);
+    free(wq8);
+    free(a);
 }
 
 static void test_nll(void)
@@ -72,6 +119,7 @@ static void test_finish(void)
 int main(void)
 {
     WK_RUN(test_fdot_simd_equals_ref);
+    WK_RUN(test_mm_q0);
     WK_RUN(test_nll);
     WK_RUN(test_plan);
     WK_RUN(test_finish);

@@ -241,6 +241,7 @@ static int mm_quant(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_a
     if (!a) return -1;
     int simd = wk_dot_have_simd();
     int q81 = w->type == WK_GGML_Q4_1 || w->type == WK_GGML_Q5_1;
+    int q0 = w->type == WK_GGML_Q4_0 || w->type == WK_GGML_Q8_0 ? w->type : -1;   /* wk_mm_q0.c */
     int64_t nblk = (w->rows + MM_RB - 1) / MM_RB;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t b = 0; b < nblk; b++) {
@@ -250,7 +251,9 @@ static int mm_quant(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_a
             for (int64_t r = r0; r < r1; r++) {
                 const uint8_t *wr = w->data + (size_t)r * w->row_bytes;
                 for (int64_t t = t0; t < t1; t++)
-                    y[t * w->rows + r] = q81 ? dot_q8_1(w->type, simd, wr, a + (size_t)t * arow,
+                    y[t * w->rows + r] = q0 == WK_GGML_Q4_0 ? wk_mm_dot_q4_0(simd, wr, a + (size_t)t * arow, w->cols)
+                                       : q0 == WK_GGML_Q8_0 ? wk_mm_dot_q8_0(wr, a + (size_t)t * arow, w->cols)
+                                       : q81 ? dot_q8_1(w->type, simd, wr, a + (size_t)t * arow,
                                                         qa->s + t * (w->cols / WK_QK), w->cols)
                                              : wk_dot_row(w->type, simd, wr, a + (size_t)t * arow, w->cols);
             }

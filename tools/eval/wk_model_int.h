@@ -66,6 +66,12 @@ typedef struct {
     int valid[2];
 } wk_mm_act;
 int wk_mm(const wk_mw *w, const float *x, int64_t n, float *y, wk_mm_act *qa, wk_err *err);
+/* Q4_0 / Q8_0 weight row w times one Q8_0 activation row a of k values, in
+ * the float order of llama.cpp's x86 matmul for those types (wk_mm_q0.c),
+ * which wk_mm uses for them.  simd selects wk_dot_isums's AVX2 integer stage
+ * (only if wk_dot_have_simd()); the float result does not depend on it. */
+float wk_mm_dot_q4_0(int simd, const uint8_t *w, const uint8_t *a, int64_t k);
+float wk_mm_dot_q8_0(const uint8_t *w, const uint8_t *a, int64_t k);
 void wk_mm_act_free(wk_mm_act *qa);
 
 /* Row r of w as k = w->cols floats (the embedding lookup). */
