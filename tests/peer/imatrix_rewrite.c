@@ -47,16 +47,25 @@ int main(int argc, char **argv)
     if (k >= 0) ds = wk_gguf_arr_str(g, (size_t)k, 0, &dl);
     char *d0 = ds ? strndup(ds, dl) : NULL;
     const char *dsv[1] = { d0 };
+    int rc = 1;
     if (wk_gguf_get_u32(g, "imatrix.chunk_count", &cc, &err) || wk_gguf_get_u32(g, "imatrix.chunk_size", &cs, &err)) {
         fprintf(stderr, "%s\n", err.msg);
-        return 1;
+        goto done;
     }
     wk_imatrix_data d = { .entries = e, .n_entries = n, .datasets = dsv, .n_datasets = d0 ? 1 : 0,
                           .chunk_count = cc, .chunk_size = cs };
     if (wk_imatrix_write(argv[2], &d, !strcmp(argv[3], "dat"), NULL, &err)) {
         fprintf(stderr, "%s\n", err.msg);
-        return 1;
+        goto done;
     }
     printf("%s: %zu entries rewritten to %s (%s)\n", argv[1], n, argv[2], argv[3]);
-    return 0;
+    rc = 0;
+done:
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    free(cnt);
+    free(e);
+    free(d0);
+    wk_gguf_close(g);
+    return rc;
 }

@@ -51,6 +51,10 @@ int main(int argc, char **argv)
            "kld_p90 %.9g\nkld_median %.9g\ntop1_agreement %.9g\nn %llu\n", s.ppl, s.ppl_base, s.kld_mean,
            (double)s.kld[0], (double)s.kld[1], (double)s.kld[2], (double)s.kld[3], (double)s.kld[4],
            (double)s.kld[5], s.same_top, (unsigned long long)s.n);
+    free(l);
+    free(kv);
+    free(dv);
+    free(row);
     wk_kldbase_close(b);
     return 0;
 }
