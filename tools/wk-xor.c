@@ -48,6 +48,7 @@ static int parse_own(xor_opts *o, int argc, char **argv, int *i, wk_err *err)
     const char **slot = !strcmp(a, "--manifest") ? &o->r.manifest
                       : !strcmp(a, "--base-meta") ? &o->r.base_meta
                       : !strcmp(a, "--tokenizer") ? &o->r.tokenizer
+                      : !strcmp(a, "--base-profile") ? &o->r.base_profile
                       : !strcmp(a, "--base-manifest") ? &o->r.base_manifest
                       : !strcmp(a, "--manifest-out") ? &o->r.manifest_out : NULL;
     if (slot) return (*slot = opt_value(argc, argv, i, err)) ? 1 : -1;
@@ -103,6 +104,8 @@ static int subcommand(const char *s)
 static int check_positionals(const xor_opts *o, wk_err *err)
 {
     int want = o->cmd == CMD_VERIFY ? 1 : o->r.base_meta ? 2 : 3;
+    if (o->r.base_profile && !o->r.base_meta)
+        return wk_err_set(err, WK_E_USAGE, "--base-profile needs --base-meta");
     if (o->r.base_meta && o->cmd != CMD_DECODE)
         return wk_err_set(err, WK_E_USAGE, "--base-meta is a decode option");
     if (o->r.base_meta && (o->r.keep_bad || o->r.base_manifest))

@@ -38,6 +38,7 @@ struct wk_xormeta {
     int have_spm;
     xm_profile prof[WK_XORMETA_MAX_PROFILES];
     size_t n;
+    const char *only;        /* --base-profile: plan only the profile of this name (open only) */
 };
 
 void wk_xormeta_close(wk_xormeta *m)
@@ -55,6 +56,68 @@ size_t wk_xormeta_profile_count(const wk_xormeta *m) { return m->n; }
 const char *wk_xormeta_profile_name(const wk_xormeta *m, size_t k) { return m->prof[k].name; }
 wk_convert *wk_xormeta_engine(const wk_xormeta *m, size_t k) { return m->prof[k].conv; }
 
+static int plan_profiles(wk_xormeta *m, int safetensors, wk_err *err);
+
+/* Append the distinct parts of the profile names (between the separators:
+ * the version, the torch layout, the rest) as "a|b|c" to b. */
+static void list_parts(const wk_xormeta *m, int part, wk_buf *b)
+{
+    char seen[WK_XORMETA_MAX_PROFILES][40];
+    size_t ns = 0;
+    for (size_t k = 0; k < m->n; k++) {
+        const char *s = m->prof[k].name + strlen("transformers ");
+        for (int i = 0; i < part && s; i++) s = strchr(s, ',') ? strchr(s, ',') + 2 : NULL;
+        char v[40] = "";
+        if (s) snprintf(v, sizeof v, "%.*s", part < 2 ? (int)strcspn(s, ",") : (int)strlen(s), s);
+        size_t j = 0;
+        while (j < ns && strcmp(seen[j], v)) j++;
+        if (j < ns) continue;
+        memcpy(seen[ns++], v, sizeof v);
+        wk_buf_printf(b, "%s%s", ns > 1 ? "|" : "", v[0] ? v : "(none)");
+    }
+}
+
+/* --base-profile names no profile this model allows: plan them all to list
+ * them in the message: "transformers {V1|V2..}, {torch-1.13|torch-2.1}[, {..}]"
+ * (every combination is a profile here: 16 versions x 2 layouts x fast/slow
+ * tokenizer files, fewer when the model rules some out — listed one by one then). */
+static int unknown_profile(wk_xormeta *m, int safetensors, wk_err *err)
+{
+    const char *want = m->only;
+    m->only = NULL;
+    WK_TRY(plan_profiles(m, safetensors, err));
+    wk_buf b[3];
+    size_t cnt[3];
+    for (int i = 0; i < 3; i++) {
+        wk_buf_init(&b[i]);
+        list_parts(m, i, &b[i]);
+        wk_buf_putc(&b[i], 0);
+        cnt[i] = 1;
+        for (const char *c = (const char *)b[i].data; c && *c; c++) cnt[i] += *c == '|';
+    }
+    int ok = !wk_buf_failed(&b[0]) && !wk_buf_failed(&b[1]) && !wk_buf_failed(&b[2]);
+    int rc;
+    if (ok && cnt[0] * cnt[1] * cnt[2] == m->n)
+        rc = wk_err_set(err, WK_E_USAGE, "--base-profile '%s': no converter profile of that name "
+                        "for this model; the %zu valid names are every 'transformers {%s}, {%s}, "
+                        "{%s}' (without the last part where it is (none)), e.g. '%s'", want, m->n,
+                        (char *)b[0].data, (char *)b[1].data, (char *)b[2].data, m->prof[0].name);
+    else {
+        char list[WK_ERR_MSG_MAX];
+        size_t at = 0;
+        list[0] = '\0';
+        for (size_t k = 0; k < m->n && at < sizeof list - 1; k++) {
+            int w = snprintf(list + at, sizeof list - at, "%s'%s'", k ? ", " : "", m->prof[k].name);
+            if (w < 0) break;
+            at += (size_t)w < sizeof list - at ? (size_t)w : sizeof list - at - 1;
+        }
+        rc = wk_err_set(err, WK_E_USAGE, "--base-profile '%s': no converter profile of that name "
+                        "for this model; the %zu valid names are: %s", want, m->n, list);
+    }
+    for (int i = 0; i < 3; i++) wk_buf_free(&b[i]);
+    return rc;
+}
+
 /* Plan one engine per profile the model allows: every release line x torch layout,
  * first with the fast tokenizer files (tokenizer.json, the converter with `tokenizers`
  * installed), then with the slow ones only (a base converted without `tokenizers`). */
@@ -70,6 +133,11 @@ static int plan_profiles(wk_xormeta *m, int safetensors, wk_err *err)
         int slow = k >= nv * nt;
         if (!slow && !m->have_spm) continue;
         size_t v = k % (nv * nt) / nt, t = k % nt;
+        char name[sizeof m->prof[0].name];
+        snprintf(name, sizeof name, "transformers %s, %s%s%s", k_versions[v],
+                 wk_pth_profile_get(k_torch[t])->name, safetensors ? ", safetensors" : "",
+                 slow ? ", slow tokenizer" : "");
+        if (m->only && strcmp(name, m->only) != 0) continue;
         wk_convert_opts o;
         wk_convert_opts_init(&o);
         o.allow_nonfinite = 1;   /* the base's bytes as they are: the manifest judges them */
@@ -88,10 +156,9 @@ static int plan_profiles(wk_xormeta *m, int safetensors, wk_err *err)
         }
         xm_profile *p = &m->prof[m->n++];
         p->conv = c;
-        snprintf(p->name, sizeof p->name, "transformers %s, %s%s%s", k_versions[v],
-                 wk_pth_profile_get(k_torch[t])->name, safetensors ? ", safetensors" : "",
-                 slow ? ", slow tokenizer" : "");
+        memcpy(p->name, name, sizeof name);
     }
+    if (m->n == 0 && m->only) return unknown_profile(m, safetensors, err);
     if (m->n == 0)
         return wk_err_set(err, WK_E_UNSUPPORTED, "no converter profile can convert this model: %s",
                           last.msg);
@@ -101,11 +168,18 @@ static int plan_profiles(wk_xormeta *m, int safetensors, wk_err *err)
 wk_xormeta *wk_xormeta_open(const char *llama_dir, const char *tokenizer, int safetensors,
                             int threads, wk_err *err)
 {
+    return wk_xormeta_open_profile(llama_dir, tokenizer, safetensors, threads, NULL, err);
+}
+
+wk_xormeta *wk_xormeta_open_profile(const char *llama_dir, const char *tokenizer, int safetensors,
+                                    int threads, const char *profile, wk_err *err)
+{
     wk_xormeta *m = calloc(1, sizeof *m);
     if (!m) {
         wk_err_set(err, WK_E_NOMEM, "out of memory");
         return NULL;
     }
+    m->only = profile;
     m->tokenizer = tokenizer ? strdup(tokenizer) : wk_llama_find_tokenizer(llama_dir);
     if (!m->tokenizer) {
         wk_err_set(err, WK_E_IO, "tokenizer.model not found in %s or its parent directory "
@@ -116,10 +190,11 @@ wk_xormeta *wk_xormeta_open(const char *llama_dir, const char *tokenizer, int sa
     if (!(m->ck = wk_llama_open(llama_dir, threads, err)) || !(m->inputs = wk_inputs_new(err)) ||
         wk_llama_ckpt_add_inputs(m->ck, m->inputs, err) || wk_inputs_add(m->inputs, m->tokenizer, err) ||
         plan_profiles(m, safetensors, err)) {
-        if (m->ck) wk_err_prefix(err, "--base-meta %s", llama_dir);
+        if (m->ck && err->code != WK_E_USAGE) wk_err_prefix(err, "--base-meta %s", llama_dir);
         wk_xormeta_close(m);
         return NULL;
     }
+    m->only = NULL;
     return m;
 }
 

@@ -50,6 +50,12 @@ typedef struct wk_xormeta wk_xormeta;
  * profile can convert the model. */
 wk_xormeta *wk_xormeta_open(const char *llama_dir, const char *tokenizer, int safetensors,
                             int threads, wk_err *err);
+/* The same with the candidates restricted to the one profile named exactly
+ * `profile` (as wk_xormeta_profile_name gives it; NULL: all): only that engine
+ * is planned.  WK_E_USAGE listing the valid names (as many as fit in the
+ * message) when the model allows no profile of that name. */
+wk_xormeta *wk_xormeta_open_profile(const char *llama_dir, const char *tokenizer, int safetensors,
+                                    int threads, const char *profile, wk_err *err);
 void wk_xormeta_close(wk_xormeta *m); /* safe on NULL */
 
 size_t wk_xormeta_profile_count(const wk_xormeta *m);

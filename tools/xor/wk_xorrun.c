@@ -268,7 +268,8 @@ static int open_meta(wk_xorrun *r, wk_err *err)
     free(names);
     WK_TRY(rc);
     if (r->m.n) WK_TRY(wk_xor_plan_expect(&r->p, &r->m, err));
-    r->xm = wk_xormeta_open(o->base_meta, o->tokenizer, safetensors, o->threads, err);
+    r->xm = wk_xormeta_open_profile(o->base_meta, o->tokenizer, safetensors, o->threads,
+                                    o->base_profile, err);
     if (!r->xm) return -1;
     meta_plan_fix(&r->p, r->xm);
     return 0;

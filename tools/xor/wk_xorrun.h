@@ -46,6 +46,7 @@ typedef struct {
     int strict;               /* a suspect file fails and is removed */
     const char *base_meta;    /* decode --base-meta LLAMA_DIR */
     const char *tokenizer;    /* --tokenizer (with --base-meta) */
+    const char *base_profile; /* --base-profile NAME (with --base-meta): the only candidate */
     int threads;
     uint64_t max_output;      /* decode --max-output: per-file cap (0 = default, see wk_xor.h) */
     /* --base-manifest found bad base files: called once before failing, with
