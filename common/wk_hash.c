@@ -56,6 +56,18 @@ oom:
     return NULL;
 }
 
+wk_hash *wk_hash_clone(const wk_hash *h, wk_err *err)
+{
+    wk_hash *c = wk_hash_create(h->alg, err);
+    if (!c) return NULL;
+    int ok = h->alg == WK_HASH_SHA256 ? EVP_MD_CTX_copy_ex(c->md, h->md) == 1
+                                      : (XXH3_copyState(c->xxh, h->xxh), 1);
+    if (ok) return c;
+    wk_hash_free(c);
+    wk_err_set(err, WK_E_INTERNAL, "%s: copying the state failed", wk_hash_name(h->alg));
+    return NULL;
+}
+
 void wk_hash_free(wk_hash *h)
 {
     if (!h) return;

@@ -20,6 +20,9 @@ typedef struct wk_hash wk_hash;
 wk_hash *wk_hash_create(wk_hash_alg alg, wk_err *err);
 /* Safe on NULL. */
 void wk_hash_free(wk_hash *h);
+/* A new state equal to h (same algorithm, same bytes hashed so far): the two
+ * then go their own ways.  NULL on failure (WK_E_NOMEM / WK_E_INTERNAL). */
+wk_hash *wk_hash_clone(const wk_hash *h, wk_err *err);
 /* Start over (as if just created).  0, or -1 with WK_E_INTERNAL. */
 int wk_hash_reset(wk_hash *h, wk_err *err);
 /* Hash n more bytes (p may be NULL when n is 0).  0, or -1 WK_E_INTERNAL. */

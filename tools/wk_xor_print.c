@@ -90,9 +90,15 @@ static void print_item(const wk_cli_std_opts *std, const wk_xorrun_opts *o, cons
         printf(": %s\n", it->res.verified == 1 ? "OK" : "decoded, not verified (no manifest entry)");
     }
     if (ck && ck->meta && ck->xm.chosen >= 0)
-        printf("  base: %s, %s (%zu full pass%s)\n", ck->profile,
+    {
+        char al[64] = "";
+        if (ck->xm.alongside)
+            snprintf(al, sizeof al, "; %zu other candidate%s hashed in the same pass",
+                     ck->xm.alongside, ck->xm.alongside == 1 ? "" : "s");
+        printf("  base: %s, %s (%zu full pass%s%s)\n", ck->profile,
                ck->xm.verified ? "verified by hash" : "chosen by structure, unverified",
-               ck->xm.passes, ck->xm.passes == 1 ? "" : "es");
+               ck->xm.passes, ck->xm.passes == 1 ? "" : "es", al);
+    }
     if (ck && ck->ran) print_check(ck);
     if (ck && ck->not_run)
         printf("  tensor check: NOT RUN (%s)%s\n", ck->why_not,

@@ -150,6 +150,33 @@ static void test_digest_continues(void)
     }
 }
 
+/* A clone continues from the same state; the two then diverge independently. */
+static void test_clone(void)
+{
+    for (int a = WK_HASH_SHA256; a <= WK_HASH_XXH3_128; a++) {
+        wk_err err;
+        uint8_t d1[WK_HASH_MAX_DIGEST], d2[WK_HASH_MAX_DIGEST], want[WK_HASH_MAX_DIGEST];
+        size_t len = wk_hash_size((wk_hash_alg)a);
+        wk_hash *h = wk_hash_create((wk_hash_alg)a, &err);
+        CHECK(h != NULL);
+        if (!h) continue;
+        CHECK_OK(wk_hash_update(h, "hello ", 6, &err), &err);
+        wk_hash *c = wk_hash_clone(h, &err);
+        CHECK_MSG(c != NULL, "clone: %s", err.msg);
+        if (!c) { wk_hash_free(h); continue; }
+        CHECK_OK(wk_hash_update(h, "world", 5, &err), &err);
+        CHECK_OK(wk_hash_update(c, "there", 5, &err), &err);
+        CHECK_OK(wk_hash_digest(h, d1, &err), &err);
+        CHECK_OK(wk_hash_digest(c, d2, &err), &err);
+        CHECK_OK(wk_hash_oneshot((wk_hash_alg)a, "hello world", 11, want, &err), &err);
+        CHECK(memcmp(d1, want, len) == 0);
+        CHECK_OK(wk_hash_oneshot((wk_hash_alg)a, "hello there", 11, want, &err), &err);
+        CHECK(memcmp(d2, want, len) == 0);
+        wk_hash_free(c);
+        wk_hash_free(h);
+    }
+}
+
 static void test_names_hex(void)
 {
     CHECK_EQ_STR(wk_hash_name(WK_HASH_SHA256), "sha256");
@@ -173,6 +200,7 @@ int main(void)
 {
     WK_RUN(test_known_answers);
     WK_RUN(test_digest_continues);
+    WK_RUN(test_clone);
     WK_RUN(test_names_hex);
     return wk_test_summary();
 }

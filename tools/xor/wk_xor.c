@@ -29,7 +29,7 @@
 #include <omp.h>
 #endif
 
-#define SLOT_BYTES (1u << 20)   /* decode: bytes handed from inflate to writer at once */
+#define SLOT_BYTES WK_XOR_SLOT   /* decode: bytes handed from inflate to writer at once */
 #define NSLOTS 4                /* decode pipeline depth */
 #define WINDOW_BYTES (4u << 20) /* compressed bytes read from a payload file at once */
 #define WINDOW_REFILL (256u << 10) /* inflate refills the window when fewer are left: the
@@ -654,6 +654,8 @@ typedef struct {
     wk_sink *out;           /* the output file (hashing tee, tap) */
     wk_progress_fn progress;
     void *progress_ctx;
+    const wk_xor_shadow *shadow; /* with bseq: may be NULL */
+    const wk_hash *h;       /* the output's hash (for the shadow) */
 } decode_ctx;
 
 /* Fill buf with the next decoded (not yet XOR'd) bytes; *got 0 at the end. */
@@ -672,6 +674,7 @@ static int decode_xor(const decode_ctx *d, uint8_t *buf, uint64_t pos, size_t n,
     if (d->bseq) {
         size_t m = 0;
         WK_TRY(wk_xorbase_read(d->bseq, d->tmp, n, &m, err));
+        if (d->shadow) WK_TRY(d->shadow->chunk(d->shadow->ctx, buf, d->tmp, m, n, pos, d->h, err));
         xor_bytes(buf, buf, d->tmp, m);
         return 0;
     }
@@ -848,12 +851,14 @@ static int decode_judge(const wk_xor_judge *j, wk_out **o, wk_xor_result *res, w
 /* Compare the digest, let the judge look at the temporary, then commit or
  * leave *o to the caller's abort.  Nothing is renamed over a->out before
  * every check passed. */
-static int decode_finish(const wk_xor_decode_args *a, const wk_xor_judge *j, wk_out **o,
-                         wk_hash *h, wk_xor_result *res, wk_err *err)
+static int decode_finish(const wk_xor_decode_args *a, const wk_xor_judge *j,
+                         const wk_xor_shadow *shadow, wk_out **o, wk_hash *h, wk_xor_result *res,
+                         wk_err *err)
 {
     uint8_t d[WK_HASH_MAX_DIGEST];
     res->out_bytes = wk_out_tell(*o);
     if (wk_hash_digest(h, d, err)) return -1;
+    if (shadow && shadow->finish && shadow->finish(shadow->ctx, *o, d, err)) return -1;
     memcpy(res->sha256, d, WK_MANIFEST_DIGEST);
     res->verified = a->expect ? memcmp(d, a->expect, WK_MANIFEST_DIGEST) == 0 : -1;
     if (res->verified != 0 && j && j->fn) return decode_judge(j, o, res, err);
@@ -901,6 +906,13 @@ int wk_xor_decode_file_tap(const wk_xor_decode_args *a, wk_sink *tap, wk_xor_res
 int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const wk_xor_judge *judge,
                               wk_xor_result *res, wk_err *err)
 {
+    return wk_xor_decode_file_shadowed(a, tap, judge, NULL, res, err);
+}
+
+int wk_xor_decode_file_shadowed(const wk_xor_decode_args *a, wk_sink *tap,
+                                const wk_xor_judge *judge, const wk_xor_shadow *shadow,
+                                wk_xor_result *res, wk_err *err)
+{
     memset(res, 0, sizeof *res);
     res->verified = -1;
     in_file base;
@@ -938,7 +950,8 @@ int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const w
     wk_sink_tee(&os, h);
     if (a->base_fn && !(bseq = wk_xorbase_start(a->base_fn, a->base_ctx, a->base_label, err)))
         goto out;
-    decode_ctx d = {&base, bseq, tmp, &os, a->progress, a->progress_ctx};
+    if (!a->base_fn) shadow = NULL;
+    decode_ctx d = {&base, bseq, tmp, &os, a->progress, a->progress_ctx, shadow, h};
     int drc = a->pipeline ? decode_pipelined(pl, &d, err) : decode_serial(pl, &d, err);
     res->members = wk_payload_members(pl);
     if (bseq) res->base_bytes = wk_xorbase_pos(bseq);
@@ -946,7 +959,7 @@ int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const w
     /* the bytes read may mix two versions (a download still running, a
      * truncation): say so before the digest check can call them corrupt */
     WK_TRY_GOTO(wk_inputs_unchanged(ins, err), out);
-    rc = decode_finish(a, judge, &o, h, res, err);
+    rc = decode_finish(a, judge, shadow, &o, h, res, err);
 out:
     wk_xorbase_close(bseq);
     wk_out_abort(o);

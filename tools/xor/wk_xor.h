@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "wk_err.h"
+#include "wk_hash.h"
 #include "wk_io.h"
 #include "wk_manifest.h"
 #include "wk_progress.h"
@@ -142,6 +143,28 @@ typedef struct {
     int committed;                      /* the output exists under its final name */
 } wk_xor_result;
 
+/* Decoded bytes handed from inflate to the XOR/hash/write stage at once (the
+ * largest chunk a wk_xor_shadow sees). */
+#define WK_XOR_SLOT (1u << 20)
+
+/* A watcher of a decode against a sequential base (base_fn), for trying
+ * other candidate bases in the same pass (wk_xormeta):
+ *   chunk   on the writer thread, for every chunk in order, before it is
+ *           XOR'd: pl = the decoded payload bytes of output [pos, pos+n),
+ *           base = the base's bytes for them (m <= n; zero beyond m), h = the
+ *           output's SHA-256 over [0, pos) (may be cloned, not changed);
+ *   finish  once the output is complete, before its digest is compared with
+ *           the expected one: o is the output (wk_out_pwrite may patch bytes
+ *           written) and sha its SHA-256, which finish replaces by the
+ *           patched output's when it patched.
+ * Either returning -1 (err set) fails the decode (nothing is committed). */
+typedef struct {
+    int (*chunk)(void *ctx, const uint8_t *pl, const uint8_t *base, size_t m, size_t n,
+                 uint64_t pos, const wk_hash *h, wk_err *err);
+    int (*finish)(void *ctx, wk_out *o, uint8_t *sha, wk_err *err);
+    void *ctx;
+} wk_xor_shadow;
+
 typedef struct {
     const char *payload;     /* payload file */
     const char *base;        /* base file; NULL = none (output = decoded payload) */
@@ -207,6 +230,13 @@ typedef struct {
 /* wk_xor_decode_file_tap with a judge (NULL: none) deciding the commit. */
 int wk_xor_decode_file_judged(const wk_xor_decode_args *a, wk_sink *tap, const wk_xor_judge *judge,
                               wk_xor_result *res, wk_err *err);
+
+/* The same with a shadow (NULL: none; used only with a->base_fn) watching
+ * the pass; its finish runs before the digest is compared and the judge is
+ * asked, so a patched output is what both see. */
+int wk_xor_decode_file_shadowed(const wk_xor_decode_args *a, wk_sink *tap,
+                                const wk_xor_judge *judge, const wk_xor_shadow *shadow,
+                                wk_xor_result *res, wk_err *err);
 
 typedef struct {
     const char *target;      /* the fine-tuned file */

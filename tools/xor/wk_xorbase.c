@@ -10,6 +10,7 @@ struct wk_xorbase {
     pthread_cond_t cv;
     pthread_t th;
     uint8_t *ring;
+    size_t cap;              /* ring bytes */
     uint64_t head, tail;     /* bytes written / read (ring index = value % RING) */
     int done;                /* producer returned */
     int failed;              /* ... with an error (perr) */
@@ -27,15 +28,15 @@ static int ring_put(void *ctx, const void *p, size_t n, wk_err *err)
     const uint8_t *s = p;
     while (n) {
         pthread_mutex_lock(&b->mu);
-        while (b->head - b->tail == WK_XORBASE_RING && !b->cancel) pthread_cond_wait(&b->cv, &b->mu);
+        while (b->head - b->tail == b->cap && !b->cancel) pthread_cond_wait(&b->cv, &b->mu);
         if (b->cancel) {
             pthread_mutex_unlock(&b->mu);
             return wk_err_set(err, WK_E_INTERRUPTED, "%s: cancelled", b->label);
         }
-        size_t at = (size_t)(b->head % WK_XORBASE_RING);
-        size_t room = WK_XORBASE_RING - (size_t)(b->head - b->tail);
+        size_t at = (size_t)(b->head % b->cap);
+        size_t room = b->cap - (size_t)(b->head - b->tail);
         size_t k = n < room ? n : room;
-        if (k > WK_XORBASE_RING - at) k = WK_XORBASE_RING - at;
+        if (k > b->cap - at) k = b->cap - at;
         pthread_mutex_unlock(&b->mu);
         memcpy(b->ring + at, s, k);  /* the reader never touches [head, head+k) */
         pthread_mutex_lock(&b->mu);
@@ -69,8 +70,15 @@ static void *producer_main(void *arg)
 
 wk_xorbase *wk_xorbase_start(wk_xorbase_fn producer, void *ctx, const char *label, wk_err *err)
 {
+    return wk_xorbase_start_ring(producer, ctx, label, WK_XORBASE_RING, err);
+}
+
+wk_xorbase *wk_xorbase_start_ring(wk_xorbase_fn producer, void *ctx, const char *label,
+                                  size_t ring_bytes, wk_err *err)
+{
     wk_xorbase *b = calloc(1, sizeof *b);
-    if (!b || !(b->ring = malloc(WK_XORBASE_RING)) || !(b->label = strdup(label ? label : "base"))) {
+    if (b) b->cap = ring_bytes ? ring_bytes : 1;
+    if (!b || !(b->ring = malloc(b->cap)) || !(b->label = strdup(label ? label : "base"))) {
         if (b) free(b->ring);
         free(b);
         wk_err_set(err, WK_E_NOMEM, "out of memory for the base ring");
@@ -105,11 +113,11 @@ int wk_xorbase_read(wk_xorbase *b, uint8_t *buf, size_t n, size_t *got, wk_err *
             *got = have;
             return failed ? -1 : 0;
         }
-        size_t at = (size_t)(b->tail % WK_XORBASE_RING);
+        size_t at = (size_t)(b->tail % b->cap);
         size_t avail = (size_t)(b->head - b->tail);
         pthread_mutex_unlock(&b->mu);
         size_t k = n - have < avail ? n - have : avail;
-        if (k > WK_XORBASE_RING - at) k = WK_XORBASE_RING - at;
+        if (k > b->cap - at) k = b->cap - at;
         memcpy(buf + have, b->ring + at, k);
         pthread_mutex_lock(&b->mu);
         b->tail += k;

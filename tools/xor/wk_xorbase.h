@@ -32,6 +32,10 @@ typedef struct wk_xorbase wk_xorbase;
  * NULL with WK_E_NOMEM or WK_E_INTERNAL (thread creation) on failure. */
 wk_xorbase *wk_xorbase_start(wk_xorbase_fn producer, void *ctx, const char *label, wk_err *err);
 
+/* The same with a ring of ring_bytes (> 0) instead of WK_XORBASE_RING. */
+wk_xorbase *wk_xorbase_start_ring(wk_xorbase_fn producer, void *ctx, const char *label,
+                                  size_t ring_bytes, wk_err *err);
+
 /* Read the next up to n bytes into buf; *got < n only at the end of the
  * base (*got 0: ended).  Fails with the producer's error once the bytes it
  * produced before failing have been read. */

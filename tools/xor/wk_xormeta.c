@@ -8,6 +8,7 @@
 #include "wk_pickle.h"
 #include "wk_tokjson.h"
 #include "wk_xorcheck.h"
+#include "wk_xorshadow.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -494,9 +495,10 @@ static int pass_judge_fn(void *ctx, const char *tmp, const wk_xor_result *res, i
     return pj->o->judge.fn ? pj->o->judge.fn(pj->o->judge.ctx, tmp, res, keep, err) : 0;
 }
 
-/* One full pass with group g; st (may be NULL) is fed every output byte. */
+/* One full pass with group g; st (may be NULL) is fed every output byte,
+ * shadow (may be NULL) watches the pass (other candidates hashed beside it). */
 static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t rep, long fi,
-                     pass_judge *pj, wk_err *err)
+                     pass_judge *pj, const wk_xor_shadow *shadow, wk_err *err)
 {
     conv_src src = {m->prof[rep].conv, (size_t)fi};
     wk_xor_decode_args a = {it->src, NULL, it->out, o->kind, it->has_expect ? it->expect : NULL,
@@ -506,7 +508,121 @@ static int full_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, size_t
     wk_sink tap;
     wk_sink_init(&tap, wk_xorcheck_stream_feed, (void *)pj->st);
     wk_xor_judge j = {pass_judge_fn, pj};
-    return wk_xor_decode_file_judged(&a, pj->st ? &tap : NULL, &j, &it->res, err);
+    return wk_xor_decode_file_shadowed(&a, pj->st ? &tap : NULL, &j, shadow, &it->res, err);
+}
+
+/* A full pass with group g alone (as before issue #23): its outcome, and the
+ * choice when it is kept.  -1 only on an error that ends the file. */
+static int solo_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm_file *f,
+                     size_t g, size_t rep, long fi, wk_err *err)
+{
+    wk_xm_group *gr = &f->groups[g];
+    wk_err e;
+    f->passes++;
+    /* without a digest the pass is judged by the tensor check: stream it */
+    wk_xorcheck_stream *st = !it->has_expect && o->check_tensors && wk_xorcheck_wants(it->name)
+                                 ? wk_xorcheck_stream_new() : NULL;
+    pass_judge pj = {it, o, st, f, 0};
+    int prc = full_pass(m, it, o, rep, fi, &pj, NULL, &e);
+    wk_xorcheck_stream_free(st);
+    if (prc != 0 && pj.implausible) {
+        gr->outcome = WK_XM_IMPLAUSIBLE;
+        return 0;
+    }
+    if (prc != 0) {
+        gr->outcome = e.code == WK_E_MISMATCH && !it->res.verified ? WK_XM_MISMATCH : WK_XM_ERROR;
+        if (gr->outcome == WK_XM_ERROR) return (*err = e, -1);  /* I/O, corrupt payload, judge */
+        return 0;
+    }
+    gr->outcome = it->has_expect ? WK_XM_MATCH : WK_XM_PLAUSIBLE;
+    f->chosen = (int)g;
+    f->verified = it->has_expect;
+    return 0;
+}
+
+/* Patch bytes allowed per candidate of a shared pass: 0 = the default
+ * (wk_xorshadow.h).  WK_XORMETA_PATCH_CAP=BYTES lowers it — for the tests of
+ * the fallback only. */
+static uint64_t patch_cap(void)
+{
+    const char *v = getenv("WK_XORMETA_PATCH_CAP");
+    char *end;
+    unsigned long long c = v && *v ? strtoull(v, &end, 10) : 0;
+    return v && *v && *end == '\0' ? (uint64_t)c : 0;
+}
+
+/* One pass for the tied groups set[0..ns) (ns >= 2, an expected digest):
+ * set[0]'s output is written, the others are hashed beside it and the
+ * matching one's differing bytes patched in (wk_xorshadow).  A candidate
+ * that dropped out (patch cap) gets solo[g] = 1 and stays untried.  -1 only
+ * on an error that ends the file. */
+static int shared_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm_file *f,
+                       const size_t *set, size_t ns, const size_t *rep, const long *fi, int *solo,
+                       wk_err *err)
+{
+    conv_src src[WK_XS_MAX];
+    wk_xs_cand c[WK_XS_MAX];
+    for (size_t i = 1; i < ns; i++) {
+        src[i - 1] = (conv_src){m->prof[rep[set[i]]].conv, (size_t)fi[set[i]]};
+        c[i - 1] = (wk_xs_cand){conv_produce, &src[i - 1], m->prof[rep[set[i]]].name};
+    }
+    wk_xs *xs = wk_xs_new(c, ns - 1, it->expect, patch_cap(), err);
+    if (!xs) return -1;
+    f->passes++;
+    pass_judge pj = {it, o, NULL, f, 0};
+    wk_err e;
+    int prc = full_pass(m, it, o, rep[set[0]], fi[set[0]], &pj, wk_xs_shadow(xs), &e);
+    int w = wk_xs_winner(xs), rc = 0;
+    size_t won = w >= 0 ? set[w + 1] : set[0];
+    for (size_t i = 1; i < ns; i++) {
+        if (wk_xs_dropped(xs, i - 1)) solo[set[i]] = 1;
+        else if (wk_xs_verdict(xs, i - 1) >= 0) f->alongside++;
+        if (wk_xs_verdict(xs, i - 1) == 0) f->groups[set[i]].outcome = WK_XM_MISMATCH;
+    }
+    if (prc == 0) {
+        f->groups[won].outcome = WK_XM_MATCH;
+        if (w >= 0) f->groups[set[0]].outcome = WK_XM_MISMATCH;
+        f->chosen = (int)won;
+        f->verified = 1;
+    } else if (e.code == WK_E_MISMATCH && !it->res.verified) {
+        f->groups[set[0]].outcome = WK_XM_MISMATCH;
+    } else {
+        f->groups[won].outcome = WK_XM_ERROR;
+        rc = (*err = e, -1);
+    }
+    wk_xs_free(xs);
+    return rc;
+}
+
+/* Groups equal on this key tie after the ranking (the preference only orders them). */
+static long tie_key(const wk_xm_group *g)
+{
+    return (long)(g->size_ok == 1) * 1000 + g->score * 10;
+}
+
+/* Passes in rank order until a group is kept: the first untried group, with
+ * an expected digest together with the untried groups that tie with it (one
+ * shared pass), else alone. */
+static int run_passes(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm_file *f,
+                      const size_t *order, const size_t *rep, const long *fi, wk_err *err)
+{
+    int solo[WK_XORMETA_MAX_PROFILES] = {0};
+    while (f->chosen < 0) {
+        size_t r0 = 0, set[1 + WK_XS_MAX], ns = 1;
+        while (r0 < f->n_groups && f->groups[order[r0]].outcome != WK_XM_NOT_TRIED) r0++;
+        if (r0 == f->n_groups) return 0;
+        set[0] = order[r0];
+        long key = tie_key(&f->groups[set[0]]);
+        for (size_t r = r0 + 1; it->has_expect && !solo[set[0]] && r < f->n_groups &&
+                                ns < 1 + WK_XS_MAX; r++) {
+            size_t g = order[r];
+            if (f->groups[g].outcome == WK_XM_NOT_TRIED && !solo[g] && tie_key(&f->groups[g]) == key)
+                set[ns++] = g;
+        }
+        if (ns > 1) WK_TRY(shared_pass(m, it, o, f, set, ns, rep, fi, solo, err));
+        else WK_TRY(solo_pass(m, it, o, f, set[0], rep[set[0]], fi[set[0]], err));
+    }
+    return 0;
 }
 
 /* The "nothing matched" message. */
@@ -574,32 +690,8 @@ int wk_xormeta_decode(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_xm
             order[b] = order[b - 1];
             order[b - 1] = t;
         }
-    /* full passes in rank order */
-    for (size_t r = 0; rc == 0 && r < f->n_groups && f->chosen < 0; r++) {
-        size_t g = order[r];
-        wk_xm_group *gr = &f->groups[g];
-        wk_err e;
-        f->passes++;
-        /* without a digest the pass is judged by the tensor check: stream it */
-        wk_xorcheck_stream *st = !it->has_expect && o->check_tensors && wk_xorcheck_wants(it->name)
-                                     ? wk_xorcheck_stream_new() : NULL;
-        pass_judge pj = {it, o, st, f, 0};
-        int prc = full_pass(m, it, o, rep[g], fi[g], &pj, &e);
-        wk_xorcheck_stream_free(st);
-        if (prc != 0 && pj.implausible) {
-            gr->outcome = WK_XM_IMPLAUSIBLE;
-            continue;
-        }
-        if (prc != 0) {
-            gr->outcome = e.code == WK_E_MISMATCH && !it->res.verified ? WK_XM_MISMATCH
-                                                                       : WK_XM_ERROR;
-            if (gr->outcome == WK_XM_ERROR) rc = (*err = e, -1);  /* I/O, corrupt payload, judge */
-            continue;
-        }
-        gr->outcome = it->has_expect ? WK_XM_MATCH : WK_XM_PLAUSIBLE;
-        f->chosen = (int)g;
-        f->verified = it->has_expect;
-    }
+    /* full passes in rank order, tied candidates in one pass */
+    if (rc == 0) rc = run_passes(m, it, o, f, order, rep, fi, err);
     if (f->chosen >= 0) f->matched = f->groups[f->chosen].profiles;
     else {
         it->res.committed = 0;

@@ -20,11 +20,20 @@
  *      a pickle that loads with exactly the profile's tensor names, and the
  *      next record header (.bin); a safetensors header naming the profile's
  *      tensors; a JSON document (JSON files);
- *   3. full passes in rank order: with an expected digest, the first group
- *      whose output hash matches wins (the others' outputs are removed);
- *      without one, the first group whose output passes the structural check
- *      (checkpoints: opens with the reader and no tensor looks like noise,
- *      wk_xorcheck; JSON: parses) is kept, and the result is unverified.
+ *   3. passes in rank order: with an expected digest, the first untried
+ *      group and every untried group that ties with it (same size verdict
+ *      and structural score; the preference only orders them; at most
+ *      1 + WK_XS_MAX) share ONE pass: the first group's output is written,
+ *      the others are hashed beside it and only their differing bytes kept
+ *      (wk_xorshadow.h); the group whose hash matches wins, its bytes patched
+ *      in before the commit.  A candidate whose differing bytes pass the
+ *      patch cap drops out and gets a full pass of its own later, as does
+ *      every group after a tie set that did not match.  Without a digest
+ *      each group gets its own pass in rank order (nothing could tell tied
+ *      outputs apart but their structure): the first whose output passes the
+ *      structural check (checkpoints: opens with the reader and no tensor
+ *      looks like noise, wk_xorcheck; JSON: parses) is kept, and the result
+ *      is unverified.
  * Nothing here prints. */
 #ifndef WK_XORMETA_H
 #define WK_XORMETA_H
@@ -89,7 +98,8 @@ typedef struct {
     int chosen;           /* group index kept, -1 none */
     uint64_t matched;     /* profile bits of the chosen group */
     int verified;         /* 1 digest matched; 0 structural choice only */
-    size_t passes;        /* full passes made */
+    size_t passes;        /* passes over the payload made (convert + inflate + XOR + hash + write) */
+    size_t alongside;     /* candidates judged by hash beside another's pass (no pass of their own) */
     int checked;          /* no digest: the tensor check of the kept output ran ... */
     wk_xorcheck check;    /* ... with this result (not suspect) */
 } wk_xm_file;

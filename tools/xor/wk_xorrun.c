@@ -642,6 +642,7 @@ static int json_item(wk_json *arr, const wk_xor_item *it, const item_check *ck, 
         WK_TRY(wk_json_object_set(pj, "verified", wk_json_new_bool(ck->xm.verified), err));
         WK_TRY(wk_json_object_set(pj, "candidates", wk_json_new_int((int64_t)ck->xm.n_groups), err));
         WK_TRY(wk_json_object_set(pj, "full_passes", wk_json_new_int((int64_t)ck->xm.passes), err));
+        WK_TRY(wk_json_object_set(pj, "hashed_alongside", wk_json_new_int((int64_t)ck->xm.alongside), err));
     }
     return 0;
 }
