@@ -29,8 +29,125 @@
 # tests/peer/convert_ref.py synth: wall time and peak RSS (/usr/bin/time -v), median of
 # XOR_BENCH_RUNS runs, raw payloads (the fine-tune is a second random model, so the XOR
 # does not compress; inflate costs the same in both routes).
+#
+#   XOR_BENCH_META=detect bench/xor_bench.sh [BIN_DIR]
+# instead times the converter-profile detection of --base-meta (issue #23) against a decode
+# whose profile is given (--base-profile), interleaved, on a smaller synthetic checkpoint
+# (2 layers by default, XOR_BENCH_META_LAYERS; ~0.47 GB): payload "first" is made against
+# the default profile (ranked first for every file), payload "tied" against transformers
+# 4.32.1, torch-2.1, whose config.json and generation_config.json tie with other version
+# strings of the same length and are ranked after them.  Rows: automatic detection, the
+# given profile, and the detection with one pass per candidate forced
+# (WK_XORMETA_PATCH_CAP=1, the test-only knob: the behaviour before the shared pass).
+# Wall and CPU (user+sys) medians, ratio to the given-profile run of the same payload,
+# full passes per file from the --json report, load average before and after.  ~2-3 min.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+if [ "${XOR_BENCH_META:-}" = detect ]; then
+  BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
+  PY=/usr/bin/python3
+  D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}/detect
+  RUNS=${XOR_BENCH_RUNS:-3}
+  L=${XOR_BENCH_META_LAYERS:-2}
+  TOK=$SRC/tests/fixtures/models/tokenizer.model
+  mkdir -p "$D" && cd "$D"
+  for m in base:11 ft:12; do
+    [ -f "meta-$L/${m%%:*}/params.json" ] && continue
+    "$PY" "$SRC/tests/peer/convert_ref.py" synth "meta-$L/${m%%:*}" --dim 2048 --layers "$L" \
+      --heads 16 --vocab 32000 --seed "${m##*:}" >&2
+  done
+  # payload sets: NAME transformers-version torch-version
+  for st in "first 4.28.0.dev0 1.13" "tied 4.32.1 2.1"; do
+    read -r nm tv tt <<<"$st"
+    [ -f "pay-$L-$nm.ok" ] && continue
+    rm -rf hf-base hf-ft "pay-$L-$nm" "pay-$L-$nm.tmp"
+    for w in base ft; do
+      "$BIN/wk-convert" "meta-$L/$w" "hf-$w" --tokenizer "$TOK" -q --no-progress \
+        --transformers-version "$tv" --torch-version "$tt"
+    done
+    "$BIN/wk-xor" encode "pay-$L-$nm.tmp" hf-ft hf-base --raw -q --no-progress \
+      --manifest-out "pay-$L-$nm.sha256" >/dev/null
+    mv "pay-$L-$nm.tmp" "pay-$L-$nm" && touch "pay-$L-$nm.ok"
+    rm -rf hf-base hf-ft
+  done
+  pay_b=$(find "pay-$L-first" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+  p_first="transformers 4.28.0.dev0, torch-1.13"
+  p_tied="transformers 4.32.1, torch-2.1"
+  # reference outputs: the given profile's decodes (verified by the manifest)
+  for nm in first tied; do
+    pv=p_$nm
+    rm -rf "ref-$nm"
+    "$BIN/wk-xor" decode "ref-$nm" "pay-$L-$nm" --base-meta "meta-$L/base" --tokenizer "$TOK" \
+      --manifest "pay-$L-$nm.sha256" -q --no-progress --base-profile "${!pv}"
+  done
+  load0=$(cut -d' ' -f1-3 /proc/loadavg)
+  # run KEY PAYLOAD [VAR=VALUE...] [wk-xor options]: "KEY wall user sys" appended to
+  # times; the --json report kept as KEY.json; the output compared with ref-PAYLOAD
+  run() {
+    local key=$1 nm=$2; shift 2
+    local envs=()
+    while [ $# -gt 0 ] && [[ $1 == *=* ]]; do envs+=("$1"); shift; done
+    rm -rf out
+    cat "meta-$L"/base/*.pth "pay-$L-$nm"/* >/dev/null
+    env "${envs[@]}" /usr/bin/time -f '%e %U %S' -o time.txt "$BIN/wk-xor" decode out \
+      "pay-$L-$nm" --base-meta "meta-$L/base" --tokenizer "$TOK" \
+      --manifest "pay-$L-$nm.sha256" --no-progress --json "$@" >"$key.json"
+    echo "$key $(cat time.txt)" >>times
+    for f in "ref-$nm"/*; do
+      cmp -s "$f" "out/${f##*/}" || { echo "xor_bench: $key: ${f##*/} differs" >&2; exit 1; }
+    done
+  }
+  rm -f times
+  for ((i = 1; i <= RUNS; i++)); do
+    run first-auto first
+    run first-given first --base-profile "$p_first"
+    run tied-auto tied
+    run tied-given tied --base-profile "$p_tied"
+    run tied-solo tied WK_XORMETA_PATCH_CAP=1
+  done
+  rm -rf out ref-first ref-tied
+  load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  med() { awk -v k="$1" '$1 == k {print $2}' times | sort -g |
+          awk '{a[NR] = $1} END {printf "%.2f", a[int((NR + 1) / 2)]}'; }
+  cpu() { awk -v k="$1" '$1 == k {print $3 + $4}' times | sort -g |
+          awk '{a[NR] = $1} END {printf "%.2f", a[int((NR + 1) / 2)]}'; }
+  ratio() { echo "$1 / $2" | bc -l | xargs printf '%.2f'; }
+  passes() {
+    "$PY" - "$1.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+out = []
+for f in r["files"]:
+    b = f.get("base_profile")
+    if b and (b["full_passes"] > 1 or b.get("hashed_alongside")):
+        out.append("%s %d%s" % (f["name"], b["full_passes"],
+                   " (+%d hashed alongside)" % b["hashed_alongside"] if b.get("hashed_alongside") else ""))
+print(", ".join(out) or "none (1 per file)")
+PY
+  }
+  gb() { echo "$1 / 1000000000" | bc -l | xargs printf '%.2f'; }
+  row() {  # KEY GIVEN_KEY LABEL
+    local w c gw gc
+    w=$(med "$1"); c=$(cpu "$1"); gw=$(med "$2"); gc=$(cpu "$2")
+    echo "| $3 | $w | $c | $(ratio "$w" "$gw") | $(ratio "$c" "$gc") | $(passes "$1") |"
+  }
+  cat <<EOF
+Synthetic Meta checkpoint: dim 2048, $L layers, vocab 32000, fp16 (\`tests/peer/convert_ref.py
+synth\`); raw payload set $(gb "$pay_b") GB, 7 files; $(nproc) cores; median of $RUNS interleaved
+rounds, warm page cache; every output fsync'd and compared with the given-profile decode.
+Load average before: $load0; after: $load1.
+Command: \`XOR_BENCH_META=detect bench/xor_bench.sh\`.
+
+| run | wall s | CPU s (user+sys) | wall / given | CPU / given | files with more than one pass: full passes |
+|---|---:|---:|---:|---:|---|
+$(row first-auto first-given "payload *first* (default profile): \`--base-meta\`, automatic")
+$(row first-given first-given "payload *first*: \`--base-profile '$p_first'\`")
+$(row tied-auto tied-given "payload *tied* (4.32.1, torch-2.1): \`--base-meta\`, automatic")
+$(row tied-given tied-given "payload *tied*: \`--base-profile '$p_tied'\`")
+$(row tied-solo tied-given "payload *tied*, one pass per candidate forced (\`WK_XORMETA_PATCH_CAP=1\`: the old way)")
+EOF
+  exit 0
+fi
 if [ -n "${XOR_BENCH_META:-}" ]; then
   BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
   PY=/usr/bin/python3

@@ -192,7 +192,12 @@ void xor_print_notes(const wk_xorrun *r, const wk_cli_std_opts *std)
 {
     const wk_xorrun_opts *o = r->o;
     if (std->quiet || std->json || o->encode) return;
-    if (o->base_meta)
+    if (o->base_meta && o->base_profile)
+        fprintf(stderr, "%s: base: %s, produced on the fly under the converter profile '%s' "
+                "(--base-profile); %s\n", std->prog, o->base_meta, o->base_profile,
+                r->m.n ? "verifying against the manifest" : "no manifest: the outputs are NOT "
+                "verified");
+    else if (o->base_meta)
         fprintf(stderr, "%s: base: %s, produced on the fly under %zu converter profiles; %s\n",
                 std->prog, o->base_meta, wk_xormeta_profile_count(r->xm),
                 r->m.n ? "verifying against the manifest" : "no manifest: profiles are chosen by "
