@@ -40,14 +40,15 @@
 # given profile, and the detection with one pass per candidate forced
 # (WK_XORMETA_PATCH_CAP=1, the test-only knob: the behaviour before the shared pass).
 # Wall and CPU (user+sys) medians, ratio to the given-profile run of the same payload,
-# full passes per file from the --json report, load average before and after.  ~2-3 min.
+# full passes per file from the --json report, load average before and after; 5 rounds
+# (XOR_BENCH_RUNS).  About 1.5 min on the shared 2-core machine, plus ~40 s to make the data once.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 if [ "${XOR_BENCH_META:-}" = detect ]; then
   BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
   PY=/usr/bin/python3
   D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}/detect
-  RUNS=${XOR_BENCH_RUNS:-3}
+  RUNS=${XOR_BENCH_RUNS:-5}
   L=${XOR_BENCH_META_LAYERS:-2}
   TOK=$SRC/tests/fixtures/models/tokenizer.model
   mkdir -p "$D" && cd "$D"

@@ -60,6 +60,8 @@ static int patch_add(xs_cand *k, uint64_t cap, uint64_t off, const uint8_t *p, s
     if (need > cap) return -1;
     if (!extend && k->nr == k->r_cap) {
         size_t nc = k->r_cap ? 2 * k->r_cap : 16;
+        if ((uint64_t)nc * sizeof(xs_range) > cap + sizeof(xs_range))   /* never past the cap */
+            nc = (size_t)(cap / sizeof(xs_range)) + 1;
         xs_range *r = realloc(k->r, nc * sizeof *r);
         if (!r) return -1;
         k->r = r;
@@ -68,6 +70,7 @@ static int patch_add(xs_cand *k, uint64_t cap, uint64_t off, const uint8_t *p, s
     if (k->data_len + len > k->data_cap) {
         uint64_t nc = k->data_cap ? 2 * k->data_cap : 4096;
         while (nc < k->data_len + len) nc *= 2;
+        if (nc > cap) nc = cap;   /* >= data_len + len: need <= cap above */
         uint8_t *d = realloc(k->data, (size_t)nc);
         if (!d) return -1;
         k->data = d;

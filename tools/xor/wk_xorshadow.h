@@ -18,7 +18,8 @@
  * before the judge and the commit, and the pass is k's.
  *
  * Memory: per candidate the ring and two chunk buffers (3 MiB) plus its
- * patch, which may hold at most `cap` bytes (16 bytes counted per range); a
+ * patch, which may hold at most `cap` bytes (16 bytes counted per range;
+ * its two arrays are each allocated up to cap, so at most 2 x cap); a
  * candidate whose patch would pass its cap drops out of the pass (its
  * producer is stopped, its memory freed) and is left to a full pass of its
  * own.  A candidate whose producer fails drops out the same way (its own
@@ -35,7 +36,7 @@
 #define WK_XS_RING (1u << 20)       /* each candidate's base ring */
 #define WK_XS_MAX 15                /* candidates beside candidate 0 in one pass */
 #define WK_XS_CAP ((uint64_t)64 << 20)     /* patch bytes per candidate ... */
-#define WK_XS_BUDGET ((uint64_t)256 << 20) /* ... and at most this over all of them */
+#define WK_XS_BUDGET ((uint64_t)128 << 20) /* ... and at most this over all of them */
 
 typedef struct {
     wk_xorbase_fn fn;    /* pushes the candidate's base bytes (as wk_xor_decode_args.base_fn) */
