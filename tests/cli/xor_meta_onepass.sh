@@ -121,7 +121,8 @@ grep -q "no converter profile of that name" "$tmp/u.err" && grep -q "4.30.1" "$t
 [[ ! -e $tmp/u ]] || fail "unknown profile: output created"
 rc=0; "$bin/wk-xor" decode "$tmp/u" "$tmp/payload" "$tmp/base" --base-profile "$right" -q 2>/dev/null || rc=$?
 [[ $rc -eq 2 ]] || fail "--base-profile without --base-meta: exit $rc, want 2"
-"$bin/wk-xor" --help | grep -q -- "--base-profile NAME" || fail "--help lacks --base-profile"
+"$bin/wk-xor" --help >"$tmp/help.txt"
+grep -q -- "--base-profile NAME" "$tmp/help.txt" || fail "--help lacks --base-profile"
 echo "ok - unknown --base-profile refused (exit 2) listing the valid names; needs --base-meta; in --help"
 pass=$((pass+1))
 echo "$pass passed, 0 failed"

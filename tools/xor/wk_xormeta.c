@@ -86,6 +86,8 @@ static int unknown_profile(wk_xormeta *m, int safetensors, wk_err *err)
 {
     const char *want = m->only;
     m->only = NULL;
+    wk_spm_free(&m->spm);   /* plan_profiles loads it again */
+    m->have_spm = 0;
     WK_TRY(plan_profiles(m, safetensors, err));
     wk_buf b[3];
     size_t cnt[3];
