@@ -99,12 +99,18 @@ if [ "${XOR_BENCH_META:-}" = detect ]; then
     done
   }
   rm -f times
-  for ((i = 1; i <= RUNS; i++)); do
-    run first-auto first
-    run first-given first --base-profile "$p_first"
-    run tied-auto tied
-    run tied-given tied --base-profile "$p_tied"
-    run tied-solo tied WK_XORMETA_PATCH_CAP=1
+  cmds=(first-auto first-given tied-auto tied-given tied-solo)
+  one() {
+    case $1 in
+    first-auto) run first-auto first ;;
+    first-given) run first-given first --base-profile "$p_first" ;;
+    tied-auto) run tied-auto tied ;;
+    tied-given) run tied-given tied --base-profile "$p_tied" ;;
+    tied-solo) run tied-solo tied WK_XORMETA_PATCH_CAP=1 ;;
+    esac
+  }
+  for ((i = 0; i < RUNS; i++)); do  # each round starts one command later: no order effect
+    for ((j = 0; j < ${#cmds[@]}; j++)); do one "${cmds[(i + j) % ${#cmds[@]}]}"; done
   done
   rm -rf out ref-first ref-tied
   load1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -135,7 +141,8 @@ PY
   cat <<EOF
 Synthetic Meta checkpoint: dim 2048, $L layers, vocab 32000, fp16 (\`tests/peer/convert_ref.py
 synth\`); raw payload set $(gb "$pay_b") GB, 7 files; $(nproc) cores; median of $RUNS interleaved
-rounds, warm page cache; every output fsync'd and compared with the given-profile decode.
+rounds (each round starts one command later), warm page cache; every output fsync'd and
+compared with the given-profile decode.
 Load average before: $load0; after: $load1.
 Command: \`XOR_BENCH_META=detect bench/xor_bench.sh\`.
 
