@@ -117,7 +117,8 @@ static int decode(fixture *f, int pipeline, uint64_t cap, size_t fail_at, wk_xs 
     wk_xs_cand c[NCAND - 1];
     for (int k = 0; k < NCAND; k++) src[k] = (src_mem){f->base[k], f->len[k], SIZE_MAX};
     src[2].fail_at = fail_at;
-    for (int k = 1; k < NCAND; k++) c[k - 1] = (wk_xs_cand){src_produce, &src[k], "cand"};
+    for (int k = 1; k < NCAND; k++)  /* candidate 3 without a size: the default ring */
+        c[k - 1] = (wk_xs_cand){src_produce, &src[k], "cand", k == 3 ? 0 : f->len[k]};
     wk_xs *xs = wk_xs_new(c, NCAND - 1, f->sha, cap, err);
     if (!xs) return -1;
     wk_xor_decode_args a = {f->pay_path, NULL, f->out, WK_PAYLOAD_RAW, f->sha, 0, pipeline,

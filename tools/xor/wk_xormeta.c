@@ -566,7 +566,8 @@ static int shared_pass(wk_xormeta *m, wk_xor_item *it, const wk_xm_opts *o, wk_x
     wk_xs_cand c[WK_XS_MAX];
     for (size_t i = 1; i < ns; i++) {
         src[i - 1] = (conv_src){m->prof[rep[set[i]]].conv, (size_t)fi[set[i]]};
-        c[i - 1] = (wk_xs_cand){conv_produce, &src[i - 1], m->prof[rep[set[i]]].name};
+        c[i - 1] = (wk_xs_cand){conv_produce, &src[i - 1], m->prof[rep[set[i]]].name,
+                                f->groups[set[i]].size};
     }
     wk_xs *xs = wk_xs_new(c, ns - 1, it->expect, patch_cap(), err);
     if (!xs) return -1;

@@ -15,7 +15,8 @@ typedef struct {
 
 typedef struct {
     wk_xorbase *b;       /* the candidate's base; NULL once dropped */
-    uint8_t *bk, *xk;    /* chunk buffers: its base bytes, its output bytes */
+    uint8_t *bk, *xk;    /* chunk buffers: its base bytes, its output bytes ... */
+    size_t buf_cap;      /* ... of this size (grown to the largest chunk seen) */
     wk_hash *h;          /* its output's hash, from its first difference on; NULL before */
     xs_range *r;
     size_t nr, r_cap;
@@ -107,6 +108,13 @@ static int cand_chunk(xs_cand *k, uint64_t cap, const uint8_t *pl, const uint8_t
 {
     wk_err e;
     size_t mk = 0;
+    if (n > k->buf_cap) {  /* a small file needs small buffers */
+        uint8_t *bk = realloc(k->bk, n), *xk = bk ? realloc(k->xk, n) : NULL;
+        if (bk) k->bk = bk;
+        if (!xk) return -1;
+        k->xk = xk;
+        k->buf_cap = n;
+    }
     if (wk_xorbase_read(k->b, k->bk, n, &mk, &e)) return -1;
     memset(k->bk + mk, 0, n - mk);   /* a shorter base is zero-extended */
     size_t i = next_diff(b0, m, k->bk, 0, n);
@@ -183,13 +191,8 @@ wk_xs *wk_xs_new(const wk_xs_cand *c, size_t n, const uint8_t *expect, uint64_t 
     for (size_t k = 0; k < n; k++) {
         xs_cand *q = &s->c[k];
         q->verdict = -1;
-        if (!(q->bk = malloc(WK_XOR_SLOT)) || !(q->xk = malloc(WK_XOR_SLOT))) {
-            wk_err_set(err, WK_E_NOMEM, "out of memory");
-            s->n = k + 1;
-            wk_xs_free(s);
-            return NULL;
-        }
-        if (!(q->b = wk_xorbase_start_ring(c[k].fn, c[k].ctx, c[k].label, WK_XS_RING, err))) {
+        size_t ring = c[k].size && c[k].size < WK_XS_RING ? (size_t)c[k].size : WK_XS_RING;
+        if (!(q->b = wk_xorbase_start_ring(c[k].fn, c[k].ctx, c[k].label, ring, err))) {
             s->n = k + 1;
             wk_xs_free(s);
             return NULL;

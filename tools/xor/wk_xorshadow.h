@@ -17,7 +17,8 @@
  * candidate k's is, the temporary is patched at k's ranges (wk_out_pwrite)
  * before the judge and the commit, and the pass is k's.
  *
- * Memory: per candidate the ring and two chunk buffers (3 MiB) plus its
+ * Memory: per candidate the ring and two chunk buffers (each at most
+ * WK_XOR_SLOT = 1 MiB, no larger than the base or the largest chunk) plus its
  * patch, which may hold at most `cap` bytes (16 bytes counted per range;
  * its two arrays are each allocated up to cap, so at most 2 x cap); a
  * candidate whose patch would pass its cap drops out of the pass (its
@@ -42,6 +43,7 @@ typedef struct {
     wk_xorbase_fn fn;    /* pushes the candidate's base bytes (as wk_xor_decode_args.base_fn) */
     void *ctx;
     const char *label;
+    uint64_t size;       /* the bytes it yields if known (0: unknown): a smaller ring then */
 } wk_xs_cand;
 
 typedef struct wk_xs wk_xs;
