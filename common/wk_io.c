@@ -32,6 +32,7 @@
 #define WK_IO_MAX_WRITE (1u << 30) /* largest single pwrite(2) / copy_file_range we issue */
 #define WK_IO_PIECE (1u << 20)     /* write(2) pieces: at most this, ending on its multiples in the file */
 #define WK_IO_KCOPY_ALIGN (2u << 20) /* kernel copies only between offsets equal modulo this */
+#define WK_IO_WRITEBACK (8u << 20)  /* start the disk writing every this many bytes written */
 #define WK_RM_MAX_DEPTH 32         /* recursion limit when removing a tree */
 #define WK_IO_TMP_TAG ".wk-tmp."   /* ".<name>.wk-tmp.<pid>.XXXXXX" */
 
@@ -545,6 +546,7 @@ struct wk_out {
     size_t len;          /* bytes pending in buf */
     uint64_t written;    /* bytes accepted from the caller */
     uint64_t pos;        /* bytes written to fd (its file position) */
+    uint64_t wb;         /* bytes [0, wb) handed to the disk early (writeback_behind) */
     int no_kcopy;        /* copy_file_range refused once: wk_out_copy_fd stops trying */
 };
 
@@ -636,6 +638,21 @@ static int fault_error(const wk_out *o, const uint8_t *p, wk_err *err)
                       (unsigned long long)(p - m->base), m->size, o->final_path);
 }
 
+/* Start the disk writing what was written up to the last multiple of
+ * WK_IO_WRITEBACK (sync_file_range SYNC_FILE_RANGE_WRITE: asynchronous, no
+ * wait, no data-integrity promise — the commit's fsync still gives that), so
+ * that the device works while the rest is produced instead of all of it
+ * during the final fsync: the run then takes about max(production, disk)
+ * rather than their sum (docs/benchmarks.md, issue #23).  A hint: a failure
+ * is ignored (the fsync reports real I/O errors). */
+static void writeback_behind(wk_out *o)
+{
+    uint64_t to = o->pos / WK_IO_WRITEBACK * WK_IO_WRITEBACK;
+    if (to <= o->wb) return;
+    (void)sync_file_range(o->fd, (off_t)o->wb, (off_t)(to - o->wb), SYNC_FILE_RANGE_WRITE);
+    o->wb = to;
+}
+
 /* write(2) all of p, retrying on EINTR and short writes.  In pieces of at
  * most WK_IO_PIECE that end on its multiples in the file: each write then
  * fills whole page-cache folios of at most 1 MiB (measured: 2 MiB-aligned
@@ -656,6 +673,7 @@ static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
         p += w;
         n -= (size_t)w;
         o->pos += (uint64_t)w;
+        writeback_behind(o);
     }
     return 0;
 }
@@ -821,6 +839,7 @@ static uint64_t kcopy(wk_out *o, int fd, uint64_t *off, uint64_t n, int *e)
         done += (uint64_t)r;
         *off += (uint64_t)r;
         o->pos += (uint64_t)r;
+        writeback_behind(o);
     }
     return done;
 }

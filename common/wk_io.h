@@ -99,7 +99,10 @@ typedef struct wk_out wk_out;
 wk_out *wk_out_open(const char *final_path, const wk_inputs *inputs, wk_err *err);
 /* Buffered write (1 MiB buffer; large writes go straight through; EINTR and
  * short writes are retried; every write(2) is at most 1 MiB and ends on a
- * multiple of 1 MiB in the file, the size the page cache handles cheapest).  WK_E_IO naming the final path on failure; after
+ * multiple of 1 MiB in the file, the size the page cache handles cheapest;
+ * every 8 MiB written are handed to the disk at once, asynchronously —
+ * sync_file_range(SYNC_FILE_RANGE_WRITE) — so the commit's fsync waits for
+ * the tail only).  WK_E_IO naming the final path on failure; after
  * a failure every later write and the commit fail too (abort is still needed). */
 int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err);
 /* Write n zero bytes (through the buffer).  As wk_out_write.  (To hash an
