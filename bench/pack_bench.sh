@@ -122,12 +122,14 @@ header and prints the tensor table; a process start alone is \`wk-pack --version
 | the .pth input (zip + pickle) | $(ms "$o_pth") | |
 | (process start: --version) | $(ms "$o_ver") | |
 
-MB/s counts input bytes ($SIZE).  The digest pass reads every tensor once before the header
-is written (the header holds the digests; XXH3-64 runs at memory speed).  Tensors whose bytes
-do not change are then copied by the kernel (\`copy_file_range\` from the input file into the
-output: no copy through user space); with \`--sha256\` the whole-file hash reads them from the
-input map and the kernel still copies them, which measured faster than \`write(2)\` from the map
-(A/B in [pack.md](pack.md#performance)).  Converted tensors go through a 4 MiB buffer.
+MB/s counts input bytes ($SIZE).  Since issue #23 (docs/benchmarks.md "wk-pack: at cp + sync"):
+one read of the input — each unchanged tensor's bytes are scanned for NaN/Inf and hashed (XXH3-64,
+AVX2) in 4 MiB pieces of the input map, then written from there with write(2) in 1 MiB pieces
+ending on 1 MiB multiples; the GGUF header is written first with placeholder digests and again
+at the end; every 8 MiB written are handed to the disk at once (sync_file_range), so the final
+fsync waits for the tail only.  copy_file_range is kept where the source and output offsets are
+equal modulo 2 MiB.  With \`--sha256\` a digest pass comes first (the whole-file hash needs the
+final header).  Converted tensors go through a 4 MiB buffer.
 EOF
 )
 DOC=$ROOT/docs/benchmarks.md

@@ -30,7 +30,7 @@
 #define WK_OUT_BUF (1u << 20)      /* wk_out write buffer */
 #define WK_IO_RELEASE_CHUNK (4u << 20) /* wk_map_digest: bytes hashed between releases */
 #define WK_IO_MAX_WRITE (1u << 30) /* largest single pwrite(2) / copy_file_range we issue */
-#define WK_IO_PIECE (1u << 20)     /* write(2) pieces: at most this, ending on its multiples in the file */
+#define WK_IO_PIECE (256u << 10)   /* write(2) pieces: at most this, ending on its multiples in the file */
 #define WK_IO_KCOPY_ALIGN (2u << 20) /* kernel copies only between offsets equal modulo this */
 #define WK_IO_WRITEBACK (8u << 20)  /* start the disk writing every this many bytes written */
 #define WK_RM_MAX_DEPTH 32         /* recursion limit when removing a tree */
@@ -655,10 +655,13 @@ static void writeback_behind(wk_out *o)
 
 /* write(2) all of p, retrying on EINTR and short writes.  In pieces of at
  * most WK_IO_PIECE that end on its multiples in the file: each write then
- * fills whole page-cache folios of at most 1 MiB (measured: 2 MiB-aligned
- * writes of 2 MiB or more cost 3-8x the CPU on Linux 6.18 ext4 — the kernel
- * allocates PMD-sized folios for them — and unaligned pieces split a page
- * at every end; docs/benchmarks.md, issue #23). */
+ * fills whole page-cache folios of at most 256 KiB (measured on Linux 6.18
+ * ext4 in a VM: 2 MiB-aligned writes of 2 MiB or more cost 3-8x the CPU —
+ * the kernel allocates PMD-sized folios for them —, 1 MiB pieces cost the
+ * least at best but up to 4x at times, when the large folios come from
+ * memory the host has to fault in; 128-256 KiB pieces are within 10 % of
+ * the best and steady; unaligned pieces split a page at every end;
+ * docs/benchmarks.md, issue #23). */
 static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
 {
     while (n > 0) {

@@ -98,8 +98,9 @@ typedef struct wk_out wk_out;
  * WK_E_UNSAFE, WK_E_LIMIT, WK_E_NOMEM. */
 wk_out *wk_out_open(const char *final_path, const wk_inputs *inputs, wk_err *err);
 /* Buffered write (1 MiB buffer; large writes go straight through; EINTR and
- * short writes are retried; every write(2) is at most 1 MiB and ends on a
- * multiple of 1 MiB in the file, the size the page cache handles cheapest;
+ * short writes are retried; every write(2) is at most 256 KiB and ends on a
+ * multiple of 256 KiB in the file, the size the page cache handled cheapest
+ * and steadiest (docs/benchmarks.md);
  * every 8 MiB written are handed to the disk at once, asynchronously —
  * sync_file_range(SYNC_FILE_RANGE_WRITE) — so the commit's fsync waits for
  * the tail only).  WK_E_IO naming the final path on failure; after
