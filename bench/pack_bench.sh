@@ -124,8 +124,8 @@ header and prints the tensor table; a process start alone is \`wk-pack --version
 
 MB/s counts input bytes ($SIZE).  Since issue #23 (docs/benchmarks.md "wk-pack: at cp + sync"):
 one read of the input — each unchanged tensor's bytes are scanned for NaN/Inf and hashed (XXH3-64,
-AVX2) in 4 MiB pieces of the input map, then written from there with write(2) in 1 MiB pieces
-ending on 1 MiB multiples; the GGUF header is written first with placeholder digests and again
+AVX2) in 4 MiB pieces of the input map, then written from there with write(2) in 256 KiB pieces
+ending on 256 KiB multiples; the GGUF header is written first with placeholder digests and again
 at the end; every 8 MiB written are handed to the disk at once (sync_file_range), so the final
 fsync waits for the tail only.  copy_file_range is kept where the source and output offsets are
 equal modulo 2 MiB.  With \`--sha256\` a digest pass comes first (the whole-file hash needs the
