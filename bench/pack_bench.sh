@@ -30,33 +30,7 @@ mkdir -p "$WORK/model"
 
 if [[ ! -f $WORK/model/consolidated.00.pth ]]; then
     echo "pack_bench: writing a synthetic checkpoint (dim $DIM, $LAYERS layers) to $WORK/model" >&2
-    "$PY" - "$WORK/model" "$DIM" "$LAYERS" "$ROOT" <<'EOF'
-import json, os, sys, torch
-out, dim, layers, root = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-torch.manual_seed(0)
-ffn, vocab = 256 * ((int(2 * 4 * dim / 3) + 255) // 256), 32000
-sd = {"tok_embeddings.weight": (vocab, dim), "norm.weight": (dim,), "output.weight": (vocab, dim)}
-for i in range(layers):
-    for k, s in (("attention.wq", (dim, dim)), ("attention.wk", (dim, dim)), ("attention.wv", (dim, dim)),
-                 ("attention.wo", (dim, dim)), ("feed_forward.w1", (ffn, dim)),
-                 ("feed_forward.w2", (dim, ffn)), ("feed_forward.w3", (ffn, dim)),
-                 ("attention_norm", (dim,)), ("ffn_norm", (dim,))):
-        sd["layers.%d.%s.weight" % (i, k)] = s
-sd = {k: (torch.randn(s) * 0.02).to(torch.float16) for k, s in sd.items()}
-torch.save(sd, os.path.join(out, "consolidated.00.pth"))
-json.dump({"dim": dim, "multiple_of": 256, "n_heads": dim // 128, "n_layers": layers,
-           "norm_eps": 1e-06, "vocab_size": -1}, open(os.path.join(out, "params.json"), "w"))
-tok = os.path.join(root, "tests", "fixtures", "models", "tokenizer.model")
-if os.path.exists(tok):
-    import shutil; shutil.copyfile(tok, os.path.join(out, "tokenizer.model"))
-else:
-    import sentencepiece as spm
-    txt = os.path.join(out, "t.txt")
-    open(txt, "w").write(open(os.path.join(root, "README.md")).read() * 3)
-    spm.SentencePieceTrainer.train(input=txt, model_prefix=os.path.join(out, "tokenizer"), vocab_size=300,
-                                   model_type="bpe", byte_fallback=True, minloglevel=2)
-    os.remove(txt); os.remove(os.path.join(out, "tokenizer.vocab"))
-EOF
+    "$PY" "$ROOT/bench/pack_model.py" "$WORK/model" "$DIM" "$LAYERS" "$ROOT"
 fi
 IN=$WORK/model/consolidated.00.pth
 SIZE=$(stat -c %s "$IN")
@@ -148,12 +122,14 @@ header and prints the tensor table; a process start alone is \`wk-pack --version
 | the .pth input (zip + pickle) | $(ms "$o_pth") | |
 | (process start: --version) | $(ms "$o_ver") | |
 
-MB/s counts input bytes ($SIZE).  The digest pass reads every tensor once before the header
-is written (the header holds the digests; XXH3-64 runs at memory speed).  Tensors whose bytes
-do not change are then copied by the kernel (\`copy_file_range\` from the input file into the
-output: no copy through user space); with \`--sha256\` the whole-file hash reads them from the
-input map and the kernel still copies them, which measured faster than \`write(2)\` from the map
-(A/B in [pack.md](pack.md#performance)).  Converted tensors go through a 4 MiB buffer.
+MB/s counts input bytes ($SIZE).  Since issue #23 (docs/benchmarks.md "wk-pack: at cp + sync"):
+one read of the input — each unchanged tensor's bytes are scanned for NaN/Inf and hashed (XXH3-64,
+AVX2) in 4 MiB pieces of the input map, then written from there with write(2) in 256 KiB pieces
+ending on 256 KiB multiples; the GGUF header is written first with placeholder digests and again
+at the end; every 8 MiB written are handed to the disk at once (sync_file_range), so the final
+fsync waits for the tail only.  copy_file_range is kept where the source and output offsets are
+equal modulo 2 MiB.  With \`--sha256\` a digest pass comes first (the whole-file hash needs the
+final header).  Converted tensors go through a 4 MiB buffer.
 EOF
 )
 DOC=$ROOT/docs/benchmarks.md

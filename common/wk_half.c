@@ -300,12 +300,47 @@ uint64_t wk_bf16_nonfinite_ref(const void *x, size_t n) { WK_NONFINITE_REF(uint1
  * non-finite lanes, and below the lane's top bit (the masks exclude the sign),
  * so x + (hi - 1) sets a lane's top bit iff the lane is non-zero, without a
  * carry into the next lane. */
+#if WK_HALF_X86
+/* Whether any 16-bit (lanes 4) or 32-bit (lanes 2) lane of the 8 words bytes
+ * at b has every bit of its part of m set: the "is there any?" pass of
+ * nonfinite_words, 128 bytes a step (issue #23: the scan runs on every byte
+ * wk-pack writes).  words: a multiple of 16.  Exact: a lane compare, no
+ * arithmetic; nonfinite_words' scalar loop is its reference (test_half). */
+WK_TARGET_AVX2 static int any_nonfinite_avx2(const uint8_t *b, size_t words, unsigned lanes, uint64_t m)
+{
+    const __m256i vm = _mm256_set1_epi64x((long long)m);
+    __m256i acc = _mm256_setzero_si256();
+    for (size_t i = 0; i < 8 * words; i += 128) {
+        __m256i x0 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + i)), vm);
+        __m256i x1 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + i + 32)), vm);
+        __m256i x2 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + i + 64)), vm);
+        __m256i x3 = _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(b + i + 96)), vm);
+        if (lanes == 4) {
+            x0 = _mm256_or_si256(_mm256_cmpeq_epi16(x0, vm), _mm256_cmpeq_epi16(x1, vm));
+            x2 = _mm256_or_si256(_mm256_cmpeq_epi16(x2, vm), _mm256_cmpeq_epi16(x3, vm));
+        } else {
+            x0 = _mm256_or_si256(_mm256_cmpeq_epi32(x0, vm), _mm256_cmpeq_epi32(x1, vm));
+            x2 = _mm256_or_si256(_mm256_cmpeq_epi32(x2, vm), _mm256_cmpeq_epi32(x3, vm));
+        }
+        acc = _mm256_or_si256(acc, _mm256_or_si256(x0, x2));
+    }
+    return !_mm256_testz_si256(acc, acc);
+}
+#endif
+
 static uint64_t nonfinite_words(const uint8_t *b, size_t words, unsigned lanes, uint64_t m, uint64_t hi)
 {
     unsigned bits = 64 / lanes;
     uint64_t ones = hi >> (bits - 1), lo = hi - ones;   /* 1 and hi - 1 in every lane */
     uint64_t c = 0, bad = 0;
-    for (size_t i = 0; i < words; i++) {   /* the common case first: is there any? */
+    size_t i0 = 0;
+#if WK_HALF_X86
+    if (wk_cpu_has(WK_CPU_SIMD)) {
+        i0 = words / 16 * 16;
+        bad = (uint64_t)any_nonfinite_avx2(b, i0, lanes, m);
+    }
+#endif
+    for (size_t i = i0; i < words; i++) {   /* the common case first: is there any? */
         uint64_t w;
         memcpy(&w, b + 8 * i, 8);
         bad |= ((((w & m) ^ m) + lo) & hi) ^ hi;

@@ -9,6 +9,18 @@
 
 #include <openssl/evp.h>
 #include <xxhash.h>
+#ifdef WK_HAVE_XXH_DISPATCH
+/* libxxhash's update with its own runtime CPU dispatch (AVX2 / AVX-512 kernels
+ * where the CPU has them; the digests are the same as the default build's, by
+ * XXH3's definition): ~2x faster in cache on AVX2 (issue #23). */
+#define XXH_DISPATCH_DISABLE_REPLACE
+#include <xxh_x86dispatch.h>
+#define wk_xxh3_64_update XXH3_64bits_update_dispatch
+#define wk_xxh3_128_update XXH3_128bits_update_dispatch
+#else
+#define wk_xxh3_64_update XXH3_64bits_update
+#define wk_xxh3_128_update XXH3_128bits_update
+#endif
 
 struct wk_hash {
     wk_hash_alg alg;
@@ -94,8 +106,8 @@ int wk_hash_update(wk_hash *h, const void *p, size_t n, wk_err *err)
     if (n == 0) return 0;
     switch (h->alg) {
     case WK_HASH_SHA256: ok = EVP_DigestUpdate(h->md, p, n) == 1; break;
-    case WK_HASH_XXH3_64: ok = XXH3_64bits_update(h->xxh, p, n) == XXH_OK; break;
-    default: ok = XXH3_128bits_update(h->xxh, p, n) == XXH_OK; break;
+    case WK_HASH_XXH3_64: ok = wk_xxh3_64_update(h->xxh, p, n) == XXH_OK; break;
+    default: ok = wk_xxh3_128_update(h->xxh, p, n) == XXH_OK; break;
     }
     WK_FAIL_IF(!ok, err, WK_E_INTERNAL, "%s: update failed", wk_hash_name(h->alg));
     return 0;

@@ -29,7 +29,10 @@
 #define WK_IO_PATH_MAX 4096        /* longest temporary path we can protect */
 #define WK_OUT_BUF (1u << 20)      /* wk_out write buffer */
 #define WK_IO_RELEASE_CHUNK (4u << 20) /* wk_map_digest: bytes hashed between releases */
-#define WK_IO_MAX_WRITE (1u << 30) /* largest single write(2) we issue */
+#define WK_IO_MAX_WRITE (1u << 30) /* largest single pwrite(2) / copy_file_range we issue */
+#define WK_IO_PIECE (256u << 10)   /* write(2) pieces: at most this, ending on its multiples in the file */
+#define WK_IO_KCOPY_ALIGN (2u << 20) /* kernel copies only between offsets equal modulo this */
+#define WK_IO_WRITEBACK (8u << 20)  /* start the disk writing every this many bytes written */
 #define WK_RM_MAX_DEPTH 32         /* recursion limit when removing a tree */
 #define WK_IO_TMP_TAG ".wk-tmp."   /* ".<name>.wk-tmp.<pid>.XXXXXX" */
 
@@ -542,6 +545,8 @@ struct wk_out {
     uint8_t *buf;        /* WK_OUT_BUF bytes */
     size_t len;          /* bytes pending in buf */
     uint64_t written;    /* bytes accepted from the caller */
+    uint64_t pos;        /* bytes written to fd (its file position) */
+    uint64_t wb;         /* bytes [0, wb) handed to the disk early (writeback_behind) */
     int no_kcopy;        /* copy_file_range refused once: wk_out_copy_fd stops trying */
 };
 
@@ -633,11 +638,35 @@ static int fault_error(const wk_out *o, const uint8_t *p, wk_err *err)
                       (unsigned long long)(p - m->base), m->size, o->final_path);
 }
 
-/* write(2) all of p, retrying on EINTR and short writes. */
+/* Start the disk writing what was written up to the last multiple of
+ * WK_IO_WRITEBACK (sync_file_range SYNC_FILE_RANGE_WRITE: asynchronous, no
+ * wait, no data-integrity promise — the commit's fsync still gives that), so
+ * that the device works while the rest is produced instead of all of it
+ * during the final fsync: the run then takes about max(production, disk)
+ * rather than their sum (docs/benchmarks.md, issue #23).  A hint: a failure
+ * is ignored (the fsync reports real I/O errors). */
+static void writeback_behind(wk_out *o)
+{
+    uint64_t to = o->pos / WK_IO_WRITEBACK * WK_IO_WRITEBACK;
+    if (to <= o->wb) return;
+    (void)sync_file_range(o->fd, (off_t)o->wb, (off_t)(to - o->wb), SYNC_FILE_RANGE_WRITE);
+    o->wb = to;
+}
+
+/* write(2) all of p, retrying on EINTR and short writes.  In pieces of at
+ * most WK_IO_PIECE that end on its multiples in the file: each write then
+ * fills whole page-cache folios of at most 256 KiB (measured on Linux 6.18
+ * ext4 in a VM: 2 MiB-aligned writes of 2 MiB or more cost 3-8x the CPU —
+ * the kernel allocates PMD-sized folios for them —, 1 MiB pieces cost the
+ * least at best but up to 4x at times, when the large folios come from
+ * memory the host has to fault in; 128-256 KiB pieces are within 10 % of
+ * the best and steady; unaligned pieces split a page at every end;
+ * docs/benchmarks.md, issue #23). */
 static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
 {
     while (n > 0) {
-        ssize_t w = write(o->fd, p, n < WK_IO_MAX_WRITE ? n : WK_IO_MAX_WRITE);
+        size_t room = WK_IO_PIECE - (size_t)(o->pos % WK_IO_PIECE);
+        ssize_t w = write(o->fd, p, n < room ? n : room);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             o->failed = 1;
@@ -646,6 +675,8 @@ static int write_all(wk_out *o, const uint8_t *p, size_t n, wk_err *err)
         }
         p += w;
         n -= (size_t)w;
+        o->pos += (uint64_t)w;
+        writeback_behind(o);
     }
     return 0;
 }
@@ -810,6 +841,8 @@ static uint64_t kcopy(wk_out *o, int fd, uint64_t *off, uint64_t n, int *e)
         }
         done += (uint64_t)r;
         *off += (uint64_t)r;
+        o->pos += (uint64_t)r;
+        writeback_behind(o);
     }
     return done;
 }
@@ -845,10 +878,14 @@ int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *byte
     WK_FAIL_IF(n > SIZE_MAX || off > (uint64_t)INT64_MAX - n, err, WK_E_LIMIT,
                "copy into %s: range of %llu bytes at %llu is too large", o->final_path,
                (unsigned long long)n, (unsigned long long)off);
-    /* A caller hashing the bytes (a sink's tee) reads them from its map
-     * anyway: hashing them there and letting the kernel copy them measured
-     * faster than write(2) from that map (docs/benchmarks.md, wk-pack). */
-    if (!o->no_kcopy) {
+    /* The kernel copy costs about what write(2) from the map costs when the
+     * source and destination offsets are equal modulo the page cache's large
+     * folios, and 1.4-1.5x that (and a slower fsync) when they are not: the
+     * copy splits every folio (docs/benchmarks.md, issue #23).  With the bytes
+     * at hand, a misaligned range is written from them (the caller read them
+     * anyway, to hash or scan them; else they fault in from the page cache). */
+    int aligned = (off % WK_IO_KCOPY_ALIGN) == ((o->written) % WK_IO_KCOPY_ALIGN);
+    if (!o->no_kcopy && (aligned || !bytes)) {
         WK_TRY(out_flush(o, err));
         int e;
         uint64_t done = kcopy(o, fd, &off, n, &e);

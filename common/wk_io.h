@@ -98,7 +98,12 @@ typedef struct wk_out wk_out;
  * WK_E_UNSAFE, WK_E_LIMIT, WK_E_NOMEM. */
 wk_out *wk_out_open(const char *final_path, const wk_inputs *inputs, wk_err *err);
 /* Buffered write (1 MiB buffer; large writes go straight through; EINTR and
- * short writes are retried).  WK_E_IO naming the final path on failure; after
+ * short writes are retried; every write(2) is at most 256 KiB and ends on a
+ * multiple of 256 KiB in the file, the size the page cache handled cheapest
+ * and steadiest (docs/benchmarks.md);
+ * every 8 MiB written are handed to the disk at once, asynchronously —
+ * sync_file_range(SYNC_FILE_RANGE_WRITE) — so the commit's fsync waits for
+ * the tail only).  WK_E_IO naming the final path on failure; after
  * a failure every later write and the commit fail too (abort is still needed). */
 int wk_out_write(wk_out *o, const void *p, size_t n, wk_err *err);
 /* Write n zero bytes (through the buffer).  As wk_out_write.  (To hash an
@@ -133,9 +138,12 @@ const char *wk_out_staged(wk_out *o, wk_err *err);
  * (copy_file_range: no pass through user space) when it can.  bytes, if not
  * NULL, is the same n bytes in memory (e.g. fd's map): they are written the
  * ordinary way when the kernel cannot copy between these files (EXDEV,
- * ENOSYS, EINVAL, EOPNOTSUPP, ...: o then stops trying), and a sink whose
- * callback calls this (wk_src_out_sink) hashes them with its tee.  With bytes
- * NULL the fallback reads fd with pread.
+ * ENOSYS, EINVAL, EOPNOTSUPP, ...: o then stops trying), and also when off
+ * and the output position differ modulo 2 MiB (a kernel copy between
+ * misaligned offsets splits every page-cache folio: it measured 1.4x the CPU
+ * of writing the mapped bytes, and a slower fsync); a sink whose callback
+ * calls this (wk_src_out_sink) hashes them with its tee.  With bytes NULL the
+ * kernel copies at any alignment, and the fallback reads fd with pread.
  * Fails as wk_out_write (WK_E_IO naming the final path, also when fd holds
  * fewer than off + n bytes; WK_E_LIMIT for a range beyond 2^63). */
 int wk_out_copy_fd(wk_out *o, int fd, uint64_t off, uint64_t n, const void *bytes, wk_err *err);

@@ -175,9 +175,10 @@ int wk_source_digest(const wk_source *s, size_t i, const wk_source_xform *x, wk_
 /* A sink over the atomic output o for writers fed by wk_source_emit (the
  * GGUF and safetensors writers pass tensor bytes through unchanged): a write
  * of at least WK_SOURCE_KCOPY_MIN bytes that lie inside one of s's input files
- * as mapped — an unchanged tensor emitted in place — is copied from that file
- * by the kernel (wk_out_copy_fd: copy_file_range, with an ordinary write as
- * the fallback; a tee on the sink hashes the bytes from the map); everything else (headers,
+ * as mapped — an unchanged tensor emitted in place — goes to wk_out_copy_fd:
+ * copied from that file by the kernel (copy_file_range) when the file and
+ * output offsets are equal modulo 2 MiB, else (or when the kernel refuses)
+ * written from the map; a tee on the sink hashes the bytes from the map; everything else (headers,
  * padding, converted, un-permuted or merged bytes) goes through
  * wk_out_write.  The files are opened read-only on first use.  s and o must
  * outlive the sink.  NULL (WK_E_NOMEM) on failure; the sink fails as

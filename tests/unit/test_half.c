@@ -381,8 +381,38 @@ static void test_nonfinite_words(void)
     }
 }
 
+/* One non-finite element among finite ones, at every position of a 2 KiB
+ * buffer (the AVX2 "any?" pass covers 128-byte steps, the scalar loop the
+ * rest): counted once, found where it is; none when it is made finite. */
+static void test_nonfinite_single(void)
+{
+    static uint8_t buf[2048 + 8];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (uint8_t)(i * 37u) & 0x3b;   /* exponents never all ones */
+    for (size_t off = 0; off < 8; off += 3) {
+        uint8_t *b = buf + off;
+        CHECK_EQ_U64(wk_f16_nonfinite(b, 1024, NULL), 0);
+        CHECK_EQ_U64(wk_bf16_nonfinite(b, 1024, NULL), 0);
+        for (size_t k = 0; k < 1024; k++) {
+            size_t first = 0;
+            uint8_t save = b[2 * k + 1];
+            b[2 * k + 1] = 0x7f | (save & 0x80);   /* f16 exponent all ones; bf16 too with the low byte */
+            uint8_t lo = b[2 * k];
+            b[2 * k] = 0x80;
+            CHECK_EQ_U64(wk_f16_nonfinite(b, 1024, &first), 1);
+            CHECK_EQ_U64(first, k);
+            CHECK_EQ_U64(wk_bf16_nonfinite(b, 1024, &first), 1);
+            CHECK_EQ_U64(first, k);
+            CHECK_EQ_U64(wk_f32_nonfinite(b, 512, &first), (k % 2) ? 1 : 0);
+            if (k % 2) CHECK_EQ_U64(first, k / 2);
+            b[2 * k] = lo;
+            b[2 * k + 1] = save;
+        }
+    }
+}
+
 int main(void)
 {
+    WK_RUN(test_nonfinite_single);
     WK_RUN(test_f16_to_f32_exhaustive);
     WK_RUN(test_f32_to_f16_roundtrip);
     WK_RUN(test_f32_to_f16_ties);

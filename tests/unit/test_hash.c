@@ -24,6 +24,9 @@
 #include "wk_test.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
 
 typedef struct {
     const char *name;
@@ -196,8 +199,44 @@ static void test_names_hex(void)
     CHECK(wk_hash_create((wk_hash_alg)99, &err) == NULL && err.code == WK_E_INTERNAL);
 }
 
+/* Streamed in large random pieces (up to 1 MiB: the vector kernels' stripes
+ * and blocks, whichever update the library uses — the runtime-dispatched one
+ * when libxxhash has it) = libxxhash's default one-shot digests. */
+static void test_xxh3_large_pieces(void)
+{
+    wk_err err;
+    size_t n = (5u << 20) + 77;
+    uint8_t *p = malloc(n), d[WK_HASH_MAX_DIGEST];
+    CHECK(p != NULL);
+    if (!p) return;
+    uint32_t seed = 7;
+    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 16);
+    XXH64_canonical_t c64;
+    XXH128_canonical_t c128;
+    XXH64_canonicalFromHash(&c64, XXH3_64bits(p, n));
+    XXH128_canonicalFromHash(&c128, XXH3_128bits(p, n));
+    for (int a = WK_HASH_XXH3_64; a <= WK_HASH_XXH3_128; a++) {
+        wk_hash *h = wk_hash_create((wk_hash_alg)a, &err);
+        CHECK(h != NULL);
+        if (!h) continue;
+        for (size_t off = 0; off < n;) {
+            seed = seed * 1103515245u + 12345u;
+            size_t k = (seed >> 4) % ((1u << 20) + 1);
+            if (k > n - off) k = n - off;
+            CHECK_OK(wk_hash_update(h, p + off, k, &err), &err);
+            off += k;
+        }
+        CHECK_OK(wk_hash_digest(h, d, &err), &err);
+        CHECK_MSG(memcmp(d, a == WK_HASH_XXH3_64 ? c64.digest : c128.digest, wk_hash_size((wk_hash_alg)a)) == 0,
+                  "%s of 5 MiB in large pieces differs from libxxhash's one-shot", wk_hash_name((wk_hash_alg)a));
+        wk_hash_free(h);
+    }
+    free(p);
+}
+
 int main(void)
 {
+    WK_RUN(test_xxh3_large_pieces);
     WK_RUN(test_known_answers);
     WK_RUN(test_digest_continues);
     WK_RUN(test_clone);

@@ -473,6 +473,10 @@ static void test_out_copy_fd(void)
     copy_case(dir, "b.bin", fd, src, 4096, 1u << 20, 17, 100000, 1, 0);
     copy_case(dir, "c.bin", fd, src, 1, n - 1, 2, 0, 1, 1);
     copy_case(dir, "d.bin", fd, src, 0, n, 9, 5, 1, 1);
+    /* source and output offsets equal modulo 2 MiB: the kernel copies although bytes are given
+     * (misaligned ranges above are written from the bytes) */
+    copy_case(dir, "h.bin", fd, src, 2, 1u << 20, 2 + (1u << 20), 100000, 1, 1);
+    copy_case(dir, "i.bin", fd, src, 2, n - 2, 0, 0, 1, 0);
     CHECK(lseek(fd, 0, SEEK_CUR) == 0);     /* the source's own position is untouched */
     /* a memfd (tmpfs) source: the kernel refuses across filesystems (EXDEV),
      * the fallback (pread, or the bytes) must give the same result */
