@@ -404,6 +404,7 @@ WK_INLINE __m256i blk_iq4_xs(const wk_block_iq4_xs *x, const wk_block_q8_K *y)
     const __m256i tab = iq4nl_table();
     __m256i acc1 = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256();
     uint32_t sh = x->scales_h;
+    _Pragma("GCC unroll 4")
     for (int ib = 0; ib < 8; ib += 2, sh >>= 4) {   /* two sub-blocks, two accumulators */
         const int sl = x->scales_l[ib / 2];
         const int ls1 = ((sl & 0xf) | (int)((sh << 4) & 0x30)) - 32;
