@@ -185,6 +185,7 @@ static int check_exact_one(const setup *s, int64_t rows, int64_t cols, uint16_t 
             memcpy(a + (size_t)b * sizeof(wk_block_q8_0), &one, sizeof one);
         }
     }
+    wk_dot_act_finish(s->type, a, cols);   /* the trailer (copies of d) follows the blocks */
     for (int64_t r = 0; r < rows; r++) {
         memcpy(w, s->w + s->rs * (size_t)r, s->rs);
         for (int64_t b = 0; b < nb; b++) {

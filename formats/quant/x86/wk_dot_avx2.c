@@ -498,10 +498,11 @@ WK_INLINE void dm8(const uint8_t *p, int stride, __m256 *d, __m256 *m)
     *m = _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1));
 }
 
-/* The Q8_K scales of 8 blocks. */
-WK_INLINE __m256 q8K_d8(const wk_block_q8_K *y)
+/* The copies of the Q8_K scales after the nb blocks of a k-quant activation
+ * row (wk_dot.h). */
+WK_INLINE const float *q8K_dcopy(const void *a, int64_t nb)
 {
-    return _mm256_setr_ps(y[0].d, y[1].d, y[2].d, y[3].d, y[4].d, y[5].d, y[6].d, y[7].d);
+    return (const float *)(const void *)((const uint8_t *)a + (size_t)nb * sizeof(wk_block_q8_K));
 }
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -638,20 +639,20 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
  * (a blend, not an add: acc + +0 would turn a -0 lane into +0). */
 #define KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
     WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
-    ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, int n) \
+    ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int n) \
     { \
         const __m256i z = _mm256_setzero_si256(); \
         __m256i m[8] = { z, z, z, z, z, z, z, z }, v[8] = { z, z, z, z, z, z, z, z }; \
         uint16_t dh[8] = { 0 }, mh[8] = { 0 }; \
-        float da[8] = { 0 }; \
         for (int j = 0; j < n; j++) { \
             v[j] = BLK(x + j, y + j, &m[j]); \
             memcpy(&dh[j], (const uint8_t *)(x + j) + (DOFF), sizeof dh[j]); \
             if (HASMIN) memcpy(&mh[j], (const uint8_t *)(x + j) + (DOFF) + 2, sizeof mh[j]); \
-            da[j] = y[j].d; \
         } \
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); \
+        const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane); \
         __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
-        __m256 vda = _mm256_loadu_ps(da); \
+        __m256 vda = _mm256_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
         __m256 sm = _mm256_setzero_ps(); \
         __m256i ms = z; \
@@ -660,8 +661,7 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             sm = _mm256_xor_ps(_mm256_mul_ps(mw, vda), _mm256_set1_ps(-0.0f)); \
             ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
         } \
-        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
-                                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))); \
+        __m256 keep = _mm256_castsi256_ps(in); \
         return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), keep); \
     }
 
@@ -673,6 +673,7 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
     { \
         const wk_block_##T *x = w; \
         const wk_block_q8_K *y = a; \
+        const float *dcopy = q8K_dcopy(a, nb); \
         __m256 acc = _mm256_setzero_ps(); \
         int64_t b = 0; \
         for (; b + 8 <= nb; b += 8) { \
@@ -681,7 +682,7 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             for (int j = 0; j < 8; j++) v[j] = BLK(x + b + j, y + b + j, &m[j]); \
             __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
             const uint8_t *xb = (const uint8_t *)(x + b) + (DOFF); \
-            __m256 da = q8K_d8(y + b); \
+            __m256 da = _mm256_loadu_ps(dcopy + b); \
             __m256 sw, sm = _mm256_setzero_ps(); \
             __m256i ms = _mm256_setzero_si256(); \
             /* written out, not scales8(): q4_k measured ~14 % slower with it (gcc 12) */ \
@@ -697,7 +698,7 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             acc = accumulate8(acc, sw, is, sm, ms, HASMIN); \
         } \
         (void)(QT); \
-        if (b < nb) acc = ktail_##T(acc, x + b, y + b, (int)(nb - b)); \
+        if (b < nb) acc = ktail_##T(acc, x + b, y + b, dcopy + b, (int)(nb - b)); \
         return reduce_lanes(acc); \
     }
 KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
