@@ -3,7 +3,8 @@
 # of @node-llama-cpp/linux-x64@3.22.1, dlopen'ed), same process, same blocks: correctness is
 # checked first (tests/peer/bench_ggml_peer.c), then a GEMV over ROWS x COLS weights is timed
 # for each: single GEMVs, ours and ggml's strictly alternating for REPS x 100 ms, the median of
-# each side (so both see the same load and cache state), for every width in BG_COLS.  Prints
+# each side (so both see the same load and cache state), for every width in BG_COLS; with one
+# thread each GEMV is timed by the thread's CPU clock (time descheduled does not count).  Prints
 # one Markdown table for docs/benchmarks.md.
 #
 #   bench/bench_ggml.sh [BUILD_DIR]      (default: build-bench; needs BUILD_DIR/libweightkit.a)

@@ -36,7 +36,8 @@
  * exactly (integers); the AVX2 path does stage 2 with the same IEEE
  * operations lane by lane (8 blocks per vector: multiply, multiply, add, add,
  * no FMA); a tail of < 8 blocks goes to wk_dot_accumulate (legacy types) or
- * through the same 8-lane step with the missing lanes blended out (k-quants),
+ * through the same step on 4 lanes (1-4 blocks) or 8 lanes (5-7) with the
+ * missing lanes blended out (k-quants),
  * so the two results are identical bit for bit — tested by
  * tests/unit/test_dot.c on rows with and without such tails.  (Cost: the
  * vector float stage is paid per group of 8 blocks, so a tail pays a whole

@@ -24,7 +24,8 @@
  * wk_dot_accumulate's: multiply, multiply, add, add, no FMA.  A tail of fewer
  * than 8 blocks goes, for the legacy types, through the scalar reference and
  * wk_dot_accumulate, for the k-quants through the same vector step on
- * zero-padded lanes (KQUANT_TAIL), and the 8 lanes are reduced in
+ * zero-padded lanes (KQUANT_TAIL: 4 lanes for 1-4 blocks; KQUANT_TAIL8: 8
+ * lanes for 5-7), and the 8 lanes are reduced in
  * wk_dot_reduce's order.  So the result is the
  * scalar reference's bit for bit (tests/unit/test_dot.c).
  *
