@@ -1,13 +1,15 @@
 /* bench_gemv.c — wk-bench's GEMV timing against the bare kernel, same process.
  *
  * For each quant type: a ROWS x COLS Gaussian matrix quantized as wk-bench
- * does, then, alternately, REPS times:
- *   wk-bench  wk_bench_time_gemm (1 run of >= 50 ms; activation quantization,
+ * does, then, alternately (who goes first alternating too), 8 x REPS times:
+ *   wk-bench  wk_bench_time_gemm (1 run of >= 10 ms; activation quantization,
  *             the OpenMP region and wk_bench_dot's dispatch per row included;
  *             the median of its single products),
  *   bare      the activations quantized once, then rows x wk_dot_row(AVX2)
- *             timed product by product for >= 50 ms, the median,
- *   wall mean the same bare products over the same 50 ms as wall time / count
+ *             timed product by product for >= 10 ms, the median,
+ * (runs of 10 ms, not 50: on a shared machine the load changes between two
+ * long runs, and the earlier 50 ms alternation measured that, not wk-bench),
+ *   wall mean the same bare products over the same 10 ms as wall time / count
  *             (the method wk-bench used before: it also counts the time the
  *             process is descheduled), with the thread's CPU time / wall time.
  * Prints the medians over the REPS rounds and wk-bench / bare.
@@ -55,6 +57,7 @@ static float gauss(void)
 
 #define MAXS 65536
 #define MAXREPS 64
+#define SUB 8   /* alternations per REPS */
 
 /* One type: prints a table row; 0 or -1. */
 static int one(const char *name, const float *w, const float *x, int64_t rows, int64_t cols, int reps)
@@ -69,13 +72,12 @@ static int one(const char *name, const float *w, const float *x, int64_t rows, i
     uint8_t *q = malloc(rs * (size_t)rows), *a = malloc(as);
     float *y = malloc(sizeof(float) * (size_t)rows);
     static double s[MAXS];
-    double tb[MAXREPS], tw[MAXREPS], tm[MAXREPS], cf[MAXREPS];
+    static double tb[MAXREPS * SUB], tw[MAXREPS * SUB], tm[MAXREPS * SUB], cf[MAXREPS * SUB];
     if (!q || !a || !y || wk_bench_quantize(&f, w, rows, cols, q, name, 1, &err)) return -1;
     wk_dot_quantize_act(f.qtype, x, a, cols);
-    for (int k = 0; k < reps; k++) {
+    for (int k = 0; k < reps * SUB; k++) {
         wk_bench_speed sp;
-        if (wk_bench_time_gemm(&f, q, rows, cols, x, 1, 1, 1, 0.05, &sp, &err)) return -1;
-        tw[k] = sp.seconds;
+        if (!(k & 1) && wk_bench_time_gemm(&f, q, rows, cols, x, 1, 1, 1, 0.01, &sp, &err)) return -1;
         int n = 0;
         double t0 = wk_bench_now(), c0 = cpu_now(), t1 = t0;
         do {
@@ -83,12 +85,15 @@ static int one(const char *name, const float *w, const float *x, int64_t rows, i
             double t2 = wk_bench_now();
             s[n++] = t2 - t1;
             t1 = t2;
-        } while (t1 - t0 < 0.05 && n < MAXS);
+        } while (t1 - t0 < 0.01 && n < MAXS);
         cf[k] = (cpu_now() - c0) / (t1 - t0);
         tm[k] = (t1 - t0) / n;
         tb[k] = med(s, n);
+        if ((k & 1) && wk_bench_time_gemm(&f, q, rows, cols, x, 1, 1, 1, 0.01, &sp, &err)) return -1;
+        tw[k] = sp.seconds;
     }
-    double b = med(tb, reps), wb = med(tw, reps), m = med(tm, reps), c = med(cf, reps);
+    double b = med(tb, reps * SUB), wb = med(tw, reps * SUB), m = med(tm, reps * SUB);
+    double c = med(cf, reps * SUB);
     printf("| %s | %lld x %lld | %.3f | %.3f | %.2f | %.3f | %.2f |\n", name, (long long)rows,
            (long long)cols, wb * 1e3, b * 1e3, wb / b, m * 1e3, c);
     free(q); free(a); free(y);

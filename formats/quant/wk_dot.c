@@ -56,7 +56,7 @@ int wk_dot_act_type(int type)
 size_t wk_dot_act_row_size(int type, int64_t k)
 {
     const int at = wk_dot_act_type(type);
-    if (at == WK_GGML_Q8_K) return wk_ggml_row_size(at, k);
+    if (at == WK_GGML_Q8_K) return wk_ggml_row_size(at, k) + (size_t)(k / WK_QK_K) * sizeof(float);
     return wk_ggml_row_size(at, k) + (size_t)(k / WK_QK) * sizeof(int16_t);
 }
 
@@ -73,14 +73,26 @@ static void q8_0_block_sums(void *a, int64_t nb)
     }
 }
 
+/* The copies of d after nb Q8_K blocks (wk_dot.h). */
+static void q8_K_scale_copies(void *a, int64_t nb)
+{
+    uint8_t *y = a, *d = y + (size_t)nb * sizeof(wk_block_q8_K);
+    for (int64_t b = 0; b < nb; b++)
+        memcpy(d + (size_t)b * sizeof(float), y + (size_t)b * sizeof(wk_block_q8_K)
+               + offsetof(wk_block_q8_K, d), sizeof(float));
+}
+
+void wk_dot_act_finish(int type, void *a, int64_t k)
+{
+    if (wk_dot_act_type(type) == WK_GGML_Q8_0) q8_0_block_sums(a, k / WK_QK);
+    else q8_K_scale_copies(a, k / WK_QK_K);
+}
+
 void wk_dot_quantize_act(int type, const float *x, void *a, int64_t k)
 {
-    if (wk_dot_act_type(type) == WK_GGML_Q8_0) {
-        wk_quant_kernel_auto(WK_GGML_Q8_0)(x, a, k);
-        q8_0_block_sums(a, k / WK_QK);
-    } else {
-        wk_quantize_row_q8_K_ref(x, a, k);
-    }
+    if (wk_dot_act_type(type) == WK_GGML_Q8_0) wk_quant_kernel_auto(WK_GGML_Q8_0)(x, a, k);
+    else wk_quantize_row_q8_K_ref(x, a, k);
+    wk_dot_act_finish(type, a, k);
 }
 
 void wk_dot_dequantize_act(int type, const void *a, float *x, int64_t k)

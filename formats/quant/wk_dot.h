@@ -11,6 +11,11 @@
  * Q8_1; wk_dot_quantize_act writes them.  The scalar reference never reads
  * them; the AVX2 kernels use them for msum and to remove the code offsets of
  * q4_0/q5_0, so their `a` must be a whole row as wk_dot_quantize_act wrote it.
+ * Likewise a k-quant activation row of nb blocks is the nb Q8_K blocks
+ * followed by nb floats, a copy of each block's d (host order): the AVX2 row
+ * kernels load 8 of them with one instruction instead of assembling them from
+ * 8 blocks 292 bytes apart (issue #23).  wk_dot_act_finish rewrites both
+ * trailers from the blocks (after a caller edits blocks in place).
  *
  * Each dot is computed in two stages, and that split is the contract:
  *   1. the integer stage: per weight block b, two exact int32 sums
@@ -31,7 +36,8 @@
  * exactly (integers); the AVX2 path does stage 2 with the same IEEE
  * operations lane by lane (8 blocks per vector: multiply, multiply, add, add,
  * no FMA); a tail of < 8 blocks goes to wk_dot_accumulate (legacy types) or
- * through the same 8-lane step with the missing lanes blended out (k-quants),
+ * through the same step on 4 lanes (1-4 blocks) or 8 lanes (5-7) with the
+ * missing lanes blended out (k-quants),
  * so the two results are identical bit for bit — tested by
  * tests/unit/test_dot.c on rows with and without such tails.  (Cost: the
  * vector float stage is paid per group of 8 blocks, so a tail pays a whole
@@ -75,6 +81,9 @@ size_t wk_dot_act_row_size(int type, int64_t k);
  * quantizer (SIMD when available, same bytes as the reference), then appends
  * the block sums. */
 void wk_dot_quantize_act(int type, const float *x, void *a, int64_t k);
+/* Rewrite the trailer of an activation row a of k values from its blocks:
+ * the int16 block sums (legacy types) or the copies of d (k-quants). */
+void wk_dot_act_finish(int type, void *a, int64_t k);
 /* Dequantize them again (k floats). */
 void wk_dot_dequantize_act(int type, const void *a, float *x, int64_t k);
 

@@ -26,6 +26,7 @@
  *   bench_ggml_peer LIBDIR time ROWS COLS REPS THREADS    check, then a timing table
  * Env WK_GGML_CPU: the CPU variant (default haswell); BG_TYPES: a comma list of
  * type names (q4_0,q6_k,...) to check/time only those. */
+#define _GNU_SOURCE   /* clock_gettime, CLOCK_THREAD_CPUTIME_ID under -std=c11 */
 #include "ggml.h"
 #include "ggml-cpu.h"
 #include "wk_bench.h"
@@ -39,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef const struct ggml_type_traits_cpu *(*traits_cpu_fn)(enum ggml_type);
 
@@ -185,6 +187,7 @@ static int check_exact_one(const setup *s, int64_t rows, int64_t cols, uint16_t 
             memcpy(a + (size_t)b * sizeof(wk_block_q8_0), &one, sizeof one);
         }
     }
+    wk_dot_act_finish(s->type, a, cols);   /* the trailer (copies of d) follows the blocks */
     for (int64_t r = 0; r < rows; r++) {
         memcpy(w, s->w + s->rs * (size_t)r, s->rs);
         for (int64_t b = 0; b < nb; b++) {
@@ -261,17 +264,29 @@ static int cmpd(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One GEMV by ours (which 0) or ggml's (1): seconds. */
+/* The calling thread's CPU time: with one thread the GEMV runs on it, and time
+ * the process spends descheduled (most of the wall time on a loaded shared
+ * machine) does not count. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* One GEMV by ours (which 0) or ggml's (1): seconds (thread CPU time with one
+ * thread, wall time with more). */
 static double gemv_once(const setup *s, int64_t rows, int64_t cols, int which, int nthr, float *y)
 {
-    double t0 = now();
+    double (*tick)(void) = nthr == 1 ? cpu_now : now;
+    double t0 = tick();
     #pragma omp parallel for schedule(static) num_threads(nthr)
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *wr = s->w + s->rs * (size_t)r;
         if (which) s->g->vec_dot((int)cols, &y[r], 0, wr, 0, s->ga, 0, 1);
         else y[r] = s->qt->idot(wr, s->a, cols);
     }
-    return now() - t0;
+    return tick() - t0;
 }
 
 #define MAXPAIRS 4096

@@ -12,8 +12,9 @@
  *     (d*q and a*q recovered from wk's dequantizers), and the float dot is
  *     within 1e-5 relative (of sum |w_i a_i|) of a double-precision dot of the
  *     dequantized weights and activations;
- *   - the Q8_K quantizer keeps codes in [-127, 127] with exact bsums, and a
- *     legacy activation row ends with the exact int16 block sums. */
+ *   - the Q8_K quantizer keeps codes in [-127, 127] with exact bsums, a
+ *     legacy activation row ends with the exact int16 block sums and a
+ *     k-quant one with a copy of each block's d. */
 #include "wk_test.h"
 #include "wk_dot.h"
 #include "wk_half.h"
@@ -37,8 +38,10 @@ static float gauss(void)
 }
 
 enum { KMAX = 4864, FAMS = 6, ROWS = FAMS * FAMS };
-static int K = 1024;   /* current row length: 1024, 4864 (19 super-blocks: the vector
-                        * stage-2 path and a tail), 416 (13 legacy blocks: 8 + tail) */
+static int K = 1024;   /* current row length: 1024 (4 super-blocks: a tail only), 4864
+                        * (19 super-blocks: the vector stage-2 path and a tail of 3),
+                        * 3328 and 3840 (8 + 5, 8 + 7: the k-quant tail's second
+                        * 4-lane step), 416 (13 legacy blocks: 8 + tail) */
 
 /* Row r of a family: 0-2 quantized floats, 3 random bytes, 4 all 0xff, 5 all
  * 0x80 (fp16 fields made finite). */
@@ -136,6 +139,13 @@ static void check_type(int type)
                 memcpy(&s16, a + nb * sizeof(wk_block_q8_0) + 2 * b, sizeof s16);
                 if (s16 != s) bad_sums++;
             }
+        } else {   /* the copies of each Q8_K block's d after the blocks */
+            for (int64_t b = 0; b < nb; b++) {
+                float d0, d1;
+                memcpy(&d0, a + b * sizeof(wk_block_q8_K) + offsetof(wk_block_q8_K, d), sizeof d0);
+                memcpy(&d1, a + nb * sizeof(wk_block_q8_K) + b * sizeof(float), sizeof d1);
+                if (memcmp(&d0, &d1, sizeof d0)) bad_sums++;
+            }
         }
         wk_dot_isums(type, 0, w, a, nb, i0, m0);
         float f0 = wk_dot_row(type, 0, w, a, K);
@@ -161,7 +171,7 @@ static void check_type(int type)
                         name, r, f0, ref, mag);
         }
     }
-    CHECK_MSG(bad_sums == 0, "%s k=%d: %d wrong activation block sums", name, K, bad_sums);
+    CHECK_MSG(bad_sums == 0, "%s k=%d: %d wrong activation block sums / d copies", name, K, bad_sums);
     CHECK_MSG(bad_int == 0, "%s k=%d: %d rows where AVX2 integer sums differ", name, K, bad_int);
     CHECK_MSG(bad_bits == 0, "%s k=%d: %d rows where AVX2 dot differs in bits", name, K, bad_bits);
     CHECK_MSG(bad_tol == 0, "%s k=%d: %d rows off the double reference", name, K, bad_tol);
@@ -171,8 +181,8 @@ static void check_type(int type)
 static void test_all_types(void)
 {
     if (!wk_dot_have_simd()) fprintf(stderr, "note: no AVX2 here; reference only\n");
-    static const int ks[] = { 1024, 4864, 416 };
-    for (int i = 0; i < 3; i++) {
+    static const int ks[] = { 1024, 4864, 3328, 3840, 416 };
+    for (int i = 0; i < 5; i++) {
         K = ks[i];
         for (int t = 0; t < WK_GGML_TYPE_COUNT; t++)
             if (wk_qtraits_get(t) && K % wk_ggml_type_get(t)->blck == 0) check_type(t);

@@ -3,6 +3,7 @@
  * here affects the fidelity numbers. */
 #include "wk_bench.h"
 #include "wk_bench_simd.h"
+#include "wk_dot.h"
 
 #include <math.h>
 #include <omp.h>
@@ -44,6 +45,14 @@ static void gemm_once(const wk_bench_fmt *f, const uint8_t *q, size_t rs, int64_
                       float *y, int nthreads, int simd)
 {
     for (int64_t b = 0; b < batch; b++) wk_bench_prep_act(f, x + b * cols, act + b * as, cols);
+    if (f->kind == WK_BF_QUANT) {   /* wk_bench_dot's dispatch decided once, not per row */
+        const int qsimd = simd && wk_dot_have_simd();
+        #pragma omp parallel for schedule(static) num_threads(nthreads)
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t b = 0; b < batch; b++)
+                y[r * batch + b] = wk_dot_row(f->qtype, qsimd, q + (size_t)r * rs, act + b * as, cols);
+        return;
+    }
     #pragma omp parallel for schedule(static) num_threads(nthreads)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t b = 0; b < batch; b++)

@@ -24,7 +24,8 @@
  * wk_dot_accumulate's: multiply, multiply, add, add, no FMA.  A tail of fewer
  * than 8 blocks goes, for the legacy types, through the scalar reference and
  * wk_dot_accumulate, for the k-quants through the same vector step on
- * zero-padded lanes (KQUANT_TAIL), and the 8 lanes are reduced in
+ * zero-padded lanes (KQUANT_TAIL: 4 lanes for 1-4 blocks; KQUANT_TAIL8: 8
+ * lanes for 5-7), and the 8 lanes are reduced in
  * wk_dot_reduce's order.  So the result is the
  * scalar reference's bit for bit (tests/unit/test_dot.c).
  *
@@ -404,6 +405,7 @@ WK_INLINE __m256i blk_iq4_xs(const wk_block_iq4_xs *x, const wk_block_q8_K *y)
     const __m256i tab = iq4nl_table();
     __m256i acc1 = _mm256_setzero_si256(), acc2 = _mm256_setzero_si256();
     uint32_t sh = x->scales_h;
+    _Pragma("GCC unroll 4")
     for (int ib = 0; ib < 8; ib += 2, sh >>= 4) {   /* two sub-blocks, two accumulators */
         const int sl = x->scales_l[ib / 2];
         const int ls1 = ((sl & 0xf) | (int)((sh << 4) & 0x30)) - 32;
@@ -497,10 +499,11 @@ WK_INLINE void dm8(const uint8_t *p, int stride, __m256 *d, __m256 *m)
     *m = _mm256_cvtph_ps(_mm256_extracti128_si256(v, 1));
 }
 
-/* The Q8_K scales of 8 blocks. */
-WK_INLINE __m256 q8K_d8(const wk_block_q8_K *y)
+/* The copies of the Q8_K scales after the nb blocks of a k-quant activation
+ * row (wk_dot.h). */
+WK_INLINE const float *q8K_dcopy(const void *a, int64_t nb)
 {
-    return _mm256_setr_ps(y[0].d, y[1].d, y[2].d, y[3].d, y[4].d, y[5].d, y[6].d, y[7].d);
+    return (const float *)(const void *)((const uint8_t *)a + (size_t)nb * sizeof(wk_block_q8_K));
 }
 
 /* ---- rows ---------------------------------------------------------------------------- */
@@ -630,27 +633,79 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
     return blk_q6_K(x, y);
 }
 
-/* The last n (1..7) super-blocks of a k-quant row in lanes 0..n-1 (block b + j
- * of a row whose b is a multiple of 8 is wk_dot_accumulate's lane j): the
- * same integer and float operations as the 8-block step, on 8 lanes whose
- * missing blocks have zero sums and scales; lanes >= n keep acc unchanged
- * (a blend, not an add: acc + +0 would turn a -0 lane into +0). */
+/* Horizontal sums of 4 vectors: lane j of the result = sum of the lanes of vj. */
+WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
+{
+    __m256i u = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
+}
+
+/* A tail of 1..4 blocks of a k-quant row, on 4 lanes: the m super-blocks
+ * at x, y (activation scale copies at da) go to lanes 0..m-1 of acc
+ * (block b + j of a row whose b is a multiple of 8 is wk_dot_accumulate's
+ * lane j): the same integer and float operations, lane by lane, as the
+ * 8-block step, on 128-bit vectors whose missing blocks have zero sums and
+ * scales; lanes >= m keep acc unchanged (a blend, not an add: acc + +0 would
+ * turn a -0 lane into +0).  Half of the 8-block step's reduction and scale
+ * assembly, no arrays: a tail of 2-4 blocks (5120, 6656, 11008 columns) no
+ * longer pays a whole group's float stage (for 5..7 blocks two 4-lane steps
+ * measured slower than ktail8's one 8-lane step). */
 #define KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
     WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
-    ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, int n) \
+    ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int m) \
+    { \
+        const __m256i z = _mm256_setzero_si256(); \
+        __m256i v1 = z, v2 = z, v3 = z, m0 = z, m1 = z, m2 = z, m3 = z; \
+        const uint8_t *xb = (const uint8_t *)x + (DOFF); \
+        uint64_t dh = (uint64_t)u16at(xb), mh = HASMIN ? (uint64_t)u16at(xb + 2) : 0; \
+        __m256i v0 = BLK(x, y, &m0); \
+        if (m > 1) { \
+            v1 = BLK(x + 1, y + 1, &m1); \
+            dh |= (uint64_t)u16at(xb + sizeof *x) << 16; \
+            if (HASMIN) mh |= (uint64_t)u16at(xb + sizeof *x + 2) << 16; \
+        } \
+        if (m > 2) { \
+            v2 = BLK(x + 2, y + 2, &m2); \
+            dh |= (uint64_t)u16at(xb + 2 * sizeof *x) << 32; \
+            if (HASMIN) mh |= (uint64_t)u16at(xb + 2 * sizeof *x + 2) << 32; \
+        } \
+        if (m > 3) { \
+            v3 = BLK(x + 3, y + 3, &m3); \
+            dh |= (uint64_t)u16at(xb + 3 * sizeof *x) << 48; \
+            if (HASMIN) mh |= (uint64_t)u16at(xb + 3 * sizeof *x + 2) << 48; \
+        } \
+        const __m128i in = _mm_cmpgt_epi32(_mm_set1_epi32(m), _mm_setr_epi32(0, 1, 2, 3)); \
+        __m128 vda = _mm_maskload_ps(da, in);   /* missing lanes 0, never read */ \
+        __m128 part = _mm256_castps256_ps128(acc); \
+        __m128 t = _mm_mul_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)dh)), vda), \
+                              _mm_cvtepi32_ps(reduce4(v0, v1, v2, v3))); \
+        if (HASMIN) { \
+            __m128 sm = _mm_xor_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)mh)), vda), \
+                                   _mm_set1_ps(-0.0f)); \
+            t = _mm_add_ps(t, _mm_mul_ps(sm, _mm_cvtepi32_ps(reduce4(m0, m1, m2, m3)))); \
+        } \
+        part = _mm_blendv_ps(part, _mm_add_ps(part, t), _mm_castsi128_ps(in)); \
+        return _mm256_insertf128_ps(acc, part, 0); \
+    }
+
+/* A tail of 5..7 blocks: the 8-block step on 8 lanes whose missing blocks
+ * have zero sums and scales (measured faster than two 4-lane steps). */
+#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF) \
+    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+    ktail8_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int n) \
     { \
         const __m256i z = _mm256_setzero_si256(); \
         __m256i m[8] = { z, z, z, z, z, z, z, z }, v[8] = { z, z, z, z, z, z, z, z }; \
         uint16_t dh[8] = { 0 }, mh[8] = { 0 }; \
-        float da[8] = { 0 }; \
         for (int j = 0; j < n; j++) { \
             v[j] = BLK(x + j, y + j, &m[j]); \
             memcpy(&dh[j], (const uint8_t *)(x + j) + (DOFF), sizeof dh[j]); \
             if (HASMIN) memcpy(&mh[j], (const uint8_t *)(x + j) + (DOFF) + 2, sizeof mh[j]); \
-            da[j] = y[j].d; \
         } \
+        const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
         __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
-        __m256 vda = _mm256_loadu_ps(da); \
+        __m256 vda = _mm256_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
         __m256 sm = _mm256_setzero_ps(); \
         __m256i ms = z; \
@@ -659,19 +714,19 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             sm = _mm256_xor_ps(_mm256_mul_ps(mw, vda), _mm256_set1_ps(-0.0f)); \
             ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
         } \
-        __m256 keep = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
-                                                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7))); \
-        return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), keep); \
+        return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), _mm256_castsi256_ps(in)); \
     }
 
 /* DOFF: offset of d in the block (dmin follows it). */
 #define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF) \
     KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
+    KQUANT_TAIL8(T, BLK, HASMIN, DOFF) \
     WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
         const wk_block_q8_K *y = a; \
+        const float *dcopy = q8K_dcopy(a, nb); \
         __m256 acc = _mm256_setzero_ps(); \
         int64_t b = 0; \
         for (; b + 8 <= nb; b += 8) { \
@@ -680,7 +735,7 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             for (int j = 0; j < 8; j++) v[j] = BLK(x + b + j, y + b + j, &m[j]); \
             __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
             const uint8_t *xb = (const uint8_t *)(x + b) + (DOFF); \
-            __m256 da = q8K_d8(y + b); \
+            __m256 da = _mm256_loadu_ps(dcopy + b); \
             __m256 sw, sm = _mm256_setzero_ps(); \
             __m256i ms = _mm256_setzero_si256(); \
             /* written out, not scales8(): q4_k measured ~14 % slower with it (gcc 12) */ \
@@ -696,7 +751,11 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
             acc = accumulate8(acc, sw, is, sm, ms, HASMIN); \
         } \
         (void)(QT); \
-        if (b < nb) acc = ktail_##T(acc, x + b, y + b, (int)(nb - b)); \
+        if (b < nb) { \
+            const int n = (int)(nb - b); \
+            if (n <= 4) acc = ktail_##T(acc, x + b, y + b, dcopy + b, n); \
+            else acc = ktail8_##T(acc, x + b, y + b, dcopy + b, n); \
+        } \
         return reduce_lanes(acc); \
     }
 KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
