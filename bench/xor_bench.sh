@@ -8,6 +8,11 @@
 # Environment: XOR_BENCH_DIR (scratch, default /tmp/wk-xor-bench), XOR_BENCH_RUNS
 # (default 3), XOR_BENCH_SHARD_MB (default 96; three shards plus small files),
 # XOR_BENCH_ENCODE (default 1; 0 skips the encode timings).
+#   XOR_BENCH_CORE=1 bench/xor_bench.sh   (shards of 40 MiB unless XOR_BENCH_SHARD_MB)
+# prints only issue #23's two comparisons (multi-file decode against the Python algorithm,
+# one file against igzip -dc; each reference that writes also with its outputs fsync'd),
+# 9 rounds by default: ~1-2 minutes on an idle 2-core machine, plus ~30 s to make the set
+# the first time.
 #
 # Decode timings are interleaved: each of XOR_BENCH_RUNS rounds runs every command once, in
 # the same order, so the references and wk-xor see the same machine load; the tables give
@@ -229,7 +234,7 @@ PY=/usr/bin/python3
 REF=$SRC/bench/xor_codec_ref.py
 D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}
 RUNS=${XOR_BENCH_RUNS:-3}
-SHARD_MB=${XOR_BENCH_SHARD_MB:-96}
+SHARD_MB=${XOR_BENCH_SHARD_MB:-$([ -n "${XOR_BENCH_CORE:-}" ] && echo 40 || echo 96)}
 [ -x "$W" ] || { echo "xor_bench: no $W (build first)" >&2; exit 1; }
 "$PY" -c 'import numpy' 2>/dev/null || { echo "xor_bench: needs $PY with numpy" >&2; exit 1; }
 mkdir -p "$D" && cd "$D"
@@ -270,6 +275,68 @@ big_mb=$(stat -c %s "ft/$big" | awk '{printf "%.1f", $1 / 1048576}')
 rm -rf single-pay single-base && mkdir -p single-pay single-base &&
   ln "$D/pay/$big" single-pay/ && ln "$D/base/$big" single-base/
 grep " $big\$" ft.sha256 > single.sha256
+
+# ---- issue #23 summary (XOR_BENCH_CORE=1): the two goals, one short table ----
+if [ -n "${XOR_BENCH_CORE:-}" ]; then
+  RUNS=${XOR_BENCH_RUNS:-9}
+  sb=single-pay/$big
+  # the references that write are also timed with their outputs fsync'd (coreutils
+  # `sync FILE... DIR` fsyncs just those); wk-xor fsyncs each output and its directory
+  K=(wk py py_sync s_wk s_igz s_igz_file s_igz_sync s_igz_sha)
+  declare -A C=(
+    [wk]="'$W' decode out pay base --manifest ft.sha256 -q"
+    [py]="'$PY' '$REF' out pay base --compress"
+    [py_sync]="'$PY' '$REF' out pay base --compress && sync out/* out"
+    [s_wk]="'$W' decode out single-pay single-base --manifest single.sha256 -q"
+    [s_igz]="igzip -dc < $sb > /dev/null"
+    [s_igz_file]="mkdir out && igzip -dc < $sb > out/$big"
+    [s_igz_sync]="mkdir out && igzip -dc < $sb > out/$big && sync out/$big out"
+    [s_igz_sha]="igzip -dc < $sb | openssl dgst -sha256 > /dev/null")
+  command -v igzip > /dev/null && command -v openssl > /dev/null ||
+    { echo "xor_bench: XOR_BENCH_CORE needs igzip and openssl" >&2; exit 1; }
+  declare -A RW RC
+  load0=$(cut -d' ' -f1-3 /proc/loadavg)
+  for ((i = 0; i < RUNS; i++)); do
+    for k in "${K[@]}"; do
+      rm -rf out
+      /usr/bin/time -f '%e %U %S' -o t.txt bash -c "${C[$k]}" > /dev/null 2> err.txt ||
+        { cat err.txt >&2; echo "xor_bench: $k failed" >&2; exit 1; }
+      read -r e u s < <(tail -1 t.txt)
+      RW[$k]+="$e "; RC[$k]+="$(echo "$u + $s" | bc) "
+    done
+    echo "  round $((i + 1))/$RUNS (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+  done
+  load1=$(cut -d' ' -f1-3 /proc/loadavg)
+  median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+  ratio() {  # median over the rounds of wall($1) / wall($2), same round
+    local -a a b; read -r -a a <<<"${RW[$1]}"; read -r -a b <<<"${RW[$2]}"
+    for ((i = 0; i < RUNS; i++)); do echo "${a[$i]} / ${b[$i]}" | bc -l; done | tr '\n' ' ' | median |
+      xargs printf '%.2f'
+  }
+  r() { printf '| %s | %s | %.2f | %.2f | %s |\n' "$2" "$3" "$(echo "${RW[$1]}" | median)" \
+          "$(echo "${RC[$1]}" | median)" "$4"; }
+  cat <<EOF
+
+Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); load average before: $load0, after: $load1.
+wk-xor $("$W" --version | sed -n 's/^inflate: /(inflate: /p')); $(igzip --version 2>&1 | head -1); $("$PY" -c 'import numpy, sys, zlib; print(f"Python {sys.version.split()[0]}, numpy {numpy.__version__}, zlib {zlib.ZLIB_RUNTIME_VERSION}")').
+Multi-file set: 3 fp16 shards of $big_mb MiB + 3 small JSON files = $raw_mb MiB decoded from $pay_mb MiB of
+gzip level-9 payloads; single file: one $big_mb MiB shard.  $RUNS interleaved rounds, medians, warm page
+cache; ratio = median over the rounds of (reference wall ÷ wk-xor wall), same round (> 1: wk-xor faster).
+Command: \`XOR_BENCH_CORE=1 XOR_BENCH_SHARD_MB=$SHARD_MB bench/xor_bench.sh\`.
+
+| work | command | wall s | CPU s (user+sys) | ref ÷ wk-xor |
+|---|---|---:|---:|---:|
+$(r wk multi "wk-xor decode (SHA-256 verified against the manifest, every output fsync'd)" -)
+$(r py multi "xor_codec.py algorithm (no verification, no fsync)" "$(ratio py wk)")
+$(r py_sync multi "xor_codec.py algorithm, then \`sync\` of its outputs (fsync'd)" "$(ratio py_sync wk)")
+$(r s_wk single "wk-xor decode (inflate, XOR, SHA-256, write, fsync)" -)
+$(r s_igz single "\`igzip -dc > /dev/null\` (inflate only, nothing written)" "$(ratio s_igz s_wk)")
+$(r s_igz_file single "\`igzip -dc > FILE\` (no fsync)" "$(ratio s_igz_file s_wk)")
+$(r s_igz_sync single "\`igzip -dc > FILE && sync FILE DIR\` (fsync'd)" "$(ratio s_igz_sync s_wk)")
+$(r s_igz_sha single "\`igzip -dc \\| openssl dgst -sha256\` (inflate + SHA-256, nothing written)" "$(ratio s_igz_sha s_wk)")
+EOF
+  exit 0
+fi
 
 # ---- timing ------------------------------------------------------------------
 # Commands are registered with cmd KEY ARGV..., then run in RUNS interleaved rounds.

@@ -35,6 +35,10 @@
 #define WINDOW_REFILL (256u << 10) /* inflate refills the window when fewer are left: the
                                       rest is moved to its start, so keep that small */
 #define CHUNK_IN_DEFAULT (1u << 30)
+#define XOR_PIECE (128u << 10)  /* decode: base bytes read (pread) and XOR'd at once */
+#define WRITEBACK_BYTES (8u << 20) /* decode: ask the kernel to start writing the output to
+                                      disk every this many bytes (wk_out_writeback), so the
+                                      final fsync waits for the last few MiB only */
 
 /* ---- the XOR kernel ----------------------------------------------------- */
 
@@ -122,14 +126,19 @@ static int in_read(const in_file *f, uint64_t off, uint8_t *buf, size_t n, wk_er
 }
 
 /* buf[0..n) ^= B(off..off+n) of base file f, zero beyond its end.  tmp holds
- * at least n bytes. */
+ * at least n bytes.  Read in XOR_PIECE pieces: the kernel's copy then lands
+ * in cache-resident bytes of tmp that the XOR reads right away (a whole 1 MiB
+ * slot plus its base bytes would not stay in a core's L2). */
 static int xor_with_file(const in_file *f, uint64_t off, uint8_t *buf, size_t n, uint8_t *tmp,
                          wk_err *err)
 {
     if (off >= f->size || n == 0) return 0;
     size_t m = f->size - off < n ? (size_t)(f->size - off) : n;
-    WK_TRY(in_read(f, off, tmp, m, err));
-    xor_bytes(buf, buf, tmp, m);
+    for (size_t i = 0; i < m; i += XOR_PIECE) {
+        size_t k = m - i < XOR_PIECE ? m - i : XOR_PIECE;
+        WK_TRY(in_read(f, off + i, tmp, k, err));
+        xor_bytes(buf + i, buf + i, tmp, k);
+    }
     return 0;
 }
 
@@ -812,17 +821,22 @@ typedef struct {
     uint64_t max;
     const char *payload;
     int default_max;
+    uint64_t wb_next;   /* wk_out_writeback when the output reaches this size */
 } out_tap;
 
 static int out_tap_write(void *ctx, const void *p, size_t n, wk_err *err)
 {
-    const out_tap *t = ctx;
+    out_tap *t = ctx;
     if (n > t->max - wk_out_tell(t->o))
         return wk_err_set(err, WK_E_LIMIT, "payload %s decodes to more than %llu bytes (%s); a gzip "
                           "bomb, or not a payload for this base? (--max-output SIZE raises the limit)",
                           t->payload, (unsigned long long)t->max,
                           t->default_max ? "the limit: 2 x the base file + 64 MiB" : "--max-output");
     WK_TRY(wk_out_write(t->o, p, n, err));
+    if (wk_out_tell(t->o) >= t->wb_next) {
+        wk_out_writeback(t->o);
+        t->wb_next = wk_out_tell(t->o) + WRITEBACK_BYTES;
+    }
     return t->tap ? wk_sink_write(t->tap, p, n, err) : 0;
 }
 
@@ -944,7 +958,7 @@ int wk_xor_decode_file_shadowed(const wk_xor_decode_args *a, wk_sink *tap,
         if (wk_inputs_add(ins, wk_inputs_path(a->base_inputs, i), err)) goto out;
     if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
-    out_tap ot = {o, tap, max, a->payload, a->max_output == 0};
+    out_tap ot = {o, tap, max, a->payload, a->max_output == 0, WRITEBACK_BYTES};
     wk_sink os;
     wk_sink_init(&os, out_tap_write, &ot);
     wk_sink_tee(&os, h);
