@@ -267,11 +267,12 @@ WK_INL void stored_ints(int type, const __m256i q[4], __m256i s[4])
     }
 }
 
-/* Add ((double)x - (double)y)^2 and (double)x^2 for the 8 values of v / y to
- * lanes (ea, eb) and (sa, sb): values 0-3 and 4-7. */
-WK_INL void stats8(__m256 v, __m256 y, __m256d *ea, __m256d *eb, __m256d *sa, __m256d *sb)
+/* Add ((double)x - (double)y)^2 and (double)x^2 for the 8 values at x / in y
+ * to lanes (ea, eb) and (sa, sb): values 0-3 and 4-7.  x is converted from
+ * memory (L1: it was just loaded), which saves a lane extraction. */
+WK_INL void stats8(const float *x, __m256 y, __m256d *ea, __m256d *eb, __m256d *sa, __m256d *sb)
 {
-    __m256d x0 = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), x1 = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(x)), x1 = _mm256_cvtps_pd(_mm_loadu_ps(x + 4));
     __m256d d0 = _mm256_sub_pd(x0, _mm256_cvtps_pd(_mm256_castps256_ps128(y)));
     __m256d d1 = _mm256_sub_pd(x1, _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1)));
     *ea = _mm256_add_pd(*ea, _mm256_mul_pd(d0, d0));
@@ -357,8 +358,8 @@ WK_INL void block_put(int type, int mode, const float *x, const group *g, int b,
         __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si[i], _mm256_set1_epi32(sub))), dd);
         if (type == WK_GGML_Q4_1 || type == WK_GGML_Q5_1) y = _mm256_add_ps(y, dm);
         /* values 8i .. 8i+7: lanes 0-7 (i even) or 8-15 (i odd) */
-        if (i & 1) stats8(v[i], y, &e[2], &e[3], &s[2], &s[3]);
-        else stats8(v[i], y, &e[0], &e[1], &s[0], &s[1]);
+        if (i & 1) stats8(x + 8 * i, y, &e[2], &e[3], &s[2], &s[3]);
+        else stats8(x + 8 * i, y, &e[0], &e[1], &s[0], &s[1]);
     }
 }
 
