@@ -351,12 +351,13 @@ WK_INL void block_put(int type, int mode, const float *x, const group *g, int b,
     if (mode != MODE_STATS) return;
     __m256i si[4];
     stored_ints(type, q, si);
-    const __m256 dd = _mm256_set1_ps(g->dd[b]), dm = _mm256_set1_ps(g->dm[b]);
+    const int asym = type == WK_GGML_Q4_1 || type == WK_GGML_Q5_1;
+    const __m256 dd = _mm256_set1_ps(g->dd[b]), dm = asym ? _mm256_set1_ps(g->dm[b]) : dd;
     const int sub = type == WK_GGML_Q4_0 ? 8 : type == WK_GGML_Q5_0 ? 16 : 0;
     UNROLL
     for (int i = 0; i < 4; i++) {
         __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si[i], _mm256_set1_epi32(sub))), dd);
-        if (type == WK_GGML_Q4_1 || type == WK_GGML_Q5_1) y = _mm256_add_ps(y, dm);
+        if (asym) y = _mm256_add_ps(y, dm);
         /* values 8i .. 8i+7: lanes 0-7 (i even) or 8-15 (i odd) */
         if (i & 1) stats8(x + 8 * i, y, &e[2], &e[3], &s[2], &s[3]);
         else stats8(x + 8 * i, y, &e[0], &e[1], &s[0], &s[1]);
