@@ -203,7 +203,8 @@ void wk_dequantize_row_iq4_nl(const void *x, float *y, int64_t k);
 void wk_dequantize_row_iq4_xs(const void *x, float *y, int64_t k);
 
 /* AVX2 + F16C (x86/wk_quant_legacy_avx2.c for Q4_0..Q8_0, x86/wk_quant_avx2.c);
- * defined on x86 only, and may only be called when wk_quant_have_simd() is 1.  Same bytes as *_ref for NaN-free input. */
+ * defined on x86 only, and may only be called when wk_quant_have_simd() is 1.
+ * Same bytes as *_ref for NaN-free input. */
 void wk_quantize_row_q4_0_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q4_1_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_0_avx2(const float *x, void *y, int64_t k);
