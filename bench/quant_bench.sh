@@ -16,7 +16,8 @@
 # QB_E2E=F32.gguf: instead, the whole `wk-quantize F32.gguf OUT TYPE -j 1` process against
 # ggml_quantize_chunk's compute for the same tensors + the I/O floor (bench/quant_e2e.c),
 # QB_RUNS rounds interleaved, for QB_E2E_TYPES (default: every type wk-quantize takes);
-# OUT is written beside the input.  QB_E2E_GEN="DIM LAYERS VOCAB FF" first writes F32.gguf
+# OUT is written beside the input.  The table also gives the per-thread kernel ratio of each
+# file's main type and the statistics' share of wk-quantize's CPU time (issue #23).  QB_E2E_GEN="DIM LAYERS VOCAB FF" first writes F32.gguf
 # (a LLaMA-shaped random f32 GGUF, gguf-py of the llama.cpp source bundle) if it is missing.
 # Build weightkit in Release or RelWithDebInfo (not a sanitizer build) for numbers.
 set -euo pipefail
@@ -45,7 +46,10 @@ if [ "${QB_E2E:-}" ]; then           # whole process vs ggml compute + the I/O f
   echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores;" \
        "$(${CC:-cc} --version | head -1)."
   types=${QB_E2E_TYPES:-q4_0,q4_1,q5_0,q5_1,q8_0,q2_k,q3_k_m,q4_k_m,q5_k_m,q6_k,iq4_nl,iq4_xs}
-  exec "$e2e" "$BUILD/bin/wk-quantize" "$QB_E2E" "${QB_E2E%.gguf}.e2e-out.gguf" "${QB_RUNS:-5}" ${types//,/ }
+  # not exec: the EXIT trap removes the two executables
+  rc=0
+  "$e2e" "$BUILD/bin/wk-quantize" "$QB_E2E" "${QB_E2E%.gguf}.e2e-out.gguf" "${QB_RUNS:-5}" ${types//,/ } || rc=$?
+  exit $rc
 fi
 
 if [ "${QB_SEARCH_EVAL:-}" ]; then    # RMSE of --search vs the reference on a checkpoint

@@ -19,8 +19,13 @@
  *           wk_quantize_rows_stats and through wk_quantize_rows (its NaN/Inf
  *           scan, no statistics): the difference is what the statistics cost
  *           beyond the scan that is needed anyway.
- * Prints one Markdown row per type (medians of RUNS): the goal is
- * wk wall <= ggml compute + floor.
+ * The "kernel" column: ggml's compute / wk_quantize_rows's (both 1 thread,
+ * thread CPU time) on the tensors of the file's main type only (the type with
+ * the most output bytes, e.g. Q4_1 in a q4_1 file, without its Q6_K output
+ * tensor): the per-thread quantizer ratio of that type.
+ * Prints one Markdown row per type (medians of RUNS): the goals are
+ * wk CPU <= ggml compute + floor CPU, statistics <= 10 % of wk CPU, kernel
+ * ratio >= 2x.
  *
  * usage: quant_e2e WK_QUANTIZE INPUT.gguf OUT.gguf RUNS TYPE... */
 #include "ggml.h"
@@ -136,8 +141,9 @@ int main(int argc, char **argv)
     fflush(stdout);
     system("cut -d' ' -f1-3 /proc/loadavg");
     printf("\n| type | wk wall s | wk CPU s | ggml compute s | I/O floor wall s (CPU s) | wk wall / (ggml + floor wall) "
-           "| wk CPU / (ggml + floor CPU) | stats beyond the scan s (%% of wk CPU) | ggml compute / wk CPU | output MB |\n");
-    printf("|---|---|---|---|---|---|---|---|---|---|\n");
+           "| wk CPU / (ggml + floor CPU) | stats beyond the scan s (%% of wk CPU) | ggml compute / wk CPU "
+           "| kernel wk / ggml per thread (main type) | output MB |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (int a = 5; a < argc; a++) {
         double w, c;
         if (run_wk(wkq, in, out, argv[a], &w, &c)) { fprintf(stderr, "quant_e2e: wk-quantize %s failed\n", argv[a]); return 1; }
@@ -163,34 +169,68 @@ int main(int argc, char **argv)
             memcpy(j->x, ti->data, ti->nbytes);
             ggml_quantize_init((enum ggml_type)j->type);
         }
-        double *T = calloc((size_t)runs * 7, sizeof *T);   /* floor, ggml, wk wall, wk cpu, stats, plain, floor cpu */
+        /* the main type: most output bytes */
+        int main_type = -1;
+        {
+            double best = -1;
+            for (size_t k = 0; k < nj; k++) {
+                double b = 0;
+                for (size_t q = 0; q < nj; q++)
+                    if (jobs[q].type == jobs[k].type) b += (double)(jobs[q].nrows * jobs[q].ne0);
+                if (b > best) { best = b; main_type = jobs[k].type; }
+            }
+        }
+        enum { NT = 9 };
+        double *T = calloc((size_t)runs * NT, sizeof *T);   /* floor, ggml, wk wall, wk cpu, stats, plain, floor cpu,
+                                                              * ggml main type, plain main type */
         for (int r = 0; r < runs; r++) {
             T[0 * runs + r] = io_floor(in, tmp, out_bytes, &T[6 * runs + r]);
-            double t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-            for (size_t k = 0; k < nj; k++)
-                ggml_quantize_chunk((enum ggml_type)jobs[k].type, jobs[k].x, jobs[k].dst, 0, jobs[k].nrows, jobs[k].ne0, NULL);
-            T[1 * runs + r] = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
-            if (run_wk(wkq, in, out, argv[a], &T[2 * runs + r], &T[3 * runs + r])) return 1;
-            wk_qopts o = { .nthreads = 1 };
-            double ts = 0, tp = 0;
+            double t0, tg = 0, tgm = 0;
             for (size_t k = 0; k < nj; k++) {
-                if (!wk_qtraits_get(jobs[k].type)) continue;   /* F16/BF16 outputs: no driver */
                 t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-                if (wk_quantize_rows_stats(jobs[k].type, jobs[k].x, jobs[k].dst, jobs[k].nrows, jobs[k].ne0, &o, jobs[k].stats, &err)) return 1;
-                double t1 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-                if (wk_quantize_rows(jobs[k].type, jobs[k].x, jobs[k].dst, jobs[k].nrows, jobs[k].ne0, &o, &err)) return 1;
-                ts += t1 - t0;
-                tp += clock_s(CLOCK_THREAD_CPUTIME_ID) - t1;
+                ggml_quantize_chunk((enum ggml_type)jobs[k].type, jobs[k].x, jobs[k].dst, 0, jobs[k].nrows, jobs[k].ne0, NULL);
+                const double dt = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+                tg += dt;
+                if (jobs[k].type == main_type) tgm += dt;
+            }
+            T[1 * runs + r] = tg;
+            T[7 * runs + r] = tgm;
+            if (run_wk(wkq, in, out, argv[a], &T[2 * runs + r], &T[3 * runs + r])) return 1;
+            /* two separate passes over all tensors (478 MB, beyond any cache), so
+             * that neither finds the other's input in cache; alternating order */
+            wk_qopts o = { .nthreads = 1 };
+            double ts = 0, tp = 0, tpm = 0;
+            for (int pass = 0; pass < 2; pass++) {
+                const int with_stats = (pass + r) % 2 == 0;
+                for (size_t k = 0; k < nj; k++) {
+                    if (!wk_qtraits_get(jobs[k].type)) continue;   /* F16/BF16 outputs: no driver */
+                    t0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+                    if (with_stats ? wk_quantize_rows_stats(jobs[k].type, jobs[k].x, jobs[k].dst, jobs[k].nrows,
+                                                            jobs[k].ne0, &o, jobs[k].stats, &err)
+                                   : wk_quantize_rows(jobs[k].type, jobs[k].x, jobs[k].dst, jobs[k].nrows, jobs[k].ne0,
+                                                      &o, &err))
+                        return 1;
+                    const double dt = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+                    if (with_stats) ts += dt;
+                    else {
+                        tp += dt;
+                        if (jobs[k].type == main_type) tpm += dt;
+                    }
+                }
             }
             T[4 * runs + r] = ts;
             T[5 * runs + r] = tp;
+            T[8 * runs + r] = tpm;
         }
-        double m[7];
-        for (int k = 0; k < 7; k++) m[k] = median(T + k * runs, runs);
+        double m[NT];
+        for (int k = 0; k < NT; k++) m[k] = median(T + k * runs, runs);
         const double extra = m[4] - m[5];
-        printf("| %s | %.3f | %.3f | %.3f | %.3f (%.3f) | %.2f | %.2f | %.3f (%.1f %%) | %.2fx | %.1f |\n", argv[a], m[2], m[3],
-               m[1], m[0], m[6], m[2] / (m[1] + m[0]), m[3] / (m[1] + m[6]), extra, 100.0 * extra / m[3], m[1] / m[3],
-               out_bytes / 1e6);
+        char kern[64] = "-";
+        if (wk_qtraits_get(main_type) && m[8] > 0)
+            snprintf(kern, sizeof kern, "%.2fx (%s)", m[7] / m[8], wk_ggml_type_get(main_type)->lname);
+        printf("| %s | %.3f | %.3f | %.3f | %.3f (%.3f) | %.2f | %.2f | %.3f (%.1f %%) | %.2fx | %s | %.1f |\n", argv[a], m[2],
+               m[3], m[1], m[0], m[6], m[2] / (m[1] + m[0]), m[3] / (m[1] + m[6]), extra, 100.0 * extra / m[3],
+               m[1] / m[3], kern, out_bytes / 1e6);
         fflush(stdout);
         for (size_t k = 0; k < nj; k++) { free(jobs[k].x); free(jobs[k].dst); free(jobs[k].stats); }
         free(jobs);

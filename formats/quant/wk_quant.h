@@ -124,6 +124,14 @@ typedef int64_t (*wk_qcheck_fn)(const void *x, int64_t nb);
  * legacy types, Q8_K blocks for the k-quants; wk_dot.h has the contract). */
 typedef float (*wk_idot_fn)(const void *x, const void *a, int64_t k);
 
+/* Quantize one row of n floats as quantize_simd does, with the row driver's
+ * checks and (st non-NULL) its statistics in the same pass: returns -2 if a
+ * value is NaN/Inf (then the bytes and st mean nothing), else the first block
+ * whose fp16 scale is Inf/NaN (the check's answer) or -1; st[0] = the row's
+ * error wk_qstats_row_sq_error, st[1] = its sum of squares wk_qstats_sum_sq
+ * (same bits). */
+typedef int64_t (*wk_qrow_fused_fn)(const float *x, void *y, int64_t n, double *st);
+
 typedef struct {
     wk_qrow_fn quantize_ref;   /* scalar reference, bit-exact with ggml */
     wk_qrow_fn quantize_simd;  /* AVX2/F16C kernel, NULL if none; only call it
@@ -136,6 +144,8 @@ typedef struct {
     wk_qdot_fn vec_dot;        /* dequantize-and-dot (scalar), for benchmarks */
     wk_qcheck_fn check;        /* first block with an Inf/NaN fp16 scale, or -1 */
     wk_idot_fn idot;           /* integer dot (wk_dot.c), AVX2 when available */
+    wk_qrow_fused_fn quantize_fused; /* quantize_simd + checks + statistics in one
+                                * pass, NULL if none; only when wk_quant_have_simd() */
 } wk_qtraits;
 
 /* Kernels of ggml type `type`; NULL if weightkit cannot quantize it (the
@@ -192,13 +202,20 @@ void wk_dequantize_row_q3_K(const void *x, float *y, int64_t k);
 void wk_dequantize_row_iq4_nl(const void *x, float *y, int64_t k);
 void wk_dequantize_row_iq4_xs(const void *x, float *y, int64_t k);
 
-/* AVX2 + F16C (wk_quant_avx2.c); defined on x86 only, and may only be called
- * when wk_quant_have_simd() is 1.  Same bytes as *_ref for NaN-free input. */
+/* AVX2 + F16C (x86/wk_quant_legacy_avx2.c for Q4_0..Q8_0, x86/wk_quant_avx2.c);
+ * defined on x86 only, and may only be called when wk_quant_have_simd() is 1.
+ * Same bytes as *_ref for NaN-free input. */
 void wk_quantize_row_q4_0_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q4_1_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_0_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_1_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q8_0_avx2(const float *x, void *y, int64_t k);
+/* The legacy types' fused kernels (x86/wk_quant_legacy_avx2.c): wk_qrow_fused_fn. */
+int64_t wk_quantize_row_q4_0_fused_avx2(const float *x, void *y, int64_t k, double *st);
+int64_t wk_quantize_row_q4_1_fused_avx2(const float *x, void *y, int64_t k, double *st);
+int64_t wk_quantize_row_q5_0_fused_avx2(const float *x, void *y, int64_t k, double *st);
+int64_t wk_quantize_row_q5_1_fused_avx2(const float *x, void *y, int64_t k, double *st);
+int64_t wk_quantize_row_q8_0_fused_avx2(const float *x, void *y, int64_t k, double *st);
 void wk_quantize_row_q4_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q5_K_avx2(const float *x, void *y, int64_t k);
 void wk_quantize_row_q6_K_avx2(const float *x, void *y, int64_t k);

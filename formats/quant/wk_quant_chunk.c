@@ -12,7 +12,9 @@
  * cache) and its fp16 scales checked just after; the error reported is the
  * one of the lowest row, so it too is independent of the thread count.  With
  * statistics (wk_quantize_rows_stats) the scan is the row's sum of squares
- * and the row's error is summed right after its scale check. */
+ * and the row's error is summed right after its scale check.  The legacy
+ * types' AVX2 kernels do all of it in one pass over the row (quantize_fused,
+ * x86/wk_quant_legacy_avx2.c). */
 #include "wk_quant.h"
 #include "wk_dot.h"
 #include "wk_qstats.h"
@@ -99,7 +101,9 @@ DOT_FN(iq4_xs, WK_QK_K)
 #if WK_QUANT_X86
 #define SIMD_OR_NULL(T) wk_quantize_row_##T##_avx2
 #define SIMD_IMAT_OR_NULL(T) wk_quantize_row_##T##_imat_avx2
+#define FUSED_OR_NULL(T) wk_quantize_row_##T##_fused_avx2
 #else
+#define FUSED_OR_NULL(T) NULL
 #define SIMD_OR_NULL(T) NULL
 #define SIMD_IMAT_OR_NULL(T) NULL
 #endif
@@ -112,27 +116,32 @@ static const wk_qtraits TRAITS[WK_GGML_TYPE_COUNT] = {
                        .quantize_simd = SIMD_OR_NULL(q4_0),
                        .quantize_imat_simd = SIMD_IMAT_OR_NULL(q4_0),
                        .quantize_imat = wk_quantize_row_q4_0_imat, .dequantize = wk_dequantize_row_q4_0,
-                       .vec_dot = dot_q4_0, .check = check_q4_0, .idot = wk_vec_dot_q4_0 },
+                       .vec_dot = dot_q4_0, .check = check_q4_0, .idot = wk_vec_dot_q4_0,
+                       .quantize_fused = FUSED_OR_NULL(q4_0) },
     [WK_GGML_Q4_1] = { .quantize_ref = wk_quantize_row_q4_1_ref,
                        .quantize_simd = SIMD_OR_NULL(q4_1),
                        .quantize_imat_simd = SIMD_IMAT_OR_NULL(q4_1),
                        .quantize_imat = wk_quantize_row_q4_1_imat, .dequantize = wk_dequantize_row_q4_1,
-                       .vec_dot = dot_q4_1, .check = check_q4_1, .idot = wk_vec_dot_q4_1 },
+                       .vec_dot = dot_q4_1, .check = check_q4_1, .idot = wk_vec_dot_q4_1,
+                       .quantize_fused = FUSED_OR_NULL(q4_1) },
     [WK_GGML_Q5_0] = { .quantize_ref = wk_quantize_row_q5_0_ref,
                        .quantize_simd = SIMD_OR_NULL(q5_0),
                        .quantize_imat_simd = SIMD_IMAT_OR_NULL(q5_0),
                        .quantize_imat = wk_quantize_row_q5_0_imat, .dequantize = wk_dequantize_row_q5_0,
-                       .vec_dot = dot_q5_0, .check = check_q5_0, .idot = wk_vec_dot_q5_0 },
+                       .vec_dot = dot_q5_0, .check = check_q5_0, .idot = wk_vec_dot_q5_0,
+                       .quantize_fused = FUSED_OR_NULL(q5_0) },
     [WK_GGML_Q5_1] = { .quantize_ref = wk_quantize_row_q5_1_ref,
                        .quantize_simd = SIMD_OR_NULL(q5_1),
                        .quantize_imat_simd = SIMD_IMAT_OR_NULL(q5_1),
                        .quantize_imat = wk_quantize_row_q5_1_imat, .dequantize = wk_dequantize_row_q5_1,
-                       .vec_dot = dot_q5_1, .check = check_q5_1, .idot = wk_vec_dot_q5_1 },
+                       .vec_dot = dot_q5_1, .check = check_q5_1, .idot = wk_vec_dot_q5_1,
+                       .quantize_fused = FUSED_OR_NULL(q5_1) },
     [WK_GGML_Q8_0] = { .quantize_ref = wk_quantize_row_q8_0_ref,
                        .quantize_simd = SIMD_OR_NULL(q8_0),
                        .quantize_imat_simd = SIMD_IMAT_OR_NULL(q8_0),
                        .quantize_imat = wk_quantize_row_q8_0_imat, .dequantize = wk_dequantize_row_q8_0,
-                       .vec_dot = dot_q8_0, .check = check_q8_0, .idot = wk_vec_dot_q8_0 },
+                       .vec_dot = dot_q8_0, .check = check_q8_0, .idot = wk_vec_dot_q8_0,
+                       .quantize_fused = FUSED_OR_NULL(q8_0) },
     [WK_GGML_Q4_K] = { .quantize_ref = wk_quantize_row_q4_K_ref,
                        .quantize_simd = SIMD_OR_NULL(q4_K),
                        .quantize_imat_simd = SIMD_IMAT_OR_NULL(q4_K),
@@ -244,6 +253,7 @@ typedef struct {
     int64_t blck;
     wk_qrow_fn fn;       /* NULL: the search (WK_QK_SEARCH) or the weighted kernel */
     wk_qrow_w_fn fn_w;   /* the weighted kernel (AUTO/REF with an imatrix), or NULL */
+    wk_qrow_fused_fn fused; /* fn with the checks and statistics fused, or NULL */
     find_fn find;
     const float *imatrix;
 } row_kernels;
@@ -255,6 +265,12 @@ static row_status quantize_one_row(const row_kernels *K, const float *x, uint8_t
 {
     row_status st = { 0, -1 };
     int64_t bad = -1;
+    if (K->fused) {     /* one pass: the scan, the kernel, the scale check, the sums */
+        bad = K->fused(x, y, n, stats);
+        if (bad == -2) { st.kind = 1; st.col = K->find(x, n); }
+        else if (bad >= 0) { st.kind = 2; st.col = bad; }
+        return st;
+    }
     if (stats) {
         stats[1] = wk_qstats_sum_sq(x, n);
         if (!isfinite(stats[1])) bad = K->find(x, n);
@@ -317,6 +333,7 @@ static int resolve_rows(int type, int64_t nrows, int64_t n_per_row, const wk_qop
         K->fn = pick_kernel(type, qt, o->kernel, err);
         if (!K->fn && o->kernel != WK_QK_SEARCH) return -1;
     }
+    K->fused = K->fn && K->fn == qt->quantize_simd ? qt->quantize_fused : NULL;
     K->find = pick_find();
     K->imatrix = o->imatrix;
     return 0;

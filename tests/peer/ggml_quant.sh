@@ -6,7 +6,8 @@
 # libggml-base.so, the matching ggml.h (from the package's gitRelease.bundle) and our
 # libweightkit.a, and runs it: for every quant type, rows from random and adversarial
 # families quantized by ggml_quantize_chunk (no imatrix) and by our reference kernel,
-# SIMD kernel and OpenMP driver (1..4 threads) must be byte-identical, and our
+# SIMD kernel, fused legacy kernel (row prefixes leaving every tail of its 8-block groups)
+# and OpenMP driver (1..4 threads) must be byte-identical, and our
 # dequantizer must give ggml's floats bit for bit; then the same with importance matrices
 # of 7 kinds (ggml_quantize_chunk(..., imatrix) against our weighted kernels, scalar and
 # AVX2, and the driver with 1..4 threads).  Prints the counts.

@@ -256,6 +256,23 @@ static int test_type(int type, const float *src, int64_t nrows, int64_t n, int p
         eq_simd = count_equal("simd", type, o, g, nan_rows, row_size, per_fam);
     }
 
+    /* The fused legacy kernels (quantize_fused: the driver's AUTO path), on row
+     * prefixes 0..7 blocks short of n (every tail of their groups of 8 blocks),
+     * with and without statistics, against the first blocks of ggml's row. */
+    int64_t eq_fused = -1;
+    if (qt->quantize_fused && wk_quant_have_simd()) {
+        eq_fused = 0;
+        for (int64_t r = 0; r < nan_rows; r++) {
+            const int64_t m = n - (int64_t)ti->blck * (r % 8);
+            const size_t ms = wk_ggml_row_size(type, m);
+            double st[2];
+            memset(o, 0xAA, ms);
+            (void)qt->quantize_fused(src + r * n, o, m, r & 1 ? st : NULL);
+            if (!memcmp(o, g + r * row_size, ms)) eq_fused++;
+            else report_diff("fused", type, r, (int)(r / per_fam), o, g + r * row_size, ms);
+        }
+    }
+
     /* The driver refuses NaN/Inf input and overflowing scales: find the rows it
      * accepts, then run it over all of them at once with 1..4 threads (2 and 4
      * with the scalar reference kernel, 1 and 3 with AUTO). */
@@ -296,14 +313,18 @@ static int test_type(int type, const float *src, int64_t nrows, int64_t n, int p
     int64_t eq_deq_rand = count_equal_floats(fo, fg, nrows * n);
     if (eq_deq != nrows * n || eq_deq_rand != nrows * n) nfail++;
 
-    char simd[48] = "n/a";
+    char simd[96] = "n/a";
     if (eq_simd >= 0) snprintf(simd, sizeof simd, "%" PRId64 "/%" PRId64, eq_simd, nan_rows);
+    if (eq_fused >= 0)
+        snprintf(simd + strlen(simd), sizeof simd - strlen(simd), " fused(tails)==ggml %" PRId64
+                 "/%" PRId64, eq_fused, nan_rows);
     printf("%-5s rows %-6" PRId64 " ref==ggml %" PRId64 "/%" PRId64 "  simd==ggml %s"
            "  driver(accepted %" PRId64 ") 1t/2t/3t/4t==ggml %" PRId64 "/%" PRId64 "/%" PRId64 "/%" PRId64
            "  dequant==ggml %" PRId64 "/%" PRId64 " values, random blocks %" PRId64 "/%" PRId64 "\n",
            ti->lname, nrows, eq_ref, nrows, simd, accepted, eq_drv[0], eq_drv[1], eq_drv[2], eq_drv[3],
            eq_deq, nrows * n, eq_deq_rand, nrows * n);
-    if (eq_ref != nrows || (eq_simd >= 0 && eq_simd != nan_rows) || eq_drv[0] != accepted
+    if (eq_ref != nrows || (eq_simd >= 0 && eq_simd != nan_rows) || (eq_fused >= 0 && eq_fused != nan_rows)
+        || eq_drv[0] != accepted
         || eq_drv[1] != accepted || eq_drv[2] != accepted || eq_drv[3] != accepted)
         nfail += nfail == before;
     free(g); free(o); free(fg); free(fo);

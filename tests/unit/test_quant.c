@@ -5,6 +5,7 @@
  * named per-type tolerances.  The real-ggml comparison is
  * tests/peer/ggml_quant.sh. */
 #include "wk_quant.h"
+#include "wk_qstats.h"
 #include "wk_gguf.h"
 #include "wk_half.h"
 #include "wk_test.h"
@@ -176,6 +177,100 @@ static void test_simd_equals_ref(void)
         printf("  %s: simd == ref%s on %lld/%lld rows of %d\n", ti->lname,
                qt->quantize_imat_simd ? " (unweighted and weighted)" : "", (long long)equal,
                (long long)rows, N);
+    }
+}
+
+/* ---- the fused legacy kernels (quantize_fused) == reference + checks + statistics ------ */
+
+/* Rows aimed at the fused kernels' special cases, block by block: the value
+ * with the largest |x| present as both +a and -a (Q4_0/Q5_0 take the first),
+ * a zero minimum of either sign (Q4_1/Q5_1 store its sign), both at once. */
+static void gen_tie_row(int f, float *x, int n)
+{
+    for (int b = 0; b < n / WK_QK; b++) {
+        float *p = x + WK_QK * b;
+        const float a = ldexpf(1.0f, (int)(rnd32() % 60) - 30);
+        for (int j = 0; j < WK_QK; j++) p[j] = normalish(-8) * a * 0.01f;
+        const int i = (int)(rnd32() % WK_QK), k = (int)(rnd32() % WK_QK);
+        switch (f) {
+        case 0: p[i] = a; p[k] = -a; break;                       /* +a / -a, either first */
+        case 1:                                                   /* min is +0 or -0 */
+            for (int j = 0; j < WK_QK; j++) p[j] = fabsf(p[j]);
+            p[i] = (rnd32() & 1) ? -0.0f : 0.0f;
+            p[k] = (rnd32() & 1) ? -0.0f : 0.0f;
+            break;
+        case 2:                                                   /* all zeros, mixed signs */
+            for (int j = 0; j < WK_QK; j++) p[j] = (rnd32() & 1) ? -0.0f : 0.0f;
+            break;
+        default:                                                  /* max is a zero, min < 0 */
+            for (int j = 0; j < WK_QK; j++) p[j] = -fabsf(p[j]);
+            p[i] = (rnd32() & 1) ? -0.0f : 0.0f;
+            break;
+        }
+    }
+}
+
+static void test_fused_equals_ref(void)
+{
+    if (!wk_quant_have_simd()) {
+        printf("  (no AVX2/F16C on this CPU: fused kernels not tested)\n");
+        return;
+    }
+    enum { NMAX = 17 * WK_QK, ROWS = 40 };
+    static float x[NMAX];
+    static uint8_t a[NMAX * 2], b[NMAX * 2], c[NMAX * 2];
+    for (int t = 0; t < NQT; t++) {
+        const int type = QTYPES[t];
+        const wk_qtraits *qt = wk_qtraits_get(type);
+        const wk_ggml_type_info *ti = wk_ggml_type_get(type);
+        if (!qt->quantize_fused) continue;
+        int64_t rows = 0, equal = 0, nonfinite = 0, badscale = 0;
+        rng_state = 0xF05ED + (uint64_t)t;
+        for (int f = 0; f < NFAM + 5; f++) {
+            for (int r = 0; r < ROWS; r++, rows++) {
+                const int n = WK_QK * (1 + (r % 17));     /* 1..17 blocks: every tail of a group of 8 */
+                if (f < NFAM) gen_row(f, x, n);
+                else if (f < NFAM + 4) gen_tie_row(f - NFAM, x, n);
+                else { gen_row(0, x, n); x[rnd32() % (uint32_t)n] = NAN; }   /* a NaN */
+                const size_t sz = wk_ggml_row_size(type, n);
+                memset(a, 0x11, sz);
+                memset(b, 0x22, sz);
+                memset(c, 0x33, sz);
+                qt->quantize_ref(x, a, n);
+                const int64_t want = wk_quant_find_nonfinite(x, n) >= 0 ? -2 : qt->check(a, n / WK_QK);
+                double st[2] = { -1, -1 };
+                const int64_t got = qt->quantize_fused(x, b, n, st);
+                const int64_t got0 = qt->quantize_fused(x, c, n, NULL);
+                CHECK_MSG(got == want && got0 == want, "%s family %d row %d (%d values): fused returns "
+                          "%lld / %lld (with / without statistics), want %lld", ti->lname, f, r, n,
+                          (long long)got, (long long)got0, (long long)want);
+                nonfinite += want == -2;
+                badscale += want >= 0;
+                if (f == NFAM + 4) continue;                  /* NaN input: bytes unspecified */
+                int same = !memcmp(a, b, sz) && !memcmp(a, c, sz);
+                qt->quantize_simd(x, c, n);
+                same &= !memcmp(a, c, sz);
+                if (same && want == -1) {                     /* the statistics, bit for bit */
+                    wk_qstats_acc acc;
+                    wk_qstats_acc_init(&acc);
+                    wk_qstats_acc_sq_ref(&acc, x, n);
+                    const double e = wk_qstats_row_sq_error_ref(type, x, a, n), s2 = wk_qstats_acc_sum(&acc);
+                    CHECK_MSG(!memcmp(&st[0], &e, sizeof e) && !memcmp(&st[1], &s2, sizeof s2),
+                              "%s family %d row %d: statistics %.17g %.17g, reference %.17g %.17g",
+                              ti->lname, f, r, st[0], st[1], e, s2);
+                } else if (want == -2) {
+                    CHECK_MSG(!isfinite(st[1]), "%s family %d row %d: -2 with a finite sum of squares",
+                              ti->lname, f, r);
+                }
+                if (same) { equal++; continue; }
+                CHECK_MSG(0, "%s family %d row %d (%d values): fused/simd bytes differ from the reference",
+                          ti->lname, f, r, n);
+                if (wk_test_failures > 10) return;
+            }
+        }
+        printf("  %s: fused == simd == ref on %lld/%lld NaN-free rows (%lld with Inf, %lld with a "
+               "bad scale), NaN rows refused\n", ti->lname, (long long)equal,
+               (long long)(rows - ROWS), (long long)nonfinite - ROWS, (long long)badscale);
     }
 }
 
@@ -605,6 +700,7 @@ int main(void)
     WK_RUN(test_traits);
     WK_RUN(test_known_blocks);
     WK_RUN(test_simd_equals_ref);
+    WK_RUN(test_fused_equals_ref);
     WK_RUN(test_simd_weighted_equals_ref);
     WK_RUN(test_golden);
     WK_RUN(test_threads_identical);
