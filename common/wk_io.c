@@ -548,7 +548,6 @@ struct wk_out {
     uint64_t pos;        /* bytes written to fd (its file position) */
     uint64_t wb;         /* bytes [0, wb) handed to the disk early (writeback_behind) */
     int no_kcopy;        /* copy_file_range refused once: wk_out_copy_fd stops trying */
-    uint64_t wb_done;    /* wk_out_writeback asked for [0, wb_done) already */
 };
 
 /* WK_E_UNSAFE if path exists and is the same file as an input (stat follows
@@ -749,17 +748,6 @@ int wk_out_pwrite(wk_out *o, uint64_t off, const void *p, size_t n, wk_err *err)
 const char *wk_out_final_path(const wk_out *o) { return o->final_path; }
 
 const char *wk_out_temp_path(const wk_out *o) { return o->tmp_path; }
-
-void wk_out_writeback(wk_out *o)
-{
-    uint64_t end = o->written - o->len; /* bytes in the file, not in buf */
-    if (o->failed || end <= o->wb_done) return;
-#if defined(__linux__) && defined(SYNC_FILE_RANGE_WRITE)
-    (void)sync_file_range(o->fd, (off_t)o->wb_done, (off_t)(end - o->wb_done),
-                          SYNC_FILE_RANGE_WRITE);
-#endif
-    o->wb_done = end;
-}
 
 int wk_out_flush(wk_out *o, wk_err *err)
 {

@@ -113,12 +113,6 @@ int wk_out_zeros(wk_out *o, uint64_t n, wk_err *err);
 uint64_t wk_out_tell(const wk_out *o);
 /* The final path given to wk_out_open (owned by o). */
 const char *wk_out_final_path(const wk_out *o);
-/* Ask the kernel to start writing the bytes written so far to the disk
- * (Linux sync_file_range WRITE of the range not yet asked for; elsewhere a
- * no-op): a hint that lets the device work while the caller computes, so the
- * fsync in wk_out_commit has little left to wait for.  Buffered bytes are not
- * flushed; nothing fails (durability still comes from the commit's fsync). */
-void wk_out_writeback(wk_out *o);
 /* Write the buffered bytes to the temporary file (no fsync), so that it can be
  * read by path before the commit (e.g. to check it before it replaces an
  * earlier file).  As wk_out_write on failure. */

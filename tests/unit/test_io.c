@@ -145,42 +145,6 @@ static void test_out_commit(void)
     free(data);
 }
 
-/* wk_out_writeback is a hint: called before any write, with bytes still
- * buffered, twice at the same size and before a pwrite over written bytes, the
- * committed file holds exactly what was written (issue #23). */
-static void test_out_writeback(void)
-{
-    const char *dir = scratch("writeback");
-    wk_err err;
-    wk_out *o = wk_out_open(at(dir, "out.bin"), NULL, &err);
-    CHECK_MSG(o != NULL, "open: %s", err.msg);
-    if (!o) return;
-    size_t n = (3u << 20) + 4099;
-    uint8_t *want = malloc(n);
-    CHECK(want != NULL);
-    if (!want) {
-        wk_out_abort(o);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) want[i] = (uint8_t)(i * 131 + (i >> 12));
-    wk_out_writeback(o);                                 /* nothing written yet */
-    CHECK_OK(wk_out_write(o, want, 100, &err), &err);    /* buffered only */
-    wk_out_writeback(o);
-    CHECK_OK(wk_out_write(o, want + 100, (2u << 20) - 100, &err), &err);
-    wk_out_writeback(o);
-    wk_out_writeback(o);                                 /* nothing new */
-    CHECK_OK(wk_out_write(o, want + (2u << 20), n - (2u << 20), &err), &err);
-    CHECK_OK(wk_out_pwrite(o, 50, want + 50, 1000, &err), &err);
-    wk_out_writeback(o);
-    CHECK_EQ_U64(wk_out_tell(o), n);
-    CHECK_OK(wk_out_commit(o, &err), &err);
-    size_t size = 0;
-    char *data = read_file(at(dir, "out.bin"), &size);
-    CHECK(data && size == n && memcmp(data, want, n) == 0);
-    free(data);
-    free(want);
-}
-
 static void test_out_abort(void)
 {
     const char *dir = scratch("abort");
@@ -561,7 +525,6 @@ int main(void)
     WK_RUN(test_map);
     WK_RUN(test_path_join);
     WK_RUN(test_out_commit);
-    WK_RUN(test_out_writeback);
     WK_RUN(test_out_abort);
     WK_RUN(test_out_replace);
     WK_RUN(test_out_refuses_input);

@@ -36,9 +36,6 @@
                                       rest is moved to its start, so keep that small */
 #define CHUNK_IN_DEFAULT (1u << 30)
 #define XOR_PIECE (128u << 10)  /* decode: base bytes read (pread) and XOR'd at once */
-#define WRITEBACK_BYTES (8u << 20) /* decode: ask the kernel to start writing the output to
-                                      disk every this many bytes (wk_out_writeback), so the
-                                      final fsync waits for the last few MiB only */
 
 /* ---- the XOR kernel ----------------------------------------------------- */
 
@@ -821,7 +818,6 @@ typedef struct {
     uint64_t max;
     const char *payload;
     int default_max;
-    uint64_t wb_next;   /* wk_out_writeback when the output reaches this size */
 } out_tap;
 
 static int out_tap_write(void *ctx, const void *p, size_t n, wk_err *err)
@@ -832,11 +828,7 @@ static int out_tap_write(void *ctx, const void *p, size_t n, wk_err *err)
                           "bomb, or not a payload for this base? (--max-output SIZE raises the limit)",
                           t->payload, (unsigned long long)t->max,
                           t->default_max ? "the limit: 2 x the base file + 64 MiB" : "--max-output");
-    WK_TRY(wk_out_write(t->o, p, n, err));
-    if (wk_out_tell(t->o) >= t->wb_next) {
-        wk_out_writeback(t->o);
-        t->wb_next = wk_out_tell(t->o) + WRITEBACK_BYTES;
-    }
+    WK_TRY(wk_out_write(t->o, p, n, err)); /* wk_out starts the disk writing every 8 MiB */
     return t->tap ? wk_sink_write(t->tap, p, n, err) : 0;
 }
 
@@ -958,7 +950,7 @@ int wk_xor_decode_file_shadowed(const wk_xor_decode_args *a, wk_sink *tap,
         if (wk_inputs_add(ins, wk_inputs_path(a->base_inputs, i), err)) goto out;
     if (!(o = wk_out_open(a->out, ins, err))) goto out;
     if (!(h = wk_hash_create(WK_HASH_SHA256, err))) goto out;
-    out_tap ot = {o, tap, max, a->payload, a->max_output == 0, WRITEBACK_BYTES};
+    out_tap ot = {o, tap, max, a->payload, a->max_output == 0};
     wk_sink os;
     wk_sink_init(&os, out_tap_write, &ot);
     wk_sink_tee(&os, h);
