@@ -50,7 +50,21 @@ int wk_eval_read_ids(const char *path, int32_t **ids, size_t *n, wk_err *err);
  * it.  *ids malloc'd. */
 int wk_eval_tokenize(const wk_model *m, const char *text, int32_t **ids, size_t *n, wk_err *err);
 
-/* Open the model of path with the options' threads, ctx and batch. */
-wk_model *wk_eval_open_model(const char *path, const wk_eval_opts *o, int64_t n_ctx, wk_err *err);
+/* Open the model of path with threads (<= 0: default), context n_ctx and batch
+ * n_batch (<= 0: 512). */
+wk_model *wk_eval_open_model(const char *path, int threads, int64_t n_ctx, int64_t n_batch, wk_err *err);
+
+/* A subcommand parsed by wk_eval_parse: parse, run, and on failure print the error
+ * (after stdout) and return the exit status. */
+int wk_eval_main(int argc, char **argv, void (*usage)(void), int (*run)(const wk_eval_opts *o, wk_err *err));
+
+/* For the subcommands with their own option loop (kld, imatrix): the integer
+ * option a names (--ctx / -c / --ctx-size, -b / --batch-size, --chunks), or NULL. */
+int64_t *wk_eval_num_opt(const char *a, int64_t *n_ctx, int64_t *n_batch, int64_t *chunks);
+
+/* The value of option argv[*i], advancing *i: into *sv when sv, else an integer in
+ * [lo, 1 << 24] into *iv.  WK_E_USAGE naming the option when it is missing or
+ * not a number in range. */
+int wk_eval_opt_value(int argc, char **argv, int *i, const char **sv, int64_t *iv, int64_t lo, wk_err *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* wk_eval_common.c — what wk-eval's subcommands share: option parsing, token
  * files, tokenization, opening the model (wk_eval.h). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,12 +115,51 @@ done:
     return rc;
 }
 
-wk_model *wk_eval_open_model(const char *path, const wk_eval_opts *o, int64_t n_ctx, wk_err *err)
+wk_model *wk_eval_open_model(const char *path, int threads, int64_t n_ctx, int64_t n_batch, wk_err *err)
 {
     wk_model_opts mo;
     wk_model_opts_init(&mo);
-    mo.threads = o->std.threads;
+    mo.threads = threads;
     mo.n_ctx = n_ctx;
-    mo.n_batch = o->n_batch > 0 ? o->n_batch : 512;
+    mo.n_batch = n_batch > 0 ? n_batch : 512;
     return wk_model_open(path, &mo, err);
+}
+
+int wk_eval_main(int argc, char **argv, void (*usage)(void), int (*run)(const wk_eval_opts *o, wk_err *err))
+{
+    wk_eval_opts o;
+    wk_err err;
+    wk_err_clear(&err);
+    int exit_now = 0;
+    if (wk_eval_parse(argc, argv, &o, usage, &exit_now, &err)) return wk_cli_fail(WK_EVAL_PROG, &err);
+    if (exit_now) return 0;
+    if (run(&o, &err)) {
+        fflush(stdout);
+        return wk_cli_fail(WK_EVAL_PROG, &err);
+    }
+    return 0;
+}
+
+int64_t *wk_eval_num_opt(const char *a, int64_t *n_ctx, int64_t *n_batch, int64_t *chunks)
+{
+    return !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size") ? n_ctx
+           : !strcmp(a, "-b") || !strcmp(a, "--batch-size")                    ? n_batch
+           : !strcmp(a, "--chunks")                                            ? chunks
+                                                                               : NULL;
+}
+
+int wk_eval_opt_value(int argc, char **argv, int *i, const char **sv, int64_t *iv, int64_t lo, wk_err *err)
+{
+    const char *a = argv[*i];
+    WK_FAIL_IF(*i + 1 >= argc, err, WK_E_USAGE, "%s needs a value", a);
+    const char *s = argv[++*i];
+    if (sv) {
+        *sv = s;
+        return 0;
+    }
+    char *end;
+    const long long v = strtoll(s, &end, 10);
+    WK_FAIL_IF(*end || end == s || v < lo || v > (1 << 24), err, WK_E_USAGE, "%s %s: not a number in range", a, s);
+    *iv = v;
+    return 0;
 }

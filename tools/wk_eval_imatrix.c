@@ -58,17 +58,9 @@ static int parse(im_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
         const char **sv = !strcmp(a, "-o") || !strcmp(a, "--output") ? &o->out
                         : !strcmp(a, "--tokens") ? &o->tokens
                         : !strcmp(a, "--output-format") ? &o->format : NULL;
-        int64_t *iv = !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size") ? &o->n_ctx
-                    : !strcmp(a, "-b") || !strcmp(a, "--batch-size") ? &o->n_batch
-                    : !strcmp(a, "--chunks") ? &o->chunks : NULL;
+        int64_t *iv = wk_eval_num_opt(a, &o->n_ctx, &o->n_batch, &o->chunks);
         if (sv || iv) {
-            WK_FAIL_IF(i + 1 >= argc, err, WK_E_USAGE, "%s needs a value", a);
-            if (sv) { *sv = argv[++i]; continue; }
-            char *end;
-            const long long v = strtoll(argv[++i], &end, 10);
-            WK_FAIL_IF(*end || end == argv[i] || v < (iv == &o->n_ctx ? 4 : 1) || v > (1 << 24), err,
-                       WK_E_USAGE, "%s %s: not a number in range", a, argv[i]);
-            *iv = v;
+            WK_TRY(wk_eval_opt_value(argc, argv, &i, sv, iv, iv == &o->n_ctx ? 4 : 1, err));
         } else if (!strcmp(a, "--process-output")) {
             o->process_output = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -101,12 +93,7 @@ static int run(im_opts *o, int64_t *n_chunk, size_t *n_entries, wk_err *err)
     wk_inputs *in = NULL;
     wk_progress *bar = NULL;
     int rc = -1;
-    wk_model_opts mo;
-    wk_model_opts_init(&mo);
-    mo.threads = o->std.threads;
-    mo.n_ctx = o->n_ctx;
-    mo.n_batch = o->n_batch > 0 ? o->n_batch : 512;
-    wk_model *m = wk_model_open(o->model, &mo, err);
+    wk_model *m = wk_eval_open_model(o->model, o->std.threads, o->n_ctx, o->n_batch, err);
     if (!m) return -1;
     if (o->tokens) WK_TRY_GOTO(wk_eval_read_ids(o->tokens, &ids, &n, err), done);
     else WK_TRY_GOTO(wk_eval_tokenize(m, o->text, &ids, &n, err), done);

@@ -84,17 +84,9 @@ static int parse(kld_opts *o, int argc, char **argv, int *exit_now, wk_err *err)
                         : !strcmp(a, "--base-logits") ? &o->base_logits
                         : !strcmp(a, "--tokens") ? &o->tokens
                         : !strcmp(a, "--svg") ? &o->svg : NULL;
-        int64_t *iv = !strcmp(a, "--ctx") || !strcmp(a, "-c") || !strcmp(a, "--ctx-size") ? &o->n_ctx
-                    : !strcmp(a, "-b") || !strcmp(a, "--batch-size") ? &o->n_batch
-                    : !strcmp(a, "--chunks") ? &o->chunks : NULL;
+        int64_t *iv = wk_eval_num_opt(a, &o->n_ctx, &o->n_batch, &o->chunks);
         if (sv || iv) {
-            WK_FAIL_IF(i + 1 >= argc, err, WK_E_USAGE, "%s needs a value", a);
-            if (sv) { *sv = argv[++i]; continue; }
-            char *end;
-            const long long v = strtoll(argv[++i], &end, 10);
-            WK_FAIL_IF(*end || end == argv[i] || v < (iv == &o->n_ctx ? 4 : 1) || v > (1 << 24), err,
-                       WK_E_USAGE, "%s %s: not a number in range", a, argv[i]);
-            *iv = v;
+            WK_TRY(wk_eval_opt_value(argc, argv, &i, sv, iv, iv == &o->n_ctx ? 4 : 1, err));
         } else if (a[0] == '-' && a[1]) {
             return wk_err_set(err, WK_E_USAGE, "unknown option %s (see wk-eval kld --help)", a);
         } else {
@@ -240,13 +232,7 @@ static void progress(kld_run *k, const kld_opts *o, wk_eval_run_opts *ro, const 
 
 static wk_model *open_model(const kld_opts *o, const char *path, int64_t n_ctx, wk_err *err)
 {
-    wk_model_opts mo;
-    wk_model_opts_init(&mo);
-    mo.threads = o->std.threads;
-    mo.n_ctx = n_ctx;
-    mo.n_batch = o->n_batch > 0 ? o->n_batch : 512;
-    wk_model *m = wk_model_open(path, &mo, err);
-    return m;
+    return wk_eval_open_model(path, o->std.threads, n_ctx, o->n_batch, err);
 }
 
 /* The base pass: tokenize TEXT, evaluate BASE, write its rows (to

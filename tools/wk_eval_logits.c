@@ -35,7 +35,7 @@ static int run(const wk_eval_opts *o, wk_err *err)
     int rc = -1;
     WK_FAIL_GOTO((int64_t)n > ctx, done, err, WK_E_USAGE, "%s: %zu tokens do not fit a context of %lld",
                  o->tokens, n, (long long)ctx);
-    if (!(m = wk_eval_open_model(o->pos[0], o, ctx, err))) goto done;
+    if (!(m = wk_eval_open_model(o->pos[0], o->std.threads, ctx, o->n_batch, err))) goto done;
     int64_t nv = wk_model_n_vocab(m);
     WK_FAIL_GOTO(!(lg = malloc(n * (size_t)nv * sizeof *lg)), done, err, WK_E_NOMEM, "out of memory");
     WK_TRY_GOTO(wk_model_eval(m, ids, (int64_t)n, 0, lg, NULL, NULL, err), done);
@@ -55,12 +55,5 @@ done:
 
 int wk_eval_logits(int argc, char **argv)
 {
-    wk_eval_opts o;
-    wk_err err;
-    wk_err_clear(&err);
-    int exit_now = 0;
-    if (wk_eval_parse(argc, argv, &o, usage, &exit_now, &err)) return wk_cli_fail(WK_EVAL_PROG, &err);
-    if (exit_now) return 0;
-    if (run(&o, &err)) return wk_cli_fail(WK_EVAL_PROG, &err);
-    return 0;
+    return wk_eval_main(argc, argv, usage, run);
 }

@@ -91,7 +91,7 @@ static int run(const wk_eval_opts *o, wk_err *err)
     WK_FAIL_IF(o->npos != (o->tokens ? 1 : 2), err, WK_E_USAGE, "ppl needs MODEL and TEXT, or MODEL and "
                "--tokens FILE (see %s ppl --help)", WK_EVAL_PROG);
     int64_t ctx = o->n_ctx ? o->n_ctx : 512;
-    wk_model *m = wk_eval_open_model(model, o, ctx, err);
+    wk_model *m = wk_eval_open_model(model, o->std.threads, ctx, o->n_batch, err);
     if (!m) return -1;
     int32_t *ids = NULL;
     size_t n = 0;
@@ -130,15 +130,5 @@ done:
 
 int wk_eval_ppl(int argc, char **argv)
 {
-    wk_eval_opts o;
-    wk_err err;
-    wk_err_clear(&err);
-    int exit_now = 0;
-    if (wk_eval_parse(argc, argv, &o, usage, &exit_now, &err)) return wk_cli_fail(WK_EVAL_PROG, &err);
-    if (exit_now) return 0;
-    if (run(&o, &err)) {
-        fflush(stdout);
-        return wk_cli_fail(WK_EVAL_PROG, &err);
-    }
-    return 0;
+    return wk_eval_main(argc, argv, usage, run);
 }

@@ -77,9 +77,7 @@ wk_hf_profile wk_hf_profile_default(void)
 
 /* ---- JSON helpers ------------------------------------------------------------ */
 
-/* json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=ea) + "\n" appended to out;
- * frees obj in every case. */
-static int dump_hf(wk_json *obj, int ensure_ascii, wk_buf *out, wk_err *err)
+int wk_hfcfg_dump(wk_json *obj, int ensure_ascii, wk_buf *out, wk_err *err)
 {
     if (!obj) return wk_err_set(err, WK_E_NOMEM, "out of memory building JSON");
     wk_json_dump_opts o = wk_json_opts_hf();
@@ -148,7 +146,7 @@ int wk_hfcfg_config_json(const wk_hf_profile *p, const wk_hf_llama_config *c, wk
                                       wk_json_new_string(p->version), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "use_cache", wk_json_new_bool(1), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "vocab_size", wk_json_new_int(c->vocab_size), err), done);
-    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 1, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 1, out, err), done);
     rc = 0;
 done:
     wk_json_free(arch);
@@ -169,7 +167,7 @@ int wk_hfcfg_generation_config_json(const wk_hf_profile *p, wk_buf *out, wk_err 
                                           wk_json_new_int(0), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "transformers_version",
                                       wk_json_new_string(p->version), err), done);
-    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 1, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 1, out, err), done);
     rc = 0;
 done:
     wk_json_free(o);
@@ -191,7 +189,7 @@ int wk_hfcfg_index_json(uint64_t total_size, const char *const *keys, const char
         WK_TRY_GOTO(wk_json_object_append(map, keys[i], wk_json_new_string(files[i]), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "metadata", wk_json_take(&meta), err), done);
     WK_TRY_GOTO(wk_json_object_append(o, "weight_map", wk_json_take(&map), err), done);
-    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 1, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 1, out, err), done);
     rc = 0;
 done:
     wk_json_free(meta);
@@ -243,7 +241,7 @@ static int tokenizer_config(const char *max_len, wk_buf *out, wk_err *err)
     WK_TRY_GOTO(wk_json_object_append(o, "tokenizer_class",
                                       wk_json_new_string("LlamaTokenizer"), err), done);
     WK_TRY_GOTO(put_added_token(o, "unk_token", "<unk>", 1, err), done);
-    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 0, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 0, out, err), done);
     rc = 0;
 done:
     wk_json_free(o);
@@ -271,7 +269,7 @@ int wk_hfcfg_special_tokens_map_json(const wk_hf_profile *p, wk_buf *out, wk_err
     WK_TRY_GOTO(put_added_token(o, "bos_token", "<s>", 0, err), done);
     WK_TRY_GOTO(put_added_token(o, "eos_token", "</s>", 0, err), done);
     WK_TRY_GOTO(put_added_token(o, "unk_token", "<unk>", 0, err), done);
-    WK_TRY_GOTO(dump_hf(wk_json_take(&o), 0, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 0, out, err), done);
     rc = 0;
 done:
     wk_json_free(o);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include "wk_buf.h"
 #include "wk_err.h"
+#include "wk_json.h"
 
 /* ---- transformers profiles ------------------------------------------------ */
 
@@ -99,6 +100,11 @@ int wk_hfcfg_fast_tokenizer_config_json(const wk_hf_profile *p, wk_buf *out, wk_
  * taken as bytes (HF accepts an int).  WK_E_USAGE naming the string if it has
  * no valid unit or number, or the result is <= 0 or beyond 2^63. */
 int wk_hfcfg_parse_size(const char *s, uint64_t *out, wk_err *err);
+
+/* json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=ensure_ascii) + "\n"
+ * appended to out, as transformers writes its JSON files; frees obj in every case
+ * (NULL: WK_E_NOMEM).  Shared with wk_hfcfg3.c. */
+int wk_hfcfg_dump(wk_json *obj, int ensure_ascii, wk_buf *out, wk_err *err);
 
 /* "pytorch_model.bin" for n == 1, else "pytorch_model-%05d-of-%05d.bin" (k from
  * 1); with safetensors "model.safetensors" / "model-%05d-of-%05d.safetensors".

@@ -54,19 +54,6 @@ wk_tiktoken_specials wk_hfcfg3_specials(wk_llama3_version v) { return k_versions
 int wk_hfcfg3_tied(wk_llama3_version v) { return k_versions[v].tied; }
 const char *wk_hfcfg3_chat_template(wk_llama3_version v) { return k_versions[v].chat; }
 
-/* json.dumps(indent=2, sort_keys=True, ensure_ascii=ea) + "\n"; frees obj. */
-static int dump(wk_json *obj, int ensure_ascii, wk_buf *out, wk_err *err)
-{
-    if (!obj) return wk_err_set(err, WK_E_NOMEM, "out of memory building JSON");
-    wk_json_dump_opts o = wk_json_opts_hf();
-    o.ensure_ascii = ensure_ascii;
-    int rc = wk_json_dump(obj, &o, out, err);
-    wk_json_free(obj);
-    if (rc != 0) return -1;
-    wk_buf_putc(out, '\n');
-    return wk_buf_check(out, err);
-}
-
 /* obj[key] = v (v taken, freed on failure). */
 static int put(wk_json *obj, const char *key, wk_json *v, wk_err *err)
 {
@@ -143,7 +130,7 @@ int wk_hfcfg3_config_json(wk_llama3_version v, int instruct, const wk_hf_llama_c
     WK_TRY_GOTO(put(o, "transformers_version", wk_json_new_string(tf_version ? tf_version : WK_HF3_VERSION), err), done);
     WK_TRY_GOTO(put(o, "use_cache", wk_json_new_bool(1), err), done);
     WK_TRY_GOTO(put(o, "vocab_size", wk_json_new_int(c->vocab_size), err), done);
-    WK_TRY_GOTO(dump(wk_json_take(&o), 1, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 1, out, err), done);
     rc = 0;
 done:
     wk_json_free(arch);
@@ -167,7 +154,7 @@ int wk_hfcfg3_generation_config_json(wk_llama3_version v, int instruct, const ch
         WK_TRY_GOTO(put(o, "top_p", wk_json_new_double(0.9), err), done);
     }
     WK_TRY_GOTO(put(o, "transformers_version", wk_json_new_string(tf_version ? tf_version : WK_HF3_VERSION), err), done);
-    WK_TRY_GOTO(dump(wk_json_take(&o), 1, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 1, out, err), done);
     rc = 0;
 done:
     wk_json_free(o);
@@ -224,7 +211,7 @@ int wk_hfcfg3_tokenizer_config_json(wk_llama3_version v, int instruct, const wk_
     WK_TRY_GOTO(put(o, "model_max_length", wk_json_new_int(k_versions[v].context), err), done);
     WK_TRY_GOTO(put(o, "tokenizer_class", wk_json_new_string("PreTrainedTokenizerFast"), err),
                 done);
-    WK_TRY_GOTO(dump(wk_json_take(&o), 0, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 0, out, err), done);
     rc = 0;
 done:
     wk_json_free(names);
@@ -240,7 +227,7 @@ int wk_hfcfg3_special_tokens_map_json(int instruct, wk_buf *out, wk_err *err)
     WK_TRY_GOTO(put(o, "bos_token", added_token("<|begin_of_text|>", 0, err), err), done);
     WK_TRY_GOTO(put(o, "eos_token", added_token(instruct ? "<|eot_id|>" : "<|end_of_text|>", 0,
                                                 err), err), done);
-    WK_TRY_GOTO(dump(wk_json_take(&o), 0, out, err), done);
+    WK_TRY_GOTO(wk_hfcfg_dump(wk_json_take(&o), 0, out, err), done);
     rc = 0;
 done:
     wk_json_free(o);

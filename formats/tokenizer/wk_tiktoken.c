@@ -343,10 +343,7 @@ static void write_bytelevel(wk_tokpw *w, int add_prefix, int trim, int regex)
 static void write_pretok(wk_tokpw *w)
 {
     wk_tokpw_key(w, "pre_tokenizer");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "type", "Sequence");
-    wk_tokpw_key(w, "pretokenizers");
-    wk_tokpw_open(w, '[');
+    wk_tokpw_seq_open(w, "pretokenizers");
     wk_tokpw_item(w);
     wk_tokpw_open(w, '{');
     wk_tokpw_kstr(w, "type", "Split");
@@ -359,45 +356,7 @@ static void write_pretok(wk_tokpw *w)
     wk_tokpw_close(w, '}');
     wk_tokpw_item(w);
     write_bytelevel(w, 0, 1, 0);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_close(w, '}');
-}
-
-/* TemplateProcessing "<|begin_of_text|> $A" / "<|begin_of_text|>:0 $A:0 <|begin_of_text|>:1 $B:1" */
-static void write_template(wk_tokpw *w, uint64_t bos_id)
-{
-    static const char bos[] = "<|begin_of_text|>";
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "type", "TemplateProcessing");
-    wk_tokpw_key(w, "single");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_piece(w, "SpecialToken", bos, 0);
-    wk_tokpw_piece(w, "Sequence", "A", 0);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_key(w, "pair");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_piece(w, "SpecialToken", bos, 0);
-    wk_tokpw_piece(w, "Sequence", "A", 0);
-    wk_tokpw_piece(w, "SpecialToken", bos, 1);
-    wk_tokpw_piece(w, "Sequence", "B", 1);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_key(w, "special_tokens");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_key(w, bos);
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "id", bos);
-    wk_tokpw_key(w, "ids");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_uint(w, bos_id);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_key(w, "tokens");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_item(w);
-    wk_tokpw_str(w, bos);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, '}');
+    wk_tokpw_seq_close(w);
 }
 
 static void write_post(wk_tokpw *w, const wk_tiktoken *t, wk_tiktoken_post post)
@@ -407,16 +366,12 @@ static void write_post(wk_tokpw *w, const wk_tiktoken *t, wk_tiktoken_post post)
         write_bytelevel(w, 1, 0, 1);
         return;
     }
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "type", "Sequence");
-    wk_tokpw_key(w, "processors");
-    wk_tokpw_open(w, '[');
+    wk_tokpw_seq_open(w, "processors");
     wk_tokpw_item(w);
     write_bytelevel(w, 1, 0, 1);
     wk_tokpw_item(w);
-    write_template(w, wk_tiktoken_special_id(t, 0));
-    wk_tokpw_close(w, ']');
-    wk_tokpw_close(w, '}');
+    wk_tokpw_template(w, "<|begin_of_text|>", wk_tiktoken_special_id(t, 0), 1);   /* bos:0 $A:0 bos:1 $B:1 */
+    wk_tokpw_seq_close(w);
 }
 
 static void write_model(wk_tokpw *w, const wk_tiktoken *t, const wk_tiktoken_merge *mg,
@@ -438,14 +393,8 @@ static void write_model(wk_tokpw *w, const wk_tiktoken *t, const wk_tiktoken_mer
     wk_tokpw_close(w, '}');
     wk_tokpw_key(w, "merges");
     wk_tokpw_open(w, '[');
-    for (size_t i = 0; i < nmg; i++) {
-        wk_tokpw_item(w);
-        wk_tokpw_put(w, "\"", 1);
-        wk_tokpw_str_body(w, t->str + t->soff[mg[i].left]);
-        wk_tokpw_put(w, " ", 1);
-        wk_tokpw_str_body(w, t->str + t->soff[mg[i].right]);
-        wk_tokpw_put(w, "\"", 1);
-    }
+    for (size_t i = 0; i < nmg; i++)
+        wk_tokpw_merge(w, t->str + t->soff[mg[i].left], t->str + t->soff[mg[i].right]);
     wk_tokpw_close(w, ']');
     wk_tokpw_close(w, '}');
 }

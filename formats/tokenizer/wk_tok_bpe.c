@@ -216,66 +216,12 @@ static size_t byte_char(uint8_t b, char *o)
     return 2;
 }
 
-typedef struct {
-    int32_t prev, next;
-    uint32_t off, n;
-} sym;
-
-typedef struct {
-    int32_t rank, left, right;
-    uint32_t size;
-} bigram;
-
-static int before(const bigram *a, const bigram *b)
+/* The merge rank of the pair, the merge queue's key (lowest first). */
+static int pair_rank(const struct wk_tok *t, const char *text, uint32_t size, uint32_t split, double *key)
 {
-    return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
-}
-
-typedef struct {
-    bigram *h;
-    size_t n, cap;
-} heap;
-
-static int heap_push(heap *q, bigram b, wk_err *err)
-{
-    if (q->n == q->cap) {
-        size_t nc = q->cap ? 2 * q->cap : 64;
-        bigram *p = realloc(q->h, nc * sizeof *p);
-        WK_FAIL_IF(!p, err, WK_E_NOMEM, "out of memory (BPE merge queue)");
-        q->h = p;
-        q->cap = nc;
-    }
-    size_t i = q->n++;
-    while (i > 0 && before(&b, &q->h[(i - 1) / 2])) {
-        q->h[i] = q->h[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    q->h[i] = b;
-    return 0;
-}
-
-static bigram heap_pop(heap *q)
-{
-    bigram top = q->h[0], last = q->h[--q->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= q->n) break;
-        if (c + 1 < q->n && before(&q->h[c + 1], &q->h[c])) c++;
-        if (!before(&q->h[c], &last)) break;
-        q->h[i] = q->h[c];
-        i = c;
-    }
-    if (q->n) q->h[i] = last;
-    return top;
-}
-
-static int try_pair(const struct wk_tok *t, const char *w, const sym *s, int32_t l, int32_t r, heap *q,
-                    wk_err *err)
-{
-    if (l < 0 || r < 0) return 0;
-    int32_t rank = wk_tokmap_get(&t->ranks, w + s[l].off, s[l].n + s[r].n, s[l].n);
-    return rank < 0 ? 0 : heap_push(q, (bigram){rank, l, r, s[l].n + s[r].n}, err);
+    int32_t rank = wk_tokmap_get(&t->ranks, text, size, split);
+    *key = rank;
+    return rank >= 0;
 }
 
 /* A final symbol: its token, else (as llama.cpp) each of its bytes that is a
@@ -291,30 +237,12 @@ static int emit_sym(const struct wk_tok *t, const char *w, uint32_t off, uint32_
 }
 
 /* Encode the byte-level word w (wl bytes); sy and q are scratch (sy >= wl entries). */
-static int word(const struct wk_tok *t, const char *w, uint32_t wl, sym *sy, heap *q, int32_t **out, size_t *no,
-                size_t *cap, wk_err *err)
+static int word(const struct wk_tok *t, const char *w, uint32_t wl, wk_tok_sym *sy, wk_tok_heap *q,
+                int32_t **out, size_t *no, size_t *cap, wk_err *err)
 {
     if (t->ignore_merges && wk_tokmap_get(&t->ids, w, wl, 0) >= 0) return emit_sym(t, w, 0, wl, out, no, cap, err);
-    int32_t ns = 0;
-    for (uint32_t o = 0; o < wl; ns++) {
-        uint8_t c = (uint8_t)w[o];
-        uint32_t cl = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-        sy[ns] = (sym){ns - 1, o + cl == wl ? -1 : ns + 1, o, cl};
-        o += cl;
-    }
-    q->n = 0;
-    for (int32_t i = 1; i < ns; i++) WK_TRY(try_pair(t, w, sy, i - 1, i, q, err));
-    while (q->n) {
-        bigram b = heap_pop(q);
-        sym *l = &sy[b.left], *r = &sy[b.right];
-        if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue;   /* outdated */
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0) sy[r->next].prev = b.left;
-        WK_TRY(try_pair(t, w, sy, l->prev, b.left, q, err));
-        WK_TRY(try_pair(t, w, sy, b.left, l->next, q, err));
-    }
+    int32_t ns = wk_tok_split_chars(w, wl, sy);
+    WK_TRY(wk_tok_merge(t, w, sy, ns, q, pair_rank, err));
     for (int32_t i = 0; ns && i != -1; i = sy[i].next) WK_TRY(emit_sym(t, w, sy[i].off, sy[i].n, out, no, cap, err));
     return 0;
 }
@@ -324,8 +252,8 @@ int wk_tok_bpe_fragment(const struct wk_tok *t, const char *s, size_t len, int32
 {
     words w = {0};
     char *enc = malloc(2 * len + 1);
-    sym *sy = malloc((2 * len + 1) * sizeof *sy);
-    heap q = {0};
+    wk_tok_sym *sy = malloc((2 * len + 1) * sizeof *sy);
+    wk_tok_heap q = {.what = "BPE merge queue"};
     int rc = -1;
     WK_FAIL_GOTO(!enc || !sy, done, err, WK_E_NOMEM, "out of memory (%zu bytes of text)", len);
     WK_TRY_GOTO(split_all(t->re, s, len, &w, err), done);

@@ -193,10 +193,7 @@ static void write_replace(wk_tokpw *w, const char *pat, const char *to)
 static void write_normalizer(wk_tokpw *w)
 {
     wk_tokpw_key(w, "normalizer");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "type", "Sequence");
-    wk_tokpw_key(w, "normalizers");
-    wk_tokpw_open(w, '[');
+    wk_tokpw_seq_open(w, "normalizers");
     wk_tokpw_item(w);
     wk_tokpw_open(w, '{');
     wk_tokpw_kstr(w, "type", "Prepend");
@@ -204,47 +201,13 @@ static void write_normalizer(wk_tokpw *w)
     wk_tokpw_close(w, '}');
     wk_tokpw_item(w);
     write_replace(w, " ", "\xE2\x96\x81");
-    wk_tokpw_close(w, ']');
-    wk_tokpw_close(w, '}');
+    wk_tokpw_seq_close(w);
 }
 
 static void write_post(wk_tokpw *w, wk_tokjson_post post, uint64_t bos_id)
 {
     wk_tokpw_key(w, "post_processor");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "type", "TemplateProcessing");
-    wk_tokpw_key(w, "single");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_piece(w, "SpecialToken", "<s>", 0);
-    wk_tokpw_piece(w, "Sequence", "A", 0);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_key(w, "pair");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_piece(w, "SpecialToken", "<s>", 0);
-    wk_tokpw_piece(w, "Sequence", "A", 0);
-    if (post == WK_TOKJSON_POST_UPDATE) wk_tokpw_piece(w, "SpecialToken", "<s>", 1);
-    wk_tokpw_piece(w, "Sequence", "B", post == WK_TOKJSON_POST_UPDATE ? 1 : 0);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_key(w, "special_tokens");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_key(w, "<s>");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "id", "<s>");
-    wk_tokpw_key(w, "ids");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_item(w);
-    char b[24];
-    snprintf(b, sizeof b, "%llu", (unsigned long long)bos_id);
-    wk_tokpw_puts(w, b);
-    wk_tokpw_close(w, ']');
-    wk_tokpw_key(w, "tokens");
-    wk_tokpw_open(w, '[');
-    wk_tokpw_item(w);
-    wk_tokpw_str(w, "<s>");
-    wk_tokpw_close(w, ']');
-    wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, '}');
+    wk_tokpw_template(w, "<s>", bos_id, post == WK_TOKJSON_POST_UPDATE);
 }
 
 /* A decoder with only a type: {"type": t} */
@@ -259,10 +222,7 @@ static void write_typed(wk_tokpw *w, const char *t)
 static void write_decoder(wk_tokpw *w)
 {
     wk_tokpw_key(w, "decoder");
-    wk_tokpw_open(w, '{');
-    wk_tokpw_kstr(w, "type", "Sequence");
-    wk_tokpw_key(w, "decoders");
-    wk_tokpw_open(w, '[');
+    wk_tokpw_seq_open(w, "decoders");
     wk_tokpw_item(w);
     write_replace(w, "\xE2\x96\x81", " ");
     write_typed(w, "ByteFallback");
@@ -274,8 +234,7 @@ static void write_decoder(wk_tokpw *w)
     wk_tokpw_kuint(w, "start", 1);
     wk_tokpw_kuint(w, "stop", 0);
     wk_tokpw_close(w, '}');
-    wk_tokpw_close(w, ']');
-    wk_tokpw_close(w, '}');
+    wk_tokpw_seq_close(w);
 }
 
 /* "model": the BPE with its vocab (id order) and merges ("left right"). */
@@ -296,15 +255,7 @@ static void write_model(wk_tokpw *w, const wk_spm *m, const wk_tokjson_merge *mg
     wk_tokpw_close(w, '}');
     wk_tokpw_key(w, "merges");
     wk_tokpw_open(w, '[');
-    for (size_t i = 0; i < nmg; i++) {
-        wk_tokpw_item(w);
-        wk_tokpw_put(w, "\"", 1);
-        /* "l r" as one string: escape each part, the space needs none */
-        wk_tokpw_str_body(w, tok_name(m, mg[i].left));
-        wk_tokpw_put(w, " ", 1);
-        wk_tokpw_str_body(w, tok_name(m, mg[i].right));
-        wk_tokpw_put(w, "\"", 1);
-    }
+    for (size_t i = 0; i < nmg; i++) wk_tokpw_merge(w, tok_name(m, mg[i].left), tok_name(m, mg[i].right));
     wk_tokpw_close(w, ']');
     wk_tokpw_close(w, '}');
 }

@@ -160,3 +160,62 @@ void wk_tokpw_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type
     wk_tokpw_close(w, '}');
     wk_tokpw_close(w, '}');
 }
+
+void wk_tokpw_template(wk_tokpw *w, const char *bos, uint64_t bos_id, int pair_bos)
+{
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "TemplateProcessing");
+    wk_tokpw_key(w, "single");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_piece(w, "SpecialToken", bos, 0);
+    wk_tokpw_piece(w, "Sequence", "A", 0);
+    wk_tokpw_close(w, ']');
+    wk_tokpw_key(w, "pair");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_piece(w, "SpecialToken", bos, 0);
+    wk_tokpw_piece(w, "Sequence", "A", 0);
+    if (pair_bos) wk_tokpw_piece(w, "SpecialToken", bos, 1);
+    wk_tokpw_piece(w, "Sequence", "B", pair_bos ? 1 : 0);
+    wk_tokpw_close(w, ']');
+    wk_tokpw_key(w, "special_tokens");
+    wk_tokpw_open(w, '{');
+    wk_tokpw_key(w, bos);
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "id", bos);
+    wk_tokpw_key(w, "ids");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_uint(w, bos_id);
+    wk_tokpw_close(w, ']');
+    wk_tokpw_key(w, "tokens");
+    wk_tokpw_open(w, '[');
+    wk_tokpw_item(w);
+    wk_tokpw_str(w, bos);
+    wk_tokpw_close(w, ']');
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, '}');
+    wk_tokpw_close(w, '}');
+}
+
+void wk_tokpw_seq_open(wk_tokpw *w, const char *list)
+{
+    wk_tokpw_open(w, '{');
+    wk_tokpw_kstr(w, "type", "Sequence");
+    wk_tokpw_key(w, list);
+    wk_tokpw_open(w, '[');
+}
+
+void wk_tokpw_seq_close(wk_tokpw *w)
+{
+    wk_tokpw_close(w, ']');
+    wk_tokpw_close(w, '}');
+}
+
+void wk_tokpw_merge(wk_tokpw *w, const char *left, const char *right)
+{
+    wk_tokpw_item(w);
+    wk_tokpw_put(w, "\"", 1);
+    wk_tokpw_str_body(w, left);   /* the space between needs no escape */
+    wk_tokpw_put(w, " ", 1);
+    wk_tokpw_str_body(w, right);
+    wk_tokpw_put(w, "\"", 1);
+}

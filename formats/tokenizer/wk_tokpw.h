@@ -54,5 +54,13 @@ void wk_tokpw_uint(wk_tokpw *w, uint64_t v);
 /* One TemplateProcessing piece as an item: {"SpecialToken"|"Sequence": {"id": id,
  * "type_id": type_id}} (kind is "SpecialToken" or "Sequence"). */
 void wk_tokpw_piece(wk_tokpw *w, const char *kind, const char *id, unsigned type_id);
+/* A TemplateProcessing object around the one special token bos (id bos_id):
+ * single "bos $A"; pair "bos:0 $A:0 bos:1 $B:1" when pair_bos, else "bos $A $B". */
+void wk_tokpw_template(wk_tokpw *w, const char *bos, uint64_t bos_id, int pair_bos);
+/* Open {"type": "Sequence", "<list>": [ ; close both with wk_tokpw_seq_close. */
+void wk_tokpw_seq_open(wk_tokpw *w, const char *list);
+void wk_tokpw_seq_close(wk_tokpw *w);
+/* A merge as an array element: the string "left right" (each part escaped). */
+void wk_tokpw_merge(wk_tokpw *w, const char *left, const char *right);
 
 #endif

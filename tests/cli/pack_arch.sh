@@ -110,21 +110,24 @@ m llama31 'mlp_bias=True'
 expect_fail 'h/config.json: "mlp_bias" is not false' -- "$BIN/wk-pack" h o.gguf
 
 # ---- rope variants -------------------------------------------------------------------------------
+# a valid llama3 rope_scaling; a case repeats a key to change it (a Python dict literal keeps the
+# first place of a key and its last value, so the config.json is the one spelled out in full)
+L3ROPE='"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64'
 for t in yarn dynamic longrope su; do
     m llama31 'rope_scaling={"rope_type": "'$t'", "factor": 4.0, "original_max_position_embeddings": 4096}'
     expect_fail "h/config.json: rope_scaling type \"$t\" is not implemented for LlamaForCausalLM (only linear and llama3)" -- "$BIN/wk-pack" h o.gguf
 done
 m qwen2 'rope_scaling={"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}'
 expect_fail 'h/config.json: rope_scaling type "yarn" is not implemented for Qwen2ForCausalLM (only linear)' -- "$BIN/wk-pack" h o.gguf
-m qwen2 'rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}'
+m qwen2 "rope_scaling={$L3ROPE}"
 expect_fail 'rope_scaling type "llama3" is not implemented for Qwen2ForCausalLM' -- "$BIN/wk-pack" h o.gguf
 m llama31 'rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0}'
 expect_fail 'h/config.json: rope_scaling: missing key "original_max_position_embeddings"' -- "$BIN/wk-pack" h o.gguf
-m llama31 'rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 64}'
+m llama31 "rope_scaling={$L3ROPE, \"low_freq_factor\": 4.0, \"high_freq_factor\": 1.0}"
 expect_fail 'h/config.json: rope_scaling: high_freq_factor 1 must be greater than low_freq_factor 4' -- "$BIN/wk-pack" h o.gguf
-m llama31 'rope_scaling={"rope_type": "llama3", "factor": 0.5, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}'
+m llama31 "rope_scaling={$L3ROPE, \"factor\": 0.5}"
 expect_fail 'h/config.json: "rope_scaling.factor" is' -- "$BIN/wk-pack" h o.gguf
-m llama31 'rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64, "mscale": 1.0}'
+m llama31 "rope_scaling={$L3ROPE, \"mscale\": 1.0}"
 expect_fail 'h/config.json: rope_scaling: key "mscale" is not known for type "llama3"' -- "$BIN/wk-pack" h o.gguf
 m llama31 'rope_parameters={"rope_type": "default", "rope_theta": 10000.0}' rope_scaling=None
 expect_ok "$BIN/wk-pack" h o.gguf

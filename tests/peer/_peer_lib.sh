@@ -11,6 +11,8 @@
 #   wk_llama_peer_try NAME    the same, but returns 77 instead of exiting on a skip (for a
 #                             test that still has work to do without the peer).
 #   wk_llama_peer_bench NAME  benches: any failure exits 1 with "NAME: llama.cpp peer unavailable".
+#   wk_peer_start, wk_need_models, wk_need_gxx, wk_llama_harness: the common steps of a test,
+#                             below.
 #   wk_is_asan LIB            true if the static library LIB was built with ASan (its harness
 #                             then needs -fsanitize too, and its timings mean nothing).
 #
@@ -86,12 +88,49 @@ wk_bench_lib() {
     fi
 }
 
+# wk_peer_start NAME: the start of a peer test named NAME (after SRC is set and this file sourced):
+# BIN (WK_BIN_DIR, default SRC/build/bin), PY (Debian's python3), TMP (WK_TMP/NAME, or a new
+# temporary folder/NAME; emptied), and the functions skip MSG (exit 77, "NAME: SKIP: MSG") and
+# die MSG (exit 1, "not ok - NAME: MSG").
+wk_peer_start() {
+    _wk_test_name=$1
+    BIN=${WK_BIN_DIR:-$SRC/build/bin}
+    TMP=${WK_TMP:-$(mktemp -d)}/$1
+    PY=/usr/bin/python3
+    rm -rf "$TMP"
+    mkdir -p "$TMP"
+    skip() { echo "$_wk_test_name: SKIP: $*" >&2; exit 77; }
+    die() { echo "not ok - $_wk_test_name: $*" >&2; exit 1; }
+}
+
+# wk_need_models MODELS: skip (the caller's skip function) unless the committed tiny fixture model
+# and heldout.txt are in MODELS and PY (Debian's python3) has numpy.
+wk_need_models() {
+    [[ -f $1/tiny/consolidated.00.pth && -f $1/heldout.txt ]] ||
+        skip "fixture models not present in $1 (tests/fixtures/gen/make_models.sh)"
+    [[ -x $PY ]] && $PY -c "import numpy" 2>/dev/null || skip "Debian python3 with numpy needed"
+}
+
+# wk_need_gxx TOOL: skip (the caller's skip function) unless g++ is there to build llama.cpp's TOOL.
+wk_need_gxx() {
+    command -v g++ >/dev/null || skip "g++ needed to build llama.cpp's $1 (apt-get install g++)"
+}
+
+# wk_llama_harness OUT: compiles tests/peer/llama_harness.c against the peer (after wk_llama_peer)
+# into OUT and exports WK_LLAMA_LIBDIR; returns non-zero (cc's messages on stderr) when it does
+# not compile.
+wk_llama_harness() {
+    cc -std=c11 -O1 -Wall -o "$1" "$_wk_peer_dir/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
+        "${WK_LLAMA_LINK[@]}" || return
+    export WK_LLAMA_LIBDIR=$LIBDIR
+}
+
 # wk_peer_tools NAME DIR: compiles tests/peer/llama_harness.c and llama_quantize_peer.c against
 # the peer (after wk_llama_peer) into DIR/harness and DIR/qpeer and exports WK_LLAMA_LIBDIR;
 # exits 1 with "NAME: FAIL: ..." when either does not compile.
 wk_peer_tools() {
-    cc -std=c11 -O1 -Wall -o "$2/harness" "$_wk_peer_dir/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-        "${WK_LLAMA_LINK[@]}" || { echo "$1: FAIL: cannot compile llama_harness.c against $INCDIR" >&2; exit 1; }
+    wk_llama_harness "$2/harness" ||
+        { echo "$1: FAIL: cannot compile llama_harness.c against $INCDIR" >&2; exit 1; }
     cc -std=c11 -O2 -Wall -o "$2/qpeer" "$_wk_peer_dir/llama_quantize_peer.c" -I"$INCDIR" -I"$GGML_INCDIR" \
         "${WK_LLAMA_LINK[@]}" -lm || { echo "$1: FAIL: cannot compile llama_quantize_peer.c against $INCDIR" >&2; exit 1; }
     export WK_LLAMA_LIBDIR=$LIBDIR

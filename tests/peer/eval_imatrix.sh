@@ -31,10 +31,8 @@ die() { echo "eval_imatrix.sh: FAIL: $*" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
 wk_src_includes "$SRC"
 
-[[ -f $MODELS/tiny/consolidated.00.pth && -f $MODELS/heldout.txt ]] ||
-    skip "fixture models not present in $MODELS (tests/fixtures/gen/make_models.sh)"
-[[ -x $PY ]] && $PY -c "import numpy" 2>/dev/null || skip "Debian python3 with numpy needed"
-command -v g++ >/dev/null || skip "g++ needed to build llama.cpp's llama-imatrix (apt-get install g++)"
+wk_need_models "$MODELS"
+wk_need_gxx llama-imatrix
 [[ -x $BIN/wk-eval && -x $BIN/wk-pack && -x $BIN/wk-quantize ]] || die "build wk-eval, wk-pack, wk-quantize first ($BIN)"
 LIB="$BIN/../libweightkit.a"
 [[ -f $LIB ]] || die "no $LIB (build weightkit first)"
@@ -67,8 +65,7 @@ LI=(./llama-imatrix -m f32.gguf -f "$TEXT" -c "$CTX" --chunks "$CHUNKS" -t 2 --n
     { tail -5 ll.txt >&2; die "llama-imatrix (default KV cache)"; }
 
 # llama.cpp's tokens of the text (llama_tokenize, BOS first), so the windows are the same
-cc -std=c11 -O1 -Wall -o harness "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    "${WK_LLAMA_LINK[@]}" || die "cannot compile llama_harness.c"
+wk_llama_harness harness || die "cannot compile llama_harness.c"
 ./harness tokenize f32.gguf "$TEXT" >ids.txt || die "llama_harness tokenize"
 WE=("$BIN/wk-eval" imatrix f32.gguf --tokens ids.txt --ctx "$CTX" --chunks "$CHUNKS" -q)
 "${WE[@]}" -o wk.gguf --json >wk.json || die "wk-eval imatrix"

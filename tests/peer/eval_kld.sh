@@ -31,10 +31,8 @@ skip() { echo "eval_kld.sh: SKIP: $*" >&2; exit 77; }
 die() { echo "eval_kld.sh: FAIL: $*" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
 
-[[ -f $MODELS/tiny/consolidated.00.pth && -f $MODELS/heldout.txt ]] ||
-    skip "fixture models not present in $MODELS (tests/fixtures/gen/make_models.sh)"
-[[ -x $PY ]] && $PY -c "import numpy" 2>/dev/null || skip "Debian python3 with numpy needed"
-command -v g++ >/dev/null || skip "g++ needed to build llama.cpp's llama-perplexity (apt-get install g++)"
+wk_need_models "$MODELS"
+wk_need_gxx llama-perplexity
 [[ -x $BIN/wk-eval && -x $BIN/wk-pack && -x $BIN/wk-quantize ]] || die "build wk-eval, wk-pack, wk-quantize first ($BIN)"
 rm -rf "$TMP" && mkdir -p "$TMP"
 wk_llama_peer eval_kld.sh

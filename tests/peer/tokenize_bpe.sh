@@ -19,16 +19,9 @@
 set -euo pipefail
 
 SRC=${WK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${WK_BIN_DIR:-$SRC/build/bin}
-TMP=${WK_TMP:-$(mktemp -d)}/tokenize_bpe
-PY=/usr/bin/python3
-ENC=$BIN/../tests/wk_tok_encode
-rm -rf "$TMP"
-mkdir -p "$TMP"
-
-skip() { echo "tokenize_bpe: SKIP: $*" >&2; exit 77; }
-die() { echo "not ok - tokenize_bpe: $*" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
+wk_peer_start tokenize_bpe   # BIN, TMP, PY, skip, die
+ENC=$BIN/../tests/wk_tok_encode
 
 [[ -x $BIN/wk-pack && -x $ENC ]] || skip "wk-pack / tests/wk_tok_encode not built"
 $PY -c "import numpy" 2>/dev/null || skip "Debian python3 with numpy needed"
@@ -39,9 +32,7 @@ out=$(bash "$SRC/tests/peer/setup_tokenizers.sh" 0.23.2) || rc=$?
 export NODE_PATH=${out#NODE_PATH=}
 wk_llama_peer tokenize_bpe
 HARNESS=$TMP/llama_harness
-cc -std=c11 -O1 -Wall -o "$HARNESS" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    "${WK_LLAMA_LINK[@]}" || die "cannot compile the harness against $INCDIR"
-export WK_LLAMA_LIBDIR=$LIBDIR
+wk_llama_harness "$HARNESS" || die "cannot compile the harness against $INCDIR"
 
 $PY "$SRC/tests/peer/tokenize_corpus.py" "$TMP/corpus" || die "tokenize_corpus.py"
 cp "$SRC/tests/fixtures/tokenizers/multilingual.txt" "$SRC/tests/fixtures/tokenizers/stress.txt" "$TMP/corpus/"

@@ -15,16 +15,9 @@
 set -euo pipefail
 
 SRC=${WK_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-BIN=${WK_BIN_DIR:-$SRC/build/bin}
-TMP=${WK_TMP:-$(mktemp -d)}/tokenize_spm
-PY=/usr/bin/python3
-ENC=$BIN/../tests/wk_tok_encode
-rm -rf "$TMP"
-mkdir -p "$TMP"
-
-skip() { echo "tokenize_spm: SKIP: $*" >&2; exit 77; }
-die() { echo "not ok - tokenize_spm: $*" >&2; exit 1; }
 . "$SRC/tests/peer/_peer_lib.sh"
+wk_peer_start tokenize_spm   # BIN, TMP, PY, skip, die
+ENC=$BIN/../tests/wk_tok_encode
 . "$SRC/tests/cli/_shared_data.sh"
 
 [[ -x $BIN/wk-pack && -x $ENC ]] || skip "wk-pack / tests/wk_tok_encode not built"
@@ -32,9 +25,7 @@ wk_shared_data || exit 77
 $PY -c "import sentencepiece, numpy" 2>/dev/null || skip "Debian python3-sentencepiece / numpy needed"
 wk_llama_peer tokenize_spm
 HARNESS=$TMP/llama_harness
-cc -std=c11 -O1 -Wall -o "$HARNESS" "$SRC/tests/peer/llama_harness.c" -I"$INCDIR" -I"$GGML_INCDIR" \
-    "${WK_LLAMA_LINK[@]}" || die "cannot compile the harness against $INCDIR"
-export WK_LLAMA_LIBDIR=$LIBDIR
+wk_llama_harness "$HARNESS" || die "cannot compile the harness against $INCDIR"
 
 # the corpus: edge cases, one file each, plus the committed multilingual texts
 $PY "$SRC/tests/peer/tokenize_corpus.py" "$TMP/corpus" || die "tokenize_corpus.py"

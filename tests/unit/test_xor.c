@@ -1267,6 +1267,7 @@ static void test_xorcheck_stream(void)
 
 int main(void)
 {
+    wk_test_need_src("test_xor", "tests/fixtures/models/tiny/consolidated.00.pth");
     WK_RUN(test_apply_length_rule);
     WK_RUN(test_reader_raw_and_gzip);
     WK_RUN(test_reader_multi_member);

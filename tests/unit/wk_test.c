@@ -44,6 +44,19 @@ const char *wk_test_src(const char *rel)
     return path;
 }
 
+void wk_test_need_src(const char *prog, const char *rel)
+{
+    const char *path = wk_test_src(rel);
+    if (access(path, R_OK) == 0) return;
+    if (!getenv("WK_SOURCE_DIR")) {
+        fprintf(stderr, "%s: SKIP: %s not found: run from the source tree or set WK_SOURCE_DIR to it "
+                "(ctest sets it)\n", prog, path);
+        exit(77);
+    }
+    fprintf(stderr, "%s: %s not found (WK_SOURCE_DIR is not the source tree?)\n", prog, path);
+    exit(1);
+}
+
 const char *wk_test_tmpdir(void)
 {
     static char dir[4096];

@@ -20,6 +20,10 @@ void wk_test_run(const char *name, void (*fn)(void));
 int wk_test_summary(void);
 /* Path of a file in the source tree (uses $WK_SOURCE_DIR, else ".").  Static buffer. */
 const char *wk_test_src(const char *rel);
+/* For a test binary that reads the source tree: unless the file rel is there,
+ * exit with a message naming it — 77 (skipped) when WK_SOURCE_DIR is unset (run by
+ * hand outside ctest, which sets it), else 1. */
+void wk_test_need_src(const char *prog, const char *rel);
 /* A fresh scratch directory for this test binary (under $TMPDIR). Static buffer. */
 const char *wk_test_tmpdir(void);
 

@@ -62,6 +62,46 @@ struct wk_tok {
     wk_tok_re *re;
 };
 
+/* ---- the merge loop both encoders share (wk_tok_merge.c) ---- */
+
+/* One symbol of the working text: a run of bytes, linked to its neighbours (-1:
+ * none); n == 0 once merged into its left neighbour. */
+typedef struct {
+    int32_t prev, next;
+    uint32_t off, n;
+} wk_tok_sym;
+
+/* A queued adjacent pair.  key orders the queue, lowest first, ties by the smaller
+ * left (llama.cpp's comparators): the BPE merge rank, or the negated SentencePiece
+ * score (higher score first); both are exact in a double. */
+typedef struct {
+    double key;
+    int32_t left, right;
+    uint32_t size;   /* bytes of the pair when queued: a pair whose size changed is stale */
+} wk_tok_bigram;
+
+/* The merge queue: a binary heap; what names it in the out-of-memory error.
+ * Zero-initialise (with what set) and free(h) when done. */
+typedef struct {
+    wk_tok_bigram *h;
+    size_t n, cap;
+    const char *what;
+} wk_tok_heap;
+
+/* The key of the pair whose text is text[0, size) (split: bytes of the left
+ * symbol): 1 with *key set if the pair merges, else 0. */
+typedef int (*wk_tok_pair_key)(const struct wk_tok *t, const char *text, uint32_t size, uint32_t split,
+                               double *key);
+
+/* One symbol per UTF-8 character of valid UTF-8 w (wl bytes) into sy (an entry
+ * per character), linked in order; returns the count. */
+int32_t wk_tok_split_chars(const char *w, size_t wl, wk_tok_sym *sy);
+/* Merge the ns symbols of sy over the text w: queue every adjacent pair with a key,
+ * then repeatedly pop the first, skip it if stale, merge right into left and queue
+ * the new neighbours' pairs, until the queue is empty (q is emptied first). */
+int wk_tok_merge(const struct wk_tok *t, const char *w, wk_tok_sym *sy, int32_t ns, wk_tok_heap *q,
+                 wk_tok_pair_key key, wk_err *err);
+
 /* Encode one fragment of raw text (no user-defined tokens inside) and append the
  * ids to *out (cap/n grown by wk_tok_push).  prefix: SPM only, add the space. */
 int wk_tok_spm_fragment(const struct wk_tok *t, const char *s, size_t len, int prefix,
