@@ -40,25 +40,7 @@ export WK_LLAMA_LIBDIR=$LIBDIR
 
 if [[ ! -f $WORK/model/consolidated.00.pth ]]; then
     echo "eval_bench: writing a synthetic checkpoint (dim $DIM, $LAYERS layers) to $WORK/model" >&2
-    "$PY" - "$WORK/model" "$DIM" "$LAYERS" "$ROOT" <<'PYEOF'
-import json, os, shutil, sys, torch
-out, dim, layers, root = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-torch.manual_seed(0)
-ffn, vocab = 256 * ((int(2 * 4 * dim / 3) + 255) // 256), 32000
-sd = {"tok_embeddings.weight": (vocab, dim), "norm.weight": (dim,), "output.weight": (vocab, dim)}
-for i in range(layers):
-    for k, s in (("attention.wq", (dim, dim)), ("attention.wk", (dim, dim)), ("attention.wv", (dim, dim)),
-                 ("attention.wo", (dim, dim)), ("feed_forward.w1", (ffn, dim)),
-                 ("feed_forward.w2", (dim, ffn)), ("feed_forward.w3", (ffn, dim)),
-                 ("attention_norm", (dim,)), ("ffn_norm", (dim,))):
-        sd["layers.%d.%s.weight" % (i, k)] = s
-sd = {k: (torch.randn(s) * 0.02 + (1.0 if len(s) == 1 else 0.0)).to(torch.float16) for k, s in sd.items()}
-torch.save(sd, os.path.join(out, "consolidated.00.pth"))
-json.dump({"dim": dim, "multiple_of": 256, "n_heads": dim // 128, "n_layers": layers,
-           "norm_eps": 1e-06, "vocab_size": -1}, open(os.path.join(out, "params.json"), "w"))
-shutil.copyfile(os.path.join(root, "tests", "fixtures", "models", "tokenizer.model"),
-                os.path.join(out, "tokenizer.model"))
-PYEOF
+    "$PY" "$ROOT/bench/pack_model.py" "$WORK/model" "$DIM" "$LAYERS" "$ROOT" --unit-norms
 fi
 [[ -f $WORK/f16.gguf ]] || "$BIN/wk-pack" -q "$WORK/model" "$WORK/f16.gguf" --outtype f16
 for q in q8_0 q4_0 q4_k; do
