@@ -21,29 +21,8 @@ PY=/usr/bin/python3
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wk-mem-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# peak RssAnon / RssFile / VmHWM of a command (KiB), sampled every 10 ms
-sample() {
-    "$PY" - "$@" <<'EOF'
-import os, sys, time
-pid = os.fork()
-if pid == 0:
-    fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)
-    os.execv(sys.argv[1], sys.argv[1:])
-peak = {"RssAnon": 0, "RssFile": 0, "VmHWM": 0}
-while True:
-    try:
-        for line in open("/proc/%d/status" % pid):
-            k = line.split(":")[0]
-            if k in peak: peak[k] = max(peak[k], int(line.split()[1]))
-    except (OSError, ValueError):
-        pass
-    r, st = os.waitpid(pid, os.WNOHANG)
-    if r: break
-    time.sleep(0.01)
-if st != 0: sys.exit("failed: %s" % " ".join(sys.argv[1:]))
-print(peak["RssAnon"] // 1024, peak["RssFile"] // 1024, peak["VmHWM"] // 1024)
-EOF
-}
+# peak RssAnon / RssFile / VmHWM of a command (MiB), sampled every 10 ms
+sample() { "$PY" "$ROOT/bench/peak_rss.py" "$@"; }
 
 IN_BYTES=$(du -sb --apparent-size "$MODEL" | cut -f1)
 row() {  # LABEL CLEANUP COMMAND (shell strings; $B is the binary directory, new then old)

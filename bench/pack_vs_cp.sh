@@ -68,29 +68,8 @@ done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f "$WORK"/o.*
 
-# peak RssAnon / RssFile (MiB) of a command, sampled every 10 ms
-rss() {
-    "$PY" - "$@" <<'EOF'
-import os, sys, time
-pid = os.fork()
-if pid == 0:
-    fd = os.open(os.devnull, os.O_WRONLY); os.dup2(fd, 1); os.dup2(fd, 2)
-    os.execv(sys.argv[1], sys.argv[1:])
-peak = {"RssAnon": 0, "RssFile": 0}
-while True:
-    try:
-        for line in open("/proc/%d/status" % pid):
-            k = line.split(":")[0]
-            if k in peak: peak[k] = max(peak[k], int(line.split()[1]))
-    except (OSError, ValueError):
-        pass
-    r, st = os.waitpid(pid, os.WNOHANG)
-    if r: break
-    time.sleep(0.01)
-if st != 0: sys.exit("failed: %s" % " ".join(sys.argv[1:]))
-print(peak["RssAnon"] // 1024, peak["RssFile"] // 1024)
-EOF
-}
+# peak RssAnon / RssFile (MiB) of a command, sampled every 10 ms (VmHWM dropped)
+rss() { "$PY" "$ROOT/bench/peak_rss.py" "$@" | cut -d' ' -f1-2; }
 
 med() { sort -g "$1" | awk -v k=$(( (RUNS + 1) / 2 )) 'NR == k'; }
 best() { sort -g "$1" | head -1; }
