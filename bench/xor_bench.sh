@@ -49,12 +49,14 @@
 # (XOR_BENCH_RUNS).  About 1.5 min on the shared 2-core machine, plus ~40 s to make the data once.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-if [ "${XOR_BENCH_META:-}" = detect ]; then
-  BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
+# Both --base-meta modes: BIN, PY, D (made, and the working directory), RUNS, L, TOK, and the
+# base (seed 11) and fine-tune (seed 12) synthetic Meta checkpoints meta-$L/{base,ft}.
+meta_setup() { # DIR_NAME DEFAULT_RUNS DEFAULT_LAYERS [BIN_DIR]
+  BIN=$(cd "${4:-$SRC/build/bin}" && pwd)
   PY=/usr/bin/python3
-  D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}/detect
-  RUNS=${XOR_BENCH_RUNS:-5}
-  L=${XOR_BENCH_META_LAYERS:-2}
+  D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}/$1
+  RUNS=${XOR_BENCH_RUNS:-$2}
+  L=${XOR_BENCH_META_LAYERS:-$3}
   TOK=$SRC/tests/fixtures/models/tokenizer.model
   mkdir -p "$D" && cd "$D"
   for m in base:11 ft:12; do
@@ -62,6 +64,9 @@ if [ "${XOR_BENCH_META:-}" = detect ]; then
     "$PY" "$SRC/tests/peer/convert_ref.py" synth "meta-$L/${m%%:*}" --dim 2048 --layers "$L" \
       --heads 16 --vocab 32000 --seed "${m##*:}" >&2
   done
+}
+if [ "${XOR_BENCH_META:-}" = detect ]; then
+  meta_setup detect 5 2 "${1:-}"
   # payload sets: NAME transformers-version torch-version
   for st in "first 4.28.0.dev0 1.13" "tied 4.32.1 2.1"; do
     read -r nm tv tt <<<"$st"
@@ -162,18 +167,7 @@ EOF
   exit 0
 fi
 if [ -n "${XOR_BENCH_META:-}" ]; then
-  BIN=$(cd "${1:-$SRC/build/bin}" && pwd)
-  PY=/usr/bin/python3
-  D=${XOR_BENCH_DIR:-/tmp/wk-xor-bench}/meta
-  RUNS=${XOR_BENCH_RUNS:-3}
-  L=${XOR_BENCH_META_LAYERS:-8}
-  TOK=$SRC/tests/fixtures/models/tokenizer.model
-  mkdir -p "$D" && cd "$D"
-  for m in base:11 ft:12; do
-    [ -f "meta-$L/${m%%:*}/params.json" ] && continue
-    "$PY" "$SRC/tests/peer/convert_ref.py" synth "meta-$L/${m%%:*}" --dim 2048 --layers "$L" \
-      --heads 16 --vocab 32000 --seed "${m##*:}" >&2
-  done
+  meta_setup meta 3 8 "${1:-}"
   if [ ! -f "pay-$L.ok" ]; then
     rm -rf hf-base hf-ft "pay-$L" "pay-$L.tmp"
     "$BIN/wk-convert" "meta-$L/base" hf-base --tokenizer "$TOK" -q --no-progress
