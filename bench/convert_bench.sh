@@ -86,6 +86,7 @@ med = {k: (statistics.median(w for w, _ in v), statistics.median(r for _, r in v
 cpu = subprocess.run(["sh", "-c", "lscpu | sed -n 's/^Model name: *//p'"], capture_output=True, text=True).stdout.strip()
 ncpu = os.cpu_count()
 load = open("/proc/loadavg").read().split()[0]
+busy = "the machine was shared" if float(load) > 0.5 * ncpu + 0.5 else "nearly idle"
 def row(label, name):
     w, r = med[label]
     return "| %s | %.2f | %.0f | %.0f | %.2f |" % (name, w, in_bytes / w / 1e6, r / 1024, w / med["cp+sync"][0])
@@ -94,7 +95,7 @@ wk_w, wk_r = med["wk"]
 sec = f"""## wk-convert
 
 `bench/convert_bench.sh` on {datetime.date.today()}, {cpu}, {ncpu} cores (load average {load} at
-the end: the machine was shared); synthetic 2-rank Meta checkpoint (random fp16, dim {dim},
+the end: {busy}); synthetic 2-rank Meta checkpoint (random fp16, dim {dim},
 {layers} layers, vocab 32000, per-layer shared storages as in Meta's sharded files):
 {in_bytes} bytes in, one HF `pytorch_model.bin` (+ config files) out. Warm page
 cache, disk synced before each run, median of {runs} runs taken in turn (reference, wk-convert,

@@ -1575,6 +1575,8 @@ int wk_xor_run(wk_xor_plan *p, const char *dst, const wk_xor_run_opts *o, wk_err
     long nt = (long)ntodo;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(dynamic, 1) num_threads(files_at_once) if (files_at_once > 1)
+#else
+    (void)files_at_once; /* one file at a time without OpenMP */
 #endif
     for (long k = 0; k < nt; k++)
         run_item(&p->items[todo[k]], o, p->encode, wk_progress_multi_item(mp, todo[k]));
