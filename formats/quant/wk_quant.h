@@ -128,8 +128,8 @@ typedef float (*wk_idot_fn)(const void *x, const void *a, int64_t k);
  * checks and (st non-NULL) its statistics in the same pass: returns -2 if a
  * value is NaN/Inf (then the bytes and st mean nothing), else the first block
  * whose fp16 scale is Inf/NaN (the check's answer) or -1; st[0] = the row's
- * error wk_qstats_row_sq_error, st[1] = its sum of squares wk_qstats_sum_sq
- * (same bits). */
+ * error E, st[1] = its sum of squares X, as wk_qstats_row_q gives them (same
+ * bits). */
 typedef int64_t (*wk_qrow_fused_fn)(const float *x, void *y, int64_t n, double *st);
 
 typedef struct {
@@ -294,10 +294,10 @@ int wk_quantize_rows(int type, const float *src, void *dst, int64_t nrows,
                      int64_t n_per_row, const wk_qopts *opts, wk_err *err);
 
 /* wk_quantize_rows, and the error statistics of every row (wk_qstats.h) into
- * row_stats (2 * nrows doubles): [2r] = wk_qstats_row_sq_error of row r (its
- * squared quantization error), [2r+1] = wk_qstats_sum_sq (its squared
- * values), each computed while the row is in cache; the sum of squares is
- * also the NaN/Inf scan (rescanned for the column only when not finite).
+ * row_stats (2 * nrows doubles): [2r] = E and [2r+1] = X of row r by
+ * wk_qstats_row_q (its squared quantization error and its squared values),
+ * computed while the row is in cache (for the legacy types with AVX2 in the
+ * quantizer's own pass, where X is also the NaN/Inf scan).
  * Same bytes and errors as wk_quantize_rows; the statistics are the same for
  * any thread count, unspecified on failure. */
 int wk_quantize_rows_stats(int type, const float *src, void *dst, int64_t nrows,

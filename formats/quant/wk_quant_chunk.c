@@ -11,10 +11,10 @@
  * Each row is scanned for NaN/Inf just before it is quantized (while it is in
  * cache) and its fp16 scales checked just after; the error reported is the
  * one of the lowest row, so it too is independent of the thread count.  With
- * statistics (wk_quantize_rows_stats) the scan is the row's sum of squares
- * and the row's error is summed right after its scale check.  The legacy
- * types' AVX2 kernels do all of it in one pass over the row (quantize_fused,
- * x86/wk_quant_legacy_avx2.c). */
+ * statistics (wk_quantize_rows_stats) the row's E and X are summed right
+ * after its scale check, in one pass (wk_qstats_row_q).  The legacy types'
+ * AVX2 kernels do all of it in one pass over the row, the statistics' X
+ * being the NaN/Inf scan (quantize_fused, x86/wk_quant_legacy_avx2.c). */
 #include "wk_quant.h"
 #include "wk_dot.h"
 #include "wk_qstats.h"
@@ -258,8 +258,7 @@ typedef struct {
     const float *imatrix;
 } row_kernels;
 
-/* One row: the NaN/Inf scan (with stats: the sum of squares, rescanned only
- * when it is not finite), the kernel, the scale check, the row's error. */
+/* One row: the NaN/Inf scan, the kernel, the scale check, the row's statistics. */
 static row_status quantize_one_row(const row_kernels *K, const float *x, uint8_t *y, int64_t n,
                                    double *stats)
 {
@@ -271,19 +270,14 @@ static row_status quantize_one_row(const row_kernels *K, const float *x, uint8_t
         else if (bad >= 0) { st.kind = 2; st.col = bad; }
         return st;
     }
-    if (stats) {
-        stats[1] = wk_qstats_sum_sq(x, n);
-        if (!isfinite(stats[1])) bad = K->find(x, n);
-    } else {
-        bad = K->find(x, n);
-    }
+    bad = K->find(x, n);
     if (bad >= 0) { st.kind = 1; st.col = bad; return st; }
     if (K->fn) K->fn(x, y, n);
     else if (K->fn_w) K->fn_w(x, y, n, K->imatrix);
     else wk_quantize_row_search(K->type, x, y, n, K->imatrix);
     bad = K->qt->check(y, n / K->blck);
     if (bad >= 0) { st.kind = 2; st.col = bad; return st; }
-    if (stats) stats[0] = wk_qstats_row_sq_error(K->type, x, y, n);
+    if (stats) wk_qstats_row_q(K->type, x, y, n, stats);
     return st;
 }
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # wk-quantize's error statistics (issue #23): each tensor's and the total rel_rmse in --json
-# are recomputed here from the input and the output bytes by the summation rule of
-# formats/quant/wk_qstats.h (16 double lanes, a fixed tree, rows and tensors in order) and
-# must agree to the last bit; they must be the same for -j 1, 2, 3; the file bytes too.
-# Types: Q4_0, Q8_0 (decoded here), F16 and BF16 outputs (--token-embedding-type,
-# --output-tensor-type), an F16 input.  Python with numpy (Debian's python3).
+# are recomputed here from the input and the output bytes by the summation rule 1.3 of
+# formats/quant/wk_qstats.h (float terms in groups of 256 with 32 float lanes, 8 double
+# lanes, a fixed tree; the exact double rule 1.2 for rows whose float sums are not finite
+# or whose X < 2^-60; rows and tensors in order) and must agree to the last bit; they must
+# be the same for -j 1, 2, 3; the file bytes too.  Types: Q4_0, Q8_0 (decoded here), F16
+# and BF16 outputs (--token-embedding-type, --output-tensor-type), an F16 input; rows that
+# take the fallback: a tiny row, all-zero rows, a row with 1e20 (its float square
+# overflows; BF16 output).  Python with numpy (Debian's python3).
 set -u
 : "${WK_SOURCE_DIR:?}" "${WK_BIN_DIR:?}" "${WK_TMP:?}"
 Q="$WK_BIN_DIR/wk-quantize"
@@ -101,12 +104,16 @@ x = w(64, 256)
 x[3, :] *= 1e-30                    # tiny values: rounding in every lane
 x[7, ::3] = np.float32(3e-39)       # float denormals
 x[9, :] = r.integers(-2**20, 2**20, 256).astype(np.float32) * np.float32(2**-20) * np.float32(0.37)
+x[11, :] = 0                        # an all-zero row: the exact fallback (X < 2^-60)
+o = w(80, 256, scale=1.0)
+o[5, 17] = np.float32(1e20)         # BF16 holds it; its float square overflows: the fallback
+o[6, :] = 0
 gguf_min.write(sys.argv[1], [
     ("token_embd.weight", 0, w(64, 96)),
     ("blk.0.attn_norm.weight", 0, np.ones(256, np.float32)),
     ("blk.0.attn_v.weight", 0, x),
     ("blk.0.ffn_down.weight", 1, w(48, 256).astype(np.float16)),
-    ("output.weight", 0, w(80, 256, scale=1.0))])
+    ("output.weight", 0, o)])
 EOF2
 
 cat > verify.py <<'EOF2'
@@ -114,12 +121,33 @@ import sys, json, math, numpy as np
 sys.path.insert(0, ".")
 import gguf_min
 inp, out, js = gguf_min.read(sys.argv[1]), gguf_min.read(sys.argv[2]), json.load(open(sys.argv[3]))
-def row_sum(terms):         # wk_qstats.h: 16 lanes, each sequential, then the tree
+def exact_sum(terms):       # rule 1.2 (the fallback): 16 double lanes, each sequential, then the tree
     l = np.zeros(16)
     t = terms.reshape(-1, 16)
     for k in range(t.shape[0]): l = l + t[k]
     tt = [(l[j] + l[j + 4]) + (l[j + 8] + l[j + 12]) for j in range(4)]
     return float((tt[0] + tt[1]) + (tt[2] + tt[3]))
+def float_sum(terms):       # rule 1.3: float32 terms, groups of 256, 32 float lanes, 8 double lanes
+    L = np.zeros(8)
+    for g0 in range(0, len(terms), 256):
+        f = np.zeros(32, np.float32)
+        g = terms[g0:g0 + 256]
+        for k in range(0, len(g), 32):
+            c = g[k:k + 32]
+            f[:len(c)] = f[:len(c)] + c       # float32 + float32: one IEEE single add per lane
+        L = L + ((f[0:8] + f[16:24]) + (f[8:16] + f[24:32])).astype(np.float64)
+    t = L[0:4] + L[4:8]
+    return float((t[0] + t[2]) + (t[1] + t[3]))
+fallbacks = 0
+def row_stats(rx, ry):      # rx, ry float32 rows -> (E, X) by rule 1.3
+    global fallbacks
+    with np.errstate(over="ignore", invalid="ignore"):
+        d = rx - ry
+        e, x = float_sum(d * d), float_sum(rx * rx)
+    if math.isfinite(e) and math.isfinite(x) and x >= 2.0 ** -60: return e, x
+    fallbacks += 1
+    dx = rx.astype(np.float64) - ry.astype(np.float64)
+    return exact_sum(dx * dx), exact_sum(rx.astype(np.float64) ** 2)
 bad, all_e, all_x = 0, 0.0, 0.0
 for rec in js["tensors"]:
     name = rec["name"]
@@ -128,13 +156,13 @@ for rec in js["tensors"]:
     if to == ti:
         if rec["rel_rmse"] is not None: print("kept tensor with rel_rmse:", name); bad += 1
         continue
-    x = gguf_min.values(ti, ne, raw).astype(np.float64)
-    y = gguf_min.values(to, ne, rawo).astype(np.float64)
+    x = gguf_min.values(ti, ne, raw).astype(np.float32)
+    y = gguf_min.values(to, ne, rawo).astype(np.float32)
     se = sx = 0.0
     for rx, ry in zip(x, y):
-        d = rx - ry
-        se += row_sum(d * d)
-        sx += row_sum(rx * rx)
+        e, q = row_stats(rx, ry)
+        se += e
+        sx += q
     all_e += se; all_x += sx
     want = math.sqrt(se / sx)
     if rec["rel_rmse"] != want:
@@ -142,6 +170,8 @@ for rec in js["tensors"]:
 want = math.sqrt(all_e / all_x)
 if js["total"]["rel_rmse"] != want:
     print("total: rel_rmse %r, recomputed %r" % (js["total"]["rel_rmse"], want)); bad += 1
+if fallbacks < int(sys.argv[4]):
+    print("only %d rows took the exact fallback, want >= %s" % (fallbacks, sys.argv[4])); bad += 1
 sys.exit(1 if bad else 0)
 EOF2
 
@@ -153,8 +183,8 @@ for t in q4_0 q8_0; do
     "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d["total"]["rel_rmse"]]+[t["rel_rmse"] for t in d["tensors"]]))' \
       "o-$t-$j.json" > "rel-$t-$j.txt"
   done
-  check "$t: rel_rmse = the rule of wk_qstats.h recomputed from the bytes (every tensor, the total)" \
-    "$PY" verify.py in.gguf "o-$t-1.gguf" "o-$t-1.json"
+  check "$t: rel_rmse = rule 1.3 of wk_qstats.h recomputed from the bytes (every tensor, the total; >= 4 rows by the fallback: tiny, 1e20, two all-zero)" \
+    "$PY" verify.py in.gguf "o-$t-1.gguf" "o-$t-1.json" 4
   check "$t: rel_rmse the same for -j 1, 2, 3" bash -c "cmp -s rel-$t-1.txt rel-$t-2.txt && cmp -s rel-$t-1.txt rel-$t-3.txt"
   check "$t: bytes the same for -j 1, 2, 3" bash -c "cmp -s o-$t-1.gguf o-$t-2.gguf && cmp -s o-$t-1.gguf o-$t-3.gguf"
 done

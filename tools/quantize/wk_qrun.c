@@ -214,20 +214,11 @@ static void convert_slab(int out, const float *x, uint8_t *y, int64_t n, int64_t
     uint16_t *h = (uint16_t *)(void *)y;
     if (out == WK_GGML_F16) wk_f32_to_f16_row(x, h, (size_t)(n * ne0));
     else wk_f32_to_bf16_row(x, h, (size_t)(n * ne0));
-    float back[256];
     for (int64_t r = 0; r < n; r++) {
-        const float *xr = x + r * ne0;
-        const uint16_t *hr = h + r * ne0;
-        wk_qstats_acc e;
-        wk_qstats_acc_init(&e);
-        for (int64_t i = 0; i < ne0; i += 256) {
-            const int64_t m = ne0 - i < 256 ? ne0 - i : 256;
-            if (out == WK_GGML_F16) wk_f16_to_f32_row(hr + i, back, (size_t)m);
-            else wk_bf16_to_f32_row(hr + i, back, (size_t)m);
-            wk_qstats_acc_sq_diff(&e, xr + i, back, m);
-        }
-        st->sq_err += wk_qstats_acc_sum(&e);
-        st->sq_x += wk_qstats_sum_sq(xr, ne0);
+        double rs[2];
+        wk_qstats_row_q(out, x + r * ne0, h + r * ne0, ne0, rs);
+        st->sq_err += rs[0];
+        st->sq_x += rs[1];
     }
 }
 

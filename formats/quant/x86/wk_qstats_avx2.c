@@ -1,11 +1,15 @@
-/* wk_qstats_avx2.c — AVX2 twins of wk_qstats.c's scalar kernels, same bits:
- * the sums keep the 16-lane rule of wk_qstats.h (lanes 0-3, 4-7, 8-11, 12-15
- * in four vector accumulators; a separate mul then add per term: `fma` is
- * not in the target list, so nothing is contracted), the dequantizers do the
- * scalar code's int -> float conversion, multiply (and add) lane by lane
- * (the fp16 scale by F16C: the same float for every non-NaN half; a NaN
- * scale gives NaN values either way), and the legacy types' row error
- * dequantizes in registers, without a store and reload. */
+/* wk_qstats_avx2.c — AVX2 twins of wk_qstats.c's scalar kernels, same bits
+ * (a separate mul then add per term: `fma` is not in the target list, so
+ * nothing is contracted):
+ *  - rule 1.3's float groups: the 32 float lanes of a group in four vectors
+ *    (lanes 0-7, 8-15, 16-23, 24-31), a group's tail (fewer than 32 values)
+ *    by masked loads, whose zero lanes add +0 terms, which leave a lane
+ *    (+0 or more, or NaN) unchanged;
+ *  - the exact rule's 16 double lanes (lanes 0-3, 4-7, 8-11, 12-15 in four
+ *    vector accumulators);
+ *  - the dequantizers do the scalar code's int -> float conversion,
+ *    multiply (and add) lane by lane (the fp16 scale by F16C: the same float
+ *    for every non-NaN half; a NaN scale gives NaN values either way). */
 #include "wk_qstats_avx2.h"
 #include "wk_quant.h"
 #include "wk_cpu.h"
@@ -17,6 +21,67 @@
 #include <immintrin.h>
 
 #define WK_AVX2 WK_TARGET_AVX2
+#define WK_INL WK_TARGET_AVX2 __attribute__((always_inline)) static inline
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL _Pragma("GCC unroll 4")
+#else
+#define UNROLL
+#endif
+
+/* ---- rule 1.3: float groups ---------------------------------------------------- */
+
+/* 8 values at x (and y) into E[i] / X[i]; mask: lanes loaded (the rest +0). */
+WK_INL void terms8(const float *x, const float *y, __m256i mask, int full, int de, int dx,
+                   __m256 *E, __m256 *X)
+{
+    const __m256 v = full ? _mm256_loadu_ps(x) : _mm256_maskload_ps(x, mask);
+    if (de) {
+        const __m256 d = _mm256_sub_ps(v, full ? _mm256_loadu_ps(y) : _mm256_maskload_ps(y, mask));
+        *E = _mm256_add_ps(*E, _mm256_mul_ps(d, d));
+    }
+    if (dx) *X = _mm256_add_ps(*X, _mm256_mul_ps(v, v));
+}
+
+/* groups_avx2 for constant de (E formed) and dx (X formed). */
+WK_INL void groups_body(const float *x, const float *y, int64_t n, double *le, double *lx, int de, int dx)
+{
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), all = _mm256_set1_epi32(-1);
+    __m256d Le[2] = { _mm256_setzero_pd(), _mm256_setzero_pd() }, Lx[2] = { Le[0], Le[1] };
+    if (de) Le[0] = _mm256_loadu_pd(le), Le[1] = _mm256_loadu_pd(le + 4);
+    if (dx) Lx[0] = _mm256_loadu_pd(lx), Lx[1] = _mm256_loadu_pd(lx + 4);
+    for (int64_t i0 = 0; i0 < n; i0 += WK_QSTATS_GROUP) {
+        const int64_t m = n - i0 < WK_QSTATS_GROUP ? n - i0 : WK_QSTATS_GROUP;
+        const float *xg = x + i0, *yg = de ? y + i0 : NULL;
+        __m256 E[4], X[4];
+        UNROLL
+        for (int i = 0; i < 4; i++) E[i] = X[i] = _mm256_setzero_ps();
+        int64_t k = 0;
+        for (; k + 32 <= m; k += 32)
+            UNROLL
+            for (int i = 0; i < 4; i++)
+                terms8(xg + k + 8 * i, de ? yg + k + 8 * i : NULL, all, 1, de, dx, &E[i], &X[i]);
+        if (k < m) {   /* the tail: 1..31 values */
+            UNROLL
+            for (int i = 0; i < 4; i++) {
+                const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(m - k - 8 * i)), iota);
+                terms8(xg + k + 8 * i, de ? yg + k + 8 * i : NULL, mask, 0, de, dx, &E[i], &X[i]);
+            }
+        }
+        if (de) wk_qstats_flush_avx2(E, Le);
+        if (dx) wk_qstats_flush_avx2(X, Lx);
+    }
+    if (de) _mm256_storeu_pd(le, Le[0]), _mm256_storeu_pd(le + 4, Le[1]);
+    if (dx) _mm256_storeu_pd(lx, Lx[0]), _mm256_storeu_pd(lx + 4, Lx[1]);
+}
+
+WK_AVX2 void wk_qstats_groups_avx2(const float *x, const float *y, int64_t n, double *le, double *lx)
+{
+    if (le && lx) groups_body(x, y, n, le, lx, 1, 1);
+    else if (le) groups_body(x, y, n, le, NULL, 1, 0);
+    else if (lx) groups_body(x, NULL, n, NULL, lx, 0, 1);
+}
+
+/* ---- rule 1.2: exact double lanes ------------------------------------------------ */
 
 /* Scalar head (until the next value goes to lane 0) or tail. */
 static void sq_scalar(wk_qstats_acc *a, const float *x, int64_t n)
@@ -186,17 +251,7 @@ WK_AVX2 static inline void block_q8_0(const uint8_t *p, __m256 Y[4])
     }
 }
 
-/* Lanes +4: add ((double)x[0..8) - (double)y)^2 to sa (values 0-3) and sb (4-7). */
-WK_AVX2 static inline void err8(const float *x, __m256 y, __m256d *sa, __m256d *sb)
-{
-    __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x)), _mm256_cvtps_pd(_mm256_castps256_ps128(y)));
-    __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + 4)), _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1)));
-    *sa = _mm256_add_pd(*sa, _mm256_mul_pd(d0, d0));
-    *sb = _mm256_add_pd(*sb, _mm256_mul_pd(d1, d1));
-}
-
-/* For each legacy type: the dequantizer (nb blocks into y) and the row error
- * (nb blocks against x, a fresh accumulator: value i in lane i % 16). */
+/* For each legacy type: the dequantizer (nb blocks into y). */
 #define LEGACY(T)                                                                        \
     WK_AVX2 void wk_qstats_dequant_##T##_avx2(const void *q, float *y, int64_t nb)      \
     {                                                                                    \
@@ -206,26 +261,6 @@ WK_AVX2 static inline void err8(const float *x, __m256 y, __m256d *sa, __m256d *
             block_##T(p, Y);                                                             \
             for (int j = 0; j < 4; j++) _mm256_storeu_ps(y + 8 * j, Y[j]);               \
         }                                                                                \
-    }                                                                                    \
-    WK_AVX2 static double err_##T(const float *x, const void *q, int64_t nb)            \
-    {                                                                                    \
-        const uint8_t *p = q;                                                            \
-        __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;                     \
-        for (int64_t i = 0; i < nb; i++, p += sizeof(wk_block_##T), x += WK_QK) {        \
-            __m256 Y[4];                                                                 \
-            block_##T(p, Y);                                                             \
-            err8(x, Y[0], &s0, &s1);                                                     \
-            err8(x + 8, Y[1], &s2, &s3);                                                 \
-            err8(x + 16, Y[2], &s0, &s1);                                                \
-            err8(x + 24, Y[3], &s2, &s3);                                                \
-        }                                                                                \
-        wk_qstats_acc a;                                                                 \
-        _mm256_storeu_pd(a.lane, s0);                                                    \
-        _mm256_storeu_pd(a.lane + 4, s1);                                                \
-        _mm256_storeu_pd(a.lane + 8, s2);                                                \
-        _mm256_storeu_pd(a.lane + 12, s3);                                               \
-        a.n = (uint64_t)nb * WK_QK;                                                      \
-        return wk_qstats_acc_sum(&a);                                                    \
     }
 LEGACY(q4_0)
 LEGACY(q4_1)
@@ -268,18 +303,6 @@ WK_AVX2 void wk_qstats_dequant_q6_K_avx2(const void *q, float *y, int64_t nb)
                                  _mm256_and_si256(_mm256_srli_epi32(c, 6), m2), d * sc[is + 6]));
             }
         }
-    }
-}
-
-int wk_qstats_row_err_avx2(int type, const float *x, const void *q, int64_t nb, double *e)
-{
-    switch (type) {
-    case WK_GGML_Q4_0: *e = err_q4_0(x, q, nb); return 1;
-    case WK_GGML_Q4_1: *e = err_q4_1(x, q, nb); return 1;
-    case WK_GGML_Q5_0: *e = err_q5_0(x, q, nb); return 1;
-    case WK_GGML_Q5_1: *e = err_q5_1(x, q, nb); return 1;
-    case WK_GGML_Q8_0: *e = err_q8_0(x, q, nb); return 1;
-    default: return 0;
     }
 }
 

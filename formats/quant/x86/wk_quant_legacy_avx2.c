@@ -23,13 +23,18 @@
  * Statistics: the dequantized value is formed in registers from the integer
  * lanes exactly as the dequantizer forms it from the stored bytes (the same
  * nibble / bit extraction, int -> float, * d (+ m) with d and m the fp16
- * fields converted back by F16C), and the terms go to the 16 double lanes of
- * the wk_qstats rule (value i of the row to lane i % 16).
+ * fields converted back by F16C), and the float terms go to the 32 float
+ * lanes of rule 1.3 (wk_qstats.h): a group of 8 blocks is one group of 256
+ * values, vector i of a block holds lanes 8i..8i+7 (4 vectors per sum),
+ * flushed to the row's 8 double lanes after each group.  A row whose float
+ * sums need the fallback (wk_qstats_need_exact) is summed again by the exact
+ * rule from x and the stored blocks.
  * Built for the baseline ISA with `target` attributes; callers check
  * wk_quant_have_simd() first. */
 #include "wk_quant.h"
 #include "wk_quant_impl.h"
 #include "wk_qstats.h"
+#include "wk_qstats_avx2.h"
 #include "wk_cpu.h"
 
 #include <math.h>
@@ -267,24 +272,18 @@ WK_INL void stored_ints(int type, const __m256i q[4], __m256i s[4])
     }
 }
 
-/* Add ((double)x - (double)y)^2 and (double)x^2 for the 8 values at x / in y
- * to lanes (ea, eb) and (sa, sb): values 0-3 and 4-7.  x is converted from
- * memory (L1: it was just loaded), which saves a lane extraction. */
-WK_INL void stats8(const float *x, __m256 y, __m256d *ea, __m256d *eb, __m256d *sa, __m256d *sb)
+/* Add the float terms (x - y)^2 to *e and x^2 to *s (8 lanes: x the values). */
+WK_INL void stats8(__m256 x, __m256 y, __m256 *e, __m256 *s)
 {
-    __m256d x0 = _mm256_cvtps_pd(_mm_loadu_ps(x)), x1 = _mm256_cvtps_pd(_mm_loadu_ps(x + 4));
-    __m256d d0 = _mm256_sub_pd(x0, _mm256_cvtps_pd(_mm256_castps256_ps128(y)));
-    __m256d d1 = _mm256_sub_pd(x1, _mm256_cvtps_pd(_mm256_extractf128_ps(y, 1)));
-    *ea = _mm256_add_pd(*ea, _mm256_mul_pd(d0, d0));
-    *eb = _mm256_add_pd(*eb, _mm256_mul_pd(d1, d1));
-    *sa = _mm256_add_pd(*sa, _mm256_mul_pd(x0, x0));
-    *sb = _mm256_add_pd(*sb, _mm256_mul_pd(x1, x1));
+    const __m256 d = _mm256_sub_ps(x, y);
+    *e = _mm256_add_ps(*e, _mm256_mul_ps(d, d));
+    *s = _mm256_add_ps(*s, _mm256_mul_ps(x, x));
 }
 
 /* Block b of group g: quantize x[0..32) into out; MODE_STATS: the terms into
- * e[4] (error) and s[4] (x^2). */
+ * the float lanes e[4] (error) and s[4] (x^2), value 8i + l to lane l of e[i], s[i]. */
 WK_INL void block_put(int type, int mode, const float *x, const group *g, int b, uint8_t *out,
-                      __m256d e[4], __m256d s[4])
+                      __m256 e[4], __m256 s[4])
 {
     __m256 v[4];
     __m256i q[4];
@@ -358,38 +357,43 @@ WK_INL void block_put(int type, int mode, const float *x, const group *g, int b,
     for (int i = 0; i < 4; i++) {
         __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(si[i], _mm256_set1_epi32(sub))), dd);
         if (asym) y = _mm256_add_ps(y, dm);
-        /* values 8i .. 8i+7: lanes 0-7 (i even) or 8-15 (i odd) */
-        if (i & 1) stats8(x + 8 * i, y, &e[2], &e[3], &s[2], &s[3]);
-        else stats8(x + 8 * i, y, &e[0], &e[1], &s[0], &s[1]);
+        stats8(v[i], y, &e[i], &s[i]);
     }
 }
 
 /* ---- rows ------------------------------------------------------------------------ */
 
-WK_AVX2 static double lanes_sum(const __m256d a[4])
+/* MODE_STATS, the row's end: the float sums (e, s) into st, or, when they
+ * need the fallback, the exact ones from x and the stored blocks y; -2 if a
+ * value is not finite (the exact X is not), else bad. */
+WK_AVX2 static int64_t row_stats(int type, const float *x, const void *y, int64_t k, const __m256d Le[2],
+                                 const __m256d Lx[2], double *st, int64_t bad)
 {
-    wk_qstats_acc acc;
-    UNROLL
-    for (int i = 0; i < 4; i++) _mm256_storeu_pd(acc.lane + 4 * i, a[i]);
-    acc.n = 0;
-    return wk_qstats_acc_sum(&acc);
+    st[0] = wk_qstats_tree_avx2(Le);
+    st[1] = wk_qstats_tree_avx2(Lx);
+    if (!wk_qstats_need_exact(st[0], st[1])) return bad;
+    st[1] = wk_qstats_exact_sq(x, k);
+    if (!isfinite(st[1])) return -2;
+    st[0] = wk_qstats_exact_err(type, x, y, k);
+    return bad;
 }
 
 /* One row of k values (a multiple of 32).  Returns -1, the first block whose
  * scale is Inf/NaN, or (MODE_CHECK, MODE_STATS) -2 when a value is not
- * finite (that takes precedence).  MODE_STATS: st[0] = the error, st[1] =
- * the sum of squares (wk_qstats_row_sq_error / wk_qstats_sum_sq, same bits). */
+ * finite (that takes precedence).  MODE_STATS: st[0] = E, st[1] = X of the
+ * row by rule 1.3 (wk_qstats_row_q, same bits). */
 WK_INL int64_t legacy_row(int type, int mode, const float *x, void *vy, int64_t k, double *st)
 {
     const size_t bs = wk_ggml_type_get(type)->size;
     const int64_t nblk = k / WK_QK;
     uint8_t *y = vy;
     __m256 nf = _mm256_setzero_ps();
-    __m256d e[4], s[4];
+    __m256 e[4], s[4];
+    __m256d Le[2] = { _mm256_setzero_pd(), _mm256_setzero_pd() }, Lx[2] = { Le[0], Le[1] };
     UNROLL
-    for (int i = 0; i < 4; i++) e[i] = s[i] = _mm256_setzero_pd();
+    for (int i = 0; i < 4; i++) e[i] = s[i] = _mm256_setzero_ps();
     int64_t bad = -1;
-    for (int64_t g0 = 0; g0 < nblk; g0 += 8) {
+    for (int64_t g0 = 0; g0 < nblk; g0 += 8) {   /* a group of 8 blocks: 256 values */
         const int nb = nblk - g0 < 8 ? (int)(nblk - g0) : 8;
         const float *xg = x + g0 * WK_QK;
         group g;
@@ -397,12 +401,12 @@ WK_INL int64_t legacy_row(int type, int mode, const float *x, void *vy, int64_t 
         if (badm && bad < 0) bad = g0 + __builtin_ctz(badm);
         for (int b = 0; b < nb; b++)
             block_put(type, mode, xg + WK_QK * b, &g, b, y + (size_t)(g0 + b) * bs, e, s);
+        if (mode == MODE_STATS) {
+            wk_qstats_flush_avx2(e, Le);
+            wk_qstats_flush_avx2(s, Lx);
+        }
     }
-    if (mode == MODE_STATS) {
-        st[0] = lanes_sum(e);
-        st[1] = lanes_sum(s);
-        if (!isfinite(st[1])) return -2;
-    }
+    if (mode == MODE_STATS) return row_stats(type, x, vy, k, Le, Lx, st, bad);
     if (mode == MODE_CHECK && !_mm256_testz_si256(_mm256_castps_si256(nf), _mm256_castps_si256(nf)))
         return -2;
     return bad;
