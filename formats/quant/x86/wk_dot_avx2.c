@@ -11,7 +11,8 @@
  * also q4_1/q5_1's msum — read from the int16 sums wk_dot_quantize_act stores
  * after the Q8_0 blocks (wk_dot.h), as ggml reads Q8_1's s.  q6_k's 32 is
  * removed with the Q8_K partial sums, q3_k's 4 likewise (codes 0..7 with the
- * hmask bit at bit 2); q2_k, q3_k take q6_k's 16-value scale layout; iq4_nl
+ * hmask bit at bit 2); q2_k, q3_k take q6_k's 16-value scale layout (q2_k
+ * with every product times 4, shifted out after the reduction); iq4_nl
  * and iq4_xs look the grid levels up by vpshufb and go through the vpsignb
  * trick (|level| <= 127).  Integer addition is exact modulo 2^32
  * and every true sum fits int32, so the sums equal the scalar reference's.
@@ -306,29 +307,54 @@ WK_AVX2 void wk_isum_q6_K_avx2(const void *w, const void *a, int64_t nb, int32_t
 
 /* Q2_K: the 2-bit codes of value 128n + 32j + l are bits 2j..2j+1 of
  * qs[32n + l], and sub-block (16 values) 8n + 2j + (l >= 16) has the 4-bit
- * scale of scales[], so chunk j of half n is q6_chunk's shape (scale 2j in
- * the low 128 bits, 2j+1 in the high).  msum = sum_j min_j * bsum_j: one
+ * scale of scales[] (low nibble; the min is the high nibble), so chunk j of
+ * half n has scale 8n+2j in its low 128 bits, 8n+2j+1 in its high.  To save
+ * shifts, chunks 1 and 3 keep their codes in bits 2..3 (code * 4: one 16-bit
+ * shift by 4 per half instead of three) and chunks 0 and 2 take their scales
+ * times 4 instead, so every product, and every partial lane, is 4 times the
+ * true one (|4 * isum| < 2^23; vpmaddubsw sees codes <= 12: no saturation):
+ * the row kernels shift the reduced sums right by 2 (Q2K_SHIFT), exactly.
+ * The scales are picked as int16 straight from the 16 scale bytes by vpshufb
+ * (index 0x80 zeroes the high byte).  msum = sum_j min_j * bsum_j: one
  * vpmaddwd of the 16 mins against the 16 Q8_K sums. */
-/* One half (128 values) of a Q2_K block: sc its 8 scales as int16 in both 128-bit lanes. */
-WK_INLINE __m256i q2_half(__m256i acc, const uint8_t *qs, __m256i s, const int8_t *a)
+#define Q2K_SHIFT 2
+
+/* vpshufb index: int16 byte i in the low 128 bits, byte i+1 in the high. */
+#define Q2K_PICK(i) \
+    _mm256_set_epi64x(0x8000800080008000LL + 0x0001000100010001LL * ((i) + 1), \
+                      0x8000800080008000LL + 0x0001000100010001LL * ((i) + 1), \
+                      0x8000800080008000LL + 0x0001000100010001LL * (i), \
+                      0x8000800080008000LL + 0x0001000100010001LL * (i))
+
+/* One half n (128 values) of a Q2_K block: s1 the 16 scale bytes (in both
+ * 128-bit lanes), s4 the same times 4. */
+WK_INLINE __m256i q2_half(__m256i acc, const uint8_t *qs, __m256i s1, __m256i s4, int n,
+                          const int8_t *a)
 {
-    const __m256i m3 = _mm256_set1_epi8(3);
-    __m256i q = load256(qs);
-    acc = q6_chunk(acc, _mm256_and_si256(q, m3), s, 0, a);
-    acc = q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), s, 1, a + 32);
-    acc = q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), s, 2, a + 64);
-    return q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), s, 3, a + 96);
+    const __m256i m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
+    __m256i q = load256(qs), t = _mm256_srli_epi16(q, 4);
+    __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m3), load256(a)),
+                                   _mm256_shuffle_epi8(s4, Q2K_PICK(8 * n)));
+    __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m12), load256(a + 32)),
+                                   _mm256_shuffle_epi8(s1, Q2K_PICK(8 * n + 2)));
+    __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(t, m3), load256(a + 64)),
+                                   _mm256_shuffle_epi8(s4, Q2K_PICK(8 * n + 4)));
+    __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(t, m12), load256(a + 96)),
+                                   _mm256_shuffle_epi8(s1, Q2K_PICK(8 * n + 6)));
+    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
 }
 
+/* 4 times the block's partial sums (see above); *mpart the min partial sums (true). */
 WK_INLINE __m256i blk_q2_K(const wk_block_q2_K *x, const wk_block_q8_K *y, __m256i *mpart)
 {
     const __m128i m4 = _mm_set1_epi8(0x0f);
     __m128i raw = _mm_loadu_si128((const __m128i *)x->scales);
-    __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(raw, m4));
     *mpart = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4)),
                                load256(y->bsums));
-    __m256i acc = q2_half(_mm256_setzero_si256(), x->qs, _mm256_permute4x64_epi64(sc, 0x44), y->qs);
-    return q2_half(acc, x->qs + 32, _mm256_permute4x64_epi64(sc, 0xee), y->qs + 128);
+    __m256i s1 = _mm256_and_si256(_mm256_broadcastsi128_si256(raw), _mm256_set1_epi8(0x0f));
+    __m256i s4 = _mm256_slli_epi16(s1, 2);
+    __m256i acc = q2_half(_mm256_setzero_si256(), x->qs, s1, s4, 0, y->qs);
+    return q2_half(acc, x->qs + 32, s1, s4, 1, y->qs + 128);
 }
 
 /* Bit k of every byte of h moved to bit 2, others cleared (as bit_to_0x10). */
@@ -428,7 +454,7 @@ WK_AVX2 void wk_isum_q2_K_avx2(const void *w, const void *a, int64_t nb, int32_t
     const wk_block_q8_K *y = a;
     for (int64_t b = 0; b < nb; b++) {
         __m256i m;
-        isum[b] = hsum_i32(blk_q2_K(x + b, y + b, &m));
+        isum[b] = hsum_i32(blk_q2_K(x + b, y + b, &m)) / (1 << Q2K_SHIFT);   /* exact */
         msum[b] = hsum_i32(m);
     }
 }
@@ -650,7 +676,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
  * assembly, no arrays: a tail of 2-4 blocks (5120, 6656, 11008 columns) no
  * longer pays a whole group's float stage (for 5..7 blocks two 4-lane steps
  * measured slower than ktail8's one 8-lane step). */
-#define KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
+#define KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH) \
     WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
     ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int m) \
     { \
@@ -678,7 +704,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         __m128 vda = _mm_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m128 part = _mm256_castps256_ps128(acc); \
         __m128 t = _mm_mul_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)dh)), vda), \
-                              _mm_cvtepi32_ps(reduce4(v0, v1, v2, v3))); \
+                              _mm_cvtepi32_ps(_mm_srai_epi32(reduce4(v0, v1, v2, v3), ISH))); \
         if (HASMIN) { \
             __m128 sm = _mm_xor_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)mh)), vda), \
                                    _mm_set1_ps(-0.0f)); \
@@ -690,7 +716,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
 
 /* A tail of 5..7 blocks: the 8-block step on 8 lanes whose missing blocks
  * have zero sums and scales (measured faster than two 4-lane steps). */
-#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF) \
+#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH) \
     WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
     ktail8_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int n) \
     { \
@@ -704,7 +730,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         } \
         const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
-        __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
+        __m256i is = _mm256_srai_epi32(reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
         __m256 vda = _mm256_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
         __m256 sm = _mm256_setzero_ps(); \
@@ -718,9 +744,9 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
     }
 
 /* DOFF: offset of d in the block (dmin follows it). */
-#define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF) \
-    KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
-    KQUANT_TAIL8(T, BLK, HASMIN, DOFF) \
+#define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF, ISH) \
+    KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH) \
+    KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH) \
     WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
@@ -733,7 +759,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
             __m256i m[8]; \
             __m256i v[8]; \
             for (int j = 0; j < 8; j++) v[j] = BLK(x + b + j, y + b + j, &m[j]); \
-            __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
+            __m256i is = _mm256_srai_epi32(reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
             const uint8_t *xb = (const uint8_t *)(x + b) + (DOFF); \
             __m256 da = _mm256_loadu_ps(dcopy + b); \
             __m256 sw, sm = _mm256_setzero_ps(); \
@@ -758,9 +784,9 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         } \
         return reduce_lanes(acc); \
     }
-KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
-KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0)
-KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d))
+KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0, 0)
+KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0, 0)
+KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d), 0)
 
 WK_INLINE __m256i blk_q3_Km(const wk_block_q3_K *x, const wk_block_q8_K *y, __m256i *m)
 {
@@ -774,9 +800,9 @@ WK_INLINE __m256i blk_iq4_xsm(const wk_block_iq4_xs *x, const wk_block_q8_K *y, 
     return blk_iq4_xs(x, y);
 }
 
-KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d))
-KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d))
-KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0)
+KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d), Q2K_SHIFT)
+KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d), 0)
+KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0, 0)
 
 /* wk_dot_row's AVX2 path. */
 WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
