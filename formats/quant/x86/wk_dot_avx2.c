@@ -594,13 +594,15 @@ WK_INLINE float finish(int type, __m256 acc, const uint8_t *x, const uint8_t *y,
 #define BLK8(is, F, x, y) \
     do { \
         __m256i v0_ = F(x + 0, y + 0), v1_ = F(x + 1, y + 1); \
-        __m256i t0_ = _mm256_hadd_epi32(v0_, v1_); \
+        __m256i t0_ = sum_pair32(v0_, v1_); \
         v0_ = F(x + 2, y + 2), v1_ = F(x + 3, y + 3); \
-        __m256i u0_ = _mm256_hadd_epi32(t0_, _mm256_hadd_epi32(v0_, v1_)); \
+        __m256i t1_ = sum_pair32(v0_, v1_); \
+        __m256i u0_ = _mm256_add_epi32(_mm256_unpacklo_epi64(t0_, t1_), _mm256_unpackhi_epi64(t0_, t1_)); \
         v0_ = F(x + 4, y + 4), v1_ = F(x + 5, y + 5); \
-        t0_ = _mm256_hadd_epi32(v0_, v1_); \
+        t0_ = sum_pair32(v0_, v1_); \
         v0_ = F(x + 6, y + 6), v1_ = F(x + 7, y + 7); \
-        __m256i u1_ = _mm256_hadd_epi32(t0_, _mm256_hadd_epi32(v0_, v1_)); \
+        t1_ = sum_pair32(v0_, v1_); \
+        __m256i u1_ = _mm256_add_epi32(_mm256_unpacklo_epi64(t0_, t1_), _mm256_unpackhi_epi64(t0_, t1_)); \
         is = _mm256_add_epi32(_mm256_permute2x128_si256(u0_, u1_, 0x20), \
                               _mm256_permute2x128_si256(u0_, u1_, 0x31)); \
     } while (0)
