@@ -52,9 +52,8 @@ WK_INLINE int32_t hsum_i32(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
-/* Horizontal sums of 8 vectors: lane j of the result = sum of the lanes of vj.
- * By unpacks and adds, not vphaddd (3 µops at one per 2 cycles on Zen 3:
- * the k-quant row kernels' 8-block step was bound by its 12 vphaddd). */
+/* Horizontal sums within 128 bits by unpacks and adds (no vphaddd: 3 µops at
+ * one per 2 cycles on Zen 3). */
 WK_INLINE __m256i sum_pair32(__m256i a, __m256i b)   /* per 128 bits: a0+a2 b0+b2 a1+a3 b1+b3 */
 {
     return _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
@@ -66,10 +65,29 @@ WK_INLINE __m256i sum_quad32(__m256i v0, __m256i v1, __m256i v2, __m256i v3)   /
     return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
 }
 
-WK_INLINE __m256i reduce8(__m256i v0, __m256i v1, __m256i v2, __m256i v3, __m256i v4, __m256i v5,
-                          __m256i v6, __m256i v7)
+/* Per 128 bits: lane j = the sum of vj's lanes there; by unpacks (unpk 1) or vphaddd. */
+WK_INLINE __m256i sum_quad(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i v3)
 {
-    __m256i u0 = sum_quad32(v0, v1, v2, v3), u1 = sum_quad32(v4, v5, v6, v7);
+    if (unpk) return sum_quad32(v0, v1, v2, v3);
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+}
+
+/* Horizontal sums of 8 vectors: lane j of the result = sum of the lanes of vj.
+ * unpk: by unpacks and adds (measured: q2_k 2.5 % faster at 6656 columns, where
+ * q3_k and iq4_xs were ~1 % slower than with vphaddd: bench/dot_ab.sh). */
+WK_INLINE __m256i reduce8(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i v3, __m256i v4,
+                          __m256i v5, __m256i v6, __m256i v7)
+{
+    __m256i u0, u1;
+    if (unpk) {
+        u0 = sum_quad32(v0, v1, v2, v3);
+        u1 = sum_quad32(v4, v5, v6, v7);
+    } else {
+        __m256i t0 = _mm256_hadd_epi32(v0, v1), t1 = _mm256_hadd_epi32(v2, v3);
+        __m256i t2 = _mm256_hadd_epi32(v4, v5), t3 = _mm256_hadd_epi32(v6, v7);
+        u0 = _mm256_hadd_epi32(t0, t1);
+        u1 = _mm256_hadd_epi32(t2, t3);
+    }
     return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20),
                             _mm256_permute2x128_si256(u0, u1, 0x31));
 }
@@ -673,9 +691,9 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
 }
 
 /* Horizontal sums of 4 vectors: lane j of the result = sum of the lanes of vj. */
-WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
+WK_INLINE __m128i reduce4(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i v3)
 {
-    __m256i u = sum_quad32(v0, v1, v2, v3);
+    __m256i u = sum_quad(unpk, v0, v1, v2, v3);
     return _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
 }
 
@@ -689,7 +707,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
  * assembly, no arrays: a tail of 2-4 blocks (5120, 6656, 11008 columns) no
  * longer pays a whole group's float stage (for 5..7 blocks two 4-lane steps
  * measured slower than ktail8's one 8-lane step). */
-#define KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH) \
+#define KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH, UNPK) \
     WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
     ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int m) \
     { \
@@ -717,11 +735,11 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         __m128 vda = _mm_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m128 part = _mm256_castps256_ps128(acc); \
         __m128 t = _mm_mul_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)dh)), vda), \
-                              _mm_cvtepi32_ps(_mm_srai_epi32(reduce4(v0, v1, v2, v3), ISH))); \
+                              _mm_cvtepi32_ps(_mm_srai_epi32(reduce4(UNPK, v0, v1, v2, v3), ISH))); \
         if (HASMIN) { \
             __m128 sm = _mm_xor_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)mh)), vda), \
                                    _mm_set1_ps(-0.0f)); \
-            t = _mm_add_ps(t, _mm_mul_ps(sm, _mm_cvtepi32_ps(reduce4(m0, m1, m2, m3)))); \
+            t = _mm_add_ps(t, _mm_mul_ps(sm, _mm_cvtepi32_ps(reduce4(UNPK, m0, m1, m2, m3)))); \
         } \
         part = _mm_blendv_ps(part, _mm_add_ps(part, t), _mm_castsi128_ps(in)); \
         return _mm256_insertf128_ps(acc, part, 0); \
@@ -729,7 +747,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
 
 /* A tail of 5..7 blocks: the 8-block step on 8 lanes whose missing blocks
  * have zero sums and scales (measured faster than two 4-lane steps). */
-#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH) \
+#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH, UNPK) \
     WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
     ktail8_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int n) \
     { \
@@ -743,7 +761,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         } \
         const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
-        __m256i is = _mm256_srai_epi32(reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
+        __m256i is = _mm256_srai_epi32(reduce8(UNPK, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
         __m256 vda = _mm256_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
         __m256 sm = _mm256_setzero_ps(); \
@@ -751,15 +769,16 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         if (HASMIN) { \
             __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)mh)); \
             sm = _mm256_xor_ps(_mm256_mul_ps(mw, vda), _mm256_set1_ps(-0.0f)); \
-            ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
+            ms = reduce8(UNPK, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
         } \
         return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), _mm256_castsi256_ps(in)); \
     }
 
-/* DOFF: offset of d in the block (dmin follows it). */
-#define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF, ISH) \
-    KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH) \
-    KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH) \
+/* DOFF: offset of d in the block (dmin follows it); ISH: the reduced block sums are shifted
+ * right by ISH (q2_k: Q2K_SHIFT); UNPK: reductions by unpacks (reduce8). */
+#define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF, ISH, UNPK) \
+    KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH, UNPK) \
+    KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH, UNPK) \
     WK_TARGET_AVX2 __attribute__((noinline)) static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
@@ -772,7 +791,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
             __m256i m[8]; \
             __m256i v[8]; \
             for (int j = 0; j < 8; j++) v[j] = BLK(x + b + j, y + b + j, &m[j]); \
-            __m256i is = _mm256_srai_epi32(reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
+            __m256i is = _mm256_srai_epi32(reduce8(UNPK, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
             const uint8_t *xb = (const uint8_t *)(x + b) + (DOFF); \
             __m256 da = _mm256_loadu_ps(dcopy + b); \
             __m256 sw, sm = _mm256_setzero_ps(); \
@@ -783,7 +802,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
                 dm8(xb, (int)sizeof *x, &dw, &mw); \
                 sw = _mm256_mul_ps(dw, da); \
                 sm = _mm256_xor_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps(-0.0f)); \
-                ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
+                ms = reduce8(UNPK, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
             } else { \
                 sw = _mm256_mul_ps(halves8(xb, (int)sizeof *x), da); \
             } \
@@ -797,9 +816,9 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         } \
         return reduce_lanes(acc); \
     }
-KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0, 0)
-KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0, 0)
-KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d), 0)
+KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0, 0, 0)
+KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0, 0, 0)
+KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d), 0, 0)
 
 WK_INLINE __m256i blk_q3_Km(const wk_block_q3_K *x, const wk_block_q8_K *y, __m256i *m)
 {
@@ -813,9 +832,9 @@ WK_INLINE __m256i blk_iq4_xsm(const wk_block_iq4_xs *x, const wk_block_q8_K *y, 
     return blk_iq4_xs(x, y);
 }
 
-KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d), Q2K_SHIFT)
-KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d), 0)
-KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0, 0)
+KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d), Q2K_SHIFT, 1)
+KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d), 0, 0)
+KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0, 0, 0)
 
 /* wk_dot_row's AVX2 path. */
 WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
