@@ -41,6 +41,11 @@
 #define WK_AVX2 WK_TARGET_AVX2   /* wk_cpu.h: avx2 + f16c, no fma */
 /* Helpers: always inlined, so that constant arguments become immediates. */
 #define WK_INLINE WK_TARGET_AVX2 __attribute__((always_inline)) static inline
+/* The row and tail kernels: never inlined, and aligned to 64 bytes, so that
+ * their loops sit at the same offsets in the op cache's 64-byte windows
+ * whatever the code before them (with 16-byte alignment, a change elsewhere in
+ * this file moved q3_k's unchanged kernels and made them 3-5 % slower). */
+#define WK_KERNEL WK_TARGET_AVX2 __attribute__((noinline, aligned(64)))
 
 /* ---- integer helpers ----------------------------------------------------------------- */
 
@@ -585,7 +590,7 @@ WK_INLINE float reduce_lanes(__m256 acc)
 
 /* The last n (< 8) blocks in lanes 0.. by the scalar stage 2, then the
  * fixed reduction of the lanes. */
-WK_TARGET_AVX2 __attribute__((noinline)) static float
+WK_KERNEL static float
 tail(int type, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
 {
     float accs[8];
@@ -643,7 +648,7 @@ WK_INLINE void scales8(const uint8_t *xb, int stride, __m256 da, int hasmin, __m
 /* One legacy type: OFF the code offset (removed as OFF * block sum), HASMIN
  * whether msum is the block sum. */
 #define LEGACY_ROW(T, QT, OFF, HASMIN) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static float \
+    WK_KERNEL static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
@@ -708,7 +713,7 @@ WK_INLINE __m128i reduce4(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i 
  * longer pays a whole group's float stage (for 5..7 blocks two 4-lane steps
  * measured slower than ktail8's one 8-lane step). */
 #define KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH, UNPK) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+    WK_KERNEL static __m256 \
     ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int m) \
     { \
         const __m256i z = _mm256_setzero_si256(); \
@@ -748,7 +753,7 @@ WK_INLINE __m128i reduce4(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i 
 /* A tail of 5..7 blocks: the 8-block step on 8 lanes whose missing blocks
  * have zero sums and scales (measured faster than two 4-lane steps). */
 #define KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH, UNPK) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+    WK_KERNEL static __m256 \
     ktail8_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int n) \
     { \
         const __m256i z = _mm256_setzero_si256(); \
@@ -779,7 +784,7 @@ WK_INLINE __m128i reduce4(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i 
 #define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF, ISH, UNPK) \
     KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH, UNPK) \
     KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH, UNPK) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static float \
+    WK_KERNEL static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
