@@ -40,8 +40,9 @@ static float gauss(void)
 enum { KMAX = 4864, FAMS = 6, ROWS = FAMS * FAMS };
 static int K = 1024;   /* current row length: 1024 (4 super-blocks: a tail only), 4864
                         * (19 super-blocks: the vector stage-2 path and a tail of 3),
-                        * 3328 and 3840 (8 + 5, 8 + 7: the k-quant tail's second
-                        * 4-lane step), 416 (13 legacy blocks: 8 + tail) */
+                        * 3328 and 3840 (8 + 5, 8 + 7: the k-quant tail's 8-lane
+                        * step), 2560 (8 + 2: the tail of 6656 columns), 416 (13
+                        * legacy blocks: 8 + tail) */
 
 /* Row r of a family: 0-2 quantized floats, 3 random bytes, 4 all 0xff, 5 all
  * 0x80 (fp16 fields made finite). */
@@ -181,8 +182,8 @@ static void check_type(int type)
 static void test_all_types(void)
 {
     if (!wk_dot_have_simd()) fprintf(stderr, "note: no AVX2 here; reference only\n");
-    static const int ks[] = { 1024, 4864, 3328, 3840, 416 };
-    for (int i = 0; i < 5; i++) {
+    static const int ks[] = { 1024, 4864, 3328, 3840, 2560, 416 };
+    for (int i = 0; i < (int)(sizeof ks / sizeof ks[0]); i++) {
         K = ks[i];
         for (int t = 0; t < WK_GGML_TYPE_COUNT; t++)
             if (wk_qtraits_get(t) && K % wk_ggml_type_get(t)->blck == 0) check_type(t);

@@ -11,7 +11,8 @@
  * also q4_1/q5_1's msum — read from the int16 sums wk_dot_quantize_act stores
  * after the Q8_0 blocks (wk_dot.h), as ggml reads Q8_1's s.  q6_k's 32 is
  * removed with the Q8_K partial sums, q3_k's 4 likewise (codes 0..7 with the
- * hmask bit at bit 2); q2_k, q3_k take q6_k's 16-value scale layout; iq4_nl
+ * hmask bit at bit 2); q2_k, q3_k take q6_k's 16-value scale layout (q2_k
+ * with every product times 4, shifted out after the reduction); iq4_nl
  * and iq4_xs look the grid levels up by vpshufb and go through the vpsignb
  * trick (|level| <= 127).  Integer addition is exact modulo 2^32
  * and every true sum fits int32, so the sums equal the scalar reference's.
@@ -40,6 +41,11 @@
 #define WK_AVX2 WK_TARGET_AVX2   /* wk_cpu.h: avx2 + f16c, no fma */
 /* Helpers: always inlined, so that constant arguments become immediates. */
 #define WK_INLINE WK_TARGET_AVX2 __attribute__((always_inline)) static inline
+/* The row and tail kernels: never inlined, and aligned to 64 bytes, so that
+ * their loops sit at the same offsets in the op cache's 64-byte windows
+ * whatever the code before them (with 16-byte alignment, a change elsewhere in
+ * this file moved q3_k's unchanged kernels and made them 3-5 % slower). */
+#define WK_KERNEL WK_TARGET_AVX2 __attribute__((noinline, aligned(64)))
 
 /* ---- integer helpers ----------------------------------------------------------------- */
 
@@ -51,13 +57,42 @@ WK_INLINE int32_t hsum_i32(__m256i v)
     return _mm_cvtsi128_si32(s);
 }
 
-/* Horizontal sums of 8 vectors: lane j of the result = sum of the lanes of vj. */
-WK_INLINE __m256i reduce8(__m256i v0, __m256i v1, __m256i v2, __m256i v3, __m256i v4, __m256i v5,
-                          __m256i v6, __m256i v7)
+/* Horizontal sums within 128 bits by unpacks and adds (no vphaddd: 3 µops at
+ * one per 2 cycles on Zen 3). */
+WK_INLINE __m256i sum_pair32(__m256i a, __m256i b)   /* per 128 bits: a0+a2 b0+b2 a1+a3 b1+b3 */
 {
-    __m256i t0 = _mm256_hadd_epi32(v0, v1), t1 = _mm256_hadd_epi32(v2, v3);
-    __m256i t2 = _mm256_hadd_epi32(v4, v5), t3 = _mm256_hadd_epi32(v6, v7);
-    __m256i u0 = _mm256_hadd_epi32(t0, t1), u1 = _mm256_hadd_epi32(t2, t3);
+    return _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
+}
+
+WK_INLINE __m256i sum_quad32(__m256i v0, __m256i v1, __m256i v2, __m256i v3)   /* per 128 bits */
+{
+    __m256i s01 = sum_pair32(v0, v1), s23 = sum_pair32(v2, v3);
+    return _mm256_add_epi32(_mm256_unpacklo_epi64(s01, s23), _mm256_unpackhi_epi64(s01, s23));
+}
+
+/* Per 128 bits: lane j = the sum of vj's lanes there; by unpacks (unpk 1) or vphaddd. */
+WK_INLINE __m256i sum_quad(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i v3)
+{
+    if (unpk) return sum_quad32(v0, v1, v2, v3);
+    return _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+}
+
+/* Horizontal sums of 8 vectors: lane j of the result = sum of the lanes of vj.
+ * unpk: by unpacks and adds (measured: q2_k 2.5 % faster at 6656 columns, where
+ * q3_k and iq4_xs were ~1 % slower than with vphaddd: bench/dot_ab.sh). */
+WK_INLINE __m256i reduce8(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i v3, __m256i v4,
+                          __m256i v5, __m256i v6, __m256i v7)
+{
+    __m256i u0, u1;
+    if (unpk) {
+        u0 = sum_quad32(v0, v1, v2, v3);
+        u1 = sum_quad32(v4, v5, v6, v7);
+    } else {
+        __m256i t0 = _mm256_hadd_epi32(v0, v1), t1 = _mm256_hadd_epi32(v2, v3);
+        __m256i t2 = _mm256_hadd_epi32(v4, v5), t3 = _mm256_hadd_epi32(v6, v7);
+        u0 = _mm256_hadd_epi32(t0, t1);
+        u1 = _mm256_hadd_epi32(t2, t3);
+    }
     return _mm256_add_epi32(_mm256_permute2x128_si256(u0, u1, 0x20),
                             _mm256_permute2x128_si256(u0, u1, 0x31));
 }
@@ -306,29 +341,54 @@ WK_AVX2 void wk_isum_q6_K_avx2(const void *w, const void *a, int64_t nb, int32_t
 
 /* Q2_K: the 2-bit codes of value 128n + 32j + l are bits 2j..2j+1 of
  * qs[32n + l], and sub-block (16 values) 8n + 2j + (l >= 16) has the 4-bit
- * scale of scales[], so chunk j of half n is q6_chunk's shape (scale 2j in
- * the low 128 bits, 2j+1 in the high).  msum = sum_j min_j * bsum_j: one
+ * scale of scales[] (low nibble; the min is the high nibble), so chunk j of
+ * half n has scale 8n+2j in its low 128 bits, 8n+2j+1 in its high.  To save
+ * shifts, chunks 1 and 3 keep their codes in bits 2..3 (code * 4: one 16-bit
+ * shift by 4 per half instead of three) and chunks 0 and 2 take their scales
+ * times 4 instead, so every product, and every partial lane, is 4 times the
+ * true one (|4 * isum| < 2^23; vpmaddubsw sees codes <= 12: no saturation):
+ * the row kernels shift the reduced sums right by 2 (Q2K_SHIFT), exactly.
+ * The scales are picked as int16 straight from the 16 scale bytes by vpshufb
+ * (index 0x80 zeroes the high byte).  msum = sum_j min_j * bsum_j: one
  * vpmaddwd of the 16 mins against the 16 Q8_K sums. */
-/* One half (128 values) of a Q2_K block: sc its 8 scales as int16 in both 128-bit lanes. */
-WK_INLINE __m256i q2_half(__m256i acc, const uint8_t *qs, __m256i s, const int8_t *a)
+#define Q2K_SHIFT 2
+
+/* vpshufb index: int16 byte i in the low 128 bits, byte i+1 in the high. */
+#define Q2K_PICK(i) \
+    _mm256_set_epi64x(0x8000800080008000LL + 0x0001000100010001LL * ((i) + 1), \
+                      0x8000800080008000LL + 0x0001000100010001LL * ((i) + 1), \
+                      0x8000800080008000LL + 0x0001000100010001LL * (i), \
+                      0x8000800080008000LL + 0x0001000100010001LL * (i))
+
+/* One half n (128 values) of a Q2_K block: s1 the 16 scale bytes (in both
+ * 128-bit lanes), s4 the same times 4. */
+WK_INLINE __m256i q2_half(__m256i acc, const uint8_t *qs, __m256i s1, __m256i s4, int n,
+                          const int8_t *a)
 {
-    const __m256i m3 = _mm256_set1_epi8(3);
-    __m256i q = load256(qs);
-    acc = q6_chunk(acc, _mm256_and_si256(q, m3), s, 0, a);
-    acc = q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), s, 1, a + 32);
-    acc = q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), s, 2, a + 64);
-    return q6_chunk(acc, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), s, 3, a + 96);
+    const __m256i m3 = _mm256_set1_epi8(3), m12 = _mm256_set1_epi8(12);
+    __m256i q = load256(qs), t = _mm256_srli_epi16(q, 4);
+    __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m3), load256(a)),
+                                   _mm256_shuffle_epi8(s4, Q2K_PICK(8 * n)));
+    __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(q, m12), load256(a + 32)),
+                                   _mm256_shuffle_epi8(s1, Q2K_PICK(8 * n + 2)));
+    __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(t, m3), load256(a + 64)),
+                                   _mm256_shuffle_epi8(s4, Q2K_PICK(8 * n + 4)));
+    __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_and_si256(t, m12), load256(a + 96)),
+                                   _mm256_shuffle_epi8(s1, Q2K_PICK(8 * n + 6)));
+    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
 }
 
+/* 4 times the block's partial sums (see above); *mpart the min partial sums (true). */
 WK_INLINE __m256i blk_q2_K(const wk_block_q2_K *x, const wk_block_q8_K *y, __m256i *mpart)
 {
     const __m128i m4 = _mm_set1_epi8(0x0f);
     __m128i raw = _mm_loadu_si128((const __m128i *)x->scales);
-    __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(raw, m4));
     *mpart = _mm256_madd_epi16(_mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(raw, 4), m4)),
                                load256(y->bsums));
-    __m256i acc = q2_half(_mm256_setzero_si256(), x->qs, _mm256_permute4x64_epi64(sc, 0x44), y->qs);
-    return q2_half(acc, x->qs + 32, _mm256_permute4x64_epi64(sc, 0xee), y->qs + 128);
+    __m256i s1 = _mm256_and_si256(_mm256_broadcastsi128_si256(raw), _mm256_set1_epi8(0x0f));
+    __m256i s4 = _mm256_slli_epi16(s1, 2);
+    __m256i acc = q2_half(_mm256_setzero_si256(), x->qs, s1, s4, 0, y->qs);
+    return q2_half(acc, x->qs + 32, s1, s4, 1, y->qs + 128);
 }
 
 /* Bit k of every byte of h moved to bit 2, others cleared (as bit_to_0x10). */
@@ -428,7 +488,7 @@ WK_AVX2 void wk_isum_q2_K_avx2(const void *w, const void *a, int64_t nb, int32_t
     const wk_block_q8_K *y = a;
     for (int64_t b = 0; b < nb; b++) {
         __m256i m;
-        isum[b] = hsum_i32(blk_q2_K(x + b, y + b, &m));
+        isum[b] = hsum_i32(blk_q2_K(x + b, y + b, &m)) / (1 << Q2K_SHIFT);   /* exact */
         msum[b] = hsum_i32(m);
     }
 }
@@ -530,7 +590,7 @@ WK_INLINE float reduce_lanes(__m256 acc)
 
 /* The last n (< 8) blocks in lanes 0.. by the scalar stage 2, then the
  * fixed reduction of the lanes. */
-WK_TARGET_AVX2 __attribute__((noinline)) static float
+WK_KERNEL static float
 tail(int type, __m256 acc, const uint8_t *x, const uint8_t *y, int64_t n)
 {
     float accs[8];
@@ -557,13 +617,15 @@ WK_INLINE float finish(int type, __m256 acc, const uint8_t *x, const uint8_t *y,
 #define BLK8(is, F, x, y) \
     do { \
         __m256i v0_ = F(x + 0, y + 0), v1_ = F(x + 1, y + 1); \
-        __m256i t0_ = _mm256_hadd_epi32(v0_, v1_); \
+        __m256i t0_ = sum_pair32(v0_, v1_); \
         v0_ = F(x + 2, y + 2), v1_ = F(x + 3, y + 3); \
-        __m256i u0_ = _mm256_hadd_epi32(t0_, _mm256_hadd_epi32(v0_, v1_)); \
+        __m256i t1_ = sum_pair32(v0_, v1_); \
+        __m256i u0_ = _mm256_add_epi32(_mm256_unpacklo_epi64(t0_, t1_), _mm256_unpackhi_epi64(t0_, t1_)); \
         v0_ = F(x + 4, y + 4), v1_ = F(x + 5, y + 5); \
-        t0_ = _mm256_hadd_epi32(v0_, v1_); \
+        t0_ = sum_pair32(v0_, v1_); \
         v0_ = F(x + 6, y + 6), v1_ = F(x + 7, y + 7); \
-        __m256i u1_ = _mm256_hadd_epi32(t0_, _mm256_hadd_epi32(v0_, v1_)); \
+        t1_ = sum_pair32(v0_, v1_); \
+        __m256i u1_ = _mm256_add_epi32(_mm256_unpacklo_epi64(t0_, t1_), _mm256_unpackhi_epi64(t0_, t1_)); \
         is = _mm256_add_epi32(_mm256_permute2x128_si256(u0_, u1_, 0x20), \
                               _mm256_permute2x128_si256(u0_, u1_, 0x31)); \
     } while (0)
@@ -586,7 +648,7 @@ WK_INLINE void scales8(const uint8_t *xb, int stride, __m256 da, int hasmin, __m
 /* One legacy type: OFF the code offset (removed as OFF * block sum), HASMIN
  * whether msum is the block sum. */
 #define LEGACY_ROW(T, QT, OFF, HASMIN) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static float \
+    WK_KERNEL static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
@@ -634,9 +696,9 @@ WK_INLINE __m256i blk_q6_Km(const wk_block_q6_K *x, const wk_block_q8_K *y, __m2
 }
 
 /* Horizontal sums of 4 vectors: lane j of the result = sum of the lanes of vj. */
-WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
+WK_INLINE __m128i reduce4(int unpk, __m256i v0, __m256i v1, __m256i v2, __m256i v3)
 {
-    __m256i u = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    __m256i u = sum_quad(unpk, v0, v1, v2, v3);
     return _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
 }
 
@@ -650,8 +712,8 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
  * assembly, no arrays: a tail of 2-4 blocks (5120, 6656, 11008 columns) no
  * longer pays a whole group's float stage (for 5..7 blocks two 4-lane steps
  * measured slower than ktail8's one 8-lane step). */
-#define KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+#define KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH, UNPK) \
+    WK_KERNEL static __m256 \
     ktail_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int m) \
     { \
         const __m256i z = _mm256_setzero_si256(); \
@@ -678,11 +740,11 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         __m128 vda = _mm_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m128 part = _mm256_castps256_ps128(acc); \
         __m128 t = _mm_mul_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)dh)), vda), \
-                              _mm_cvtepi32_ps(reduce4(v0, v1, v2, v3))); \
+                              _mm_cvtepi32_ps(_mm_srai_epi32(reduce4(UNPK, v0, v1, v2, v3), ISH))); \
         if (HASMIN) { \
             __m128 sm = _mm_xor_ps(_mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128((long long)mh)), vda), \
                                    _mm_set1_ps(-0.0f)); \
-            t = _mm_add_ps(t, _mm_mul_ps(sm, _mm_cvtepi32_ps(reduce4(m0, m1, m2, m3)))); \
+            t = _mm_add_ps(t, _mm_mul_ps(sm, _mm_cvtepi32_ps(reduce4(UNPK, m0, m1, m2, m3)))); \
         } \
         part = _mm_blendv_ps(part, _mm_add_ps(part, t), _mm_castsi128_ps(in)); \
         return _mm256_insertf128_ps(acc, part, 0); \
@@ -690,8 +752,8 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
 
 /* A tail of 5..7 blocks: the 8-block step on 8 lanes whose missing blocks
  * have zero sums and scales (measured faster than two 4-lane steps). */
-#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static __m256 \
+#define KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH, UNPK) \
+    WK_KERNEL static __m256 \
     ktail8_##T(__m256 acc, const wk_block_##T *x, const wk_block_q8_K *y, const float *da, int n) \
     { \
         const __m256i z = _mm256_setzero_si256(); \
@@ -704,7 +766,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         } \
         const __m256i in = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), \
                                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); \
-        __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
+        __m256i is = _mm256_srai_epi32(reduce8(UNPK, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
         __m256 vda = _mm256_maskload_ps(da, in);   /* missing lanes 0, never read */ \
         __m256 sw = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)dh)), vda); \
         __m256 sm = _mm256_setzero_ps(); \
@@ -712,16 +774,17 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         if (HASMIN) { \
             __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)mh)); \
             sm = _mm256_xor_ps(_mm256_mul_ps(mw, vda), _mm256_set1_ps(-0.0f)); \
-            ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
+            ms = reduce8(UNPK, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
         } \
         return _mm256_blendv_ps(acc, accumulate8(acc, sw, is, sm, ms, HASMIN), _mm256_castsi256_ps(in)); \
     }
 
-/* DOFF: offset of d in the block (dmin follows it). */
-#define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF) \
-    KQUANT_TAIL(T, BLK, HASMIN, DOFF) \
-    KQUANT_TAIL8(T, BLK, HASMIN, DOFF) \
-    WK_TARGET_AVX2 __attribute__((noinline)) static float \
+/* DOFF: offset of d in the block (dmin follows it); ISH: the reduced block sums are shifted
+ * right by ISH (q2_k: Q2K_SHIFT); UNPK: reductions by unpacks (reduce8). */
+#define KQUANT_ROW(T, QT, BLK, HASMIN, DOFF, ISH, UNPK) \
+    KQUANT_TAIL(T, BLK, HASMIN, DOFF, ISH, UNPK) \
+    KQUANT_TAIL8(T, BLK, HASMIN, DOFF, ISH, UNPK) \
+    WK_KERNEL static float \
     row_##T(const void *w, const void *a, int64_t nb) \
     { \
         const wk_block_##T *x = w; \
@@ -733,7 +796,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
             __m256i m[8]; \
             __m256i v[8]; \
             for (int j = 0; j < 8; j++) v[j] = BLK(x + b + j, y + b + j, &m[j]); \
-            __m256i is = reduce8(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]); \
+            __m256i is = _mm256_srai_epi32(reduce8(UNPK, v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]), ISH); \
             const uint8_t *xb = (const uint8_t *)(x + b) + (DOFF); \
             __m256 da = _mm256_loadu_ps(dcopy + b); \
             __m256 sw, sm = _mm256_setzero_ps(); \
@@ -744,7 +807,7 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
                 dm8(xb, (int)sizeof *x, &dw, &mw); \
                 sw = _mm256_mul_ps(dw, da); \
                 sm = _mm256_xor_ps(_mm256_mul_ps(mw, da), _mm256_set1_ps(-0.0f)); \
-                ms = reduce8(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
+                ms = reduce8(UNPK, m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7]); \
             } else { \
                 sw = _mm256_mul_ps(halves8(xb, (int)sizeof *x), da); \
             } \
@@ -758,9 +821,9 @@ WK_INLINE __m128i reduce4(__m256i v0, __m256i v1, __m256i v2, __m256i v3)
         } \
         return reduce_lanes(acc); \
     }
-KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0)
-KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0)
-KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d))
+KQUANT_ROW(q4_K, WK_GGML_Q4_K, blk_q4_K, 1, 0, 0, 0)
+KQUANT_ROW(q5_K, WK_GGML_Q5_K, blk_q5_K, 1, 0, 0, 0)
+KQUANT_ROW(q6_K, WK_GGML_Q6_K, blk_q6_Km, 0, offsetof(wk_block_q6_K, d), 0, 0)
 
 WK_INLINE __m256i blk_q3_Km(const wk_block_q3_K *x, const wk_block_q8_K *y, __m256i *m)
 {
@@ -774,9 +837,9 @@ WK_INLINE __m256i blk_iq4_xsm(const wk_block_iq4_xs *x, const wk_block_q8_K *y, 
     return blk_iq4_xs(x, y);
 }
 
-KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d))
-KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d))
-KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0)
+KQUANT_ROW(q2_K, WK_GGML_Q2_K, blk_q2_K, 1, offsetof(wk_block_q2_K, d), Q2K_SHIFT, 1)
+KQUANT_ROW(q3_K, WK_GGML_Q3_K, blk_q3_Km, 0, offsetof(wk_block_q3_K, d), 0, 0)
+KQUANT_ROW(iq4_xs, WK_GGML_IQ4_XS, blk_iq4_xsm, 0, 0, 0, 0)
 
 /* wk_dot_row's AVX2 path. */
 WK_AVX2 float wk_dot_row_avx2(int type, const void *w, const void *a, int64_t k)
