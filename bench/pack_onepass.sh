@@ -19,6 +19,8 @@ set -euo pipefail
 BIN=${1:?usage: pack_onepass.sh BIN MODEL_DIR [OLD_BIN]}
 MODEL=${2:?usage: pack_onepass.sh BIN MODEL_DIR [OLD_BIN]}
 OLD=${3:-}
+# shellcheck source=bench/_rounds.sh
+. "$(dirname "$0")/_rounds.sh"
 RUNS=${BENCH_RUNS:-7}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wk-onepass.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
@@ -49,17 +51,7 @@ job() {
 JOBS="cps g gnd gwrite"
 [[ -z $OLD ]] || JOBS="$JOBS old"
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-for _ in $(seq "$RUNS"); do
-    for j in $JOBS; do
-        rm -f "$WORK"/o.*
-        sync
-        /usr/bin/time -f "%e %U %S" -o "$WORK/t" bash -c "$(declare -f job); BIN='$BIN' OLD='$OLD' \
-            MODEL='$MODEL' IN='$IN' WORK='$WORK' job $j" || { echo "job $j failed" >&2; exit 1; }
-        read -r e u s <"$WORK/t"
-        echo "$e" >>"$WORK/wall.$j"
-        echo "$u + $s" | bc -l >>"$WORK/cpu.$j"
-    done
-done
+bench_rounds "$RUNS" "$JOBS" BIN OLD MODEL IN
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 med() { sort -g "$1" | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 ref=$(med "$WORK/wall.cps")

@@ -24,6 +24,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${1:-$ROOT/build/bin}
 OLD=${2:-}
+# shellcheck source=bench/_rounds.sh
+. "$ROOT/bench/_rounds.sh"
 PY=/usr/bin/python3
 RUNS=${BENCH_RUNS:-7}
 WORK=${BENCH_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/wk-pack-vs-cp.XXXXXX")}
@@ -52,19 +54,8 @@ job() {   # NAME: the command, output in $WORK/o.*
 }
 JOBS="cps-meta new-meta cps-hf new-hf"
 [[ -z $OLD ]] || JOBS="cps-meta new-meta old-meta cps-hf new-hf old-hf"
-rm -f "$WORK"/wall.* "$WORK"/cpu.*
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-for _ in $(seq "$RUNS"); do
-    for j in $JOBS; do
-        rm -f "$WORK"/o.*
-        sync
-        /usr/bin/time -f "%e %U %S" -o "$WORK/t" bash -c "$(declare -f job); BIN='$BIN' OLD='$OLD' \
-            WORK='$WORK' META_IN='$META_IN' HF_IN='$HF_IN' job $j" || { echo "job $j failed" >&2; exit 1; }
-        read -r e u s <"$WORK/t"
-        echo "$e" >>"$WORK/wall.$j"
-        echo "$u $s" | awk '{print $1 + $2}' >>"$WORK/cpu.$j"
-    done
-done
+bench_rounds "$RUNS" "$JOBS" BIN OLD META_IN HF_IN
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 rm -f "$WORK"/o.*
 
